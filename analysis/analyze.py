@@ -1,0 +1,31 @@
+"""The one entry point of detection: text in, `Analysis` out."""
+
+from __future__ import annotations
+
+from analysis.casualties import extract_casualties
+from analysis.model import Analysis
+from analysis.regions import find_places
+from analysis.strike import classify
+
+__all__ = ["analyze", "ANALYZER_VERSION"]
+
+# Bump when detection changes so `dsns-monitor reanalyze` knows what is stale.
+ANALYZER_VERSION = "0.1"
+
+
+def analyze(text: str, channel: str | None = None) -> Analysis:
+    """Read a post: strike or not, weapons, places and their oblasts, casualties.
+
+    `channel` is the Telegram channel or feed the text came from; a regional DSNS channel
+    implies its oblast when a place name is ambiguous.
+    """
+    places = find_places(text, channel=channel)
+    reading = classify(text)
+    return Analysis(
+        is_strike=reading.is_strike,
+        weapons=reading.weapons,
+        places=tuple(places),
+        oblasts=tuple(sorted({p.oblast for p in places})),
+        casualties=extract_casualties(text),
+        version=ANALYZER_VERSION,
+    )
