@@ -13,13 +13,14 @@ __all__ = ["analyze", "ANALYZER_VERSION"]
 ANALYZER_VERSION = "0.1"
 
 
-def analyze(text: str, channel: str | None = None) -> Analysis:
+def analyze(text: str, channel: str | None = None, oblast_hint: str | None = None) -> Analysis:
     """Read a post: strike or not, weapons, places and their oblasts, casualties.
 
-    `channel` is the Telegram channel or feed the text came from; a regional DSNS channel
-    implies its oblast when a place name is ambiguous.
+    `channel` is the Telegram channel or feed the text came from and `oblast_hint` the ISO code
+    a source is configured with: a regional DSNS channel implies its oblast when a place name
+    is ambiguous.
     """
-    places = find_places(text, channel=channel)
+    places = find_places(text, channel=channel, oblast_hint=oblast_hint)
     reading = classify(text)
     return Analysis(
         is_strike=reading.is_strike,

@@ -5,5 +5,5 @@ from __future__ import annotations
 from analysis.model import Place
 
 
-def find_places(text: str, channel: str | None = None) -> list[Place]:
+def find_places(text: str, channel: str | None = None, oblast_hint: str | None = None) -> list[Place]:
     return []
