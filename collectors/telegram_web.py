@@ -1,0 +1,384 @@
+"""The public web preview of a Telegram channel, ``t.me/s/<channel>``: no credentials, no database.
+
+A page lists about 20 messages, oldest first; ``?before=ID`` gives the page of messages older
+than ID. The parser reads the same markup t.me serves (``tgme_widget_message`` widgets);
+the collector pages back until it reaches the last message it already had.
+
+Two quirks of the real site shape the code:
+- a channel whose preview is disabled (or that does not exist) answers ``/s/<name>`` with a
+  redirect to ``/<name>``, so redirects are never followed blindly;
+- t.me sometimes serves a "No posts found" page to clients that ask too often, which is
+  indistinguishable from the end of the channel; paging stops there and the next poll retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from collectors.base import (
+    FetchResult,
+    PreviewDisabledError,
+    RawPost,
+    SourceHTTPError,
+    SourceParseError,
+)
+from collectors.http import fetch
+
+__all__ = ["LinkPreview", "WebPost", "parse_page", "parse_views", "TelegramWebCollector"]
+
+log = logging.getLogger(__name__)
+
+_MAX_REDIRECTS = 3
+_CHANNEL_RE = re.compile(r"^[A-Za-z0-9_]{3,64}$")
+_BACKGROUND_RE = re.compile(r"background-image\s*:\s*url\(\s*['\"]?([^'\")]+)['\"]?\s*\)", re.I)
+_VIEWS_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMB]?)$", re.I)
+_VIEW_UNITS = {"": 1, "K": 1_000, "M": 1_000_000, "B": 1_000_000_000}
+_EDITED_RE = re.compile(r"\bedited\b", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkPreview:
+    """The card t.me draws under a message that links somewhere."""
+
+    url: str | None
+    site: str | None
+    title: str | None
+    description: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class WebPost:
+    """One message as the web preview shows it.
+
+    `published_at` is an aware UTC datetime (None only if t.me ever omits the date).
+    `photos` holds every photo of the message, album items included, in page order;
+    `video_thumbs` the poster frames of its videos.
+    """
+
+    id: int
+    channel: str
+    published_at: datetime | None
+    text: str
+    url: str
+    edited: bool = False
+    views: int | None = None
+    photos: tuple[str, ...] = ()
+    video_thumbs: tuple[str, ...] = ()
+    kind: str = "message"
+    forwarded_from: str | None = None
+    link_preview: LinkPreview | None = None
+
+    def to_raw(self) -> RawPost:
+        """The collector-neutral record: stream is the lower-cased channel, id the message id."""
+        return RawPost(
+            stream=self.channel.lower(),
+            external_id=str(self.id),
+            url=self.url,
+            published_at=self.published_at,
+            text=self.text,
+            photos=self.photos + self.video_thumbs,
+            edited=self.edited,
+            kind=self.kind,
+            views=self.views,
+            forwarded_from=self.forwarded_from,
+            link_preview=self.link_preview.url if self.link_preview else None,
+        )
+
+
+def parse_views(value: str | None) -> int | None:
+    """Turn t.me's view counter ("987", "1.2K", "436.6K", "1.5M") into an int; None if unreadable."""
+    if not value:
+        return None
+    match = _VIEWS_RE.match(value.strip().replace(",", ""))
+    if not match:
+        return None
+    try:
+        # Decimal, not float: 436.6 * 1000 must be exactly 436600.
+        return int(Decimal(match.group(1)) * _VIEW_UNITS[match.group(2).upper()])
+    except InvalidOperation:
+        return None
+
+
+def parse_page(html: str, base_url: str = "https://t.me", *, source: str = "telegram_web") -> list[WebPost]:
+    """Parse a ``t.me/s/<channel>`` page into its messages, oldest first.
+
+    A "No posts found" page and an empty channel give ``[]``. A page with none of t.me's
+    message markup (a captcha, an error page, a changed layout) raises `SourceParseError`
+    naming `source`, so a silent layout change cannot look like a quiet channel.
+    """
+    tree = LexborHTMLParser(html)
+    nodes = tree.css(".tgme_widget_message[data-post]")
+    if not nodes:
+        if tree.css_first(".tme_no_messages_found") or tree.css_first(".tgme_channel_history"):
+            return []
+        raise SourceParseError(
+            source,
+            "the page has no Telegram message markup (no tgme_widget_message, tgme_channel_history "
+            "or tme_no_messages_found): not a t.me/s page, or t.me changed its layout",
+        )
+    posts = {post.id: post for post in (_parse_message(node, base_url, source) for node in nodes)}
+    return [posts[key] for key in sorted(posts)]
+
+
+def _parse_message(node: LexborNode, base_url: str, source: str) -> WebPost:
+    data_post = node.attributes.get("data-post") or ""
+    channel, _, raw_id = data_post.rpartition("/")
+    if not channel or not raw_id.isdigit():
+        raise SourceParseError(source, f"unexpected data-post {data_post!r} on a t.me message")
+    message_id = int(raw_id)
+    text_node = next((n for n in node.css(".tgme_widget_message_text") if _is_own(n, node)), None)
+    meta = node.css_first(".tgme_widget_message_meta")
+    views = node.css_first(".tgme_widget_message_views")
+    return WebPost(
+        id=message_id,
+        channel=channel,
+        published_at=_published_at(node, source, data_post),
+        text=_text_of(text_node) if text_node else "",
+        url=f"{base_url.rstrip('/')}/{channel}/{message_id}",
+        edited=bool(meta and _EDITED_RE.search(meta.text(deep=True))),
+        views=parse_views(views.text(deep=True)) if views else None,
+        photos=_backgrounds(node, ".tgme_widget_message_photo_wrap", base_url),
+        video_thumbs=_backgrounds(node, ".tgme_widget_message_video_thumb", base_url),
+        kind="service" if _has_class(node, "service_message") else "message",
+        forwarded_from=_forwarded_from(node),
+        link_preview=_link_preview(node),
+    )
+
+
+def _published_at(node: LexborNode, source: str, data_post: str) -> datetime | None:
+    # Only the date link's <time>: a video's duration is also a <time>, without datetime.
+    time_node = node.css_first("a.tgme_widget_message_date time[datetime]")
+    if time_node is None:
+        log.warning("t.me message without a date", extra={"source": source, "post": data_post})
+        return None
+    value = time_node.attributes.get("datetime") or ""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise SourceParseError(source, f"unreadable date {value!r} on {data_post}") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _has_class(node: LexborNode, name: str) -> bool:
+    return name in (node.attributes.get("class") or "").split()
+
+
+def _is_own(node: LexborNode, message: LexborNode) -> bool:
+    """False for parts of a quoted reply or a link preview, which carry the same class names."""
+    current = node.parent
+    while current is not None and current.mem_id != message.mem_id:
+        if _has_class(current, "tgme_widget_message_reply") or _has_class(
+            current, "tgme_widget_message_link_preview"
+        ):
+            return False
+        current = current.parent
+    return True
+
+
+def _text_of(node: LexborNode) -> str:
+    """Visible text with <br> as a line break; HTML source whitespace collapses as a browser would."""
+    parts: list[str] = []
+    for child in node.traverse(include_text=True):
+        if child.tag == "-text":
+            parts.append(re.sub(r"\s+", " ", (child.text_content or "").replace("\xa0", " ")))
+        elif child.tag == "br":
+            parts.append("\n")
+    lines = [line.strip() for line in "".join(parts).split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _tidy(node: LexborNode | None) -> str | None:
+    if node is None:
+        return None
+    return _text_of(node).replace("\n", " ") or None
+
+
+def _backgrounds(node: LexborNode, selector: str, base_url: str) -> tuple[str, ...]:
+    urls: list[str] = []
+    for item in node.css(selector):
+        if not _is_own(item, node):
+            continue
+        match = _BACKGROUND_RE.search(item.attributes.get("style") or "")
+        if match:
+            url = urljoin(base_url + "/", match.group(1).strip())
+            if url not in urls:
+                urls.append(url)
+    return tuple(urls)
+
+
+def _forwarded_from(node: LexborNode) -> str | None:
+    name = _tidy(node.css_first(".tgme_widget_message_forwarded_from_name"))
+    if name:
+        return name
+    header = _tidy(node.css_first(".tgme_widget_message_forwarded_from"))
+    if header:
+        return re.sub(r"^forwarded from\s*", "", header, flags=re.I) or None
+    return None
+
+
+def _link_preview(node: LexborNode) -> LinkPreview | None:
+    card = node.css_first(".tgme_widget_message_link_preview")
+    if card is None:
+        return None
+    return LinkPreview(
+        url=card.attributes.get("href"),
+        site=_tidy(card.css_first(".link_preview_site_name")),
+        title=_tidy(card.css_first(".link_preview_title")),
+        description=_tidy(card.css_first(".link_preview_description")),
+    )
+
+
+class TelegramWebCollector:
+    """Reads one channel through ``{base_url}/s/{channel}``, paging back with ``?before=``.
+
+    `first_pages`: pages read on the very first poll. `reread_pages`: pages always read, so
+    edits to recent posts are seen. `max_pages`: the most a poll reads to close a gap.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        channel: str,
+        base_url: str = "https://t.me",
+        *,
+        first_pages: int = 3,
+        max_pages: int = 20,
+        reread_pages: int = 1,
+    ) -> None:
+        channel = channel.strip().removeprefix("@")
+        if not _CHANNEL_RE.match(channel):
+            raise ValueError(f"{name}: {channel!r} is not a Telegram channel username")
+        if min(first_pages, max_pages, reread_pages) < 1:
+            raise ValueError(f"{name}: first_pages, max_pages and reread_pages must be at least 1")
+        self.name = name
+        self.channel = channel
+        self.base_url = base_url.rstrip("/")
+        self.first_pages = first_pages
+        self.max_pages = max_pages
+        self.reread_pages = reread_pages
+
+    def page_url(self, before: int | None = None) -> str:
+        """The preview page of the newest messages, or of those older than `before`."""
+        url = f"{self.base_url}/s/{self.channel}"
+        return url if before is None else f"{url}?before={before}"
+
+    async def fetch_page(self, client: httpx.AsyncClient, before: int | None = None) -> list[WebPost]:
+        """GET one preview page and parse it (off the event loop).
+
+        Raises `PreviewDisabledError` when t.me redirects away from the /s/ page, and the
+        `SourceError`s of `collectors.http.fetch` for network and HTTP failures.
+        """
+        url = self.page_url(before)
+        for _ in range(_MAX_REDIRECTS + 1):
+            response = await fetch(client, url, source=self.name, follow_redirects=False)
+            if not 300 <= response.status < 400:
+                html = response.content.decode("utf-8", errors="replace")
+                return await asyncio.to_thread(parse_page, html, self.base_url, source=self.name)
+            if not response.location:
+                raise SourceHTTPError(
+                    self.name, f"HTTP {response.status} without Location from {url}", status=response.status
+                )
+            target = urljoin(url, response.location)
+            if "/s/" not in urlsplit(target).path:
+                raise PreviewDisabledError(
+                    self.name,
+                    f"{url} redirects to {target}: the web preview of @{self.channel} is disabled "
+                    "(or the channel does not exist); read it with a telegram_mtproto source instead",
+                )
+            url = target
+        raise SourceHTTPError(
+            self.name, f"more than {_MAX_REDIRECTS} redirects from {self.page_url(before)}", status=response.status
+        )
+
+    async def poll(self, client: httpx.AsyncClient, cursor: str | None) -> FetchResult:
+        """Fetch what is new since `cursor` (the highest message id already stored).
+
+        Reads the newest page, then pages back: on a first poll `first_pages` pages; else until
+        the page reaching ``cursor + 1`` is read (so nothing is skipped), at least `reread_pages`
+        and at most `max_pages` pages. Returns every post seen, oldest first, and the new cursor.
+        """
+        last = _cursor_id(cursor, self.name)
+        seen: dict[int, WebPost] = {}
+        page = await self.fetch_page(client)
+        pages = 1
+        seen.update((post.id, post) for post in page)
+        while seen and pages < self.max_pages:
+            oldest = min(seen)
+            wanted = self.first_pages if last is None else self.reread_pages
+            if pages >= wanted and (last is None or oldest <= last + 1):
+                break
+            if oldest <= 1:
+                break
+            page = await self.fetch_page(client, before=oldest)
+            pages += 1
+            fresh = [post for post in page if post.id not in seen]
+            if not fresh:
+                break
+            seen.update((post.id, post) for post in fresh)
+        if last is not None and seen and min(seen) > last + 1 and pages >= self.max_pages:
+            # Posts between the cursor and the oldest page read were never fetched.
+            log.warning(
+                "telegram_web gap not closed",
+                extra={"source": self.name, "cursor": last, "oldest": min(seen), "pages": pages},
+            )
+        new_cursor = max([*seen, *([last] if last is not None else [])], default=None)
+        log.info(
+            "telegram_web poll",
+            extra={"source": self.name, "pages": pages, "posts": len(seen), "cursor": new_cursor},
+        )
+        return FetchResult(
+            posts=[seen[key].to_raw() for key in sorted(seen)],
+            cursor=str(new_cursor) if new_cursor is not None else cursor,
+        )
+
+    async def backfill(
+        self, client: httpx.AsyncClient, *, since: datetime | None = None, pages: int = 50
+    ) -> AsyncIterator[list[RawPost]]:
+        """Yield the channel's history page by page, newest page first (each page oldest first).
+
+        Stops at the first post older than `since` (a naive datetime is taken as UTC), after
+        `pages` pages, or at the start of the channel.
+        """
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        seen: set[int] = set()
+        before: int | None = None
+        for _ in range(pages):
+            page = await self.fetch_page(client, before=before)
+            fresh = [post for post in page if post.id not in seen]
+            if not fresh:
+                return
+            seen.update(post.id for post in fresh)
+            keep = [
+                post
+                for post in fresh
+                if since is None or post.published_at is None or post.published_at >= since
+            ]
+            if keep:
+                yield [post.to_raw() for post in keep]
+            before = min(post.id for post in fresh)
+            if len(keep) < len(fresh) or before <= 1:
+                return
+
+
+def _cursor_id(cursor: str | None, source: str) -> int | None:
+    if cursor is None:
+        return None
+    try:
+        return int(cursor)
+    except ValueError:
+        # A cursor we cannot read must not wedge the source: start over as on a first poll.
+        log.warning("telegram_web cursor ignored", extra={"source": source, "cursor": cursor})
+        return None
