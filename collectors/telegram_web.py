@@ -208,8 +208,6 @@ def _tidy(node: LexborNode | None) -> str | None:
 def _backgrounds(node: LexborNode, selector: str, base_url: str) -> tuple[str, ...]:
     urls: list[str] = []
     for item in node.css(selector):
-        if not _is_own(item, node):
-            continue
         match = _BACKGROUND_RE.search(item.attributes.get("style") or "")
         if match:
             url = urljoin(base_url + "/", match.group(1).strip())
