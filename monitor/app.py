@@ -1,0 +1,36 @@
+"""The open resources one command needs: the archive, an HTTP client, the pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+
+from monitor.config import Config
+from monitor.pipeline import Pipeline
+from monitor.sinks import AlertSink, LogSink
+from storage.database import Database
+
+__all__ = ["App", "open_app"]
+
+
+@dataclass
+class App:
+    config: Config
+    db: Database
+    client: httpx.AsyncClient
+    pipeline: Pipeline
+
+
+@asynccontextmanager
+async def open_app(config: Config, sink: AlertSink | None = None) -> AsyncIterator[App]:
+    db = await Database.open(config.storage.database)
+    try:
+        timeout = httpx.Timeout(config.http.timeout, connect=min(10.0, config.http.timeout))
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            pipeline = Pipeline(config, db, client, sink or LogSink())
+            yield App(config, db, client, pipeline)
+    finally:
+        await db.close()

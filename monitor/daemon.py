@@ -1,0 +1,106 @@
+"""The long-running process: one APScheduler job per source, clean shutdown on a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import signal
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from monitor.app import App
+from monitor.config import RSSSource, TelegramWebSource
+from monitor.pipeline import PollOutcome
+
+__all__ = ["run_forever", "poll_all_once"]
+
+log = logging.getLogger("dsns_monitor.daemon")
+
+
+async def poll_all_once(app: App) -> list[PollOutcome]:
+    """Poll every enabled source once, concurrently; the outcomes in config order."""
+    sources = [s for s in app.config.sources if s.enabled]
+    return list(await asyncio.gather(*(app.pipeline.poll(s, force=True) for s in sources)))
+
+
+class _Jobs:
+    """Runs each source's polls and remembers the ones in flight so shutdown can wait for them."""
+
+    def __init__(self, app: App, scheduler: AsyncIOScheduler) -> None:
+        self.app = app
+        self.scheduler = scheduler
+        self.in_flight: set[asyncio.Task[object]] = set()
+
+    async def poll(self, source: TelegramWebSource | RSSSource) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.in_flight.add(task)
+        try:
+            outcome = await self.app.pipeline.poll(source)
+        except Exception:
+            # A bug must not kill the source's job: log it with the traceback and carry on.
+            log.exception("source=%s poll crashed", source.source_name)
+            return
+        finally:
+            self.in_flight.discard(task)
+        if not outcome.ok and outcome.retry_in:
+            # Move the next run to the backoff time rather than waking up just to skip.
+            next_run = datetime.now().astimezone() + timedelta(seconds=outcome.retry_in)
+            job = self.scheduler.get_job(source.source_name)
+            if job is not None:
+                job.modify(next_run_time=next_run)
+
+
+async def run_forever(app: App, stop: asyncio.Event | None = None) -> None:
+    """Run every source on its interval until SIGTERM/SIGINT (or `stop` is set)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    scheduler = AsyncIOScheduler(event_loop=loop)
+    jobs = _Jobs(app, scheduler)
+    sources = [s for s in app.config.sources if s.enabled]
+    now = datetime.now().astimezone()
+    for index, source in enumerate(sources):
+        scheduler.add_job(
+            jobs.poll,
+            "interval",
+            args=[source],
+            id=source.source_name,
+            name=source.source_name,
+            seconds=source.interval,
+            jitter=app.config.scheduler.jitter or None,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(30, source.interval),
+            # Spread the first polls a little so sources do not all start in the same second.
+            next_run_time=now + timedelta(seconds=index * 0.5 + random.random()),
+        )
+    if not sources:
+        log.warning("no sources are enabled in the configuration; nothing to poll")
+    scheduler.start()
+    log.info("monitor running with %d source(s); stop with Ctrl-C or SIGTERM", len(sources))
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping: waiting for %d poll(s) in flight", len(jobs.in_flight))
+        scheduler.shutdown(wait=False)
+        if jobs.in_flight:
+            done, pending = await asyncio.wait(
+                set(jobs.in_flight), timeout=app.config.scheduler.shutdown_timeout
+            )
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=2)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.remove_signal_handler(sig)
+            except (NotImplementedError, RuntimeError):
+                pass
+        log.info("stopped")

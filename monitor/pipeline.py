@@ -1,0 +1,166 @@
+"""One poll of one source, end to end: fetch → store → analyse → publish → photos.
+
+This is the only place that ties collectors, storage and analysis together, and the only
+place that turns a source's failure into failure state on its row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+import httpx
+
+from analysis.analyze import analyze
+from analysis.model import Analysis
+from collectors.base import FetchResult, RawPost, SourceError
+from collectors.media import download_photo
+from collectors.rss import RSSCollector
+from collectors.telegram_web import TelegramWebCollector
+from monitor.config import Config, RSSSource, TelegramWebSource
+from monitor.sinks import AlertSink
+from storage.analyses import save_analysis
+from storage.database import Database
+from storage.media import pending_media, record_media_failure, store_media
+from storage.posts import Change, text_hash, upsert_posts
+from storage.sources import SourceState, ensure_source, record_failure, record_success
+from storage.timeutil import utcnow
+
+__all__ = ["Pipeline", "PollOutcome", "collector_for"]
+
+log = logging.getLogger("dsns_monitor.pipeline")
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    source: str
+    ok: bool
+    new: int = 0
+    edited: int = 0
+    skipped: bool = False
+    error: str | None = None
+    retry_in: float | None = None
+
+
+def collector_for(source: TelegramWebSource | RSSSource, config: Config) -> TelegramWebCollector | RSSCollector:
+    if isinstance(source, TelegramWebSource):
+        return TelegramWebCollector(
+            source.source_name, source.channel, source.base_url,
+            first_pages=source.first_pages, max_pages=source.max_pages,
+            reread_pages=source.reread_pages,
+        )
+    return RSSCollector(source.name, source.url, max_bytes=config.http.max_page_bytes)
+
+
+class Pipeline:
+    """Polls sources into the archive and hands what changed to the alert sink."""
+
+    def __init__(self, config: Config, db: Database, client: httpx.AsyncClient, sink: AlertSink) -> None:
+        self.config = config
+        self.db = db
+        self.client = client
+        self.sink = sink
+
+    async def source_state(self, source: TelegramWebSource | RSSSource) -> SourceState:
+        url = source.url
+        return await ensure_source(self.db, source.source_name, source.type, url)
+
+    async def poll(self, source: TelegramWebSource | RSSSource, *, force: bool = False) -> PollOutcome:
+        """Poll once. Never raises for a source's fault: the outcome and the source row say it."""
+        name = source.source_name
+        state = await self.source_state(source)
+        if not force and state.next_check_at and state.next_check_at > utcnow():
+            return PollOutcome(name, ok=True, skipped=True)
+        started = time.monotonic()
+        try:
+            result = await self._fetch(source, state)
+        except SourceError as exc:
+            failed = await record_failure(
+                self.db, state.id, str(exc), interval=source.interval,
+                retry_after=exc.retry_after, max_backoff=self.config.scheduler.max_backoff,
+            )
+            retry_in = (failed.next_check_at - utcnow()).total_seconds() if failed.next_check_at else None
+            log.error(
+                "source=%s error=%r failures=%d retry_in=%.0fs",
+                name, str(exc), failed.error_count, retry_in or 0,
+            )
+            return PollOutcome(name, ok=False, error=str(exc), retry_in=retry_in)
+        changes = await self.ingest(source, state, result)
+        new = sum(c.kind == "new" for c in changes)
+        log.info(
+            "source=%s fetched=%d new=%d edited=%d not_modified=%s duration=%.2fs",
+            name, len(result.posts), new, len(changes) - new, result.not_modified,
+            time.monotonic() - started,
+        )
+        await self.download_photos(state.id, name)
+        return PollOutcome(name, ok=True, new=new, edited=len(changes) - new)
+
+    async def _fetch(self, source: TelegramWebSource | RSSSource, state: SourceState) -> FetchResult:
+        collector = collector_for(source, self.config)
+        if isinstance(collector, TelegramWebCollector):
+            return await collector.poll(self.client, state.cursor)
+        return await collector.poll(self.client, etag=state.etag, last_modified=state.last_modified)
+
+    async def ingest(
+        self, source: TelegramWebSource | RSSSource, state: SourceState, result: FetchResult
+    ) -> list[Change]:
+        """Store, analyse and publish a fetch result; the cursor moves in the same transaction."""
+        # Analysis is CPU work: done off the event loop, before the write lock is taken, and
+        # only for posts whose text the archive does not hold yet (re-read pages repeat most).
+        fresh = await self._unseen(result.posts)
+        analyses = await asyncio.to_thread(self._analyze_all, source, fresh)
+        async with self.db.write() as conn:
+            changes = await upsert_posts(conn, state.id, result.posts)
+            for change in changes:
+                if id(change.raw) not in analyses:
+                    analyses.update(self._analyze_all(source, [change.raw]))
+                await save_analysis(conn, change.post.id, analyses[id(change.raw)])
+            await record_success(
+                conn, state.id, cursor=result.cursor, etag=result.etag,
+                last_modified=result.last_modified,
+            )
+        for change in changes:
+            await self.sink.publish(change, analyses[id(change.raw)])
+        return changes
+
+    async def _unseen(self, posts: list[RawPost]) -> list[RawPost]:
+        known: dict[tuple[str, str], str] = {}
+        for stream in {p.stream for p in posts}:
+            ids = [p.external_id for p in posts if p.stream == stream]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                rows = await self.db.fetchall(
+                    f"SELECT external_id, text_hash FROM posts WHERE stream = ? "
+                    f"AND external_id IN ({','.join('?' * len(chunk))})",
+                    (stream, *chunk),
+                )
+                known.update({(stream, r[0]): r[1] for r in rows})
+        return [p for p in posts if known.get((p.stream, p.external_id)) != text_hash(p.title, p.text)]
+
+    def _analyze_all(self, source: TelegramWebSource | RSSSource, posts: list[RawPost]) -> dict[int, Analysis]:
+        return {
+            id(post): analyze(
+                f"{post.title}\n{post.text}" if post.title else post.text,
+                channel=source.stream, oblast_hint=source.oblast,
+            )
+            for post in posts
+        }
+
+    async def download_photos(self, source_id: int | None, source_name: str, limit: int = 50) -> int:
+        """Fetch photos not stored yet; a failure is recorded for a later retry, never raised."""
+        stored = 0
+        for item in await pending_media(self.db, source_id, limit=limit):
+            try:
+                photo = await download_photo(
+                    self.client, item.url, source=source_name,
+                    max_bytes=self.config.storage.media_max_bytes,
+                )
+            except SourceError as exc:
+                log.warning("source=%s photo=%s error=%r", source_name, item.url, str(exc))
+                await record_media_failure(self.db, item, str(exc))
+                continue
+            await store_media(self.db, item, photo.data, photo.mime)
+            stored += 1
+        return stored

@@ -1,0 +1,39 @@
+"""Where new and edited posts go after they are stored and analysed.
+
+The bot plugs in here later; until then (and when no token is set) the log is the sink.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from analysis.model import Analysis
+from storage.posts import Change
+
+__all__ = ["AlertSink", "LogSink"]
+
+log = logging.getLogger("dsns_monitor.alerts")
+
+
+class AlertSink(Protocol):
+    async def publish(self, change: Change, analysis: Analysis) -> None: ...
+
+
+class LogSink:
+    """Logs one line per new or edited post."""
+
+    async def publish(self, change: Change, analysis: Analysis) -> None:
+        post = change.post
+        first_line = (post.title or post.text).strip().splitlines()[0:1]
+        log.info(
+            "%s post %s/%s strike=%s oblasts=%s killed=%s injured=%s: %s",
+            change.kind,
+            post.stream,
+            post.external_id,
+            analysis.is_strike,
+            ",".join(analysis.oblasts) or "-",
+            analysis.killed,
+            analysis.injured,
+            (first_line[0][:120] if first_line else ""),
+        )

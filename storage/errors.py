@@ -1,0 +1,13 @@
+"""The storage package's one exception: sqlite3/aiosqlite errors are translated here."""
+
+from __future__ import annotations
+
+__all__ = ["StorageError", "SchemaTooNewError"]
+
+
+class StorageError(Exception):
+    """The archive could not be opened, read or written; the message names the file."""
+
+
+class SchemaTooNewError(StorageError):
+    """The database was written by a newer dsns-monitor than this one."""

@@ -1,0 +1,78 @@
+"""Shared fixtures: fake t.me and feed servers on 127.0.0.1, a config file, a temp archive."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.feeds import FakeFeeds
+from tests.fakes.server import LocalServer, serve
+from tests.fakes.tme import FakeTelegram
+
+
+@pytest.fixture
+def tme() -> FakeTelegram:
+    fake = FakeTelegram()
+    fake.add_channel("dsns_telegram", "ДСНС України")
+    return fake
+
+
+@pytest.fixture
+def tme_server(tme: FakeTelegram) -> Iterator[LocalServer]:
+    with serve(tme.route) as server:
+        yield server
+
+
+@pytest.fixture
+def feeds() -> FakeFeeds:
+    return FakeFeeds()
+
+
+@pytest.fixture
+def feed_server(feeds: FakeFeeds) -> Iterator[LocalServer]:
+    with serve(feeds.route) as server:
+        yield server
+
+
+def write_config(path: Path, body: str) -> Path:
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, tme_server: LocalServer, feed_server: LocalServer) -> Path:
+    """A config with the DSNS channel on the fake t.me and two feeds on the fake news site."""
+    return write_config(
+        tmp_path / "config.toml",
+        f"""
+[storage]
+database = "archive.db"
+
+[http]
+timeout = 3
+
+[scheduler]
+jitter = 0
+max_backoff = 60
+
+[[sources]]
+type = "telegram_web"
+channel = "dsns_telegram"
+interval = 60
+base_url = "{tme_server.url}"
+
+[[sources]]
+type = "rss"
+name = "news_uk"
+url = "{feed_server.url}/feeds/news_uk.xml"
+interval = 300
+
+[[sources]]
+type = "rss"
+name = "news_ru"
+url = "{feed_server.url}/feeds/news_ru_cp1251.xml"
+interval = 300
+""",
+    )

@@ -1,0 +1,84 @@
+"""The archive file: migrations, one writer, transactions that land whole or not at all."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from collectors.base import RawPost
+from storage.database import Database
+from storage.errors import SchemaTooNewError
+from storage.posts import upsert_posts
+from storage.schema import SCHEMA_VERSION
+from storage.sources import backoff_delay, ensure_source
+
+
+def _post(external_id: str, text: str) -> RawPost:
+    return RawPost(stream="dsns_telegram", external_id=external_id, url=None,
+                   published_at=datetime(2024, 5, 1, tzinfo=UTC), text=text)
+
+
+async def test_new_archive_is_migrated_wal_and_owner_only(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "a.db")
+    try:
+        assert (await db.fetchone("PRAGMA user_version"))[0] == SCHEMA_VERSION
+        assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"
+        tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert {"sources", "posts", "post_versions", "media", "post_media", "analyses", "posts_fts"} <= tables
+    finally:
+        await db.close()
+    assert stat.S_IMODE((tmp_path / "a.db").stat().st_mode) == 0o600
+
+
+async def test_refuses_schema_newer_than_code(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(SchemaTooNewError, match="upgrade dsns-monitor"):
+        await Database.open(path)
+
+
+async def test_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "a.db")
+    try:
+        source = await ensure_source(db, "dsns_telegram", "telegram_web", None)
+        with pytest.raises(RuntimeError):
+            async with db.write() as conn:
+                await upsert_posts(conn, source.id, [_post("1", "перший")])
+                raise RuntimeError("crash mid-transaction")
+        assert (await db.fetchone("SELECT count(*) FROM posts"))[0] == 0
+        # A nested write that fails rolls back only its savepoint.
+        async with db.write() as conn:
+            await upsert_posts(conn, source.id, [_post("2", "другий")])
+            with pytest.raises(RuntimeError):
+                async with db.write() as inner:
+                    await upsert_posts(inner, source.id, [_post("3", "третій")])
+                    raise RuntimeError
+        assert [r[0] for r in await db.fetchall("SELECT external_id FROM posts")] == ["2"]
+    finally:
+        await db.close()
+
+
+async def test_same_post_twice_is_one_row_edit_is_a_version(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "a.db")
+    try:
+        source = await ensure_source(db, "dsns_telegram", "telegram_web", None)
+        async with db.write() as conn:
+            first = await upsert_posts(conn, source.id, [_post("7", "текст")])
+            again = await upsert_posts(conn, source.id, [_post("7", "текст")])
+            edited = await upsert_posts(conn, source.id, [_post("7", "текст, уточнено")])
+        assert [c.kind for c in first] == ["new"] and again == [] and [c.kind for c in edited] == ["edited"]
+        assert edited[0].post.version == 2
+        assert (await db.fetchone("SELECT count(*) FROM posts"))[0] == 1
+    finally:
+        await db.close()
+
+
+def test_backoff_doubles_is_capped_and_honours_retry_after() -> None:
+    assert [backoff_delay(n, interval=60, retry_after=None, max_backoff=600) for n in (1, 2, 3, 4, 5)] == [60, 120, 240, 480, 600]
+    assert backoff_delay(1, interval=60, retry_after=900, max_backoff=600) == 900
+    assert backoff_delay(50, interval=60, retry_after=None, max_backoff=3600) == 3600
