@@ -1,0 +1,75 @@
+"""Number words (Ukrainian, Russian, English) and the nouns that tell people from things."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["NUMBER_WORDS", "PERSON_NOUN", "SINGULAR_PERSON", "CHILD_WORD", "NOT_PEOPLE_AFTER", "word_number"]
+
+
+def _forms(value: int, *words: str) -> dict[str, int]:
+    return {w: value for w in words}
+
+
+# Cardinal and collective forms in the cases news text uses; ambiguous short words ("сім" is also
+# a noun stem, "one" a pronoun) are kept because they only count next to a casualty word.
+NUMBER_WORDS: dict[str, int] = {
+    **_forms(1, "один", "одна", "одного", "одну", "одній", "одним", "однієї", "одно", "одной", "one"),
+    **_forms(2, "два", "дві", "двох", "двоє", "двома", "двом", "две", "двое", "двух", "two", "both", "обидва", "обидві"),
+    **_forms(3, "три", "трьох", "троє", "трьом", "трое", "трех", "three"),
+    **_forms(4, "чотири", "чотирьох", "четверо", "четыре", "четырех", "four"),
+    **_forms(5, "п'ять", "п'ятьох", "п'ятеро", "пять", "пятеро", "пяти", "five"),
+    **_forms(6, "шість", "шістьох", "шестеро", "шесть", "шести", "six"),
+    **_forms(7, "сім", "сімох", "семеро", "семь", "семи", "seven"),
+    **_forms(8, "вісім", "вісьмох", "восьмеро", "восемь", "восьми", "eight"),
+    **_forms(9, "дев'ять", "дев'ятьох", "дев'ятеро", "девять", "девяти", "nine"),
+    **_forms(10, "десять", "десятьох", "десятеро", "десяти", "ten"),
+    **_forms(11, "одинадцять", "одиннадцать", "eleven"),
+    **_forms(12, "дванадцять", "двенадцать", "twelve", "dozen"),
+    **_forms(13, "тринадцять", "тринадцать", "thirteen"),
+    **_forms(14, "чотирнадцять", "четырнадцать", "fourteen"),
+    **_forms(15, "п'ятнадцять", "пятнадцать", "fifteen"),
+    **_forms(20, "двадцять", "двадцать", "twenty"),
+    **_forms(30, "тридцять", "тридцать", "thirty"),
+}
+
+# People a casualty count may be counted in ("3 рятувальників та 7 мешканців").
+PERSON_NOUN = re.compile(
+    r"(?:люд|осіб|особ|мешкан|жител|цивільн|рятувальник|надзвичайник|працівник|комунальник|пасажир|"
+    r"дит|діт|жін|чолов|дівч|хлопч|військов|пенсіонер|поліцейськ|медик|енергетик|водії|"
+    r"people|person|civilian|resident|rescuer|worker|child|men\b|women|passenger|firefighter|"
+    r"others?\b|employee|teen|boy|girl|человек|людей|мирн|спасател|дет|пассажир|работник|женщин|"
+    r"мужчин|подрост|жильц|сотрудник|мальчик|девоч)"
+)
+# A singular subject or object that counts as one person when no number is given.
+SINGULAR_PERSON = re.compile(
+    r"^(?:людина|людину|жінка|жінку|чоловік|чоловіка|водій|водія|пасажир|пасажирка|пасажира|"
+    r"мешканець|мешканця|мешканка|мешканку|пенсіонер|пенсіонерка|пенсіонерку|дитина|дитину|"
+    r"хлопчик|хлопця|хлопець|дівчинка|дівчину|дівчинку|юнак|юнака|працівник|працівника|"
+    r"працівниця|рятувальник|рятувальника|туристка|туристку|тіло|його|її|"
+    r"person|man|woman|child|boy|girl|driver|civilian|resident|body|"
+    r"мужчина|мужчину|женщина|женщину|ребенок|ребенка|пенсионерка|пенсионер|водитель|мальчик|"
+    r"девочка|его|ее|тело)$"
+)
+CHILD_WORD = re.compile(
+    r"^(?:дит\w*|діт\w*|хлопчик\w*|дівчин\w*|дівчат\w*|немовл\w*|школяр\w*|підліт\w*|підлітк\w*|"
+    r"child\w*|boys?|girls?|teen\w*|infant\w*|ребен\w*|дет\w*|мальчик\w*|девоч\w*|подрост\w*|школьни\w*)$"
+)
+# A number followed by one of these counts things, times, ages or areas, not casualties.
+NOT_PEOPLE_AFTER = re.compile(
+    r"^(?:будин|будів|багатоповерх|авто|машин|автомоб|разів|раз\b|рази|га\b|гектар|кв\b|м\b|км|тис|"
+    r"пожеж|одиниц|населен|пункт|громад|район|локац|ціл|дрон|ракет|бпла|шахед|об'єкт|склад|поверх|"
+    r"годин|доб|хвилин|днів|дні|день|рок|рік|років|лет|год|р\b|року|липня|серпня|червня|травня|"
+    r"квітня|березня|січня|лютого|вересня|жовтня|листопада|грудня|years?|hours?|minutes?|days?|"
+    r"homes?|houses?|buildings?|settlements?|hectares?|drones?|missiles?|cars?|fires?|домов|дома\b|"
+    r"зданий|пожар|часов|суток|километр|градус|мм|%|квартир|приватн|житлов|вікон|settl|villages?|"
+    r"сіл|сел|дворів|домогосподар|цілей|вибухонебезп|взрывоопас|предмет|снаряд|мін|боєприпас|"
+    r"apartment|floors?|targets?|objects?|повідомлен|звернен|тонн|т\b|т\.|сотен|сотні|осередк)"
+)
+
+
+def word_number(token: str) -> int | None:
+    """The value of a digit string or a number word, else None."""
+    if token.isdigit():
+        return int(token)
+    return NUMBER_WORDS.get(token)
