@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Watch DSNS Telegram channels and news feeds for Russian strikes: archive, detect, alert.",
     )
     parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="override [logging] level")
+    parser.add_argument("--log-format", choices=["text", "json"], default="text", help="log lines as text (default) or JSON for journald/Loki")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the monitor until SIGTERM/SIGINT", description="Poll every source on its schedule into the archive until stopped.")
@@ -80,10 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "analyze":
-            setup_logging(args.log_level or "WARNING")
+            setup_logging(args.log_level or "WARNING", args.log_format)
             return _analyze(sys.stdin, sys.stdout)
         config = load_config(args.config)
-        setup_logging(args.log_level or config.logging.level)
+        setup_logging(args.log_level or config.logging.level, args.log_format, config.secret_env_names())
         return asyncio.run(_dispatch(args, config))
     except ConfigError as exc:
         print(f"dsns-monitor: configuration error: {exc}", file=sys.stderr)

@@ -118,6 +118,10 @@ class Config(_Section):
             seen.add(source.source_name)
         return sources
 
+    def secret_env_names(self) -> list[str]:
+        """The environment variables that hold secrets, so logs can redact their values."""
+        return ["DSNS_BOT_TOKEN", "TELEGRAM_API_HASH", "TELEGRAM_SESSION"]
+
     def source(self, name: str) -> TelegramWebSource | RSSSource:
         for source in self.sources:
             if source.source_name == name:

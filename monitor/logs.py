@@ -1,19 +1,78 @@
-"""Logging set-up for the CLI and the daemon."""
+"""Logging for the CLI and the daemon: readable lines by default, JSON for journald/Loki.
+
+Fields passed with `extra={...}` are printed as stable `key=value` pairs (or JSON keys), and
+anything that looks like a secret (bot token, API hash, session string) is redacted.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import re
 import sys
+from collections.abc import Iterable
 
-__all__ = ["setup_logging"]
+__all__ = ["setup_logging", "register_secret", "KeyValueFormatter", "JSONFormatter"]
+
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# A bot token in a URL or message: digits, a colon, 35 url-safe characters.
+_TOKEN_RE = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")
+_secrets: set[str] = set()
 
 
-def setup_logging(level: str = "INFO") -> None:
+def register_secret(value: str | None) -> None:
+    """Never print `value` in any log line from now on."""
+    if value and len(value) >= 6:
+        _secrets.add(value)
+
+
+def _redact(text: str) -> str:
+    text = _TOKEN_RE.sub("[REDACTED]", text)
+    for secret in _secrets:
+        text = text.replace(secret, "[REDACTED]")
+    return text
+
+
+def _extras(record: logging.LogRecord) -> dict[str, object]:
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+
+
+class KeyValueFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extras = _extras(record)
+        if extras:
+            line += " " + " ".join(f"{k}={v}" for k, v in extras.items())
+        return _redact(line)
+
+
+class JSONFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update({k: v if isinstance(v, (int, float, bool, type(None))) else str(v) for k, v in _extras(record).items()})
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return _redact(json.dumps(entry, ensure_ascii=False))
+
+
+def setup_logging(level: str = "INFO", fmt: str = "text", secrets_env: Iterable[str] = ()) -> None:
+    """Log to stderr at `level`, as text or JSON; redact the values of `secrets_env` variables."""
+    for name in secrets_env:
+        register_secret(os.environ.get(name))
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JSONFormatter() if fmt == "json" else KeyValueFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Per-request lines from httpx and job bookkeeping from APScheduler drown the useful ones.
-    for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite", "telethon"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

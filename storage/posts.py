@@ -51,16 +51,17 @@ async def upsert_posts(
     keeps its latest text, so the full-text index always searches the current wording.
     """
     now = to_db(utcnow())
+    # One row per identity: a batch that repeats a post keeps its last (newest) copy.
+    posts = list({(p.stream, p.external_id): p for p in posts}.values())
+    known = await _known(conn, posts)
     changes: list[Change] = []
+    versions: list[tuple[int, int, str | None, str, str, str | None]] = []
+    media: list[tuple[int, int, str]] = []
     for raw in posts:
         digest = text_hash(raw.title, raw.text)
-        async with conn.execute(
-            "SELECT id, text_hash, version FROM posts WHERE stream = ? AND external_id = ?",
-            (raw.stream, raw.external_id),
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = known.get((raw.stream, raw.external_id))
         if row is None:
-            cursor = await conn.execute(
+            inserted = await conn.execute_insert(
                 """INSERT INTO posts (stream, external_id, source_id, url, published_at, title,
                        text, text_hash, kind, edited, views, forwarded_from, link_preview,
                        first_seen_at, updated_at)
@@ -71,29 +72,59 @@ async def upsert_posts(
                     raw.forwarded_from, raw.link_preview, now, now,
                 ),
             )
-            post_id = int(cursor.lastrowid or 0)
-            await _add_version(conn, post_id, 1, raw, digest, now)
-            await _add_media_slots(conn, post_id, raw.photos)
-            changes.append(Change("new", _stored(post_id, raw, 1), raw))
-            continue
-        post_id, old_hash, version = int(row[0]), row[1], int(row[2])
-        if old_hash == digest:
+            assert inserted is not None
+            post_id, version = int(inserted[0]), 1
+            known[(raw.stream, raw.external_id)] = (post_id, digest, version)
+            changes.append(Change("new", _stored(post_id, raw, version), raw))
+        else:
+            post_id, old_hash, version = row
+            if old_hash == digest:
+                if raw.views is not None or raw.edited:
+                    await conn.execute(
+                        "UPDATE posts SET views = COALESCE(?, views), edited = MAX(edited, ?) WHERE id = ?",
+                        (raw.views, int(raw.edited), post_id),
+                    )
+                continue
+            version += 1
             await conn.execute(
-                "UPDATE posts SET views = COALESCE(?, views), edited = MAX(edited, ?) WHERE id = ?",
-                (raw.views, int(raw.edited), post_id),
+                """UPDATE posts SET title = ?, text = ?, text_hash = ?, edited = 1, version = ?,
+                       views = COALESCE(?, views), updated_at = ?, url = COALESCE(?, url)
+                   WHERE id = ?""",
+                (raw.title, raw.text, digest, version, raw.views, now, raw.url, post_id),
             )
-            continue
-        version += 1
-        await conn.execute(
-            """UPDATE posts SET title = ?, text = ?, text_hash = ?, edited = 1, version = ?,
-                   views = COALESCE(?, views), updated_at = ?, url = COALESCE(?, url)
-               WHERE id = ?""",
-            (raw.title, raw.text, digest, version, raw.views, now, raw.url, post_id),
-        )
-        await _add_version(conn, post_id, version, raw, digest, now)
-        await _add_media_slots(conn, post_id, raw.photos)
-        changes.append(Change("edited", _stored(post_id, raw, version), raw))
+            known[(raw.stream, raw.external_id)] = (post_id, digest, version)
+            changes.append(Change("edited", _stored(post_id, raw, version), raw))
+        versions.append((post_id, version, raw.title, raw.text, digest, now))
+        # An edit may add photos; existing slots keep their downloaded bytes.
+        media.extend((post_id, position, url) for position, url in enumerate(raw.photos))
+    await conn.executemany(
+        """INSERT INTO post_versions (post_id, version, title, text, text_hash, seen_at)
+           VALUES (?, ?, ?, ?, ?, ?)""",
+        versions,
+    )
+    await conn.executemany(
+        "INSERT OR IGNORE INTO post_media (post_id, position, url) VALUES (?, ?, ?)", media
+    )
     return changes
+
+
+async def _known(
+    conn: aiosqlite.Connection, posts: list[RawPost]
+) -> dict[tuple[str, str], tuple[int, str, int]]:
+    """(stream, external_id) → (id, text_hash, version) of the posts already archived."""
+    known: dict[tuple[str, str], tuple[int, str, int]] = {}
+    for stream in {p.stream for p in posts}:
+        ids = [p.external_id for p in posts if p.stream == stream]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            async with conn.execute(
+                f"SELECT external_id, id, text_hash, version FROM posts WHERE stream = ? "
+                f"AND external_id IN ({','.join('?' * len(chunk))})",
+                (stream, *chunk),
+            ) as cursor:
+                for row in await cursor.fetchall():
+                    known[(stream, row[0])] = (int(row[1]), row[2], int(row[3]))
+    return known
 
 
 def _stored(post_id: int, raw: RawPost, version: int) -> StoredPost:
@@ -101,22 +132,3 @@ def _stored(post_id: int, raw: RawPost, version: int) -> StoredPost:
         id=post_id, stream=raw.stream, external_id=raw.external_id, url=raw.url,
         published_at=raw.published_at, title=raw.title, text=raw.text, version=version,
     )
-
-
-async def _add_version(
-    conn: aiosqlite.Connection, post_id: int, version: int, raw: RawPost, digest: str, now: str | None
-) -> None:
-    await conn.execute(
-        """INSERT INTO post_versions (post_id, version, title, text, text_hash, seen_at)
-           VALUES (?, ?, ?, ?, ?, ?)""",
-        (post_id, version, raw.title, raw.text, digest, now),
-    )
-
-
-async def _add_media_slots(conn: aiosqlite.Connection, post_id: int, photos: tuple[str, ...]) -> None:
-    # An edit may add photos; existing slots keep their downloaded bytes.
-    await conn.executemany(
-        "INSERT OR IGNORE INTO post_media (post_id, position, url) VALUES (?, ?, ?)",
-        [(post_id, position, url) for position, url in enumerate(photos)],
-    )
-
