@@ -1,9 +1,193 @@
-"""Placeholder until the region matcher lands (issue 3): finds no places."""
+"""The region matcher: which places a text names, and which units a user's query means.
+
+Finding names is `_match`; this module decides ambiguity. A name is accepted when it is
+unambiguous, or when the text itself (an oblast, raion, hromada or city named elsewhere, a marker
+like "м." / "с." / "village"), the source's oblast, or a large population settles it. An ambiguous
+small village with nothing to decide it is left out: a wrong oblast alerts the wrong people.
+"""
 
 from __future__ import annotations
 
+import itertools
+import re
+
+from analysis._lexicon import CAPITAL_WORDS, HROMADA_WORDS, OBLAST_WORDS, OBLASTS, RAION_WORDS, words
+from analysis._match import Mention, find_mentions, lemmas
+from analysis.gazetteer import Gazetteer, Unit, get_gazetteer
 from analysis.model import Place
+
+__all__ = ["find_places", "resolve_region", "channel_oblast"]
+
+BIG_CITY = 100_000       # wins over a namesake village even against context
+DOMINANT_MIN = 2_000     # the most populous namesake must be at least this big...
+DOMINANT_RATIO = 10      # ...and this many times the next one to win without context
+COMMON_CITY = 50_000     # a name that is also a word needs context below this population
+_ISO_RE = re.compile(r"(?i)^\s*ua[-\s]?(\d\d)\s*$")
 
 
 def find_places(text: str, channel: str | None = None, oblast_hint: str | None = None) -> list[Place]:
-    return []
+    """Every place `text` names, de-duplicated, in order of first appearance.
+
+    `oblast_hint` (ISO code) is the oblast a source is known to cover; without it the oblast is
+    guessed from a regional `channel` name (dsns_kharkiv). Either one decides ambiguous names.
+    """
+    if not text:
+        return []
+    g = get_gazetteer()
+    hint = (oblast_hint or channel_oblast(channel) or "").upper() or None
+    toks, mentions = find_mentions(text, g)
+    mentions = [m for m in mentions if _plausible(m)]
+    for m in mentions:
+        if m.marker:
+            kept = [u for u in m.candidates if u.category in m.marker]
+            m.candidates = kept or m.candidates
+    ctx_oblasts, ctx_units = _context(mentions)
+    if any(t.text in CAPITAL_WORDS for t in toks):
+        ctx_units.add(g.oblast_unit("UA-30").code)
+    # Two passes: what the first pass settles (Києва -> Kyiv by population) is context for the
+    # rest (Шевченківський район Києва).
+    first = [_decide(m, g, ctx_oblasts, ctx_units, hint) for m in mentions]
+    for m, u in zip(mentions, first):
+        if u is not None and len(m.candidates) > 1:
+            ctx_oblasts.setdefault(u.oblast, []).append(m.start)
+            ctx_units.add(u.code)
+    places: list[Place] = []
+    seen: set[str] = set()
+    for m in mentions:
+        u = _decide(m, g, ctx_oblasts, ctx_units, hint)
+        if u is not None and u.code not in seen:
+            seen.add(u.code)
+            places.append(Place(u.code, u.title, u.level, u.oblast))
+    return places
+
+
+def _plausible(m: Mention) -> bool:
+    # Settlement names are proper nouns: "сума коштів", "мирне населення" are not places.
+    if m.kind == "P" and not m.cap and any(u.level in ("settlement", "city") for u in m.candidates):
+        return False
+    return True
+
+
+def _context(mentions: list[Mention]) -> tuple[dict[str, list[int]], set[str]]:
+    """Oblasts (with positions) and units that the text names without ambiguity."""
+    oblasts: dict[str, list[int]] = {}
+    units: set[str] = set()
+    for m in mentions:
+        if len(m.candidates) != 1 or (m.common and not m.marker and m.kind == "P"):
+            continue
+        u = m.candidates[0]
+        oblasts.setdefault(u.oblast, []).append(m.start)
+        units.add(u.code)
+    return oblasts, units
+
+
+def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_units: set[str],
+            hint: str | None) -> Unit | None:
+    cands = m.candidates
+    others = {k: [p for p in v if p != m.start] for k, v in ctx_oblasts.items()}
+    others = {k: v for k, v in others.items() if v}
+    if len(cands) == 1:
+        u = cands[0]
+        if not m.common or m.kind == "A" or m.marker:
+            return u
+        if u.raion_code in ctx_units or u.hromada_code in ctx_units or u.oblast in others or u.oblast == hint:
+            return u
+        if u.population >= COMMON_CITY and (not m.sent_start or u.population >= BIG_CITY):
+            return u
+        return None
+
+    districts = [u for u in cands if u.level == "city_district" and u.parent in ctx_units]
+    if districts:
+        return districts[0]
+    if m.level_word == "raion":
+        raions = [u for u in cands if u.level == "raion"]
+        if raions:  # raion names are unique; a namesake city district needs its city named
+            return raions[0]
+    top = max(cands, key=lambda u: u.population)
+    subset = [u for u in cands if (u.raion_code in ctx_units or u.hromada_code in ctx_units)]
+    if not subset and others:
+        in_text = [u for u in cands if u.oblast in others]
+        if in_text:
+            nearest = min({u.oblast for u in in_text},
+                          key=lambda iso: min(abs(p - m.start) for p in others[iso]))
+            subset = [u for u in in_text if u.oblast == nearest]
+    if not subset and hint:
+        subset = [u for u in cands if u.oblast == hint]
+    if subset:
+        best = max(subset, key=lambda u: u.population)
+        # A million-city beats a hamlet in the hinted oblast: "Київ" in a Mykolaiv post is Kyiv.
+        if top is not best and top.population >= BIG_CITY and top.population >= 50 * max(best.population, 1):
+            return top
+        return best
+    ranked = sorted(cands, key=lambda u: u.population, reverse=True)
+    second = ranked[1].population
+    if top.population >= DOMINANT_MIN and top.population >= DOMINANT_RATIO * max(second, 1):
+        if m.common and (top.population < COMMON_CITY or (m.sent_start and top.population < BIG_CITY)):
+            return None
+        return top
+    if len({u.oblast for u in cands}) == 1 and not m.common:
+        return top  # the oblast is certain even if the village is not
+    return None
+
+
+def channel_oblast(channel: str | None) -> str | None:
+    """The oblast a regional channel covers, from its name (dsns_kharkiv -> UA-63), else None."""
+    if not channel:
+        return None
+    name = channel.lower()
+    for iso, (_, _, _, en_names) in OBLASTS.items():
+        for stem in en_names:
+            if len(stem) >= 4 and stem.replace("-", "") in name.replace("-", ""):
+                if iso == "UA-32" and not any(s in name for s in ("region", "obl", "oblast")):
+                    return "UA-30"
+                return iso
+    return None
+
+
+_LEVEL_OF_WORD = [(OBLAST_WORDS, ("oblast", "city")), (RAION_WORDS, ("raion", "city_district")),
+                  (HROMADA_WORDS, ("hromada",))]
+_RANK = {"oblast": 0, "city": 1, "raion": 2, "settlement": 3, "hromada": 4, "city_district": 5}
+
+
+def resolve_region(query: str) -> list[Place]:
+    """Units a user means by `query` (bot /subscribe, CLI --region), best first.
+
+    Accepts an ISO code (UA-63), or a name of an oblast, raion, hromada or settlement in any
+    case and in Ukrainian, Russian or English ("Харківщина", "kharkiv region", "Ізюмський район").
+    Several candidates come back when a name is shared (Іванівка); [] when nothing matches.
+    """
+    g = get_gazetteer()
+    iso = _ISO_RE.match(query)
+    if iso:
+        code = f"UA-{iso.group(1)}"
+        try:
+            u = g.oblast_unit(code)
+        except KeyError:
+            return []
+        return [Place(u.code, u.title, u.level, u.oblast)]
+    toks = words(query)
+    levels: tuple[str, ...] = ()
+    while toks:
+        for level_words, lv in _LEVEL_OF_WORD:
+            if toks[-1] in level_words:
+                levels, toks = lv, toks[:-1]
+                break
+        else:
+            break
+    if not toks:
+        return []
+    found: list[tuple[Unit, str]] = []
+    options = [lemmas(t) or (t,) for t in toks]
+    for key in itertools.islice(itertools.product(*options), 200):
+        found.extend(g.names.get(tuple(key), ()))
+    if levels:
+        found = [(u, k) for u, k in found if u.level in levels] or [
+            (g.units[c], "A") for u, _ in found for c in g.centre_of.get(u.code, ()) if g.units[c].level in levels]
+    found.sort(key=lambda e: (e[1] != "P" if not levels else 0, _RANK[e[0].level], -e[0].population))
+    out: list[Place] = []
+    seen: set[str] = set()
+    for u, _ in found:
+        if u.code not in seen:
+            seen.add(u.code)
+            out.append(Place(u.code, u.title, u.level, u.oblast))
+    return out
