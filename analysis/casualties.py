@@ -14,7 +14,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from analysis._numbers import CHILD_WORD, NOT_PEOPLE_AFTER, PERSON_NOUN, SINGULAR_PERSON, word_number
+from analysis._numbers import (
+    CHILD_WORD,
+    NOT_PEOPLE_AFTER,
+    PERSON_NOUN,
+    SINGULAR_PERSON,
+    is_singular_person,
+    word_number,
+)
 from analysis.model import Casualties
 from analysis.strike import normalize
 
@@ -59,9 +66,12 @@ _SINGULAR_VERB = re.compile(
     r"пострадал|пострадала|ранен|ранена|травмований|травмована|травмирован|травмирована|"
     r"потонув|потонула|утонул|утонула|госпіталізовано)$"
 )
+# Plural verb forms: a singular noun near them is not the count ("загинули ... водій" is rare).
+_PRONOUNS = frozenset({"його", "її", "его", "ее", "him", "her"})
+_PLURAL_VERB = re.compile(r"(?:ли|ні|ные|ны|ены|ies)$")
 _ZERO_BOTH = re.compile(
-    r"без постраждалих|постраждалих (?:немає|нема|не було)|без жертв|жертв (?:та постраждалих |і постраждалих )?"
-    r"(?:немає|нема|не було)|люди не постраждали|ніхто не постраждав|травмованих (?:немає|нема)|"
+    r"без постраждалих|постраждалих (?:немає|нема|не було)|без жертв|жертв (?:(?:та|і|й|и) \w+ )?"
+    r"(?:немає|нема|не було|нет)|люди не постраждали|ніхто не постраждав|травмованих (?:немає|нема)|"
     r"без травмованих|обійшлося без|no casualties|no (?:one|people|person) (?:was|were) (?:hurt|injured|harmed)|"
     r"nobody was (?:hurt|injured)|no injuries|without casualties|no one hurt|пострадавших нет|"
     r"без пострадавших|жертв нет|обошлось без|никто не пострадал|люди не пострадали"
@@ -70,6 +80,7 @@ _ZERO_KILLED = re.compile(
     r"загиблих (?:немає|нема|не було)|без загиблих|ніхто не загинув|погибших нет|без погибших|"
     r"никто не погиб|no deaths|no fatalities|no one was killed|nobody was killed"
 )
+_ANY_ZERO = re.compile(r"(?<!\w)(?:без|no|немає|нема|нет|ніхто|никто|nobody|обійшлося|обошлось)\b")
 _CATS = ("killed", "injured")
 
 
@@ -138,11 +149,26 @@ def _segment_counts(seg: str) -> list[tuple[str, int, bool]]:
     if nums:
         pos, n, child = nums[0] if len(nums) == 1 else max(nums, key=lambda x: x[1])
         return [(cat, n, child)]
-    single = [t for t in tokens if SINGULAR_PERSON.match(t)]
-    if single or any(_SINGULAR_VERB.match(t) for t in tokens):
+    if any(_SINGULAR_VERB.match(t) for t in tokens) or _names_one_person(tokens):
         child = any(CHILD_WORD.match(t) for t in tokens)
         return [(cat, 1, child)]
     return []
+
+
+def _names_one_person(tokens: list[str]) -> bool:
+    """A singular person next to the casualty word, and the casualty word is not plural."""
+    for k, tok in enumerate(tokens):
+        if not (_KILLED.match(tok) or _INJURED.match(tok)):
+            continue
+        near = tokens[max(0, k - 2) : k] + tokens[k + 1 : k + 5]
+        # "його госпіталізували": the plural is impersonal, the pronoun is the one person.
+        if any(t in _PRONOUNS for t in near):
+            return True
+        if _PLURAL_VERB.search(tok):
+            continue
+        if any(is_singular_person(t) for t in near):
+            return True
+    return False
 
 
 def _people_count(seg: str) -> tuple[int, bool] | None:
@@ -152,7 +178,7 @@ def _people_count(seg: str) -> tuple[int, bool] | None:
         nxt = tokens[pos + 1] if pos + 1 < len(tokens) else ""
         if PERSON_NOUN.match(nxt) or child:
             return n, child
-    if tokens and SINGULAR_PERSON.match(tokens[-1]) and len(tokens) <= 3:
+    if tokens and len(tokens) <= 3 and is_singular_person(tokens[-1]):
         return 1, bool(CHILD_WORD.match(tokens[-1]))
     return None
 
@@ -171,6 +197,8 @@ def extract_casualties(text: str) -> Casualties:
     None where the text says nothing, 0 where it says nobody was hurt.
     """
     low = normalize(text)
+    if not (_KILLED.search(low) or _INJURED.search(low) or _ANY_ZERO.search(low)):
+        return Casualties()  # most posts about fires, alerts and advice: skip the segmenting
     zero_both, zero_killed = bool(_ZERO_BOTH.search(low)), bool(_ZERO_KILLED.search(low))
     # Negated phrases go before counting: "no one was injured" is not one injured.
     body = _ZERO_KILLED.sub(" ", _ZERO_BOTH.sub(" ", low)) if zero_both or zero_killed else low

@@ -25,8 +25,9 @@ def normalize(text: str) -> str:
 
 
 def _rx(*parts: str) -> re.Pattern[str]:
-    # (?<!\w) instead of \b at the start: stems must begin a word, but may end anywhere.
-    return re.compile("|".join(f"(?<![\\w-])(?:{p})" for p in parts))
+    # One lookbehind for the whole alternation (one per branch is ten times slower): stems must
+    # begin a word, but may end anywhere.
+    return re.compile("(?<![\\w-])(?:" + "|".join(parts) + ")")
 
 
 # FPV is matched (and removed) before the generic drone patterns so "FPV-дрон" is fpv only.
@@ -71,6 +72,9 @@ _ENEMY = _rx(
     r"ворог\w*", r"ворож\w*", r"росі\w*", r"російськ\w*", r"рф\b", r"окупант\w*", r"оккупант\w*",
     r"россий\w*", r"росси\w*", r"враг\w*", r"вражеск\w*", r"russian?\b", r"russia's",
     r"армі\w* рф", r"росіян\w*", r"рашист\w*",
+    # Shelling of a Ukrainian place is Russian in this domain; the Ukrainian-attacker and
+    # Russian-place cues below catch the reverse.
+    r"обстріл\w*", r"обстріля\w*", r"обстрел\w*", r"shelling", r"shelled",
 )
 # A consequence on the ground: damage, fire, casualties, a recorded hit.
 _HIT = _rx(
@@ -85,7 +89,7 @@ _HIT = _rx(
 )
 # Phrases that on their own say "this is the aftermath of an attack".
 _STRONG = re.compile(
-    r"(?:внаслідок|через|після|в результаті|в результате|после)\s+(?:\w+\s+){0,2}?"
+    r"(?:внаслідок|унаслідок|через|після|в результаті|в результате|вследствие|после|following)\s+(?:\w+\s+){0,2}?"
     r"(?:атак\w*|удар\w*|обстр\w*|влучан\w*|падіння уламк\w*|падения обломк\w*|прил[еі]т\w*)"
     r"|наслідк\w* (?:\w+\s+)?(?:атак\w*|удар\w*|обстр\w*)"
     r"|масован\w* атак\w*|массированн\w* атак\w*|massive attack|під ударом|под ударом"
