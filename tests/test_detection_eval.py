@@ -1,0 +1,36 @@
+"""The detection eval over the labelled set stays above its floors (a little below the aims)."""
+
+from __future__ import annotations
+
+import json
+
+from bench.eval_detection import DEFAULT_FIXTURE, HOLDOUT_PREFIX, evaluate, load
+from analysis.model import WEAPONS
+
+ISO = {
+    "UA-05", "UA-07", "UA-09", "UA-12", "UA-14", "UA-18", "UA-21", "UA-23", "UA-26", "UA-30", "UA-32",
+    "UA-35", "UA-40", "UA-43", "UA-46", "UA-48", "UA-51", "UA-53", "UA-56", "UA-59", "UA-61", "UA-63",
+    "UA-65", "UA-68", "UA-71", "UA-74", "UA-77",
+}
+
+
+def test_labelled_set_shape() -> None:
+    rows = [json.loads(line) for line in DEFAULT_FIXTURE.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) >= 200
+    assert len({r["id"] for r in rows}) == len(rows)
+    langs = [r["lang"] for r in rows]
+    assert langs.count("en") >= 30 and langs.count("ru") >= 30 and langs.count("uk") > len(rows) / 2
+    assert sum(not r["is_strike"] for r in rows) >= 0.4 * len(rows)
+    assert {o for r in rows for o in r["oblasts"]} == ISO
+    assert sum(r["id"].startswith(HOLDOUT_PREFIX) for r in rows) >= 50
+    for r in rows:
+        assert r["oblasts"] == sorted(r["oblasts"]) and set(r["oblasts"]) <= ISO
+        assert r["weapons"] == sorted(r["weapons"]) and set(r["weapons"]) <= set(WEAPONS)
+        assert r["is_strike"] or not r["weapons"]
+
+
+def test_detection_meets_floors() -> None:
+    for split in ("all", "holdout"):
+        report = evaluate(load(split=split))["all"]
+        assert report.strike[2] >= 0.95, split
+        assert report.casualties_exact >= 0.85, split

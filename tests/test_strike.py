@@ -1,0 +1,106 @@
+"""Table-driven cases for the strike classifier: strikes, hard negatives and weapons, uk/ru/en."""
+
+from __future__ import annotations
+
+import pytest
+
+from analysis.model import WEAPONS
+from analysis.strike import classify
+
+STRIKES: list[tuple[str, tuple[str, ...]]] = [
+    ("Харківщина: внаслідок ракетного удару по Чугуєву пошкоджено адмінбудівлю, травмовано 2 людей.", ("missile",)),
+    ("Рятувальники ліквідували пожежу, що виникла внаслідок атаки ворожих БпЛА на Вінницю.", ("drone",)),
+    ("Запоріжжя: наслідки ворожої атаки. Рятувальники розбирають завали будинку.", ()),
+    ("Херсон: внаслідок обстрілу пошкоджено приватний будинок, загинула жінка.", ()),
+    ("Обстріл Нікополя: пошкоджено 3 будинки, поранено чоловіка.", ()),
+    ("Ворог атакував Сумщину FPV-дронами, поранено водія.", ("fpv",)),
+    ("Окупанти скинули вибухівку з дрона на автомобіль у Білозерці, водій отримав поранення.", ("drone",)),
+    ("Ворог скинув на Краматорськ 3 КАБи: зруйновано будинок, є загиблі.", ("guided_bomb",)),
+    ("Донеччина: росіяни вдарили по Костянтинівці з РСЗВ «Смерч», поранено 4 людей.", ("mlrs",)),
+    ("Уламки збитого «шахеда» пошкодили дах багатоповерхівки в Житомирі.", ("drone",)),
+    ("Ракетно-дронова атака на Рівне: виникли пожежі на об'єкті енергетики.", ("drone", "missile")),
+    ("Унаслідок нічної атаки на Київ загинули 16 людей, поранено 100.", ()),
+    ("Двоє загиблих і шестеро поранених — наслідки удару по Покровську.", ()),
+    ("Росіяни обстріляли Чорнобаївку з артилерії та мінометів, пошкоджено лінію електропередачі.", ("artillery",)),
+    ("Russian missile strike on Ternopil kills two, injures 30.", ("missile",)),
+    ("Russian drones hit Odesa port overnight; three people were killed and eight wounded.", ("drone",)),
+    ("Russian shelling of Kherson injures a woman.", ("artillery",)),
+    ("Two people killed as Russian glide bombs hit Kupiansk.", ("guided_bomb",)),
+    ("Russian forces attacked Marhanets with FPV drones, wounding a man.", ("fpv",)),
+    ("Russia hits Kramatorsk with multiple rocket launchers, damaging a school.", ("mlrs",)),
+    ("Death toll from Russian strike on Kryvyi Rih rises to 12.", ()),
+    ("Харьков: в результате удара КАБ ранены 5 человек.", ("guided_bomb",)),
+    ("Ночью враг атаковал Днепр ракетами. Погибли 4 человека, 27 ранены.", ("missile",)),
+    ("Обломки сбитого беспилотника упали на жилой дом в Броварах, пострадавших нет.", ("drone",)),
+    ("Армия РФ обстреляла Никополь из артиллерии, погиб мужчина.", ("artillery",)),
+    ("Российские военные обстреляли Херсон из «Градов», повреждены дома.", ("mlrs",)),
+]
+
+NOT_STRIKES: list[str] = [
+    # house and grass fires, accidents, drownings, gas, carbon monoxide
+    "Київщина: у Фастові рятувальники ліквідували пожежу в житловому будинку. Виявлено тіло чоловіка.",
+    "Черкащина: пожежа в екосистемі на площі 20 га. Спалювання сухостою заборонено!",
+    "Одещина: ДТП на трасі, загинули 2 людини, травмовано 3.",
+    "Житомирщина: на річці потонув чоловік 1975 р.н.",
+    "У Дніпрі внаслідок вибуху газу в багатоповерхівці загинули 3 людини.",
+    "Рівне: отруєння чадним газом, двоє людей госпіталізовані.",
+    "Пожежа на Київщині: у Броварах горів склад площею 500 кв. м, загинув охоронець.",
+    # demining and old ordnance, even with "обстріли тривають"
+    "Харківщина: піротехніки знешкодили 40 вибухонебезпечних предметів. Ворог продовжує обстріли!",
+    "Сапери знищили авіабомбу, яка не розірвалася після удару по місту.",
+    "Житель Винницы нашел в огороде артиллерийский снаряд времен Второй мировой войны.",
+    "Deminers destroyed an unexploded Russian missile found in a field in Chernihiv Oblast.",
+    "Two children were injured after playing with an old grenade they found near Chernivtsi.",
+    # weather, advice, alerts without a hit, drills
+    "Синоптики попереджають: 14-15 липня гроза, град, шквали 20 м/с.",
+    "Гроза з градом пошкодила дахи 20 будинків у Вінниці.",
+    "Під час повітряної тривоги прямуйте в укриття! Бережіть себе.",
+    "Повітряні сили: ворог запустив ударні БпЛА у напрямку Полтавщини. Будьте в укриттях!",
+    "Повітряна тривога в Київській області через загрозу застосування балістики.",
+    "Рятувальники провели навчання з ліквідації наслідків ракетного удару по школі.",
+    "Air raid alert declared in Kharkiv and Dnipropetrovsk oblasts amid threat of ballistic missiles.",
+    "Rescuers held drills in Poltava simulating the aftermath of a missile strike.",
+    "Во время воздушной тревоги немедленно спускайтесь в укрытие.",
+    # statistics of ordinary emergencies
+    "За минулу добу рятувальники ліквідували 98 пожеж, загинули 3 людини.",
+    "ДСНС: за тиждень на водоймах загинули 23 людини, серед них 4 дитини.",
+    # Ukrainian strikes on Russia, Russian claims about Belgorod/Kursk, occupied Crimea
+    "ЗСУ уразили нафтопереробний завод у Саратові: спалахнула пожежа.",
+    "Губернатор Курської області заявив про атаку українських дронів, поранено двох людей.",
+    "Ukrainian drones hit an oil depot in Russia's Belgorod region, injuring one person.",
+    "Russia claims Ukrainian shelling of the Kursk region killed two civilians.",
+    "Губернатор Белгородской области заявил, что ВСУ обстреляли Шебекино, ранены двое.",
+    "Оккупационные власти Крыма сообщили о пожаре на нефтебазе после атаки дронов.",
+    # memorials
+    "У Полтаві попрощалися з рятувальником, який загинув торік під час ліквідації наслідків обстрілу.",
+]
+
+
+@pytest.mark.parametrize(("text", "weapons"), STRIKES)
+def test_strikes_are_recognised_with_their_weapons(text: str, weapons: tuple[str, ...]) -> None:
+    reading = classify(text)
+    assert reading.is_strike, text
+    assert reading.weapons == weapons
+
+
+@pytest.mark.parametrize("text", NOT_STRIKES)
+def test_hard_negatives_are_not_strikes(text: str) -> None:
+    reading = classify(text)
+    assert not reading.is_strike, text
+    assert reading.weapons == ()
+
+
+def test_weapons_are_sorted_known_names() -> None:
+    text = "Росіяни обстріляли Херсонщину з артилерії, дронів, РСЗВ та КАБами: 2 загиблих, ракетою по Одесі."
+    reading = classify(text)
+    assert reading.weapons == tuple(sorted(reading.weapons))
+    assert set(reading.weapons) <= set(WEAPONS)
+    assert set(reading.weapons) == {"artillery", "drone", "guided_bomb", "missile", "mlrs"}
+
+
+def test_hail_is_not_a_grad_launcher() -> None:
+    assert "mlrs" not in classify("Уламки ракети впали в полі, пошкоджено будинок. Увечері очікується град.").weapons
+
+
+def test_empty_text() -> None:
+    assert classify("").is_strike is False
