@@ -6,6 +6,7 @@ that holds the secret.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
@@ -45,16 +46,34 @@ class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
-class _SourceBase(_Section):
-    interval: int = Field(60, ge=5)
-    enabled: bool = True
-    oblast: str | None = Field(None, pattern=ISO_OBLAST_PATTERN)
-
-
 def _http_url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ValueError("must be an http:// or https:// URL")
     return value.rstrip("/")
+
+
+class BotConfig(_Section):
+    token_env: str = "DSNS_BOT_TOKEN"
+    api_url: str = "https://api.telegram.org"
+    admins: list[int] = Field(default_factory=list)
+    alert_max_age: int = Field(7200, ge=0)
+    global_rate: float = Field(25.0, gt=0, le=30)
+    per_chat_interval: float = Field(1.0, ge=0)
+    poll_timeout: int = Field(30, ge=0, le=50)
+
+    _url = field_validator("api_url")(_http_url)
+
+    @property
+    def token(self) -> str | None:
+        """The bot token from the environment variable named by `token_env`, if set."""
+        value = os.environ.get(self.token_env, "").strip()
+        return value or None
+
+
+class _SourceBase(_Section):
+    interval: int = Field(60, ge=5)
+    enabled: bool = True
+    oblast: str | None = Field(None, pattern=ISO_OBLAST_PATTERN)
 
 
 class TelegramWebSource(_SourceBase):
@@ -106,6 +125,7 @@ class Config(_Section):
     http: HTTPConfig = HTTPConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     logging: LoggingConfig = LoggingConfig()
+    bot: BotConfig = BotConfig()
     sources: list[SourceConfig] = Field(default_factory=list)
 
     @field_validator("sources")
@@ -120,7 +140,7 @@ class Config(_Section):
 
     def secret_env_names(self) -> list[str]:
         """The environment variables that hold secrets, so logs can redact their values."""
-        return ["DSNS_BOT_TOKEN", "TELEGRAM_API_HASH", "TELEGRAM_SESSION"]
+        return [self.bot.token_env, "TELEGRAM_API_HASH", "TELEGRAM_SESSION"]
 
     def source(self, name: str) -> TelegramWebSource | RSSSource:
         for source in self.sources:

@@ -19,6 +19,7 @@ from collectors.base import FetchResult, RawPost, SourceError
 from collectors.media import download_photo
 from collectors.rss import RSSCollector
 from collectors.telegram_web import TelegramWebCollector
+from monitor.alerts import attach_and_plan
 from monitor.config import Config, RSSSource, TelegramWebSource
 from monitor.sinks import AlertSink
 from storage.analyses import save_analysis
@@ -62,6 +63,8 @@ class Pipeline:
         self.db = db
         self.client = client
         self.sink = sink
+        # Set when posts were stored, so the alert sender wakes without polling the outbox.
+        self.alerts_planned = asyncio.Event()
 
     async def source_state(self, source: TelegramWebSource | RSSSource) -> SourceState:
         url = source.url
@@ -117,12 +120,17 @@ class Pipeline:
                 if id(change.raw) not in analyses:
                     analyses.update(self._analyze_all(source, [change.raw]))
                 await save_analysis(conn, change.post.id, analyses[id(change.raw)])
+                await attach_and_plan(
+                    conn, change, analyses[id(change.raw)], alert_max_age=self.config.bot.alert_max_age
+                )
             await record_success(
                 conn, state.id, cursor=result.cursor, etag=result.etag,
                 last_modified=result.last_modified,
             )
         for change in changes:
             await self.sink.publish(change, analyses[id(change.raw)])
+        if changes:
+            self.alerts_planned.set()
         return changes
 
     async def _unseen(self, posts: list[RawPost]) -> list[RawPost]:

@@ -143,7 +143,83 @@ async def m001_initial(conn: aiosqlite.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_initial]
+async def m002_stories_and_alerts(conn: aiosqlite.Connection) -> None:
+    await run_script(
+        conn,
+        """
+        -- A story is one real event; every analysed post belongs to one. Its figures are the
+        -- best current ones across its posts, and `revision` grows whenever they change, so
+        -- alerts already sent can be edited to match.
+        CREATE TABLE stories (
+            id INTEGER PRIMARY KEY,
+            is_strike INTEGER NOT NULL,
+            oblasts TEXT NOT NULL,
+            places TEXT NOT NULL,
+            weapons TEXT NOT NULL,
+            killed INTEGER,
+            injured INTEGER,
+            children_killed INTEGER,
+            children_injured INTEGER,
+            first_post_id INTEGER NOT NULL REFERENCES posts(id),
+            first_seen_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            event_at TEXT,
+            revision INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE INDEX stories_event ON stories (event_at);
+        ALTER TABLE posts ADD COLUMN story_id INTEGER REFERENCES stories(id);
+        CREATE INDEX posts_story ON posts (story_id);
+
+        CREATE TABLE chats (
+            chat_id INTEGER PRIMARY KEY,
+            language TEXT NOT NULL DEFAULT 'uk',
+            first_name TEXT,
+            active INTEGER NOT NULL DEFAULT 1,
+            muted_until TEXT,
+            created_at TEXT NOT NULL,
+            deactivated_at TEXT
+        );
+
+        -- region: an ISO 3166-2 code for an oblast (or Kyiv / Sevastopol city), else the
+        -- KATOTTH code of a raion, hromada, settlement or city district.
+        CREATE TABLE subscriptions (
+            chat_id INTEGER NOT NULL REFERENCES chats(chat_id),
+            region TEXT NOT NULL,
+            region_name TEXT NOT NULL,
+            level TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, region)
+        );
+        CREATE INDEX subscriptions_region ON subscriptions (region);
+
+        -- One row per chat and story, written in the transaction that stores the post: a crash
+        -- never loses an alert, the unique key never sends one twice. `revision` is the story
+        -- revision wanted; `sent_revision` the one the chat has seen.
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES chats(chat_id),
+            story_id INTEGER NOT NULL REFERENCES stories(id),
+            post_id INTEGER NOT NULL REFERENCES posts(id),
+            revision INTEGER NOT NULL,
+            sent_revision INTEGER,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT,
+            last_error TEXT,
+            message_id INTEGER,
+            with_photo INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            UNIQUE (chat_id, story_id)
+        );
+        CREATE INDEX outbox_pending ON outbox (next_attempt_at, id) WHERE status = 'pending';
+
+        CREATE TABLE bot_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """,
+    )
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_stories_and_alerts]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

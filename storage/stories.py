@@ -1,0 +1,121 @@
+"""Stories: one row per real event, carrying the best current figures of its posts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import aiosqlite
+
+from analysis.model import Analysis
+from storage.timeutil import to_db, utcnow
+
+__all__ = ["Story", "story_of_post", "open_story", "merge_into_story", "get_story"]
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    id: int
+    is_strike: bool
+    oblasts: tuple[str, ...]
+    places: tuple[dict, ...]
+    weapons: tuple[str, ...]
+    killed: int | None
+    injured: int | None
+    children_killed: int | None
+    children_injured: int | None
+    first_post_id: int
+    revision: int
+    event_at: str | None
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _story(row: aiosqlite.Row) -> Story:
+    return Story(
+        id=row["id"], is_strike=bool(row["is_strike"]), oblasts=tuple(json.loads(row["oblasts"])),
+        places=tuple(json.loads(row["places"])), weapons=tuple(json.loads(row["weapons"])),
+        killed=row["killed"], injured=row["injured"], children_killed=row["children_killed"],
+        children_injured=row["children_injured"], first_post_id=row["first_post_id"],
+        revision=row["revision"], event_at=row["event_at"],
+    )
+
+
+async def get_story(conn: aiosqlite.Connection, story_id: int) -> Story:
+    async with conn.execute("SELECT * FROM stories WHERE id = ?", (story_id,)) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        raise KeyError(story_id)
+    return _story(row)
+
+
+async def story_of_post(conn: aiosqlite.Connection, post_id: int) -> Story | None:
+    async with conn.execute(
+        "SELECT s.* FROM stories s JOIN posts p ON p.story_id = s.id WHERE p.id = ?", (post_id,)
+    ) as cursor:
+        row = await cursor.fetchone()
+    return _story(row) if row else None
+
+
+async def open_story(conn: aiosqlite.Connection, post_id: int, analysis: Analysis, event_at: str | None) -> Story:
+    """A new story whose only post is `post_id`."""
+    now = to_db(utcnow())
+    c = analysis.casualties
+    inserted = await conn.execute_insert(
+        """INSERT INTO stories (is_strike, oblasts, places, weapons, killed, injured,
+               children_killed, children_injured, first_post_id, first_seen_at, last_seen_at, event_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (
+            int(analysis.is_strike), _dumps(list(analysis.oblasts)),
+            _dumps([p.to_json() for p in analysis.places]), _dumps(list(analysis.weapons)),
+            c.killed, c.injured, c.children_killed, c.children_injured, post_id, now, now, event_at,
+        ),
+    )
+    assert inserted is not None
+    await conn.execute("UPDATE posts SET story_id = ? WHERE id = ?", (inserted[0], post_id))
+    return await get_story(conn, int(inserted[0]))
+
+
+def _higher(current: int | None, new: int | None) -> int | None:
+    # Figures only rise as reports update; a later post that omits them keeps the known ones.
+    if new is None:
+        return current
+    return new if current is None else max(current, new)
+
+
+async def merge_into_story(conn: aiosqlite.Connection, story: Story, post_id: int, analysis: Analysis) -> tuple[Story, bool]:
+    """Attach the post (new or re-analysed) to `story` and fold in its figures and places.
+
+    Returns the updated story and whether anything an alert shows changed (then the
+    revision is bumped so sent alerts get edited).
+    """
+    places = {p["code"]: p for p in story.places}
+    for place in analysis.places:
+        places.setdefault(place.code, place.to_json())
+    oblasts = sorted(set(story.oblasts) | set(analysis.oblasts))
+    weapons = sorted(set(story.weapons) | set(analysis.weapons))
+    c = analysis.casualties
+    figures = (
+        _higher(story.killed, c.killed), _higher(story.injured, c.injured),
+        _higher(story.children_killed, c.children_killed), _higher(story.children_injured, c.children_injured),
+    )
+    is_strike = story.is_strike or analysis.is_strike
+    changed = (
+        figures != (story.killed, story.injured, story.children_killed, story.children_injured)
+        or tuple(oblasts) != story.oblasts or tuple(weapons) != story.weapons
+        or len(places) != len(story.places) or is_strike != story.is_strike
+    )
+    await conn.execute("UPDATE posts SET story_id = ? WHERE id = ?", (story.id, post_id))
+    await conn.execute(
+        """UPDATE stories SET is_strike = ?, oblasts = ?, places = ?, weapons = ?, killed = ?,
+               injured = ?, children_killed = ?, children_injured = ?, last_seen_at = ?,
+               revision = revision + ?
+           WHERE id = ?""",
+        (
+            int(is_strike), _dumps(oblasts), _dumps(list(places.values())), _dumps(weapons), *figures,
+            to_db(utcnow()), int(changed), story.id,
+        ),
+    )
+    return await get_story(conn, story.id), changed

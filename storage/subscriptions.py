@@ -1,0 +1,101 @@
+"""Bot chats and the regions they watch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from storage.database import Database
+from storage.timeutil import from_db, to_db, utcnow
+
+__all__ = [
+    "Chat", "Subscription", "upsert_chat", "get_chat", "subscribe", "unsubscribe",
+    "list_subscriptions", "mute", "deactivate_chat", "chats_watching",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    chat_id: int
+    language: str
+    active: bool
+    muted_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    region: str
+    region_name: str
+    level: str
+
+
+async def upsert_chat(conn: aiosqlite.Connection, chat_id: int, language: str, first_name: str | None) -> None:
+    """Remember a chat that talked to the bot; talking again re-activates a blocked one."""
+    await conn.execute(
+        """INSERT INTO chats (chat_id, language, first_name, created_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (chat_id) DO UPDATE SET language = excluded.language,
+               first_name = excluded.first_name, active = 1, deactivated_at = NULL""",
+        (chat_id, language, first_name, to_db(utcnow())),
+    )
+
+
+async def get_chat(db: Database, chat_id: int) -> Chat | None:
+    row = await db.fetchone("SELECT chat_id, language, active, muted_until FROM chats WHERE chat_id = ?", (chat_id,))
+    if row is None:
+        return None
+    return Chat(row[0], row[1], bool(row[2]), from_db(row[3]))
+
+
+async def subscribe(conn: aiosqlite.Connection, chat_id: int, region: str, name: str, level: str) -> bool:
+    """Add a watch; False when the chat already watched that region."""
+    cursor = await conn.execute(
+        """INSERT OR IGNORE INTO subscriptions (chat_id, region, region_name, level, created_at)
+           VALUES (?, ?, ?, ?, ?)""",
+        (chat_id, region, name, level, to_db(utcnow())),
+    )
+    return cursor.rowcount > 0
+
+
+async def unsubscribe(conn: aiosqlite.Connection, chat_id: int, region: str | None) -> int:
+    """Remove one watch (or all with `region=None`); returns how many were removed."""
+    if region is None:
+        cursor = await conn.execute("DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,))
+    else:
+        cursor = await conn.execute("DELETE FROM subscriptions WHERE chat_id = ? AND region = ?", (chat_id, region))
+    return cursor.rowcount
+
+
+async def list_subscriptions(db: Database, chat_id: int) -> list[Subscription]:
+    rows = await db.fetchall(
+        "SELECT region, region_name, level FROM subscriptions WHERE chat_id = ? ORDER BY created_at, region", (chat_id,)
+    )
+    return [Subscription(r[0], r[1], r[2]) for r in rows]
+
+
+async def mute(conn: aiosqlite.Connection, chat_id: int, until: datetime | None) -> None:
+    await conn.execute("UPDATE chats SET muted_until = ? WHERE chat_id = ?", (to_db(until), chat_id))
+
+
+async def deactivate_chat(db: Database, chat_id: int) -> None:
+    """The user blocked the bot or deleted the account: stop planning alerts for them."""
+    async with db.write() as conn:
+        await conn.execute(
+            "UPDATE chats SET active = 0, deactivated_at = ? WHERE chat_id = ?", (to_db(utcnow()), chat_id)
+        )
+
+
+async def chats_watching(conn: aiosqlite.Connection, regions: set[str]) -> list[int]:
+    """Active, unmuted chats that watch any of `regions`."""
+    if not regions:
+        return []
+    marks = ",".join("?" * len(regions))
+    async with conn.execute(
+        f"""SELECT DISTINCT s.chat_id FROM subscriptions s JOIN chats c ON c.chat_id = s.chat_id
+            WHERE s.region IN ({marks}) AND c.active = 1
+              AND (c.muted_until IS NULL OR c.muted_until <= ?)
+            ORDER BY s.chat_id""",
+        (*sorted(regions), to_db(utcnow())),
+    ) as cursor:
+        return [row[0] for row in await cursor.fetchall()]
