@@ -1,0 +1,125 @@
+"""Pacing of outgoing Bot API sends: a global rate, a per-chat interval, and a global pause.
+
+Telegram allows about 30 messages a second overall and about one a second per chat; above
+that it answers 429 with `retry_after`, and the polite answer is to stop *all* sends.
+
+    limiter = SendLimiter(global_rate=25, per_chat_interval=1.0)
+    await limiter.acquire(chat_id)          # returns when this send may start
+    try:
+        await api.send_message(chat_id, text)
+    except RetryAfter as exc:
+        limiter.pause(exc.retry_after)
+
+Every operation is O(1) amortised, whatever the number of chats: the global queue is an
+`asyncio.Lock` (FIFO, so senders are served in arrival order), and per-chat state lives in
+an `OrderedDict` kept in expiry order so stale chats are dropped from its front.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+
+__all__ = ["SendLimiter"]
+
+
+class _Chat:
+    __slots__ = ("lock", "next_at", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.next_at = 0.0
+        self.users = 0
+
+
+class SendLimiter:
+    """At most `global_rate` sends a second overall and one per `per_chat_interval` per chat.
+
+    `clock` and `sleep` are injectable for tests (a monotonic clock in seconds and a
+    coroutine that waits that long).
+    """
+
+    def __init__(
+        self,
+        global_rate: float = 25.0,
+        per_chat_interval: float = 1.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        if global_rate <= 0:
+            raise ValueError("global_rate must be positive")
+        if per_chat_interval < 0:
+            raise ValueError("per_chat_interval must not be negative")
+        self.global_rate = global_rate
+        self.per_chat_interval = per_chat_interval
+        self._interval = 1.0 / global_rate
+        self._clock = clock
+        self._sleep = sleep
+        self._global = asyncio.Lock()
+        self._next_global = float("-inf")
+        self._paused_until = float("-inf")
+        self._chats: OrderedDict[Hashable, _Chat] = OrderedDict()
+
+    @property
+    def paused_for(self) -> float:
+        """Seconds left of the current pause (0 when not paused)."""
+        return max(0.0, self._paused_until - self._clock())
+
+    @property
+    def tracked_chats(self) -> int:
+        """How many chats still have per-chat state (bounded by recent activity, not history)."""
+        return len(self._chats)
+
+    def pause(self, seconds: float) -> None:
+        """Hold every send, queued or future, for `seconds` from now (a 429's retry_after)."""
+        self._paused_until = max(self._paused_until, self._clock() + max(0.0, seconds))
+
+    async def acquire(self, chat_id: Hashable) -> None:
+        """Wait until a message to `chat_id` may be sent, then count it as sent."""
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            chat = self._chats[chat_id] = _Chat()
+        chat.users += 1
+        try:
+            # Wait for the chat's own turn *before* queueing globally, so a busy chat never
+            # holds the global queue while others could go.
+            async with chat.lock:
+                await self._wait_until(lambda: chat.next_at)
+                await self._take_global_slot()
+                chat.next_at = self._clock() + self.per_chat_interval
+        finally:
+            chat.users -= 1
+            if chat_id in self._chats:
+                # next_at only grows with the clock, so moving the chat to the end keeps the
+                # dict sorted by expiry and pruning needs to look at the front only.
+                self._chats.move_to_end(chat_id)
+            self._prune()
+
+    async def _take_global_slot(self) -> None:
+        async with self._global:
+            now = await self._wait_until(lambda: max(self._next_global, self._paused_until))
+            base = max(self._next_global, self._paused_until)
+            # Catch up by at most half an interval when a sleep overslept, so the long-run
+            # rate matches the setting without letting an idle spell build up a burst.
+            self._next_global = max(base, now - self._interval / 2) + self._interval
+
+    async def _wait_until(self, deadline: Callable[[], float]) -> float:
+        # the deadline is re-read after each sleep: a pause may have extended it meanwhile
+        while True:
+            now = self._clock()
+            remaining = deadline() - now
+            if remaining <= 0:
+                return now
+            await self._sleep(remaining)
+
+    def _prune(self) -> None:
+        now = self._clock()
+        chats = self._chats
+        while chats:
+            chat_id, chat = next(iter(chats.items()))
+            if chat.users or chat.next_at > now:
+                break
+            chats.popitem(last=False)
