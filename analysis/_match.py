@@ -152,7 +152,7 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[list[Token], list[Mention]]:
 
 
 def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: Gazetteer) -> Mention | None:
-    entries = [e for key in keys for e in g.names[key]]
+    entries = list({(id(u), k): (u, k) for key in keys for u, k in g.names[key]}.values())
     key = keys[0]
     first = toks[i]
     level = _level_after(toks, j, g)

@@ -105,7 +105,7 @@ class Forms:
                 return True
             if p.tag.POS == "ADJF" and "compb" in gram:  # qualitative adjectives: Велике, Веселе
                 return True
-            if (p.tag.POS == "NOUN" and not {"Surn", "Patr"} & gram and p.normal_form != w
+            if (p.tag.POS == "NOUN" and "inan" in gram and p.normal_form != w
                     and p.normal_form not in self.place_words):  # Суми <- сума, Саки <- сак
                 return True
         return False

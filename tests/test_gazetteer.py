@@ -1,0 +1,72 @@
+"""The committed gazetteer: codes, hierarchy, ISO mapping, load time."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from analysis.gazetteer import ISO_NAMES_EN, get_gazetteer
+
+KHARKIV = "UA63120270010096107"
+KHOLODNOHIRSKYI = "UA63120270010877312"
+BALAKLIIA_KH = "UA63040010010039074"
+
+
+def test_loads_fast_and_once() -> None:
+    start = time.perf_counter()
+    g = get_gazetteer()
+    assert time.perf_counter() - start < 1.0
+    assert get_gazetteer() is g
+    assert len(g.units) == 31_748
+
+
+def test_27_first_level_units_in_ukrainian_order() -> None:
+    obl = get_gazetteer().oblasts()
+    assert len(obl) == 27
+    assert {u.oblast for u in obl} == set(ISO_NAMES_EN)
+    names = [u.name_uk for u in obl]
+    # і/ї/є sort inside the alphabet, not after я.
+    assert names.index("Івано-Франківська") < names.index("Київ") < names.index("Київська")
+    assert names.index("Житомирська") < names.index("Закарпатська")
+
+
+@pytest.mark.parametrize("iso, name", [
+    ("UA-63", "Харківська"), ("UA-09", "Луганська"), ("UA-77", "Чернівецька"), ("UA-43", "Автономна Республіка Крим"),
+    ("UA-30", "Київ"), ("UA-32", "Київська"), ("UA-40", "Севастополь"), ("UA-74", "Чернігівська"),
+])
+def test_iso_codes(iso: str, name: str) -> None:
+    assert get_gazetteer().oblast_unit(iso).name_uk == name
+
+
+def test_unit_fields() -> None:
+    u = get_gazetteer().unit(KHARKIV)
+    assert (u.name_uk, u.name_en, u.level, u.oblast) == ("Харків", "Kharkiv", "settlement", "UA-63")
+    assert u.population > 1_000_000 and 49 < (u.lat or 0) < 51
+    assert u.raion_code == "UA63120000000091135" and u.hromada_code == "UA63120270000028556"
+    assert get_gazetteer().unit("UA80000000000093317").level == "city"
+
+
+def test_ancestors_and_contains() -> None:
+    g = get_gazetteer()
+    assert g.ancestors(KHOLODNOHIRSKYI) == [KHARKIV, "UA63120270000028556", "UA63120000000091135",
+                                            "UA63000000000041885"]
+    assert g.contains("UA-63", KHOLODNOHIRSKYI)
+    assert g.contains("UA63040000000023521", BALAKLIIA_KH)  # Ізюмський район
+    assert not g.contains("UA63120000000091135", BALAKLIIA_KH)
+    assert not g.contains("UA-53", BALAKLIIA_KH)
+    assert g.contains("UA-30", "UA80000000000093317") and not g.contains("UA-32", "UA80000000000093317")
+
+
+def test_raions() -> None:
+    g = get_gazetteer()
+    assert [u.name_uk for u in g.raions("UA-63")][:3] == ["Берестинський", "Богодухівський", "Ізюмський"]
+    assert len(g.raions("UA-63")) == 7 and g.raions("UA-30") == []
+
+
+@pytest.mark.parametrize("form, lemma", [
+    ("харкові", "харків"), ("балаклії", "балаклія"), ("розі", "ріг"), ("києві", "київ"),
+    ("харківщиною", "харківщина"), ("харьковской", "харьковская"), ("сумах", "суми"),
+])
+def test_lemmas(form: str, lemma: str) -> None:
+    assert lemma in get_gazetteer().lemmas(form)
