@@ -1,0 +1,244 @@
+"""The text of a strike alert, in Telegram's HTML parse mode.
+
+Everything that comes from a post (places, names, the excerpt, the URL) is escaped here and
+nowhere else. Telegram counts its limits (4096 for a message, 1024 for a caption) in UTF-16
+code units of the text *after* entity parsing, so we measure exactly that: our own tags
+stripped, entities decoded. Only the excerpt is shortened to fit, and it is cut before
+escaping, so a cut can never land inside an entity or a tag.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "AlertContent",
+    "FormattedAlert",
+    "format_alert",
+    "weapon_label",
+    "kyiv_time",
+    "utf16_len",
+    "visible_len",
+    "KYIV",
+    "TEXT_LIMIT",
+    "CAPTION_LIMIT",
+]
+
+KYIV = ZoneInfo("Europe/Kyiv")
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+_MAX_PLACES = 10
+_MAX_TITLE_OBLASTS = 3
+_FIELD_CAP = 100  # a single place or name never takes more than this many characters
+_ELLIPSIS = "…"
+
+_WEAPONS: dict[str, dict[str, str]] = {
+    "missile": {"uk": "ракети", "en": "missiles"},
+    "drone": {"uk": "дрони", "en": "drones"},
+    "fpv": {"uk": "FPV-дрони", "en": "FPV drones"},
+    "guided_bomb": {"uk": "КАБи", "en": "guided bombs"},
+    "artillery": {"uk": "артилерія", "en": "artillery"},
+    "mlrs": {"uk": "РСЗВ", "en": "MLRS"},
+}
+
+_LABELS: dict[str, dict[str, str]] = {
+    "uk": {
+        "strike": "Удар",
+        "places": "Місце",
+        "more": "та ще {n}",
+        "weapons": "Чим",
+        "killed": "Загинули",
+        "injured": "Поранені",
+        "children": "з них діти: {n}",
+        "children_only_killed": "Загинули діти",
+        "children_only_injured": "Поранені діти",
+        "time": "Час",
+        "tz": "за Києвом",
+        "source": "Джерело",
+    },
+    "en": {
+        "strike": "Strike",
+        "places": "Place",
+        "more": "and {n} more",
+        "weapons": "Weapons",
+        "killed": "Killed",
+        "injured": "Injured",
+        "children": "children: {n}",
+        "children_only_killed": "Children killed",
+        "children_only_injured": "Children injured",
+        "time": "Time",
+        "tz": "Kyiv time",
+        "source": "Source",
+    },
+}
+
+_TAG = re.compile(r"<[^>]*>")
+_BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AlertContent:
+    """What an alert says, in plain (unescaped) text; `weapons` are analysis codes."""
+
+    published_at: datetime
+    source_url: str
+    source_name: str
+    excerpt: str
+    places: list[str] = field(default_factory=list)
+    oblasts: list[str] = field(default_factory=list)
+    weapons: list[str] = field(default_factory=list)
+    killed: int | None = None
+    injured: int | None = None
+    children_killed: int | None = None
+    children_injured: int | None = None
+    has_photo: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FormattedAlert:
+    """HTML `text` for sendMessage (≤ 4096) and, when there is a photo, its `caption` (≤ 1024)."""
+
+    text: str
+    caption: str | None
+
+
+def weapon_label(code: str, lang: str = "uk") -> str:
+    """The human name of a weapon code ("missile" → "ракети"); an unknown code is returned as is."""
+    names = _WEAPONS.get(code)
+    if names is None:
+        return code
+    return names.get(lang) or names["uk"]
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units, the unit of Telegram's limits (emoji and rare CJK count 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def visible_len(markup: str) -> int:
+    """UTF-16 length of HTML markup after entity parsing: tags dropped, entities decoded."""
+    return utf16_len(html.unescape(_TAG.sub("", markup)))
+
+
+def format_alert(alert: AlertContent, *, lang: str = "uk") -> FormattedAlert:
+    """Render `alert` for Telegram: a text ≤ 4096 and, if `alert.has_photo`, a caption ≤ 1024."""
+    lang = lang if lang in _LABELS else "uk"
+    text = _fit(alert, lang, TEXT_LIMIT)
+    caption = _fit(alert, lang, CAPTION_LIMIT) if alert.has_photo else None
+    return FormattedAlert(text=text, caption=caption)
+
+
+def kyiv_time(moment: datetime) -> str:
+    """"01.05.2024 09:40" in Kyiv time; a naive datetime is taken to be UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(KYIV).strftime("%d.%m.%Y %H:%M")
+
+
+def _fit(alert: AlertContent, lang: str, limit: int) -> str:
+    excerpt = _BLANK_LINES.sub("\n\n", alert.excerpt.strip())
+    # fewer places when the header alone would not fit (a caption listing dozens of villages)
+    for max_places in (_MAX_PLACES, 3, 1):
+        head, tail = _frame(alert, lang, max_places)
+        room = limit - visible_len(head) - visible_len(tail) - 4  # the two "\n\n" around it
+        if room >= 0:
+            break
+    body = _truncate(excerpt, room)
+    if not body:
+        return f"{head}\n\n{tail}"
+    return f"{head}\n\n<blockquote>{_esc(body)}</blockquote>\n\n{tail}"
+
+
+def _truncate(text: str, room: int) -> str:
+    """`text` cut to at most `room` UTF-16 units, at a word boundary if one is near, plus "…"."""
+    if utf16_len(text) <= room:
+        return text
+    if room <= 1:
+        return ""
+    budget = room - 1  # the ellipsis
+    used = 0
+    cut = 0
+    for i, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > budget:
+            break
+        cut = i + 1
+    head = text[:cut]
+    space = max(head.rfind(" "), head.rfind("\n"))
+    if space >= cut - 40 and space > 0:
+        head = head[:space]
+    return head.rstrip(" ,.;:—-\n") + _ELLIPSIS
+
+
+def _frame(alert: AlertContent, lang: str, max_places: int) -> tuple[str, str]:
+    """(header lines, source line) as HTML; every value from the post escaped."""
+    t = _LABELS[lang]
+    oblasts = _dedup(alert.oblasts)
+    title = t["strike"]
+    if oblasts:
+        shown = ", ".join(_clip(o) for o in oblasts[:_MAX_TITLE_OBLASTS])
+        extra = len(oblasts) - _MAX_TITLE_OBLASTS
+        title += ": " + shown + (f" +{extra}" if extra > 0 else "")
+    lines = [f"🚨 <b>{_esc(title)}</b>"]
+
+    places = _dedup(alert.places)
+    if places:
+        shown = ", ".join(_clip(p) for p in places[:max_places])
+        if len(places) > max_places:
+            shown += " " + t["more"].format(n=len(places) - max_places)
+        lines.append(f"📍 {t['places']}: {_esc(shown)}")
+
+    weapons = _dedup(alert.weapons)
+    if weapons:
+        names = ", ".join(_clip(weapon_label(w, lang)) for w in weapons)
+        lines.append(f"💥 {t['weapons']}: {_esc(names)}")
+
+    lines += _casualty_lines(alert, t)
+    lines.append(f"🕒 {t['time']}: {kyiv_time(alert.published_at)} ({t['tz']})")
+    head = "\n".join(lines)
+
+    name = _esc(_clip(alert.source_name.strip() or alert.source_url))
+    url = alert.source_url.strip()
+    if url.lower().startswith(("https://", "http://")):
+        tail = f'🔗 {t["source"]}: <a href="{html.escape(url, quote=True)}">{name}</a>'
+    else:
+        tail = f"🔗 {t['source']}: {name}"
+    return head, tail
+
+
+def _casualty_lines(alert: AlertContent, t: dict[str, str]) -> list[str]:
+    lines = []
+    for emoji, total, children, key in (
+        ("🕯", alert.killed, alert.children_killed, "killed"),
+        ("🩹", alert.injured, alert.children_injured, "injured"),
+    ):
+        if total is not None:
+            line = f"{emoji} {t[key]}: {int(total)}"
+            if children:
+                line += f" ({t['children'].format(n=int(children))})"
+            lines.append(line)
+        elif children:
+            lines.append(f"{emoji} {t['children_only_' + key]}: {int(children)}")
+    return lines
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _FIELD_CAP else text[: _FIELD_CAP - 1] + _ELLIPSIS
+
+
+def _dedup(items: list[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for item in items:
+        item = item.strip()
+        if item:
+            seen.setdefault(item, None)
+    return list(seen)
