@@ -485,21 +485,24 @@ class TelegramMTProtoCollector:
         pending: dict[int, list[Any]] = {}
         timers: set[asyncio.Task[None]] = set()
 
-        async def deliver(make: Callable[[], Awaitable[list[RawPost]]]) -> None:
-            try:
-                await on_posts(await make())
-            except Exception:  # one bad update must not stop the live feed
-                log.exception("telegram live update failed", extra={"source": self.name})
+        def guarded(handler: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Awaitable[None]]:
+            async def run(event: Any) -> None:
+                try:
+                    await handler(event)
+                except Exception:  # one bad update must not stop the live feed
+                    log.exception("telegram live update failed", extra={"source": self.name})
 
+            return run
+
+        @guarded
         async def flush(gid: int) -> None:
             await asyncio.sleep(self.album_delay)
-            group = pending.pop(gid, [])
-            await deliver(_const([group_to_raw(group, self._username)]))
+            await on_posts([group_to_raw(pending.pop(gid), self._username)])
 
         async def on_new(event: Any) -> None:
             message = event.message
             if message.grouped_id is None:
-                await deliver(_const([message_to_raw(message, self._username)]))
+                await on_posts([message_to_raw(message, self._username)])
                 return
             if message.grouped_id not in pending:
                 pending[message.grouped_id] = []
@@ -510,25 +513,16 @@ class TelegramMTProtoCollector:
 
         async def on_edit(event: Any) -> None:
             message = event.message
-            if message.grouped_id is None:
-                await deliver(_const([message_to_raw(message, self._username)]))
-                return
-
-            async def album() -> list[RawPost]:
-                return [group_to_raw(await self._album_of(client, peer, message), self._username)]
-
-            await deliver(album)
+            group = [message] if message.grouped_id is None else await self._album_of(client, peer, message)
+            await on_posts([group_to_raw(group, self._username)])
 
         async def on_delete(event: Any) -> None:
-            try:
-                await on_deleted([str(i) for i in event.deleted_ids])
-            except Exception:
-                log.exception("telegram live deletion failed", extra={"source": self.name})
+            await on_deleted([str(i) for i in event.deleted_ids])
 
         handlers = [
-            (on_new, events.NewMessage(chats=[chat])),
-            (on_edit, events.MessageEdited(chats=[chat])),
-            (on_delete, events.MessageDeleted(chats=[chat])),
+            (guarded(on_new), events.NewMessage(chats=[chat])),
+            (guarded(on_edit), events.MessageEdited(chats=[chat])),
+            (guarded(on_delete), events.MessageDeleted(chats=[chat])),
         ]
         for callback, builder in handlers:
             client.add_event_handler(callback, builder)
@@ -543,13 +537,6 @@ class TelegramMTProtoCollector:
             for timer in list(timers):
                 timer.cancel()
         raise SourceNetworkError(self.name, "disconnected from Telegram: live updates stopped, polling continues")
-
-
-def _const(posts: list[RawPost]) -> Callable[[], Awaitable[list[RawPost]]]:
-    async def make() -> list[RawPost]:
-        return posts
-
-    return make
 
 
 async def _collect(messages: Any) -> list[Any]:

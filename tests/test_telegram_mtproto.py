@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import stat
@@ -187,8 +188,6 @@ class Live:
 
 
 async def start_live(tg: FakeTelethon, mt: TelegramMTProtoCollector, live: Live) -> Any:
-    import asyncio
-
     task = asyncio.create_task(mt.run_live(live.on_posts, live.on_deleted))
     while len(tg.handlers) < 3:
         await asyncio.sleep(0)
@@ -196,8 +195,6 @@ async def start_live(tg: FakeTelethon, mt: TelegramMTProtoCollector, live: Live)
 
 
 async def test_live_new_album_edit_and_delete() -> None:
-    import asyncio
-
     tg, live = FakeTelethon(), Live()
     mt, _ = collector(tg)
     task = await start_live(tg, mt, live)
@@ -223,6 +220,28 @@ async def test_live_new_album_edit_and_delete() -> None:
 
     await tg.disconnect()
     with pytest.raises(SourceError, match="disconnected"):
+        await task
+    assert tg.handlers == []
+
+
+async def test_a_failing_callback_does_not_stop_the_live_feed(caplog: pytest.LogCaptureFixture) -> None:
+    tg, live = FakeTelethon(), Live()
+    calls: list[str] = []
+
+    async def flaky(posts: list[RawPost]) -> None:
+        calls.append(posts[0].external_id)
+        if len(calls) == 1:
+            raise RuntimeError("database is locked")
+
+    mt, _ = collector(tg)
+    live.on_posts = flaky  # type: ignore[method-assign]
+    task = await start_live(tg, mt, live)
+    for text in ("перший", "другий"):
+        message_id = tg.post(text)
+        await tg.dispatch(types.UpdateNewChannelMessage(tg.messages[message_id], message_id, 1))
+    assert calls == ["1", "2"] and "telegram live update failed" in caplog.text
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
         await task
     assert tg.handlers == []
 
