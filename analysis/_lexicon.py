@@ -63,7 +63,7 @@ OBLASTS: dict[str, tuple[str, tuple[str, ...], str, tuple[str, ...]]] = {
 # Russian colloquial region names, and Russian names of big places the codifier lacks.
 # (Russian names of Crimean and long-occupied settlements come from OSM via `aliases`.)
 RU_REGION_NAMES: dict[str, tuple[str, ...]] = {
-    "UA-05": ("Винничина",), "UA-09": ("Луганщина",), "UA-12": ("Днепропетровщина",),
+    "UA-05": ("Винничина",), "UA-07": ("Волынь",), "UA-77": ("Буковина",), "UA-09": ("Луганщина",), "UA-12": ("Днепропетровщина",),
     "UA-14": ("Донетчина",), "UA-18": ("Житомирщина",), "UA-21": ("Закарпатье",),
     "UA-23": ("Запорожская",), "UA-26": ("Прикарпатье",), "UA-32": ("Киевщина",),
     "UA-35": ("Кировоградщина",), "UA-43": ("Крым",), "UA-46": ("Львовщина",),

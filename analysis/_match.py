@@ -30,6 +30,7 @@ class Token:
     cap: bool        # starts with a capital letter in the original
     sent_start: bool  # first word of a sentence or line, where capitals prove nothing
     dotted: bool     # followed by "." (abbreviations: м., с., обл.)
+    head: bool = False  # followed by ":" - a DSNS post header ("Зміїв: ...")
 
 
 @dataclass(slots=True)
@@ -48,6 +49,7 @@ class Mention:
     marker: frozenset[str] | None = None
     common: bool = False
     level_word: str = ""
+    head: bool = False
     notes: set[str] = field(default_factory=set)
 
 
@@ -62,7 +64,8 @@ def tokenize(text: str) -> list[Token]:
         while j >= 0 and text[j] in _SKIP_BACK:
             j -= 1
         sent = j < 0 or text[j] in _BOUNDARY or not (text[j].isalnum() or text[j] in ",")
-        out.append(Token(m.group(), s, e, text[s].isupper(), sent, e < n and text[e] == "."))
+        out.append(Token(m.group(), s, e, text[s].isupper(), sent, e < n and text[e] == ".",
+                         e < n and text[e] == ":"))
     return out
 
 
@@ -186,7 +189,7 @@ def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: 
         marker = MARKERS[prev.text]
     return Mention(first.start, toks[j - 1].end, i, j, key, cands, kind,
                    cap=first.cap, sent_start=first.sent_start and marker is None, marker=marker,
-                   common=any(k in g.common for k in keys), level_word=level)
+                   common=any(k in g.common for k in keys), level_word=level, head=toks[j - 1].head)
 
 
 _RIVER_CONTEXT = frozenset({"берег", "берега", "березі", "берегом", "берегу", "річка", "річки", "річку",

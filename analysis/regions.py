@@ -88,11 +88,16 @@ def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_uni
     others = {k: v for k, v in others.items() if v}
     if len(cands) == 1:
         u = cands[0]
+        if (m.kind == "P" and u.level == "settlement" and u.population < 2_000 and not m.marker
+                and others and u.oblast not in others and u.oblast != hint):
+            return None  # a hamlet outside the oblast the text is about is a homonym (Говерла)
         if not m.common or m.kind == "A" or m.marker:
             return u
         if u.raion_code in ctx_units or u.hromada_code in ctx_units or u.oblast in others or u.oblast == hint:
             return u
         if u.population >= COMMON_CITY and (not m.sent_start or u.population >= BIG_CITY):
+            return u
+        if m.head and u.category in "MK":  # "Зміїв: ..." heads a post, the way DSNS names towns
             return u
         return None
 
@@ -121,7 +126,9 @@ def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_uni
         return best
     ranked = sorted(cands, key=lambda u: u.population, reverse=True)
     second = ranked[1].population
-    if top.population >= DOMINANT_MIN and top.population >= DOMINANT_RATIO * max(second, 1):
+    only_city = top.category in "MK" and not any(u.category in "MK" for u in ranked[1:])
+    if top.population >= DOMINANT_MIN and (top.population >= DOMINANT_RATIO * max(second, 1)
+                                           or (only_city and top.population >= 5 * max(second, 1))):
         if m.common and (top.population < COMMON_CITY or (m.sent_start and top.population < BIG_CITY)):
             return None
         return top

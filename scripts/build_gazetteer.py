@@ -199,7 +199,9 @@ def build(source: Path, out_dir: Path) -> None:
         else:
             p_names = others + p_names
         for n in [name_uk] * (not adjective) + p_names:
-            forms.add(n, adjective=False, lang="uk" if n == name_uk else lang_of(n))
+            # Towns get Russian declension too: "в Полтаве", "в Херсоне".
+            town = n == name_uk and (pop(r) >= 5_000 or n in CITY_ALIASES)
+            forms.add(n, adjective=False, lang="any" if town else "uk" if n == name_uk else lang_of(n))
             if level == "settlement" and forms.is_common(n):
                 common_keys.add(" ".join(words(n)))
         for n in [name_uk] * adjective + a_names:
