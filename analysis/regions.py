@@ -76,8 +76,10 @@ def _context(mentions: list[Mention]) -> tuple[dict[str, list[int]], set[str]]:
         if len(m.candidates) != 1 or (m.common and not m.marker and m.kind == "P"):
             continue
         u = m.candidates[0]
-        oblasts.setdefault(u.oblast, []).append(m.start)
         units.add(u.code)
+        if u.level == "settlement" and u.population < 2_000:
+            continue  # a hamlet is too easily a homonym (Карпати, Говерла) to vouch for an oblast
+        oblasts.setdefault(u.oblast, []).append(m.start)
     return oblasts, units
 
 
