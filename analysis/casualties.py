@@ -232,6 +232,9 @@ def extract_casualties(text: str) -> Casualties:
                     people = _people_count(seg)
                     if people and last_cat and after_conj and counts[last_cat].value is not None:
                         counts[last_cat].value = (counts[last_cat].value or 0) + people[0]
+                    elif last_cat and _ADD.search(seg) and (more := _numbers(_TOKEN.findall(seg))):
+                        # "у Чугуєві — ще 2": a further figure for the category just counted.
+                        counts[last_cat].merge(more[0][1], total=False, add=True)
                     elif people:
                         pending = people
                     continue

@@ -86,6 +86,9 @@ _HIT = _rx(
     r"kill\w*", r"injur\w*", r"wound\w*", r"dead\b", r"death toll", r"fires?\b", r"blaze",
     r"hospitali[sz]\w*", r"casualt\w*", r"debris", r"hits were", r"hit\b", r"struck", r"outages?",
     r"no one was hurt", r"rubble", r"наслідк\w*", r"знеструм\w*", r"без світла",
+    # The target of an attack on the grid is itself the hit ("атакував енергетичну інфраструктуру").
+    r"інфраструктур\w*", r"инфраструктур\w*", r"infrastructure", r"енергетичн\w*", r"энергетич\w*",
+    r"energy (?:grid|facilit\w*)", r"without power", r"без электричества",
 )
 # Phrases that on their own say "this is the aftermath of an attack".
 _STRONG = re.compile(
@@ -140,7 +143,10 @@ _NEGATIVE: list[tuple[re.Pattern[str], float]] = [
          r"спускайтесь в укрыти\w*", r"go to the nearest shelter", r"нагадує\w*", r"нагадуємо",
          r"напоминают", r"reminds?\b", r"не нехтуйте"), 1.5),
     (_rx(r"тривог\w*", r"тревог\w*", r"air raid", r"sirens?\b", r"у напрямку", r"в направлении",
-         r"in the direction", r"загроз\w*", r"угроз\w*", r"threat"), 1.0),
+         r"in the direction"), 1.0),
+    # A threat or a possibility is not a hit, even when it names the target.
+    (_rx(r"загроз\w*", r"угроз\w*", r"threat\w*", r"можлив\w*", r"ймовірн\w*", r"возможн\w*",
+         r"може\b", r"можуть", r"может\b", r"могут", r"may\b", r"could\b"), 2.0),
 ]
 _THRESHOLD = 2.5
 

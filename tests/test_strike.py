@@ -34,6 +34,8 @@ STRIKES: list[tuple[str, tuple[str, ...]]] = [
     ("Обломки сбитого беспилотника упали на жилой дом в Броварах, пострадавших нет.", ("drone",)),
     ("Армия РФ обстреляла Никополь из артиллерии, погиб мужчина.", ("artillery",)),
     ("Российские военные обстреляли Херсон из «Градов», повреждены дома.", ("mlrs",)),
+    ("Russia attacked Ukraine's energy grid overnight with 90 missiles and 100 drones.", ("drone", "missile")),
+    ("Ворог атакував енергетичну інфраструктуру Львівщини.", ()),
 ]
 
 NOT_STRIKES: list[str] = [
@@ -71,6 +73,10 @@ NOT_STRIKES: list[str] = [
     "Russia claims Ukrainian shelling of the Kursk region killed two civilians.",
     "Губернатор Белгородской области заявил, что ВСУ обстреляли Шебекино, ранены двое.",
     "Оккупационные власти Крыма сообщили о пожаре на нефтебазе после атаки дронов.",
+    # threats are not hits, even when they name the target
+    "Загроза ракетного удару по енергетичній інфраструктурі, будьте в укриттях.",
+    "Ворог може атакувати енергетичну інфраструктуру.",
+    "Russia may strike energy infrastructure this winter, officials warn.",
     # memorials
     "У Полтаві попрощалися з рятувальником, який загинув торік під час ліквідації наслідків обстрілу.",
 ]
