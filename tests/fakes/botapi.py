@@ -63,7 +63,8 @@ def check_html(markup: str) -> tuple[str | None, str]:
         if tag is not None:
             tag = tag.lower()
             if tag not in _ALLOWED_TAGS:
-                return f"Bad Request: can't parse entities: Unsupported start tag \"{tag}\" at byte offset {m.start()}", ""
+                where = f"Unsupported start tag \"{tag}\" at byte offset {m.start()}"
+                return f"Bad Request: can't parse entities: {where}", ""
             if closing:
                 if not stack or stack.pop() != tag:
                     return f"Bad Request: can't parse entities: Unexpected end tag at byte offset {m.start()}", ""
@@ -175,12 +176,9 @@ class FakeBotAPI:
         """Queue a private message from user `chat_id`; returns the update."""
         with self._cond:
             message: dict[str, Any] = {
-                "message_id": self._take_message_id(),
+                "message_id": self._take_message_id(), "date": int(time.time()), "text": text,
                 "from": self._user(chat_id, language_code, first_name, username),
-                "chat": {"id": chat_id, "type": "private", "first_name": first_name},
-                "date": int(time.time()),
-                "text": text,
-            }
+                "chat": {"id": chat_id, "type": "private", "first_name": first_name}}
             if text.startswith("/"):
                 command = text.split()[0]
                 message["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16(command)}]
@@ -199,15 +197,9 @@ class FakeBotAPI:
             query_id = f"cbq-{self._next_update_id}"
             stored = self._messages.get((chat_id, message_id))
             message = dict(stored["message"]) if stored else {
-                "message_id": message_id, "chat": {"id": chat_id, "type": "private"}, "date": int(time.time()),
-            }
-            query = {
-                "id": query_id,
-                "from": self._user(chat_id, language_code, first_name, None),
-                "message": message,
-                "chat_instance": str(chat_id),
-                "data": data,
-            }
+                "message_id": message_id, "chat": {"id": chat_id, "type": "private"}, "date": int(time.time())}
+            query = {"id": query_id, "from": self._user(chat_id, language_code, first_name, None),
+                     "message": message, "chat_instance": str(chat_id), "data": data}
             self._callbacks[query_id] = query
             self._queue({"callback_query": query})
             return query_id
@@ -259,7 +251,8 @@ class FakeBotAPI:
             return _reply(400, f"Bad Request: {exc}")
         with self._cond:
             self.calls[method] += 1
-            fault = next((f for f in self._faults if f.method == method or (f.method is None and method != "getUpdates")), None)
+            fault = next((f for f in self._faults if f.method in (method, None)
+                          and (f.method or method != "getUpdates")), None)
             if fault is not None:
                 self._faults.remove(fault)
         if fault is not None:
@@ -310,15 +303,13 @@ class FakeBotAPI:
     def _send(self, method: str, chat_id: int, p: dict[str, Any], field: str, limit: int) -> dict[str, Any]:
         content = self._content(p, field, limit, required=method == "sendMessage")
         message: dict[str, Any] = {
-            "message_id": self._take_message_id(),
-            "from": {"id": self.bot_id, "is_bot": True, "first_name": "DSNS Monitor", "username": self.username},
-            "chat": {"id": chat_id, "type": "private"},
-            "date": int(time.time()),
-        }
+            "message_id": self._take_message_id(), "date": int(time.time()), "chat": {"id": chat_id, "type": "private"},
+            "from": {"id": self.bot_id, "is_bot": True, "first_name": "DSNS Monitor", "username": self.username}}
         if field == "text":
             message["text"] = content
         else:
-            message["photo"] = [{"file_id": f"photo-{message['message_id']}", "file_unique_id": "u", "width": 8, "height": 8}]
+            file_id = f"photo-{message['message_id']}"
+            message["photo"] = [{"file_id": file_id, "file_unique_id": file_id, "width": 8, "height": 8}]
             if content:
                 message["caption"] = content
         markup = _json_field(p, "reply_markup")
@@ -363,7 +354,8 @@ class FakeBotAPI:
             if error:
                 raise _Error(400, error)
         if _utf16(visible) > limit:
-            raise _Error(400, "Bad Request: message is too long" if field == "text" else "Bad Request: message caption is too long")
+            what = "message" if field == "text" else "message caption"
+            raise _Error(400, f"Bad Request: {what} is too long")
         return visible
 
     def _record(self, method: str, chat_id: int, message_id: int, p: dict[str, Any], field: str, markup: Any) -> None:
