@@ -321,7 +321,7 @@ class BotAPI:
             # a proxy's HTML error page, or something that is not the Bot API at all
             description = f"HTTP {status}: not a Bot API reply"
             if status == 429:
-                retry_after = float(response.headers.get("retry-after") or 1)
+                retry_after = _seconds(response.headers.get("retry-after"))
                 raise RetryAfter(method, description, retry_after=retry_after, error_code=status)
             cls = ServerError if status >= 500 or status < 400 else _class_for(status)
             raise cls(method, description, error_code=status)
@@ -331,10 +331,8 @@ class BotAPI:
         description = redact(str(body.get("description") or f"HTTP {status}"), self._token)
         parameters = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}
         if code == 429:
-            retry_after = parameters.get("retry_after") or response.headers.get("retry-after") or 1
-            raise RetryAfter(
-                method, description, retry_after=float(retry_after), error_code=code, parameters=parameters
-            )
+            retry_after = _seconds(parameters.get("retry_after") or response.headers.get("retry-after"))
+            raise RetryAfter(method, description, retry_after=retry_after, error_code=code, parameters=parameters)
         if code in (401, 404):
             description += " (check the bot token and [bot] api_url)"
         raise _class_for(code)(method, description, error_code=code, parameters=parameters)
@@ -350,3 +348,11 @@ def _class_for(code: int) -> type[BotAPIError]:
     if code >= 500:
         return ServerError
     return BotAPIError
+
+
+def _seconds(value: object) -> float:
+    # a 429 without a usable delay still pauses a little rather than hammering on
+    try:
+        return max(0.0, float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 1.0

@@ -262,3 +262,13 @@ def test_fake_html_checker() -> None:
     assert check_html("a & b")[0] is not None
     assert check_html("<b>unclosed")[0] is not None
     assert check_html("<div>x</div>")[0] is not None
+
+
+async def test_429_without_json_uses_retry_after_header(fake: FakeBotAPI) -> None:
+    from tests.fakes.server import Reply
+
+    with serve(lambda r: Reply(429, "slow down", headers={"Retry-After": "7"})) as srv:
+        async with BotAPI(fake.token, api_url=srv.url) as api:
+            with pytest.raises(RetryAfter) as info:
+                await api.send_message(1, "x")
+    assert info.value.retry_after == 7.0
