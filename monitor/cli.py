@@ -117,7 +117,7 @@ async def _dispatch(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _run(app: Any, *, once: bool) -> int:
-    from monitor.daemon import poll_all_once, run_forever
+    from monitor.daemon import poll_all_once, run_daemon
 
     if once:
         outcomes = await poll_all_once(app)
@@ -125,7 +125,7 @@ async def _run(app: Any, *, once: bool) -> int:
             status = "ok" if outcome.ok else f"FAILED: {outcome.error}"
             print(f"{outcome.source}: new={outcome.new} edited={outcome.edited} {status}", file=sys.stderr)
         return EXIT_FAILURE if outcomes and not any(o.ok for o in outcomes) else EXIT_OK
-    await run_forever(app)
+    await run_daemon(app)
     return EXIT_OK
 
 

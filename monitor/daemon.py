@@ -14,7 +14,7 @@ from monitor.app import App
 from monitor.config import RSSSource, TelegramWebSource
 from monitor.pipeline import PollOutcome
 
-__all__ = ["run_forever", "poll_all_once"]
+__all__ = ["run_forever", "poll_all_once", "run_daemon"]
 
 log = logging.getLogger("dsns_monitor.daemon")
 
@@ -104,3 +104,40 @@ async def run_forever(app: App, stop: asyncio.Event | None = None) -> None:
             except (NotImplementedError, RuntimeError):
                 pass
         log.info("stopped")
+
+
+async def run_daemon(app: App, stop: asyncio.Event | None = None) -> None:
+    """Collectors on their schedule plus, when a bot token is set, the bot; until stopped."""
+    stop = stop or asyncio.Event()
+    token = app.config.bot.token
+    if token is None:
+        log.warning(
+            "no bot token in $%s: alerts go to the log only", app.config.bot.token_env
+        )
+        await run_forever(app, stop)
+        return
+    from bot.api import BotAPI
+    from bot.service import BotService
+
+    api = BotAPI(token, app.config.bot.api_url)
+    service = BotService(
+        app.db, api, admins=set(app.config.bot.admins), global_rate=app.config.bot.global_rate,
+        per_chat_interval=app.config.bot.per_chat_interval, poll_timeout=app.config.bot.poll_timeout,
+    )
+
+    async def supervise_bot() -> None:
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                await service.run(app.pipeline.alerts_planned, stop)
+                return
+            except Exception:
+                # The archive keeps filling while the bot recovers; the outbox keeps the alerts.
+                log.exception("bot crashed; restarting in %.0fs", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+
+    try:
+        await asyncio.gather(run_forever(app, stop), supervise_bot())
+    finally:
+        await api.aclose()

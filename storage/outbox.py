@@ -70,11 +70,12 @@ async def mark_sent(db: Database, item: OutboxItem, message_id: int | None, with
         )
 
 
-async def mark_retry(db: Database, item: OutboxItem, error: str, delay: float) -> None:
+async def mark_retry(db: Database, item: OutboxItem, error: str, delay: float, *, count: bool = True) -> None:
+    """Try again after `delay` seconds; `count=False` when nothing failed (just not ready)."""
     async with db.write() as conn:
         await conn.execute(
             "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
-            (error, to_db(utcnow() + timedelta(seconds=delay)), item.id),
+            (error if count else None, to_db(utcnow() + timedelta(seconds=delay)), item.id),
         )
 
 

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import aiosqlite
 
 from analysis.model import Analysis
+from storage.database import Database
 from storage.timeutil import to_db, utcnow
 
-__all__ = ["Story", "story_of_post", "open_story", "merge_into_story", "get_story"]
+__all__ = ["Story", "story_of_post", "open_story", "merge_into_story", "get_story", "latest_strikes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,3 +120,14 @@ async def merge_into_story(conn: aiosqlite.Connection, story: Story, post_id: in
         ),
     )
     return await get_story(conn, story.id), changed
+
+
+async def latest_strikes(db: Database, limit: int = 200) -> list[tuple[Story, str | None, str | None]]:
+    """The newest strike stories with the URL and stream of their first post, newest first."""
+    rows = await db.fetchall(
+        """SELECT s.*, p.url AS post_url, p.stream AS post_stream FROM stories s
+           JOIN posts p ON p.id = s.first_post_id
+           WHERE s.is_strike = 1 ORDER BY COALESCE(s.event_at, s.first_seen_at) DESC LIMIT ?""",
+        (limit,),
+    )
+    return [(_story(row), row["post_url"], row["post_stream"]) for row in rows]

@@ -1,0 +1,153 @@
+"""Drains the alert outbox into Telegram within the rate limits.
+
+Each row is sent (or, when its story's figures changed, the message already sent is edited)
+and marked in the archive at once. 429 pauses every send for `retry_after`; 403 marks the
+subscriber inactive; 400 is logged and dropped; network errors retry with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+from analysis.gazetteer import ISO_NAMES_EN, get_gazetteer
+from bot.api import BadRequest, BotAPI, BotAPIError, Forbidden, RetryAfter
+from bot.format import AlertContent, format_alert
+from bot.ratelimit import SendLimiter
+from storage.alert_material import AlertMaterial, load_alert_material
+from storage.database import Database
+from storage.outbox import OutboxItem, due_items, mark_dropped, mark_retry, mark_sent
+from storage.subscriptions import deactivate_chat
+
+__all__ = ["AlertSender", "alert_content"]
+
+log = logging.getLogger("dsns_monitor.bot.sender")
+
+MAX_BACKOFF = 600.0
+PHOTO_WAITS = 5
+
+
+def alert_content(material: AlertMaterial, lang: str) -> AlertContent:
+    """The alert's words from the story's current figures and its first post."""
+    story = material.story
+    gazetteer = get_gazetteer()
+    oblast_names = [
+        ISO_NAMES_EN.get(iso, iso) if lang == "en" else gazetteer.oblast_unit(iso).title
+        for iso in story.oblasts if iso in ISO_NAMES_EN
+    ]
+    places = [p["name"] for p in story.places if p.get("level") not in ("oblast",)]
+    published = datetime.fromisoformat(material.published_at) if material.published_at else None
+    return AlertContent(
+        published_at=published or datetime.now().astimezone(),
+        source_url=material.url or "",
+        source_name=material.stream,
+        excerpt=material.text,
+        places=places,
+        oblasts=oblast_names,
+        weapons=list(story.weapons),
+        killed=story.killed,
+        injured=story.injured,
+        children_killed=story.children_killed,
+        children_injured=story.children_injured,
+        has_photo=material.photo is not None,
+    )
+
+
+class AlertSender:
+    """Sends due outbox rows concurrently (bounded) through one `SendLimiter`."""
+
+    def __init__(self, db: Database, api: BotAPI, limiter: SendLimiter, *, concurrency: int = 20) -> None:
+        self.db = db
+        self.api = api
+        self.limiter = limiter
+        self._slots = asyncio.Semaphore(concurrency)
+        self._in_flight: set[int] = set()
+        self.sent = 0
+        self.failed = 0
+        self.rate_limited = 0
+
+    async def run(self, wake: asyncio.Event, stop: asyncio.Event, idle: float = 5.0) -> None:
+        """Drain whenever woken (new posts) or every `idle` seconds (retries that came due)."""
+        while not stop.is_set():
+            await self.drain()
+            wake.clear()
+            waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def drain(self) -> int:
+        """Send everything due now; returns the number of rows handled."""
+        handled = 0
+        while True:
+            items = [i for i in await due_items(self.db, limit=200) if i.id not in self._in_flight]
+            if not items:
+                return handled
+            tasks = [asyncio.create_task(self._deliver(item)) for item in items]
+            await asyncio.gather(*tasks)
+            handled += len(items)
+
+    async def _deliver(self, item: OutboxItem) -> None:
+        self._in_flight.add(item.id)
+        try:
+            async with self._slots:
+                await self._attempt(item)
+        finally:
+            self._in_flight.discard(item.id)
+
+    async def _attempt(self, item: OutboxItem) -> None:
+        try:
+            material = await load_alert_material(self.db, item.story_id, item.post_id)
+        except KeyError:
+            await mark_dropped(self.db, item, "story or post no longer in the archive")
+            return
+        if material.photo_pending and item.message_id is None and item.attempts < PHOTO_WAITS:
+            # Wait briefly for the photo rather than send a bare text now and never show it.
+            await mark_retry(self.db, item, "waiting for the photo download", 1.0, count=False)
+            return
+        formatted = format_alert(alert_content(material, item.language), lang=item.language)
+        await self.limiter.acquire(item.chat_id)
+        try:
+            if item.message_id is None:
+                if material.photo is not None and formatted.caption is not None:
+                    message = await self.api.send_photo(item.chat_id, material.photo, caption=formatted.caption)
+                    await mark_sent(self.db, item, message.get("message_id"), with_photo=True)
+                else:
+                    message = await self.api.send_message(item.chat_id, formatted.text)
+                    await mark_sent(self.db, item, message.get("message_id"), with_photo=False)
+            else:
+                await self._edit(item, formatted.text, formatted.caption)
+            self.sent += 1
+            log.info("alert sent", extra={"chat": item.chat_id, "story": item.story_id, "revision": item.revision})
+        except RetryAfter as exc:
+            self.rate_limited += 1
+            self.limiter.pause(exc.retry_after)
+            await mark_retry(self.db, item, str(exc), exc.retry_after)
+            log.warning("rate limited by Telegram", extra={"retry_after": exc.retry_after})
+        except Forbidden as exc:
+            self.failed += 1
+            await deactivate_chat(self.db, item.chat_id)
+            await mark_dropped(self.db, item, str(exc))
+            log.info("subscriber blocked the bot; marked inactive", extra={"chat": item.chat_id})
+        except BadRequest as exc:
+            self.failed += 1
+            await mark_dropped(self.db, item, str(exc))
+            log.error("alert rejected by Telegram", extra={"chat": item.chat_id, "story": item.story_id, "error": str(exc)})
+        except BotAPIError as exc:
+            self.failed += 1
+            delay = min(MAX_BACKOFF, 2.0 ** min(item.attempts + 1, 10))
+            await mark_retry(self.db, item, str(exc), delay)
+            log.warning("alert not sent; will retry", extra={"chat": item.chat_id, "retry_in": delay, "error": str(exc)})
+
+    async def _edit(self, item: OutboxItem, text: str, caption: str | None) -> None:
+        assert item.message_id is not None
+        try:
+            if item.with_photo:
+                await self.api.edit_message_caption(item.chat_id, item.message_id, caption or text[:1024])
+            else:
+                await self.api.edit_message_text(item.chat_id, item.message_id, text)
+        except BadRequest as exc:
+            if not exc.not_modified:
+                raise
+        await mark_sent(self.db, item, None, with_photo=item.with_photo)

@@ -1,0 +1,46 @@
+"""Everything an alert shows, read back from the archive for one outbox row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.database import Database
+from storage.stories import Story, get_story
+from storage.timeutil import from_db
+
+__all__ = ["AlertMaterial", "load_alert_material"]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertMaterial:
+    story: Story
+    stream: str
+    url: str | None
+    published_at: str | None
+    text: str
+    photo: bytes | None
+    # A photo slot not yet tried: the download usually lands within a second of the post.
+    photo_pending: bool
+
+
+async def load_alert_material(db: Database, story_id: int, post_id: int) -> AlertMaterial:
+    """The story's current figures, the post's text and link, and its first stored photo."""
+    story = await get_story(db.reader, story_id)
+    row = await db.fetchone("SELECT stream, url, published_at, title, text FROM posts WHERE id = ?", (post_id,))
+    if row is None:
+        raise KeyError(post_id)
+    photo = await db.fetchone(
+        """SELECT m.data FROM post_media pm JOIN media m ON m.sha256 = pm.sha256
+           WHERE pm.post_id = ? ORDER BY pm.position LIMIT 1""",
+        (post_id,),
+    )
+    pending = await db.fetchone(
+        "SELECT 1 FROM post_media WHERE post_id = ? AND sha256 IS NULL AND attempts = 0 LIMIT 1", (post_id,)
+    )
+    text = f"{row['title']}\n{row['text']}" if row["title"] else row["text"]
+    published = from_db(row["published_at"])
+    return AlertMaterial(
+        story=story, stream=row["stream"], url=row["url"],
+        published_at=published.isoformat() if published else None, text=text,
+        photo=bytes(photo[0]) if photo else None, photo_pending=pending is not None,
+    )

@@ -1,0 +1,202 @@
+"""The bot end to end: users subscribe over a fake Bot API, strikes arrive through the fake t.me."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.api import BotAPI
+from bot.service import BotService
+from monitor.app import App, open_app
+from monitor.config import load_config
+from tests.fakes.botapi import FakeBotAPI
+from tests.fakes.server import LocalServer, serve
+from tests.fakes.tme import FakeTelegram
+
+STRIKE = (
+    "Харківщина: внаслідок ракетного удару по Балаклії зруйновано приватний будинок. "
+    "Загинула 1 людина, ще 8 — травмовані. Рятувальники ліквідували пожежу."
+)
+
+
+@pytest.fixture
+def botapi() -> FakeBotAPI:
+    return FakeBotAPI()
+
+
+@pytest.fixture
+def bot_server(botapi: FakeBotAPI) -> Iterator[LocalServer]:
+    with serve(botapi.route) as server:
+        yield server
+    botapi.close()
+
+
+@pytest.fixture
+def bot_config(config_file: Path, bot_server: LocalServer, botapi: FakeBotAPI, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("DSNS_BOT_TOKEN", botapi.token)
+    text = config_file.read_text() + f'\n[bot]\napi_url = "{bot_server.url}"\nadmins = [900]\npoll_timeout = 1\nper_chat_interval = 0.05\n'
+    config_file.write_text(text)
+    return config_file
+
+
+@asynccontextmanager
+async def running_bot(config_path: Path) -> AsyncIterator[App]:
+    config = load_config(config_path)
+    async with open_app(config) as app:
+        assert config.bot.token
+        api = BotAPI(config.bot.token, config.bot.api_url)
+        service = BotService(app.db, api, admins=set(config.bot.admins), poll_timeout=1, per_chat_interval=0.05)
+        stop = asyncio.Event()
+        task = asyncio.create_task(service.run(app.pipeline.alerts_planned, stop))
+        try:
+            yield app
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 10)
+            await api.aclose()
+
+
+async def wait_for(predicate, timeout: float = 8.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("timed out waiting")
+        await asyncio.sleep(0.05)
+
+
+async def test_subscriber_gets_one_alert_only_for_their_region_also_across_restart(
+    tme: FakeTelegram, botapi: FakeBotAPI, bot_config: Path
+) -> None:
+    kharkiv, odesa, kyiv = 111, 222, 333
+    async with running_bot(bot_config) as app:
+        botapi.user_says(kharkiv, "/subscribe Харківщина")
+        botapi.user_says(odesa, "/subscribe Одеська область")
+        botapi.user_says(kyiv, "/start UA-30")
+        await wait_for(lambda: len(botapi.sent) >= 4)
+        assert "Харківська область" in botapi.sent_to(kharkiv)[-1]["text"]
+        assert any("Київ" in m["text"] for m in botapi.sent_to(kyiv))
+        assert botapi.commands("") and botapi.commands("en")  # setMyCommands at start
+
+        now = datetime.now(UTC)
+        tme.post("dsns_telegram", "Старий удар по Балаклії, ракета.", date=now - timedelta(days=2))
+        tme.post("dsns_telegram", STRIKE, date=now - timedelta(minutes=3), photos=("balakliia",))
+        tme.post("dsns_telegram", "Одещина: пожежа сухої трави на площі 2 га. Постраждалих немає.", date=now)
+        before = len(botapi.sent)
+        await app.pipeline.poll(app.config.source("dsns_telegram"), force=True)
+        await wait_for(lambda: len(botapi.sent_to(kharkiv)) >= 2)
+        await asyncio.sleep(0.5)
+        alert = botapi.sent_to(kharkiv)[-1]
+        assert alert["method"] == "sendPhoto"
+        assert "Балаклія" in alert["caption"] and "1" in alert["caption"] and "8" in alert["caption"]
+        assert "/dsns_telegram/" in alert["caption"]
+        assert len(botapi.sent) == before + 1  # not Odesa (a grass fire), not Kyiv, not the old strike
+        rows = await app.db.fetchall("SELECT chat_id, status FROM outbox")
+        assert [(r[0], r[1]) for r in rows] == [(kharkiv, "sent")]
+
+    # A restart re-reads the same posts: nothing is sent twice, no command handled twice.
+    async with running_bot(bot_config) as app:
+        await app.pipeline.poll(app.config.source("dsns_telegram"), force=True)
+        await asyncio.sleep(1.5)
+    assert len(botapi.sent_to(kharkiv)) == 2
+    assert botapi.pending_updates() == []
+
+
+async def test_edit_with_higher_figures_edits_the_alert(tme: FakeTelegram, botapi: FakeBotAPI, bot_config: Path) -> None:
+    async with running_bot(bot_config) as app:
+        botapi.user_says(111, "/subscribe Балаклія")
+        await wait_for(lambda: len(botapi.sent) >= 1)
+        post_id = tme.post("dsns_telegram", STRIKE, date=datetime.now(UTC))
+        await app.pipeline.poll(app.config.source("dsns_telegram"), force=True)
+        await wait_for(lambda: len(botapi.sent_to(111)) >= 2)
+        tme.edit("dsns_telegram", post_id, STRIKE.replace("Загинула 1 людина, ще 8", "Загинули 3 людини, ще 13"))
+        await app.pipeline.poll(app.config.source("dsns_telegram"), force=True)
+        await wait_for(lambda: len(botapi.sent_to(111)) >= 3)
+        first, edit = botapi.sent_to(111)[1:3]
+        assert first["method"] == "sendMessage" and edit["method"] == "editMessageText"
+        assert edit["message_id"] == first["message_id"]
+        assert "13" in edit["text"]
+
+
+async def test_blocked_user_is_marked_inactive_and_429_pauses(tme: FakeTelegram, botapi: FakeBotAPI, bot_config: Path) -> None:
+    async with running_bot(bot_config) as app:
+        for chat in (111, 222):
+            botapi.user_says(chat, "/subscribe Харківщина")
+        await wait_for(lambda: len(botapi.sent) >= 2)
+        botapi.block(222)
+        botapi.fail_next(1, 429, retry_after=1, method="sendMessage")
+        tme.post("dsns_telegram", STRIKE, date=datetime.now(UTC))
+        await app.pipeline.poll(app.config.source("dsns_telegram"), force=True)
+        await wait_for(lambda: len(botapi.sent_to(111)) >= 2, timeout=10)
+        await asyncio.sleep(0.3)
+        row = await app.db.fetchone("SELECT active FROM chats WHERE chat_id = 222")
+        assert row[0] == 0
+        statuses = dict((r[0], r[1]) for r in await app.db.fetchall("SELECT chat_id, status FROM outbox"))
+        assert statuses == {111: "sent", 222: "dropped"}
+
+
+@pytest.mark.parametrize(
+    ("command", "expect"),
+    [
+        ("/frobnicate", "Не знаю команди /frobnicate"),
+        ("/subscribe", "Напишіть, за яким регіоном стежити"),
+        ("/subscribe Ґґґґґ", "Не знайшов регіону"),
+        ("/mute abc", "на скільки годин"),
+        ("/mute 999", "на скільки годин"),
+        ("/unsubscribe Одещина", "Ви не стежите"),
+        ("/stats", "лише для адміністраторів"),
+        ("привіт", "/subscribe привіт"),
+        ("/subscribe <b>", "Не знайшов регіону «&lt;b&gt;»"),
+    ],
+)
+async def test_bad_input_gets_a_helpful_answer(botapi: FakeBotAPI, bot_config: Path, command: str, expect: str) -> None:
+    async with running_bot(bot_config):
+        botapi.user_says(111, command)
+        await wait_for(lambda: len(botapi.sent) >= 1)
+    assert expect in botapi.sent[-1]["text"]
+
+
+async def test_conversation_list_mute_unsubscribe_regions_and_english(botapi: FakeBotAPI, bot_config: Path) -> None:
+    async with running_bot(bot_config) as app:
+        botapi.user_says(111, "/subscribe Іванівка")
+        await wait_for(lambda: len(botapi.sent) >= 1)
+        choose = botapi.sent[-1]
+        buttons = [b for row in choose["reply_markup"]["inline_keyboard"] for b in row]
+        assert len(buttons) > 1 and all(b["callback_data"].startswith("sub:UA") for b in buttons)
+        botapi.user_clicks(111, buttons[0]["callback_data"], choose["message_id"])
+        await wait_for(lambda: len(botapi.sent) >= 2)
+        assert "Іванівка" in botapi.sent[-1]["text"]
+
+        botapi.user_says(111, "/regions")
+        await wait_for(lambda: len(botapi.sent) >= 3)
+        kb = botapi.sent[-1]["reply_markup"]["inline_keyboard"]
+        assert sum(len(r) for r in kb) == 27
+        botapi.user_clicks(111, "obl:UA-63", botapi.sent[-1]["message_id"])
+        await wait_for(lambda: len(botapi.sent) >= 4)
+        raions = [b["callback_data"] for row in botapi.sent[-1]["reply_markup"]["inline_keyboard"] for b in row]
+        assert raions[0] == "sub:UA-63" and len(raions) == 8  # the oblast and its 7 raions
+        botapi.user_clicks(111, "sub:UA-63", botapi.sent[-1]["message_id"])
+        await wait_for(lambda: len(botapi.sent) >= 5)
+
+        botapi.user_says(111, "/list")
+        await wait_for(lambda: len(botapi.sent) >= 6)
+        assert "Іванівка" in botapi.sent[-1]["text"] and "Харківська область" in botapi.sent[-1]["text"]
+        botapi.user_says(111, "/mute 8")
+        await wait_for(lambda: len(botapi.sent) >= 7)
+        assert "вимкнено до" in botapi.sent[-1]["text"]
+        assert (await app.db.fetchone("SELECT muted_until FROM chats WHERE chat_id = 111"))[0]
+        botapi.user_says(111, "/unsubscribe all")
+        await wait_for(lambda: len(botapi.sent) >= 8)
+        assert "(2)" in botapi.sent[-1]["text"]
+
+        botapi.user_says(555, "/start", language_code="en")
+        await wait_for(lambda: len(botapi.sent) >= 9)
+        assert botapi.sent[-1]["text"].startswith("Hello!")
+        botapi.user_says(900, "/stats")
+        await wait_for(lambda: len(botapi.sent) >= 10)
+        stats = botapi.sent[-1]["text"]
+        assert "Статистика" in stats and "Підписники: 3 (активні: 3)" in stats
