@@ -1,0 +1,106 @@
+"""The core commands: run, backfill, export, analyze."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import sys
+from typing import Any, TextIO
+
+from monitor.app import App
+from monitor.cli_support import EXIT_FAILURE, EXIT_OK, add_config, iso_date
+
+__all__ = ["add_parsers"]
+
+log = logging.getLogger("dsns_monitor")
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser("run", help="run the monitor until SIGTERM/SIGINT", description="Poll every source on its schedule into the archive (and run the bot when its token is set) until stopped.")
+    add_config(run)
+    run.add_argument("--once", action="store_true", help="poll every source once, then exit (non-zero if all failed)")
+    run.set_defaults(handler=_run, needs="app")
+
+    backfill = commands.add_parser("backfill", help="fetch a source's history into the archive", description="Page back through a channel's history (a feed has none: it is polled once).")
+    add_config(backfill)
+    backfill.add_argument("--source", required=True, metavar="NAME", help="source name (a channel, or a feed's name)")
+    backfill.add_argument("--since", type=iso_date, metavar="DATE", help="stop at posts older than this date")
+    backfill.add_argument("--pages", type=int, default=50, metavar="N", help="at most N pages of about 20 posts (default: %(default)s)")
+    backfill.set_defaults(handler=_backfill, needs="app")
+
+    export = commands.add_parser("export", help="write archived posts as JSON lines or CSV", description="Export archived posts, one per line (jsonl) or row (csv), to stdout or a file.")
+    add_config(export)
+    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="output format (default: %(default)s)")
+    export.add_argument("--since", type=iso_date, metavar="DATE", help="only posts published at or after DATE")
+    export.add_argument("--until", type=iso_date, metavar="DATE", help="only posts published before DATE")
+    export.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
+    export.set_defaults(handler=_export, needs="app")
+
+    analyze = commands.add_parser(
+        "analyze", help="analyse JSON lines from stdin",
+        description='Read {"id", "text", "channel"?} JSON lines on stdin and write one analysis JSON line per input, in order.',
+    )
+    analyze.set_defaults(handler=lambda args: _analyze(sys.stdin, sys.stdout), needs="none")
+
+
+async def _backfill(args: argparse.Namespace, app: App) -> int:
+    from monitor.backfill import backfill
+
+    return await backfill(app, app.config.source(args.source), since=args.since, pages=args.pages)
+
+
+async def _run(args: argparse.Namespace, app: App) -> int:
+    from monitor.daemon import poll_all_once, run_daemon
+
+    if args.once:
+        outcomes = await poll_all_once(app)
+        for outcome in outcomes:
+            status = "ok" if outcome.ok else f"FAILED: {outcome.error}"
+            print(f"{outcome.source}: new={outcome.new} edited={outcome.edited} {status}", file=sys.stderr)
+        return EXIT_FAILURE if outcomes and not any(o.ok for o in outcomes) else EXIT_OK
+    await run_daemon(app)
+    return EXIT_OK
+
+
+async def _export(args: argparse.Namespace, app: App) -> int:
+    from storage.export import POST_EXPORT_KEYS, iter_posts
+
+    out: TextIO = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    try:
+        writer = csv.DictWriter(out, fieldnames=POST_EXPORT_KEYS) if args.format == "csv" else None
+        if writer:
+            writer.writeheader()
+        count = 0
+        async for row in iter_posts(app.db, since=args.since, until=args.until):
+            if writer:
+                writer.writerow({**row, "photos": " ".join(row["photos"]), "edited": str(row["edited"]).lower()})
+            else:
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+    finally:
+        if args.output:
+            out.close()
+    log.info("exported %d posts", count)
+    return EXIT_OK
+
+
+def _analyze(stdin: TextIO, stdout: TextIO) -> int:
+    from analysis.analyze import analyze
+
+    for number, line in enumerate(stdin, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                raise ValueError('each line must be an object with a "text" string')
+        except ValueError as exc:
+            result: dict[str, Any] = {"id": None, "error": f"line {number}: {exc}"}
+        else:
+            channel = item.get("channel") if isinstance(item.get("channel"), str) else None
+            result = {"id": item.get("id"), **analyze(item["text"], channel=channel).to_json()}
+        stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    stdout.flush()
+    return EXIT_OK
