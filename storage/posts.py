@@ -11,7 +11,7 @@ import aiosqlite
 from collectors.base import RawPost
 from storage.timeutil import to_db, utcnow
 
-__all__ = ["StoredPost", "Change", "upsert_posts", "text_hash"]
+__all__ = ["StoredPost", "Change", "upsert_posts", "text_hash", "mark_deleted"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,3 +132,21 @@ def _stored(post_id: int, raw: RawPost, version: int) -> StoredPost:
         id=post_id, stream=raw.stream, external_id=raw.external_id, url=raw.url,
         published_at=raw.published_at, title=raw.title, text=raw.text, version=version,
     )
+
+
+async def mark_deleted(conn: aiosqlite.Connection, stream: str, external_ids: list[str]) -> list[int]:
+    """Soft-delete posts the source no longer shows; returns the ids newly marked.
+
+    Nothing is removed: researchers keep what was reported, with the time it vanished.
+    """
+    marked: list[int] = []
+    now = to_db(utcnow())
+    for start in range(0, len(external_ids), 500):
+        chunk = external_ids[start : start + 500]
+        async with conn.execute(
+            f"""UPDATE posts SET deleted_at = ? WHERE stream = ? AND deleted_at IS NULL
+                AND external_id IN ({','.join('?' * len(chunk))}) RETURNING id""",
+            (now, stream, *chunk),
+        ) as cursor:
+            marked.extend(int(row[0]) for row in await cursor.fetchall())
+    return marked
