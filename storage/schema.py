@@ -219,7 +219,44 @@ async def m002_stories_and_alerts(conn: aiosqlite.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_stories_and_alerts]
+async def m003_story_clustering(conn: aiosqlite.Connection) -> None:
+    await run_script(
+        conn,
+        """
+        -- The normalised features (places, oblasts, weapons, figures) a story was matched on,
+        -- so the in-memory similarity index can be rebuilt after a restart.
+        ALTER TABLE stories ADD COLUMN features TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE stories ADD COLUMN deleted_posts INTEGER NOT NULL DEFAULT 0;
+
+        -- Every change of a story's figures or places, for the record and for edited alerts.
+        CREATE TABLE story_revisions (
+            story_id INTEGER NOT NULL REFERENCES stories(id),
+            revision INTEGER NOT NULL,
+            post_id INTEGER NOT NULL REFERENCES posts(id),
+            killed INTEGER,
+            injured INTEGER,
+            places TEXT NOT NULL,
+            weapons TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (story_id, revision)
+        );
+
+        -- The same article under another feed: one post, several (stream, id) names for it.
+        ALTER TABLE posts ADD COLUMN canonical_url TEXT;
+        CREATE INDEX posts_canonical_url ON posts (canonical_url) WHERE canonical_url IS NOT NULL;
+        CREATE TABLE post_aliases (
+            stream TEXT NOT NULL,
+            external_id TEXT NOT NULL,
+            post_id INTEGER NOT NULL REFERENCES posts(id),
+            source_id INTEGER REFERENCES sources(id),
+            first_seen_at TEXT NOT NULL,
+            PRIMARY KEY (stream, external_id)
+        );
+        """,
+    )
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_stories_and_alerts, m003_story_clustering]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
