@@ -256,7 +256,49 @@ async def m003_story_clustering(conn: aiosqlite.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_stories_and_alerts, m003_story_clustering]
+_SEARCH_ROW = """SELECT p.id, p.title, p.text,
+           (SELECT group_concat(v.text, char(10)) FROM post_versions v
+            WHERE v.post_id = p.id AND v.text <> p.text) FROM posts p"""
+
+
+async def m004_search_trigram(conn: aiosqlite.Connection) -> None:
+    """Trigram full-text index for inflection-tolerant search (see storage/search.py).
+
+    A regular (not external-content) FTS5 table, so one row can hold a post's current text and
+    the wording of its earlier versions; pure-SQL triggers keep it in step with every writer
+    (the daemon needs no Python hook). `stories_view` gives Datasette one readable row per story.
+    """
+    await run_script(
+        conn,
+        f"""
+        CREATE VIRTUAL TABLE posts_search USING fts5(title, text, versions, tokenize='trigram');
+        INSERT INTO posts_search (rowid, title, text, versions) {_SEARCH_ROW};
+        CREATE TRIGGER posts_search_insert AFTER INSERT ON posts BEGIN
+            INSERT INTO posts_search (rowid, title, text, versions) VALUES (new.id, new.title, new.text, NULL);
+        END;
+        CREATE TRIGGER posts_search_update AFTER UPDATE OF title, text ON posts BEGIN
+            DELETE FROM posts_search WHERE rowid = old.id;
+            INSERT INTO posts_search (rowid, title, text, versions) {_SEARCH_ROW} WHERE p.id = new.id;
+        END;
+        CREATE TRIGGER posts_search_delete AFTER DELETE ON posts BEGIN
+            DELETE FROM posts_search WHERE rowid = old.id;
+        END;
+        CREATE TRIGGER posts_search_version AFTER INSERT ON post_versions BEGIN
+            DELETE FROM posts_search WHERE rowid = new.post_id;
+            INSERT INTO posts_search (rowid, title, text, versions) {_SEARCH_ROW} WHERE p.id = new.post_id;
+        END;
+        CREATE VIEW stories_view AS
+            SELECT s.id, s.is_strike, COALESCE(s.event_at, fp.published_at, s.first_seen_at) AS happened_at,
+                   s.oblasts, s.places, s.weapons, s.killed, s.injured, s.children_killed,
+                   s.children_injured, s.first_seen_at, s.last_seen_at,
+                   (SELECT count(*) FROM posts p WHERE p.story_id = s.id) AS post_count,
+                   fp.stream AS first_source, fp.url AS first_url, fp.text AS first_text
+            FROM stories s JOIN posts fp ON fp.id = s.first_post_id;
+        """,
+    )
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_stories_and_alerts, m003_story_clustering, m004_search_trigram]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
