@@ -48,8 +48,9 @@ class FetchResult:
     """What one poll of one source brought back.
 
     `not_modified` is true for an HTTP 304: the posts list is empty and the cursor unchanged.
-    `covered_ids` lists the external ids a re-read window covers, so storage can tell a
-    deleted post from one that simply was not fetched.
+    `covered` is the (lowest, highest) message id of a contiguous window the source showed in
+    full, so a stored post inside it that is missing from `posts` was deleted; None when the
+    collector cannot vouch for any range (feeds, an empty page).
     """
 
     posts: list[RawPost] = field(default_factory=list)
@@ -57,6 +58,7 @@ class FetchResult:
     etag: str | None = None
     last_modified: str | None = None
     not_modified: bool = False
+    covered: tuple[int, int] | None = None
 
 
 class SourceError(Exception):

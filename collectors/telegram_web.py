@@ -253,7 +253,7 @@ class TelegramWebCollector:
         *,
         first_pages: int = 3,
         max_pages: int = 20,
-        reread_pages: int = 1,
+        reread_pages: int = 3,
     ) -> None:
         channel = channel.strip().removeprefix("@")
         if not _CHANNEL_RE.match(channel):
@@ -339,6 +339,9 @@ class TelegramWebCollector:
         return FetchResult(
             posts=[seen[key].to_raw() for key in sorted(seen)],
             cursor=str(new_cursor) if new_cursor is not None else cursor,
+            # Consecutive pages leave no holes, so every id between the oldest and newest
+            # post read was shown if it still exists.
+            covered=(min(seen), max(seen)) if seen else None,
         )
 
     async def backfill(

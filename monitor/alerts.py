@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta
 
 import aiosqlite
 
 from analysis.gazetteer import get_gazetteer
 from analysis.model import Analysis
+from analysis.stories import StoryIndex, features_of, story_features
 from storage.outbox import plan_alerts
 from storage.posts import Change
-from storage.stories import Story, merge_into_story, open_story, story_of_post
+from storage.stories import Story, get_story, merge_into_story, open_story, record_revision, set_features, story_of_post
 from storage.subscriptions import chats_watching
-from storage.timeutil import to_db, utcnow
+from storage.timeutil import from_db, to_db, utcnow
 
-__all__ = ["attach_and_plan", "regions_covering"]
+__all__ = ["StoryPlanner", "regions_covering"]
 
 
 def regions_covering(story: Story) -> set[str]:
@@ -33,23 +35,63 @@ def regions_covering(story: Story) -> set[str]:
     return regions
 
 
-async def attach_and_plan(
-    conn: aiosqlite.Connection, change: Change, analysis: Analysis, *, alert_max_age: float
-) -> tuple[Story, int]:
-    """Put the post in its story and queue alerts for the chats watching the story's places.
+def _features(story: Story) -> frozenset[str]:
+    return story_features(
+        is_strike=story.is_strike, oblasts=story.oblasts,
+        places=[(p["code"], p["level"]) for p in story.places], weapons=story.weapons,
+        killed=story.killed, injured=story.injured,
+    )
 
-    A post published longer than `alert_max_age` seconds ago (first run, backfill, catch-up)
-    is archived and clustered but alerts nobody. Returns the story and the rows queued.
-    """
-    post = change.post
-    story = await story_of_post(conn, post.id)
-    if story is None:
-        story = await open_story(conn, post.id, analysis, to_db(post.published_at))
-    else:
-        story, _ = await merge_into_story(conn, story, post.id, analysis)
-    if not story.is_strike:
-        return story, 0
-    if post.published_at is not None and utcnow() - post.published_at > timedelta(seconds=alert_max_age):
-        return story, 0
-    chats = await chats_watching(conn, regions_covering(story))
-    return story, await plan_alerts(conn, chats, story.id, post.id, story.revision)
+
+class StoryPlanner:
+    """Puts each stored post in its story and queues alerts for the chats watching it."""
+
+    def __init__(self, *, window: timedelta, alert_max_age: float) -> None:
+        self.index = StoryIndex(window)
+        self.alert_max_age = alert_max_age
+
+    async def attach_and_plan(self, conn: aiosqlite.Connection, change: Change, analysis: Analysis) -> tuple[Story, int]:
+        """Returns the post's story and how many alerts were queued.
+
+        A post published longer than `alert_max_age` seconds ago (first run, backfill,
+        catch-up) is archived and clustered but alerts nobody.
+        """
+        post = change.post
+        at = post.published_at or utcnow()
+        story = await story_of_post(conn, post.id)
+        changed = True
+        if story is None:
+            await self._load(conn, at)
+            match = self.index.match(at, features_of(analysis))
+            if match is None:
+                story = await open_story(conn, post.id, analysis, to_db(at))
+            else:
+                story = await get_story(conn, match)
+                story, changed = await merge_into_story(conn, story, post.id, analysis)
+        else:
+            story, changed = await merge_into_story(conn, story, post.id, analysis)
+        if changed:
+            features = _features(story)
+            await set_features(conn, story.id, sorted(features))
+            await record_revision(conn, story, post.id)
+            self.index.add(story.id, from_db(story.event_at) or at, features)
+        if not story.is_strike:
+            return story, 0
+        if utcnow() - at > timedelta(seconds=self.alert_max_age):
+            return story, 0
+        chats = await chats_watching(conn, regions_covering(story))
+        return story, await plan_alerts(conn, chats, story.id, post.id, story.revision)
+
+    def forget(self) -> None:
+        """Drop the in-memory index (after a rolled-back transaction it may name stories that never were)."""
+        self.index = StoryIndex(self.index.window)
+
+    async def _load(self, conn: aiosqlite.Connection, at: datetime) -> None:
+        if self.index.covers(at):
+            return
+        start, end = self.index.reset(at)
+        async with conn.execute(
+            "SELECT id, event_at, features FROM stories WHERE event_at BETWEEN ? AND ?", (to_db(start), to_db(end))
+        ) as cursor:
+            for story_id, event_at, features in await cursor.fetchall():
+                self.index.add(story_id, from_db(event_at) or at, frozenset(json.loads(features)))

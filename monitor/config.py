@@ -13,7 +13,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-__all__ = ["Config", "ConfigError", "load_config", "SourceConfig", "TelegramWebSource", "RSSSource"]
+__all__ = [
+    "Config", "ConfigError", "load_config", "SourceConfig", "TelegramWebSource", "RSSSource",
+    "TelegramMTProtoSource", "TelegramConfig", "SOURCE_TYPES",
+]
 
 ISO_OBLAST_PATTERN = r"^UA-\d\d$"
 
@@ -29,6 +32,9 @@ class _Section(BaseModel):
 class StorageConfig(_Section):
     database: Path = Path("dsns-monitor.db")
     media_max_bytes: int = Field(20 * 1024 * 1024, gt=0)
+    # Photos on loopback/private/link-local addresses are refused (a post must not make us fetch
+    # the LAN); hosts of configured sources are trusted anyway. True lifts the check entirely.
+    allow_private_media: bool = False
 
 
 class HTTPConfig(_Section):
@@ -40,6 +46,27 @@ class SchedulerConfig(_Section):
     jitter: int = Field(5, ge=0)
     max_backoff: int = Field(3600, gt=0)
     shutdown_timeout: float = Field(10.0, gt=0)
+
+
+class HealthConfig(_Section):
+    listen: str = "127.0.0.1:9464"
+    unhealthy_after: int = Field(900, ge=1)
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            listen_address(value)  # raises ValueError naming what is wrong
+        return value
+
+
+def listen_address(value: str) -> tuple[str, int]:
+    """("host", port) from "host:port" or "[v6]:port"; port 0 picks a free one."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError('must be "host:port" (e.g. "127.0.0.1:9464"), or "" to disable')
+    return host.strip("[]"), int(port)
 
 
 class LoggingConfig(_Section):
@@ -70,6 +97,21 @@ class BotConfig(_Section):
         return value or None
 
 
+class StoriesConfig(_Section):
+    window_hours: float = Field(12.0, gt=0, le=24 * 7)
+
+
+class TelegramConfig(_Section):
+    """MTProto (Telethon) settings shared by every `telegram_mtproto` source.
+
+    TELEGRAM_API_ID / TELEGRAM_API_HASH come from the environment only; a StringSession in
+    TELEGRAM_SESSION wins over the `session` file.
+    """
+
+    session: Path | None = None
+    flood_sleep_threshold: int = Field(60, ge=0, le=3600)
+
+
 class _SourceBase(_Section):
     interval: int = Field(60, ge=5)
     enabled: bool = True
@@ -83,7 +125,7 @@ class TelegramWebSource(_SourceBase):
     base_url: str = "https://t.me"
     first_pages: int = Field(3, ge=1, le=100)
     max_pages: int = Field(20, ge=1, le=1000)
-    reread_pages: int = Field(1, ge=1, le=20)
+    reread_pages: int = Field(3, ge=1, le=20)
 
     _url = field_validator("base_url")(_http_url)
 
@@ -117,7 +159,41 @@ class RSSSource(_SourceBase):
         return self.name
 
 
-SourceConfig = Annotated[TelegramWebSource | RSSSource, Field(discriminator="type")]
+class TelegramMTProtoSource(_SourceBase):
+    """A channel read over MTProto: live events plus a catch-up poll every `interval` seconds."""
+
+    type: Literal["telegram_mtproto"]
+    channel: str = Field(pattern=r"^@?[A-Za-z][A-Za-z0-9_]{3,31}$")
+    name: str | None = Field(None, min_length=1)
+    interval: int = Field(120, ge=5)
+    first_limit: int = Field(50, ge=1, le=10_000)
+    catchup_limit: int = Field(500, ge=20, le=10_000)
+    reread: int = Field(0, ge=0, le=10_000)
+    live: bool = True
+
+    @field_validator("channel")
+    @classmethod
+    def _strip_at(cls, value: str) -> str:
+        return value.removeprefix("@")
+
+    @property
+    def source_name(self) -> str:
+        # Not the bare channel: a telegram_web source of the same channel is named that, and
+        # each source needs its own row (cursor, failure state).
+        return self.name or f"{self.channel}_mtproto"
+
+    @property
+    def stream(self) -> str:
+        return self.channel.lower()  # the web collector's stream: one set of posts either way
+
+    @property
+    def url(self) -> str:
+        return f"https://t.me/{self.channel}"
+
+
+SOURCE_TYPES = ("telegram_web", "rss", "telegram_mtproto")
+AnySource = TelegramWebSource | RSSSource | TelegramMTProtoSource
+SourceConfig = Annotated[AnySource, Field(discriminator="type")]
 
 
 class Config(_Section):
@@ -126,11 +202,13 @@ class Config(_Section):
     scheduler: SchedulerConfig = SchedulerConfig()
     logging: LoggingConfig = LoggingConfig()
     bot: BotConfig = BotConfig()
+    telegram: TelegramConfig = TelegramConfig()
+    stories: StoriesConfig = StoriesConfig()
     sources: list[SourceConfig] = Field(default_factory=list)
 
     @field_validator("sources")
     @classmethod
-    def _unique_names(cls, sources: list[TelegramWebSource | RSSSource]) -> list[TelegramWebSource | RSSSource]:
+    def _unique_names(cls, sources: list[AnySource]) -> list[AnySource]:
         seen: set[str] = set()
         for source in sources:
             if source.source_name in seen:
@@ -142,7 +220,7 @@ class Config(_Section):
         """The environment variables that hold secrets, so logs can redact their values."""
         return [self.bot.token_env, "TELEGRAM_API_HASH", "TELEGRAM_SESSION"]
 
-    def source(self, name: str) -> TelegramWebSource | RSSSource:
+    def source(self, name: str) -> AnySource:
         for source in self.sources:
             if source.source_name == name:
                 return source
@@ -155,7 +233,7 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             path += f"[{part + 1}]" if path == "sources" else f"[{part}]"
-        elif part in ("telegram_web", "rss") and path.startswith("sources["):
+        elif part in SOURCE_TYPES and path.startswith("sources["):
             continue  # the discriminated union's tag adds nothing for the reader
         else:
             path += f".{part}" if path else str(part)
@@ -184,12 +262,17 @@ def load_config(path: str | Path) -> Config:
         elif error["type"] == "missing":
             message = "required key is missing"
         elif error["type"] == "union_tag_invalid":
-            message = "type must be one of: telegram_web, rss"
+            message = f"type must be one of: {', '.join(SOURCE_TYPES)}"
         elif error["type"] == "union_tag_not_found":
-            message = "each [[sources]] needs a `type` (telegram_web or rss)"
+            message = f"each [[sources]] needs a `type` ({', '.join(SOURCE_TYPES)})"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(f"{path}: {key}: {message}{more}") from None
     if not config.storage.database.is_absolute():
         storage = config.storage.model_copy(update={"database": path.parent / config.storage.database})
         config = config.model_copy(update={"storage": storage})
+    session = config.telegram.session
+    if session is not None:
+        session = session.expanduser()
+        telegram = config.telegram.model_copy(update={"session": session if session.is_absolute() else path.parent / session})
+        config = config.model_copy(update={"telegram": telegram})
     return config

@@ -10,7 +10,9 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
+import aiosqlite
 import httpx
 
 from analysis.analyze import analyze
@@ -19,13 +21,14 @@ from collectors.base import FetchResult, RawPost, SourceError
 from collectors.media import download_photo
 from collectors.rss import RSSCollector
 from collectors.telegram_web import TelegramWebCollector
-from monitor.alerts import attach_and_plan
+from monitor.alerts import StoryPlanner
 from monitor.config import Config, RSSSource, TelegramWebSource
 from monitor.sinks import AlertSink
 from storage.analyses import save_analysis
 from storage.database import Database
 from storage.media import pending_media, record_media_failure, store_media
-from storage.posts import Change, text_hash, upsert_posts
+from storage.posts import Change, mark_deleted, text_hash, upsert_posts
+from storage.stories import note_deletions
 from storage.sources import SourceState, ensure_source, record_failure, record_success
 from storage.timeutil import utcnow
 
@@ -65,6 +68,9 @@ class Pipeline:
         self.sink = sink
         # Set when posts were stored, so the alert sender wakes without polling the outbox.
         self.alerts_planned = asyncio.Event()
+        self.stories = StoryPlanner(
+            window=timedelta(hours=config.stories.window_hours), alert_max_age=config.bot.alert_max_age
+        )
 
     async def source_state(self, source: TelegramWebSource | RSSSource) -> SourceState:
         url = source.url
@@ -114,24 +120,44 @@ class Pipeline:
         # only for posts whose text the archive does not hold yet (re-read pages repeat most).
         fresh = await self._unseen(result.posts)
         analyses = await asyncio.to_thread(self._analyze_all, source, fresh)
-        async with self.db.write() as conn:
-            changes = await upsert_posts(conn, state.id, result.posts)
-            for change in changes:
-                if id(change.raw) not in analyses:
-                    analyses.update(self._analyze_all(source, [change.raw]))
-                await save_analysis(conn, change.post.id, analyses[id(change.raw)])
-                await attach_and_plan(
-                    conn, change, analyses[id(change.raw)], alert_max_age=self.config.bot.alert_max_age
+        try:
+            async with self.db.write() as conn:
+                changes = await upsert_posts(conn, state.id, result.posts)
+                for change in changes:
+                    if id(change.raw) not in analyses:
+                        analyses.update(self._analyze_all(source, [change.raw]))
+                    await save_analysis(conn, change.post.id, analyses[id(change.raw)])
+                    await self.stories.attach_and_plan(conn, change, analyses[id(change.raw)])
+                if result.covered is not None:
+                    await self._mark_vanished(conn, source, result)
+                await record_success(
+                    conn, state.id, cursor=result.cursor, etag=result.etag,
+                    last_modified=result.last_modified,
                 )
-            await record_success(
-                conn, state.id, cursor=result.cursor, etag=result.etag,
-                last_modified=result.last_modified,
-            )
+        except BaseException:
+            self.stories.forget()
+            raise
         for change in changes:
             await self.sink.publish(change, analyses[id(change.raw)])
         if changes:
             self.alerts_planned.set()
         return changes
+
+    async def _mark_vanished(self, conn: aiosqlite.Connection, source: TelegramWebSource | RSSSource, result: FetchResult) -> None:
+        """Soft-delete posts inside the id range a re-read covered that the channel no longer shows."""
+        assert result.covered is not None
+        low, high = result.covered
+        seen = {p.external_id for p in result.posts}
+        async with conn.execute(
+            """SELECT external_id FROM posts WHERE stream = ? AND deleted_at IS NULL
+               AND CAST(external_id AS INTEGER) BETWEEN ? AND ?""",
+            (source.stream, low, high),
+        ) as cursor:
+            gone = [row[0] for row in await cursor.fetchall() if row[0] not in seen]
+        if gone:
+            marked = await mark_deleted(conn, source.stream, gone)
+            await note_deletions(conn, marked)
+            log.info("source=%s deleted posts noticed: %s", source.source_name, ",".join(gone))
 
     async def _unseen(self, posts: list[RawPost]) -> list[RawPost]:
         known: dict[tuple[str, str], str] = {}

@@ -11,7 +11,10 @@ from analysis.model import Analysis
 from storage.database import Database
 from storage.timeutil import to_db, utcnow
 
-__all__ = ["Story", "story_of_post", "open_story", "merge_into_story", "get_story", "latest_strikes"]
+__all__ = [
+    "Story", "story_of_post", "open_story", "merge_into_story", "get_story", "latest_strikes",
+    "set_features", "record_revision", "note_deletions",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,3 +134,28 @@ async def latest_strikes(db: Database, limit: int = 200) -> list[tuple[Story, st
         (limit,),
     )
     return [(_story(row), row["post_url"], row["post_stream"]) for row in rows]
+
+
+async def set_features(conn: aiosqlite.Connection, story_id: int, features: list[str]) -> None:
+    await conn.execute("UPDATE stories SET features = ? WHERE id = ?", (_dumps(features), story_id))
+
+
+async def record_revision(conn: aiosqlite.Connection, story: Story, post_id: int) -> None:
+    """Keep the story's figures and places as of this revision."""
+    await conn.execute(
+        """INSERT OR REPLACE INTO story_revisions (story_id, revision, post_id, killed, injured, places,
+               weapons, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+        (
+            story.id, story.revision, post_id, story.killed, story.injured,
+            _dumps([p["code"] for p in story.places]), _dumps(list(story.weapons)), to_db(utcnow()),
+        ),
+    )
+
+
+async def note_deletions(conn: aiosqlite.Connection, post_ids: list[int]) -> None:
+    """Count, on each story, the posts its sources have since deleted."""
+    for post_id in post_ids:
+        await conn.execute(
+            "UPDATE stories SET deleted_posts = deleted_posts + 1 WHERE id = (SELECT story_id FROM posts WHERE id = ?)",
+            (post_id,),
+        )
