@@ -15,6 +15,7 @@ from analysis.gazetteer import ISO_NAMES_EN, get_gazetteer
 from bot.api import BadRequest, BotAPI, BotAPIError, Forbidden, RetryAfter
 from bot.format import AlertContent, format_alert
 from bot.ratelimit import SendLimiter
+from monitor import metrics
 from storage.alert_material import AlertMaterial, load_alert_material
 from storage.database import Database
 from storage.outbox import OutboxItem, due_items, mark_dropped, mark_retry, mark_sent
@@ -119,23 +120,28 @@ class AlertSender:
             else:
                 await self._edit(item, formatted.text, formatted.caption)
             self.sent += 1
+            metrics.alert_sent()
             log.info("alert sent", extra={"chat": item.chat_id, "story": item.story_id, "revision": item.revision})
         except RetryAfter as exc:
             self.rate_limited += 1
+            metrics.alert_failed("rate_limited")
             self.limiter.pause(exc.retry_after)
             await mark_retry(self.db, item, str(exc), exc.retry_after)
             log.warning("rate limited by Telegram", extra={"retry_after": exc.retry_after})
         except Forbidden as exc:
             self.failed += 1
+            metrics.alert_failed("blocked")
             await deactivate_chat(self.db, item.chat_id)
             await mark_dropped(self.db, item, str(exc))
             log.info("subscriber blocked the bot; marked inactive", extra={"chat": item.chat_id})
         except BadRequest as exc:
             self.failed += 1
+            metrics.alert_failed("rejected")
             await mark_dropped(self.db, item, str(exc))
             log.error("alert rejected by Telegram", extra={"chat": item.chat_id, "story": item.story_id, "error": str(exc)})
         except BotAPIError as exc:
             self.failed += 1
+            metrics.alert_failed("error")
             delay = min(MAX_BACKOFF, 2.0 ** min(item.attempts + 1, 10))
             await mark_retry(self.db, item, str(exc), delay)
             log.warning("alert not sent; will retry", extra={"chat": item.chat_id, "retry_in": delay, "error": str(exc)})

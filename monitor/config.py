@@ -204,6 +204,7 @@ class Config(_Section):
     bot: BotConfig = BotConfig()
     telegram: TelegramConfig = TelegramConfig()
     stories: StoriesConfig = StoriesConfig()
+    health: HealthConfig = HealthConfig()
     sources: list[SourceConfig] = Field(default_factory=list)
 
     @field_validator("sources")

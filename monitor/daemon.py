@@ -12,6 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.app import App
 from monitor.config import RSSSource, TelegramWebSource
+from monitor.ops import OpsServices
 from monitor.pipeline import PollOutcome
 
 __all__ = ["run_forever", "poll_all_once", "run_daemon"]
@@ -84,10 +85,13 @@ async def run_forever(app: App, stop: asyncio.Event | None = None) -> None:
     if not sources:
         log.warning("no sources are enabled in the configuration; nothing to poll")
     scheduler.start()
+    ops = OpsServices(app, scheduler)  # health/metrics server, heartbeat, systemd notifications
     log.info("monitor running with %d source(s); stop with Ctrl-C or SIGTERM", len(sources))
     try:
+        await ops.start()
         await stop.wait()
     finally:
+        ops.stopping()
         log.info("stopping: waiting for %d poll(s) in flight", len(jobs.in_flight))
         scheduler.shutdown(wait=False)
         if jobs.in_flight:
@@ -103,6 +107,7 @@ async def run_forever(app: App, stop: asyncio.Event | None = None) -> None:
                 loop.remove_signal_handler(sig)
             except (NotImplementedError, RuntimeError):
                 pass
+        await ops.close()
         log.info("stopped")
 
 

@@ -18,9 +18,10 @@ import httpx
 from analysis.analyze import analyze
 from analysis.model import Analysis
 from collectors.base import FetchResult, RawPost, SourceError
-from collectors.media import download_photo
+from collectors.media import MediaPolicy, download_photo
 from collectors.rss import RSSCollector
 from collectors.telegram_web import TelegramWebCollector
+from monitor import metrics
 from monitor.alerts import StoryPlanner
 from monitor.config import Config, RSSSource, TelegramWebSource
 from monitor.sinks import AlertSink
@@ -91,6 +92,7 @@ class Pipeline:
                 retry_after=exc.retry_after, max_backoff=self.config.scheduler.max_backoff,
             )
             retry_in = (failed.next_check_at - utcnow()).total_seconds() if failed.next_check_at else None
+            metrics.poll_finished(name, time.monotonic() - started, ok=False, rate_limited=exc.retry_after is not None)
             log.error(
                 "source=%s error=%r failures=%d retry_in=%.0fs",
                 name, str(exc), failed.error_count, retry_in or 0,
@@ -103,6 +105,8 @@ class Pipeline:
             name, len(result.posts), new, len(changes) - new, result.not_modified,
             time.monotonic() - started,
         )
+        metrics.poll_finished(name, time.monotonic() - started, ok=True)
+        metrics.posts_ingested(name, new, len(changes) - new)
         await self.download_photos(state.id, name)
         return PollOutcome(name, ok=True, new=new, edited=len(changes) - new)
 
@@ -119,7 +123,7 @@ class Pipeline:
         # Analysis is CPU work: done off the event loop, before the write lock is taken, and
         # only for posts whose text the archive does not hold yet (re-read pages repeat most).
         fresh = await self._unseen(result.posts)
-        analyses = await asyncio.to_thread(self._analyze_all, source, fresh)
+        analyses = await asyncio.to_thread(metrics.timed_analysis, self._analyze_all, source, fresh)
         try:
             async with self.db.write() as conn:
                 changes = await upsert_posts(conn, state.id, result.posts)
@@ -189,12 +193,21 @@ class Pipeline:
             try:
                 photo = await download_photo(
                     self.client, item.url, source=source_name,
-                    max_bytes=self.config.storage.media_max_bytes,
+                    max_bytes=self.config.storage.media_max_bytes, policy=self._media_policy(),
                 )
             except SourceError as exc:
+                metrics.photo_failed()
                 log.warning("source=%s photo=%s error=%r", source_name, item.url, str(exc))
                 await record_media_failure(self.db, item, str(exc))
                 continue
             await store_media(self.db, item, photo.data, photo.mime)
+            metrics.photo_stored()
             stored += 1
         return stored
+
+    def _media_policy(self) -> MediaPolicy:
+        # Photos from configured sources' hosts are trusted; other non-public hosts are refused.
+        return MediaPolicy.trusting(
+            [getattr(s, "url", None) for s in self.config.sources],
+            allow_private=self.config.storage.allow_private_media,
+        )

@@ -1,0 +1,132 @@
+"""Prometheus metrics for the daemon, in a registry of our own (never the global one).
+
+Counters and histograms are bumped where things happen (pipeline poll/ingest, alert sender)
+through the small functions below, so instrumentation stays one line at each call site.
+Figures that live in the archive (outbox depth, failures per source, archive totals) are read
+from the database when `/metrics` is scraped, so they are right even just after a restart.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from storage.database import Database
+from storage.timeutil import from_db
+
+__all__ = [
+    "REGISTRY", "poll_finished", "posts_ingested", "photo_stored", "photo_failed", "timed_analysis",
+    "alert_sent", "alert_failed", "bot_rate_limited", "refresh_from_archive", "render",
+]
+
+T = TypeVar("T")
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+POLL_SECONDS = Histogram(
+    "dsns_poll_duration_seconds", "Duration of one poll of a source (fetch, store, analyse).",
+    ["source"], registry=REGISTRY, buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80),
+)
+POLL_ERRORS = Counter("dsns_poll_errors_total", "Polls that failed, by source.", ["source"], registry=REGISTRY)
+SOURCE_RATE_LIMITED = Counter(
+    "dsns_source_rate_limited_total", "429/503 answers from a source.", ["source"], registry=REGISTRY
+)
+POSTS_NEW = Counter("dsns_posts_stored_total", "Posts stored for the first time.", ["source"], registry=REGISTRY)
+POSTS_EDITED = Counter(
+    "dsns_post_versions_total", "New versions (edits) of stored posts.", ["source"], registry=REGISTRY
+)
+PHOTOS = Counter("dsns_photos_stored_total", "Photos downloaded and stored.", registry=REGISTRY)
+PHOTO_ERRORS = Counter("dsns_photo_errors_total", "Photo downloads that failed.", registry=REGISTRY)
+ANALYSIS_SECONDS = Histogram(
+    "dsns_analysis_seconds", "Time to analyse one batch of fetched posts.", registry=REGISTRY,
+    buckets=(0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+ANALYSED = Counter("dsns_posts_analysed_total", "Posts run through the analysis.", registry=REGISTRY)
+ALERTS_SENT = Counter("dsns_alerts_sent_total", "Alerts sent or edited in Telegram.", registry=REGISTRY)
+ALERTS_FAILED = Counter(
+    "dsns_alerts_failed_total", "Alert sends that failed (retried or dropped).", ["reason"], registry=REGISTRY
+)
+BOT_429 = Counter("dsns_bot_rate_limited_total", "429 answers from the Bot API.", registry=REGISTRY)
+OUTBOX = Gauge("dsns_outbox_depth", "Alerts waiting in the outbox.", registry=REGISTRY)
+CONSECUTIVE_FAILURES = Gauge(
+    "dsns_source_consecutive_failures", "Failed polls since the last success.", ["source"], registry=REGISTRY
+)
+LAST_SUCCESS = Gauge(
+    "dsns_source_last_success_timestamp_seconds", "Unix time of the last successful poll.", ["source"],
+    registry=REGISTRY,
+)
+ARCHIVE = Gauge("dsns_archive_rows", "Rows in the archive, by table.", ["table"], registry=REGISTRY)
+
+
+def poll_finished(source: str, seconds: float, *, ok: bool, rate_limited: bool = False) -> None:
+    """One poll ended, well or not."""
+    POLL_SECONDS.labels(source).observe(seconds)
+    if not ok:
+        POLL_ERRORS.labels(source).inc()
+    if rate_limited:
+        SOURCE_RATE_LIMITED.labels(source).inc()
+
+
+def posts_ingested(source: str, new: int, edited: int) -> None:
+    """Posts a poll stored as new, and new versions of known ones."""
+    if new:
+        POSTS_NEW.labels(source).inc(new)
+    if edited:
+        POSTS_EDITED.labels(source).inc(edited)
+
+
+def photo_stored() -> None:
+    PHOTOS.inc()
+
+
+def photo_failed() -> None:
+    PHOTO_ERRORS.inc()
+
+
+def timed_analysis(function: Callable[..., dict[int, T]], *args: object) -> dict[int, T]:
+    """Run a batch analysis (in a worker thread) and record its time and size."""
+    started = time.perf_counter()
+    result = function(*args)
+    ANALYSIS_SECONDS.observe(time.perf_counter() - started)
+    ANALYSED.inc(len(result))
+    return result
+
+
+def alert_sent() -> None:
+    ALERTS_SENT.inc()
+
+
+def alert_failed(reason: str) -> None:
+    """`reason`: blocked, rejected, error or rate_limited."""
+    ALERTS_FAILED.labels(reason).inc()
+    if reason == "rate_limited":
+        BOT_429.inc()
+
+
+def bot_rate_limited() -> None:
+    BOT_429.inc()
+
+
+async def refresh_from_archive(db: Database, source_names: list[str] | None = None) -> None:
+    """Set the gauges read from the archive (outbox, per-source failures, table sizes)."""
+    row = await db.fetchone("SELECT count(*) FROM outbox WHERE status = 'pending'")
+    OUTBOX.set(row[0] if row else 0)
+    for name, errors, last_ok in await db.fetchall("SELECT name, error_count, last_success_at FROM sources"):
+        if source_names is not None and name not in source_names:
+            continue
+        CONSECUTIVE_FAILURES.labels(name).set(errors or 0)
+        when = from_db(last_ok)
+        if when is not None:
+            LAST_SUCCESS.labels(name).set(when.timestamp())
+    # max(rowid) rather than count(*): O(1) on tables of millions of rows; deletions are rare.
+    for table in ("posts", "post_versions", "media", "stories"):
+        row = await db.fetchone(f"SELECT coalesce(max(rowid), 0) FROM {table}")
+        ARCHIVE.labels(table).set(row[0] if row else 0)
+
+
+def render() -> bytes:
+    """The registry in Prometheus text format."""
+    return generate_latest(REGISTRY)
