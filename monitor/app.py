@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import httpx
 
 from monitor.config import Config
+from monitor.mtproto import ClientFactory
 from monitor.pipeline import Pipeline
 from monitor.sinks import AlertSink, LogSink
 from storage.database import Database
@@ -25,12 +26,21 @@ class App:
 
 
 @asynccontextmanager
-async def open_app(config: Config, sink: AlertSink | None = None) -> AsyncIterator[App]:
+async def open_app(
+    config: Config, sink: AlertSink | None = None, *, telegram_client_factory: ClientFactory | None = None
+) -> AsyncIterator[App]:
+    """Open the archive, the HTTP client and the pipeline; close them (and Telegram) on exit.
+
+    `telegram_client_factory` builds the (unconnected) Telethon client; tests pass a fake.
+    """
     db = await Database.open(config.storage.database)
     try:
         timeout = httpx.Timeout(config.http.timeout, connect=min(10.0, config.http.timeout))
         async with httpx.AsyncClient(timeout=timeout) as client:
-            pipeline = Pipeline(config, db, client, sink or LogSink())
-            yield App(config, db, client, pipeline)
+            pipeline = Pipeline(config, db, client, sink or LogSink(), telegram_client_factory=telegram_client_factory)
+            try:
+                yield App(config, db, client, pipeline)
+            finally:
+                await pipeline.mtproto.close()
     finally:
         await db.close()

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from collectors.base import FetchResult
 from collectors.telegram_web import TelegramWebCollector
 from monitor.app import App
-from monitor.config import RSSSource, TelegramWebSource
+from monitor.config import RSSSource, TelegramMTProtoSource, TelegramWebSource
 from monitor.pipeline import collector_for
 
 __all__ = ["backfill"]
@@ -19,16 +19,17 @@ log = logging.getLogger("dsns_monitor.backfill")
 
 
 async def backfill(
-    app: App, source: TelegramWebSource | RSSSource, *, since: datetime | None, pages: int
+    app: App, source: TelegramWebSource | RSSSource | TelegramMTProtoSource, *, since: datetime | None, pages: int
 ) -> int:
     """Store a source's history; the cursor of live polling is left where it was.
 
     Each page is stored in its own transaction, so an interrupted backfill keeps what it got
     and can simply be run again (posts already stored are skipped).
     """
-    collector = collector_for(source, app.config)
+    collector = collector_for(source, app.config, app.pipeline.mtproto)
     if not isinstance(collector, TelegramWebCollector):
-        # A feed carries only its latest entries: one poll is its whole history.
+        # A feed carries only its latest entries: one poll is its whole history. An MTProto
+        # source's poll catches up from its cursor (up to catchup_limit messages).
         outcome = await app.pipeline.poll(source, force=True)
         if not outcome.ok:
             log.error("source=%s backfill failed: %s", source.source_name, outcome.error)

@@ -12,6 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.app import App
 from monitor.config import RSSSource, TelegramWebSource
+from monitor.mtproto import LiveFeeds
 from monitor.ops import OpsServices
 from monitor.pipeline import PollOutcome
 
@@ -85,15 +86,18 @@ async def run_forever(app: App, stop: asyncio.Event | None = None) -> None:
     if not sources:
         log.warning("no sources are enabled in the configuration; nothing to poll")
     scheduler.start()
+    live = LiveFeeds(app.pipeline)  # run_live of each telegram_mtproto source with live = true
     ops = OpsServices(app, scheduler)  # health/metrics server, heartbeat, systemd notifications
     log.info("monitor running with %d source(s); stop with Ctrl-C or SIGTERM", len(sources))
     try:
         await ops.start()
+        live.start()
         await stop.wait()
     finally:
         ops.stopping()
         log.info("stopping: waiting for %d poll(s) in flight", len(jobs.in_flight))
         scheduler.shutdown(wait=False)
+        await live.stop()
         if jobs.in_flight:
             done, pending = await asyncio.wait(
                 set(jobs.in_flight), timeout=app.config.scheduler.shutdown_timeout

@@ -20,10 +20,12 @@ from analysis.model import Analysis
 from collectors.base import FetchResult, RawPost, SourceError
 from collectors.media import MediaPolicy, download_photo
 from collectors.rss import RSSCollector
+from collectors.telegram_mtproto import TelegramMTProtoCollector, parse_photo_url
 from collectors.telegram_web import TelegramWebCollector
 from monitor import metrics
 from monitor.alerts import StoryPlanner
-from monitor.config import Config, RSSSource, TelegramWebSource
+from monitor.config import Config, RSSSource, TelegramMTProtoSource, TelegramWebSource
+from monitor.mtproto import ClientFactory, MTProtoHub
 from monitor.sinks import AlertSink
 from storage.analyses import save_analysis
 from storage.database import Database
@@ -49,7 +51,14 @@ class PollOutcome:
     retry_in: float | None = None
 
 
-def collector_for(source: TelegramWebSource | RSSSource, config: Config) -> TelegramWebCollector | RSSCollector:
+def collector_for(
+    source: TelegramWebSource | RSSSource | TelegramMTProtoSource, config: Config, mtproto: MTProtoHub | None = None
+) -> TelegramWebCollector | RSSCollector | TelegramMTProtoCollector:
+    """The collector of a source; MTProto ones come from the process's hub (they keep state)."""
+    if isinstance(source, TelegramMTProtoSource):
+        if mtproto is None:
+            raise ValueError(f"{source.source_name}: a telegram_mtproto source needs the pipeline's MTProtoHub")
+        return mtproto.collector(source)
     if isinstance(source, TelegramWebSource):
         return TelegramWebCollector(
             source.source_name, source.channel, source.base_url,
@@ -62,11 +71,16 @@ def collector_for(source: TelegramWebSource | RSSSource, config: Config) -> Tele
 class Pipeline:
     """Polls sources into the archive and hands what changed to the alert sink."""
 
-    def __init__(self, config: Config, db: Database, client: httpx.AsyncClient, sink: AlertSink) -> None:
+    def __init__(
+        self, config: Config, db: Database, client: httpx.AsyncClient, sink: AlertSink,
+        *, telegram_client_factory: ClientFactory | None = None,
+    ) -> None:
         self.config = config
         self.db = db
         self.client = client
         self.sink = sink
+        # MTProto client, entity cache and collectors: one each per process, made on first use.
+        self.mtproto = MTProtoHub(config, telegram_client_factory)
         # Set when posts were stored, so the alert sender wakes without polling the outbox.
         self.alerts_planned = asyncio.Event()
         self.stories = StoryPlanner(
@@ -110,16 +124,23 @@ class Pipeline:
         await self.download_photos(state.id, name)
         return PollOutcome(name, ok=True, new=new, edited=len(changes) - new)
 
-    async def _fetch(self, source: TelegramWebSource | RSSSource, state: SourceState) -> FetchResult:
+    async def _fetch(self, source: TelegramWebSource | RSSSource | TelegramMTProtoSource, state: SourceState) -> FetchResult:
+        if isinstance(source, TelegramMTProtoSource):
+            return await self.mtproto.poll(source, state.cursor)
         collector = collector_for(source, self.config)
         if isinstance(collector, TelegramWebCollector):
             return await collector.poll(self.client, state.cursor)
         return await collector.poll(self.client, etag=state.etag, last_modified=state.last_modified)
 
     async def ingest(
-        self, source: TelegramWebSource | RSSSource, state: SourceState, result: FetchResult
+        self, source: TelegramWebSource | RSSSource | TelegramMTProtoSource, state: SourceState,
+        result: FetchResult, *, touch_source: bool = True,
     ) -> list[Change]:
-        """Store, analyse and publish a fetch result; the cursor moves in the same transaction."""
+        """Store, analyse and publish a fetch result; the cursor moves in the same transaction.
+
+        `touch_source` False leaves the source row alone (cursor, failure state and backoff):
+        for posts pushed by a live feed between polls.
+        """
         # Analysis is CPU work: done off the event loop, before the write lock is taken, and
         # only for posts whose text the archive does not hold yet (re-read pages repeat most).
         fresh = await self._unseen(result.posts)
@@ -134,10 +155,11 @@ class Pipeline:
                     await self.stories.attach_and_plan(conn, change, analyses[id(change.raw)])
                 if result.covered is not None:
                     await self._mark_vanished(conn, source, result)
-                await record_success(
-                    conn, state.id, cursor=result.cursor, etag=result.etag,
-                    last_modified=result.last_modified,
-                )
+                if touch_source:
+                    await record_success(
+                        conn, state.id, cursor=result.cursor, etag=result.etag,
+                        last_modified=result.last_modified,
+                    )
         except BaseException:
             self.stories.forget()
             raise
@@ -191,10 +213,13 @@ class Pipeline:
         stored = 0
         for item in await pending_media(self.db, source_id, limit=limit):
             try:
-                photo = await download_photo(
-                    self.client, item.url, source=source_name,
-                    max_bytes=self.config.storage.media_max_bytes, policy=self._media_policy(),
-                )
+                if parse_photo_url(item.url) is not None:  # an MTProto photo: bytes from Telegram, not HTTP
+                    photo = await self.mtproto.fetch_photo(item.url, max_bytes=self.config.storage.media_max_bytes)
+                else:
+                    photo = await download_photo(
+                        self.client, item.url, source=source_name,
+                        max_bytes=self.config.storage.media_max_bytes, policy=self._media_policy(),
+                    )
             except SourceError as exc:
                 metrics.photo_failed()
                 log.warning("source=%s photo=%s error=%r", source_name, item.url, str(exc))
