@@ -59,8 +59,14 @@ def _oblasts(features: frozenset[str]) -> frozenset[str]:
     return frozenset(f for f in features if f.startswith("O:"))
 
 
+# Generating the permutations is most of a MinHash's cost: make them once.
+_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=7)
+
+
 def _minhash(features: frozenset[str]) -> MinHash:
-    minhash = MinHash(num_perm=NUM_PERM, seed=7)
+    minhash = MinHash(
+        num_perm=NUM_PERM, seed=7, permutations=_TEMPLATE.permutations, scheme=_TEMPLATE.scheme
+    )
     minhash.update_batch([f.encode() for f in sorted(features)])
     return minhash
 

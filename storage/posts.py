@@ -9,9 +9,12 @@ from datetime import datetime
 import aiosqlite
 
 from collectors.base import RawPost
+from storage.canonical import canonical_url
 from storage.timeutil import to_db, utcnow
 
 __all__ = ["StoredPost", "Change", "upsert_posts", "text_hash", "mark_deleted"]
+
+_ALIAS = "alias"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,16 +63,19 @@ async def upsert_posts(
     for raw in posts:
         digest = text_hash(raw.title, raw.text)
         row = known.get((raw.stream, raw.external_id))
+        canonical = canonical_url(raw.url) if raw.kind == "article" else None
+        if row is None and canonical is not None and await _alias_of(conn, raw, canonical, source_id, now):
+            continue  # the same article, already archived from another feed
         if row is None:
             inserted = await conn.execute_insert(
                 """INSERT INTO posts (stream, external_id, source_id, url, published_at, title,
                        text, text_hash, kind, edited, views, forwarded_from, link_preview,
-                       first_seen_at, updated_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                       first_seen_at, updated_at, canonical_url)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     raw.stream, raw.external_id, source_id, raw.url, to_db(raw.published_at),
                     raw.title, raw.text, digest, raw.kind, int(raw.edited), raw.views,
-                    raw.forwarded_from, raw.link_preview, now, now,
+                    raw.forwarded_from, raw.link_preview, now, now, canonical,
                 ),
             )
             assert inserted is not None
@@ -78,7 +84,7 @@ async def upsert_posts(
             changes.append(Change("new", _stored(post_id, raw, version), raw))
         else:
             post_id, old_hash, version = row
-            if old_hash == digest:
+            if old_hash in (digest, _ALIAS):
                 if raw.views is not None or raw.edited:
                     await conn.execute(
                         "UPDATE posts SET views = COALESCE(?, views), edited = MAX(edited, ?) WHERE id = ?",
@@ -108,6 +114,22 @@ async def upsert_posts(
     return changes
 
 
+async def _alias_of(conn: aiosqlite.Connection, raw: RawPost, canonical: str, source_id: int, now: str | None) -> bool:
+    """Link (stream, external_id) to an archived post with the same canonical URL, if any."""
+    async with conn.execute(
+        "SELECT id FROM posts WHERE canonical_url = ? ORDER BY id LIMIT 1", (canonical,)
+    ) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        return False
+    await conn.execute(
+        """INSERT OR IGNORE INTO post_aliases (stream, external_id, post_id, source_id, first_seen_at)
+           VALUES (?, ?, ?, ?, ?)""",
+        (raw.stream, raw.external_id, row[0], source_id, now),
+    )
+    return True
+
+
 async def _known(
     conn: aiosqlite.Connection, posts: list[RawPost]
 ) -> dict[tuple[str, str], tuple[int, str, int]]:
@@ -124,6 +146,16 @@ async def _known(
             ) as cursor:
                 for row in await cursor.fetchall():
                     known[(stream, row[0])] = (int(row[1]), row[2], int(row[3]))
+            async with conn.execute(
+                f"SELECT a.external_id, p.id, p.text_hash, p.version FROM post_aliases a "
+                f"JOIN posts p ON p.id = a.post_id WHERE a.stream = ? "
+                f"AND a.external_id IN ({','.join('?' * len(chunk))})",
+                (stream, *chunk),
+            ) as cursor:
+                # Another feed's copy of an archived article: its wording there never
+                # overwrites the post, so it is treated as unchanged.
+                for row in await cursor.fetchall():
+                    known[(stream, row[0])] = (int(row[1]), _ALIAS, int(row[3]))
     return known
 
 

@@ -1,0 +1,113 @@
+"""One story per real event, across sources, edits and deletions; one alert per story."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from monitor.app import open_app
+from monitor.config import load_config
+from monitor.daemon import poll_all_once
+from storage.canonical import canonical_url
+from storage.subscriptions import subscribe, upsert_chat
+from tests.fakes.feeds import FakeFeeds
+from tests.fakes.tme import FakeTelegram
+
+UK = (
+    "Харківщина: внаслідок ракетного удару по Балаклії зруйновано приватний будинок. "
+    "Загинула 1 людина, ще 8 — травмовані. Рятувальники ліквідували пожежу."
+)
+
+
+def rss(items: list[tuple[str, str, str, datetime]]) -> bytes:
+    body = "".join(
+        f"<item><title>{title}</title><description>{text}</description><link>{link}</link>"
+        f"<pubDate>{when.strftime('%a, %d %b %Y %H:%M:%S +0000')}</pubDate></item>"
+        for title, text, link, when in items
+    )
+    return f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>{body}</channel></rss>'.encode()
+
+
+async def _watchers(app, region: str = "UA-63") -> None:  # type: ignore[no-untyped-def]
+    async with app.db.write() as conn:
+        await upsert_chat(conn, 111, "uk", "Олена")
+        await subscribe(conn, 111, region, "Харківська область", "oblast")
+
+
+async def test_channel_and_english_feed_make_one_story_and_one_alert(tme: FakeTelegram, feeds: FakeFeeds, config_file: Path) -> None:
+    now = datetime.now(UTC)
+    tme.post("dsns_telegram", UK, date=now - timedelta(minutes=30))
+    feeds.set_body("news_uk.xml", rss([(
+        "Russian missile strike on Balakliia kills one, injures eight",
+        "A Russian missile hit a residential house in Balakliia, Kharkiv region, overnight.",
+        "https://wire.example.org/balakliia", now - timedelta(minutes=10),
+    )]))
+    async with open_app(load_config(config_file)) as app:
+        await _watchers(app)
+        await poll_all_once(app)
+        rows = await app.db.fetchall(
+            "SELECT stream, story_id FROM posts WHERE stream IN ('dsns_telegram', 'news_uk') ORDER BY stream"
+        )
+        assert len(rows) == 2 and rows[0]["story_id"] == rows[1]["story_id"]
+        outbox = await app.db.fetchall("SELECT chat_id, story_id FROM outbox")
+        assert [(r[0], r[1]) for r in outbox] == [(111, rows[0]["story_id"])]
+
+
+async def test_edit_with_higher_figures_revises_the_story_and_requeues(tme: FakeTelegram, config_file: Path) -> None:
+    post = tme.post("dsns_telegram", UK, date=datetime.now(UTC))
+    async with open_app(load_config(config_file)) as app:
+        await _watchers(app)
+        await poll_all_once(app)
+        async with app.db.write() as conn:
+            await conn.execute("UPDATE outbox SET status = 'sent', sent_revision = revision, message_id = 5")
+        tme.edit("dsns_telegram", post, UK.replace("Загинула 1 людина, ще 8", "Загинули 3 людини, ще 13"))
+        await poll_all_once(app)
+        story = await app.db.fetchone("SELECT id, killed, injured, revision FROM stories")
+        assert (story["killed"], story["injured"], story["revision"]) == (3, 13, 2)
+        revisions = await app.db.fetchall("SELECT revision, killed FROM story_revisions WHERE story_id = ? ORDER BY revision", (story["id"],))
+        assert [(r[0], r[1]) for r in revisions] == [(1, 1), (2, 3)]
+        row = await app.db.fetchone("SELECT status, revision, sent_revision, message_id FROM outbox")
+        assert (row[0], row[1], row[2], row[3]) == ("pending", 2, 1, 5)  # to be edited, not resent
+
+
+async def test_two_towns_an_hour_apart_and_one_town_a_week_apart_are_separate(tme: FakeTelegram, config_file: Path) -> None:
+    start = datetime.now(UTC) - timedelta(days=8)
+    tme.post("dsns_telegram", UK, date=start)
+    tme.post("dsns_telegram", "Харківщина: внаслідок ракетного удару по Ізюму зруйновано будинок. Загинула 1 людина, ще 8 травмовані.", date=start + timedelta(hours=1))
+    tme.post("dsns_telegram", UK, date=start + timedelta(days=7))
+    tme.post("dsns_telegram", "Уточнення: внаслідок ракетного удару по Балаклії загинула 1 людина, 8 травмовані.", date=start + timedelta(days=7, hours=2))
+    async with open_app(load_config(config_file)) as app:
+        await poll_all_once(app)
+        stories = [r[0] for r in await app.db.fetchall("SELECT story_id FROM posts WHERE stream = 'dsns_telegram' ORDER BY id")]
+    assert len(set(stories[:3])) == 3  # Balakliia, Izium an hour later, Balakliia a week later
+    assert stories[3] == stories[2]  # the update two hours later joins the latest
+
+
+async def test_deleted_post_is_marked_not_removed(tme: FakeTelegram, config_file: Path) -> None:
+    ids = tme.fill("dsns_telegram", 10)
+    async with open_app(load_config(config_file)) as app:
+        await poll_all_once(app)
+        tme.delete("dsns_telegram", ids[4])
+        await poll_all_once(app)
+        rows = await app.db.fetchall("SELECT external_id, deleted_at FROM posts WHERE stream = 'dsns_telegram' AND deleted_at IS NOT NULL")
+        assert [r[0] for r in rows] == [str(ids[4])]
+        assert (await app.db.fetchone("SELECT count(*) FROM posts WHERE stream = 'dsns_telegram'"))[0] == 10
+        assert (await app.db.fetchone("SELECT sum(deleted_posts) FROM stories"))[0] == 1
+
+
+async def test_same_article_in_two_feeds_is_one_post(feeds: FakeFeeds, config_file: Path) -> None:
+    when = datetime.now(UTC)
+    feeds.set_body("news_uk.xml", rss([("Удар по Нікополю", "Артилерія, поранено двох.", "https://news.example.org/a/1?utm_source=rss", when)]))
+    feeds.set_body("news_ru_cp1251.xml", rss([("Удар по Нікополю", "Артилерія, поранено двох.", "https://www.news.example.org/a/1/#top", when)]))
+    async with open_app(load_config(config_file)) as app:
+        await poll_all_once(app)
+        await poll_all_once(app)
+        posts = await app.db.fetchall("SELECT stream FROM posts WHERE stream IN ('news_uk', 'news_ru')")
+        aliases = await app.db.fetchall("SELECT stream, post_id FROM post_aliases")
+    assert len(posts) == 1 and len(aliases) == 1
+    assert aliases[0]["stream"] != posts[0]["stream"]
+
+
+def test_canonical_url() -> None:
+    assert canonical_url("HTTP://WWW.Example.org/a/b/?utm_source=x&id=3&fbclid=9#frag") == "https://example.org/a/b?id=3"
+    assert canonical_url("mailto:x@example.org") is None
