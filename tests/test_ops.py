@@ -1,0 +1,240 @@
+"""Operations: /healthz and /metrics, sd_notify to a real socket, backup while writing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sqlite3
+import stat
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from monitor.app import open_app
+from monitor.config import ConfigError, load_config
+from monitor.daemon import poll_all_once
+from monitor.health import HealthServer
+from monitor.systemd import Heartbeat, Watchdog, notify, watchdog_interval
+from storage.timeutil import utcnow
+from tests.fakes.feeds import FakeFeeds
+from tests.fakes.tme import FakeTelegram
+
+
+def with_health(config_file: Path, extra: str = "") -> Path:
+    config_file.write_text(config_file.read_text() + f'\n[health]\nlisten = "127.0.0.1:0"\n{extra}\n')
+    return config_file
+
+
+async def test_healthz_reports_each_source_and_turns_503_when_all_fail(
+    tme: FakeTelegram, feeds: FakeFeeds, config_file: Path
+) -> None:
+    tme.fill("dsns_telegram", 3)
+    config = load_config(with_health(config_file, "unhealthy_after = 60"))
+    async with open_app(config) as app:
+        server = HealthServer(app.db, config, heartbeat_age=lambda: 1.0)
+        await server.start()
+        url = f"http://127.0.0.1:{server.port}"
+        try:
+            async with httpx.AsyncClient() as client:
+                feeds.fail_next(500)
+                await poll_all_once(app)
+                reply = await client.get(f"{url}/healthz")
+                assert reply.status_code == 200
+                body = reply.json()
+                assert body["status"] == "ok" and set(body["sources"]) == {"dsns_telegram", "news_uk", "news_ru"}
+                good = body["sources"]["dsns_telegram"]
+                assert good["status"] == "ok" and good["consecutive_failures"] == 0
+                assert good["last_success"] and 0 <= good["lag_seconds"] < 30
+                failing = [s for s in body["sources"].values() if s["consecutive_failures"]]
+                assert len(failing) == 1 and "HTTP 500" in failing[0]["last_error"]
+                assert failing[0]["status"] == "failing"  # not "down" before unhealthy_after
+
+                # Every source failing, and for longer than unhealthy_after: 503.
+                tme.fail_next(5, status=500)
+                feeds.fail_next(500, n=5)
+                await poll_all_once(app)
+                server.started_at = utcnow() - timedelta(hours=1)
+                await app.db.reader.execute("SELECT 1")
+                async with app.db.write() as conn:
+                    old = (utcnow() - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                    await conn.execute("UPDATE sources SET last_success_at = ?", (old,))
+                reply = await client.get(f"{url}/healthz")
+                assert reply.status_code == 503
+                assert reply.json()["status"] == "unhealthy"
+                assert all(s["status"] == "down" for s in reply.json()["sources"].values())
+
+                assert (await client.get(f"{url}/nope")).status_code == 404
+                assert (await client.post(f"{url}/healthz")).status_code == 405
+        finally:
+            await server.close()
+
+
+async def test_metrics_are_prometheus_text_from_our_registry(tme: FakeTelegram, config_file: Path) -> None:
+    tme.post("dsns_telegram", "Сумщина: обстріл.", photos=("m1",))
+    tme.fill("dsns_telegram", 2)
+    config = load_config(with_health(config_file))
+    async with open_app(config) as app:
+        server = HealthServer(app.db, config)
+        await server.start()
+        try:
+            await poll_all_once(app)
+            async with httpx.AsyncClient() as client:
+                reply = await client.get(f"http://127.0.0.1:{server.port}/metrics")
+        finally:
+            await server.close()
+    assert reply.status_code == 200 and reply.headers["content-type"].startswith("text/plain")
+    text = reply.text
+    for name in (
+        'dsns_posts_stored_total{source="dsns_telegram"}', "dsns_post_versions_total", "dsns_photos_stored_total",
+        "dsns_analysis_seconds_count", "dsns_alerts_sent_total", "dsns_alerts_failed_total", "dsns_outbox_depth",
+        "dsns_bot_rate_limited_total", 'dsns_poll_duration_seconds_count{source="news_uk"}',
+        "dsns_poll_errors_total", 'dsns_source_consecutive_failures{source="news_ru"} 0.0',
+        'dsns_archive_rows{table="posts"}',
+    ):
+        assert name in text, name
+    assert "python_gc_objects_collected_total" not in text  # not the global registry
+
+
+async def test_health_server_survives_garbage_and_slow_clients(config_file: Path) -> None:
+    config = load_config(with_health(config_file))
+    async with open_app(config) as app:
+        server = HealthServer(app.db, config)
+        await server.start()
+        try:
+            for junk in (b"\x00\xff garbage\r\n\r\n", b"GET\r\n\r\n", b"G" * 20000, b"GET /healthz HTTP/1.1\r\n"):
+                reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+                writer.write(junk)
+                await writer.drain()
+                if not junk.endswith(b"HTTP/1.1\r\n"):
+                    writer.write_eof()  # the last one just stalls: the server's timeout ends it
+                assert (await asyncio.wait_for(reader.read(100), 10)).startswith(b"HTTP/1.1 400")
+                writer.close()
+            async with httpx.AsyncClient() as client:
+                assert (await client.get(f"http://127.0.0.1:{server.port}/healthz")).status_code == 200
+        finally:
+            await server.close()
+
+
+def test_health_listen_is_validated(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[health]\nlisten = "localhost"\n')
+    with pytest.raises(ConfigError, match=r"health\.listen: .*host:port"):
+        load_config(path)
+    path.write_text('[health]\nlisten = ""\n')
+    assert load_config(path).health.listen == ""
+
+
+def test_notify_reaches_a_unix_datagram_socket_and_abstract_names(tmp_path: Path) -> None:
+    for address in (str(tmp_path / "notify.sock"), f"@dsns-test-{os.getpid()}"):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.bind(address.replace("@", "\0", 1) if address.startswith("@") else address)
+            sock.settimeout(2)
+            assert notify("READY=1", environ={"NOTIFY_SOCKET": address})
+            assert sock.recv(100) == b"READY=1"
+    assert not notify("READY=1", environ={})
+    assert not notify("READY=1", environ={"NOTIFY_SOCKET": str(tmp_path / "gone.sock")})
+    assert watchdog_interval({"WATCHDOG_USEC": "3000000"}) == 3.0
+    assert watchdog_interval({"WATCHDOG_USEC": "3000000", "WATCHDOG_PID": "1"}) is None
+    assert watchdog_interval({}) is None
+
+
+async def test_watchdog_pings_only_while_the_heartbeat_is_fresh() -> None:
+    sent: list[str] = []
+    heartbeat = Heartbeat()
+    dog = Watchdog(heartbeat, timeout=0.2, send=lambda m: sent.append(m) or True)
+    assert dog.tick() and sent == ["WATCHDOG=1"]
+    time.sleep(0.25)  # no beat: the scheduler (or the archive) made no progress
+    assert not dog.tick() and sent == ["WATCHDOG=1"]
+    await heartbeat.beat()
+    assert dog.tick() and len(sent) == 2
+
+
+def test_daemon_notifies_ready_watchdog_and_stopping(tmp_path: Path, config_file: Path) -> None:
+    with_health(config_file)
+    address = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(address)
+    sock.settimeout(0.5)
+    env = {**os.environ, "NOTIFY_SOCKET": address, "WATCHDOG_USEC": "1000000"}
+    env.pop("WATCHDOG_PID", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor.cli", "run", "--config", str(config_file)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    messages: list[str] = []
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and sum(m == "WATCHDOG=1" for m in messages) < 3:
+            try:
+                messages.append(sock.recv(1000).decode())
+            except TimeoutError:
+                pass
+        proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(m.startswith("STOPPING=1") for m in messages):
+            try:
+                messages.append(sock.recv(1000).decode())
+            except TimeoutError:
+                pass
+        _, stderr = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        sock.close()
+    assert proc.returncode == 0, stderr
+    assert messages[0].startswith("READY=1\n")
+    assert sum(m == "WATCHDOG=1" for m in messages) >= 3
+    assert messages[-1].startswith("STOPPING=1")
+    assert "health and metrics on http://127.0.0.1:" in stderr
+
+
+def test_backup_while_the_archive_is_written(tme: FakeTelegram, config_file: Path, tmp_path: Path) -> None:
+    tme.fill("dsns_telegram", 5)
+    cli = [sys.executable, "-m", "monitor.cli"]
+    assert subprocess.run([*cli, "run", "--once", "--config", str(config_file)], capture_output=True, timeout=60).returncode == 0
+    archive = config_file.parent / "archive.db"
+    stop = threading.Event()
+
+    def writer() -> None:  # a busy daemon: small write transactions back to back
+        conn = sqlite3.connect(archive, timeout=30, isolation_level=None)
+        n = 0
+        while not stop.is_set():
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO bot_state (key, value) VALUES (?, 'x')", (f"k{n}",))
+            conn.execute("COMMIT")
+            n += 1
+        conn.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        time.sleep(0.2)
+        dest = tmp_path / "backups"
+        dest.mkdir()
+        result = subprocess.run([*cli, "backup", "--config", str(config_file), str(dest)], capture_output=True, text=True, timeout=60)
+        time.sleep(0.2)
+    finally:
+        stop.set()
+        thread.join()
+    assert result.returncode == 0, result.stderr
+    (copy,) = dest.iterdir()
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+    assert not list(dest.glob(".*partial*"))
+    db = sqlite3.connect(copy)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    assert db.execute("SELECT count(*) FROM posts").fetchone()[0] == 5 + 5  # the channel and the feeds
+    copied = db.execute("SELECT count(*) FROM bot_state WHERE key LIKE 'k%'").fetchone()[0]
+    total = sqlite3.connect(archive).execute("SELECT count(*) FROM bot_state WHERE key LIKE 'k%'").fetchone()[0]
+    assert 0 < copied < total  # a snapshot taken mid-stream, while writes went on
+
+    again = subprocess.run([*cli, "backup", "--config", str(config_file), str(copy)], capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1 and "already exists; choose another name or pass --force" in again.stderr
