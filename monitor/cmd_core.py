@@ -30,8 +30,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     backfill.add_argument("--pages", type=int, default=50, metavar="N", help="at most N pages of about 20 posts (default: %(default)s)")
     backfill.set_defaults(handler=_backfill, needs="app")
 
-    export = commands.add_parser("export", help="write archived posts as JSON lines or CSV", description="Export archived posts, one per line (jsonl) or row (csv), to stdout or a file.")
+    export = commands.add_parser("export", help="write archived posts, stories or events as JSON lines or CSV", description="Export archived posts, stories (one row per event) or ACLED-shaped strike events, one per line (jsonl) or row (csv), to stdout or a file.")
     add_config(export)
+    export.add_argument("--what", choices=["posts", "stories", "events"], default="posts", help="posts, stories, or strike events in ACLED's columns (default: %(default)s)")
     export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="output format (default: %(default)s)")
     export.add_argument("--since", type=iso_date, metavar="DATE", help="only posts published at or after DATE")
     export.add_argument("--until", type=iso_date, metavar="DATE", help="only posts published before DATE")
@@ -69,6 +70,12 @@ async def _export(args: argparse.Namespace, app: App) -> int:
 
     out: TextIO = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
     try:
+        if args.what != "posts":
+            from monitor.research import export_research
+
+            count = await export_research(args, app.db, out)
+            log.info("exported %d %s", count, args.what)
+            return EXIT_OK
         writer = csv.DictWriter(out, fieldnames=POST_EXPORT_KEYS) if args.format == "csv" else None
         if writer:
             writer.writeheader()

@@ -1,0 +1,84 @@
+"""The researchers' commands: search, stats, serve (export --what lives with export in cmd_core)."""
+
+from __future__ import annotations
+
+import argparse
+
+from monitor.app import App
+from monitor.cli_support import add_config, iso_date
+
+__all__ = ["add_parsers"]
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:
+    """Register `search`, `stats` and `serve`."""
+    search = commands.add_parser(
+        "search", help="full-text search of the archive, across word forms",
+        description="Find posts by words in any inflected form (Балаклія finds 'по Балаклії'). Words are "
+                    'ANDed; OR separates alternatives; "quoted words" must be adjacent; -word excludes; '
+                    "word* is a plain prefix.",
+    )
+    add_config(search)
+    search.add_argument("query", metavar="QUERY", help='e.g. \'Балаклія пожежа\', \'"ракетний удар" -навчання\'')
+    search.add_argument("--region", metavar="R", help="UA-63, Харківщина, kharkiv region, Ізюмський район, a settlement; includes places inside it")
+    search.add_argument("--since", type=iso_date, metavar="DATE", help="only posts published at or after DATE")
+    search.add_argument("--until", type=iso_date, metavar="DATE", help="only posts published before DATE")
+    search.add_argument("--strikes", action="store_true", help="only posts detected as strike reports")
+    search.add_argument("--format", choices=["table", "jsonl"], default="table", help="output (default: %(default)s)")
+    search.add_argument("--limit", type=_positive, default=50, metavar="N", help="at most N posts, newest first (default: %(default)s)")
+    search.set_defaults(handler=_search, needs="app")
+
+    stats = commands.add_parser(
+        "stats", help="strike counts by oblast, day or weapon",
+        description="Count strike stories (with killed and injured) by oblast, Kyiv day or weapon; optionally chart strikes per day by oblast.",
+    )
+    add_config(stats)
+    stats.add_argument("--since", type=iso_date, metavar="DATE", help="only strikes at or after DATE")
+    stats.add_argument("--until", type=iso_date, metavar="DATE", help="only strikes before DATE")
+    stats.add_argument("--by", choices=["oblast", "day", "weapon"], default="oblast", help="group by (default: %(default)s)")
+    stats.add_argument("--plot", metavar="FILE.png", help="also write a PNG chart of strikes per day by oblast")
+    stats.set_defaults(handler=_stats, needs="app")
+
+    serve = commands.add_parser(
+        "serve", help="browse the archive in Datasette on 127.0.0.1 (read-only)",
+        description="Serve the archive read-only in Datasette with metadata, full-text search, facets, "
+                    "canned queries and a map of strike events. Ctrl-C or SIGTERM stops it.",
+    )
+    add_config(serve)
+    serve.add_argument("--port", type=_port, default=8001, metavar="N", help="port on 127.0.0.1 (default: %(default)s)")
+    serve.set_defaults(handler=_serve, needs="app")
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number: {value!r}")
+    return number
+
+
+def _port(value: str) -> int:
+    number = _positive(value)
+    if number > 65535:
+        raise argparse.ArgumentTypeError(f"not a port: {value!r}")
+    return number
+
+
+async def _search(args: argparse.Namespace, app: App) -> int:
+    from monitor.research import run_search
+
+    return await run_search(args, app)
+
+
+async def _stats(args: argparse.Namespace, app: App) -> int:
+    from monitor.research import run_stats
+
+    return await run_stats(args, app)
+
+
+async def _serve(args: argparse.Namespace, app: App) -> int:
+    from monitor.serve import run_serve
+
+    return await run_serve(args, app)
