@@ -7,6 +7,7 @@ and raises errors whose messages say what went wrong and for which source.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import time
 from dataclasses import dataclass
@@ -80,18 +81,23 @@ async def fetch(
     headers: dict[str, str] | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     follow_redirects: bool = True,
+    deadline: float | None = None,
 ) -> HTTPResponse:
     """GET `url`, returning 2xx, 3xx (when not following) and 304 responses.
 
     Raises `SourceRateLimited` for 429/503, `SourceHTTPError` for other errors,
     `SourceNetworkError` for transport failures, and `SourceError` when the body
     exceeds `max_bytes` (a gzip bomb is stopped by the same cap, since it counts
-    decoded bytes).
+    decoded bytes). `deadline` bounds the whole exchange (default: three times the client's
+    read timeout): httpx's timeouts count per read, so a server trickling a byte a second
+    would otherwise hold a poll for hours.
     """
+    if deadline is None and client.timeout.read is not None:
+        deadline = 3 * client.timeout.read
     request_headers = {"User-Agent": USER_AGENT}
     request_headers.update(headers or {})
     try:
-        async with client.stream(
+        async with asyncio.timeout(deadline), client.stream(
             "GET", url, headers=request_headers, follow_redirects=follow_redirects
         ) as response:
             status = response.status_code
@@ -118,6 +124,12 @@ async def fetch(
             return HTTPResponse(str(response.url), status, response.headers, b"".join(chunks))
     except httpx.TimeoutException as exc:
         raise SourceNetworkError(source, f"timed out fetching {url}") from exc
+    except TimeoutError as exc:
+        raise SourceNetworkError(
+            source, f"gave up on {url} after {deadline:.0f}s: the server sends too slowly"
+        ) from exc
+    except httpx.RemoteProtocolError as exc:
+        raise SourceNetworkError(source, f"the connection to {url} broke off mid-response: {exc}") from exc
     except httpx.TooManyRedirects as exc:
         raise SourceNetworkError(source, f"too many redirects fetching {url}") from exc
     except httpx.DecodingError as exc:

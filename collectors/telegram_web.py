@@ -32,7 +32,7 @@ from collectors.base import (
     SourceHTTPError,
     SourceParseError,
 )
-from collectors.http import fetch
+from collectors.http import DEFAULT_MAX_BYTES, fetch
 
 __all__ = ["LinkPreview", "WebPost", "parse_page", "parse_views", "TelegramWebCollector"]
 
@@ -254,6 +254,7 @@ class TelegramWebCollector:
         first_pages: int = 3,
         max_pages: int = 20,
         reread_pages: int = 3,
+        max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         channel = channel.strip().removeprefix("@")
         if not _CHANNEL_RE.match(channel):
@@ -266,6 +267,7 @@ class TelegramWebCollector:
         self.first_pages = first_pages
         self.max_pages = max_pages
         self.reread_pages = reread_pages
+        self.max_bytes = max_bytes
 
     def page_url(self, before: int | None = None) -> str:
         """The preview page of the newest messages, or of those older than `before`."""
@@ -280,7 +282,7 @@ class TelegramWebCollector:
         """
         url = self.page_url(before)
         for _ in range(_MAX_REDIRECTS + 1):
-            response = await fetch(client, url, source=self.name, follow_redirects=False)
+            response = await fetch(client, url, source=self.name, follow_redirects=False, max_bytes=self.max_bytes)
             if not 300 <= response.status < 400:
                 html = response.content.decode("utf-8", errors="replace")
                 return await asyncio.to_thread(parse_page, html, self.base_url, source=self.name)

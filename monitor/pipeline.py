@@ -63,7 +63,7 @@ def collector_for(
         return TelegramWebCollector(
             source.source_name, source.channel, source.base_url,
             first_pages=source.first_pages, max_pages=source.max_pages,
-            reread_pages=source.reread_pages,
+            reread_pages=source.reread_pages, max_bytes=config.http.max_page_bytes,
         )
     return RSSCollector(source.name, source.url, max_bytes=config.http.max_page_bytes)
 

@@ -31,6 +31,13 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "text/html; charset=utf-8"
     delay: float = 0.0
+    # Faults for robustness tests: send the body `repeat` times (a huge page without holding it
+    # in memory), in `chunk`-byte pieces `trickle` seconds apart (a slow server), or cut it off
+    # after `truncate` bytes while Content-Length promises all of it (a dropped connection).
+    repeat: int = 1
+    trickle: float = 0.0
+    chunk: int = 65536
+    truncate: int | None = None
 
 
 Route = Callable[[Request], Reply]
@@ -71,10 +78,10 @@ class LocalServer:
                     for key, value in headers.items():
                         self.send_header(key, value)
                     if "Content-Length" not in headers:
-                        self.send_header("Content-Length", str(len(body)))
+                        self.send_header("Content-Length", str(len(body) * reply.repeat))
                     self.end_headers()
                     if self.command != "HEAD":
-                        self.wfile.write(body)
+                        _write_body(self, body, reply)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
@@ -97,6 +104,25 @@ class LocalServer:
 
     def paths(self) -> list[str]:
         return [r.path for r in self.requests]
+
+
+def _write_body(handler: BaseHTTPRequestHandler, body: bytes, reply: Reply) -> None:
+    if reply.repeat == 1 and not reply.trickle and reply.truncate is None:
+        handler.wfile.write(body)
+        return
+    budget = reply.truncate if reply.truncate is not None else len(body) * reply.repeat
+    for _ in range(reply.repeat):
+        for start in range(0, len(body), reply.chunk):
+            piece = body[start : start + reply.chunk][:budget]
+            if not piece:
+                break
+            handler.wfile.write(piece)
+            handler.wfile.flush()
+            budget -= len(piece)
+            if reply.trickle:
+                time.sleep(reply.trickle)
+    if reply.truncate is not None:
+        handler.close_connection = True  # the promised rest never comes
 
 
 @contextmanager
