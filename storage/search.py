@@ -7,14 +7,14 @@ which finds candidates fast; then each candidate is checked word by word in Pyth
 post only when one of its words has a lemma (pymorphy3 or the gazetteer's name paradigms) in
 common with the query word, so "пожежа" does not find "пожежний".
 
-Why trigram over a lemmatised FTS column (measured by tests/test_research_measure.py, 17 posts,
-12 queries, 2025-11): lemma column recall 1.00 precision 1.00; trigram + stem alone recall 1.00
-precision 0.65 (stems overmatch: пожеж- in "пожежно-рятувальні"); trigram + stem + lemma check
-recall 1.00 precision 1.00. Both exact variants tie on quality; trigram wins on operation: its
-triggers are plain SQL, so every writer (daemon, backfill, MTProto) keeps it current without a
-Python hook, edits and old versions are searchable at once, and Datasette's search box over it
-finds substrings ("Балакл") in every form. A lemma column needs Python on each write. Cost: the
-trigram index is about 3x the text size.
+Why trigram over a lemmatised FTS column (measured by tests/test_research_measure.py: 17 posts,
+12 queries of names and common words): lemma column recall 1.00 precision 1.00; trigram + stem
+alone recall 1.00 precision 0.83 (stems overmatch: пожеж- in "пожежно-рятувальні"); trigram +
+stem + lemma check recall 1.00 precision 1.00. Index size: lemma 1.1x the text, trigram 3.1x.
+The exact variants tie on quality, so operation decided: the trigram index is kept by plain-SQL
+triggers, so every writer (daemon, backfill, MTProto) keeps it current with no Python hook, and
+edits and earlier versions are searchable at once; Datasette's search box over it finds any
+word by its shared beginning ("Балакл"). A lemma column would need Python on every write path.
 
 Query language: words are ANDed; `OR` (upper case) separates alternatives, lowest precedence
 (`a b OR c` is (a AND b) OR c); "quoted words" must follow one another; `-word` excludes;
