@@ -32,6 +32,7 @@ from collectors.telegram_mtproto import (
 )
 from monitor.config import Config, TelegramMTProtoSource
 from storage.posts import mark_deleted
+from storage.stories import note_deletions
 
 if TYPE_CHECKING:
     from telethon import TelegramClient
@@ -80,6 +81,7 @@ class MTProtoHub:
             # Access hashes belong to one account: keep them beside the session file they came
             # with, and only in memory when the session is a string from the environment.
             if session is not None and not os.environ.get(ENV_SESSION, "").strip():
+                session.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # as the session file's would be
                 self._cache = EntityCache.beside(session.with_name(session.name.removesuffix(".session") + ".session"))
             else:
                 self._cache = EntityCache()
@@ -220,6 +222,7 @@ class LiveFeeds:
         async def on_deleted(ids: list[str]) -> None:
             async with self.pipeline.db.write() as conn:
                 marked = await mark_deleted(conn, stream, ids)
+                await note_deletions(conn, marked)  # as a re-read that no longer shows them would
             log.info("source=%s live deleted=%s marked=%d", name, ",".join(ids), len(marked))
 
         return on_deleted

@@ -115,6 +115,7 @@ class FakeTelethon:
 
     async def connect(self) -> None:
         self.connected = True
+        self._disconnected.clear()  # a reconnect runs until the next disconnect
 
     async def disconnect(self) -> None:
         self.connected = False
