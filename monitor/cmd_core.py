@@ -39,11 +39,26 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
     export.set_defaults(handler=_export, needs="app")
 
+    reanalyze = commands.add_parser(
+        "reanalyze", help="redo detection over the archive after an upgrade",
+        description="Re-run detection on every post analysed by an older analyzer (or all with --all) and refresh the stories' figures. Alerts are not re-sent.",
+    )
+    add_config(reanalyze)
+    reanalyze.add_argument("--all", action="store_true", help="re-analyse every post, not only stale ones")
+    reanalyze.set_defaults(handler=_reanalyze, needs="app")
+
     analyze = commands.add_parser(
         "analyze", help="analyse JSON lines from stdin",
         description='Read {"id", "text", "channel"?} JSON lines on stdin and write one analysis JSON line per input, in order.',
     )
     analyze.set_defaults(handler=lambda args: _analyze(sys.stdin, sys.stdout), needs="none")
+
+
+async def _reanalyze(args: argparse.Namespace, app: App) -> int:
+    from monitor.reanalyze import reanalyze
+
+    await reanalyze(app, everything=args.all)
+    return EXIT_OK
 
 
 async def _backfill(args: argparse.Namespace, app: App) -> int:
