@@ -1,9 +1,10 @@
 """Alert fan-out: one alert to 10,000 subscribers of one oblast, through SendLimiter + BotAPI.
 
-The fake Bot API (real HTTP on 127.0.0.1) answers 429 with retry_after above `--cap` sends in
-any one-second window, as Telegram does above ~30 msg/s. Senders are `--workers` tasks taking
-chats from a queue, each `await limiter.acquire(chat)` then sendMessage; a 429 pauses every
-send for retry_after and the chat is retried.
+The fake Bot API (real HTTP on 127.0.0.1) answers 429 with retry_after above 30 sends in any
+one-second window, as Telegram does. The alert goes the production way: an archive with one
+strike story and 10,000 queued outbox rows, drained by `bot.sender.AlertSender` (reading each
+row's material, formatting, `SendLimiter`, sendMessage/sendPhoto, marking the row sent) with
+`--workers` sends in flight.
 
 At the real scale (25/s limiter, 30/s cap) 10,000 messages take 400 s, so by default the run
 stops after `--seconds` and reports what was delivered in that window. `--scale K` multiplies
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,9 +28,17 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.api import BotAPI, BotAPIError, RetryAfter  # noqa: E402
-from bot.format import AlertContent, format_alert  # noqa: E402
+from analysis.analyze import analyze  # noqa: E402
+from bot.api import BotAPI  # noqa: E402
+from bot.format import AlertContent  # noqa: E402
 from bot.ratelimit import SendLimiter  # noqa: E402
+from bot.sender import AlertSender  # noqa: E402
+from collectors.base import RawPost  # noqa: E402
+from storage.database import Database  # noqa: E402
+from storage.outbox import plan_alerts  # noqa: E402
+from storage.posts import upsert_posts  # noqa: E402
+from storage.sources import ensure_source  # noqa: E402
+from storage.stories import open_story  # noqa: E402
 from tests.fakes.botapi import FakeBotAPI  # noqa: E402
 from tests.fakes.server import serve  # noqa: E402
 
@@ -58,48 +68,53 @@ def max_in_window(stamps: list[float], window: float = 1.0) -> int:
     return best
 
 
+async def _archive_with_subscribers(path: Path, subscribers: int) -> Database:
+    """An archive holding one strike story and `subscribers` chats watching its oblast, all queued."""
+    db = await Database.open(path)
+    source = await ensure_source(db, "dsns_telegram", "telegram_web", None)
+    post = RawPost(
+        stream="dsns_telegram", external_id="123", url=ALERT.source_url,
+        published_at=datetime.now(UTC), text=ALERT.excerpt,
+    )
+    async with db.write() as conn:
+        (change,) = await upsert_posts(conn, source.id, [post])
+        story = await open_story(conn, change.post.id, analyze(post.text), None)
+        chats = [1_000_000 + n for n in range(1, subscribers + 1)]
+        await conn.executemany(
+            "INSERT INTO chats (chat_id, language, created_at) VALUES (?, 'uk', '2024-05-01T00:00:00Z')",
+            [(chat,) for chat in chats],
+        )
+        await conn.executemany(
+            "INSERT INTO subscriptions (chat_id, region, region_name, level, created_at) "
+            "VALUES (?, 'UA-63', 'Харківська область', 'oblast', '2024-05-01T00:00:00Z')",
+            [(chat,) for chat in chats],
+        )
+        await plan_alerts(conn, chats, story.id, change.post.id, story.revision)
+    return db
+
+
 async def run(
     subscribers: int, seconds: float, scale: float, workers: int, base_rate: float = 25.0
 ) -> dict[str, float]:
-    """Send the alert to up to `subscribers` chats within `seconds`; return the measurements."""
+    """Drain the outbox of one story for `subscribers` chats through the real `AlertSender`
+    (archive reads, formatting, limiter, Bot API over HTTP, marking rows sent) for `seconds`."""
     rate, cap = base_rate * scale, int(30 * scale)
     fake = FakeBotAPI()
     fake.max_per_second = cap
-    text = format_alert(ALERT).text
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for chat in range(1, subscribers + 1):
-        queue.put_nowait(1_000_000 + chat)
-    limiter = SendLimiter(global_rate=rate, per_chat_interval=1.0)
-    delivered = errors = 0
-
-    with serve(fake.route) as server:
+    with tempfile.TemporaryDirectory() as tmp, serve(fake.route) as server:
+        db = await _archive_with_subscribers(Path(tmp) / "fanout.db", subscribers)
         limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
         async with httpx.AsyncClient(limits=limits, timeout=10) as client:
             api = BotAPI(fake.token, api_url=server.url, client=client)
-            deadline = time.monotonic() + seconds
-
-            async def worker() -> None:
-                nonlocal delivered, errors
-                while time.monotonic() < deadline:
-                    try:
-                        chat = queue.get_nowait()
-                    except asyncio.QueueEmpty:
-                        return
-                    while True:
-                        await limiter.acquire(chat)
-                        try:
-                            await api.send_message(chat, text)
-                            delivered += 1
-                        except RetryAfter as exc:
-                            limiter.pause(exc.retry_after)
-                            continue
-                        except BotAPIError:
-                            errors += 1
-                        break
-
+            sender = AlertSender(db, api, SendLimiter(global_rate=rate, per_chat_interval=1.0), concurrency=workers)
             started = time.monotonic()
-            await asyncio.gather(*(worker() for _ in range(workers)))
+            try:
+                await asyncio.wait_for(sender.drain(), timeout=seconds)
+            except TimeoutError:
+                pass
             elapsed = time.monotonic() - started
+        delivered = (await db.fetchone("SELECT count(*) FROM outbox WHERE status = 'sent'"))[0]
+        await db.close()
         fake.close()
 
     stamps = sorted(m["at"] for m in fake.sent)
@@ -107,9 +122,9 @@ async def run(
     return {
         "subscribers": subscribers,
         "delivered": delivered,
-        "errors": errors,
+        "errors": sender.failed,
         "elapsed": elapsed,
-        "rate": (delivered - 1) / span if span > 0 else float(delivered),
+        "rate": (len(stamps) - 1) / span if span > 0 else float(len(stamps)),
         "limit": rate,
         "cap": cap,
         "too_many": fake.too_many,
