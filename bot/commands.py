@@ -71,8 +71,45 @@ def _button(text: str, data: str) -> dict[str, str]:
     return {"text": text[:64], "callback_data": data[:64]}
 
 
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+
+
+def _optional(value: object, kind: type) -> bool:
+    return value is None or isinstance(value, kind)
+
+
+def _well_formed(update: object) -> bool:
+    """The fields handlers read have Telegram's types (found by fuzzing: anything else crashed)."""
+    if not isinstance(update, dict):
+        return False
+    if "callback_query" in update:
+        query = update["callback_query"]
+        if not isinstance(query, dict) or not isinstance(query.get("from"), dict) or not _is_id(query["from"].get("id")):
+            return False
+        message = query.get("message")
+        if message is not None:
+            if not isinstance(message, dict) or not isinstance(message.get("chat"), dict):
+                return False
+            if not _is_id(message["chat"].get("id")) or not (message.get("message_id") is None or _is_id(message["message_id"])):
+                return False
+        sender = query["from"]
+        return _optional(sender.get("language_code"), str) and _optional(sender.get("first_name"), str)
+    message = update.get("message") or update.get("edited_message")
+    if not isinstance(message, dict):
+        return message is None
+    chat, sender = message.get("chat"), message.get("from")
+    if not isinstance(chat, dict) or not _is_id(chat.get("id")) or not _optional(sender, dict):
+        return False
+    sender = sender or {}
+    return _optional(sender.get("language_code"), str) and _optional(sender.get("first_name"), str)
+
+
 async def handle_update(conn: aiosqlite.Connection, update: dict[str, Any], ctx: CommandContext) -> list[Reply | Answer]:
     """Apply one update; returns what to send. Malformed updates are ignored with a log line."""
+    if not _well_formed(update):
+        log.warning("malformed update ignored", extra={"update_id": str(update.get("update_id"))[:20] if isinstance(update, dict) else None})
+        return []
     if "callback_query" in update:
         return await _callback(conn, update["callback_query"])
     message = update.get("message") or update.get("edited_message")

@@ -41,7 +41,10 @@ def _published(entry: feedparser.FeedParserDict) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         value = entry.get(key)
         if value:
-            return datetime.fromtimestamp(calendar.timegm(value), UTC)
+            try:
+                return datetime.fromtimestamp(calendar.timegm(value), UTC)
+            except (ValueError, OverflowError, OSError):
+                continue  # "year 0" and friends: an impossible date is no date
     return None
 
 
@@ -86,9 +89,9 @@ def parse_feed(content: bytes, *, stream: str, source: str | None = None) -> lis
         if not key:
             continue
         title = _plain(entry.get("title", "")) or None
-        summary = entry.get("summary", "")
+        summary = entry.get("summary") or ""
         content_list = entry.get("content") or []
-        body = content_list[0].get("value", "") if content_list else ""
+        body = (content_list[0].get("value") or "") if content_list else ""
         text = _plain(body if len(body) > len(summary) else summary)
         posts.append(
             RawPost(
