@@ -84,6 +84,7 @@ class HealthServer:
         self.config = config
         self.started_at = utcnow()
         self._heartbeat_age = heartbeat_age
+        self.request_timeout = REQUEST_TIMEOUT
         self._server: asyncio.AbstractServer | None = None
         self.port: int | None = None
 
@@ -104,7 +105,7 @@ class HealthServer:
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            status, ctype, body = await asyncio.wait_for(self._respond(reader), REQUEST_TIMEOUT)
+            status, ctype, body = await asyncio.wait_for(self._respond(reader), self.request_timeout)
         except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, ConnectionError):
             status, ctype, body = 400, "text/plain; charset=utf-8", b"bad request\n"
         except Exception:  # a bug here must not kill the daemon, only this answer
@@ -118,7 +119,7 @@ class HealthServer:
         )
         try:
             writer.write(head.encode() + body)
-            await asyncio.wait_for(writer.drain(), REQUEST_TIMEOUT)
+            await asyncio.wait_for(writer.drain(), self.request_timeout)
         except (TimeoutError, ConnectionError):
             pass
         finally:

@@ -107,6 +107,7 @@ async def test_health_server_survives_garbage_and_slow_clients(config_file: Path
     config = load_config(with_health(config_file))
     async with open_app(config) as app:
         server = HealthServer(app.db, config)
+        server.request_timeout = 0.5  # a client that stalls is cut off (5 s in production)
         await server.start()
         try:
             for junk in (b"\x00\xff garbage\r\n\r\n", b"GET\r\n\r\n", b"G" * 20000, b"GET /healthz HTTP/1.1\r\n"):
