@@ -6,6 +6,7 @@ know nothing of the database, the analysis or the bot.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,6 +19,7 @@ __all__ = [
     "SourceParseError",
     "SourceRateLimited",
     "PreviewDisabledError",
+    "message_id_cursor",
 ]
 
 
@@ -92,3 +94,18 @@ class SourceParseError(SourceError):
 
 class PreviewDisabledError(SourceError):
     """t.me/s/<channel> redirected to t.me/<channel>: the channel's web preview is off."""
+
+
+def message_id_cursor(cursor: str | None, source: str) -> int | None:
+    """A Telegram collector's cursor (the highest message id stored) as an int.
+
+    An unreadable cursor must not wedge the source: it is logged and the next poll starts over
+    as a first poll.
+    """
+    if cursor is None:
+        return None
+    try:
+        return int(cursor)
+    except ValueError:
+        logging.getLogger("collectors").warning("cursor ignored", extra={"source": source, "cursor": cursor})
+        return None

@@ -31,7 +31,14 @@ from telethon import TelegramClient, errors, events, utils
 from telethon.sessions import StringSession
 from telethon.tl import types
 
-from collectors.base import FetchResult, RawPost, SourceError, SourceNetworkError, SourceRateLimited
+from collectors.base import (
+    FetchResult,
+    RawPost,
+    SourceError,
+    SourceNetworkError,
+    SourceRateLimited,
+    message_id_cursor,
+)
 from collectors.media import Photo
 
 __all__ = [
@@ -416,7 +423,7 @@ class TelegramMTProtoCollector:
         a poll; the cursor moves to the highest id read, so the next poll continues the gap.
         Albums come back as one post each, never split across polls.
         """
-        last = _cursor_id(cursor, self.name)
+        last = message_id_cursor(cursor, self.name)
         client = await self._factory()
         peer = await self._resolve(client)
         if last is None:
@@ -549,14 +556,3 @@ def _drop_trailing_album(batch: list[Any]) -> list[Any]:
         return batch
     kept = [m for m in batch if getattr(m, "grouped_id", None) != gid]
     return kept or batch
-
-
-def _cursor_id(cursor: str | None, source: str) -> int | None:
-    if cursor is None:
-        return None
-    try:
-        return int(cursor)
-    except ValueError:
-        # An unreadable cursor must not wedge the source: start over as on a first poll.
-        log.warning("telegram_mtproto cursor ignored", extra={"source": source, "cursor": cursor})
-        return None

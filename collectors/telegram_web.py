@@ -31,6 +31,7 @@ from collectors.base import (
     RawPost,
     SourceHTTPError,
     SourceParseError,
+    message_id_cursor,
 )
 from collectors.http import DEFAULT_MAX_BYTES, fetch
 
@@ -309,7 +310,7 @@ class TelegramWebCollector:
         the page reaching ``cursor + 1`` is read (so nothing is skipped), at least `reread_pages`
         and at most `max_pages` pages. Returns every post seen, oldest first, and the new cursor.
         """
-        last = _cursor_id(cursor, self.name)
+        last = message_id_cursor(cursor, self.name)
         seen: dict[int, WebPost] = {}
         page = await self.fetch_page(client)
         pages = 1
@@ -374,14 +375,3 @@ class TelegramWebCollector:
             before = min(post.id for post in fresh)
             if len(keep) < len(fresh) or before <= 1:
                 return
-
-
-def _cursor_id(cursor: str | None, source: str) -> int | None:
-    if cursor is None:
-        return None
-    try:
-        return int(cursor)
-    except ValueError:
-        # A cursor we cannot read must not wedge the source: start over as on a first poll.
-        log.warning("telegram_web cursor ignored", extra={"source": source, "cursor": cursor})
-        return None

@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo
 
 from analysis.gazetteer import ISO_NAMES_EN, Unit, get_gazetteer
 from storage.database import Database
-from storage.timeutil import from_db, to_db
+from storage.export import date_filter
+from storage.timeutil import from_db
 
 __all__ = [
     "STORY_KEYS", "EVENT_KEYS", "iter_stories", "iter_events", "event_of", "kyiv_date",
@@ -68,15 +69,9 @@ async def iter_stories(
     strikes_only: bool = False, batch: int = 500,
 ) -> AsyncIterator[dict[str, Any]]:
     """One dict per story (STORY_KEYS), oldest first, with its posts' sources and URLs."""
-    where = ["s.id > ?"]
-    params: list[Any] = []
     when = "COALESCE(s.event_at, fp.published_at, s.first_seen_at)"
-    if since is not None:
-        where.append(f"{when} >= ?")
-        params.append(to_db(since))
-    if until is not None:
-        where.append(f"{when} < ?")
-        params.append(to_db(until))
+    dates, params = date_filter(when, since, until)
+    where = ["s.id > ?", *dates]
     if strikes_only:
         where.append("s.is_strike = 1")
     sql = f"""SELECT s.id, s.first_seen_at, s.last_seen_at, {when} AS event_at, s.is_strike,

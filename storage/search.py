@@ -36,7 +36,7 @@ from analysis.gazetteer import get_gazetteer
 from analysis.regions import resolve_region
 from storage.database import Database
 from storage.errors import StorageError
-from storage.timeutil import to_db
+from storage.export import PHOTOS_SQL, date_filter, post_row
 
 __all__ = [
     "QuerySyntaxError", "Term", "Query", "parse_query", "word_lemmas", "text_words", "RegionFilter",
@@ -260,14 +260,9 @@ async def search_posts(
     Candidates come from the trigram index with the cheap filters in SQL; each is then checked
     by `query.matches` (inflection, word bounds, exclusions) and the region's containment.
     """
-    where = ["posts_search MATCH ?"]
-    params: list[Any] = [query.fts()]
-    if since is not None:
-        where.append("p.published_at >= ?")
-        params.append(to_db(since))
-    if until is not None:
-        where.append("p.published_at < ?")
-        params.append(to_db(until))
+    dates, date_params = date_filter("p.published_at", since, until)
+    where = ["posts_search MATCH ?", *dates]
+    params: list[Any] = [query.fts(), *date_params]
     if strikes:
         where.append("a.is_strike = 1")
     if region is not None:
@@ -276,9 +271,7 @@ async def search_posts(
         params.append(region.oblast)
     sql = f"""SELECT p.id, p.stream, p.external_id, p.url, p.published_at, p.title, p.text,
                      p.edited, p.deleted_at, a.is_strike, a.oblasts, a.places, s.versions,
-                     (SELECT group_concat(sha256, ' ') FROM
-                        (SELECT sha256 FROM post_media pm WHERE pm.post_id = p.id
-                         AND sha256 IS NOT NULL ORDER BY position)) AS photos
+                     {PHOTOS_SQL}
               FROM posts_search s JOIN posts p ON p.id = s.rowid
               LEFT JOIN analyses a ON a.post_id = p.id
               WHERE {' AND '.join(where)}
@@ -302,13 +295,8 @@ async def search_posts(
             haystack = "\n".join(x for x in (row["title"], row["text"], row["versions"]) if x)
             if not query.matches(haystack):
                 continue
-            text = row["text"]
-            if row["title"]:
-                text = f"{row['title']}\n\n{text}" if text else row["title"]
             yield {
-                "source": row["stream"], "external_id": row["external_id"], "url": row["url"],
-                "published_at": row["published_at"], "text": text, "edited": bool(row["edited"]),
-                "photos": row["photos"].split() if row["photos"] else [],
+                **post_row(row),
                 "is_strike": None if row["is_strike"] is None else bool(row["is_strike"]),
                 "oblasts": oblasts, "places": [p.get("name") for p in places],
                 "deleted": row["deleted_at"] is not None,
