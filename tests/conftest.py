@@ -57,6 +57,10 @@ timeout = 3
 jitter = 0
 max_backoff = 60
 
+[health]
+# A free port per test: parallel runs on one machine must not fight over 9464.
+listen = "127.0.0.1:0"
+
 [[sources]]
 type = "telegram_web"
 channel = "dsns_telegram"
