@@ -39,7 +39,8 @@ def _plain(html: str) -> str:
 
 def _published(entry: feedparser.FeedParserDict) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = entry.get(key)
+        # dict.get skips feedparser's deprecated published→updated key aliasing (and its warning).
+        value = dict.get(entry, key)
         if value:
             try:
                 return datetime.fromtimestamp(calendar.timegm(value), UTC)
@@ -72,8 +73,12 @@ def parse_feed(content: bytes, *, stream: str, source: str | None = None) -> lis
     `SourceParseError` when the bytes are not a feed at all; a feed with a recoverable
     error (feedparser's "bozo") is still read.
     """
-    parsed = feedparser.parse(content)
     name = source or stream
+    try:
+        parsed = feedparser.parse(content)
+    except (UnicodeError, ValueError) as exc:
+        # feedparser trusts the XML declaration's bytes; garbage there escapes as these.
+        raise SourceParseError(name, f"not a readable RSS/Atom feed: {exc}") from exc
     if not parsed.get("version"):
         reason = parsed.get("bozo_exception") or "no <rss>, <feed> or <rdf:RDF> root element"
         raise SourceParseError(name, f"not a readable RSS/Atom feed: {reason}")
