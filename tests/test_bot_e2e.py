@@ -200,3 +200,21 @@ async def test_conversation_list_mute_unsubscribe_regions_and_english(botapi: Fa
         await wait_for(lambda: len(botapi.sent) >= 10)
         stats = botapi.sent[-1]["text"]
         assert "Статистика" in stats and "Підписники: 3 (активні: 3)" in stats
+
+
+async def test_server_error_is_retried_and_last_lists_recent_strikes(tme: FakeTelegram, botapi: FakeBotAPI, bot_config: Path) -> None:
+    async with running_bot(bot_config) as app:
+        botapi.user_says(111, "/subscribe Харківщина")
+        await wait_for(lambda: len(botapi.sent) >= 1)
+        botapi.fail_next(1, 500, method="sendMessage")
+        tme.post("dsns_telegram", STRIKE, date=datetime.now(UTC))
+        await app.pipeline.poll(app.config.source("dsns_telegram"), force=True)
+        await wait_for(lambda: len(botapi.sent_to(111)) >= 2, timeout=10)
+        row = await app.db.fetchone("SELECT status, attempts FROM outbox")
+        assert tuple(row) == ("sent", 1)  # one failed try counted, then delivered
+        botapi.user_says(111, "/last")
+        await wait_for(lambda: len(botapi.sent_to(111)) >= 3)
+        assert "Балаклія" in botapi.sent_to(111)[-1]["text"]
+        botapi.user_says(111, "/last Одещина")
+        await wait_for(lambda: len(botapi.sent_to(111)) >= 4)
+        assert "не зафіксовано" in botapi.sent_to(111)[-1]["text"]
