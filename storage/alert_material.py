@@ -29,18 +29,18 @@ async def load_alert_material(db: Database, story_id: int, post_id: int) -> Aler
     row = await db.fetchone("SELECT stream, url, published_at, title, text FROM posts WHERE id = ?", (post_id,))
     if row is None:
         raise KeyError(post_id)
-    photo = await db.fetchone(
-        """SELECT m.data FROM post_media pm JOIN media m ON m.sha256 = pm.sha256
-           WHERE pm.post_id = ? ORDER BY pm.position LIMIT 1""",
+    # One query, so the photo and "still downloading" are read from the same snapshot.
+    slots = await db.fetchall(
+        """SELECT pm.sha256 IS NULL AND pm.attempts = 0, m.data FROM post_media pm
+           LEFT JOIN media m ON m.sha256 = pm.sha256 WHERE pm.post_id = ? ORDER BY pm.position""",
         (post_id,),
     )
-    pending = await db.fetchone(
-        "SELECT 1 FROM post_media WHERE post_id = ? AND sha256 IS NULL AND attempts = 0 LIMIT 1", (post_id,)
-    )
+    photo = next((bytes(slot[1]) for slot in slots if slot[1] is not None), None)
+    pending = photo is None and any(slot[0] for slot in slots)
     text = f"{row['title']}\n{row['text']}" if row["title"] else row["text"]
     published = from_db(row["published_at"])
     return AlertMaterial(
         story=story, stream=row["stream"], url=row["url"],
         published_at=published.isoformat() if published else None, text=text,
-        photo=bytes(photo[0]) if photo else None, photo_pending=pending is not None,
+        photo=photo, photo_pending=pending,
     )

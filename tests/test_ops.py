@@ -29,7 +29,10 @@ from tests.fakes.tme import FakeTelegram
 
 
 def with_health(config_file: Path, extra: str = "") -> Path:
-    config_file.write_text(config_file.read_text() + f'\n[health]\nlisten = "127.0.0.1:0"\n{extra}\n')
+    # The shared config already listens on a free port; add this test's health keys to it.
+    text = config_file.read_text()
+    assert 'listen = "127.0.0.1:0"' in text
+    config_file.write_text(text.replace('listen = "127.0.0.1:0"', f'listen = "127.0.0.1:0"\n{extra}', 1))
     return config_file
 
 

@@ -23,15 +23,17 @@ def test_reanalyze_refreshes_stale_analyses_and_story_figures(tme: FakeTelegram,
     assert dsns("run", "--once", "--config", str(config_file)).returncode == 0
     db_path = config_file.parent / "archive.db"
     with sqlite3.connect(db_path) as db:
-        # As if an older analyzer had missed everything in the first post.
-        db.execute("UPDATE analyses SET version = '0.0', is_strike = 0, killed = NULL, oblasts = '[]' WHERE post_id = 1")
-        db.execute("UPDATE stories SET is_strike = 0, killed = NULL WHERE first_post_id = 1")
+        (post_id,) = db.execute("SELECT id FROM posts WHERE stream = 'dsns_telegram' AND external_id = '1'").fetchone()
+        # As if an older analyzer had missed everything in the strike post.
+        db.execute("UPDATE analyses SET version = '0.0', is_strike = 0, killed = NULL, oblasts = '[]' WHERE post_id = ?", (post_id,))
+        # Its story (which the news feeds' report of the same strike may share) lost its figures too.
+        db.execute("UPDATE stories SET is_strike = 0, killed = NULL WHERE id = (SELECT story_id FROM posts WHERE id = ?)", (post_id,))
     result = dsns("reanalyze", "--config", str(config_file))
     assert result.returncode == 0, result.stderr
     assert "re-analysed 1 posts" in result.stdout
     with sqlite3.connect(db_path) as db:
-        row = db.execute("SELECT version, is_strike, killed, oblasts FROM analyses WHERE post_id = 1").fetchone()
-        story = db.execute("SELECT is_strike, killed, injured FROM stories WHERE first_post_id = 1").fetchone()
+        row = db.execute("SELECT version, is_strike, killed, oblasts FROM analyses WHERE post_id = ?", (post_id,)).fetchone()
+        story = db.execute("SELECT is_strike, killed, injured FROM stories WHERE id = (SELECT story_id FROM posts WHERE id = ?)", (post_id,)).fetchone()
     assert row == (ANALYZER_VERSION, 1, 1, '["UA-63"]')
     assert story == (1, 1, 8)
     again = dsns("reanalyze", "--config", str(config_file))
