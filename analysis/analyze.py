@@ -10,7 +10,7 @@ from analysis.strike import classify
 __all__ = ["analyze", "ANALYZER_VERSION"]
 
 # Bump when detection changes so `dsns-monitor reanalyze` knows what is stale.
-ANALYZER_VERSION = "0.1"
+ANALYZER_VERSION = "0.2"
 
 
 def analyze(text: str, channel: str | None = None, oblast_hint: str | None = None) -> Analysis:

@@ -68,9 +68,12 @@ _SINGULAR_VERB = re.compile(
 )
 # Plural verb forms: a singular noun near them is not the count ("загинули ... водій" is rare).
 _PRONOUNS = frozenset({"його", "її", "его", "ее", "him", "her"})
+# "двоє отруїлися, їх госпіталізовано": the plural pronoun refers back to the count just read.
+_PLURAL_PRONOUNS = frozenset({"їх", "их", "them"})
 _PLURAL_VERB = re.compile(r"(?:ли|ні|ные|ны|ены|ies)$")
 _ZERO_BOTH = re.compile(
-    r"без постраждалих|постраждалих (?:немає|нема|не було)|без жертв|жертв (?:(?:та|і|й|и) \w+ )?"
+    r"без постраждалих|постраждалих (?:серед [\w']+ (?:[\w']+ )?)?(?:немає|нема|не було)|"
+    r"пострадавших (?:среди \w+ (?:\w+ )?)?нет|без жертв|жертв (?:(?:та|і|й|и) \w+ )?"
     r"(?:немає|нема|не було|нет)|люди не постраждали|ніхто не постраждав|травмованих (?:немає|нема)|"
     r"без травмованих|обійшлося без|no casualties|no (?:one|people|person) (?:was|were) (?:hurt|injured|harmed)|"
     r"nobody was (?:hurt|injured)|no injuries|without casualties|no one hurt|пострадавших нет|"
@@ -149,6 +152,8 @@ def _segment_counts(seg: str) -> list[tuple[str, int, bool]]:
     if nums:
         pos, n, child = nums[0] if len(nums) == 1 else max(nums, key=lambda x: x[1])
         return [(cat, n, child)]
+    if any(t in _PLURAL_PRONOUNS for t in tokens):
+        return []
     if any(_SINGULAR_VERB.match(t) for t in tokens) or _names_one_person(tokens):
         child = any(CHILD_WORD.match(t) for t in tokens)
         return [(cat, 1, child)]
@@ -191,6 +196,16 @@ def _children_count(seg: str) -> int | None:
     return nums[0][1] if nums else 1
 
 
+def _dead_among_hurt(counts: dict[str, _Count], seg: str, sentence: str) -> None:
+    """"постраждали 6 людей, з них 2 загинули": DSNS counts the dead among the affected."""
+    nums = _numbers(_TOKEN.findall(seg))
+    dead = nums[0][1] if nums else 1
+    counts["killed"].merge(dead, total=False, add=False)
+    hurt = counts["injured"]
+    if re.search(r"постражд|пострада|affected", sentence) and hurt.value is not None and hurt.value >= dead:
+        hurt.value -= dead
+
+
 def extract_casualties(text: str) -> Casualties:
     """Read killed and injured counts (and children among them) from a post.
 
@@ -222,6 +237,9 @@ def extract_casualties(text: str) -> Casualties:
                     continue
                 if _CHILD_CUE_START.match(seg):
                     n = _children_count(seg)
+                    if n is None and last_cat == "injured" and _KILLED.search(seg):
+                        _dead_among_hurt(counts, seg, sentence)
+                        continue
                     if n is not None and last_cat:
                         counts[last_cat].merge_children(n)
                     elif n is not None:

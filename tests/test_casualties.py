@@ -89,3 +89,18 @@ def test_extract_casualties(
 ) -> None:
     got = extract_casualties(text)
     assert (got.killed, got.injured, got.children_killed, got.children_injured) == (killed, injured, ck, ci), text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Внаслідок атаки постраждали 6 людей, з них 2 загинули.", (2, 4)),
+        ("Пострадали пять человек, из них двое погибли.", (2, 3)),
+        ("У Луцьку чадним газом отруїлися двоє людей, їх госпіталізовано.", (None, 2)),
+        ("Постраждалих серед цивільного населення немає.", (0, 0)),
+        ("Пострадавших среди мирного населения нет.", (0, 0)),
+    ],
+)
+def test_dead_among_the_affected_plural_pronouns_and_civilian_zero(text: str, expected: tuple[int | None, int | None]) -> None:
+    result = extract_casualties(text)
+    assert (result.killed, result.injured) == expected
