@@ -30,7 +30,7 @@ from monitor.sinks import AlertSink
 from storage.analyses import save_analysis
 from storage.database import Database
 from storage.media import pending_media, record_media_failure, store_media
-from storage.posts import Change, mark_deleted, text_hash, upsert_posts
+from storage.posts import Change, is_unchanged, known_posts, mark_deleted, upsert_posts
 from storage.stories import note_deletions
 from storage.sources import SourceState, ensure_source, record_failure, record_success
 from storage.timeutil import utcnow
@@ -186,18 +186,8 @@ class Pipeline:
             log.info("source=%s deleted posts noticed: %s", source.source_name, ",".join(gone))
 
     async def _unseen(self, posts: list[RawPost]) -> list[RawPost]:
-        known: dict[tuple[str, str], str] = {}
-        for stream in {p.stream for p in posts}:
-            ids = [p.external_id for p in posts if p.stream == stream]
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                rows = await self.db.fetchall(
-                    f"SELECT external_id, text_hash FROM posts WHERE stream = ? "
-                    f"AND external_id IN ({','.join('?' * len(chunk))})",
-                    (stream, *chunk),
-                )
-                known.update({(stream, r[0]): r[1] for r in rows})
-        return [p for p in posts if known.get((p.stream, p.external_id)) != text_hash(p.title, p.text)]
+        known = await known_posts(self.db.reader, posts)
+        return [p for p in posts if not is_unchanged(known.get((p.stream, p.external_id)), p)]
 
     def _analyze_all(self, source: TelegramWebSource | RSSSource, posts: list[RawPost]) -> dict[int, Analysis]:
         return {

@@ -12,7 +12,7 @@ from collectors.base import RawPost
 from storage.canonical import canonical_url
 from storage.timeutil import to_db, utcnow
 
-__all__ = ["StoredPost", "Change", "upsert_posts", "text_hash", "mark_deleted"]
+__all__ = ["StoredPost", "Change", "upsert_posts", "text_hash", "mark_deleted", "known_posts", "is_unchanged"]
 
 _ALIAS = "alias"
 
@@ -56,7 +56,7 @@ async def upsert_posts(
     now = to_db(utcnow())
     # One row per identity: a batch that repeats a post keeps its last (newest) copy.
     posts = list({(p.stream, p.external_id): p for p in posts}.values())
-    known = await _known(conn, posts)
+    known = await known_posts(conn, posts)
     changes: list[Change] = []
     versions: list[tuple[int, int, str | None, str, str, str | None]] = []
     media: list[tuple[int, int, str]] = []
@@ -84,7 +84,7 @@ async def upsert_posts(
             changes.append(Change("new", _stored(post_id, raw, version), raw))
         else:
             post_id, old_hash, version = row
-            if old_hash in (digest, _ALIAS):
+            if is_unchanged(row, raw):
                 if raw.views is not None or raw.edited:
                     await conn.execute(
                         "UPDATE posts SET views = COALESCE(?, views), edited = MAX(edited, ?) WHERE id = ?",
@@ -114,6 +114,11 @@ async def upsert_posts(
     return changes
 
 
+def is_unchanged(known: tuple[int, str, int] | None, raw: RawPost) -> bool:
+    """Whether the archive already holds this post with this wording (or as another feed's copy)."""
+    return known is not None and known[1] in (_ALIAS, text_hash(raw.title, raw.text))
+
+
 async def _alias_of(conn: aiosqlite.Connection, raw: RawPost, canonical: str, source_id: int, now: str | None) -> bool:
     """Link (stream, external_id) to an archived post with the same canonical URL, if any."""
     async with conn.execute(
@@ -130,7 +135,7 @@ async def _alias_of(conn: aiosqlite.Connection, raw: RawPost, canonical: str, so
     return True
 
 
-async def _known(
+async def known_posts(
     conn: aiosqlite.Connection, posts: list[RawPost]
 ) -> dict[tuple[str, str], tuple[int, str, int]]:
     """(stream, external_id) → (id, text_hash, version) of the posts already archived."""
