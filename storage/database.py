@@ -51,11 +51,19 @@ class Database:
             elif not path.exists():
                 raise StorageError(f"{path}: no archive here (run `dsns-monitor run` first)")
             writer = await _connect(path, read_only=read_only)
+        except sqlite3.Error as exc:
+            raise StorageError(f"{path}: cannot open the archive: {exc}") from exc
+        try:
             if not read_only:
                 await migrate(writer, path)
             reader = await _connect(path, read_only=True)
         except sqlite3.Error as exc:
+            await writer.close()
             raise StorageError(f"{path}: cannot open the archive: {exc}") from exc
+        except BaseException:
+            # A refused schema must not leave the connection's thread running.
+            await writer.close()
+            raise
         return cls(path, writer, reader)
 
     async def close(self) -> None:
