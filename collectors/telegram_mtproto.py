@@ -155,6 +155,20 @@ class SharedClient:
         if client is not None:
             await client.disconnect()
 
+    async def discard_if_dead(self, known_dead: TelegramClient | None = None) -> None:
+        """Drop the client if it lost its connection, or if it is `known_dead`.
+
+        A client someone already replaced is left alone, so two failing polls do not close a
+        fresh connection between them.
+        """
+        current = self._client
+        if current is None or (known_dead is not None and current is not known_dead):
+            return
+        is_connected = getattr(current, "is_connected", None)
+        if known_dead is None and callable(is_connected) and is_connected():
+            return
+        await self.close()
+
 
 class EntityCache:
     """username → (channel id, access hash, canonical username), kept in a small JSON file."""

@@ -124,16 +124,8 @@ class MTProtoHub:
 
     async def discard_if_disconnected(self, client: Any = None) -> None:
         """Forget the shared client if it lost its connection (or is `client`, known dead)."""
-        shared = self._shared
-        if shared is None:
-            return
-        current = shared._client  # noqa: SLF001 - SharedClient exposes no "peek"
-        if current is None or (client is not None and current is not client):
-            return  # someone already reconnected
-        is_connected = getattr(current, "is_connected", None)
-        if client is None and callable(is_connected) and is_connected():
-            return
-        await shared.close()
+        if self._shared is not None:
+            await self._shared.discard_if_dead(client)
 
     async def close(self) -> None:
         """Disconnect at shutdown (nothing to do when MTProto was never used)."""
