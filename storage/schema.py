@@ -298,7 +298,25 @@ async def m004_search_trigram(conn: aiosqlite.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_stories_and_alerts, m003_story_clustering, m004_search_trigram]
+async def m005_search_index_once_per_post(conn: aiosqlite.Connection) -> None:
+    """A post's first version repeats its text, so re-indexing on it only doubled the cost of
+    every new post; later versions (edits) still refresh the earlier wordings."""
+    await run_script(
+        conn,
+        f"""
+        DROP TRIGGER posts_search_version;
+        CREATE TRIGGER posts_search_version AFTER INSERT ON post_versions WHEN new.version > 1 BEGIN
+            DELETE FROM posts_search WHERE rowid = new.post_id;
+            INSERT INTO posts_search (rowid, title, text, versions) {_SEARCH_ROW} WHERE p.id = new.post_id;
+        END;
+        """,
+    )
+
+
+MIGRATIONS: list[Migration] = [
+    m001_initial, m002_stories_and_alerts, m003_story_clustering, m004_search_trigram,
+    m005_search_index_once_per_post,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
