@@ -30,14 +30,12 @@ __all__ = ["extract_casualties"]
 _SENTENCE = re.compile(r"[.!?;:\n]+(?!\d)")
 _SEGMENT = re.compile(r"(,(?!\d)|\s(?:та|і|й|и|and|а також|as well as|plus)\s)")
 # Children clauses are split off so their count is not mistaken for the main figure.
-_CHILD_CUE = re.compile(
-    r"\s(?=(?:серед них|серед яких|зокрема|в тому числі|у тому числі|з них|including|among them|"
-    r"among whom|в том числе|среди них|из них)\b)"
-)
-_CHILD_CUE_START = re.compile(
-    r"^(?:серед них|серед яких|зокрема|в тому числі|у тому числі|з них|including|among them|"
+_AMONG_THEM = (
+    r"(?:серед них|серед яких|зокрема|в тому числі|у тому числі|з них|including|among them|"
     r"among whom|в том числе|среди них|из них)\b"
 )
+_CHILD_CUE = re.compile(rf"\s(?={_AMONG_THEM})")
+_CHILD_CUE_START = re.compile(rf"^{_AMONG_THEM}")
 _TOKEN = re.compile(r"\d+(?:[-–]\w+)*|[\w']+(?:-[\w']+)*|%")
 
 _KILLED = re.compile(
