@@ -15,6 +15,7 @@ from analysis._lexicon import (
     WORD_RE, is_latin, norm,
 )
 from analysis.gazetteer import Gazetteer, Unit, get_gazetteer
+from analysis.morph import morph
 
 RIVERS = frozenset({"дніпро", "десна", "дністер", "дунай", "буг", "донець", "прут", "сейм", "інгулець",
                     "оскіл", "ворскла", "псел", "сула", "тиса", "рось", "случ", "днепр", "dnipro"})
@@ -69,13 +70,6 @@ def tokenize(text: str) -> list[Token]:
     return out
 
 
-@functools.lru_cache(maxsize=1)
-def _morph():  # type: ignore[no-untyped-def]
-    import pymorphy3  # imported late: most tokens never need it
-
-    return pymorphy3.MorphAnalyzer(lang="uk")
-
-
 @functools.lru_cache(maxsize=200_000)
 def lemmas(token: str) -> tuple[str, ...]:
     """Name words `token` may be a form of (itself included when it is one)."""
@@ -91,7 +85,7 @@ def morph_lemmas(token: str) -> tuple[str, ...]:
     """Fallback for a capitalised word the paradigms miss: every pymorphy3 parse's normal form
     that is a name word (the first parse of "Харкові" is a surname, the third the city)."""
     g = get_gazetteer()
-    return tuple(dict.fromkeys(p.normal_form for p in _morph().parse(token) if p.normal_form in g.lemma_set))
+    return tuple(dict.fromkeys(p.normal_form for p in morph().parse(token) if p.normal_form in g.lemma_set))
 
 
 def _token_lemmas(tok: Token) -> tuple[str, ...]:

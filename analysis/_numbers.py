@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
+
+from analysis.morph import morph
 
 __all__ = [
     "NUMBER_WORDS", "PERSON_NOUN", "SINGULAR_PERSON", "CHILD_WORD", "NOT_PEOPLE_AFTER",
@@ -83,19 +84,6 @@ def word_number(token: str) -> int | None:
 # Roles that are animate and singular but never the victim being counted.
 _NOT_VICTIM = frozenset({"ворог", "ворога", "голова", "голови", "мер", "мера", "губернатор", "губернатора",
                          "речник", "речниця", "начальник", "очільник", "президент", "міністр", "прокурор"})
-_MORPH: list[Any] = []
-
-
-def _analyzer() -> Any | None:
-    # Loaded on first use (about 0.1 s): only casualty clauses without a number need it.
-    if not _MORPH:
-        try:
-            import pymorphy3
-
-            _MORPH.append(pymorphy3.MorphAnalyzer(lang="uk"))
-        except Exception:  # pragma: no cover - dictionaries missing: fall back to the word lists
-            _MORPH.append(None)
-    return _MORPH[0]
 
 
 @lru_cache(maxsize=8192)
@@ -109,10 +97,7 @@ def is_singular_person(token: str) -> bool:
         return True
     if token in _NOT_VICTIM or len(token) < 4 or not token.isalpha():
         return False
-    morph = _analyzer()
-    if morph is None:
-        return False
-    parses = morph.parse(token)
+    parses = morph().parse(token)
     return bool(parses) and all(
         p.tag.POS == "NOUN" and "anim" in p.tag and "plur" not in p.tag for p in parses
     )

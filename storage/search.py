@@ -33,6 +33,7 @@ from typing import Any
 
 from analysis._lexicon import norm
 from analysis.gazetteer import get_gazetteer
+from analysis.morph import morph
 from analysis.regions import resolve_region
 from storage.database import Database
 from storage.errors import StorageError
@@ -52,13 +53,6 @@ class QuerySyntaxError(ValueError):
     """The query cannot be parsed; the message says why in one line."""
 
 
-@functools.lru_cache(maxsize=1)
-def _morph():  # type: ignore[no-untyped-def]
-    import pymorphy3  # loaded late: ~1 s, and only searches need it
-
-    return pymorphy3.MorphAnalyzer(lang="uk")
-
-
 def text_words(text: str) -> list[str]:
     """Normalised words of a text; hyphenated words split, so both halves are searchable."""
     return _WORD_RE.findall(norm(text))
@@ -69,7 +63,7 @@ def word_lemmas(word: str) -> frozenset[str]:
     """Every dictionary form `word` (normalised) can be: itself, pymorphy3's, the gazetteer's."""
     out = {word}
     if not ("a" <= word[0] <= "z" or word[0].isdigit()):
-        out.update(p.normal_form for p in _morph().parse(word))
+        out.update(p.normal_form for p in morph().parse(word))
         out.update(get_gazetteer().lemmas(word))
     return frozenset(out)
 
@@ -81,7 +75,7 @@ def _forms(word: str) -> tuple[str, ...]:
     if "a" <= word[0] <= "z" or word[0].isdigit():
         return (word,)
     lemmas = word_lemmas(word)
-    for parse in _morph().parse(word):
+    for parse in morph().parse(word):
         if parse.normal_form in lemmas:
             forms.update(f.word for f in parse.lexeme)
     forms.update(lemmas)

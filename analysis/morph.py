@@ -1,0 +1,16 @@
+"""The one Ukrainian morphological analyser of the process, loaded on first use."""
+
+from __future__ import annotations
+
+import functools
+
+import pymorphy3
+
+__all__ = ["morph"]
+
+
+@functools.lru_cache(maxsize=1)
+def morph() -> pymorphy3.MorphAnalyzer:
+    """pymorphy3 with the Ukrainian dictionaries; loading takes a fraction of a second, so only
+    the code paths that need it (rare tokens, number-less casualty clauses, search) pay."""
+    return pymorphy3.MorphAnalyzer(lang="uk")
