@@ -32,7 +32,7 @@ from storage.database import Database
 from storage.media import pending_media, record_media_failure, store_media
 from storage.posts import Change, is_unchanged, known_posts, mark_deleted, upsert_posts
 from storage.stories import note_deletions
-from storage.sources import SourceState, ensure_source, record_failure, record_success
+from storage.sources import SourceState, ensure_source, get_source, record_failure, record_success
 from storage.timeutil import utcnow
 
 __all__ = ["Pipeline", "PollOutcome", "collector_for"]
@@ -88,8 +88,12 @@ class Pipeline:
         )
 
     async def source_state(self, source: TelegramWebSource | RSSSource) -> SourceState:
-        url = source.url
-        return await ensure_source(self.db, source.source_name, source.type, url)
+        """The source's row, created (or its type and URL updated) only when needed: a poll
+        should not take the write lock just to read its cursor."""
+        state = await get_source(self.db, source.source_name)
+        if state is not None and state.type == source.type and state.url == source.url:
+            return state
+        return await ensure_source(self.db, source.source_name, source.type, source.url)
 
     async def poll(self, source: TelegramWebSource | RSSSource, *, force: bool = False) -> PollOutcome:
         """Poll once. Never raises for a source's fault: the outcome and the source row say it."""
