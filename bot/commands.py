@@ -181,7 +181,13 @@ def _ambiguous(places: list[Place]) -> bool:
 async def _add(conn: aiosqlite.Connection, chat_id: int, lang: str, place: Place, edit: int | None = None) -> Reply:
     key, name, level = subscription_key(place)
     added = await subscribe(conn, chat_id, key, name, level)
-    return Reply(chat_id, t(lang, "subscribed" if added else "already", name=html.escape(name)), edit_message_id=edit)
+    keyboard = None
+    if level not in ("oblast", "city") and place.oblast in ISO_NAMES_EN:
+        # A town's watch misses strikes reported only as "Харківщина": offer the oblast too.
+        oblast = ISO_NAMES_EN[place.oblast] if lang == "en" else get_gazetteer().oblast_unit(place.oblast).title
+        keyboard = [[_button(t(lang, "also_oblast", name=oblast), f"sub:{place.oblast}")]]
+    text = t(lang, "subscribed" if added else "already", name=html.escape(name))
+    return Reply(chat_id, text, keyboard=keyboard, edit_message_id=edit)
 
 
 async def _list(conn: aiosqlite.Connection, chat_id: int, lang: str, arg: str, ctx: CommandContext) -> list[Reply | Answer]:

@@ -90,9 +90,9 @@ def parse_feed(content: bytes, *, stream: str, source: str | None = None) -> lis
         )
     posts: list[RawPost] = []
     for entry in parsed.entries:
-        key = entry.get("id") or entry.get("guid") or entry.get("link")
+        key = next((str(v).strip() for v in (entry.get("id"), entry.get("guid"), entry.get("link")) if v and str(v).strip()), "")
         if not key:
-            continue
+            continue  # nothing to tell this entry apart from the next poll's copy of it
         title = _plain(entry.get("title", "")) or None
         summary = entry.get("summary") or ""
         content_list = entry.get("content") or []
@@ -101,7 +101,7 @@ def parse_feed(content: bytes, *, stream: str, source: str | None = None) -> lis
         posts.append(
             RawPost(
                 stream=stream,
-                external_id=str(key).strip(),
+                external_id=key,
                 url=entry.get("link"),
                 published_at=_published(entry),
                 text=text,

@@ -226,3 +226,17 @@ async def test_server_error_is_retried_and_last_lists_recent_strikes(tme: FakeTe
         botapi.user_says(111, "/last Одещина")
         await wait_for(lambda: len(botapi.sent_to(111)) >= 4)
         assert "не зафіксовано" in botapi.sent_to(111)[-1]["text"]
+
+
+async def test_settlement_watch_offers_its_oblast(botapi: FakeBotAPI, bot_config: Path) -> None:
+    async with running_bot(bot_config) as app:
+        botapi.user_says(111, "/subscribe Балаклія")
+        await wait_for(lambda: len(botapi.sent) >= 1)
+        reply = botapi.sent[-1]
+        assert "Балаклія" in reply["text"]
+        (button,) = [b for row in reply["reply_markup"]["inline_keyboard"] for b in row]
+        assert button["callback_data"] == "sub:UA-63" and "Харківська область" in button["text"]
+        botapi.user_clicks(111, button["callback_data"], reply["message_id"])
+        await wait_for(lambda: len(botapi.sent) >= 2)
+        regions = {r[0] for r in await app.db.fetchall("SELECT region FROM subscriptions WHERE chat_id = 111")}
+    assert regions == {"UA63040010010039074", "UA-63"}
