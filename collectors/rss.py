@@ -90,7 +90,8 @@ def parse_feed(content: bytes, *, stream: str, source: str | None = None) -> lis
         )
     posts: list[RawPost] = []
     for entry in parsed.entries:
-        key = next((str(v).strip() for v in (entry.get("id"), entry.get("guid"), entry.get("link")) if v and str(v).strip()), "")
+        candidates = (entry.get("id"), entry.get("guid"), entry.get("link"))
+        key = next((str(v).strip() for v in candidates if v and str(v).strip()), "")
         if not key:
             continue  # nothing to tell this entry apart from the next poll's copy of it
         title = _plain(entry.get("title", "")) or None
