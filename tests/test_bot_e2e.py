@@ -240,3 +240,17 @@ async def test_settlement_watch_offers_its_oblast(botapi: FakeBotAPI, bot_config
         await wait_for(lambda: len(botapi.sent) >= 2)
         regions = {r[0] for r in await app.db.fetchall("SELECT region FROM subscriptions WHERE chat_id = 111")}
     assert regions == {"UA63040010010039074", "UA-63"}
+
+
+async def test_bad_request_is_logged_and_dropped_others_still_sent(tme: FakeTelegram, botapi: FakeBotAPI, bot_config: Path) -> None:
+    async with running_bot(bot_config) as app:
+        for chat in (111, 222):
+            botapi.user_says(chat, "/subscribe Харківщина")
+        await wait_for(lambda: len(botapi.sent) >= 2)
+        botapi.fail_next(1, 400, description="Bad Request: chat not found", method="sendMessage")
+        tme.post("dsns_telegram", STRIKE, date=datetime.now(UTC))
+        await app.pipeline.poll(app.config.source("dsns_telegram"), force=True)
+        statuses = await settled_outbox(app)
+        assert sorted(statuses.values()) == ["dropped", "sent"]
+        dropped = await app.db.fetchone("SELECT last_error FROM outbox WHERE status = 'dropped'")
+        assert "chat not found" in dropped[0]
