@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from monitor import faults
 from monitor.app import App
 from monitor.config import RSSSource, TelegramWebSource
 from monitor.mtproto import LiveFeeds
@@ -58,6 +59,7 @@ class _Jobs:
 async def run_forever(app: App, stop: asyncio.Event | None = None) -> None:
     """Run every source on its interval until SIGTERM/SIGINT (or `stop` is set)."""
     stop = stop or asyncio.Event()
+    faults.reset()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         try:

@@ -3,8 +3,10 @@
 No web framework: two read-only GET routes, `Connection: close`, bounded request size and
 time, so a stray client (or a port scanner) costs nothing and cannot stall the monitor.
 
-/healthz answers 200 with one JSON object per source, or 503 when every enabled source has
-been failing for longer than `[health] unhealthy_after` (or the scheduler stopped beating).
+/healthz answers 200 with one JSON object per source and the process's faults (`monitor.faults`):
+status "ok", or "degraded" while a source fails or a component reports a fault; 503 "unhealthy"
+when every enabled source has been failing for longer than `[health] unhealthy_after`, the
+scheduler stopped beating, or a component reports a critical fault.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from monitor import metrics
+from monitor import faults, metrics
 from monitor.config import Config, ConfigError, listen_address
 from storage.database import Database
 from storage.errors import StorageError
@@ -62,14 +64,17 @@ async def health_report(
             "next_check": to_db(state.next_check_at) if state else None,
         }
     stale = heartbeat_age is not None and heartbeat_age > HEARTBEAT_STALE
-    healthy = not stale and not (enabled and down == len(enabled))
+    problems = faults.active()
+    healthy = not stale and not (enabled and down == len(enabled)) and not any(f.critical for f in problems)
+    degraded = bool(problems) or any(s["status"] != "ok" for s in sources.values())
     report = {
-        "status": "ok" if healthy else "unhealthy",
+        "status": ("degraded" if degraded else "ok") if healthy else "unhealthy",
         "time": to_db(now),
         "started": to_db(started_at),
         "unhealthy_after": threshold,
         "heartbeat_age": round(heartbeat_age, 1) if heartbeat_age is not None else None,
         "sources": sources,
+        "faults": faults.as_json(),
     }
     return healthy, report
 

@@ -19,7 +19,7 @@ from storage.timeutil import from_db
 
 __all__ = [
     "REGISTRY", "poll_finished", "posts_ingested", "photo_stored", "photo_failed", "timed_analysis",
-    "alert_sent", "alert_failed", "bot_rate_limited", "refresh_from_archive", "render",
+    "alert_sent", "alert_failed", "bot_rate_limited", "refresh_from_archive", "component_fault", "render",
 ]
 
 T = TypeVar("T")
@@ -59,6 +59,10 @@ LAST_SUCCESS = Gauge(
     registry=REGISTRY,
 )
 ARCHIVE = Gauge("dsns_archive_rows", "Rows in the archive, by table.", ["table"], registry=REGISTRY)
+COMPONENT_FAULT = Gauge(
+    "dsns_component_fault", "1 while a part of the daemon reports a fault (see /healthz).", ["component"],
+    registry=REGISTRY,
+)
 
 
 def poll_finished(source: str, seconds: float, *, ok: bool, rate_limited: bool = False) -> None:
@@ -125,6 +129,10 @@ async def refresh_from_archive(db: Database, source_names: list[str] | None = No
     for table in ("posts", "post_versions", "media", "stories"):
         row = await db.fetchone(f"SELECT coalesce(max(rowid), 0) FROM {table}")
         ARCHIVE.labels(table).set(row[0] if row else 0)
+
+
+def component_fault(component: str, faulty: bool) -> None:
+    COMPONENT_FAULT.labels(component).set(1 if faulty else 0)
 
 
 def render() -> bytes:

@@ -14,9 +14,18 @@ settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
+from monitor import faults
 from tests.fakes.feeds import FakeFeeds
 from tests.fakes.server import LocalServer, serve
 from tests.fakes.tme import FakeTelegram
+
+
+@pytest.fixture(autouse=True)
+def no_faults_between_tests() -> Iterator[None]:
+    """Faults are process-wide (as in the daemon); one test's must not show in the next."""
+    faults.reset()
+    yield
+    faults.reset()
 
 
 @pytest.fixture

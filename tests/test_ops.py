@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from monitor import faults
 from monitor.app import open_app
 from monitor.config import ConfigError, load_config
 from monitor.daemon import poll_all_once
@@ -52,7 +53,8 @@ async def test_healthz_reports_each_source_and_turns_503_when_all_fail(
                 reply = await client.get(f"{url}/healthz")
                 assert reply.status_code == 200
                 body = reply.json()
-                assert body["status"] == "ok" and set(body["sources"]) == {"dsns_telegram", "news_uk", "news_ru"}
+                # One source failing: still 200, but not "ok" (an operator should look).
+                assert body["status"] == "degraded" and set(body["sources"]) == {"dsns_telegram", "news_uk", "news_ru"}
                 good = body["sources"]["dsns_telegram"]
                 assert good["status"] == "ok" and good["consecutive_failures"] == 0
                 assert good["last_success"] and 0 <= good["lag_seconds"] < 30
@@ -242,3 +244,28 @@ def test_backup_while_the_archive_is_written(tme: FakeTelegram, config_file: Pat
 
     again = subprocess.run([*cli, "backup", "--config", str(config_file), str(copy)], capture_output=True, text=True, timeout=60)
     assert again.returncode == 1 and "already exists; choose another name or pass --force" in again.stderr
+
+
+async def test_a_component_fault_degrades_or_fails_health(config_file: Path) -> None:
+    config = load_config(config_file)
+    async with open_app(config) as app:
+        server = HealthServer(app.db, config, heartbeat_age=lambda: 1.0)
+        await server.start()
+        url = f"http://127.0.0.1:{server.port}"
+        try:
+            async with httpx.AsyncClient() as client:
+                metrics_text = (await client.get(f"{url}/metrics")).text
+                assert 'dsns_component_fault{component="archive"} 0.0' in metrics_text  # a series before any fault
+                faults.report("analysis", "post 7: ValueError")
+                reply = await client.get(f"{url}/healthz")
+                assert reply.status_code == 200 and reply.json()["status"] == "degraded"
+                assert reply.json()["faults"]["analysis"]["message"] == "post 7: ValueError"
+                faults.report("archive", "database or disk is full", critical=True)
+                reply = await client.get(f"{url}/healthz")
+                assert reply.status_code == 503 and reply.json()["status"] == "unhealthy"
+                assert 'dsns_component_fault{component="archive"} 1.0' in (await client.get(f"{url}/metrics")).text
+                faults.clear("archive")
+                faults.clear("analysis")
+                assert (await client.get(f"{url}/healthz")).json()["faults"] == {}
+        finally:
+            await server.close()
