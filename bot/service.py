@@ -10,7 +10,7 @@ from typing import Any
 import aiosqlite
 
 from analysis.gazetteer import ISO_NAMES_EN, get_gazetteer
-from bot.api import BotAPI, BotAPIError, RetryAfter, Unauthorized
+from bot.api import BadRequest, BotAPI, BotAPIError, RetryAfter, Unauthorized
 from bot.commands import Answer, CommandContext, Reply, handle_update, update_origin
 from bot.format import kyiv_time, weapon_label
 from bot.ratelimit import CommandLimiter, SendLimiter
@@ -38,21 +38,24 @@ class BotService:
 
     The update loop only reads updates and applies commands; replies go to per-chat queues
     (`ReplyQueues`), so a chat waiting for its send interval never holds up anyone else.
-    `token_retry` is how long to wait before trying a token Telegram rejected again.
+    Failed calls are retried after `backoff` seconds, doubling up to a minute; a token
+    Telegram rejected is tried again every `token_retry` seconds.
     """
 
     def __init__(
         self, db: Database, api: BotAPI, *, admins: set[int], global_rate: float = 25.0,
         per_chat_interval: float = 1.0, poll_timeout: int = 30, command_burst: int = 20,
-        commands_per_minute: float = 20.0, token_retry: float = 300.0,
+        commands_per_minute: float = 20.0, backoff: float = 1.0, token_retry: float = 300.0,
     ) -> None:
         self.db = db
         self.api = api
         self.limiter = SendLimiter(global_rate, per_chat_interval)
         self.commands = CommandLimiter(command_burst, commands_per_minute)
         self.sender = AlertSender(db, api, self.limiter)
-        self.replies = ReplyQueues(self._send)
+        # A command makes at most a few replies: room for a whole burst, bounded all the same.
+        self.replies = ReplyQueues(self._send, per_chat=3 * command_burst + 1)
         self.poll_timeout = poll_timeout
+        self.backoff = backoff
         self.token_retry = token_retry
         self.ctx = CommandContext(admins=admins, stats_text=self._stats_text, last_text=self._last_text)
 
@@ -72,7 +75,7 @@ class BotService:
         The sender does not start before: with a refused token every alert would fail and
         use up its retries, while waiting keeps them pending in the outbox.
         """
-        delay, failures = 1.0, 0
+        delay, failures = self.backoff, 0
         while not stop.is_set():
             try:
                 me = await self.api.get_me()
@@ -102,7 +105,7 @@ class BotService:
     async def _updates(self, stop: asyncio.Event) -> None:
         offset_text = await get_value(self.db, OFFSET_KEY)
         offset = int(offset_text) if offset_text else None
-        delay, failures = 1.0, 0
+        delay, failures = self.backoff, 0
         while not stop.is_set():
             poll = asyncio.ensure_future(
                 self.api.get_updates(offset, timeout=self.poll_timeout, allowed_updates=["message", "callback_query"])
@@ -132,7 +135,7 @@ class BotService:
                 continue
             if failures:
                 faults.clear("bot")
-            delay, failures = 1.0, 0
+            delay, failures = self.backoff, 0
             offset = await self._handle_batch(updates, offset)
 
     async def _handle_batch(self, updates: list[dict[str, Any]], offset: int | None) -> int | None:
@@ -186,8 +189,10 @@ class BotService:
             try:
                 await self.api.edit_message_text(action.chat_id, action.edit_message_id, action.text, reply_markup=markup)
                 return
-            except BotAPIError:
-                pass  # the message may be a photo or too old to edit: send a new one
+            except BadRequest as exc:
+                if exc.not_modified:
+                    return  # the message already says this (a button pressed twice)
+                # else the message may be a photo or too old to edit: send a new one
         await self.api.send_message(action.chat_id, action.text, reply_markup=markup)
 
     async def _stats_text(self, conn: aiosqlite.Connection, lang: str) -> str:
