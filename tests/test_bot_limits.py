@@ -8,17 +8,20 @@ import time
 from pathlib import Path
 
 import httpx
+from hypothesis import given, settings
 
 from analysis.gazetteer import get_gazetteer
 from bot.api import BotAPI
+from bot.commands import update_origin
 from bot.service import BotService
-from monitor import metrics
+from monitor import faults, metrics
 from monitor.app import open_app
 from monitor.config import load_config
 from monitor.health import HealthServer
 from storage.subscriptions import subscribe, upsert_chat
 from tests.fakes.botapi import DEFAULT_TOKEN, FakeBotAPI
 from tests.test_bot_e2e import bot_config, bot_server, botapi, running_bot, wait_for  # noqa: F401 (fixtures)
+from tests.test_fuzz import update
 
 TOO_MANY = "Забагато запитів"
 FULL = "щонайбільше за 50"
@@ -172,10 +175,9 @@ async def test_rejected_token_is_a_bot_fault_and_the_bot_recovers(botapi: FakeBo
             await health.close()
 
 
-async def test_getupdates_failures_are_counted_reported_and_cleared(botapi: FakeBotAPI, bot_config: Path) -> None:
-    from monitor import faults
-
+async def test_getme_and_getupdates_failures_are_retried_counted_reported_and_cleared(botapi: FakeBotAPI, bot_config: Path) -> None:
     before = metrics.REGISTRY.get_sample_value("dsns_bot_getupdates_failures_total") or 0.0
+    botapi.fail_next(2, 503, method="getMe")  # retried with backoff, not given up
     botapi.fail_next(3, 502, method="getUpdates")
     botapi.fail_next(1, 502, method="getUpdates", delay=1.0)  # the fault stays visible a while
     async with running_bot(bot_config, backoff=0.05):
@@ -185,5 +187,16 @@ async def test_getupdates_failures_are_counted_reported_and_cleared(botapi: Fake
         botapi.user_says(111, "/help")
         await wait_for(lambda: len(botapi.sent_to(111)) == 1, timeout=10)
         assert faults.active() == []
+        assert botapi.calls["getMe"] == 3
     after = metrics.REGISTRY.get_sample_value("dsns_bot_getupdates_failures_total")
     assert after is not None and after - before == 4
+
+
+@settings(max_examples=100, deadline=None)
+@given(update)
+def test_any_update_has_a_chat_to_count_or_none(update: dict[str, object]) -> None:
+    # The update loop counts each command against its chat before handling it: never a crash.
+    origin = update_origin(update)
+    if origin is not None:
+        chat_id, lang = origin
+        assert isinstance(chat_id, int) and not isinstance(chat_id, bool) and lang in ("uk", "en")
