@@ -189,8 +189,8 @@ class BotService:
             try:
                 await self.api.edit_message_text(action.chat_id, action.edit_message_id, action.text, reply_markup=markup)
                 return
-            except BadRequest as exc:
-                if exc.not_modified:
+            except BotAPIError as exc:
+                if isinstance(exc, BadRequest) and exc.not_modified:
                     return  # the message already says this (a button pressed twice)
                 # else the message may be a photo or too old to edit: send a new one
         await self.api.send_message(action.chat_id, action.text, reply_markup=markup)
