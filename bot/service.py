@@ -33,12 +33,12 @@ class BotService:
 
     def __init__(
         self, db: Database, api: BotAPI, *, admins: set[int], global_rate: float = 25.0,
-        per_chat_interval: float = 1.0, poll_timeout: int = 30,
+        per_chat_interval: float = 1.0, poll_timeout: int = 30, alert_max_age: float | None = None,
     ) -> None:
         self.db = db
         self.api = api
         self.limiter = SendLimiter(global_rate, per_chat_interval)
-        self.sender = AlertSender(db, api, self.limiter)
+        self.sender = AlertSender(db, api, self.limiter, max_age=alert_max_age)
         self.poll_timeout = poll_timeout
         self.ctx = CommandContext(admins=admins, stats_text=self._stats_text, last_text=self._last_text)
 
