@@ -111,7 +111,6 @@ class AlertSender:
         """Drain whenever woken (new posts) or every `idle` seconds (retries that came due)."""
         while not stop.is_set():
             await self.drain(stop)
-            await self._watch_backlog()
             wake.clear()
             waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
             await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
@@ -120,15 +119,12 @@ class AlertSender:
 
     async def drain(self, stop: asyncio.Event | None = None) -> int:
         """Send everything due now, until `stop` is set; returns the number of rows handled."""
-        self.limiter.stop = stop = stop or asyncio.Event()
+        stop = stop or asyncio.Event()
+        self.limiter.stop = stop
         handled = 0
         while not stop.is_set():
-            if self.max_age is not None:
-                expired = await expire_stale(self.db, self.max_age)
-                if expired:
-                    metrics.alerts_expired(expired)
-                    log.warning("alerts expired unsent: their news is older than alert_max_age",
-                                extra={"count": expired, "max_age": self.max_age})
+            await self._expire()
+            await self._watch_backlog()  # per batch: a long drain may itself be the stall
             items = [i for i in await due_items(self.db, limit=200) if i.id not in self._in_flight]
             if not items:
                 break
@@ -147,6 +143,15 @@ class AlertSender:
             pass  # still pending, untouched: the next run sends it
         finally:
             self._in_flight.discard(item.id)
+
+    async def _expire(self) -> None:
+        if self.max_age is None:
+            return
+        expired = await expire_stale(self.db, self.max_age)
+        if expired:
+            metrics.alerts_expired(expired)
+            log.warning("alerts expired unsent: their news is older than alert_max_age",
+                        extra={"count": expired, "max_age": self.max_age})
 
     async def _watch_backlog(self) -> None:
         backlog = await outbox_backlog(self.db)

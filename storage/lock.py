@@ -45,7 +45,7 @@ def exclusive_archive(archive: str | Path) -> Iterator[None]:
             holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
             by = f" (pid {holder})" if holder.isdecimal() else ""
             raise ArchiveInUseError(
-                f"{archive} is in use by another `dsns-monitor run`{by}; stop it first"
+                f"{archive} is in use by another dsns-monitor run{by}; stop it first"
             ) from None
         except OSError as exc:
             raise StorageError(f"{path}: cannot lock the archive: {exc.strerror}") from exc
