@@ -328,9 +328,12 @@ async def m006_outbox_priority(conn: aiosqlite.Connection) -> None:
         UPDATE outbox SET queued_at = created_at,
             news_at = min(created_at, coalesce((SELECT published_at FROM posts WHERE posts.id = outbox.post_id), created_at))
         WHERE status = 'pending';
-        -- The sender's order: first sends before edits, fresh news before older news.
+        -- The sender's order: first sends before edits, fresh news before older news; with
+        -- next_attempt_at in it, rows waiting for a retry (all of them, in an outage) are
+        -- skipped without reading the table.
         DROP INDEX outbox_pending;
-        CREATE INDEX outbox_due ON outbox (message_id IS NOT NULL, news_at DESC, id) WHERE status = 'pending';
+        CREATE INDEX outbox_due ON outbox (message_id IS NOT NULL, news_at DESC, id, next_attempt_at)
+            WHERE status = 'pending';
         -- The oldest wait without reading every pending row.
         CREATE INDEX outbox_waiting ON outbox (queued_at) WHERE status = 'pending';
         """,
