@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +26,7 @@ from monitor.app import App, open_app
 from monitor.config import load_config
 from monitor.daemon import poll_all_once, run_forever
 from monitor.health import health_report
-from monitor.metrics import REGISTRY
+from monitor.metrics import REGISTRY, refresh_from_archive
 from storage.outbox import due_items, plan_alerts
 from storage.timeutil import to_db, utcnow
 from tests.fakes.botapi import FakeBotAPI
@@ -118,6 +118,13 @@ async def _sending(app: App, botapi: tuple[FakeBotAPI, LocalServer]) -> AsyncIte
         await api.aclose()
 
 
+async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
 async def _status(app: App) -> dict[str, int]:
     return {r[0]: r[1] for r in await app.db.fetchall("SELECT status, count(*) FROM outbox GROUP BY status")}
 
@@ -164,10 +171,7 @@ async def test_a_poll_in_flight_at_stop_finishes_its_transaction(tme: FakeTelegr
         async with open_app(config) as app:
             stop = asyncio.Event()
             daemon = asyncio.create_task(run_forever(app, stop))
-            deadline = time.monotonic() + 10
-            while not server.requests and time.monotonic() < deadline:
-                await asyncio.sleep(0.02)
-            assert server.requests
+            await _until(lambda: bool(server.requests), 10)
             stop.set()
             await asyncio.wait_for(daemon, 12)
             posts = await app.db.fetchall("SELECT story_id FROM posts WHERE stream = 'dsns_telegram'")
@@ -192,18 +196,20 @@ async def test_an_outbox_that_stalls_is_a_fault_in_healthz(
                 (to_db(utcnow() - timedelta(minutes=15)), to_db(utcnow() + timedelta(minutes=5))),
             )
         async with _sending(app, botapi):
-            await asyncio.sleep(0.3)
+            await _until(lambda: "outbox" in faults.as_json())
             _, report = await health_report(app.db, config, started_at=utcnow())
             assert report["status"] == "degraded" and "outbox" in report["faults"]
             assert report["outbox"]["pending"] == 3 and report["outbox"]["oldest_pending_seconds"] >= 15 * 60
+            await refresh_from_archive(app.db)
+            assert REGISTRY.get_sample_value("dsns_outbox_depth") == 3
+            assert (REGISTRY.get_sample_value("dsns_outbox_oldest_pending_seconds") or 0) >= 15 * 60
 
             async with app.db.write() as conn:  # Telegram is back
                 await conn.execute("UPDATE outbox SET next_attempt_at = NULL")
             assert await asyncio.to_thread(fake.wait_sent, 3, 5)
-            await asyncio.sleep(0.3)
+            await _until(lambda: "outbox" not in faults.as_json())
         _, report = await health_report(app.db, config, started_at=utcnow())
     assert "outbox" not in report["faults"] and report["outbox"] == {"pending": 0, "oldest_pending_seconds": 0.0}
-    assert not any(f.component == "outbox" for f in faults.active())
 
 
 def test_sigterm_with_5000_queued_alerts_stops_in_time_and_a_second_daemon_is_refused(
