@@ -28,7 +28,7 @@ log = logging.getLogger("dsns_monitor.ops")
 HEARTBEAT_JOB = "_heartbeat"
 HEARTBEAT_EVERY = 10.0
 ARCHIVE_CHECK_JOB = "_archive_check"
-# quick_check reads the whole file: about 1 s per GB when cached (bench/archive_checks.py).
+# quick_check reads the whole file: about 4 s per GB when cached (bench/archive_checks.py).
 ARCHIVE_CHECK_EVERY = 24 * 3600.0
 DESCRIPTORS_JOB = "_descriptors"
 DESCRIPTORS_EVERY = 15.0

@@ -32,6 +32,7 @@ from typing import Any
 import uvicorn
 from datasette import hookimpl
 from datasette.app import Datasette
+from datasette.database import Database as DatasetteDatabase
 from datasette.plugins import pm
 
 from monitor.app import App
@@ -202,6 +203,22 @@ def local_hosts_only(app: ASGIApp, port: int) -> ASGIApp:
     return guarded
 
 
+class _PublicArchive(DatasetteDatabase):
+    """The archive as Datasette sees it: without the bot's tables. The authorizer refuses their
+    rows to any query; this keeps Datasette from counting them for its pages or linking a post
+    or story to the alerts about it (which would fail)."""
+
+    async def table_names(self) -> list[str]:
+        return [name for name in await super().table_names() if name not in PRIVATE_TABLES]
+
+    async def get_all_foreign_keys(self) -> dict[str, dict[str, list[dict[str, Any]]]]:
+        keys: dict[str, dict[str, list[dict[str, Any]]]] = await super().get_all_foreign_keys()
+        return {
+            table: {way: [fk for fk in fks if fk["other_table"] not in PRIVATE_TABLES] for way, fks in links.items()}
+            for table, links in keys.items() if table not in PRIVATE_TABLES
+        }
+
+
 class _Guard:
     """The Datasette plugin that keeps the bot's data in: the authorizer and the Host check."""
 
@@ -241,9 +258,10 @@ async def run_serve(args: argparse.Namespace, app: App) -> int:
             research = Path(tmp) / "research.db"
             events, stories = await build_research_db(app.db, research)
             datasette = Datasette(
-                [str(archive)], immutables=[str(research)], metadata=build_metadata(archive.stem),
+                immutables=[str(research)], metadata=build_metadata(archive.stem),
                 settings={"sql_time_limit_ms": 5000, "facet_time_limit_ms": 1000},
             )
+            datasette.add_database(_PublicArchive(datasette, path=str(archive)), name=archive.stem)
             server = uvicorn.Server(uvicorn.Config(
                 datasette.app(), lifespan="on", log_config=None, access_log=False, log_level="warning",
             ))

@@ -213,6 +213,11 @@ def test_serve_answers_json_api_and_stops_on_sigterm(archive: Path) -> None:
         rows = _get_json(f"{base}/archive.json?_shape=array&sql=" + urllib.parse.quote(
             "select text from posts where text like '%Балакл%'"))
         assert BALAKLIIA in [r["text"] for r in rows]  # type: ignore[index, union-attr]
+        tables = {t["name"] for t in _get_json(f"{base}/archive.json")["tables"]}  # type: ignore[index]
+        assert "posts" in tables and not tables & {"chats", "subscriptions", "outbox", "bot_state"}
+        post_id = posts[0]["id"]  # type: ignore[index]
+        with urllib.request.urlopen(f"{base}/archive/posts/{post_id}", timeout=5) as page:  # links nothing private
+            assert page.status == 200
         # A page the researcher visits cannot reach the server under its own (rebound) name.
         for host in ("evil.example", f"evil.example:{port}", f"127.0.0.1.evil.example:{port}", f"localhost:{port + 1}"):
             code, _ = _refused(f"{base}/archive/posts.json", {"Host": host})
