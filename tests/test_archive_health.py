@@ -159,6 +159,9 @@ async def test_running_out_of_descriptors_shows_in_healthz_and_clears(config_fil
             client.close()
         status, body = await healthz(url)
         assert status == 503 and "descriptors" in body["faults"]
+        async with httpx.AsyncClient() as client:
+            metrics = (await client.get(url.replace("/healthz", "/metrics"))).text
+        assert 'dsns_component_fault{component="descriptors"} 1.0' in metrics and "process_max_fds" in metrics
         ops.descriptors.check()  # room again, but EMFILE was seen since the last check: kept
         assert "descriptors" in faults.as_json()
         ops.descriptors.every = 0.0
