@@ -175,6 +175,10 @@ class Database:
                 found = [str(row[0]) for row in await cursor.fetchall()]
         except sqlite3.Error as exc:
             return [str(exc)]
+        except asyncio.CancelledError:
+            # Shutting down: stop reading the file now, not when the whole check is done.
+            await conn.interrupt()
+            raise
         finally:
             await conn.close()
         return [] if found == ["ok"] else found
