@@ -168,3 +168,21 @@ async def test_running_out_of_descriptors_shows_in_healthz_and_clears(config_fil
         ops.descriptors.check()
         status, body = await healthz(url)
         assert status == 200 and "descriptors" not in body["faults"]
+
+
+async def test_a_poll_that_runs_out_of_descriptors_reports_it(config_file: Path) -> None:
+    faults.reset()
+    async with open_app(load_config(config_file)) as app:
+        source = next(s for s in app.config.sources if s.source_name == "dsns_telegram")
+        await app.pipeline.source_state(source)
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        with socket.socket() as probe:
+            lowest_free = probe.fileno()
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free, hard))
+            outcome = await app.pipeline.poll(source, force=True)  # no socket for the fetch
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert not outcome.ok
+    fault = faults.as_json()["descriptors"]
+    assert fault["critical"] is True and "poll of dsns_telegram" in fault["message"]
