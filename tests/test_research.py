@@ -161,7 +161,7 @@ async def _add_subscriber(config: Path) -> None:
     db = await Database.open(config.parent / "archive.db")
     try:
         async with db.write() as conn:
-            await upsert_chat(conn, SUBSCRIBER, "uk", "Оксана")
+            await upsert_chat(conn, SUBSCRIBER, "uk")
             await subscribe(conn, SUBSCRIBER, "UA-63", "Балаклія", "settlement")
     finally:
         await db.close()
