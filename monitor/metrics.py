@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
 
 from storage.database import Database
 from storage.outbox import outbox_backlog
@@ -27,6 +27,8 @@ __all__ = [
 T = TypeVar("T")
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+# process_open_fds beside process_max_fds: the "descriptors" fault's figures, as a series to graph.
+ProcessCollector(registry=REGISTRY)
 
 POLL_SECONDS = Histogram(
     "dsns_poll_duration_seconds", "Duration of one poll of a source (fetch, store, analyse).",

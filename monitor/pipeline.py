@@ -22,7 +22,7 @@ from collectors.media import MediaPolicy, download_photo
 from collectors.rss import RSSCollector
 from collectors.telegram_mtproto import TelegramMTProtoCollector, parse_photo_url
 from collectors.telegram_web import TelegramWebCollector
-from monitor import metrics
+from monitor import metrics, resources
 from monitor.alerts import StoryPlanner
 from monitor.config import Config, RSSSource, TelegramMTProtoSource, TelegramWebSource
 from monitor.mtproto import ClientFactory, MTProtoHub
@@ -105,6 +105,7 @@ class Pipeline:
         try:
             result = await self._fetch(source, state)
         except SourceError as exc:
+            resources.note_error(exc, f"poll of {name}")
             failed = await record_failure(
                 self.db, state.id, str(exc), interval=source.interval,
                 retry_after=exc.retry_after, max_backoff=self.config.scheduler.max_backoff,
