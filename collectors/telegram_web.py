@@ -13,7 +13,6 @@ Two quirks of the real site shape the code:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -23,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborNode
 
 from collectors.base import (
     FetchResult,
@@ -33,6 +32,8 @@ from collectors.base import (
     SourceParseError,
     message_id_cursor,
 )
+from collectors.budget import DEFAULT_PARSE_TIMEOUT, parse_in_thread, trimmed
+from collectors.html import parse_html
 from collectors.http import DEFAULT_MAX_BYTES, fetch
 
 __all__ = ["LinkPreview", "WebPost", "parse_page", "parse_views", "TelegramWebCollector"]
@@ -41,7 +42,9 @@ log = logging.getLogger(__name__)
 
 _MAX_REDIRECTS = 3
 _CHANNEL_RE = re.compile(r"^[A-Za-z0-9_]{3,64}$")
-_BACKGROUND_RE = re.compile(r"background-image\s*:\s*url\(\s*['\"]?([^'\")]+)['\"]?\s*\)", re.I)
+# The URL stops at the next quote, bracket or blank and is never rescanned (possessive), so a
+# style of many unclosed "url(" costs one pass.
+_BACKGROUND_RE = re.compile(r"background-image\s*:\s*url\(\s*['\"]?([^'\"()\s]++)['\"]?\s*\)", re.I)
 _VIEWS_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMB]?)$", re.I)
 _VIEW_UNITS = {"": 1, "K": 1_000, "M": 1_000_000, "B": 1_000_000_000}
 _EDITED_RE = re.compile(r"\bedited\b", re.I)
@@ -80,8 +83,9 @@ class WebPost:
     link_preview: LinkPreview | None = None
 
     def to_raw(self) -> RawPost:
-        """The collector-neutral record: stream is the lower-cased channel, id the message id."""
-        return RawPost(
+        """The collector-neutral record: stream is the lower-cased channel, id the message id;
+        within `collectors.budget`'s caps."""
+        return trimmed(RawPost(
             stream=self.channel.lower(),
             external_id=str(self.id),
             url=self.url,
@@ -93,7 +97,7 @@ class WebPost:
             views=self.views,
             forwarded_from=self.forwarded_from,
             link_preview=self.link_preview.url if self.link_preview else None,
-        )
+        ))
 
 
 def parse_views(value: str | None) -> int | None:
@@ -115,9 +119,10 @@ def parse_page(html: str, base_url: str = "https://t.me", *, source: str = "tele
 
     A "No posts found" page and an empty channel give ``[]``. A page with none of t.me's
     message markup (a captcha, an error page, a changed layout) raises `SourceParseError`
-    naming `source`, so a silent layout change cannot look like a quiet channel.
+    naming `source`, so a silent layout change cannot look like a quiet channel. Time is
+    linear in the page's size: nesting is capped (`collectors.html.shallow`) before lexbor.
     """
-    tree = LexborHTMLParser(html)
+    tree = parse_html(html)
     nodes = tree.css(".tgme_widget_message[data-post]")
     if not nodes:
         if tree.css_first(".tme_no_messages_found") or tree.css_first(".tgme_channel_history"):
@@ -256,6 +261,7 @@ class TelegramWebCollector:
         max_pages: int = 20,
         reread_pages: int = 3,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
     ) -> None:
         channel = channel.strip().removeprefix("@")
         if not _CHANNEL_RE.match(channel):
@@ -269,6 +275,7 @@ class TelegramWebCollector:
         self.max_pages = max_pages
         self.reread_pages = reread_pages
         self.max_bytes = max_bytes
+        self.parse_timeout = parse_timeout
 
     def page_url(self, before: int | None = None) -> str:
         """The preview page of the newest messages, or of those older than `before`."""
@@ -286,7 +293,10 @@ class TelegramWebCollector:
             response = await fetch(client, url, source=self.name, follow_redirects=False, max_bytes=self.max_bytes)
             if not 300 <= response.status < 400:
                 html = response.content.decode("utf-8", errors="replace")
-                return await asyncio.to_thread(parse_page, html, self.base_url, source=self.name)
+                return await parse_in_thread(
+                    lambda: parse_page(html, self.base_url, source=self.name),
+                    source=self.name, budget=self.parse_timeout,
+                )
             if not response.location:
                 raise SourceHTTPError(
                     self.name, f"HTTP {response.status} without Location from {url}", status=response.status

@@ -40,6 +40,9 @@ class StorageConfig(_Section):
 class HTTPConfig(_Section):
     timeout: float = Field(20.0, gt=0)
     max_page_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    # A page or feed whose parsing outlasts this fails that source's poll (the daemon goes on).
+    parse_timeout: float = Field(30.0, gt=0)
+    max_entries: int = Field(500, ge=1)
 
 
 class SchedulerConfig(_Section):

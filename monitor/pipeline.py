@@ -64,8 +64,12 @@ def collector_for(
             source.source_name, source.channel, source.base_url,
             first_pages=source.first_pages, max_pages=source.max_pages,
             reread_pages=source.reread_pages, max_bytes=config.http.max_page_bytes,
+            parse_timeout=config.http.parse_timeout,
         )
-    return RSSCollector(source.name, source.url, max_bytes=config.http.max_page_bytes)
+    return RSSCollector(
+        source.name, source.url, max_bytes=config.http.max_page_bytes,
+        max_entries=config.http.max_entries, parse_timeout=config.http.parse_timeout,
+    )
 
 
 class Pipeline:
