@@ -24,7 +24,7 @@ from collectors.budget import (
     trimmed,
 )
 from collectors.html import html_to_text
-from collectors.http import fetch
+from collectors.http import AddressPolicy, fetch
 
 __all__ = ["RSSCollector", "parse_feed"]
 
@@ -125,17 +125,22 @@ def parse_feed(
 
 
 class RSSCollector:
-    """One feed. `poll` sends the stored ETag / Last-Modified and returns nothing on 304."""
+    """One feed. `poll` sends the stored ETag / Last-Modified and returns nothing on 304.
+
+    Redirects are followed only where `policy` allows (default: the feed's own host and public
+    ones), never from https to http.
+    """
 
     def __init__(
         self, name: str, url: str, *, max_bytes: int = 10 * 1024 * 1024, max_entries: int = DEFAULT_MAX_ENTRIES,
-        parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
+        parse_timeout: float = DEFAULT_PARSE_TIMEOUT, policy: AddressPolicy | None = None,
     ) -> None:
         self.name = name
         self.url = url
         self.max_bytes = max_bytes
         self.max_entries = max_entries
         self.parse_timeout = parse_timeout
+        self.policy = policy
 
     async def poll(
         self, client: httpx.AsyncClient, *, etag: str | None = None, last_modified: str | None = None
@@ -145,7 +150,9 @@ class RSSCollector:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        response = await fetch(client, self.url, source=self.name, headers=headers, max_bytes=self.max_bytes)
+        response = await fetch(
+            client, self.url, source=self.name, headers=headers, max_bytes=self.max_bytes, policy=self.policy
+        )
         if response.not_modified:
             return FetchResult(not_modified=True)
         posts = await parse_in_thread(

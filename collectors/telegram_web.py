@@ -34,7 +34,7 @@ from collectors.base import (
 )
 from collectors.budget import DEFAULT_PARSE_TIMEOUT, parse_in_thread, trimmed
 from collectors.html import parse_html
-from collectors.http import DEFAULT_MAX_BYTES, fetch
+from collectors.http import DEFAULT_MAX_BYTES, AddressPolicy, fetch, redact, redirect_target
 
 __all__ = ["LinkPreview", "WebPost", "parse_page", "parse_views", "TelegramWebCollector"]
 
@@ -262,6 +262,7 @@ class TelegramWebCollector:
         reread_pages: int = 3,
         max_bytes: int = DEFAULT_MAX_BYTES,
         parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
+        policy: AddressPolicy | None = None,
     ) -> None:
         channel = channel.strip().removeprefix("@")
         if not _CHANNEL_RE.match(channel):
@@ -276,6 +277,7 @@ class TelegramWebCollector:
         self.reread_pages = reread_pages
         self.max_bytes = max_bytes
         self.parse_timeout = parse_timeout
+        self.policy = policy or AddressPolicy.trusting([self.base_url])
 
     def page_url(self, before: int | None = None) -> str:
         """The preview page of the newest messages, or of those older than `before`."""
@@ -290,7 +292,9 @@ class TelegramWebCollector:
         """
         url = self.page_url(before)
         for _ in range(_MAX_REDIRECTS + 1):
-            response = await fetch(client, url, source=self.name, follow_redirects=False, max_bytes=self.max_bytes)
+            response = await fetch(
+                client, url, source=self.name, follow_redirects=False, max_bytes=self.max_bytes, policy=self.policy
+            )
             if not 300 <= response.status < 400:
                 html = response.content.decode("utf-8", errors="replace")
                 return await parse_in_thread(
@@ -299,18 +303,19 @@ class TelegramWebCollector:
                 )
             if not response.location:
                 raise SourceHTTPError(
-                    self.name, f"HTTP {response.status} without Location from {url}", status=response.status
+                    self.name, f"HTTP {response.status} without Location from {redact(url)}", status=response.status
                 )
-            target = urljoin(url, response.location)
+            target = redirect_target(url, response.location, self.name)
             if "/s/" not in urlsplit(target).path:
                 raise PreviewDisabledError(
                     self.name,
-                    f"{url} redirects to {target}: the web preview of @{self.channel} is disabled "
+                    f"{redact(url)} redirects to {redact(target)}: the web preview of @{self.channel} is disabled "
                     "(or the channel does not exist); read it with a telegram_mtproto source instead",
                 )
             url = target
         raise SourceHTTPError(
-            self.name, f"more than {_MAX_REDIRECTS} redirects from {self.page_url(before)}", status=response.status
+            self.name, f"more than {_MAX_REDIRECTS} redirects from {redact(self.page_url(before))}",
+            status=response.status,
         )
 
     async def poll(self, client: httpx.AsyncClient, cursor: str | None) -> FetchResult:

@@ -18,7 +18,8 @@ import httpx
 from analysis.analyze import analyze
 from analysis.model import Analysis
 from collectors.base import FetchResult, RawPost, SourceError
-from collectors.media import MediaPolicy, download_photo
+from collectors.http import AddressPolicy
+from collectors.media import download_photo
 from collectors.rss import RSSCollector
 from collectors.telegram_mtproto import TelegramMTProtoCollector, parse_photo_url
 from collectors.telegram_web import TelegramWebCollector
@@ -35,7 +36,7 @@ from storage.stories import note_deletions
 from storage.sources import SourceState, ensure_source, get_source, record_failure, record_success
 from storage.timeutil import utcnow
 
-__all__ = ["Pipeline", "PollOutcome", "collector_for"]
+__all__ = ["Pipeline", "PollOutcome", "collector_for", "address_policy"]
 
 log = logging.getLogger("dsns_monitor.pipeline")
 
@@ -51,6 +52,14 @@ class PollOutcome:
     retry_in: float | None = None
 
 
+def address_policy(config: Config) -> AddressPolicy:
+    """Where fetches may go: configured sources' hosts, public ones, or anywhere if
+    `[storage] allow_private_media`; checked at every redirect hop of pages, feeds and photos."""
+    return AddressPolicy.trusting(
+        [getattr(s, "url", None) for s in config.sources], allow_private=config.storage.allow_private_media
+    )
+
+
 def collector_for(
     source: TelegramWebSource | RSSSource | TelegramMTProtoSource, config: Config, mtproto: MTProtoHub | None = None
 ) -> TelegramWebCollector | RSSCollector | TelegramMTProtoCollector:
@@ -64,11 +73,11 @@ def collector_for(
             source.source_name, source.channel, source.base_url,
             first_pages=source.first_pages, max_pages=source.max_pages,
             reread_pages=source.reread_pages, max_bytes=config.http.max_page_bytes,
-            parse_timeout=config.http.parse_timeout,
+            parse_timeout=config.http.parse_timeout, policy=address_policy(config),
         )
     return RSSCollector(
         source.name, source.url, max_bytes=config.http.max_page_bytes,
-        max_entries=config.http.max_entries, parse_timeout=config.http.parse_timeout,
+        max_entries=config.http.max_entries, parse_timeout=config.http.parse_timeout, policy=address_policy(config),
     )
 
 
@@ -216,7 +225,7 @@ class Pipeline:
                 else:
                     photo = await download_photo(
                         self.client, item.url, source=source_name,
-                        max_bytes=self.config.storage.media_max_bytes, policy=self._media_policy(),
+                        max_bytes=self.config.storage.media_max_bytes, policy=address_policy(self.config),
                     )
             except SourceError as exc:
                 metrics.photo_failed()
@@ -227,10 +236,3 @@ class Pipeline:
             metrics.photo_stored()
             stored += 1
         return stored
-
-    def _media_policy(self) -> MediaPolicy:
-        # Photos from configured sources' hosts are trusted; other non-public hosts are refused.
-        return MediaPolicy.trusting(
-            [getattr(s, "url", None) for s in self.config.sources],
-            allow_private=self.config.storage.allow_private_media,
-        )
