@@ -46,9 +46,12 @@ _REDIRECTS = frozenset((301, 302, 303, 307, 308))
 # `//user:password@` or `//token@` in a URL; the classes stop at "/" and blanks, so each
 # character is scanned once whatever the text.
 _USERINFO = re.compile(r"//([^/\s@:]*)(:[^/\s@]*)?@")
-# A query parameter whose name says it is a secret (token=, key=, api_key=, access_token=, sig=…).
+# A query parameter whose name says it is a secret (token=, key=, api_key=, access_token=, sig=…);
+# its value ends at the next parameter, a blank or quote, or a ":" closing the URL in a message.
 _SECRET_PARAM = re.compile(
-    r"([?&;][\w.-]*(?:token|key|secret|password|passwd|pwd|auth|sig|signature|session)=)[^&#\s]*", re.I
+    r"([?&;][\w.-]*(?:token|key|secret|password|passwd|pwd|auth|sig|signature|session)=)"
+    r"[^&#\s'\"]*?(?=[&#\s'\"]|:\s|:?$)",
+    re.I,
 )
 
 

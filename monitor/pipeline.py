@@ -18,7 +18,7 @@ import httpx
 from analysis.analyze import analyze
 from analysis.model import Analysis
 from collectors.base import FetchResult, RawPost, SourceError
-from collectors.http import AddressPolicy
+from collectors.http import AddressPolicy, redact
 from collectors.media import download_photo
 from collectors.rss import RSSCollector
 from collectors.telegram_mtproto import TelegramMTProtoCollector, parse_photo_url
@@ -104,7 +104,7 @@ class Pipeline:
         """The source's row, created (or its type and URL updated) only when needed: a poll
         should not take the write lock just to read its cursor."""
         state = await get_source(self.db, source.source_name)
-        if state is not None and state.type == source.type and state.url == source.url:
+        if state is not None and state.type == source.type and state.url == redact(source.url):
             return state
         return await ensure_source(self.db, source.source_name, source.type, source.url)
 
