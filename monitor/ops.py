@@ -1,4 +1,4 @@
-"""What the daemon runs for its operator: health server, heartbeat, systemd notifications.
+"""What the daemon runs for its operator: health server, heartbeat, event-loop lag, systemd notifications.
 
 `OpsServices.start()` is called once storage is open and the scheduler runs; `stopping()` at
 the start of shutdown; `close()` at its end. Kept out of daemon.py so the scheduler code stays
@@ -13,17 +13,29 @@ import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from monitor import metrics
 from monitor.app import App
 from monitor.config import ConfigError
 from monitor.health import HealthServer
 from monitor.systemd import Heartbeat, Watchdog, notify, watchdog_interval
 
-__all__ = ["OpsServices", "HEARTBEAT_JOB"]
+__all__ = ["OpsServices", "HEARTBEAT_JOB", "watch_loop_lag"]
 
 log = logging.getLogger("dsns_monitor.ops")
 
 HEARTBEAT_JOB = "_heartbeat"
 HEARTBEAT_EVERY = 10.0
+LAG_EVERY = 0.5
+
+
+async def watch_loop_lag(every: float = LAG_EVERY) -> None:
+    """Sleep `every` seconds, again and again, recording how late each wake-up comes: anything
+    holding the event loop (CPU work that should be in a thread) shows as lag."""
+    loop = asyncio.get_running_loop()
+    while True:
+        started = loop.time()
+        await asyncio.sleep(every)
+        metrics.loop_lag(max(0.0, loop.time() - started - every))
 
 
 class OpsServices:
@@ -36,6 +48,7 @@ class OpsServices:
         self.heartbeat = Heartbeat(lambda: app.db.fetchone("SELECT 1"))
         self.health: HealthServer | None = None
         self._watchdog_task: asyncio.Task[None] | None = None
+        self._lag_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Make sure every source has its row, start serving, beat, then tell systemd READY=1."""
@@ -58,6 +71,7 @@ class OpsServices:
         )
         if timeout:
             self._watchdog_task = asyncio.create_task(Watchdog(self.heartbeat, timeout).run())
+        self._lag_task = asyncio.create_task(watch_loop_lag())
         sources = sum(s.enabled for s in self.app.config.sources)
         notify(f"READY=1\nSTATUS=polling {sources} source(s)")
 
@@ -66,9 +80,10 @@ class OpsServices:
         notify("STOPPING=1\nSTATUS=stopping")
 
     async def close(self) -> None:
-        if self._watchdog_task is not None:
-            self._watchdog_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watchdog_task
+        for task in (self._watchdog_task, self._lag_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self.health is not None:
             await self.health.close()
