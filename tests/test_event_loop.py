@@ -5,24 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from analysis.gazetteer import get_gazetteer
-from bot.api import BotAPI
-from bot.service import BotService
-from monitor.app import App, open_app
+from monitor.app import open_app
 from monitor.config import load_config
 from monitor.metrics import REGISTRY
 from monitor.ops import LAG_EVERY, OpsServices, watch_loop_lag
 from tests.fakes.botapi import FakeBotAPI
 from tests.fakes.feeds import FakeFeeds
-from tests.fakes.server import LocalServer, serve
+from tests.test_bot_e2e import bot_config, bot_server, botapi, running_bot  # noqa: F401 (fixtures)
 
 USER = 111
 
@@ -34,44 +29,14 @@ def hostile_feed() -> bytes:
     return f"{head}<title>x</title><description>{'&lt;' * 2_500_000}</description></item></channel></rss>".encode()
 
 
-@pytest.fixture
-def botapi() -> FakeBotAPI:
-    return FakeBotAPI()
-
-
-@pytest.fixture
-def bot_server(botapi: FakeBotAPI) -> Iterator[LocalServer]:
-    with serve(botapi.route) as server:
-        yield server
-    botapi.close()
-
-
-@asynccontextmanager
-async def running_bot(config_path: Path) -> AsyncIterator[App]:
-    config = load_config(config_path)
-    async with open_app(config) as app:
-        assert config.bot.token
-        api = BotAPI(config.bot.token, config.bot.api_url)
-        service = BotService(app.db, api, admins=set(), poll_timeout=1, per_chat_interval=0)
-        stop = asyncio.Event()
-        task = asyncio.create_task(service.run(app.pipeline.alerts_planned, stop))
-        try:
-            yield app
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 10)
-            await api.aclose()
-
-
-async def answered_in(botapi: FakeBotAPI, text: str, limit: float) -> float:
-    """Seconds until the bot answered `text` (fails after `limit`)."""
+async def answered_in(botapi: FakeBotAPI, text: str, limit: float) -> None:  # noqa: F811
+    """Send `text` as the user and wait for the bot's answer; fail after `limit` seconds."""
     loop = asyncio.get_running_loop()
     before, started = len(botapi.sent_to(USER)), loop.time()
     botapi.user_says(USER, text)
     while len(botapi.sent_to(USER)) == before:
         assert loop.time() - started < limit, f"no answer to {text} within {limit} s"
         await asyncio.sleep(0.01)
-    return loop.time() - started
 
 
 def _lag_samples(above: str = "+Inf") -> float:
@@ -79,12 +44,10 @@ def _lag_samples(above: str = "+Inf") -> float:
 
 
 async def test_bot_answers_within_a_second_while_a_10mb_hostile_feed_is_polled(
-    feeds: FakeFeeds, config_file: Path, bot_server: LocalServer, botapi: FakeBotAPI, monkeypatch: pytest.MonkeyPatch
+    feeds: FakeFeeds, bot_config: Path, botapi: FakeBotAPI  # noqa: F811
 ) -> None:
-    monkeypatch.setenv("DSNS_BOT_TOKEN", botapi.token)
-    config_file.write_text(config_file.read_text() + f'\n[bot]\napi_url = "{bot_server.url}"\npoll_timeout = 1\n')
     feeds.set_body("news_uk.xml", hostile_feed())
-    async with running_bot(config_file) as app:
+    async with running_bot(bot_config) as app:
         await answered_in(botapi, "/start", 5.0)  # the bot is up
         # Loaded once per process (with GC pauses of its own): not what this test measures.
         await asyncio.to_thread(get_gazetteer)
