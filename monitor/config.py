@@ -32,8 +32,9 @@ class _Section(BaseModel):
 class StorageConfig(_Section):
     database: Path = Path("dsns-monitor.db")
     media_max_bytes: int = Field(20 * 1024 * 1024, gt=0)
-    # Photos on loopback/private/link-local addresses are refused (a post must not make us fetch
-    # the LAN); hosts of configured sources are trusted anyway. True lifts the check entirely.
+    # Photos, and redirects of feeds and pages, to loopback/private/link-local addresses are refused
+    # (a post must not make us fetch the LAN); hosts of configured sources are trusted anyway.
+    # True lifts the check entirely.
     allow_private_media: bool = False
 
 
