@@ -10,6 +10,7 @@ import calendar
 import logging
 import xml.sax
 from datetime import UTC, datetime
+from xml.parsers import expat
 
 import feedparser
 import feedparser.api
@@ -37,6 +38,21 @@ if "collectors._sax" not in feedparser.api.PREFERRED_XML_PARSERS:
 
 def _plain(html: str) -> str:
     return html_to_text(html[:MAX_HTML_CHARS])
+
+# feedparser reads a feed that is not well-formed XML with its pure-Python lenient parser, at up
+# to ~10 s per megabyte of markup; beyond this size such a feed is refused instead.
+LENIENT_MAX_BYTES = 2 * 1024 * 1024
+
+
+def _xml_error(content: bytes) -> str | None:
+    """Why `content` is not well-formed XML (expat, in C: milliseconds per megabyte), or None."""
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    try:
+        parser.Parse(content, True)
+    except expat.ExpatError as exc:
+        return str(exc)
+    return None
 
 
 def _published(entry: feedparser.FeedParserDict) -> datetime | None:
@@ -76,9 +92,15 @@ def parse_feed(
     An entry is keyed by its GUID, else its link; entries with neither are skipped. Only the
     first `max_entries` are read (feeds list the newest first). Raises
     `SourceParseError` when the bytes are not a feed at all; a feed with a recoverable
-    error (feedparser's "bozo") is still read.
+    error (feedparser's "bozo") is still read if under `LENIENT_MAX_BYTES`.
     """
     name = source or stream
+    if len(content) > LENIENT_MAX_BYTES and (error := _xml_error(content)) is not None:
+        raise SourceParseError(
+            name,
+            f"not well-formed XML ({error}) in {len(content)} bytes: only feeds under "
+            f"{LENIENT_MAX_BYTES} bytes are read despite XML errors",
+        )
     try:
         # Entries become plain text through lexbor, so feedparser's own pure-Python HTML
         # sanitizing and URI rewriting (seconds per megabyte of markup) would be wasted.

@@ -11,7 +11,7 @@ import pytest
 from collectors.base import RawPost, SourceParseError
 from collectors.budget import MAX_PHOTOS, MAX_TEXT_BYTES, MAX_TITLE_BYTES, parse_in_thread, trimmed
 from collectors.html import MAX_DEPTH, html_to_text, shallow
-from collectors.rss import parse_feed
+from collectors.rss import LENIENT_MAX_BYTES, parse_feed
 from collectors.telegram_web import parse_page
 
 TME = Path(__file__).parent / "fixtures" / "tme"
@@ -93,3 +93,13 @@ async def test_parse_over_budget_is_the_sources_failure() -> None:
     with pytest.raises(SourceParseError, match="^news: parse took longer than 0.05 s"):
         await parse_in_thread(time.sleep, 0.5, source="news", budget=0.05)
     assert time.monotonic() - started < 0.45  # the poll stopped waiting; the thread ran on
+
+
+def test_a_large_feed_that_is_not_well_formed_is_refused_not_read_slowly() -> None:
+    # feedparser's lenient pure-Python parser would spend minutes on this much broken markup.
+    filler = "<div>" * (LENIENT_MAX_BYTES // 5)
+    body = _rss(f"<item><guid>g1</guid><title>a & b</title><description>{filler}</description></item>")
+    with pytest.raises(SourceParseError, match=r"^news: not well-formed XML .* only feeds under 2097152 bytes"):
+        parse_feed(body, stream="news")
+    small = _rss("<item><guid>g1</guid><title>a & b</title><description>ok</description></item>")
+    assert [p.external_id for p in parse_feed(small, stream="news")] == ["g1"]
