@@ -1,9 +1,11 @@
 """HTML handed to lexbor, in time linear in its size whatever a hostile page holds.
 
 lexbor's tree builder is linear for flat markup but quadratic in nesting depth (each block
-start tag walks the stack of open elements: 100,000 nested ``<div>`` take minutes). Browsers
-stop nesting at a fixed depth (Chrome at 512) and so do we: `shallow()` drops the tags that
-would open an element deeper than `MAX_DEPTH` (and their end tags) before the page is parsed.
+start tag such as ``<div>`` walks the stack of open elements: 100,000 nested ``<div>`` take
+minutes). Browsers stop nesting at a fixed depth (Chrome at 512) and so do we: `shallow()` drops
+the tags that would open an element deeper than `MAX_DEPTH` (and their end tags) before the page
+is parsed. It is a Python loop over every tag, so `parse_html` runs it only when a bound
+computed in C (block start tags × start tags) says lexbor's walks could add up.
 Real pages nest a few dozen levels, so it changes nothing for them. The count is of start tags
 less end tags, so hundreds of unclosed ``<p>`` in one fragment may lose some paragraph breaks
 (never text).
@@ -30,6 +32,15 @@ _VOID = frozenset(
 _RAW_TEXT = frozenset(("script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes"))
 _BLOCK_BREAKS = frozenset(("br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"))
 _SKIPPED = frozenset(("script", "style", "template", "head"))
+# Prefixes of the start tags whose tree-building step walks the stack of open elements ("close
+# a p element": div, p, li, ul, h1, section…). Counted with str.count, a fast search in C; a
+# prefix also counts some other tags (<dfn, <param), which only errs towards running shallow().
+_BLOCK_PREFIXES = (
+    "<ad", "<ar", "<as", "<bl", "<center", "<d", "<fi", "<fo", "<h1", "<h2", "<h3", "<h4", "<h5", "<h6",
+    "<he", "<hg", "<hr", "<li", "<ma", "<me", "<nav", "<ol", "<p", "<se", "<su", "<table", "<ul", "<xmp",
+)
+# Stack steps lexbor may take before `shallow()` is worth its cost (tens of milliseconds).
+_WALK_BUDGET = 20_000_000
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
@@ -77,8 +88,16 @@ def shallow(html: str, max_depth: int = MAX_DEPTH) -> str:
 
 
 def parse_html(html: str) -> LexborHTMLParser:
-    """The document tree of `html`, nesting capped by `shallow()`."""
-    return LexborHTMLParser(shallow(html))
+    """The document tree of `html`, nesting capped by `shallow()` where it could matter."""
+    opened = html.count("<") - html.count("</")  # at least the deepest nesting
+    if opened > MAX_DEPTH and opened * _block_starts(html) > _WALK_BUDGET:
+        html = shallow(html)
+    return LexborHTMLParser(html)
+
+
+def _block_starts(html: str) -> int:
+    lowered = html.lower()
+    return sum(lowered.count(prefix) for prefix in _BLOCK_PREFIXES)
 
 
 def html_to_text(html: str) -> str:

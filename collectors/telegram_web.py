@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-from selectolax.lexbor import LexborNode
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from collectors.base import (
     FetchResult,
@@ -32,7 +32,7 @@ from collectors.base import (
     SourceParseError,
     message_id_cursor,
 )
-from collectors.budget import DEFAULT_PARSE_TIMEOUT, parse_in_thread, trimmed
+from collectors.budget import DEFAULT_PARSE_TIMEOUT, MAX_TEXT_BYTES, parse_in_thread, trimmed
 from collectors.html import parse_html
 from collectors.http import DEFAULT_MAX_BYTES, AddressPolicy, fetch, redact, redirect_target
 
@@ -48,6 +48,12 @@ _BACKGROUND_RE = re.compile(r"background-image\s*:\s*url\(\s*['\"]?([^'\"()\s]++
 _VIEWS_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMB]?)$", re.I)
 _VIEW_UNITS = {"": 1, "K": 1_000, "M": 1_000_000, "B": 1_000_000_000}
 _EDITED_RE = re.compile(r"\bedited\b", re.I)
+_MESSAGE = ".tgme_widget_message[data-post]"
+_PARTS = ".tgme_widget_message_text, .tgme_widget_message_photo_wrap, .tgme_widget_message_video_thumb"
+# Far above any real page (about 20 messages with up to 10 photos each), far below a costly one.
+_MAX_MESSAGES = 200
+_MAX_PARTS = 4000
+_MAX_TEXT_NODES = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +129,8 @@ def parse_page(html: str, base_url: str = "https://t.me", *, source: str = "tele
     linear in the page's size: nesting is capped (`collectors.html.shallow`) before lexbor.
     """
     tree = parse_html(html)
-    nodes = tree.css(".tgme_widget_message[data-post]")
+    nodes = tree.css(_MESSAGE)
+    _check_shape(tree, len(nodes), source)
     if not nodes:
         if tree.css_first(".tme_no_messages_found") or tree.css_first(".tgme_channel_history"):
             return []
@@ -134,6 +141,18 @@ def parse_page(html: str, base_url: str = "https://t.me", *, source: str = "tele
         )
     posts = {post.id: post for post in (_parse_message(node, base_url, source) for node in nodes)}
     return [posts[key] for key in sorted(posts)]
+
+
+def _check_shape(tree: LexborHTMLParser, messages: int, source: str) -> None:
+    """Refuse markup no t.me page has, on which per-message work would multiply: each message
+    searches its own subtree, so nested messages (or thousands of parts) cost their product."""
+    if messages > _MAX_MESSAGES:
+        raise SourceParseError(source, f"the page has {messages} messages (t.me shows about 20): refused")
+    if tree.css_first(f"{_MESSAGE} {_MESSAGE}") is not None:
+        raise SourceParseError(source, "the page has messages inside messages: not a t.me/s page, refused")
+    parts = len(tree.css(_PARTS))
+    if parts > _MAX_PARTS:
+        raise SourceParseError(source, f"the page has {parts} message texts and photos (t.me: a few dozen): refused")
 
 
 def _parse_message(node: LexborNode, base_url: str, source: str) -> WebPost:
@@ -194,13 +213,21 @@ def _is_own(node: LexborNode, message: LexborNode) -> bool:
 
 
 def _text_of(node: LexborNode) -> str:
-    """Visible text with <br> as a line break; HTML source whitespace collapses as a browser would."""
+    """Visible text with <br> as a line break; HTML source whitespace collapses as a browser would.
+
+    Reading stops once there is more text than a post keeps (`MAX_TEXT_BYTES`) or after
+    `_MAX_TEXT_NODES` nodes: a message of millions of tags costs no more than a long real one.
+    """
     parts: list[str] = []
-    for child in node.traverse(include_text=True):
+    size = 0
+    for visited, child in enumerate(node.traverse(include_text=True)):
         if child.tag == "-text":
             parts.append(re.sub(r"\s+", " ", (child.text_content or "").replace("\xa0", " ")))
+            size += len(parts[-1])
         elif child.tag == "br":
             parts.append("\n")
+        if size > MAX_TEXT_BYTES or visited > _MAX_TEXT_NODES:
+            break
     lines = [line.strip() for line in "".join(parts).split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
@@ -212,13 +239,11 @@ def _tidy(node: LexborNode | None) -> str | None:
 
 
 def _backgrounds(node: LexborNode, selector: str, base_url: str) -> tuple[str, ...]:
-    urls: list[str] = []
+    urls: dict[str, None] = {}
     for item in node.css(selector):
         match = _BACKGROUND_RE.search(item.attributes.get("style") or "")
         if match:
-            url = urljoin(base_url + "/", match.group(1).strip())
-            if url not in urls:
-                urls.append(url)
+            urls.setdefault(urljoin(base_url + "/", match.group(1).strip()), None)
     return tuple(urls)
 
 

@@ -103,3 +103,23 @@ def test_a_large_feed_that_is_not_well_formed_is_refused_not_read_slowly() -> No
         parse_feed(body, stream="news")
     small = _rss("<item><guid>g1</guid><title>a & b</title><description>ok</description></item>")
     assert [p.external_id for p in parse_feed(small, stream="news")] == ["g1"]
+
+
+@pytest.mark.parametrize(
+    ("html", "error"),
+    [
+        (_message('<div class="tgme_widget_message" data-post="chan/6">inner</div>'), "the page has messages inside messages"),
+        ("".join(_message("x", n) for n in range(1, 300)), "the page has 299 messages"),
+        (_message('<div class="tgme_widget_message_text">x</div>' * 5000), "the page has 5001 message texts and photos"),
+    ],
+)
+def test_page_shapes_no_tme_page_has_are_refused(html: str, error: str) -> None:
+    # Each message searches its own subtree: nested or countless parts would multiply the work.
+    with pytest.raises(SourceParseError, match=f"^chan: {error}"):
+        parse_page(html, source="chan")
+
+
+def test_a_message_of_millions_of_tags_is_read_up_to_the_cap() -> None:
+    (post,) = parse_page(_message("<b>слово</b> " * 400_000), source="chan")
+    text = post.to_raw().text
+    assert text.startswith("слово слово") and len(text.encode()) <= MAX_TEXT_BYTES
