@@ -34,7 +34,7 @@ from collectors.base import (
 )
 
 __all__ = [
-    "HTTPResponse", "AddressPolicy", "fetch", "parse_retry_after", "is_public_address", "redact",
+    "HTTPResponse", "AddressPolicy", "fetch", "parse_retry_after", "is_public_address", "redact", "redirect_target",
     "USER_AGENT", "DEFAULT_MAX_BYTES", "MAX_REDIRECTS",
 ]
 
