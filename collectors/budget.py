@@ -22,9 +22,10 @@ DEFAULT_MAX_ENTRIES = 500
 MAX_TITLE_BYTES = 1024
 MAX_TEXT_BYTES = 64 * 1024
 MAX_PHOTOS = 10
-# HTML of one field read at most: its text is cut at 64 KB anyway, and markup rarely
-# outweighs text 16:1 in a real article.
-MAX_HTML_CHARS = 1024 * 1024
+# HTML of one field read at most: its text is cut at 64 KB anyway, and markup rarely outweighs
+# text 4:1 in a real article. lexbor holds the GIL while it parses, so this also bounds how long
+# one field can keep the event loop waiting (tens of milliseconds).
+MAX_HTML_CHARS = 256 * 1024
 
 T = TypeVar("T")
 

@@ -52,7 +52,7 @@ async def test_bot_answers_within_a_second_while_a_10mb_hostile_feed_is_polled(
         # Loaded once per process (with GC pauses of its own): not what this test measures.
         await asyncio.to_thread(get_gazetteer)
         lag = asyncio.create_task(watch_loop_lag(0.02))
-        all_before, slow_before = _lag_samples(), _lag_samples() - _lag_samples("0.5")
+        all_before, slow_before = _lag_samples(), _lag_samples() - _lag_samples("1.0")
         poll = asyncio.create_task(app.pipeline.poll(app.config.source("news_uk"), force=True))
         during = 0
         while not poll.done():
@@ -62,9 +62,9 @@ async def test_bot_answers_within_a_second_while_a_10mb_hostile_feed_is_polled(
         lag.cancel()
         text = await app.db.fetchone("SELECT length(text) FROM posts WHERE stream = 'news_uk'")
     assert during >= 1  # at least one command was answered while the feed was being read
-    assert outcome.ok and outcome.new == 1 and text[0] > 60_000  # kept, within the 64 KB cap
+    assert outcome.ok and outcome.new == 1 and text[0] > 60_000  # kept, up to the 64 KB cap
     assert _lag_samples() > all_before  # the lag histogram was fed
-    assert _lag_samples() - _lag_samples("0.5") == slow_before  # no wake-up came half a second late
+    assert _lag_samples() - _lag_samples("1.0") == slow_before  # no wake-up came a second late
 
 
 async def test_the_daemon_reports_event_loop_lag_on_metrics(config_file: Path) -> None:
