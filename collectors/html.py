@@ -4,11 +4,10 @@ lexbor's tree builder is linear for flat markup but quadratic in nesting depth (
 start tag such as ``<div>`` walks the stack of open elements: 100,000 nested ``<div>`` take
 minutes). Browsers stop nesting at a fixed depth (Chrome at 512) and so do we: `shallow()` drops
 the tags that would open an element deeper than `MAX_DEPTH` (and their end tags) before the page
-is parsed. It is a Python loop over every tag, so `parse_html` runs it only when a bound
-computed in C (block start tags × start tags) says lexbor's walks could add up.
-Real pages nest a few dozen levels, so it changes nothing for them. The count is of start tags
-less end tags, so hundreds of unclosed ``<p>`` in one fragment may lose some paragraph breaks
-(never text).
+is parsed. Real pages nest a few dozen levels, so it changes nothing for them. Its count is of
+start tags less end tags, so hundreds of unclosed ``<p>`` in one fragment may lose some
+paragraph breaks (never text). It is a Python loop over every tag, so `parse_html` runs it only
+when a bound computed in C (block start tags × start tags) says lexbor's walks could add up.
 """
 
 from __future__ import annotations
