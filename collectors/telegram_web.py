@@ -13,7 +13,6 @@ Two quirks of the real site shape the code:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -33,7 +32,9 @@ from collectors.base import (
     SourceParseError,
     message_id_cursor,
 )
-from collectors.http import DEFAULT_MAX_BYTES, fetch
+from collectors.budget import DEFAULT_PARSE_TIMEOUT, MAX_TEXT_BYTES, parse_in_thread, trimmed
+from collectors.html import parse_html
+from collectors.http import DEFAULT_MAX_BYTES, AddressPolicy, fetch, redact, redirect_target
 
 __all__ = ["LinkPreview", "WebPost", "parse_page", "parse_views", "TelegramWebCollector"]
 
@@ -41,10 +42,18 @@ log = logging.getLogger(__name__)
 
 _MAX_REDIRECTS = 3
 _CHANNEL_RE = re.compile(r"^[A-Za-z0-9_]{3,64}$")
-_BACKGROUND_RE = re.compile(r"background-image\s*:\s*url\(\s*['\"]?([^'\")]+)['\"]?\s*\)", re.I)
+# The URL stops at the next quote, bracket or blank and is never rescanned (possessive), so a
+# style of many unclosed "url(" costs one pass.
+_BACKGROUND_RE = re.compile(r"background-image\s*:\s*url\(\s*['\"]?([^'\"()\s]++)['\"]?\s*\)", re.I)
 _VIEWS_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMB]?)$", re.I)
 _VIEW_UNITS = {"": 1, "K": 1_000, "M": 1_000_000, "B": 1_000_000_000}
 _EDITED_RE = re.compile(r"\bedited\b", re.I)
+_MESSAGE = ".tgme_widget_message[data-post]"
+_PARTS = ".tgme_widget_message_text, .tgme_widget_message_photo_wrap, .tgme_widget_message_video_thumb"
+# Far above any real page (about 20 messages with up to 10 photos each), far below a costly one.
+_MAX_MESSAGES = 200
+_MAX_PARTS = 4000
+_MAX_TEXT_NODES = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +89,9 @@ class WebPost:
     link_preview: LinkPreview | None = None
 
     def to_raw(self) -> RawPost:
-        """The collector-neutral record: stream is the lower-cased channel, id the message id."""
-        return RawPost(
+        """The collector-neutral record: stream is the lower-cased channel, id the message id;
+        within `collectors.budget`'s caps."""
+        return trimmed(RawPost(
             stream=self.channel.lower(),
             external_id=str(self.id),
             url=self.url,
@@ -93,7 +103,7 @@ class WebPost:
             views=self.views,
             forwarded_from=self.forwarded_from,
             link_preview=self.link_preview.url if self.link_preview else None,
-        )
+        ))
 
 
 def parse_views(value: str | None) -> int | None:
@@ -115,10 +125,12 @@ def parse_page(html: str, base_url: str = "https://t.me", *, source: str = "tele
 
     A "No posts found" page and an empty channel give ``[]``. A page with none of t.me's
     message markup (a captcha, an error page, a changed layout) raises `SourceParseError`
-    naming `source`, so a silent layout change cannot look like a quiet channel.
+    naming `source`, so a silent layout change cannot look like a quiet channel. Time is
+    linear in the page's size: nesting is capped (`collectors.html.shallow`) before lexbor.
     """
-    tree = LexborHTMLParser(html)
-    nodes = tree.css(".tgme_widget_message[data-post]")
+    tree = parse_html(html)
+    nodes = tree.css(_MESSAGE)
+    _check_shape(tree, len(nodes), source)
     if not nodes:
         if tree.css_first(".tme_no_messages_found") or tree.css_first(".tgme_channel_history"):
             return []
@@ -129,6 +141,18 @@ def parse_page(html: str, base_url: str = "https://t.me", *, source: str = "tele
         )
     posts = {post.id: post for post in (_parse_message(node, base_url, source) for node in nodes)}
     return [posts[key] for key in sorted(posts)]
+
+
+def _check_shape(tree: LexborHTMLParser, messages: int, source: str) -> None:
+    """Refuse markup no t.me page has, on which per-message work would multiply: each message
+    searches its own subtree, so nested messages (or thousands of parts) cost their product."""
+    if messages > _MAX_MESSAGES:
+        raise SourceParseError(source, f"the page has {messages} messages (t.me shows about 20): refused")
+    if tree.css_first(f"{_MESSAGE} {_MESSAGE}") is not None:
+        raise SourceParseError(source, "the page has messages inside messages: not a t.me/s page, refused")
+    parts = len(tree.css(_PARTS))
+    if parts > _MAX_PARTS:
+        raise SourceParseError(source, f"the page has {parts} message texts and photos (t.me: a few dozen): refused")
 
 
 def _parse_message(node: LexborNode, base_url: str, source: str) -> WebPost:
@@ -189,13 +213,21 @@ def _is_own(node: LexborNode, message: LexborNode) -> bool:
 
 
 def _text_of(node: LexborNode) -> str:
-    """Visible text with <br> as a line break; HTML source whitespace collapses as a browser would."""
+    """Visible text with <br> as a line break; HTML source whitespace collapses as a browser would.
+
+    Reading stops once there is more text than a post keeps (`MAX_TEXT_BYTES`) or after
+    `_MAX_TEXT_NODES` nodes: a message of millions of tags costs no more than a long real one.
+    """
     parts: list[str] = []
-    for child in node.traverse(include_text=True):
+    size = 0
+    for visited, child in enumerate(node.traverse(include_text=True)):
         if child.tag == "-text":
             parts.append(re.sub(r"\s+", " ", (child.text_content or "").replace("\xa0", " ")))
+            size += len(parts[-1])
         elif child.tag == "br":
             parts.append("\n")
+        if size > MAX_TEXT_BYTES or visited > _MAX_TEXT_NODES:
+            break
     lines = [line.strip() for line in "".join(parts).split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
@@ -207,13 +239,11 @@ def _tidy(node: LexborNode | None) -> str | None:
 
 
 def _backgrounds(node: LexborNode, selector: str, base_url: str) -> tuple[str, ...]:
-    urls: list[str] = []
+    urls: dict[str, None] = {}
     for item in node.css(selector):
         match = _BACKGROUND_RE.search(item.attributes.get("style") or "")
         if match:
-            url = urljoin(base_url + "/", match.group(1).strip())
-            if url not in urls:
-                urls.append(url)
+            urls.setdefault(urljoin(base_url + "/", match.group(1).strip()), None)
     return tuple(urls)
 
 
@@ -256,6 +286,8 @@ class TelegramWebCollector:
         max_pages: int = 20,
         reread_pages: int = 3,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
+        policy: AddressPolicy | None = None,
     ) -> None:
         channel = channel.strip().removeprefix("@")
         if not _CHANNEL_RE.match(channel):
@@ -269,6 +301,8 @@ class TelegramWebCollector:
         self.max_pages = max_pages
         self.reread_pages = reread_pages
         self.max_bytes = max_bytes
+        self.parse_timeout = parse_timeout
+        self.policy = policy or AddressPolicy.trusting([self.base_url])
 
     def page_url(self, before: int | None = None) -> str:
         """The preview page of the newest messages, or of those older than `before`."""
@@ -283,24 +317,30 @@ class TelegramWebCollector:
         """
         url = self.page_url(before)
         for _ in range(_MAX_REDIRECTS + 1):
-            response = await fetch(client, url, source=self.name, follow_redirects=False, max_bytes=self.max_bytes)
+            response = await fetch(
+                client, url, source=self.name, follow_redirects=False, max_bytes=self.max_bytes, policy=self.policy
+            )
             if not 300 <= response.status < 400:
                 html = response.content.decode("utf-8", errors="replace")
-                return await asyncio.to_thread(parse_page, html, self.base_url, source=self.name)
+                return await parse_in_thread(
+                    lambda: parse_page(html, self.base_url, source=self.name),
+                    source=self.name, budget=self.parse_timeout,
+                )
             if not response.location:
                 raise SourceHTTPError(
-                    self.name, f"HTTP {response.status} without Location from {url}", status=response.status
+                    self.name, f"HTTP {response.status} without Location from {redact(url)}", status=response.status
                 )
-            target = urljoin(url, response.location)
+            target = redirect_target(url, response.location, self.name)
             if "/s/" not in urlsplit(target).path:
                 raise PreviewDisabledError(
                     self.name,
-                    f"{url} redirects to {target}: the web preview of @{self.channel} is disabled "
+                    f"{redact(url)} redirects to {redact(target)}: the web preview of @{self.channel} is disabled "
                     "(or the channel does not exist); read it with a telegram_mtproto source instead",
                 )
             url = target
         raise SourceHTTPError(
-            self.name, f"more than {_MAX_REDIRECTS} redirects from {self.page_url(before)}", status=response.status
+            self.name, f"more than {_MAX_REDIRECTS} redirects from {redact(self.page_url(before))}",
+            status=response.status,
         )
 
     async def poll(self, client: httpx.AsyncClient, cursor: str | None) -> FetchResult:

@@ -32,14 +32,18 @@ class _Section(BaseModel):
 class StorageConfig(_Section):
     database: Path = Path("dsns-monitor.db")
     media_max_bytes: int = Field(20 * 1024 * 1024, gt=0)
-    # Photos on loopback/private/link-local addresses are refused (a post must not make us fetch
-    # the LAN); hosts of configured sources are trusted anyway. True lifts the check entirely.
+    # Photos, and redirects of feeds and pages, to loopback/private/link-local addresses are refused
+    # (a post must not make us fetch the LAN); hosts of configured sources are trusted anyway.
+    # True lifts the check entirely.
     allow_private_media: bool = False
 
 
 class HTTPConfig(_Section):
     timeout: float = Field(20.0, gt=0)
     max_page_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    # A page or feed whose parsing outlasts this fails that source's poll (the daemon goes on).
+    parse_timeout: float = Field(30.0, gt=0)
+    max_entries: int = Field(500, ge=1)
 
 
 class SchedulerConfig(_Section):

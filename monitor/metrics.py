@@ -21,7 +21,7 @@ from storage.timeutil import from_db
 __all__ = [
     "REGISTRY", "poll_finished", "posts_ingested", "photo_stored", "photo_failed", "timed_analysis",
     "alert_sent", "alert_failed", "alerts_expired", "bot_rate_limited", "bot_getupdates_failed",
-    "bot_command_refused", "refresh_from_archive", "component_fault", "render",
+    "bot_command_refused", "refresh_from_archive", "component_fault", "loop_lag", "render",
 ]
 
 T = TypeVar("T")
@@ -79,6 +79,12 @@ ARCHIVE = Gauge("dsns_archive_rows", "Rows in the archive, by table.", ["table"]
 COMPONENT_FAULT = Gauge(
     "dsns_component_fault", "1 while a part of the daemon reports a fault (see /healthz).", ["component"],
     registry=REGISTRY,
+)
+
+LOOP_LAG = Histogram(
+    "dsns_event_loop_lag_seconds",
+    "How late the event loop woke a task from a timed sleep: time the bot, polls and /healthz had to wait.",
+    registry=REGISTRY, buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120),
 )
 
 
@@ -163,6 +169,10 @@ async def refresh_from_archive(db: Database, source_names: list[str] | None = No
 
 def component_fault(component: str, faulty: bool) -> None:
     COMPONENT_FAULT.labels(component).set(1 if faulty else 0)
+
+
+def loop_lag(seconds: float) -> None:
+    LOOP_LAG.observe(seconds)
 
 
 def render() -> bytes:

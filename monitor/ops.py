@@ -1,5 +1,5 @@
-"""What the daemon runs for its operator: health server, heartbeat, systemd notifications,
-and the watch on the archive and descriptors (`monitor.resources`).
+"""What the daemon runs for its operator: health server, heartbeat, event-loop lag, systemd
+notifications, and the watch on the archive and descriptors (`monitor.resources`).
 
 `OpsServices.start()` is called once storage is open and the scheduler runs; `stopping()` at
 the start of shutdown; `close()` at its end. Kept out of daemon.py so the scheduler code stays
@@ -15,13 +15,14 @@ from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from monitor import metrics
 from monitor.app import App
 from monitor.config import ConfigError
 from monitor.health import HealthServer
 from monitor.resources import ArchiveHealth, Descriptors
 from monitor.systemd import Heartbeat, Watchdog, notify, watchdog_interval
 
-__all__ = ["OpsServices", "HEARTBEAT_JOB", "ARCHIVE_CHECK_JOB", "DESCRIPTORS_JOB"]
+__all__ = ["OpsServices", "HEARTBEAT_JOB", "ARCHIVE_CHECK_JOB", "DESCRIPTORS_JOB", "watch_loop_lag"]
 
 log = logging.getLogger("dsns_monitor.ops")
 
@@ -32,6 +33,17 @@ ARCHIVE_CHECK_JOB = "_archive_check"
 ARCHIVE_CHECK_EVERY = 24 * 3600.0
 DESCRIPTORS_JOB = "_descriptors"
 DESCRIPTORS_EVERY = 15.0
+LAG_EVERY = 0.5
+
+
+async def watch_loop_lag(every: float = LAG_EVERY) -> None:
+    """Sleep `every` seconds, again and again, recording how late each wake-up comes: anything
+    holding the event loop (CPU work that should be in a thread) shows as lag."""
+    loop = asyncio.get_running_loop()
+    while True:
+        started = loop.time()
+        await asyncio.sleep(every)
+        metrics.loop_lag(max(0.0, loop.time() - started - every))
 
 
 class OpsServices:
@@ -46,6 +58,7 @@ class OpsServices:
         self._watchdog_task: asyncio.Task[None] | None = None
         self.archive = ArchiveHealth(app.db)
         self.descriptors = Descriptors(DESCRIPTORS_EVERY)
+        self._lag_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Make sure every source has its row, start serving, beat, then tell systemd READY=1."""
@@ -82,6 +95,7 @@ class OpsServices:
             name=DESCRIPTORS_JOB, next_run_time=datetime.now().astimezone(), max_instances=1, coalesce=True,
             misfire_grace_time=None,
         )
+        self._lag_task = asyncio.create_task(watch_loop_lag())
         sources = sum(s.enabled for s in self.app.config.sources)
         notify(f"READY=1\nSTATUS=polling {sources} source(s)")
 
@@ -92,9 +106,10 @@ class OpsServices:
     async def close(self) -> None:
         self.app.db.watch(None)
         self.descriptors.uninstall(asyncio.get_running_loop())
-        if self._watchdog_task is not None:
-            self._watchdog_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watchdog_task
+        for task in (self._watchdog_task, self._lag_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self.health is not None:
             await self.health.close()

@@ -18,7 +18,8 @@ import httpx
 from analysis.analyze import analyze
 from analysis.model import Analysis
 from collectors.base import FetchResult, RawPost, SourceError
-from collectors.media import MediaPolicy, download_photo
+from collectors.http import AddressPolicy, redact
+from collectors.media import download_photo
 from collectors.rss import RSSCollector
 from collectors.telegram_mtproto import TelegramMTProtoCollector, parse_photo_url
 from collectors.telegram_web import TelegramWebCollector
@@ -35,7 +36,7 @@ from storage.stories import note_deletions
 from storage.sources import SourceState, ensure_source, get_source, record_failure, record_success
 from storage.timeutil import utcnow
 
-__all__ = ["Pipeline", "PollOutcome", "collector_for"]
+__all__ = ["Pipeline", "PollOutcome", "collector_for", "address_policy"]
 
 log = logging.getLogger("dsns_monitor.pipeline")
 
@@ -51,6 +52,14 @@ class PollOutcome:
     retry_in: float | None = None
 
 
+def address_policy(config: Config) -> AddressPolicy:
+    """Where fetches may go: configured sources' hosts, public ones, or anywhere if
+    `[storage] allow_private_media`; checked at every redirect hop of pages, feeds and photos."""
+    return AddressPolicy.trusting(
+        [getattr(s, "url", None) for s in config.sources], allow_private=config.storage.allow_private_media
+    )
+
+
 def collector_for(
     source: TelegramWebSource | RSSSource | TelegramMTProtoSource, config: Config, mtproto: MTProtoHub | None = None
 ) -> TelegramWebCollector | RSSCollector | TelegramMTProtoCollector:
@@ -64,8 +73,12 @@ def collector_for(
             source.source_name, source.channel, source.base_url,
             first_pages=source.first_pages, max_pages=source.max_pages,
             reread_pages=source.reread_pages, max_bytes=config.http.max_page_bytes,
+            parse_timeout=config.http.parse_timeout, policy=address_policy(config),
         )
-    return RSSCollector(source.name, source.url, max_bytes=config.http.max_page_bytes)
+    return RSSCollector(
+        source.name, source.url, max_bytes=config.http.max_page_bytes,
+        max_entries=config.http.max_entries, parse_timeout=config.http.parse_timeout, policy=address_policy(config),
+    )
 
 
 class Pipeline:
@@ -91,7 +104,7 @@ class Pipeline:
         """The source's row, created (or its type and URL updated) only when needed: a poll
         should not take the write lock just to read its cursor."""
         state = await get_source(self.db, source.source_name)
-        if state is not None and state.type == source.type and state.url == source.url:
+        if state is not None and state.type == source.type and state.url == redact(source.url):
             return state
         return await ensure_source(self.db, source.source_name, source.type, source.url)
 
@@ -213,7 +226,7 @@ class Pipeline:
                 else:
                     photo = await download_photo(
                         self.client, item.url, source=source_name,
-                        max_bytes=self.config.storage.media_max_bytes, policy=self._media_policy(),
+                        max_bytes=self.config.storage.media_max_bytes, policy=address_policy(self.config),
                     )
             except SourceError as exc:
                 metrics.photo_failed()
@@ -224,10 +237,3 @@ class Pipeline:
             metrics.photo_stored()
             stored += 1
         return stored
-
-    def _media_policy(self) -> MediaPolicy:
-        # Photos from configured sources' hosts are trusted; other non-public hosts are refused.
-        return MediaPolicy.trusting(
-            [getattr(s, "url", None) for s in self.config.sources],
-            allow_private=self.config.storage.allow_private_media,
-        )

@@ -20,7 +20,8 @@ import pytest
 from bot.commands import CommandContext, Reply, handle_update
 from bot.format import AlertContent, format_alert
 from collectors.base import SourceError
-from collectors.media import MediaPolicy, download_photo, is_public_address
+from collectors.http import AddressPolicy, is_public_address
+from collectors.media import download_photo
 from collectors.telegram_mtproto import prepare_session_file
 from monitor.app import open_app
 from monitor.config import load_config
@@ -94,15 +95,15 @@ async def test_media_refuses_non_http_and_non_public_hosts(image_server: LocalSe
             with pytest.raises(SourceError, match="non-public address.*allow_private_media"):
                 await download_photo(client, url, source="s", max_bytes=10_000)
         # A trusted host may not bounce us to an untrusted private one.
-        trusting_redirector = MediaPolicy.trusting([redirector.url])
+        trusting_redirector = AddressPolicy.trusting([redirector.url])
         with pytest.raises(SourceError, match="non-public address"):
             await download_photo(client, f"{redirector.url}/a.jpg", source="s", max_bytes=10_000, policy=trusting_redirector)
         assert image_server.requests == []  # refused before any byte was sent its way
         # Trusting both, or allowing private addresses, fetches; the size cap still holds.
-        both = MediaPolicy.trusting([redirector.url, image_server.url])
+        both = AddressPolicy.trusting([redirector.url, image_server.url])
         photo = await download_photo(client, f"{redirector.url}/a.jpg", source="s", max_bytes=10_000, policy=both)
         assert photo.mime == "image/jpeg"
-        allow = MediaPolicy(allow_private=True)
+        allow = AddressPolicy(allow_private=True)
         with pytest.raises(SourceError, match="larger than 10000 bytes"):
             await download_photo(client, f"{image_server.url}/big.jpg", source="s", max_bytes=10_000, policy=allow)
 
