@@ -2,36 +2,49 @@
 
 Posts are re-read in batches; each batch's analyses and the figures of the stories they
 belong to are rewritten in one transaction, so an interrupted run keeps what it finished and
-a rerun picks up the rest (only posts whose analysis is older than this analyzer).
+a rerun picks up the rest (only posts whose analysis is older than this analyzer, or that
+the analyser failed on: those the daemon archived with an error in `analysis_errors`).
+A post the analyser still fails on keeps its error (updated) and does not stop the run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from analysis.analyze import ANALYZER_VERSION, analyze
+from analysis.analyze import ANALYZER_VERSION, analyze_or_error
 from analysis.model import Analysis
 from monitor.app import App
-from storage.analyses import save_analysis
+from storage.analyses import record_analysis_error, save_analysis
 
 __all__ = ["reanalyze"]
+
+log = logging.getLogger("dsns_monitor.reanalyze")
 
 BATCH = 500
 
 
-def _analyze_rows(rows: list[tuple[int, str, str | None, str]]) -> list[tuple[int, Analysis]]:
-    return [(post_id, analyze(f"{title}\n{text}" if title else text, channel=stream)) for post_id, text, title, stream in rows]
+def _analyze_rows(rows: list[tuple[int, str, str | None, str]]) -> list[tuple[int, Analysis | Exception]]:
+    results: list[tuple[int, Analysis | Exception]] = []
+    for post_id, text, title, stream in rows:
+        reading = analyze_or_error(f"{title}\n{text}" if title else text, channel=stream)
+        if isinstance(reading, Exception):
+            log.error("post=%d analysis failed", post_id, exc_info=reading)
+        results.append((post_id, reading))
+    return results
 
 
 async def reanalyze(app: App, *, everything: bool = False) -> int:
     """Re-analyse stale posts (or all with `everything`); returns the number re-analysed."""
-    stale = "" if everything else "WHERE a.version IS NULL OR a.version != ?"
+    stale = "" if everything else (
+        "WHERE a.version IS NULL OR a.version != ? OR p.id IN (SELECT post_id FROM analysis_errors)"
+    )
     params: tuple = () if everything else (ANALYZER_VERSION,)
     total = (await app.db.fetchone(f"SELECT count(*) FROM posts p LEFT JOIN analyses a ON a.post_id = p.id {stale}", params))[0]
-    done = 0
+    done = failed = 0
     last_id = 0
     with Progress(TextColumn("[bold]reanalyze"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as progress:
         task = progress.add_task("posts", total=total)
@@ -46,13 +59,20 @@ async def reanalyze(app: App, *, everything: bool = False) -> int:
                 break
             results = await asyncio.to_thread(_analyze_rows, [tuple(r) for r in rows])
             async with app.db.write() as conn:
-                for post_id, analysis in results:
-                    await save_analysis(conn, post_id, analysis)
-                await _refresh_stories(conn, [post_id for post_id, _ in results])
-            done += len(rows)
+                for post_id, reading in results:
+                    if isinstance(reading, Analysis):
+                        await save_analysis(conn, post_id, reading)
+                    else:
+                        await record_analysis_error(conn, post_id, ANALYZER_VERSION, reading)
+                await _refresh_stories(conn, [post_id for post_id, r in results if isinstance(r, Analysis)])
+            failures = sum(isinstance(r, Exception) for _, r in results)
+            done += len(rows) - failures
+            failed += failures
             last_id = rows[-1][0]
             progress.update(task, advance=len(rows))
     print(f"re-analysed {done} posts with analyzer {ANALYZER_VERSION}")
+    if failed:
+        print(f"the analyser failed on {failed} posts: their errors are in the analysis_errors table")
     return done
 
 
