@@ -19,6 +19,7 @@ from monitor.reanalyze import reanalyze
 from storage.posts import FUTURE_SLACK
 from storage.subscriptions import subscribe, upsert_chat
 from storage.timeutil import from_db
+from tests.fakes.feeds import FakeFeeds
 from tests.fakes.tme import FakeTelegram
 
 # Written for these tests; the last characters are a superscript two, a digit `int()` cannot read.
@@ -175,3 +176,27 @@ async def test_an_unexpected_error_in_a_poll_is_failure_state_with_backoff(tme: 
         assert _metric("dsns_poll_errors_total") == errors + 1
         _, report = await health_report(app.db, app.config, started_at=datetime.now(UTC))
         assert report["status"] == "degraded" and report["sources"][SOURCE]["status"] == "failing"
+
+
+async def test_a_feed_entry_with_an_impossible_date_or_id_costs_that_entry_only(feeds: FakeFeeds, config_file: Path) -> None:
+    item = "<item><title>{title}</title><guid>{guid}</guid><pubDate>{date}</pubDate><description>Текст.</description></item>"
+    entries = [
+        ("Ракетний удар по Балаклії", "ok-1", "Wed, 01 May 2024 07:40:00 +0300"),
+        ("Дата першого року", "bad-1", "Mon, 01 Jan 0001 00:00:00 +0000"),
+        ("Ідентифікатор на три тисячі знаків", "x" * 3000, "Wed, 01 May 2024 07:50:00 +0300"),
+        ("Новина з 2099 року", "ok-2", "Thu, 01 Jan 2099 00:00:00 +0000"),
+    ]
+    feeds.set_body("news_uk.xml", (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Новини</title>'
+        + "".join(item.format(title=t, guid=g, date=d) for t, g, d in entries) + "</channel></rss>"
+    ).encode())
+    rejected = _metric("dsns_posts_rejected_total", "news_uk")
+    async with open_app(load_config(config_file)) as app:
+        outcome = await app.pipeline.poll(app.config.source("news_uk"), force=True)
+        assert outcome.ok and outcome.new == 2
+        stored = await app.db.fetchall("SELECT external_id, published_at FROM posts WHERE stream = 'news_uk' ORDER BY external_id")
+        assert [r[0] for r in stored] == ["ok-1", "ok-2"]
+        published = from_db(stored[1][1])
+        assert published is not None and published <= datetime.now(UTC) + FUTURE_SLACK
+        assert _metric("dsns_posts_rejected_total", "news_uk") == rejected + 2
+        assert "news_uk" in faults.as_json()["ingest"]["message"]
