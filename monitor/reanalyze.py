@@ -13,12 +13,15 @@ import asyncio
 import json
 import logging
 
+import aiosqlite
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from analysis.analyze import ANALYZER_VERSION, analyze_or_error
 from analysis.model import Analysis
+from collectors.base import RawPost
 from monitor.app import App
 from storage.analyses import record_analysis_error, save_analysis
+from storage.posts import Change, stored_post
 
 __all__ = ["reanalyze"]
 
@@ -40,7 +43,7 @@ def _analyze_rows(rows: list[tuple[int, str, str | None, str]]) -> list[tuple[in
 async def reanalyze(app: App, *, everything: bool = False) -> int:
     """Re-analyse stale posts (or all with `everything`); returns the number re-analysed."""
     stale = "" if everything else (
-        "WHERE a.version IS NULL OR a.version != ? OR p.id IN (SELECT post_id FROM analysis_errors)"
+        "WHERE (a.version IS NULL OR a.version != ? OR p.id IN (SELECT post_id FROM analysis_errors))"
     )
     params: tuple = () if everything else (ANALYZER_VERSION,)
     total = (await app.db.fetchone(f"SELECT count(*) FROM posts p LEFT JOIN analyses a ON a.post_id = p.id {stale}", params))[0]
@@ -51,17 +54,23 @@ async def reanalyze(app: App, *, everything: bool = False) -> int:
         while True:
             where = f"{stale} {'AND' if stale else 'WHERE'} p.id > ?"
             rows = await app.db.fetchall(
-                f"""SELECT p.id, p.text, p.title, p.stream FROM posts p LEFT JOIN analyses a ON a.post_id = p.id
-                    {where} ORDER BY p.id LIMIT ?""",
+                f"""SELECT p.id, p.text, p.title, p.stream, p.story_id IS NULL AND p.id IN
+                        (SELECT post_id FROM analysis_errors) AS storyless
+                    FROM posts p LEFT JOIN analyses a ON a.post_id = p.id {where} ORDER BY p.id LIMIT ?""",
                 (*params, last_id, BATCH),
             )
             if not rows:
                 break
-            results = await asyncio.to_thread(_analyze_rows, [tuple(r) for r in rows])
+            results = await asyncio.to_thread(_analyze_rows, [tuple(r)[:4] for r in rows])
+            storyless = {r["id"] for r in rows if r["storyless"]}
             async with app.db.write() as conn:
                 for post_id, reading in results:
                     if isinstance(reading, Analysis):
                         await save_analysis(conn, post_id, reading)
+                        if post_id in storyless:
+                            # Archived by the daemon when the analyser failed on it: it joins its
+                            # story now (and alerts, if it is still fresh enough to).
+                            await _attach(app, conn, post_id, reading)
                     else:
                         await record_analysis_error(conn, post_id, ANALYZER_VERSION, reading)
                 await _refresh_stories(conn, [post_id for post_id, r in results if isinstance(r, Analysis)])
@@ -74,6 +83,12 @@ async def reanalyze(app: App, *, everything: bool = False) -> int:
     if failed:
         print(f"the analyser failed on {failed} posts: their errors are in the analysis_errors table")
     return done
+
+
+async def _attach(app: App, conn: aiosqlite.Connection, post_id: int, analysis: Analysis) -> None:
+    post = await stored_post(conn, post_id)
+    raw = RawPost(post.stream, post.external_id, post.url, post.published_at, post.text, title=post.title)
+    await app.pipeline.stories.attach_and_plan(conn, Change("new", post, raw), analysis)
 
 
 async def _refresh_stories(conn, post_ids: list[int]) -> None:  # type: ignore[no-untyped-def]

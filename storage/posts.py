@@ -12,11 +12,11 @@ import aiosqlite
 from collectors.base import RawPost
 from storage.canonical import canonical_url
 from storage.errors import StorageError
-from storage.timeutil import to_db, utcnow
+from storage.timeutil import from_db, to_db, utcnow
 
 __all__ = [
     "StoredPost", "Change", "upsert_posts", "text_hash", "mark_deleted", "known_posts", "is_unchanged",
-    "fault_of_post",
+    "fault_of_post", "stored_post",
 ]
 
 _ALIAS = "alias"
@@ -178,6 +178,20 @@ def _stored(post_id: int, raw: RawPost, version: int, published_at: datetime | N
     return StoredPost(
         id=post_id, stream=raw.stream, external_id=raw.external_id, url=raw.url,
         published_at=published_at, title=raw.title, text=raw.text, version=version,
+    )
+
+
+async def stored_post(conn: aiosqlite.Connection, post_id: int) -> StoredPost:
+    """The post as the archive holds it now."""
+    async with conn.execute(
+        "SELECT id, stream, external_id, url, published_at, title, text, version FROM posts WHERE id = ?", (post_id,)
+    ) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        raise KeyError(post_id)
+    return StoredPost(
+        id=row[0], stream=row[1], external_id=row[2], url=row[3], published_at=from_db(row[4]),
+        title=row[5], text=row[6], version=row[7],
     )
 
 

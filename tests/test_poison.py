@@ -103,6 +103,7 @@ async def test_a_post_whose_analysis_cannot_be_stored_is_kept_with_the_error_and
         assert await reanalyze(app) == 1
         assert await _value(app, "SELECT count(*) FROM analysis_errors") == 0
         assert await _value(app, "SELECT count(*) FROM analyses WHERE post_id = ?", (poison["id"],)) == 1
+        assert await _value(app, "SELECT story_id FROM posts WHERE id = ?", (poison["id"],)) is not None
         tme.post(SOURCE, STRIKES[0].replace("Балаклії", "Ізюму"), date=datetime.now(UTC))
         await app.pipeline.poll(app.config.source(SOURCE), force=True)
         assert "analysis" not in faults.as_json()
