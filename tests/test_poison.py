@@ -45,6 +45,16 @@ async def _value(app: App, sql: str, params: tuple = ()) -> object:
     return row[0] if row else None
 
 
+async def _refuse(app: App, when: str) -> None:
+    """A trigger that makes SQLite refuse a write `when` (as it refuses a value it cannot hold)."""
+    async with app.db.write() as conn:
+        await conn.execute(f"CREATE TRIGGER refuse {when} BEGIN SELECT RAISE(ABORT, 'refused for the test'); END")
+
+
+async def _cursor(app: App) -> object:
+    return await _value(app, "SELECT cursor FROM sources WHERE name = ?", (SOURCE,))
+
+
 def _metric(name: str, source: str = SOURCE) -> float:
     return metrics.REGISTRY.get_sample_value(name, {"source": source}) or 0.0
 
@@ -66,7 +76,7 @@ async def test_poison_post_then_three_strikes_all_archived_and_alerted(tme: Fake
         assert await _value(app, "SELECT count(*) FROM outbox WHERE chat_id = ?", (CHAT,)) == 3
         killed = await app.db.fetchall("SELECT s.killed FROM outbox o JOIN stories s ON s.id = o.story_id")
         assert [r[0] for r in killed] == [2, 2, 2]
-        assert await _value(app, "SELECT cursor FROM sources WHERE name = ?", (SOURCE,)) == str(ids[-1])
+        assert await _cursor(app) == str(ids[-1])
         assert await _value(app, "SELECT count(*) FROM analysis_errors") == 0
         assert faults.active() == []
 
@@ -76,11 +86,8 @@ async def test_a_post_whose_analysis_cannot_be_stored_is_kept_with_the_error_and
 ) -> None:
     async with open_app(load_config(config_file)) as app:
         # SQLite refuses the analysis of one post: what a bug in the analysis or stories would do.
-        async with app.db.write() as conn:
-            await conn.execute(
-                "CREATE TRIGGER refuse BEFORE INSERT ON analyses WHEN new.oblasts LIKE '%UA-32%' "
-                "BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"
-            )
+        # SQLite refuses the analysis of one post: what a bug in the analysis or stories would do.
+        await _refuse(app, "BEFORE INSERT ON analyses WHEN new.oblasts LIKE '%UA-32%'")
         failures = _metric("dsns_analysis_failures_total")
         ids = await _strike_page(tme, app, first=POISON)
         outcome = await app.pipeline.poll(app.config.source(SOURCE), force=True)
@@ -90,7 +97,7 @@ async def test_a_post_whose_analysis_cannot_be_stored_is_kept_with_the_error_and
         error = await app.db.fetchone("SELECT post_id, error FROM analysis_errors")
         assert error["post_id"] == poison["id"] and "refused for the test" in error["error"]
         assert await _value(app, "SELECT count(*) FROM outbox WHERE chat_id = ?", (CHAT,)) == 3
-        assert await _value(app, "SELECT cursor FROM sources WHERE name = ?", (SOURCE,)) == str(ids[-1])
+        assert await _cursor(app) == str(ids[-1])
         assert _metric("dsns_analysis_failures_total") == failures + 1
         healthy, report = await health_report(app.db, app.config, started_at=datetime.now(UTC))
         assert healthy and report["status"] == "degraded"
@@ -111,18 +118,14 @@ async def test_a_post_whose_analysis_cannot_be_stored_is_kept_with_the_error_and
 
 async def test_a_post_the_archive_refuses_is_skipped_and_the_rest_kept(tme: FakeTelegram, config_file: Path) -> None:
     async with open_app(load_config(config_file)) as app:
-        async with app.db.write() as conn:
-            await conn.execute(
-                "CREATE TRIGGER refuse BEFORE INSERT ON posts WHEN new.text LIKE '%Бровар%' "
-                "BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"
-            )
+        await _refuse(app, "BEFORE INSERT ON posts WHEN new.text LIKE '%Бровар%'")
         rejected = _metric("dsns_posts_rejected_total")
         ids = await _strike_page(tme, app, first=POISON)
         outcome = await app.pipeline.poll(app.config.source(SOURCE), force=True)
         assert outcome.ok and outcome.new == 3
         assert await _value(app, "SELECT count(*) FROM posts WHERE stream = ? AND external_id = ?", (SOURCE, str(ids[0]))) == 0
         assert await _value(app, "SELECT count(*) FROM outbox WHERE chat_id = ?", (CHAT,)) == 3
-        assert await _value(app, "SELECT cursor FROM sources WHERE name = ?", (SOURCE,)) == str(ids[-1])
+        assert await _cursor(app) == str(ids[-1])
         assert _metric("dsns_posts_rejected_total") == rejected + 1
         assert "refused for the test" in faults.as_json()["ingest"]["message"]
 
@@ -147,7 +150,7 @@ async def test_impossible_ids_and_dates_cost_their_post_only(tme: FakeTelegram, 
         assert published is not None and published <= datetime.now(UTC) + FUTURE_SLACK
         assert await _value(app, "SELECT count(*) FROM outbox WHERE chat_id = ?", (CHAT,)) == 3
         # The impossible id is not the cursor: the channel's real newest message is.
-        assert await _value(app, "SELECT cursor FROM sources WHERE name = ?", (SOURCE,)) == str(last)
+        assert await _cursor(app) == str(last)
         assert _metric("dsns_posts_rejected_total") == rejected + 3
         message = faults.as_json()["ingest"]["message"]
         assert "3 post(s) skipped" in message
@@ -155,18 +158,14 @@ async def test_impossible_ids_and_dates_cost_their_post_only(tme: FakeTelegram, 
         newer = tme.post(SOURCE, "Сумщина: пожежу ліквідовано.", date=now + timedelta(minutes=5))
         again = await app.pipeline.poll(app.config.source(SOURCE), force=True)
         assert again.ok and again.new == 1
-        assert await _value(app, "SELECT cursor FROM sources WHERE name = ?", (SOURCE,)) == str(newer)
+        assert await _cursor(app) == str(newer)
 
 
 async def test_an_unexpected_error_in_a_poll_is_failure_state_with_backoff(tme: FakeTelegram, config_file: Path) -> None:
     tme.fill(SOURCE, 3)
     async with open_app(load_config(config_file)) as app:
-        async with app.db.write() as conn:
-            # The archive refuses to move this source's cursor: an error no collector raises.
-            await conn.execute(
-                "CREATE TRIGGER refuse BEFORE UPDATE OF cursor ON sources WHEN new.cursor IS NOT old.cursor "
-                "BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"
-            )
+        # The archive refuses to move this source's cursor: an error no collector raises.
+        await _refuse(app, "BEFORE UPDATE OF cursor ON sources WHEN new.cursor IS NOT old.cursor")
         errors = _metric("dsns_poll_errors_total")
         outcome = await app.pipeline.poll(app.config.source(SOURCE), force=True)
         assert not outcome.ok and outcome.retry_in and "refused for the test" in (outcome.error or "")
