@@ -28,8 +28,10 @@ from collectors.base import (
     FetchResult,
     PreviewDisabledError,
     RawPost,
+    Rejected,
     SourceHTTPError,
     SourceParseError,
+    message_id,
     message_id_cursor,
 )
 from collectors.budget import DEFAULT_PARSE_TIMEOUT, MAX_TEXT_BYTES, parse_in_thread, trimmed
@@ -120,13 +122,17 @@ def parse_views(value: str | None) -> int | None:
         return None
 
 
-def parse_page(html: str, base_url: str = "https://t.me", *, source: str = "telegram_web") -> list[WebPost]:
+def parse_page(
+    html: str, base_url: str = "https://t.me", *, source: str = "telegram_web", rejected: list[Rejected] | None = None
+) -> list[WebPost]:
     """Parse a ``t.me/s/<channel>`` page into its messages, oldest first.
 
     A "No posts found" page and an empty channel give ``[]``. A page with none of t.me's
     message markup (a captcha, an error page, a changed layout) raises `SourceParseError`
-    naming `source`, so a silent layout change cannot look like a quiet channel. Time is
-    linear in the page's size: nesting is capped (`collectors.html.shallow`) before lexbor.
+    naming `source`, so a silent layout change cannot look like a quiet channel. A message
+    that cannot be read (an impossible id or date) is left out and added to `rejected`
+    (logged when no list is given): it must not cost the rest of the page. Time is linear in
+    the page's size: nesting is capped (`collectors.html.shallow`) before lexbor.
     """
     tree = parse_html(html)
     nodes = tree.css(_MESSAGE)
@@ -139,7 +145,19 @@ def parse_page(html: str, base_url: str = "https://t.me", *, source: str = "tele
             "the page has no Telegram message markup (no tgme_widget_message, tgme_channel_history "
             "or tme_no_messages_found): not a t.me/s page, or t.me changed its layout",
         )
-    posts = {post.id: post for post in (_parse_message(node, base_url, source) for node in nodes)}
+    posts: dict[int, WebPost] = {}
+    for node in nodes:
+        try:
+            post = _parse_message(node, base_url, source)
+        except SourceParseError as exc:
+            channel, _, raw_id = (node.attributes.get("data-post") or "").rpartition("/")
+            skipped = Rejected(channel.lower(), raw_id, str(exc))
+            if rejected is None:
+                log.warning("t.me message skipped", extra={"source": source, "post": skipped.label, "error": str(exc)})
+            else:
+                rejected.append(skipped)
+            continue
+        posts[post.id] = post
     return [posts[key] for key in sorted(posts)]
 
 
@@ -158,18 +176,18 @@ def _check_shape(tree: LexborHTMLParser, messages: int, source: str) -> None:
 def _parse_message(node: LexborNode, base_url: str, source: str) -> WebPost:
     data_post = node.attributes.get("data-post") or ""
     channel, _, raw_id = data_post.rpartition("/")
-    if not channel or not raw_id.isdigit():
-        raise SourceParseError(source, f"unexpected data-post {data_post!r} on a t.me message")
-    message_id = int(raw_id)
+    number = message_id(raw_id)
+    if not channel or number is None:
+        raise SourceParseError(source, f"unexpected data-post {data_post[:80]!r} on a t.me message")
     text_node = next((n for n in node.css(".tgme_widget_message_text") if _is_own(n, node)), None)
     meta = node.css_first(".tgme_widget_message_meta")
     views = node.css_first(".tgme_widget_message_views")
     return WebPost(
-        id=message_id,
+        id=number,
         channel=channel,
         published_at=_published_at(node, source, data_post),
         text=_text_of(text_node) if text_node else "",
-        url=f"{base_url.rstrip('/')}/{channel}/{message_id}",
+        url=f"{base_url.rstrip('/')}/{channel}/{number}",
         edited=bool(meta and _EDITED_RE.search(meta.text(deep=True))),
         views=parse_views(views.text(deep=True)) if views else None,
         photos=_backgrounds(node, ".tgme_widget_message_photo_wrap", base_url),
@@ -189,11 +207,11 @@ def _published_at(node: LexborNode, source: str, data_post: str) -> datetime | N
     value = time_node.attributes.get("datetime") or ""
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise SourceParseError(source, f"unreadable date {value!r} on {data_post}") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # OverflowError: year 1 or 9999 moved across midnight to UTC
+        raise SourceParseError(source, f"unreadable date {value[:80]!r} on {data_post[:80]}") from exc
 
 
 def _has_class(node: LexborNode, name: str) -> bool:
@@ -309,8 +327,10 @@ class TelegramWebCollector:
         url = f"{self.base_url}/s/{self.channel}"
         return url if before is None else f"{url}?before={before}"
 
-    async def fetch_page(self, client: httpx.AsyncClient, before: int | None = None) -> list[WebPost]:
-        """GET one preview page and parse it (off the event loop).
+    async def fetch_page(
+        self, client: httpx.AsyncClient, before: int | None = None, *, rejected: list[Rejected] | None = None
+    ) -> list[WebPost]:
+        """GET one preview page and parse it (off the event loop); unreadable messages go to `rejected`.
 
         Raises `PreviewDisabledError` when t.me redirects away from the /s/ page, and the
         `SourceError`s of `collectors.http.fetch` for network and HTTP failures.
@@ -323,7 +343,7 @@ class TelegramWebCollector:
             if not 300 <= response.status < 400:
                 html = response.content.decode("utf-8", errors="replace")
                 return await parse_in_thread(
-                    lambda: parse_page(html, self.base_url, source=self.name),
+                    lambda: parse_page(html, self.base_url, source=self.name, rejected=rejected),
                     source=self.name, budget=self.parse_timeout,
                 )
             if not response.location:
@@ -352,7 +372,8 @@ class TelegramWebCollector:
         """
         last = message_id_cursor(cursor, self.name)
         seen: dict[int, WebPost] = {}
-        page = await self.fetch_page(client)
+        rejected: list[Rejected] = []
+        page = await self.fetch_page(client, rejected=rejected)
         pages = 1
         seen.update((post.id, post) for post in page)
         while seen and pages < self.max_pages:
@@ -362,7 +383,7 @@ class TelegramWebCollector:
                 break
             if oldest <= 1:
                 break
-            page = await self.fetch_page(client, before=oldest)
+            page = await self.fetch_page(client, before=oldest, rejected=rejected)
             pages += 1
             fresh = [post for post in page if post.id not in seen]
             if not fresh:
@@ -385,6 +406,7 @@ class TelegramWebCollector:
             # Consecutive pages leave no holes, so every id between the oldest and newest
             # post read was shown if it still exists.
             covered=(min(seen), max(seen)) if seen else None,
+            rejected=rejected,
         )
 
     async def backfill(

@@ -20,6 +20,7 @@ from storage.timeutil import from_db
 
 __all__ = [
     "REGISTRY", "poll_finished", "posts_ingested", "photo_stored", "photo_failed", "timed_analysis",
+    "analysis_failed", "post_rejected",
     "alert_sent", "alert_failed", "alerts_expired", "bot_rate_limited", "bot_getupdates_failed",
     "bot_command_refused", "refresh_from_archive", "component_fault", "loop_lag", "render",
 ]
@@ -49,6 +50,14 @@ ANALYSIS_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 ANALYSED = Counter("dsns_posts_analysed_total", "Posts run through the analysis.", registry=REGISTRY)
+ANALYSIS_FAILURES = Counter(
+    "dsns_analysis_failures_total", "Posts the analysis raised on (archived without an analysis).", ["source"],
+    registry=REGISTRY,
+)
+POSTS_REJECTED = Counter(
+    "dsns_posts_rejected_total", "Posts skipped because they could not be read or stored.", ["source"],
+    registry=REGISTRY,
+)
 ALERTS_SENT = Counter("dsns_alerts_sent_total", "Alerts sent or edited in Telegram.", registry=REGISTRY)
 ALERTS_FAILED = Counter(
     "dsns_alerts_failed_total", "Alert sends that failed (retried or dropped).", ["reason"], registry=REGISTRY
@@ -120,6 +129,18 @@ def timed_analysis(function: Callable[..., dict[int, T]], *args: object) -> dict
     ANALYSIS_SECONDS.observe(time.perf_counter() - started)
     ANALYSED.inc(len(result))
     return result
+
+
+def analysis_failed(source: str, count: int) -> None:
+    """Posts of one ingest archived without analysis because the analyser raised."""
+    if count:
+        ANALYSIS_FAILURES.labels(source).inc(count)
+
+
+def post_rejected(source: str, count: int) -> None:
+    """Posts of one ingest skipped as unreadable or refused by the archive."""
+    if count:
+        POSTS_REJECTED.labels(source).inc(count)
 
 
 def alert_sent() -> None:
