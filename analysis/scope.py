@@ -19,13 +19,17 @@ Rules, in order (one pass over the sentences, linear in the text):
 
 1. A sentence opening with a background marker ("Нагадаємо", "Як повідомлялося", "Раніше …",
    "Напомним", "Как сообщалось", "Ранее …", "As reported", "Earlier", "Previously", "Recall" …)
-   starts background that runs to the end of its paragraph; a marker standing alone on a line
+   starts background that runs to the end of its paragraph when it opens the paragraph, and over
+   the sentences that go on with it ("Тоді …") when it stands inside one (a one-paragraph post
+   goes back to its event: "Раніше повідомлялося про трьох. Станом на 14:00 – п'ятеро"); a marker
+   standing alone on a line
    ("Recall", "Нагадаємо:") makes the next paragraph background. "Раніше сьогодні / Earlier today"
    is the same day's event, not background.
 2. Such a block stays event when it names a date (day and month) that the event also names: "Як
    повідомлялося, 23 січня …" in a post about 23 January retells the same attack.
 3. Outside those blocks, a sentence that names dates, none of them the event's, and either says
-   "earlier / then / last …" or is a bullet line, is about another day.
+   "earlier / then / last …" or is a bullet line, is about another day, and so is the rest of its
+   paragraph.
 4. A sentence about what happens habitually ("регулярно", "щодня", "regularly", "almost daily",
    "since the start of the full-scale invasion") is context, not the event.
 5. A wire dateline opening a paragraph ("КИЇВ. 19 липня. УНН.") names the desk, not the event.
@@ -41,7 +45,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-__all__ = ["Scope", "Sentence", "scope", "event_text"]
+__all__ = ["Scope", "Sentence", "scope", "event_text", "sentence_spans"]
 
 _MONTHS = {
     **dict.fromkeys(("січня", "січень", "января", "январь", "january", "jan"), 1),
@@ -57,15 +61,16 @@ _MONTHS = {
     **dict.fromkeys(("листопада", "листопад", "ноября", "ноябрь", "november", "nov"), 11),
     **dict.fromkeys(("грудня", "грудень", "декабря", "декабрь", "december", "dec"), 12),
 }
-_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))  # for the dateline only
+_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
 # "5 червня", "3–4 June", "June 5", "June 3-4" (the last day of a night counts). Found from the
-# numbers outward: a month-name alternation tried at every word is the slow part of a scan.
-_DAY = re.compile(r"(?<![\d.:,])(\d{1,2})(?:\s*[-–—]\s*(\d{1,2}))?(?![\d:.,]\d)")
-_WORD_AFTER = re.compile(r"(?:-?го|st|nd|rd|th)?\s+([^\W\d_]+)")
-_WORD_BEFORE = re.compile(r"([^\W\d_]+)\.?\s+$")
+# month names (fewer than numbers), on lower-case text: case-insensitive Cyrillic alternations are
+# what makes a scan slow.
+_MONTH_RX = re.compile(rf"(?<!\w)(?:{_MONTH})\b")
+_DAY_BEFORE = re.compile(r"(?<![\d.:,])(\d{1,2})(?:\s*[-–—]\s*(\d{1,2}))?(?:-?го)?\s+$")
+_DAY_AFTER = re.compile(r"\.?\s+(\d{1,2})(?:\s*[-–—]\s*(\d{1,2}))?(?:st|nd|rd|th)?(?![\d:.,]?\d)")
 # A sentence ends at . ! ? … followed by space and something that can open a sentence; not after
 # an abbreviation ("м. Харків", "с. Лапаївка", "вул. Шевченка", "кв. м") or an initial.
-_SENT_END = re.compile(r"(?<=[.!?…])[\"»”’)]*\s+(?=[\"«“„(\-–—•]*\s*[A-ZА-ЯІЇЄҐ0-9])")
+_SENT_END = re.compile(r"[.!?…][\"»”’)]*[ \t]+(?=[\"«“„(\-–—•]*[ \t]*[A-ZА-ЯІЇЄҐ0-9])")
 _ABBREV = frozenset(
     "м с смт сел пгт г гор ул вул просп пров пл обл р н кв км тис млн млрд грн ст св ім им буд д "
     "mr mrs ms dr st gen col lt sgt no vol pp".split()
@@ -73,7 +78,7 @@ _ABBREV = frozenset(
 _LAST_WORD = re.compile(r"([\w-]+)\.[\"»”’)]*$")
 
 _MARKER = re.compile(
-    r"^[\s\"«“„(\-–—•*]*(?:"
+    r"[\s\"«“„(\-–—•*]*(?:"
     r"нагада(?:ємо|ю|ли)|нагадуємо|як (?:раніше |вже )?повідомлял\w*|"
     r"як (?:раніше |вже )?(?:писал\w*|писав|інформувал\w*)|як відомо,? раніше|"
     r"раніше(?!\s+(?:сьогодні|цього дня|вранці сьогодні|цієї ночі))|"
@@ -82,28 +87,32 @@ _MARKER = re.compile(
     r"recall\b|(?:we (?:would like to )?|let us |let's )remind|as (?:previously |earlier |already |we (?:have |had )?)reported|"
     r"as reported(?! by)|as \w+ (?:wrote|reported) (?:earlier|previously|before)|earlier(?!\s+(?:today|this (?:morning|evening|week)|on the same day))|"
     r"previously\b|it was (?:earlier|previously) reported"
-    r")",
-    re.IGNORECASE,
+    r")"
 )
 # A marker that is the whole line ("Recall", "Нагадаємо:"): the next paragraph is the background.
 _MARKER_LINE = re.compile(
-    r"^[\s\"«“„(\-–—•*]*(?:нагадаємо|нагадуємо|напомним|напоминаем|recall|let us remind(?: you)?|"
+    r"[\s\"«“„(\-–—•*]*(?:нагадаємо|нагадуємо|напомним|напоминаем|recall|let us remind(?: you)?|"
     r"довідково|справка|background)"
-    r"[\s:.!—–-]*$",
-    re.IGNORECASE,
+    r"[\s:.!—–-]*$"
 )
 _PAST = re.compile(
     r"(?<!\w)(?:раніше|ранее|earlier|previously|тоді|тогда|минулого|прошлого|last (?:week|month|year)|торік|"
-    r"в прошлом|у минулому|before that|до цього|до этого)",
-    re.IGNORECASE,
+    r"в прошлом|у минулому|before that|до цього|до этого)"
 )
-_BULLET = re.compile(r"^\s*[-–—•*]\s")
+# A sentence that goes on telling the background ("Тоді загинули троє").
+_GOES_ON = re.compile(r"[\s\"«“„(\-–—]*(?:тоді|тогда|того дня|в тот день|then\b|at the time|back then|at that time)")
+_BULLET = re.compile(r"\s*[-–—•*]\s")
+_BULLET_LINE = re.compile(r"^[ \t]*[-–—•*][ \t]", re.MULTILINE)
+_PAST_WORDS = ("раніше", "ранее", "earlier", "previously", "тоді", "тогда", "минулого", "прошлого", "last ",
+               "торік", "минулому", "прошлом", "before that", "до цього", "до этого")
+_HABITUAL_WORDS = ("регулярн", "щодня", "щоденно", "систематич", "ежедневно", "постоянно", "regular", "daily",
+                   "every day", "constantly", "з початку", "с начала", "since ")
+_BESIDES_WORDS = ("окрім", "крім", "кроме", "помимо", "besides", "apart from")
 _HABITUAL = re.compile(
     r"(?<!\w)(?:регулярно|регулярн\w+ (?:обстріл|обстрел|удар|атак)\w*|щодня|щоденно|систематично|систематически|ежедневно|постоянно|"
     r"regularly|(?:under )?regular (?:\w+ )?(?:shelling|attacks?|strikes?|fire)|almost daily|every day|daily basis|constantly|systematically|"
     r"з початку (?:повномасштабно\w*|війни|вторгнення)|с начала (?:полномасштабно\w*|войны|вторжения)|"
-    r"since the (?:start|beginning) of the (?:full-scale|war|invasion)|since (?:february )?2022)",
-    re.IGNORECASE,
+    r"since the (?:start|beginning) of the (?:full-scale|war|invasion)|since (?:february )?2022)"
 )
 # A wire dateline opening a paragraph ("КИЇВ. 19 липня. УНН.", "MOSCOW, June 3. /TASS/."): the
 # outlet's desk, not the event's place.
@@ -117,14 +126,12 @@ _OTHER_TIME = re.compile(
     r"(?<!\w)(?:напередодні|накануне|the (?:day|night) before|вчора|учора|вчера|yesterday|позавчора|позавчера|"
     r"минулого|прошлого|last (?:week|month|year)|торік|тоді|тогда|"
     r"(?:перш|перв|інш|друг)\w* (?:\w+ )?(?:обстр|удар|атак|прил)\w*|ще (?:одн|один)\w* (?:\w+ )?(?:удар|атак|обстр)\w*|"
-    r"ещ[её] (?:одн|один)\w* (?:\w+ )?(?:удар|атак|обстр)\w*|(?:another|first|other|previous) (?:\w+ ){0,2}(?:attack|strike|shelling)s?)",
-    re.IGNORECASE,
+    r"ещ[её] (?:одн|один)\w* (?:\w+ )?(?:удар|атак|обстр)\w*|(?:another|first|other|previous) (?:\w+ ){0,2}(?:attack|strike|shelling)s?)"
 )
 # "Окрім Харкова, де …," – another place's story inside the sentence.
 _BESIDES = re.compile(
     r"(?<!\w)(?:окрім|крім|кроме|помимо|besides|apart from)\s+(?!того\b|цього\b|этого\b|that\b|this\b)"
-    r"[^,.;]{1,60},\s*(?:де|где|where)\b[^,.;]*[,.;]?",
-    re.IGNORECASE,
+    r"[^,.;]{1,60},\s*(?:де|где|where)\b[^,.;]*[,.;]?"
 )
 
 
@@ -139,47 +146,52 @@ class Sentence:
 class Scope:
     text: str
     event: str
-    sentences: tuple[Sentence, ...]
+    spans: tuple[tuple[int, int, int], ...]  # (start, end, paragraph) of each sentence
+    background_ids: frozenset[int]            # indexes into `spans`
+
+    @property
+    def sentences(self) -> tuple[Sentence, ...]:
+        return tuple(Sentence(a, b, i in self.background_ids) for i, (a, b, _) in enumerate(self.spans))
 
     @property
     def background(self) -> bool:
         return self.event != self.text
 
 
-def _dates(s: str) -> list[tuple[int, tuple[int, int]]]:
-    """(position, (day, month)) of every date `s` names."""
+def _dates(low: str) -> list[tuple[int, tuple[int, int]]]:
+    """(position, (day, month)) of every date the lower-case text `low` names."""
     out: list[tuple[int, tuple[int, int]]] = []
-    for m in _DAY.finditer(s):
-        after = _WORD_AFTER.match(s, m.end())
-        month = _MONTHS.get(after.group(1).lower()) if after else None
-        if month is None:
-            before = _WORD_BEFORE.search(s, max(0, m.start() - 12), m.start())
-            month = _MONTHS.get(before.group(1).lower()) if before else None
-        day = int(m.group(2) or m.group(1))
-        if month is not None and 1 <= day <= 31:
-            out.append((m.start(), (day, month)))
+    for m in _MONTH_RX.finditer(low):
+        day = _DAY_BEFORE.search(low, max(0, m.start() - 12), m.start()) or _DAY_AFTER.match(low, m.end())
+        if day:
+            d = int(day.group(2) or day.group(1))
+            if 1 <= d <= 31:
+                out.append((m.start(), (d, _MONTHS[m.group(0)])))
     return out
 
 
-def _split(text: str) -> list[tuple[int, int, int]]:
+def sentence_spans(text: str) -> list[tuple[int, int, int]]:
     """(start, end, paragraph number) of every sentence; a line break ends a paragraph."""
     out: list[tuple[int, int, int]] = []
     para = 0
     pos = 0
     for line in text.split("\n"):
-        end_line = pos + len(line)
-        if line.strip():
+        end = pos + len(line)
+        stripped = line.rstrip()
+        if stripped:
             start = pos
-            for m in _SENT_END.finditer(line):
-                cut = pos + m.start()
+            for m in _SENT_END.finditer(text, pos, end):
+                cut = m.start() + 1
                 last = _LAST_WORD.search(text, max(start, cut - 16), cut)
                 if last and (last.group(1).lower() in _ABBREV or len(last.group(1)) == 1):
                     continue
                 out.append((start, cut, para))
-                start = pos + m.end()
-            out.append((start, end_line, para))
+                start = m.end()
+            stop = pos + len(stripped)
+            if stop > start:
+                out.append((start, stop, para))
             para += 1
-        pos = end_line + 1
+        pos = end + 1
     return out
 
 
@@ -190,25 +202,33 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
     event itself count as event: no other day, no "the day before / first / another attack", and
     every place it names in an oblast the event names. Without it, a shared date decides.
     """
-    spans = _split(text)
+    spans = sentence_spans(text)
+    low = text.lower()
+    if len(low) != len(text):  # a letter whose lower case is longer: keep positions
+        low = "".join(c.lower()[0] for c in text)
     if len(spans) < 2:
-        return Scope(text, text, tuple(Sentence(a, b, False) for a, b, _ in spans))
+        return Scope(text, text, tuple(spans), frozenset())
     # Background blocks opened by a marker, each a list of sentence indexes.
     blocks: list[list[int]] = []
+    whole = False
     block_para = carry_para = -1
     for i, (a, b, para) in enumerate(spans):
-        s = text[a:b]
-        if para in (block_para, carry_para):
+        if para == carry_para or (para == block_para and (whole or _GOES_ON.match(low, a, b))):
             blocks[-1].append(i)
             block_para = para
             continue
-        line = _MARKER_LINE.match(s)
-        if i > 0 and (line or _MARKER.match(s)):
+        block_para = -1
+        line = _MARKER_LINE.match(low, a, b)
+        if i > 0 and (line or _MARKER.match(low, a, b)):
             blocks.append([i])
             block_para = para
             carry_para = para + 1 if line else -1
+            # Opening its paragraph, a marker takes the paragraph; inside one, only its sentence
+            # and those that go on with it ("Тоді …").
+            whole = i == 0 or spans[i - 1][2] != para
     in_block = {i for block in blocks for i in block}
-    dates = _dates(text)
+    # Dates matter only to marker blocks, "earlier …" sentences and bullet lists.
+    dates = _dates(low) if blocks or _has(low, _PAST_WORDS) or _BULLET_LINE.search(text) else []
 
     def dated(a: int, b: int) -> set[tuple[int, int]]:
         return {d for pos, d in dates if a <= pos < b}
@@ -216,26 +236,30 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
     event_dates: set[tuple[int, int]] = set()
     seen = 0
     for i, (a, b, _) in enumerate(spans):
-        if i in in_block or (i > 1 and _BULLET.match(text[a:b])):
+        if i in in_block or (i > 1 and _BULLET.match(low, a, b)):
             continue
         event_dates |= dated(a, b)
         seen += 1
         if seen == 3:
             break
     background = {i for block in blocks for i in block}
-    habitual = _HABITUAL.search(text) is not None
-    for i, (a, b, _) in enumerate(spans):
+    habitual = _has(low, _HABITUAL_WORDS) and _HABITUAL.search(low) is not None
+    other_day_para = -1
+    for i, (a, b, para) in enumerate(spans):
         if i in in_block or i == 0:
             continue
-        s = text[a:b]
         named = dated(a, b) if dates else set()
-        if named and event_dates and not named & event_dates and (_PAST.search(s) or _BULLET.match(s)):
+        if para == other_day_para:
             background.add(i)
-        elif habitual and _HABITUAL.search(s):
+        elif named and event_dates and not named & event_dates and (_PAST.search(low, a, b) or
+                                                                     _BULLET.match(low, a, b)):
+            background.add(i)
+            other_day_para = para
+        elif habitual and _HABITUAL.search(low, a, b):
             background.add(i)
     if len(background) == len(spans):
         background.clear()
-    event = _blank(text, spans, background)
+    event = _blank(text, low, spans, background)
     if blocks and background:
         event_oblasts = oblasts_of(event) if oblasts_of else set()
         retold = set()
@@ -246,23 +270,32 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
                 same = bool(named & event_dates)
             else:
                 where = oblasts_of(body)
-                same = (not _OTHER_TIME.search(body) and named <= event_dates and bool(where)
+                same = (not _OTHER_TIME.search(body.lower()) and named <= event_dates and bool(where)
                         and where <= event_oblasts)
             if same:
                 retold.update(block)
         if retold:
             background -= retold
-            event = _blank(text, spans, background)
-    return Scope(text, event, tuple(Sentence(a, b, i in background) for i, (a, b, _) in enumerate(spans)))
+            event = _blank(text, low, spans, background)
+    return Scope(text, event, tuple(spans), frozenset(background))
 
 
 _NOT_NEWLINE = re.compile(r"[^\n]")
 
 
-def _blank(text: str, spans: list[tuple[int, int, int]], background: set[int]) -> str:
+def _has(low: str, words: tuple[str, ...]) -> bool:
+    # Substring tests first: a scan with a word alternation costs many times more.
+    for w in words:
+        if w in low:
+            return True
+    return False
+
+
+def _blank(text: str, low: str, spans: list[tuple[int, int, int]], background: set[int]) -> str:
     """`text` with background sentences, "besides X, where …" asides and datelines as spaces."""
     cuts = [(spans[i][0], spans[i][1]) for i in background]
-    cuts += [m.span() for m in _BESIDES.finditer(text)]
+    if _has(low, _BESIDES_WORDS):
+        cuts += [m.span() for m in _BESIDES.finditer(low)]
     cuts += [m.span() for m in _DATELINE.finditer(text)]
     if not cuts:
         return text

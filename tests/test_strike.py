@@ -110,3 +110,52 @@ def test_hail_is_not_a_grad_launcher() -> None:
 
 def test_empty_text() -> None:
     assert classify("").is_strike is False
+
+
+# A closing line or a later paragraph of another kind cannot sink a strike report.
+INCIDENTAL_NEGATIVES = [
+    "Унаслідок ракетного удару по Полтаві зруйновано склад, загинули двоє людей. На місці працюють "
+    "рятувальники, піротехніки та кінологи.",
+    "Ворожий дрон влучив у підстанцію в Чернігові, виникла пожежа. Піротехніки обстежили територію на "
+    "наявність вибухонебезпечних предметів.",
+    "Росіяни атакували Ізюм: пошкоджено школу та два будинки.\nПід завалами можуть бути люди, "
+    "інформація про можливих постраждалих уточнюється.\nПід час повітряної тривоги прямуйте в укриття!",
+    "Удар по Сумах: загинула жінка.",
+    "Ворог завдав масованого удару по Кривому Рогу, є загиблі та поранені.",
+    "Окупанти вдарили по Херсону, пошкоджено лікарню.",
+    "Enemy strikes on Mykolaiv: a port warehouse caught fire, two workers were injured.",
+    "Russian forces targeted a grain terminal in Izmail overnight, damaging silos.",
+    "A Russian drone hit a warehouse in Odesa. Sappers are working at the site.",
+    "Ночью враг атаковал Днепр ракетами, повреждены дома. На месте работают спасатели и пиротехники.",
+    "Ракета влучила в Житомир, пошкоджено будинки.\nШкільні заклади міста переведені на дистанційне навчання.",
+    "Російська ракета обірвала життя трьох людей у Краматорську.",
+    "Дрон атакував цивільне судно біля Ізмаїла, постраждалих немає.",
+]
+
+# Denied hits, denied links to shelling, explosions only heard.
+DENIALS = [
+    "У Черкасах горіла квартира, загинув чоловік. Пожежа не пов'язана з обстрілами.",
+    "Сили ППО збили 7 шахедів над Київщиною. Влучань та руйнувань немає.",
+    "Air defence downed 12 Shahed drones over Vinnytsia Oblast overnight. No hits or casualties were reported.",
+    "ПВО сбила все дроны над Полтавской областью: повреждений не зафиксировано, пострадавших нет.",
+    "У Рівному лунають вибухи: працює ППО, ворог атакує місто дронами.",
+    "A warehouse fire in Lutsk killed a guard; the fire was not related to shelling, police said.",
+    "Через загрозу повторних ударів рятувальники призупинили роботи в Харкові.",
+]
+
+
+@pytest.mark.parametrize("text", INCIDENTAL_NEGATIVES)
+def test_an_incidental_negative_cue_does_not_sink_a_strike(text: str) -> None:
+    assert classify(text).is_strike, text
+
+
+@pytest.mark.parametrize("text", DENIALS)
+def test_denied_hits_and_links_are_not_strikes(text: str) -> None:
+    assert not classify(text).is_strike, text
+
+
+def test_a_negative_topic_in_the_first_sentence_still_counts() -> None:
+    # Demining is the topic here; the attack is the reason the bomb lay there.
+    assert not classify("Піротехніки знешкодили авіабомбу, що не розірвалася після удару по Харкову. "
+                        "Пошкоджень немає.").is_strike
+    assert not classify("Ворог може атакувати енергетичну інфраструктуру, пошкодження можливі.").is_strike
