@@ -94,7 +94,7 @@ _WEAPONS: dict[str, _Cue] = {
         r"ракет\w*", r"ракетно\w*", r"балісти\w*", r"баллисти\w*", r"іскандер\w*", r"искандер\w*",
         r"кинджал\w*", r"кинжал\w*", r"х-\d+\w*", r"с-[34]00", r"калібр\w*(?=\s*»)", r"«калібр",
         r"«калибр", r"missile\w*", r"ballistic", r"iskander\w*", r"kinzhal\w*", r"kalibr\w*",
-        r"rockets?(?!\s+launcher)",
+        r"rockets?(?!\s+(?:launcher|system))",
     ),
     "drone": _rx(
         r"дрон\w*", r"безпілотн\w*", r"беспилотн\w*", r"бпла", r"бплa", r"шахед\w*", r"шахід\w*",
@@ -102,20 +102,27 @@ _WEAPONS: dict[str, _Cue] = {
         r"\w+-дронов\w*",
     ),
     "artillery": _rx(
-        r"артилер\w*", r"артилл\w*", r"артобстр\w*", r"мінометн?\w*", r"миномет\w*", r"ствольн\w*",
-        r"гаубиц\w*", r"гармат\w*", r"artillery", r"mortars?", r"shell(?:ing|ed|s)?\b", r"howitzer\w*",
+        r"артилер\w*", r"артилл\w*", r"артобстр\w*", r"артудар\w*", r"мінометн?\w*", r"миномет\w*", r"ствольн\w*",
+        r"гаубиц\w*", r"гармат\w*", r"сау\b", r"самохідн\w*", r"самоходн\w*", r"artillery",
+        r"mortars?", r"howitzer\w*", r"cannon\w*", r"self-propelled",
     ),
     "mlrs": _rx(
         r"рсзв", r"mlrs", r"«\s*(?:град|ураган|смерч|торнадо)\w*", r"градів", r"градами",
-        r"(?:multiple )?rocket launchers?", r"реактивн\w* систем\w* залпов\w*", r"залпов\w* огн\w*",
-        r"grads?\b(?= (?:rocket|mlrs|multiple))",
+        r"(?:multiple )?(?:launch )?rocket (?:launchers?|systems?)", r"multiple-launch", r"реактивн\w* систем\w* залпов\w*", r"залпов\w* огн\w*",
+        r"grads?\b(?= (?:rocket|mlrs|multiple))", r"grads\b",
     ),
     "guided_bomb": _rx(
         r"каб(?:и|ами|ів|ом|у|а|ах)?\b", r"авіабомб\w*", r"авиабомб\w*", r"авіаційн\w* бомб\w*",
-        r"керован\w* (?:авіа)?бомб\w*", r"управляем\w* (?:авиа)?бомб\w*", r"фаб-?\d*", r"умпк",
-        r"glide bombs?", r"guided (?:aerial )?bombs?", r"aerial bombs?", r"авіаудар\w*",
+        r"керован\w* (?:авіа)?бомб\w*", r"управляем\w* (?:авиа)?бомб\w*", r"фаб(?:-?\d+)?\b", r"умпк",
+        r"glide bombs?", r"guided (?:aerial )?bombs?", r"aerial bombs?", r"авіаудар\w*", r"авиаудар\w*",
+        # Aviation against a town is a bomb run (labelling rule: "авіація", "air strikes" → guided_bomb).
+        r"авіаці\w*", r"авиаци\w*", r"aircraft", r"air ?strikes?",
     ),
 }
+
+# Shells are artillery unless a rocket launcher fired them ("з «Градів» … снаряди влучили"). English
+# "shelling" is the generic "обстріл" and names no weapon.
+_SHELLS = _rx(r"снаряд\w*", r"shells?\b", r"projectiles?")
 
 # An attack happened (verbs and nouns of attacking, falling debris, downed targets).
 _ATTACK = _rx(
@@ -276,6 +283,16 @@ _NEGATIVE: list[tuple[_Cue, float]] = [
 ]
 _THRESHOLD = 2.5
 
+# Drones that were shot down, and what would still make them a weapon of the attack (debris that
+# fell and damaged, a hit).
+_DOWNED_WORDS = ("збил", "збит", "знищил", "знешкод", "сбил", "сбит", "уничтож", "перехоп", "перехват", "shot down",
+                 "downed", "intercept", "destroyed")
+_DOWNED = re.compile(r"(?<!\w)(?:збил\w*|збит\w*|знищил\w*|знешкод\w*|сбил\w*|сбит\w*|уничтож\w*|перехопл\w*|"
+                     r"перехопи\w*|перехват\w*|shot down|downed|intercepted|destroyed)")
+_HIT_OF_DOWNED = re.compile(r"(?<!\w)(?:уламк|обломк|debris|wreckage|пошкодж|поврежд|damag|влуч|попал|hit\b|"
+                            r"зруйн|разруш|пожеж|пожар|fire|загор|загин|погиб|killed|поранен|ранен|injur|постражд|пострада)")
+_BARE_DRONE = re.compile(r"дрон\w*|drones?|безпілотн\w*|беспилотн\w*")
+
 
 def classify(text: str) -> StrikeReading:
     """Decide whether `text` reports a Russian strike that hit Ukraine, and name its weapons.
@@ -291,6 +308,10 @@ def classify(text: str) -> StrikeReading:
     weapons = {name for name, rx in _WEAPONS.items() if rx.search(rest)}
     if fpv:
         weapons.add("fpv")
+    if "artillery" not in weapons and "mlrs" not in weapons and _SHELLS.search(rest):
+        weapons.add("artillery")
+    if "drone" in weapons and not _drones_used(text, rest, fpv):
+        weapons.discard("drone")
     told = low  # what did happen; positions kept
     if _has(told, _HEARD_WORDS):
         told = _ONLY_HEARD.sub(_spaces, told)
@@ -319,6 +340,27 @@ def classify(text: str) -> StrikeReading:
     if score < _THRESHOLD:
         return StrikeReading(is_strike=False)
     return StrikeReading(is_strike=True, weapons=tuple(sorted(weapons)))
+
+
+def _drones_used(text: str, rest: str, fpv: bool) -> bool:
+    """Whether the drones named were used in the attack, not only shot down or the FPV said again.
+
+    Drones that air defence shot down, in a sentence that reports no hit, are not a weapon of the
+    attack; after "FPV-дрон" one bare "дрон / drone" is that FPV drone.
+    """
+    found = list(_WEAPONS["drone"].finditer(rest))
+    if _has(rest, _DOWNED_WORDS):
+        spans = sentence_spans(text if len(text) == len(rest) else rest)
+        kept = []
+        for m in found:
+            a, b = next(((a, b) for a, b, _ in spans if a <= m.start() < b), (0, len(rest)))
+            sentence = rest[a:b]
+            if not (_DOWNED.search(sentence) and not _HIT_OF_DOWNED.search(sentence)):
+                kept.append(m)
+        found = kept
+    if fpv and len(found) == 1 and _BARE_DRONE.fullmatch(found[0].group(0)):
+        return False
+    return bool(found)
 
 
 def _has(low: str, words: tuple[str, ...]) -> bool:

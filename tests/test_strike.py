@@ -24,7 +24,13 @@ STRIKES: list[tuple[str, tuple[str, ...]]] = [
     ("Росіяни обстріляли Чорнобаївку з артилерії та мінометів, пошкоджено лінію електропередачі.", ("artillery",)),
     ("Russian missile strike on Ternopil kills two, injures 30.", ("missile",)),
     ("Russian drones hit Odesa port overnight; three people were killed and eight wounded.", ("drone",)),
-    ("Russian shelling of Kherson injures a woman.", ("artillery",)),
+    # "shelling" is the generic "обстріл": no weapon named (LABELING.md, weapons rule).
+    ("Russian shelling of Kherson injures a woman.", ()),
+    ("Russian artillery shelled Kherson, a woman was injured.", ("artillery",)),
+    ("У Херсоні снаряд влучив у будинок, поранено жінку.", ("artillery",)),
+    ("Окупанти обстріляли Херсон з «Градів»: снаряди влучили в будинки.", ("mlrs",)),
+    ("Ворог скинув ФАБ-250 на Вовчанськ, зруйновано будинок.", ("guided_bomb",)),
+    ("Внаслідок удару по фабриці у Харкові виникла пожежа.", ()),
     ("Two people killed as Russian glide bombs hit Kupiansk.", ("guided_bomb",)),
     ("Russian forces attacked Marhanets with FPV drones, wounding a man.", ("fpv",)),
     ("Russia hits Kramatorsk with multiple rocket launchers, damaging a school.", ("mlrs",)),
@@ -159,3 +165,24 @@ def test_a_negative_topic_in_the_first_sentence_still_counts() -> None:
     assert not classify("Піротехніки знешкодили авіабомбу, що не розірвалася після удару по Харкову. "
                         "Пошкоджень немає.").is_strike
     assert not classify("Ворог може атакувати енергетичну інфраструктуру, пошкодження можливі.").is_strike
+
+
+@pytest.mark.parametrize(
+    ("text", "weapons"),
+    [
+        # drones only shot down are not a weapon of the attack; their debris that damaged is
+        ("Ворог обстріляв Нікополь з артилерії, пошкоджено будинок. Над областю сили ППО збили два "
+         "безпілотники.", ("artillery",)),
+        ("ППО збила шахед над Києвом, уламки пошкодили дах будинку.", ("drone",)),
+        # after "FPV-дрон" one bare "дрон" is that FPV drone; a Shahed as well is a second weapon
+        ("Ворог атакував Бериславщину FPV-дронами. Внаслідок влучання одного з дронів загорівся сарай.", ("fpv",)),
+        ("Ворог атакував Бериславщину FPV-дронами, а вночі шахед влучив у склад.", ("drone", "fpv")),
+        ("Russian troops shelled the village with multiple launch rocket systems, damaging two houses.", ("mlrs",)),
+        ("Окупанти завдали 40 артударів по Гуляйполю, пошкоджено школу.", ("artillery",)),
+        ("Russian aircraft struck Orikhiv, destroying a shop.", ("guided_bomb",)),
+    ],
+)
+def test_weapons_named_as_used(text: str, weapons: tuple[str, ...]) -> None:
+    reading = classify(text)
+    assert reading.is_strike, text
+    assert reading.weapons == weapons
