@@ -108,6 +108,10 @@ _PAST_WORDS = ("раніше", "ранее", "earlier", "previously", "тоді"
 _HABITUAL_WORDS = ("регулярн", "щодня", "щоденно", "систематич", "ежедневно", "постоянно", "regular", "daily",
                    "every day", "constantly", "з початку", "с начала", "since ")
 _BESIDES_WORDS = ("окрім", "крім", "кроме", "помимо", "besides", "apart from")
+_MARKER_WORDS = ("нагада", "нагадуємо", "повідомлял", "писал", "писав", "інформувал", "раніше", "напомн", "напомина",
+                 "сообщал", "информировал", "ранее", "recall", "remind", "reported", "wrote", "earlier",
+                 "previously", "довідково", "справка", "background")
+_CUE_WORDS = _MARKER_WORDS + _PAST_WORDS + _HABITUAL_WORDS + _BESIDES_WORDS
 _HABITUAL = re.compile(
     r"(?<!\w)(?:регулярно|регулярн\w+ (?:обстріл|обстрел|удар|атак)\w*|щодня|щоденно|систематично|систематически|ежедневно|постоянно|"
     r"regularly|(?:under )?regular (?:\w+ )?(?:shelling|attacks?|strikes?|fire)|almost daily|every day|daily basis|constantly|systematically|"
@@ -146,12 +150,13 @@ class Sentence:
 class Scope:
     text: str
     event: str
-    spans: tuple[tuple[int, int, int], ...]  # (start, end, paragraph) of each sentence
-    background_ids: frozenset[int]            # indexes into `spans`
+    spans: tuple[tuple[int, int, int], ...] | None  # (start, end, paragraph) of each sentence; None: not cut
+    background_ids: frozenset[int]                   # indexes into `spans`
 
     @property
     def sentences(self) -> tuple[Sentence, ...]:
-        return tuple(Sentence(a, b, i in self.background_ids) for i, (a, b, _) in enumerate(self.spans))
+        spans = self.spans if self.spans is not None else sentence_spans(self.text)
+        return tuple(Sentence(a, b, i in self.background_ids) for i, (a, b, _) in enumerate(spans))
 
     @property
     def background(self) -> bool:
@@ -202,10 +207,12 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
     event itself count as event: no other day, no "the day before / first / another attack", and
     every place it names in an oblast the event names. Without it, a shared date decides.
     """
-    spans = sentence_spans(text)
     low = text.lower()
     if len(low) != len(text):  # a letter whose lower case is longer: keep positions
         low = "".join(c.lower()[0] for c in text)
+    if not (_has(low, _CUE_WORDS) or _BULLET_LINE.search(text) or _DATELINE.search(text)):
+        return Scope(text, text, None, frozenset())  # nothing any rule could act on
+    spans = sentence_spans(text)
     if len(spans) < 2:
         return Scope(text, text, tuple(spans), frozenset())
     # Background blocks opened by a marker, each a list of sentence indexes.
