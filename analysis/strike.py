@@ -126,7 +126,8 @@ _SHELLS = _rx(r"снаряд\w*", r"shells?\b", r"projectiles?")
 
 # An attack happened (verbs and nouns of attacking, falling debris, downed targets).
 _ATTACK = _rx(
-    r"атак\w*", r"атаку\w*", r"атакува\w*", r"удар\w*", r"вдари\w*", r"вдарил\w*", r"обстр\w*",
+    # "удар(?!н)": not the adjective of "ударний дрон", a kind of drone.
+    r"атак\w*", r"атаку\w*", r"атакува\w*", r"удар(?!н)\w*", r"вдари\w*", r"вдарил\w*", r"обстр\w*",
     r"влуч\w*", r"скину\w*", r"скинул\w*", r"били\b", r"бив\b", r"уламк\w*", r"прил[еі]т\w*",
     r"поціли\w*", r"нанес\w* удар", r"обломк\w*", r"попадани\w*", r"сбит\w*", r"збит\w*",
     r"attack\w*", r"strikes?\b", r"struck", r"hit\b", r"hits\b", r"shell(?:ing|ed)", r"pound\w*",
@@ -148,7 +149,7 @@ _HIT = _rx(
     r"жертв\w*", r"завал\w*", r"влуча\w*", r"влучи\w*", r"уламк\w*", r"зайнял\w*", r"деблок\w*",
     r"вибух\w*", r"повреж\w*", r"разруш\w*", r"погиб\w*", r"ранен\w*", r"пострада\w*", r"пожар\w*",
     r"возгоран\w*", r"обломк\w*", r"загорел\w*", r"взрыв\w*", r"damag\w*", r"destroy\w*",
-    r"kill\w*", r"injur\w*", r"wound\w*", r"dead\b", r"death toll", r"fires?\b", r"blaze",
+    r"kill\w*", r"injur\w*", r"wound\w*", r"dead\b", r"death toll", r"fires?\b(?!\s+(?:groups?|units?|crews?|brigades?|department|service|fighters?|safety|trucks?|engines?))", r"blaze",
     r"hospitali[sz]\w*", r"casualt\w*", r"debris", r"hits were", r"hit\b", r"struck", r"outages?",
     r"rubble", r"наслідк\w*", r"(?:обірва|забра|унес|оборва)\w* (?:\w+ )?(?:житт|жизн)\w*", r"claimed (?:\w+ )?li(?:fe|ves)", r"знеструм\w*", r"без світла",
     # The target of an attack on the grid is itself the hit ("атакував енергетичну інфраструктуру").
@@ -192,12 +193,13 @@ _OCCUPATION_VOICE = _rx(
 # "drones were shot down, no damage and no casualties" is not.
 _NOBODY = r"(?:жертв|постражд|потерпіл|травм|поранен|загибл|пострада|погибш|ранен|casualt|injur|victims|deaths|fatalit)\w*"
 _NOTHING = (r"(?:руйнуван|пошкоджен|влучан|шкод|уламк|падінн\w* уламк|разрушени|поврежден|попадани|обломк|"
-            r"падени\w* обломк|damage|hits?\b|destruction)\w*")
+            r"падени\w* обломк|загоран|займан|возгоран|damage|hits?\b|destruction|debris|wreckage)\w*")
 _OR = r"(?:\s+(?:і|й|та|и|або|или|ни|or|and|nor)\s+\w+)?"
 _NOT_THERE = (r"(?:немає|нема|нет|не зафіксован\w*|не зафиксирован\w*|не виявлен\w*|не обнаружен\w*|"
               r"не надходил\w*|не поступал\w*|відсутн\w*|отсутству\w*|не було|не было|"
-              r"(?:was|were|has been|have been) not (?:recorded|reported)|not reported)")
-_NO = r"(?<!\w)(?:без|не|ні|ни|no|without|нет|немає|обійшлося без|обошлось без)\s+(?:\w+\s+){0,2}?"
+              r"(?:was|were|has been|have been) not (?:recorded|reported)|not reported|не сталося|не виникло|"
+              r"не произошло|не возникло|did not (?:damage|cause|hit|occur)\w*|caused no)")
+_NO = r"(?<!\w)(?:без|не|ні|ни|no|not|without|нет|немає|обійшлося без|обошлось без)\s+(?:\w+\s+){0,2}?"
 
 
 def _negated(noun: str) -> re.Pattern[str]:
@@ -208,7 +210,8 @@ _NO_DAMAGE = _negated(_NOTHING)
 _NEGATION_WORDS = ("немає", "нема", "нет", "зафікс", "зафикс", "виявл", "обнаруж", "надход", "поступ", "відсутн",
                    "отсутств", "не було", "не было", "not ", "no ", "without", "без ", "не пошк", "не зруйн",
                    "не постр", "не поврежд", "не разруш", "не поран", "не ранен", "не травм", "не загин",
-                   "не погиб", "не влуч", "ні ", "ни ")
+                   "не погиб", "не влуч", "ні ", "ни ", "не сталося", "не виникло", "не произошло", "не возникло",
+                   "did not", "caused no")
 _NO_HARM = _negated(_NOBODY)
 _ONLY_HEARD = re.compile(
     r"звук\w* (?:\w+ ){0,2}?(?:вибух|взрыв)\w*|(?:вибух|взрыв)\w* (?:\w+ ){0,3}?(?:лунають|лунали|пролунал\w*|чути|"
@@ -216,7 +219,16 @@ _ONLY_HEARD = re.compile(
     r"раздал\w*|раздавал\w*)(?:\s+\w+){0,3}?\s+(?:вибух|взрыв)\w*|explosions? (?:\w+ ){0,3}?(?:were |was )?heard|"
     r"heard (?:\w+ ){0,3}?explosions?"
 )
-_HEARD_WORDS = ("вибух", "взрыв", "explosion")
+_HEARD_WORDS = ("вибух", "взрыв", "explosion", "destroyed", "знищен", "уничтожен", "полі", "поле", "field",
+                "відкрит", "открыт", "open ")
+# Targets destroyed by air defence, debris that fell in a field: no hit either.
+_NOT_A_HIT = re.compile(
+    r"(?:were|was|been) (?:all )?(?:destroyed|downed|intercepted|shot down)"
+    r"|(?<!\w)(?:знищено|збито|уничтожен\w*|сбит\w*) (?:\w+ ){0,3}?(?:дрон|бпла|безпілотн|беспилотн|шахед|ракет|цил|ціл)\w*"
+    r"|(?:уламк|обломк|debris|wreckage)\w* (?:\w+ ){0,2}?(?:впал|упал|fell|падал)\w* (?:у |в |на |in |into |on )?"
+    r"(?:the |an )?(?:поле|полі|полях|field\w*|open (?:area|ground|field)|відкрит\w* місцев\w*|открыт\w* местност\w*|"
+    r"незаселен\w*|безлюдн\w*|неж[иы]л\w* (?:зон|місцев|местност)\w*)"
+)
 # The fire or damage is said to have nothing to do with an attack.
 _DENIAL = re.compile(
     r"не пов'?язан\w* (?:з|із|зі) (?:\w+ ){0,2}?(?:обстріл|атак|удар|бойов|війн)\w*"
@@ -304,7 +316,7 @@ def classify(text: str) -> StrikeReading:
     if denied:
         low = _DENIAL.sub(_spaces, low)
     fpv = bool(_FPV.search(low))
-    rest = _FPV.sub(" ", low) if fpv else low
+    rest = _FPV.sub(_spaces, low) if fpv else low
     weapons = {name for name, rx in _WEAPONS.items() if rx.search(rest)}
     if fpv:
         weapons.add("fpv")
@@ -314,7 +326,7 @@ def classify(text: str) -> StrikeReading:
         weapons.discard("drone")
     told = low  # what did happen; positions kept
     if _has(told, _HEARD_WORDS):
-        told = _ONLY_HEARD.sub(_spaces, told)
+        told = _NOT_A_HIT.sub(_spaces, _ONLY_HEARD.sub(_spaces, told))
     if _has(told, _NEGATION_WORDS) and _NO_DAMAGE.search(told):
         told = _NO_HARM.sub(_spaces, _NO_DAMAGE.sub(_spaces, told))
     attack = bool(_ATTACK.search(told))
@@ -349,17 +361,23 @@ def _drones_used(text: str, rest: str, fpv: bool) -> bool:
     attack; after "FPV-дрон" one bare "дрон / drone" is that FPV drone.
     """
     found = list(_WEAPONS["drone"].finditer(rest))
-    if _has(rest, _DOWNED_WORDS):
-        spans = sentence_spans(text if len(text) == len(rest) else rest)
-        kept = []
-        for m in found:
-            a, b = next(((a, b) for a, b, _ in spans if a <= m.start() < b), (0, len(rest)))
-            sentence = rest[a:b]
-            if not (_DOWNED.search(sentence) and not _HIT_OF_DOWNED.search(sentence)):
-                kept.append(m)
-        found = kept
-    if fpv and len(found) == 1 and _BARE_DRONE.fullmatch(found[0].group(0)):
-        return False
+    downed = _has(rest, _DOWNED_WORDS)
+    if not (downed or fpv):
+        return bool(found)
+    spans = sentence_spans(text if len(text) == len(rest) else rest)
+
+    def sentence(m: re.Match[str]) -> str:
+        a, b = next(((a, b) for a, b, _ in spans if a <= m.start() < b), (0, len(rest)))
+        return rest[a:b]
+
+    if downed:
+        found = [m for m in found if not (_DOWNED.search(s := sentence(m)) and not _HIT_OF_DOWNED.search(s))]
+    if fpv:
+        # Bare drones in sentences of the attack ("одного з дронів влучив"), not of advice.
+        bare = [m for m in found if _BARE_DRONE.fullmatch(m.group(0))]
+        told = [m for m in bare if _ATTACK.search(s := sentence(m)) or _HIT.search(s)]
+        if len(found) == len(bare) and len(told) <= 1:
+            return False
     return bool(found)
 
 

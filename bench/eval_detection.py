@@ -47,10 +47,12 @@ from analysis.analyze import analyze  # noqa: E402
 from analysis.gazetteer import Gazetteer, get_gazetteer  # noqa: E402
 
 __all__ = ["load", "load_eval_dev", "evaluate", "project", "baseline", "Report", "DEFAULT_FIXTURE",
-           "HOLDOUT_PREFIX", "EVAL_DEV"]
+           "INDEPENDENT_FIXTURE", "LONG_FIXTURE", "HOLDOUT_PREFIX", "EVAL_DEV"]
 
 DEFAULT_FIXTURE = ROOT / "tests" / "fixtures" / "detection_labelled.jsonl"
 INDEPENDENT_FIXTURE = ROOT / "tests" / "fixtures" / "detection_independent.jsonl"
+# Multi-paragraph posts of our own (600-1,200 characters), one per cause fixed on real posts.
+LONG_FIXTURE = ROOT / "tests" / "fixtures" / "detection_long.jsonl"
 EVAL_DEV = ROOT.parent / "shared" / "eval-dev"
 HOLDOUT_PREFIX = "ho-"
 LANGS = ("uk", "en", "ru")
@@ -344,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         sets.append(("fixtures: detection_labelled", load(DEFAULT_FIXTURE)))
         sets.append(("fixtures: detection_labelled, held-out part", load(DEFAULT_FIXTURE, "holdout")))
         sets.append(("fixtures: detection_independent", load(INDEPENDENT_FIXTURE)))
+        sets.append(("fixtures: detection_long (multi-paragraph)", load(LONG_FIXTURE)))
     for title, rows in sets:
         ours = evaluate(rows)
         _print(title, ours, evaluate(rows, baseline))
