@@ -31,9 +31,13 @@ Rules, in order (one pass over the sentences, linear in the text):
    "earlier / then / last …" or is a bullet line, is about another day, and so is the rest of its
    paragraph.
 4. A sentence about what happens habitually ("регулярно", "щодня", "regularly", "almost daily",
-   "since the start of the full-scale invasion") is context, not the event.
+   "since the start of the full-scale invasion") is context, not the event; so is one that only
+   says explosions were heard somewhere ("Explosions were also reported in X and Y"), with no
+   damage, fire or casualty of its own.
 5. A wire dateline opening a paragraph ("КИЇВ. 19 липня. УНН.") names the desk, not the event.
-6. Inside a sentence, "Окрім/Крім/Кроме/Помимо/Besides/Apart from X, де/где/where …" up to the next
+6. With places to compare (`oblasts_of`), a bullet item that says "also / також / также" about
+   places only in other oblasts than the event's is another item of news.
+7. Inside a sentence, "Окрім/Крім/Кроме/Помимо/Besides/Apart from X, де/где/where …" up to the next
    comma is another place's story.
 
 The event's dates are those of the first three sentences outside background blocks and bullet lists.
@@ -108,10 +112,25 @@ _PAST_WORDS = ("раніше", "ранее", "earlier", "previously", "тоді"
 _HABITUAL_WORDS = ("регулярн", "щодня", "щоденно", "систематич", "ежедневно", "постоянно", "regular", "daily",
                    "every day", "constantly", "з початку", "с начала", "since ")
 _BESIDES_WORDS = ("окрім", "крім", "кроме", "помимо", "besides", "apart from")
+# Explosions heard, and what would make the sentence a report of a hit after all.
+_HEARD_WORDS = ("вибух", "взрыв", "explosion")
+_HEARD = re.compile(
+    r"вибух\w* (?:\w+ ){0,2}?(?:пролунал|лунал|лунають|було чути|чути|чулис)|(?:пролунал\w*|лунал\w*|лунають|чути) "
+    r"(?:\w+ ){0,2}?вибух|взрыв\w* (?:\w+ ){0,2}?(?:прогремел|слышн|раздавал|раздал|прозвучал)|"
+    r"(?:прогремел\w*|раздал\w*|прозвучал\w*|слышн\w*) (?:\w+ ){0,2}?взрыв|"
+    r"explosions? (?:\w+ ){0,3}?(?:heard|reported|rang out|thundered)|heard (?:\w+ ){0,2}?explosions?"
+)
+_HAPPENED = re.compile(
+    r"(?<!\w)(?:пошкодж|зруйн|влуч|загин|поранен|постражд|пожеж|загор|поврежд|разруш|попад|погиб|ранен|пострада|"
+    r"пожар|возгор|уламк|обломк|damag|destroy|kill|injur|wound|fire|hit\b|struck|debris)"
+)
+# "Russia also attacked Odesa" in a bullet list: another item of news.
+_ALSO_WORDS = ("also", "також", "также", "тоже", "так само")
+_ALSO = re.compile(r"(?<!\w)(?:also|також|также|тоже|так само)(?!\w)")
 _MARKER_WORDS = ("нагада", "нагадуємо", "повідомлял", "писал", "писав", "інформувал", "раніше", "напомн", "напомина",
                  "сообщал", "информировал", "ранее", "recall", "remind", "reported", "wrote", "earlier",
                  "previously", "довідково", "справка", "background")
-_CUE_WORDS = _MARKER_WORDS + _PAST_WORDS + _HABITUAL_WORDS + _BESIDES_WORDS
+_CUE_WORDS = _MARKER_WORDS + _PAST_WORDS + _HABITUAL_WORDS + _BESIDES_WORDS + _HEARD_WORDS
 _HABITUAL = re.compile(
     r"(?<!\w)(?:регулярно|регулярн\w+ (?:обстріл|обстрел|удар|атак)\w*|щодня|щоденно|систематично|систематически|ежедневно|постоянно|"
     r"regularly|(?:under )?regular (?:\w+ )?(?:shelling|attacks?|strikes?|fire)|almost daily|every day|daily basis|constantly|systematically|"
@@ -251,6 +270,7 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
             break
     background = {i for block in blocks for i in block}
     habitual = _has(low, _HABITUAL_WORDS) and _HABITUAL.search(low) is not None
+    heard = _has(low, _HEARD_WORDS)
     other_day_para = -1
     for i, (a, b, para) in enumerate(spans):
         if i in in_block or i == 0:
@@ -263,6 +283,8 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
             background.add(i)
             other_day_para = para
         elif habitual and _HABITUAL.search(low, a, b):
+            background.add(i)
+        elif heard and _HEARD.search(low, a, b) and not _HAPPENED.search(low, a, b):
             background.add(i)
     if len(background) == len(spans):
         background.clear()
@@ -284,7 +306,32 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
         if retold:
             background -= retold
             event = _blank(text, low, spans, background)
+    if oblasts_of is not None and _BULLET_LINE.search(text) and _has(low, _ALSO_WORDS):
+        others = _other_places(text, low, spans, background, oblasts_of)
+        if others:
+            background |= others
+            event = _blank(text, low, spans, background)
     return Scope(text, event, tuple(spans), frozenset(background))
+
+
+def _other_places(text: str, low: str, spans: list[tuple[int, int, int]], background: set[int],
+                  oblasts_of: Callable[[str], set[str]]) -> set[int]:
+    """Bullet items that say "also" about places of other oblasts only: other news in a list."""
+    items: dict[int, list[int]] = {}
+    for i, (a, b, para) in enumerate(spans):
+        if i not in background and para > 0 and (para in items or _BULLET.match(low, a, b)):
+            items.setdefault(para, []).append(i)
+    also = {para: ids for para, ids in items.items()
+            if any(_ALSO.search(low, spans[i][0], spans[i][1]) for i in ids)}
+    if not also:
+        return set()
+    core = oblasts_of(_blank(text, low, spans, background | {i for ids in also.values() for i in ids}))
+    out: set[int] = set()
+    for ids in also.values():
+        where = oblasts_of(" ".join(text[spans[i][0]:spans[i][1]] for i in ids))
+        if where and core and not where & core:
+            out.update(ids)
+    return out
 
 
 _NOT_NEWLINE = re.compile(r"[^\n]")

@@ -121,3 +121,28 @@ def test_a_text_that_is_all_background_is_read_whole() -> None:
     text = "Нагадаємо, у Херсоні дрон поранив чоловіка."
     assert scope(text).event == text
     assert scope("").event == ""
+
+
+def test_explosions_only_heard_elsewhere_are_no_place_of_the_event() -> None:
+    text = (
+        "Debris of a downed drone damaged a house in Brovary\n"
+        "Debris of a Russian drone fell on a private house in Brovary overnight, damaging the roof. "
+        "A woman was injured.\n"
+        "Explosions were also reported in Poltava and Cherkasy."
+    )
+    a = analyze(text)
+    assert a.oblasts == ("UA-32",)
+    # a hit in the same sentence keeps it
+    assert "Poltava" in scope("Drones attacked Sumy. Explosions were heard in Poltava, where a fire broke out.").event
+
+
+def test_a_bullet_saying_also_about_another_oblast_is_other_news() -> None:
+    text = (
+        "Russian drones hit Bila Tserkva, two injured\n"
+        "On the night of 9 May, Russian drones attacked Bila Tserkva, Kyiv Oblast, damaging two apartment "
+        "blocks. Two people were injured.\n"
+        "- On the night of 9 May, Russia also attacked Mykolaiv with drones, injuring five people."
+    )
+    a = analyze(text)
+    assert a.oblasts == ("UA-32",)
+    assert a.injured == 2
