@@ -186,3 +186,8 @@ def test_weapons_named_as_used(text: str, weapons: tuple[str, ...]) -> None:
     reading = classify(text)
     assert reading.is_strike, text
     assert reading.weapons == weapons
+
+
+def test_a_denial_in_either_word_order() -> None:
+    assert not classify("У Вінниці горіла квартира. Причина — коротке замикання, з обстрілом пожежа не пов'язана.").is_strike
+    assert not classify("В Одессе горел склад. С обстрелами пожар не связан, сообщили в ГСЧС.").is_strike
