@@ -6,14 +6,17 @@ weapons, figures and the strike verdict must come from the event alone, or a bac
 puts a second oblast on the alert and its toll in the figures.
 
     from analysis.scope import scope
-    s = scope(text)
+    s = scope(text)                  # or scope(text, oblasts_of) - see rule 2 and 6
     s.event          # the text with background blanked out (same length, offsets kept)
-    s.sentences      # [Sentence(start, end, background), …] in text order
+    s.sentences      # (Sentence(start, end, background), ...) in text order
     s.background     # True when anything was set aside
 
 `event` keeps every character position of `text` (background characters become spaces, a line
 break stays a line break), so a reader can map a position in `event` back to `text`. When every
 sentence would be background the whole text is the event: a post is about something.
+`sentence_spans(text)` is the sentence cutter alone ((start, end, paragraph) triples).
+`oblasts_of` (text -> ISO codes of the places it names; `analyze` passes one over
+`regions.find_places`) lets places decide what dates cannot.
 
 Rules, in order (one pass over the sentences, linear in the text):
 
@@ -22,11 +25,12 @@ Rules, in order (one pass over the sentences, linear in the text):
    starts background that runs to the end of its paragraph when it opens the paragraph, and over
    the sentences that go on with it ("Тоді …") when it stands inside one (a one-paragraph post
    goes back to its event: "Раніше повідомлялося про трьох. Станом на 14:00 – п'ятеро"); a marker
-   standing alone on a line
-   ("Recall", "Нагадаємо:") makes the next paragraph background. "Раніше сьогодні / Earlier today"
-   is the same day's event, not background.
-2. Such a block stays event when it names a date (day and month) that the event also names: "Як
-   повідомлялося, 23 січня …" in a post about 23 January retells the same attack.
+   standing alone on a line ("Recall", "Нагадаємо:") makes the next paragraph background.
+   "Раніше сьогодні / Earlier today" is the same day's event, not background.
+2. Such a block retells the event, and stays event, when it names no other day and no "the day
+   before / first / another attack", and every place it names lies in an oblast the event names
+   ("Як повідомлялося, 23 січня у Запоріжжі …" in a post about that attack). Without `oblasts_of`
+   a date shared with the event decides.
 3. Outside those blocks, a sentence that names dates, none of them the event's, and either says
    "earlier / then / last …" or is a bullet line, is about another day, and so is the rest of its
    paragraph.
@@ -46,6 +50,7 @@ The event's dates are those of the first three sentences outside background bloc
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Callable
 
@@ -256,8 +261,10 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
     # Dates matter only to marker blocks, "earlier …" sentences and bullet lists.
     dates = _dates(low) if blocks or _has(low, _PAST_WORDS) or _BULLET_LINE.search(text) else []
 
+    where = [pos for pos, _ in dates]  # ascending: bisect keeps the whole pass linear-logarithmic
+
     def dated(a: int, b: int) -> set[tuple[int, int]]:
-        return {d for pos, d in dates if a <= pos < b}
+        return {d for _, d in dates[bisect_left(where, a):bisect_left(where, b)]}
 
     event_dates: set[tuple[int, int]] = set()
     seen = 0

@@ -18,6 +18,7 @@ and a denied link ("не пов'язана з обстрілами", "not relate
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 
 from analysis.model import StrikeReading
@@ -369,9 +370,11 @@ def _drones_used(text: str, rest: str, fpv: bool) -> bool:
         return bool(found)
     spans = sentence_spans(text if len(text) == len(rest) else rest)
 
+    starts = [a for a, _, _ in spans]
+
     def sentence(m: re.Match[str]) -> str:
-        a, b = next(((a, b) for a, b, _ in spans if a <= m.start() < b), (0, len(rest)))
-        return rest[a:b]
+        i = bisect_right(starts, m.start()) - 1
+        return rest[spans[i][0]:spans[i][1]] if i >= 0 else rest
 
     if downed:
         found = [m for m in found if not (_DOWNED.search(s := sentence(m)) and not _HIT_OF_DOWNED.search(s))]
