@@ -5,29 +5,35 @@ from __future__ import annotations
 from analysis.casualties import extract_casualties
 from analysis.model import Analysis
 from analysis.regions import find_places
+from analysis.scope import scope
 from analysis.strike import classify
 
 __all__ = ["analyze", "analyze_or_error", "ANALYZER_VERSION"]
 
 # Bump when detection changes so `dsns-monitor reanalyze` knows what is stale.
-ANALYZER_VERSION = "0.2"
+ANALYZER_VERSION = "0.3"
 
 
 def analyze(text: str, channel: str | None = None, oblast_hint: str | None = None) -> Analysis:
     """Read a post: strike or not, weapons, places and their oblasts, casualties.
 
-    `channel` is the Telegram channel or feed the text came from and `oblast_hint` the ISO code
-    a source is configured with: a regional DSNS channel implies its oblast when a place name
-    is ambiguous.
+    Everything is read from the event part of the text (`analysis.scope`): a background paragraph
+    about another attack adds no place, weapon or figure. `channel` is the Telegram channel or
+    feed the text came from and `oblast_hint` the ISO code a source is configured with: a regional
+    DSNS channel implies its oblast when a place name is ambiguous.
     """
-    places = find_places(text, channel=channel, oblast_hint=oblast_hint)
-    reading = classify(text)
+    def oblasts_of(part: str) -> set[str]:
+        return {p.oblast for p in find_places(part, channel=channel, oblast_hint=oblast_hint)}
+
+    event = scope(text, oblasts_of).event
+    places = find_places(event, channel=channel, oblast_hint=oblast_hint)
+    reading = classify(event)
     return Analysis(
         is_strike=reading.is_strike,
         weapons=reading.weapons,
         places=tuple(places),
         oblasts=tuple(sorted({p.oblast for p in places})),
-        casualties=extract_casualties(text),
+        casualties=extract_casualties(event),
         version=ANALYZER_VERSION,
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bench.eval_detection import DEFAULT_FIXTURE, HOLDOUT_PREFIX, evaluate, load
+from bench.eval_detection import DEFAULT_FIXTURE, HOLDOUT_PREFIX, LONG_FIXTURE, evaluate, load
 from analysis.model import WEAPONS
 
 ISO = {
@@ -43,3 +43,23 @@ def test_independent_set_written_apart_from_the_detectors() -> None:
     assert report.strike[2] >= 0.95
     assert report.oblast_f1 >= 0.95
     assert report.casualties_exact >= 0.9
+
+
+def test_long_posts_shape() -> None:
+    # Real posts are ~800 characters with background paragraphs; these are written to look like them.
+    rows = load(LONG_FIXTURE)
+    assert len(rows) >= 15 and len({r["id"] for r in rows}) == len(rows)
+    assert {r["lang"] for r in rows} == {"uk", "en", "ru"}
+    assert all(600 <= len(r["text"]) <= 1200 and "\n\n" in r["text"] and r["cause"] for r in rows)
+    assert sum(not r["is_strike"] for r in rows) >= 3
+
+
+def test_long_posts_meet_floors() -> None:
+    reports = evaluate(load(LONG_FIXTURE))
+    report = reports["all"]
+    assert report.strike[2] >= 0.95
+    assert report.weapons_exact is not None and report.weapons_exact >= 0.9
+    assert report.oblast_f1 >= 0.9
+    assert report.casualties_exact >= 0.9
+    for lang in ("uk", "en", "ru"):
+        assert reports[lang].strike[2] >= 0.9, lang

@@ -24,7 +24,13 @@ STRIKES: list[tuple[str, tuple[str, ...]]] = [
     ("Росіяни обстріляли Чорнобаївку з артилерії та мінометів, пошкоджено лінію електропередачі.", ("artillery",)),
     ("Russian missile strike on Ternopil kills two, injures 30.", ("missile",)),
     ("Russian drones hit Odesa port overnight; three people were killed and eight wounded.", ("drone",)),
-    ("Russian shelling of Kherson injures a woman.", ("artillery",)),
+    # "shelling" is the generic "обстріл": no weapon named (LABELING.md, weapons rule).
+    ("Russian shelling of Kherson injures a woman.", ()),
+    ("Russian artillery shelled Kherson, a woman was injured.", ("artillery",)),
+    ("У Херсоні снаряд влучив у будинок, поранено жінку.", ("artillery",)),
+    ("Окупанти обстріляли Херсон з «Градів»: снаряди влучили в будинки.", ("mlrs",)),
+    ("Ворог скинув ФАБ-250 на Вовчанськ, зруйновано будинок.", ("guided_bomb",)),
+    ("Внаслідок удару по фабриці у Харкові виникла пожежа.", ()),
     ("Two people killed as Russian glide bombs hit Kupiansk.", ("guided_bomb",)),
     ("Russian forces attacked Marhanets with FPV drones, wounding a man.", ("fpv",)),
     ("Russia hits Kramatorsk with multiple rocket launchers, damaging a school.", ("mlrs",)),
@@ -110,3 +116,78 @@ def test_hail_is_not_a_grad_launcher() -> None:
 
 def test_empty_text() -> None:
     assert classify("").is_strike is False
+
+
+# A closing line or a later paragraph of another kind cannot sink a strike report.
+INCIDENTAL_NEGATIVES = [
+    "Унаслідок ракетного удару по Полтаві зруйновано склад, загинули двоє людей. На місці працюють "
+    "рятувальники, піротехніки та кінологи.",
+    "Ворожий дрон влучив у підстанцію в Чернігові, виникла пожежа. Піротехніки обстежили територію на "
+    "наявність вибухонебезпечних предметів.",
+    "Росіяни атакували Ізюм: пошкоджено школу та два будинки.\nПід завалами можуть бути люди, "
+    "інформація про можливих постраждалих уточнюється.\nПід час повітряної тривоги прямуйте в укриття!",
+    "Удар по Сумах: загинула жінка.",
+    "Ворог завдав масованого удару по Кривому Рогу, є загиблі та поранені.",
+    "Окупанти вдарили по Херсону, пошкоджено лікарню.",
+    "Enemy strikes on Mykolaiv: a port warehouse caught fire, two workers were injured.",
+    "Russian forces targeted a grain terminal in Izmail overnight, damaging silos.",
+    "A Russian drone hit a warehouse in Odesa. Sappers are working at the site.",
+    "Ночью враг атаковал Днепр ракетами, повреждены дома. На месте работают спасатели и пиротехники.",
+    "Ракета влучила в Житомир, пошкоджено будинки.\nШкільні заклади міста переведені на дистанційне навчання.",
+    "Російська ракета обірвала життя трьох людей у Краматорську.",
+    "Дрон атакував цивільне судно біля Ізмаїла, постраждалих немає.",
+]
+
+# Denied hits, denied links to shelling, explosions only heard.
+DENIALS = [
+    "У Черкасах горіла квартира, загинув чоловік. Пожежа не пов'язана з обстрілами.",
+    "Сили ППО збили 7 шахедів над Київщиною. Влучань та руйнувань немає.",
+    "Air defence downed 12 Shahed drones over Vinnytsia Oblast overnight. No hits or casualties were reported.",
+    "ПВО сбила все дроны над Полтавской областью: повреждений не зафиксировано, пострадавших нет.",
+    "У Рівному лунають вибухи: працює ППО, ворог атакує місто дронами.",
+    "A warehouse fire in Lutsk killed a guard; the fire was not related to shelling, police said.",
+    "Через загрозу повторних ударів рятувальники призупинили роботи в Харкові.",
+]
+
+
+@pytest.mark.parametrize("text", INCIDENTAL_NEGATIVES)
+def test_an_incidental_negative_cue_does_not_sink_a_strike(text: str) -> None:
+    assert classify(text).is_strike, text
+
+
+@pytest.mark.parametrize("text", DENIALS)
+def test_denied_hits_and_links_are_not_strikes(text: str) -> None:
+    assert not classify(text).is_strike, text
+
+
+def test_a_negative_topic_in_the_first_sentence_still_counts() -> None:
+    # Demining is the topic here; the attack is the reason the bomb lay there.
+    assert not classify("Піротехніки знешкодили авіабомбу, що не розірвалася після удару по Харкову. "
+                        "Пошкоджень немає.").is_strike
+    assert not classify("Ворог може атакувати енергетичну інфраструктуру, пошкодження можливі.").is_strike
+
+
+@pytest.mark.parametrize(
+    ("text", "weapons"),
+    [
+        # drones only shot down are not a weapon of the attack; their debris that damaged is
+        ("Ворог обстріляв Нікополь з артилерії, пошкоджено будинок. Над областю сили ППО збили два "
+         "безпілотники.", ("artillery",)),
+        ("ППО збила шахед над Києвом, уламки пошкодили дах будинку.", ("drone",)),
+        # after "FPV-дрон" one bare "дрон" is that FPV drone; a Shahed as well is a second weapon
+        ("Ворог атакував Бериславщину FPV-дронами. Внаслідок влучання одного з дронів загорівся сарай.", ("fpv",)),
+        ("Ворог атакував Бериславщину FPV-дронами, а вночі шахед влучив у склад.", ("drone", "fpv")),
+        ("Russian troops shelled the village with multiple launch rocket systems, damaging two houses.", ("mlrs",)),
+        ("Окупанти завдали 40 артударів по Гуляйполю, пошкоджено школу.", ("artillery",)),
+        ("Russian aircraft struck Orikhiv, destroying a shop.", ("guided_bomb",)),
+    ],
+)
+def test_weapons_named_as_used(text: str, weapons: tuple[str, ...]) -> None:
+    reading = classify(text)
+    assert reading.is_strike, text
+    assert reading.weapons == weapons
+
+
+def test_a_denial_in_either_word_order() -> None:
+    assert not classify("У Вінниці горіла квартира. Причина — коротке замикання, з обстрілом пожежа не пов'язана.").is_strike
+    assert not classify("В Одессе горел склад. С обстрелами пожар не связан, сообщили в ГСЧС.").is_strike

@@ -1,0 +1,378 @@
+"""Which sentences of a post report its event, and which are background.
+
+Real posts carry more than the event: an "as reported earlier" paragraph about another attack, a
+bullet list of last week's strikes, "the region is shelled daily", "besides X, where …". Places,
+weapons, figures and the strike verdict must come from the event alone, or a background paragraph
+puts a second oblast on the alert and its toll in the figures.
+
+    from analysis.scope import scope
+    s = scope(text)                  # or scope(text, oblasts_of) - see rule 2 and 6
+    s.event          # the text with background blanked out (same length, offsets kept)
+    s.sentences      # (Sentence(start, end, background), ...) in text order
+    s.background     # True when anything was set aside
+
+`event` keeps every character position of `text` (background characters become spaces, a line
+break stays a line break), so a reader can map a position in `event` back to `text`. When every
+sentence would be background the whole text is the event: a post is about something.
+`sentence_spans(text)` is the sentence cutter alone ((start, end, paragraph) triples).
+`oblasts_of` (text -> ISO codes of the places it names; `analyze` passes one over
+`regions.find_places`) lets places decide what dates cannot.
+
+Rules, in order (one pass over the sentences, linear in the text):
+
+1. A sentence opening with a background marker ("Нагадаємо", "Як повідомлялося", "Раніше …",
+   "Напомним", "Как сообщалось", "Ранее …", "As reported", "Earlier", "Previously", "Recall" …)
+   starts background that runs to the end of its paragraph when it opens the paragraph, and over
+   the sentences that go on with it ("Тоді …") when it stands inside one (a one-paragraph post
+   goes back to its event: "Раніше повідомлялося про трьох. Станом на 14:00 – п'ятеро"); a marker
+   standing alone on a line ("Recall", "Нагадаємо:") makes the next paragraph background.
+   "Раніше сьогодні / Earlier today" is the same day's event, not background.
+2. Such a block retells the event, and stays event, when it names no other day and no "the day
+   before / first / another attack", and every place it names lies in an oblast the event names
+   ("Як повідомлялося, 23 січня у Запоріжжі …" in a post about that attack). Without `oblasts_of`
+   a date shared with the event decides.
+3. Outside those blocks, a sentence that names dates, none of them the event's, and either says
+   "earlier / then / last …" or is a bullet line, is about another day, and so is the rest of its
+   paragraph.
+4. A sentence about what happens habitually ("регулярно", "щодня", "regularly", "almost daily",
+   "since the start of the full-scale invasion") is context, not the event; so is one that only
+   says explosions were heard somewhere ("Explosions were also reported in X and Y"), with no
+   damage, fire or casualty of its own.
+5. A wire dateline opening a paragraph ("КИЇВ. 19 липня. УНН.") names the desk, not the event.
+6. With places to compare (`oblasts_of`), a bullet item that says "also / також / также" about
+   places only in other oblasts than the event's is another item of news.
+7. Inside a sentence, "Окрім/Крім/Кроме/Помимо/Besides/Apart from X, де/где/where …" up to the next
+   comma is another place's story.
+
+The event's dates are those of the first three sentences outside background blocks and bullet lists.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from dataclasses import dataclass
+from typing import Callable
+
+__all__ = ["Scope", "Sentence", "scope", "event_text", "sentence_spans"]
+
+_MONTHS = {
+    **dict.fromkeys(("січня", "січень", "января", "январь", "january", "jan"), 1),
+    **dict.fromkeys(("лютого", "лютий", "февраля", "февраль", "february", "feb"), 2),
+    **dict.fromkeys(("березня", "березень", "марта", "март", "march", "mar"), 3),
+    **dict.fromkeys(("квітня", "квітень", "апреля", "апрель", "april", "apr"), 4),
+    **dict.fromkeys(("травня", "травень", "мая", "май", "may"), 5),
+    **dict.fromkeys(("червня", "червень", "июня", "июнь", "june", "jun"), 6),
+    **dict.fromkeys(("липня", "липень", "июля", "июль", "july", "jul"), 7),
+    **dict.fromkeys(("серпня", "серпень", "августа", "август", "august", "aug"), 8),
+    **dict.fromkeys(("вересня", "вересень", "сентября", "сентябрь", "september", "sept", "sep"), 9),
+    **dict.fromkeys(("жовтня", "жовтень", "октября", "октябрь", "october", "oct"), 10),
+    **dict.fromkeys(("листопада", "листопад", "ноября", "ноябрь", "november", "nov"), 11),
+    **dict.fromkeys(("грудня", "грудень", "декабря", "декабрь", "december", "dec"), 12),
+}
+_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+# "5 червня", "3–4 June", "June 5", "June 3-4" (the last day of a night counts). Found from the
+# month names (fewer than numbers), on lower-case text: case-insensitive Cyrillic alternations are
+# what makes a scan slow.
+_MONTH_RX = re.compile(rf"(?<!\w)(?:{_MONTH})\b")
+_DAY_BEFORE = re.compile(r"(?<![\d.:,])(\d{1,2})(?:\s*[-–—]\s*(\d{1,2}))?(?:-?го)?\s+$")
+_DAY_AFTER = re.compile(r"\.?\s+(\d{1,2})(?:\s*[-–—]\s*(\d{1,2}))?(?:st|nd|rd|th)?(?![\d:.,]?\d)")
+# A sentence ends at . ! ? … followed by space and something that can open a sentence; not after
+# an abbreviation ("м. Харків", "с. Лапаївка", "вул. Шевченка", "кв. м") or an initial.
+_SENT_END = re.compile(r"[.!?…][\"»”’)]*[ \t]+(?=[\"«“„(\-–—•]*[ \t]*[A-ZА-ЯІЇЄҐ0-9])")
+_ABBREV = frozenset(
+    "м с смт сел пгт г гор ул вул просп пров пл обл р н кв км тис млн млрд грн ст св ім им буд д "
+    "mr mrs ms dr st gen col lt sgt no vol pp".split()
+)
+_LAST_WORD = re.compile(r"([\w-]+)\.[\"»”’)]*$")
+
+_MARKER = re.compile(
+    r"[\s\"«“„(\-–—•*]*(?:"
+    r"нагада(?:ємо|ю|ли)|нагадуємо|як (?:раніше |вже )?повідомлял\w*|"
+    r"як (?:раніше |вже )?(?:писал\w*|писав|інформувал\w*)|як відомо,? раніше|"
+    r"раніше(?!\s+(?:сьогодні|цього дня|вранці сьогодні|цієї ночі))|"
+    r"напомн\w*|напоминаем|как (?:ранее |уже )?(?:сообщал\w*|писал\w*|информировал\w*)|"
+    r"ранее(?!\s+(?:сегодня|этим утром|этой ночью))|"
+    r"recall\b|(?:we (?:would like to )?|let us |let's )remind|as (?:previously |earlier |already |we (?:have |had )?)reported|"
+    r"as reported(?! by)|as \w+ (?:wrote|reported) (?:earlier|previously|before)|earlier(?!\s+(?:today|this (?:morning|evening|week)|on the same day))|"
+    r"previously\b|it was (?:earlier|previously) reported"
+    r")"
+)
+# A marker that is the whole line ("Recall", "Нагадаємо:"): the next paragraph is the background.
+_MARKER_LINE = re.compile(
+    r"[\s\"«“„(\-–—•*]*(?:нагадаємо|нагадуємо|напомним|напоминаем|recall|let us remind(?: you)?|"
+    r"довідково|справка|background)"
+    r"[\s:.!—–-]*$"
+)
+_PAST = re.compile(
+    r"(?<!\w)(?:раніше|ранее|earlier|previously|тоді|тогда|минулого|прошлого|last (?:week|month|year)|торік|"
+    r"в прошлом|у минулому|before that|до цього|до этого)"
+)
+# A sentence that goes on telling the background ("Тоді загинули троє").
+_GOES_ON = re.compile(r"[\s\"«“„(\-–—]*(?:тоді|тогда|того дня|в тот день|then\b|at the time|back then|at that time)")
+_BULLET = re.compile(r"\s*[-–—•*]\s")
+_BULLET_LINE = re.compile(r"^[ \t]*[-–—•*][ \t]", re.MULTILINE)
+_PAST_WORDS = ("раніше", "ранее", "earlier", "previously", "тоді", "тогда", "минулого", "прошлого", "last ",
+               "торік", "минулому", "прошлом", "before that", "до цього", "до этого")
+_HABITUAL_WORDS = ("регулярн", "щодня", "щоденно", "систематич", "ежедневно", "постоянно", "regular", "daily",
+                   "every day", "constantly", "з початку", "с начала", "since ")
+_BESIDES_WORDS = ("окрім", "крім", "кроме", "помимо", "besides", "apart from")
+# Explosions heard, and what would make the sentence a report of a hit after all.
+_HEARD_WORDS = ("вибух", "взрыв", "explosion")
+_HEARD = re.compile(
+    r"вибух\w* (?:\w+ ){0,2}?(?:пролунал|лунал|лунають|було чути|чути|чулис)|(?:пролунал\w*|лунал\w*|лунають|чути) "
+    r"(?:\w+ ){0,2}?вибух|взрыв\w* (?:\w+ ){0,2}?(?:прогремел|слышн|раздавал|раздал|прозвучал)|"
+    r"(?:прогремел\w*|раздал\w*|прозвучал\w*|слышн\w*) (?:\w+ ){0,2}?взрыв|"
+    r"explosions? (?:\w+ ){0,3}?(?:heard|reported|rang out|thundered)|heard (?:\w+ ){0,2}?explosions?"
+)
+_HAPPENED = re.compile(
+    r"(?<!\w)(?:пошкодж|зруйн|влуч|загин|поранен|постражд|пожеж|загор|поврежд|разруш|попад|погиб|ранен|пострада|"
+    r"пожар|возгор|уламк|обломк|damag|destroy|kill|injur|wound|fire|hit\b|struck|debris)"
+)
+# "Russia also attacked Odesa" in a bullet list: another item of news.
+_ALSO_WORDS = ("also", "також", "также", "тоже", "так само")
+_ALSO = re.compile(r"(?<!\w)(?:also|також|также|тоже|так само)(?!\w)")
+_MARKER_WORDS = ("нагада", "нагадуємо", "повідомлял", "писал", "писав", "інформувал", "раніше", "напомн", "напомина",
+                 "сообщал", "информировал", "ранее", "recall", "remind", "reported", "wrote", "earlier",
+                 "previously", "довідково", "справка", "background")
+_CUE_WORDS = _MARKER_WORDS + _PAST_WORDS + _HABITUAL_WORDS + _BESIDES_WORDS + _HEARD_WORDS
+_HABITUAL = re.compile(
+    r"(?<!\w)(?:регулярно|регулярн\w+ (?:обстріл|обстрел|удар|атак)\w*|щодня|щоденно|систематично|систематически|ежедневно|постоянно|"
+    r"regularly|(?:under )?regular (?:\w+ )?(?:shelling|attacks?|strikes?|fire)|almost daily|every day|daily basis|constantly|systematically|"
+    r"з початку (?:повномасштабно\w*|війни|вторгнення)|с начала (?:полномасштабно\w*|войны|вторжения)|"
+    r"since the (?:start|beginning) of the (?:full-scale|war|invasion)|since (?:february )?2022)"
+)
+# A wire dateline opening a paragraph ("КИЇВ. 19 липня. УНН.", "MOSCOW, June 3. /TASS/."): the
+# outlet's desk, not the event's place.
+_DATELINE = re.compile(
+    rf"^[ \t]*[A-ZА-ЯІЇЄҐ'’ -]{{3,}}[.,][ \t]+(?i:\d{{1,2}}[ \t]+(?:{_MONTH})|(?:{_MONTH})[ \t]+\d{{1,2}})[.,]?"
+    r"(?:[ \t]+/?[\w.-]+/?\.)?",
+    re.MULTILINE,
+)
+# In a marker block: it is about another time or another attack than the event.
+_OTHER_TIME = re.compile(
+    r"(?<!\w)(?:напередодні|накануне|the (?:day|night) before|вчора|учора|вчера|yesterday|позавчора|позавчера|"
+    r"минулого|прошлого|last (?:week|month|year)|торік|тоді|тогда|"
+    r"(?:перш|перв|інш|друг)\w* (?:\w+ )?(?:обстр|удар|атак|прил)\w*|ще (?:одн|один)\w* (?:\w+ )?(?:удар|атак|обстр)\w*|"
+    r"ещ[её] (?:одн|один)\w* (?:\w+ )?(?:удар|атак|обстр)\w*|(?:another|first|other|previous) (?:\w+ ){0,2}(?:attack|strike|shelling)s?)"
+)
+# "Окрім Харкова, де …," – another place's story inside the sentence.
+_BESIDES = re.compile(
+    r"(?<!\w)(?:окрім|крім|кроме|помимо|besides|apart from)\s+(?!того\b|цього\b|этого\b|that\b|this\b)"
+    r"[^,.;]{1,60},\s*(?:де|где|where)\b[^,.;]*[,.;]?"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    start: int
+    end: int
+    background: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    text: str
+    event: str
+    spans: tuple[tuple[int, int, int], ...] | None  # (start, end, paragraph) of each sentence; None: not cut
+    background_ids: frozenset[int]                   # indexes into `spans`
+
+    @property
+    def sentences(self) -> tuple[Sentence, ...]:
+        spans = self.spans if self.spans is not None else sentence_spans(self.text)
+        return tuple(Sentence(a, b, i in self.background_ids) for i, (a, b, _) in enumerate(spans))
+
+    @property
+    def background(self) -> bool:
+        return self.event != self.text
+
+
+def _dates(low: str) -> list[tuple[int, tuple[int, int]]]:
+    """(position, (day, month)) of every date the lower-case text `low` names."""
+    out: list[tuple[int, tuple[int, int]]] = []
+    for m in _MONTH_RX.finditer(low):
+        day = _DAY_BEFORE.search(low, max(0, m.start() - 12), m.start()) or _DAY_AFTER.match(low, m.end())
+        if day:
+            d = int(day.group(2) or day.group(1))
+            if 1 <= d <= 31:
+                out.append((m.start(), (d, _MONTHS[m.group(0)])))
+    return out
+
+
+def sentence_spans(text: str) -> list[tuple[int, int, int]]:
+    """(start, end, paragraph number) of every sentence; a line break ends a paragraph."""
+    out: list[tuple[int, int, int]] = []
+    para = 0
+    pos = 0
+    for line in text.split("\n"):
+        end = pos + len(line)
+        stripped = line.rstrip()
+        if stripped:
+            start = pos
+            for m in _SENT_END.finditer(text, pos, end):
+                cut = m.start() + 1
+                last = _LAST_WORD.search(text, max(start, cut - 16), cut)
+                if last and (last.group(1).lower() in _ABBREV or len(last.group(1)) == 1):
+                    continue
+                out.append((start, cut, para))
+                start = m.end()
+            stop = pos + len(stripped)
+            if stop > start:
+                out.append((start, stop, para))
+            para += 1
+        pos = end + 1
+    return out
+
+
+def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Scope:
+    """Split `text` into sentences and set the background apart (rules in the module docstring).
+
+    `oblasts_of` (text -> ISO codes of the places it names) lets a marker block that retells the
+    event itself count as event: no other day, no "the day before / first / another attack", and
+    every place it names in an oblast the event names. Without it, a shared date decides.
+    """
+    low = text.lower()
+    if len(low) != len(text):  # a letter whose lower case is longer: keep positions
+        low = "".join(c.lower()[0] for c in text)
+    if not (_has(low, _CUE_WORDS) or _BULLET_LINE.search(text) or _DATELINE.search(text)):
+        return Scope(text, text, None, frozenset())  # nothing any rule could act on
+    spans = sentence_spans(text)
+    if len(spans) < 2:
+        return Scope(text, text, tuple(spans), frozenset())
+    # Background blocks opened by a marker, each a list of sentence indexes.
+    blocks: list[list[int]] = []
+    whole = False
+    block_para = carry_para = -1
+    for i, (a, b, para) in enumerate(spans):
+        if para == carry_para or (para == block_para and (whole or _GOES_ON.match(low, a, b))):
+            blocks[-1].append(i)
+            block_para = para
+            continue
+        block_para = -1
+        line = _MARKER_LINE.match(low, a, b)
+        if i > 0 and (line or _MARKER.match(low, a, b)):
+            blocks.append([i])
+            block_para = para
+            carry_para = para + 1 if line else -1
+            # Opening its paragraph, a marker takes the paragraph; inside one, only its sentence
+            # and those that go on with it ("Тоді …").
+            whole = i == 0 or spans[i - 1][2] != para
+    in_block = {i for block in blocks for i in block}
+    # Dates matter only to marker blocks, "earlier …" sentences and bullet lists.
+    dates = _dates(low) if blocks or _has(low, _PAST_WORDS) or _BULLET_LINE.search(text) else []
+
+    where = [pos for pos, _ in dates]  # ascending: bisect keeps the whole pass linear-logarithmic
+
+    def dated(a: int, b: int) -> set[tuple[int, int]]:
+        return {d for _, d in dates[bisect_left(where, a):bisect_left(where, b)]}
+
+    event_dates: set[tuple[int, int]] = set()
+    seen = 0
+    for i, (a, b, _) in enumerate(spans):
+        if i in in_block or (i > 1 and _BULLET.match(low, a, b)):
+            continue
+        event_dates |= dated(a, b)
+        seen += 1
+        if seen == 3:
+            break
+    background = {i for block in blocks for i in block}
+    habitual = _has(low, _HABITUAL_WORDS) and _HABITUAL.search(low) is not None
+    heard = _has(low, _HEARD_WORDS)
+    other_day_para = -1
+    for i, (a, b, para) in enumerate(spans):
+        if i in in_block or i == 0:
+            continue
+        named = dated(a, b) if dates else set()
+        if para == other_day_para:
+            background.add(i)
+        elif named and event_dates and not named & event_dates and (_PAST.search(low, a, b) or
+                                                                     _BULLET.match(low, a, b)):
+            background.add(i)
+            other_day_para = para
+        elif habitual and _HABITUAL.search(low, a, b):
+            background.add(i)
+        elif heard and _HEARD.search(low, a, b) and not _HAPPENED.search(low, a, b):
+            background.add(i)
+    if len(background) == len(spans):
+        background.clear()
+    event = _blank(text, low, spans, background)
+    if blocks and background:
+        event_oblasts = oblasts_of(event) if oblasts_of else set()
+        retold = set()
+        for block in blocks:
+            body = " ".join(text[spans[i][0]:spans[i][1]] for i in block)
+            named = set().union(*(dated(spans[i][0], spans[i][1]) for i in block))
+            if oblasts_of is None:
+                same = bool(named & event_dates)
+            else:
+                where = oblasts_of(body)
+                same = (not _OTHER_TIME.search(body.lower()) and named <= event_dates and bool(where)
+                        and where <= event_oblasts)
+            if same:
+                retold.update(block)
+        if retold:
+            background -= retold
+            event = _blank(text, low, spans, background)
+    if oblasts_of is not None and _BULLET_LINE.search(text) and _has(low, _ALSO_WORDS):
+        others = _other_places(text, low, spans, background, oblasts_of)
+        if others:
+            background |= others
+            event = _blank(text, low, spans, background)
+    return Scope(text, event, tuple(spans), frozenset(background))
+
+
+def _other_places(text: str, low: str, spans: list[tuple[int, int, int]], background: set[int],
+                  oblasts_of: Callable[[str], set[str]]) -> set[int]:
+    """Bullet items that say "also" about places of other oblasts only: other news in a list."""
+    items: dict[int, list[int]] = {}
+    for i, (a, b, para) in enumerate(spans):
+        if i not in background and para > 0 and (para in items or _BULLET.match(low, a, b)):
+            items.setdefault(para, []).append(i)
+    also = {para: ids for para, ids in items.items()
+            if any(_ALSO.search(low, spans[i][0], spans[i][1]) for i in ids)}
+    if not also:
+        return set()
+    core = oblasts_of(_blank(text, low, spans, background | {i for ids in also.values() for i in ids}))
+    out: set[int] = set()
+    for ids in also.values():
+        where = oblasts_of(" ".join(text[spans[i][0]:spans[i][1]] for i in ids))
+        if where and core and not where & core:
+            out.update(ids)
+    return out
+
+
+_NOT_NEWLINE = re.compile(r"[^\n]")
+
+
+def _has(low: str, words: tuple[str, ...]) -> bool:
+    # Substring tests first: a scan with a word alternation costs many times more.
+    for w in words:
+        if w in low:
+            return True
+    return False
+
+
+def _blank(text: str, low: str, spans: list[tuple[int, int, int]], background: set[int]) -> str:
+    """`text` with background sentences, "besides X, where …" asides and datelines as spaces."""
+    cuts = [(spans[i][0], spans[i][1]) for i in background]
+    if _has(low, _BESIDES_WORDS):
+        cuts += [m.span() for m in _BESIDES.finditer(low)]
+    cuts += [m.span() for m in _DATELINE.finditer(text)]
+    if not cuts:
+        return text
+    out: list[str] = []
+    pos = 0
+    for a, b in sorted(cuts):
+        if b <= pos:
+            continue
+        a = max(a, pos)
+        out.append(text[pos:a])
+        out.append(_NOT_NEWLINE.sub(" ", text[a:b]))
+        pos = b
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def event_text(text: str) -> str:
+    """`scope(text).event`: the text with its background blanked out."""
+    return scope(text).event
