@@ -19,7 +19,7 @@ from storage.timeutil import from_db
 
 __all__ = [
     "REGISTRY", "poll_finished", "posts_ingested", "photo_stored", "photo_failed", "timed_analysis",
-    "alert_sent", "alert_failed", "bot_rate_limited", "refresh_from_archive", "component_fault", "render",
+    "alert_sent", "alert_failed", "alert_photo_as_text", "bot_rate_limited", "refresh_from_archive", "component_fault", "render",
 ]
 
 T = TypeVar("T")
@@ -48,6 +48,11 @@ ANALYSED = Counter("dsns_posts_analysed_total", "Posts run through the analysis.
 ALERTS_SENT = Counter("dsns_alerts_sent_total", "Alerts sent or edited in Telegram.", registry=REGISTRY)
 ALERTS_FAILED = Counter(
     "dsns_alerts_failed_total", "Alert sends that failed (retried or dropped).", ["reason"], registry=REGISTRY
+)
+ALERT_PHOTOS_AS_TEXT = Counter(
+    "dsns_alert_photos_as_text_total",
+    "Alerts with a photo sent as text: outside Telegram's photo rules, or refused by it.", ["reason"],
+    registry=REGISTRY,
 )
 BOT_429 = Counter("dsns_bot_rate_limited_total", "429 answers from the Bot API.", registry=REGISTRY)
 OUTBOX = Gauge("dsns_outbox_depth", "Alerts waiting in the outbox.", registry=REGISTRY)
@@ -108,6 +113,11 @@ def alert_failed(reason: str) -> None:
     ALERTS_FAILED.labels(reason).inc()
     if reason == "rate_limited":
         BOT_429.inc()
+
+
+def alert_photo_as_text(reason: str) -> None:
+    """`reason`: rules (not tried: too large or bad dimensions) or refused (400/413 from Telegram)."""
+    ALERT_PHOTOS_AS_TEXT.labels(reason).inc()
 
 
 def bot_rate_limited() -> None:
