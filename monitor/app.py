@@ -41,6 +41,7 @@ async def open_app(
             try:
                 yield App(config, db, client, pipeline)
             finally:
+                await pipeline.photos.close()
                 await pipeline.mtproto.close()
     finally:
         await db.close()
