@@ -7,10 +7,14 @@ import struct
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.photos import photo_refusal, upload
+from monitor.app import open_app
+from monitor.config import load_config
+from monitor.daemon import poll_all_once
 from tests.fakes.botapi import FakeBotAPI
 from tests.fakes.tme import FakeTelegram, jpeg_bytes
 from tests.test_bot_e2e import STRIKE, bot_config, bot_server, botapi, running_bot, settled_outbox, wait_for
@@ -37,31 +41,37 @@ def png_bytes(width: int, height: int, *, noise: bool = False) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
 
 
-async def _alert_with_photo(tme: FakeTelegram, botapi: FakeBotAPI, app, photo: str) -> dict:  # type: ignore[no-untyped-def]
-    """Post a strike with `photo` to the subscriber's region; the one alert they get for it."""
-    before = len(botapi.sent_to(KHARKIV))
+async def _alert_with_photo(
+    tme: FakeTelegram, botapi: FakeBotAPI, config_path: Path, photo: str, *, refuse: int | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A subscriber to Kharkiv oblast, then a strike there with `photo`: the alert they get and the
+    outbox row. The post and its photo are stored before the bot runs, so nothing waits on timing."""
+    async with running_bot(config_path):
+        botapi.user_says(KHARKIV, "/subscribe Харківщина")
+        await wait_for(lambda: len(botapi.sent) >= 1)
     tme.post("dsns_telegram", STRIKE, date=datetime.now(UTC), photos=(photo,))
-    await app.pipeline.poll(app.config.source("dsns_telegram"), force=True)
-    await wait_for(lambda: len(botapi.sent_to(KHARKIV)) > before)
-    assert await settled_outbox(app) == {KHARKIV: "sent"}
-    (alert,) = botapi.sent_to(KHARKIV)[before:]
-    return alert
+    async with open_app(load_config(config_path)) as app:
+        await poll_all_once(app)
+    if refuse is not None:
+        botapi.refuse_photos(1, status=refuse)
+    async with running_bot(config_path) as app:
+        await wait_for(lambda: len(botapi.sent_to(KHARKIV)) >= 2)
+        assert await settled_outbox(app) == {KHARKIV: "sent"}
+        row = await app.db.fetchone("SELECT with_photo, last_error FROM outbox")
+        media = await app.db.fetchone("SELECT mime, size FROM media m JOIN post_media pm ON pm.sha256 = m.sha256")
+    (alert,) = botapi.sent_to(KHARKIV)[1:]
+    return alert, {**dict(row), **dict(media)}
 
 
 @pytest.mark.parametrize("status", [400, 413])
 async def test_a_refused_photo_is_delivered_as_text_once(
     tme: FakeTelegram, botapi: FakeBotAPI, bot_config: Path, status: int
 ) -> None:
-    async with running_bot(bot_config) as app:
-        botapi.user_says(KHARKIV, "/subscribe Харківщина")
-        await wait_for(lambda: len(botapi.sent) >= 1)
-        botapi.refuse_photos(1, status=status)
-        alert = await _alert_with_photo(tme, botapi, app, "refused")
-        assert botapi.calls["sendPhoto"] == 1  # tried once, refused, not tried again
-        assert alert["method"] == "sendMessage"
-        assert "Балаклія" in alert["text"] and "/dsns_telegram/" in alert["text"]  # the post's link: the photo
-        row = await app.db.fetchone("SELECT with_photo, attempts, last_error FROM outbox")
-        assert row["with_photo"] == 0 and row["last_error"] is None
+    alert, row = await _alert_with_photo(tme, botapi, bot_config, "refused", refuse=status)
+    assert botapi.calls["sendPhoto"] == 1  # tried once, refused, not tried again
+    assert alert["method"] == "sendMessage"
+    assert "Балаклія" in alert["text"] and "/dsns_telegram/" in alert["text"]  # the post's link: the photo
+    assert row["with_photo"] == 0 and row["last_error"] is None
 
 
 @pytest.mark.parametrize(
@@ -73,25 +83,17 @@ async def test_a_photo_outside_telegrams_rules_goes_as_text_untried(
     tme: FakeTelegram, botapi: FakeBotAPI, bot_config: Path, image: bytes
 ) -> None:
     tme.images["outside"] = image
-    async with running_bot(bot_config) as app:
-        botapi.user_says(KHARKIV, "/subscribe Харківщина")
-        await wait_for(lambda: len(botapi.sent) >= 1)
-        alert = await _alert_with_photo(tme, botapi, app, "outside")
-        # The archive keeps the photo (media_max_bytes is 20 MB); only the alert goes without it.
-        stored = await app.db.fetchone("SELECT size FROM media")
-        assert stored["size"] == len(image)
+    alert, row = await _alert_with_photo(tme, botapi, bot_config, "outside")
     assert botapi.calls["sendPhoto"] == 0
     assert alert["method"] == "sendMessage" and "/dsns_telegram/" in alert["text"]
+    assert row["size"] == len(image)  # the archive keeps it (media_max_bytes is 20 MB)
 
 
 async def test_a_png_is_uploaded_as_image_png(tme: FakeTelegram, botapi: FakeBotAPI, bot_config: Path) -> None:
     # Served as image/jpeg (the URL says .jpg): the bytes decide what it is.
     tme.images["map"] = png_bytes(640, 480)
-    async with running_bot(bot_config) as app:
-        botapi.user_says(KHARKIV, "/subscribe Харківщина")
-        await wait_for(lambda: len(botapi.sent) >= 1)
-        alert = await _alert_with_photo(tme, botapi, app, "map")
-        assert (await app.db.fetchone("SELECT mime FROM media"))[0] == "image/png"
+    alert, row = await _alert_with_photo(tme, botapi, bot_config, "map")
+    assert row["mime"] == "image/png" and row["with_photo"] == 1
     assert alert["method"] == "sendPhoto"
     assert (alert["photo_type"], alert["photo_filename"]) == ("image/png", "photo.png")
     assert alert["photo"] == tme.images["map"]
