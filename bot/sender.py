@@ -59,10 +59,11 @@ def alert_content(material: AlertMaterial, lang: str) -> AlertContent:
 
 def _sendable_photo(material: AlertMaterial, item: OutboxItem) -> Upload | None:
     """The post's photo labelled for upload, or None when Telegram's photo rules exclude it."""
-    if material.photo is None:
+    if material.photo_size is None:
         return None
-    refusal = photo_refusal(material.photo)
-    if refusal is not None:
+    # A photo over Telegram's size limit was not even read from the archive.
+    refusal = photo_refusal(material.photo) if material.photo is not None else f"{material.photo_size} bytes"
+    if material.photo is None or refusal is not None:
         metrics.alert_photo_as_text("rules")
         log.info("photo outside Telegram's rules; alert goes as text", extra={"story": item.story_id, "why": refusal})
         return None
