@@ -133,7 +133,7 @@ class AlertSender:
                 await self._edit(item, formatted.text, formatted.caption)
             self.sent += 1
             metrics.alert_sent()
-            log.info("alert sent", extra={"chat": item.chat_id, "story": item.story_id, "revision": item.revision})
+            log.debug("alert sent", extra={"chat": item.chat_id, "story": item.story_id, "revision": item.revision})
         except RetryAfter as exc:
             self.rate_limited += 1
             metrics.alert_failed("rate_limited")
@@ -145,18 +145,18 @@ class AlertSender:
             metrics.alert_failed("blocked")
             await deactivate_chat(self.db, item.chat_id)
             await mark_dropped(self.db, item, str(exc))
-            log.info("subscriber blocked the bot; marked inactive", extra={"chat": item.chat_id})
+            log.debug("subscriber blocked the bot; marked inactive", extra={"chat": item.chat_id})
         except BadRequest as exc:
             self.failed += 1
             metrics.alert_failed("rejected")
             await mark_dropped(self.db, item, str(exc))
-            log.error("alert rejected by Telegram", extra={"chat": item.chat_id, "story": item.story_id, "error": str(exc)})
+            log.error("alert rejected by Telegram", extra={"story": item.story_id, "error": str(exc)})
         except BotAPIError as exc:
             self.failed += 1
             metrics.alert_failed("error")
             delay = min(MAX_BACKOFF, 2.0 ** min(item.attempts + 1, 10))
             await mark_retry(self.db, item, str(exc), delay)
-            log.warning("alert not sent; will retry", extra={"chat": item.chat_id, "retry_in": delay, "error": str(exc)})
+            log.warning("alert not sent; will retry", extra={"story": item.story_id, "retry_in": delay, "error": str(exc)})
 
     async def _send(self, item: OutboxItem, photo: Upload | None, formatted: FormattedAlert) -> None:
         """A first send: with the photo when there is one Telegram takes, else (or when Telegram

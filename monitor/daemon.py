@@ -146,8 +146,10 @@ async def run_daemon(app: App, stop: asyncio.Event | None = None) -> None:
             try:
                 await service.run(app.pipeline.alerts_planned, stop)
                 return
-            except Exception:
+            except Exception as exc:
                 # The archive keeps filling while the bot recovers; the outbox keeps the alerts.
+                # The fault stays until the bot is connected again (BotService clears it).
+                faults.report("bot", f"bot crashed ({type(exc).__name__}); restarting")
                 log.exception("bot crashed; restarting in %.0fs", delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 60.0)

@@ -19,7 +19,8 @@ from storage.timeutil import from_db
 
 __all__ = [
     "REGISTRY", "poll_finished", "posts_ingested", "photo_stored", "photo_failed", "timed_analysis",
-    "alert_sent", "alert_failed", "alert_photo_as_text", "bot_rate_limited", "refresh_from_archive", "component_fault", "render",
+    "alert_sent", "alert_failed", "alert_photo_as_text", "bot_rate_limited", "bot_getupdates_failed",
+    "bot_command_refused", "refresh_from_archive", "component_fault", "render",
 ]
 
 T = TypeVar("T")
@@ -55,6 +56,12 @@ ALERT_PHOTOS_AS_TEXT = Counter(
     registry=REGISTRY,
 )
 BOT_429 = Counter("dsns_bot_rate_limited_total", "429 answers from the Bot API.", registry=REGISTRY)
+BOT_GETUPDATES_FAILURES = Counter(
+    "dsns_bot_getupdates_failures_total", "getUpdates calls that failed (network, server, token).", registry=REGISTRY
+)
+BOT_COMMANDS_REFUSED = Counter(
+    "dsns_bot_commands_refused_total", "Commands refused because their chat sent too many.", registry=REGISTRY
+)
 OUTBOX = Gauge("dsns_outbox_depth", "Alerts waiting in the outbox.", registry=REGISTRY)
 CONSECUTIVE_FAILURES = Gauge(
     "dsns_source_consecutive_failures", "Failed polls since the last success.", ["source"], registry=REGISTRY
@@ -122,6 +129,14 @@ def alert_photo_as_text(reason: str) -> None:
 
 def bot_rate_limited() -> None:
     BOT_429.inc()
+
+
+def bot_getupdates_failed() -> None:
+    BOT_GETUPDATES_FAILURES.inc()
+
+
+def bot_command_refused() -> None:
+    BOT_COMMANDS_REFUSED.inc()
 
 
 async def refresh_from_archive(db: Database, source_names: list[str] | None = None) -> None:

@@ -313,9 +313,14 @@ async def m005_search_index_once_per_post(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m006_forget_names(conn: aiosqlite.Connection) -> None:
+    """The bot no longer stores its users' first names: forget the ones stored before."""
+    await conn.execute("UPDATE chats SET first_name = NULL WHERE first_name IS NOT NULL")
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial, m002_stories_and_alerts, m003_story_clustering, m004_search_trigram,
-    m005_search_index_once_per_post,
+    m005_search_index_once_per_post, m006_forget_names,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
