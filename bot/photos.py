@@ -5,25 +5,26 @@ at most 20 times the shorter. A photo outside them is refused (400 or 413), so i
 the alert goes as text, whose source link leads to the photo. The archive keeps larger photos
 (`[storage] media_max_bytes`); these limits are the Bot API's, not ours to configure.
 
-Dimensions come from the image's header through `imagesize`, which reads only the few bytes
-that hold them (no decoding, no decompression of the pixels, so no image bomb can cost memory).
+The type comes from the bytes (the stored MIME type may be a host's guess); dimensions from the
+image's header through `imagesize`, which reads only the few bytes that hold them: no decoding,
+no decompression of pixels, so a crafted image costs neither memory nor time.
 """
 
 from __future__ import annotations
 
 import io
-import mimetypes
 from dataclasses import dataclass
 
 import imagesize
 
-__all__ = ["PHOTO_MAX_BYTES", "PHOTO_MAX_SIDES", "PHOTO_MAX_RATIO", "Upload", "photo_refusal", "upload"]
+from collectors.media import sniff_image
+
+__all__ = ["PHOTO_MAX_BYTES", "PHOTO_MAX_SIDES", "PHOTO_MAX_RATIO", "Upload", "photo_upload"]
 
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
 PHOTO_MAX_SIDES = 10_000
 PHOTO_MAX_RATIO = 20
 
-# mimetypes answers ".jpe" for image/jpeg on some systems; these are the names people expect.
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}
 
 
@@ -36,17 +37,13 @@ class Upload:
     filename: str
 
 
-def upload(data: bytes, mime: str | None) -> Upload:
-    """Label `data` with its stored MIME type (set from the sniffed bytes at download)."""
-    content_type = mime if mime and mime.startswith("image/") else "image/jpeg"
-    extension = _EXTENSIONS.get(content_type) or mimetypes.guess_extension(content_type) or ".jpg"
-    return Upload(data, content_type, "photo" + extension)
-
-
-def photo_refusal(data: bytes) -> str | None:
-    """Why Telegram would refuse `data` as a photo, or None when it is within the rules."""
+def photo_upload(data: bytes) -> Upload | str:
+    """`data` labelled for sendPhoto, or (a str) why Telegram's photo rules exclude it."""
     if len(data) > PHOTO_MAX_BYTES:
         return f"{len(data)} bytes, over the {PHOTO_MAX_BYTES} Telegram takes"
+    kind = sniff_image(data)
+    if kind is None:
+        return "not a JPEG, PNG, GIF or WebP image"
     try:
         width, height = imagesize.get(io.BytesIO(data))
     except Exception as exc:  # a third-party parser on untrusted bytes: any failure means "unreadable"
@@ -57,4 +54,4 @@ def photo_refusal(data: bytes) -> str | None:
         return f"{width}×{height}: width + height over {PHOTO_MAX_SIDES}"
     if max(width, height) > PHOTO_MAX_RATIO * min(width, height):
         return f"{width}×{height}: sides more than {PHOTO_MAX_RATIO} to 1"
-    return None
+    return Upload(data, kind, "photo" + _EXTENSIONS[kind])

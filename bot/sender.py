@@ -15,7 +15,7 @@ from datetime import datetime
 from analysis.gazetteer import ISO_NAMES_EN, get_gazetteer
 from bot.api import BadRequest, BotAPI, BotAPIError, Forbidden, RetryAfter, TooLarge
 from bot.format import AlertContent, FormattedAlert, format_alert
-from bot.photos import PHOTO_MAX_BYTES, Upload, photo_refusal, upload
+from bot.photos import PHOTO_MAX_BYTES, Upload, photo_upload
 from bot.ratelimit import SendLimiter
 from monitor import metrics
 from storage.alert_material import AlertMaterial, load_alert_material
@@ -62,12 +62,12 @@ def _sendable_photo(material: AlertMaterial, item: OutboxItem) -> Upload | None:
     if material.photo_size is None:
         return None
     # A photo over Telegram's size limit was not even read from the archive.
-    refusal = photo_refusal(material.photo) if material.photo is not None else f"{material.photo_size} bytes"
-    if material.photo is None or refusal is not None:
+    photo = photo_upload(material.photo) if material.photo is not None else f"{material.photo_size} bytes"
+    if isinstance(photo, str):
         metrics.alert_photo_as_text("rules")
-        log.info("photo outside Telegram's rules; alert goes as text", extra={"story": item.story_id, "why": refusal})
+        log.info("photo outside Telegram's rules; alert goes as text", extra={"story": item.story_id, "why": photo})
         return None
-    return upload(material.photo, material.photo_mime)
+    return photo
 
 
 class AlertSender:

@@ -19,9 +19,8 @@ class AlertMaterial:
     url: str | None
     published_at: str | None
     text: str
-    # The first stored photo: its bytes (None when over the caller's size limit), type and size.
+    # The first stored photo: its bytes (None when over the caller's size limit) and size.
     photo: bytes | None
-    photo_mime: str | None
     photo_size: int | None
     # A photo slot not yet tried: the download usually lands within a second of the post.
     photo_pending: bool
@@ -39,7 +38,7 @@ async def load_alert_material(
     # One query, so the photo and "still downloading" are read from the same snapshot.
     slots = await db.fetchall(
         """SELECT pm.sha256 IS NULL AND pm.attempts = 0, m.size,
-                  CASE WHEN ? IS NULL OR m.size <= ? THEN m.data END, m.mime
+                  CASE WHEN ? IS NULL OR m.size <= ? THEN m.data END
            FROM post_media pm LEFT JOIN media m ON m.sha256 = pm.sha256
            WHERE pm.post_id = ? AND pm.position < ? ORDER BY pm.position""",
         (photo_max_bytes, photo_max_bytes, post_id, MAX_PHOTOS_PER_POST),
@@ -52,5 +51,5 @@ async def load_alert_material(
         story=story, stream=row["stream"], url=row["url"],
         published_at=published.isoformat() if published else None, text=text,
         photo=bytes(first[2]) if first and first[2] is not None else None,
-        photo_mime=first[3] if first else None, photo_size=first[1] if first else None, photo_pending=pending,
+        photo_size=first[1] if first else None, photo_pending=pending,
     )
