@@ -13,6 +13,7 @@ out); `run --once` and `backfill` call `drain()` before they exit so they end wi
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -120,9 +121,9 @@ class PhotoWorker:
             await self._slots.acquire()
             task = asyncio.create_task(self._download(item, name), name=f"photo-{item.post_id}-{item.position}")
             self._downloads[key] = task
-            task.add_done_callback(lambda _, key=key: self._finished(key))  # type: ignore[misc]
+            task.add_done_callback(functools.partial(self._finished, key))
 
-    def _finished(self, key: tuple[int, int]) -> None:
+    def _finished(self, key: tuple[int, int], _task: asyncio.Task[None]) -> None:
         self._downloads.pop(key, None)
         self._slots.release()
         self._settle()
