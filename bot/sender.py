@@ -4,6 +4,8 @@ Each row is sent (or, when its story's figures changed, the message already sent
 and marked in the archive at once. 429 pauses every send for `retry_after`; 403 marks the
 subscriber inactive; 400 is logged and dropped; network errors retry with backoff. A photo
 outside Telegram's rules, or one it refuses (400, 413), never costs the alert: it goes as text.
+Fresh news goes first; news older than `max_age` expires unsent. Once the daemon stops, no
+new send starts: those already talking to Telegram finish and are marked.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from bot.api import BadRequest, BotAPI, BotAPIError, Forbidden, RetryAfter, TooL
 from bot.format import AlertContent, FormattedAlert, format_alert
 from bot.photos import PHOTO_MAX_BYTES, Upload, photo_upload
 from bot.ratelimit import SendLimiter
-from monitor import metrics
+from monitor import faults, metrics
 from storage.alert_material import AlertMaterial, load_alert_material
 from storage.database import Database
-from storage.outbox import OutboxItem, due_items, mark_dropped, mark_retry, mark_sent
+from storage.outbox import (
+    OutboxItem, due_items, expire_stale, mark_dropped, mark_retry, mark_sent, outbox_backlog,
+)
 from storage.subscriptions import deactivate_chat
 
 __all__ = ["AlertSender", "alert_content"]
@@ -29,6 +33,8 @@ log = logging.getLogger("dsns_monitor.bot.sender")
 
 MAX_BACKOFF = 600.0
 PHOTO_WAITS = 5
+# An alert waiting longer than this means sends fail or cannot keep up: an "outbox" fault.
+OUTBOX_STALL = 600.0
 
 
 def alert_content(material: AlertMaterial, lang: str) -> AlertContent:
@@ -70,13 +76,46 @@ def _sendable_photo(material: AlertMaterial, item: OutboxItem) -> Upload | None:
     return photo
 
 
-class AlertSender:
-    """Sends due outbox rows concurrently (bounded) through one `SendLimiter`."""
+class _Stopped(Exception):
+    """The daemon is stopping: this send was not started."""
 
-    def __init__(self, db: Database, api: BotAPI, limiter: SendLimiter, *, concurrency: int = 20) -> None:
+
+class _StoppingLimiter:
+    """The sender's way through the `SendLimiter`: a send still waiting for its turn (a 429
+    pause may last minutes) when the daemon stops is not started at all (`_Stopped`)."""
+
+    def __init__(self, limiter: SendLimiter) -> None:
+        self.limiter = limiter
+        self.stop = asyncio.Event()
+
+    def pause(self, seconds: float) -> None:
+        self.limiter.pause(seconds)
+
+    async def acquire(self, chat_id: int) -> None:
+        turn = asyncio.ensure_future(self.limiter.acquire(chat_id))
+        stopper = asyncio.ensure_future(self.stop.wait())
+        try:
+            await asyncio.wait((turn, stopper), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            turn.cancel()  # a no-op once the turn is taken
+        if self.stop.is_set():
+            raise _Stopped
+
+
+class AlertSender:
+    """Sends due outbox rows concurrently (bounded) through one `SendLimiter`.
+
+    `max_age`: seconds after which an alert's news is too old to send (None: never).
+    """
+
+    def __init__(
+        self, db: Database, api: BotAPI, limiter: SendLimiter, *, concurrency: int = 20, max_age: float | None = None
+    ) -> None:
         self.db = db
         self.api = api
-        self.limiter = limiter
+        self.limiter = _StoppingLimiter(limiter)
+        self.max_age = max_age
         self._slots = asyncio.Semaphore(concurrency)
         self._in_flight: set[int] = set()
         self.sent = 0
@@ -86,31 +125,56 @@ class AlertSender:
     async def run(self, wake: asyncio.Event, stop: asyncio.Event, idle: float = 5.0) -> None:
         """Drain whenever woken (new posts) or every `idle` seconds (retries that came due)."""
         while not stop.is_set():
-            await self.drain()
+            await self.drain(stop)
             wake.clear()
             waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
             await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
                 waiter.cancel()
 
-    async def drain(self) -> int:
-        """Send everything due now; returns the number of rows handled."""
+    async def drain(self, stop: asyncio.Event | None = None) -> int:
+        """Send everything due now, until `stop` is set; returns the number of rows handled."""
+        stop = stop or asyncio.Event()
+        self.limiter.stop = stop
         handled = 0
-        while True:
+        while not stop.is_set():
+            await self._expire()
+            await self._watch_backlog()  # per batch: a long drain may itself be the stall
             items = [i for i in await due_items(self.db, limit=200) if i.id not in self._in_flight]
             if not items:
-                return handled
-            tasks = [asyncio.create_task(self._deliver(item)) for item in items]
+                break
+            tasks = [asyncio.create_task(self._deliver(item, stop)) for item in items]
             await asyncio.gather(*tasks)
             handled += len(items)
+        return handled
 
-    async def _deliver(self, item: OutboxItem) -> None:
+    async def _deliver(self, item: OutboxItem, stop: asyncio.Event) -> None:
         self._in_flight.add(item.id)
         try:
             async with self._slots:
-                await self._attempt(item)
+                if not stop.is_set():
+                    await self._attempt(item)
+        except _Stopped:
+            pass  # still pending, untouched: the next run sends it
         finally:
             self._in_flight.discard(item.id)
+
+    async def _expire(self) -> None:
+        if self.max_age is None:
+            return
+        expired = await expire_stale(self.db, self.max_age)
+        if expired:
+            metrics.alerts_expired(expired)
+            log.warning("alerts expired unsent: their news is older than alert_max_age",
+                        extra={"count": expired, "max_age": self.max_age})
+
+    async def _watch_backlog(self) -> None:
+        backlog = await outbox_backlog(self.db)
+        waited = backlog.oldest_wait()
+        if waited > OUTBOX_STALL:
+            faults.report("outbox", f"{backlog.pending} alert(s) pending; the oldest has waited {waited / 60:.0f} min")
+        else:
+            faults.clear("outbox")
 
     async def _attempt(self, item: OutboxItem) -> None:
         try:

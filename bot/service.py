@@ -46,12 +46,13 @@ class BotService:
         self, db: Database, api: BotAPI, *, admins: set[int], global_rate: float = 25.0,
         per_chat_interval: float = 1.0, poll_timeout: int = 30, command_burst: int = 20,
         commands_per_minute: float = 20.0, backoff: float = 1.0, token_retry: float = 300.0,
+        alert_max_age: float | None = None,
     ) -> None:
         self.db = db
         self.api = api
         self.limiter = SendLimiter(global_rate, per_chat_interval)
         self.commands = CommandLimiter(command_burst, commands_per_minute)
-        self.sender = AlertSender(db, api, self.limiter)
+        self.sender = AlertSender(db, api, self.limiter, max_age=alert_max_age)
         # A command makes at most a few replies: room for a whole burst, bounded all the same.
         self.replies = ReplyQueues(self._send, per_chat=3 * command_burst + 1)
         self.poll_timeout = poll_timeout

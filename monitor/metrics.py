@@ -15,12 +15,13 @@ from typing import TypeVar
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from storage.database import Database
+from storage.outbox import outbox_backlog
 from storage.timeutil import from_db
 
 __all__ = [
     "REGISTRY", "poll_finished", "posts_ingested", "photo_stored", "photo_failed", "timed_analysis",
-    "alert_sent", "alert_failed", "alert_photo_as_text", "bot_rate_limited", "bot_getupdates_failed",
-    "bot_command_refused", "refresh_from_archive", "component_fault", "render",
+    "alert_sent", "alert_failed", "alert_photo_as_text", "alerts_expired", "bot_rate_limited",
+    "bot_getupdates_failed", "bot_command_refused", "refresh_from_archive", "component_fault", "render",
 ]
 
 T = TypeVar("T")
@@ -55,6 +56,10 @@ ALERT_PHOTOS_AS_TEXT = Counter(
     "Alerts with a photo sent as text: outside Telegram's photo rules, or refused by it.", ["reason"],
     registry=REGISTRY,
 )
+ALERTS_EXPIRED = Counter(
+    "dsns_alerts_expired_total", "Alerts not sent because their news was older than alert_max_age.",
+    registry=REGISTRY,
+)
 BOT_429 = Counter("dsns_bot_rate_limited_total", "429 answers from the Bot API.", registry=REGISTRY)
 BOT_GETUPDATES_FAILURES = Counter(
     "dsns_bot_getupdates_failures_total", "getUpdates calls that failed (network, server, token).", registry=REGISTRY
@@ -63,6 +68,9 @@ BOT_COMMANDS_REFUSED = Counter(
     "dsns_bot_commands_refused_total", "Commands refused because their chat sent too many.", registry=REGISTRY
 )
 OUTBOX = Gauge("dsns_outbox_depth", "Alerts waiting in the outbox.", registry=REGISTRY)
+OUTBOX_OLDEST = Gauge(
+    "dsns_outbox_oldest_pending_seconds", "How long the oldest alert in the outbox has waited.", registry=REGISTRY
+)
 CONSECUTIVE_FAILURES = Gauge(
     "dsns_source_consecutive_failures", "Failed polls since the last success.", ["source"], registry=REGISTRY
 )
@@ -127,6 +135,10 @@ def alert_photo_as_text(reason: str) -> None:
     ALERT_PHOTOS_AS_TEXT.labels(reason).inc()
 
 
+def alerts_expired(count: int) -> None:
+    ALERTS_EXPIRED.inc(count)
+
+
 def bot_rate_limited() -> None:
     BOT_429.inc()
 
@@ -141,8 +153,9 @@ def bot_command_refused() -> None:
 
 async def refresh_from_archive(db: Database, source_names: list[str] | None = None) -> None:
     """Set the gauges read from the archive (outbox, per-source failures, table sizes)."""
-    row = await db.fetchone("SELECT count(*) FROM outbox WHERE status = 'pending'")
-    OUTBOX.set(row[0] if row else 0)
+    backlog = await outbox_backlog(db)
+    OUTBOX.set(backlog.pending)
+    OUTBOX_OLDEST.set(backlog.oldest_wait())
     for name, errors, last_ok in await db.fetchall("SELECT name, error_count, last_success_at FROM sources"):
         if source_names is not None and name not in source_names:
             continue

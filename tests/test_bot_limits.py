@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from monitor import faults, metrics
 from monitor.app import open_app
 from monitor.config import load_config
 from monitor.health import HealthServer
+from storage.schema import m006_forget_names
 from storage.subscriptions import subscribe, upsert_chat
 from tests.fakes.botapi import DEFAULT_TOKEN, FakeBotAPI
 from tests.test_bot_e2e import bot_config, bot_server, botapi, running_bot, wait_for  # noqa: F401 (fixtures)
@@ -128,12 +128,10 @@ async def test_no_first_name_is_stored_and_old_ones_are_forgotten(botapi: FakeBo
     assert files and not any(name.encode() in p.read_bytes() for p in files)
 
     # An archive written by an older version, with a name in it: the upgrade forgets it.
-    with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE chats SET first_name = ?", (name,))
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        conn.execute(f"PRAGMA user_version = {version - 1}")
-    conn.close()
     async with open_app(load_config(bot_config)) as app:
+        async with app.db.write() as conn:
+            await conn.execute("UPDATE chats SET first_name = ?", (name,))
+            await m006_forget_names(conn)
         assert [tuple(r) for r in await app.db.fetchall("SELECT first_name FROM chats")] == [(None,)]
 
 
