@@ -15,7 +15,7 @@ from analysis._lexicon import (
     WORD_RE, is_latin, norm,
 )
 from analysis.gazetteer import Gazetteer, Unit, get_gazetteer
-from analysis.morph import morph
+from analysis.morph import parse
 
 RIVERS = frozenset({"дніпро", "десна", "дністер", "дунай", "буг", "донець", "прут", "сейм", "інгулець",
                     "оскіл", "ворскла", "псел", "сула", "тиса", "рось", "случ", "днепр", "dnipro"})
@@ -85,7 +85,7 @@ def morph_lemmas(token: str) -> tuple[str, ...]:
     """Fallback for a capitalised word the paradigms miss: every pymorphy3 parse's normal form
     that is a name word (the first parse of "Харкові" is a surname, the third the city)."""
     g = get_gazetteer()
-    return tuple(dict.fromkeys(p.normal_form for p in morph().parse(token) if p.normal_form in g.lemma_set))
+    return tuple(dict.fromkeys(p.normal_form for p in parse(token) if p.normal_form in g.lemma_set))
 
 
 def _token_lemmas(tok: Token) -> tuple[str, ...]:

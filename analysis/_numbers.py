@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from analysis.morph import morph
+from analysis.morph import parse
 
 __all__ = [
     "NUMBER_WORDS", "PERSON_NOUN", "SINGULAR_PERSON", "CHILD_WORD", "NOT_PEOPLE_AFTER",
@@ -74,10 +74,20 @@ NOT_PEOPLE_AFTER = re.compile(
 )
 
 
+# Longer digit runs are phone numbers, ids or sums, never a count of people; int() of a few
+# thousand digits would also raise (Python's int-from-str limit) and a count beyond SQLite's
+# 64-bit INTEGER could not be stored.
+_MAX_DIGITS = 9
+
+
 def word_number(token: str) -> int | None:
-    """The value of a digit string or a number word, else None."""
-    if token.isdigit():
-        return int(token)
+    """The value of a digit string or a number word, else None.
+
+    Only decimal digits (category Nd, any script) count: "²", "①" and other digits of category No
+    pass `str.isdigit()` but are no number `int()` can read.
+    """
+    if token.isdecimal():
+        return int(token) if len(token) <= _MAX_DIGITS else None
     return NUMBER_WORDS.get(token)
 
 
@@ -97,7 +107,7 @@ def is_singular_person(token: str) -> bool:
         return True
     if token in _NOT_VICTIM or len(token) < 4 or not token.isalpha():
         return False
-    parses = morph().parse(token)
+    parses = parse(token)
     return bool(parses) and all(
         p.tag.POS == "NOUN" and "anim" in p.tag and "plur" not in p.tag for p in parses
     )

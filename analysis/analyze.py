@@ -7,7 +7,7 @@ from analysis.model import Analysis
 from analysis.regions import find_places
 from analysis.strike import classify
 
-__all__ = ["analyze", "ANALYZER_VERSION"]
+__all__ = ["analyze", "analyze_or_error", "ANALYZER_VERSION"]
 
 # Bump when detection changes so `dsns-monitor reanalyze` knows what is stale.
 ANALYZER_VERSION = "0.2"
@@ -30,3 +30,12 @@ def analyze(text: str, channel: str | None = None, oblast_hint: str | None = Non
         casualties=extract_casualties(text),
         version=ANALYZER_VERSION,
     )
+
+
+def analyze_or_error(text: str, channel: str | None = None, oblast_hint: str | None = None) -> Analysis | Exception:
+    """`analyze`, or the exception it raised: the analyser is meant never to raise, but if a
+    text finds a bug, the post is archived with the error instead of holding back its page."""
+    try:
+        return analyze(text, channel=channel, oblast_hint=oblast_hint)
+    except Exception as exc:  # noqa: BLE001 - any bug in detection costs one post, never the source
+        return exc

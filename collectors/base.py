@@ -6,12 +6,14 @@ know nothing of the database, the analysis or the bot.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 __all__ = [
     "RawPost",
+    "Rejected",
     "FetchResult",
     "SourceError",
     "SourceHTTPError",
@@ -20,7 +22,20 @@ __all__ = [
     "SourceRateLimited",
     "PreviewDisabledError",
     "message_id_cursor",
+    "message_id",
+    "valid_posts",
 ]
+
+# Telegram message ids are 32-bit in its API; anything larger is not a message of a channel.
+MAX_MESSAGE_ID = 2**31 - 1
+# The largest INTEGER SQLite stores.
+_MAX_SQLITE_INT = 2**63 - 1
+# No DSNS post or news article is older than this, and a date beyond the far bound is no date
+# (nearer future dates are clamped when stored, see storage.posts).
+_EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+# A feed GUID is a URL or a tag URI; longer is junk that would bloat the unique index.
+_MAX_ID_CHARS = 2048
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +60,22 @@ class RawPost:
     link_preview: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A post a source showed that cannot be archived (an impossible id or date, text SQLite
+    refuses): skipped and recorded, while the rest of its page is stored and the cursor moves."""
+
+    stream: str
+    external_id: str
+    reason: str
+
+    @property
+    def label(self) -> str:
+        """stream/id for logs, the id shortened (a hostile one may be thousands of characters)."""
+        shown = self.external_id if len(self.external_id) <= 40 else self.external_id[:40] + "…"
+        return f"{self.stream}/{shown}"
+
+
 @dataclass(slots=True)
 class FetchResult:
     """What one poll of one source brought back.
@@ -52,7 +83,8 @@ class FetchResult:
     `not_modified` is true for an HTTP 304: the posts list is empty and the cursor unchanged.
     `covered` is the (lowest, highest) message id of a contiguous window the source showed in
     full, so a stored post inside it that is missing from `posts` was deleted; None when the
-    collector cannot vouch for any range (feeds, an empty page).
+    collector cannot vouch for any range (feeds, an empty page). `rejected` lists the posts
+    the collector saw but could not read (the valid ones of the page are in `posts`).
     """
 
     posts: list[RawPost] = field(default_factory=list)
@@ -61,6 +93,7 @@ class FetchResult:
     last_modified: str | None = None
     not_modified: bool = False
     covered: tuple[int, int] | None = None
+    rejected: list[Rejected] = field(default_factory=list)
 
 
 class SourceError(Exception):
@@ -109,3 +142,58 @@ def message_id_cursor(cursor: str | None, source: str) -> int | None:
     except ValueError:
         logging.getLogger("collectors").warning("cursor ignored", extra={"source": source, "cursor": cursor})
         return None
+
+
+def message_id(raw: str) -> int | None:
+    """A Telegram message id written as text, or None for anything that cannot be one
+    ("²", "٣", thousands of digits, 2^63)."""
+    if not (raw.isascii() and raw.isdecimal()) or len(raw) > len(str(MAX_MESSAGE_ID)):
+        return None
+    value = int(raw)
+    return value if 0 < value <= MAX_MESSAGE_ID else None
+
+
+def valid_posts(posts: list[RawPost]) -> tuple[list[RawPost], list[Rejected]]:
+    """The posts the archive can hold, and the others with the reason.
+
+    The one check every collector's output passes before it is stored, so an odd value from
+    any parser costs that post only. A view counter out of range is dropped rather than the post.
+    """
+    kept: list[RawPost] = []
+    rejected: list[Rejected] = []
+    for post in posts:
+        reason = _unarchivable(post)
+        if reason is not None:
+            rejected.append(Rejected(post.stream, post.external_id, reason))
+            continue
+        if post.published_at is not None and post.published_at.tzinfo is None:
+            post = dataclasses.replace(post, published_at=post.published_at.replace(tzinfo=UTC))
+        if post.views is not None and not 0 <= post.views <= _MAX_SQLITE_INT:
+            post = dataclasses.replace(post, views=None)
+        kept.append(post)
+    return kept, rejected
+
+
+def _unarchivable(post: RawPost) -> str | None:
+    if not post.external_id or len(post.external_id) > _MAX_ID_CHARS:
+        return f"an id of {len(post.external_id)} characters"
+    if post.kind != "article" and message_id(post.external_id) is None:
+        return "not a Telegram message id"
+    when = post.published_at
+    if when is not None:
+        aware = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+        if not _EARLIEST <= aware < _LATEST:
+            return f"impossible date {when.isoformat()}"
+    for value in (post.stream, post.external_id, post.url, post.text, post.title, post.forwarded_from,
+                  post.link_preview, *post.photos):
+        if value is not None and not _encodable(value):
+            return "text that is not valid Unicode (a lone surrogate)"
+    return None
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -6,35 +6,53 @@ feedparser gets the raw bytes, so the XML declaration's charset decides the deco
 
 from __future__ import annotations
 
-import asyncio
 import calendar
 import logging
-import re
 import xml.sax
 from datetime import UTC, datetime
-from html import unescape
+from xml.parsers import expat
 
 import feedparser
+import feedparser.api
 import httpx
 
 from collectors.base import FetchResult, RawPost, SourceParseError
-from collectors.http import fetch
+from collectors.budget import (
+    DEFAULT_MAX_ENTRIES,
+    DEFAULT_PARSE_TIMEOUT,
+    MAX_HTML_CHARS,
+    parse_in_thread,
+    trimmed,
+)
+from collectors.html import html_to_text
+from collectors.http import AddressPolicy, fetch
 
 __all__ = ["RSSCollector", "parse_feed"]
 
 log = logging.getLogger(__name__)
 
-_TAG = re.compile(r"<[^>]+>")
-_BREAK = re.compile(r"<\s*(br|/p|/div|/li)\b[^>]*>", re.IGNORECASE)
-_SPACES = re.compile(r"[ \t\u00a0]+")
-_BLANK_LINES = re.compile(r"\n\s*\n+")
+# Expat with buffered text first: see collectors._sax.
+if "collectors._sax" not in feedparser.api.PREFERRED_XML_PARSERS:
+    feedparser.api.PREFERRED_XML_PARSERS.insert(0, "collectors._sax")
 
 
 def _plain(html: str) -> str:
-    text = _BREAK.sub("\n", html)
-    text = unescape(_TAG.sub("", text))
-    text = _SPACES.sub(" ", text)
-    return _BLANK_LINES.sub("\n\n", "\n".join(line.strip() for line in text.splitlines())).strip()
+    return html_to_text(html[:MAX_HTML_CHARS])
+
+# feedparser reads a feed that is not well-formed XML with its pure-Python lenient parser, at up
+# to ~10 s per megabyte of markup; beyond this size such a feed is refused instead.
+LENIENT_MAX_BYTES = 2 * 1024 * 1024
+
+
+def _xml_error(content: bytes) -> str | None:
+    """Why `content` is not well-formed XML (expat, in C: milliseconds per megabyte), or None."""
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    try:
+        parser.Parse(content, True)
+    except expat.ExpatError as exc:
+        return str(exc)
+    return None
 
 
 def _published(entry: feedparser.FeedParserDict) -> datetime | None:
@@ -66,16 +84,27 @@ def _images(entry: feedparser.FeedParserDict) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def parse_feed(content: bytes, *, stream: str, source: str | None = None) -> list[RawPost]:
-    """Entries of an RSS/Atom document as posts, oldest first.
+def parse_feed(
+    content: bytes, *, stream: str, source: str | None = None, max_entries: int = DEFAULT_MAX_ENTRIES
+) -> list[RawPost]:
+    """Entries of an RSS/Atom document as posts, oldest first, each within `collectors.budget`'s caps.
 
-    An entry is keyed by its GUID, else its link; entries with neither are skipped. Raises
+    An entry is keyed by its GUID, else its link; entries with neither are skipped. Only the
+    first `max_entries` are read (feeds list the newest first). Raises
     `SourceParseError` when the bytes are not a feed at all; a feed with a recoverable
-    error (feedparser's "bozo") is still read.
+    error (feedparser's "bozo") is still read if under `LENIENT_MAX_BYTES`.
     """
     name = source or stream
+    if len(content) > LENIENT_MAX_BYTES and (error := _xml_error(content)) is not None:
+        raise SourceParseError(
+            name,
+            f"not well-formed XML ({error}) in {len(content)} bytes: only feeds under "
+            f"{LENIENT_MAX_BYTES} bytes are read despite XML errors",
+        )
     try:
-        parsed = feedparser.parse(content)
+        # Entries become plain text through lexbor, so feedparser's own pure-Python HTML
+        # sanitizing and URI rewriting (seconds per megabyte of markup) would be wasted.
+        parsed = feedparser.parse(content, sanitize_html=False, resolve_relative_uris=False)
     except (UnicodeError, ValueError) as exc:
         # feedparser trusts the XML declaration's bytes; garbage there escapes as these.
         raise SourceParseError(name, f"not a readable RSS/Atom feed: {exc}") from exc
@@ -89,7 +118,9 @@ def parse_feed(content: bytes, *, stream: str, source: str | None = None) -> lis
             "source=%s feed is malformed (%s); kept %d entries", name, parsed.bozo_exception, len(parsed.entries)
         )
     posts: list[RawPost] = []
-    for entry in parsed.entries:
+    if len(parsed.entries) > max_entries:
+        log.warning("source=%s feed has %d entries; read the first %d", name, len(parsed.entries), max_entries)
+    for entry in parsed.entries[:max_entries]:
         candidates = (entry.get("id"), entry.get("guid"), entry.get("link"))
         key = next((str(v).strip() for v in candidates if v and str(v).strip()), "")
         if not key:
@@ -99,7 +130,7 @@ def parse_feed(content: bytes, *, stream: str, source: str | None = None) -> lis
         content_list = entry.get("content") or []
         body = (content_list[0].get("value") or "") if content_list else ""
         text = _plain(body if len(body) > len(summary) else summary)
-        posts.append(
+        posts.append(trimmed(
             RawPost(
                 stream=stream,
                 external_id=key,
@@ -110,18 +141,28 @@ def parse_feed(content: bytes, *, stream: str, source: str | None = None) -> lis
                 photos=_images(entry),
                 kind="article",
             )
-        )
+        ))
     posts.sort(key=lambda p: p.published_at or datetime.min.replace(tzinfo=UTC))
     return posts
 
 
 class RSSCollector:
-    """One feed. `poll` sends the stored ETag / Last-Modified and returns nothing on 304."""
+    """One feed. `poll` sends the stored ETag / Last-Modified and returns nothing on 304.
 
-    def __init__(self, name: str, url: str, *, max_bytes: int = 10 * 1024 * 1024) -> None:
+    Redirects are followed only where `policy` allows (default: the feed's own host and public
+    ones), never from https to http.
+    """
+
+    def __init__(
+        self, name: str, url: str, *, max_bytes: int = 10 * 1024 * 1024, max_entries: int = DEFAULT_MAX_ENTRIES,
+        parse_timeout: float = DEFAULT_PARSE_TIMEOUT, policy: AddressPolicy | None = None,
+    ) -> None:
         self.name = name
         self.url = url
         self.max_bytes = max_bytes
+        self.max_entries = max_entries
+        self.parse_timeout = parse_timeout
+        self.policy = policy
 
     async def poll(
         self, client: httpx.AsyncClient, *, etag: str | None = None, last_modified: str | None = None
@@ -131,8 +172,13 @@ class RSSCollector:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        response = await fetch(client, self.url, source=self.name, headers=headers, max_bytes=self.max_bytes)
+        response = await fetch(
+            client, self.url, source=self.name, headers=headers, max_bytes=self.max_bytes, policy=self.policy
+        )
         if response.not_modified:
             return FetchResult(not_modified=True)
-        posts = await asyncio.to_thread(parse_feed, response.content, stream=self.name)
+        posts = await parse_in_thread(
+            lambda: parse_feed(response.content, stream=self.name, max_entries=self.max_entries),
+            source=self.name, budget=self.parse_timeout,
+        )
         return FetchResult(posts=posts, etag=response.etag, last_modified=response.last_modified)

@@ -13,7 +13,6 @@ Two quirks of the real site shape the code:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -29,11 +28,15 @@ from collectors.base import (
     FetchResult,
     PreviewDisabledError,
     RawPost,
+    Rejected,
     SourceHTTPError,
     SourceParseError,
+    message_id,
     message_id_cursor,
 )
-from collectors.http import DEFAULT_MAX_BYTES, fetch
+from collectors.budget import DEFAULT_PARSE_TIMEOUT, MAX_TEXT_BYTES, parse_in_thread, trimmed
+from collectors.html import parse_html
+from collectors.http import DEFAULT_MAX_BYTES, AddressPolicy, fetch, redact, redirect_target
 
 __all__ = ["LinkPreview", "WebPost", "parse_page", "parse_views", "TelegramWebCollector"]
 
@@ -41,10 +44,18 @@ log = logging.getLogger(__name__)
 
 _MAX_REDIRECTS = 3
 _CHANNEL_RE = re.compile(r"^[A-Za-z0-9_]{3,64}$")
-_BACKGROUND_RE = re.compile(r"background-image\s*:\s*url\(\s*['\"]?([^'\")]+)['\"]?\s*\)", re.I)
+# The URL stops at the next quote, bracket or blank and is never rescanned (possessive), so a
+# style of many unclosed "url(" costs one pass.
+_BACKGROUND_RE = re.compile(r"background-image\s*:\s*url\(\s*['\"]?([^'\"()\s]++)['\"]?\s*\)", re.I)
 _VIEWS_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMB]?)$", re.I)
 _VIEW_UNITS = {"": 1, "K": 1_000, "M": 1_000_000, "B": 1_000_000_000}
 _EDITED_RE = re.compile(r"\bedited\b", re.I)
+_MESSAGE = ".tgme_widget_message[data-post]"
+_PARTS = ".tgme_widget_message_text, .tgme_widget_message_photo_wrap, .tgme_widget_message_video_thumb"
+# Far above any real page (about 20 messages with up to 10 photos each), far below a costly one.
+_MAX_MESSAGES = 200
+_MAX_PARTS = 4000
+_MAX_TEXT_NODES = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +91,9 @@ class WebPost:
     link_preview: LinkPreview | None = None
 
     def to_raw(self) -> RawPost:
-        """The collector-neutral record: stream is the lower-cased channel, id the message id."""
-        return RawPost(
+        """The collector-neutral record: stream is the lower-cased channel, id the message id;
+        within `collectors.budget`'s caps."""
+        return trimmed(RawPost(
             stream=self.channel.lower(),
             external_id=str(self.id),
             url=self.url,
@@ -93,7 +105,7 @@ class WebPost:
             views=self.views,
             forwarded_from=self.forwarded_from,
             link_preview=self.link_preview.url if self.link_preview else None,
-        )
+        ))
 
 
 def parse_views(value: str | None) -> int | None:
@@ -110,15 +122,21 @@ def parse_views(value: str | None) -> int | None:
         return None
 
 
-def parse_page(html: str, base_url: str = "https://t.me", *, source: str = "telegram_web") -> list[WebPost]:
+def parse_page(
+    html: str, base_url: str = "https://t.me", *, source: str = "telegram_web", rejected: list[Rejected] | None = None
+) -> list[WebPost]:
     """Parse a ``t.me/s/<channel>`` page into its messages, oldest first.
 
     A "No posts found" page and an empty channel give ``[]``. A page with none of t.me's
     message markup (a captcha, an error page, a changed layout) raises `SourceParseError`
-    naming `source`, so a silent layout change cannot look like a quiet channel.
+    naming `source`, so a silent layout change cannot look like a quiet channel. A message
+    that cannot be read (an impossible id or date) is left out and added to `rejected`
+    (logged when no list is given): it must not cost the rest of the page. Time is linear in
+    the page's size: nesting is capped (`collectors.html.shallow`) before lexbor.
     """
-    tree = LexborHTMLParser(html)
-    nodes = tree.css(".tgme_widget_message[data-post]")
+    tree = parse_html(html)
+    nodes = tree.css(_MESSAGE)
+    _check_shape(tree, len(nodes), source)
     if not nodes:
         if tree.css_first(".tme_no_messages_found") or tree.css_first(".tgme_channel_history"):
             return []
@@ -127,25 +145,49 @@ def parse_page(html: str, base_url: str = "https://t.me", *, source: str = "tele
             "the page has no Telegram message markup (no tgme_widget_message, tgme_channel_history "
             "or tme_no_messages_found): not a t.me/s page, or t.me changed its layout",
         )
-    posts = {post.id: post for post in (_parse_message(node, base_url, source) for node in nodes)}
+    posts: dict[int, WebPost] = {}
+    for node in nodes:
+        try:
+            post = _parse_message(node, base_url, source)
+        except SourceParseError as exc:
+            channel, _, raw_id = (node.attributes.get("data-post") or "").rpartition("/")
+            skipped = Rejected(channel.lower(), raw_id, str(exc))
+            if rejected is None:
+                log.warning("t.me message skipped", extra={"source": source, "post": skipped.label, "error": str(exc)})
+            else:
+                rejected.append(skipped)
+            continue
+        posts[post.id] = post
     return [posts[key] for key in sorted(posts)]
+
+
+def _check_shape(tree: LexborHTMLParser, messages: int, source: str) -> None:
+    """Refuse markup no t.me page has, on which per-message work would multiply: each message
+    searches its own subtree, so nested messages (or thousands of parts) cost their product."""
+    if messages > _MAX_MESSAGES:
+        raise SourceParseError(source, f"the page has {messages} messages (t.me shows about 20): refused")
+    if tree.css_first(f"{_MESSAGE} {_MESSAGE}") is not None:
+        raise SourceParseError(source, "the page has messages inside messages: not a t.me/s page, refused")
+    parts = len(tree.css(_PARTS))
+    if parts > _MAX_PARTS:
+        raise SourceParseError(source, f"the page has {parts} message texts and photos (t.me: a few dozen): refused")
 
 
 def _parse_message(node: LexborNode, base_url: str, source: str) -> WebPost:
     data_post = node.attributes.get("data-post") or ""
     channel, _, raw_id = data_post.rpartition("/")
-    if not channel or not raw_id.isdigit():
-        raise SourceParseError(source, f"unexpected data-post {data_post!r} on a t.me message")
-    message_id = int(raw_id)
+    number = message_id(raw_id)
+    if not channel or number is None:
+        raise SourceParseError(source, f"unexpected data-post {data_post[:80]!r} on a t.me message")
     text_node = next((n for n in node.css(".tgme_widget_message_text") if _is_own(n, node)), None)
     meta = node.css_first(".tgme_widget_message_meta")
     views = node.css_first(".tgme_widget_message_views")
     return WebPost(
-        id=message_id,
+        id=number,
         channel=channel,
         published_at=_published_at(node, source, data_post),
         text=_text_of(text_node) if text_node else "",
-        url=f"{base_url.rstrip('/')}/{channel}/{message_id}",
+        url=f"{base_url.rstrip('/')}/{channel}/{number}",
         edited=bool(meta and _EDITED_RE.search(meta.text(deep=True))),
         views=parse_views(views.text(deep=True)) if views else None,
         photos=_backgrounds(node, ".tgme_widget_message_photo_wrap", base_url),
@@ -165,11 +207,11 @@ def _published_at(node: LexborNode, source: str, data_post: str) -> datetime | N
     value = time_node.attributes.get("datetime") or ""
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise SourceParseError(source, f"unreadable date {value!r} on {data_post}") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # OverflowError: year 1 or 9999 moved across midnight to UTC
+        raise SourceParseError(source, f"unreadable date {value[:80]!r} on {data_post[:80]}") from exc
 
 
 def _has_class(node: LexborNode, name: str) -> bool:
@@ -189,13 +231,21 @@ def _is_own(node: LexborNode, message: LexborNode) -> bool:
 
 
 def _text_of(node: LexborNode) -> str:
-    """Visible text with <br> as a line break; HTML source whitespace collapses as a browser would."""
+    """Visible text with <br> as a line break; HTML source whitespace collapses as a browser would.
+
+    Reading stops once there is more text than a post keeps (`MAX_TEXT_BYTES`) or after
+    `_MAX_TEXT_NODES` nodes: a message of millions of tags costs no more than a long real one.
+    """
     parts: list[str] = []
-    for child in node.traverse(include_text=True):
+    size = 0
+    for visited, child in enumerate(node.traverse(include_text=True)):
         if child.tag == "-text":
             parts.append(re.sub(r"\s+", " ", (child.text_content or "").replace("\xa0", " ")))
+            size += len(parts[-1])
         elif child.tag == "br":
             parts.append("\n")
+        if size > MAX_TEXT_BYTES or visited > _MAX_TEXT_NODES:
+            break
     lines = [line.strip() for line in "".join(parts).split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
@@ -207,13 +257,11 @@ def _tidy(node: LexborNode | None) -> str | None:
 
 
 def _backgrounds(node: LexborNode, selector: str, base_url: str) -> tuple[str, ...]:
-    urls: list[str] = []
+    urls: dict[str, None] = {}
     for item in node.css(selector):
         match = _BACKGROUND_RE.search(item.attributes.get("style") or "")
         if match:
-            url = urljoin(base_url + "/", match.group(1).strip())
-            if url not in urls:
-                urls.append(url)
+            urls.setdefault(urljoin(base_url + "/", match.group(1).strip()), None)
     return tuple(urls)
 
 
@@ -256,6 +304,8 @@ class TelegramWebCollector:
         max_pages: int = 20,
         reread_pages: int = 3,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
+        policy: AddressPolicy | None = None,
     ) -> None:
         channel = channel.strip().removeprefix("@")
         if not _CHANNEL_RE.match(channel):
@@ -269,38 +319,48 @@ class TelegramWebCollector:
         self.max_pages = max_pages
         self.reread_pages = reread_pages
         self.max_bytes = max_bytes
+        self.parse_timeout = parse_timeout
+        self.policy = policy or AddressPolicy.trusting([self.base_url])
 
     def page_url(self, before: int | None = None) -> str:
         """The preview page of the newest messages, or of those older than `before`."""
         url = f"{self.base_url}/s/{self.channel}"
         return url if before is None else f"{url}?before={before}"
 
-    async def fetch_page(self, client: httpx.AsyncClient, before: int | None = None) -> list[WebPost]:
-        """GET one preview page and parse it (off the event loop).
+    async def fetch_page(
+        self, client: httpx.AsyncClient, before: int | None = None, *, rejected: list[Rejected] | None = None
+    ) -> list[WebPost]:
+        """GET one preview page and parse it (off the event loop); unreadable messages go to `rejected`.
 
         Raises `PreviewDisabledError` when t.me redirects away from the /s/ page, and the
         `SourceError`s of `collectors.http.fetch` for network and HTTP failures.
         """
         url = self.page_url(before)
         for _ in range(_MAX_REDIRECTS + 1):
-            response = await fetch(client, url, source=self.name, follow_redirects=False, max_bytes=self.max_bytes)
+            response = await fetch(
+                client, url, source=self.name, follow_redirects=False, max_bytes=self.max_bytes, policy=self.policy
+            )
             if not 300 <= response.status < 400:
                 html = response.content.decode("utf-8", errors="replace")
-                return await asyncio.to_thread(parse_page, html, self.base_url, source=self.name)
+                return await parse_in_thread(
+                    lambda: parse_page(html, self.base_url, source=self.name, rejected=rejected),
+                    source=self.name, budget=self.parse_timeout,
+                )
             if not response.location:
                 raise SourceHTTPError(
-                    self.name, f"HTTP {response.status} without Location from {url}", status=response.status
+                    self.name, f"HTTP {response.status} without Location from {redact(url)}", status=response.status
                 )
-            target = urljoin(url, response.location)
+            target = redirect_target(url, response.location, self.name)
             if "/s/" not in urlsplit(target).path:
                 raise PreviewDisabledError(
                     self.name,
-                    f"{url} redirects to {target}: the web preview of @{self.channel} is disabled "
+                    f"{redact(url)} redirects to {redact(target)}: the web preview of @{self.channel} is disabled "
                     "(or the channel does not exist); read it with a telegram_mtproto source instead",
                 )
             url = target
         raise SourceHTTPError(
-            self.name, f"more than {_MAX_REDIRECTS} redirects from {self.page_url(before)}", status=response.status
+            self.name, f"more than {_MAX_REDIRECTS} redirects from {redact(self.page_url(before))}",
+            status=response.status,
         )
 
     async def poll(self, client: httpx.AsyncClient, cursor: str | None) -> FetchResult:
@@ -312,7 +372,8 @@ class TelegramWebCollector:
         """
         last = message_id_cursor(cursor, self.name)
         seen: dict[int, WebPost] = {}
-        page = await self.fetch_page(client)
+        rejected: list[Rejected] = []
+        page = await self.fetch_page(client, rejected=rejected)
         pages = 1
         seen.update((post.id, post) for post in page)
         while seen and pages < self.max_pages:
@@ -322,7 +383,7 @@ class TelegramWebCollector:
                 break
             if oldest <= 1:
                 break
-            page = await self.fetch_page(client, before=oldest)
+            page = await self.fetch_page(client, before=oldest, rejected=rejected)
             pages += 1
             fresh = [post for post in page if post.id not in seen]
             if not fresh:
@@ -345,6 +406,7 @@ class TelegramWebCollector:
             # Consecutive pages leave no holes, so every id between the oldest and newest
             # post read was shown if it still exists.
             covered=(min(seen), max(seen)) if seen else None,
+            rejected=rejected,
         )
 
     async def backfill(

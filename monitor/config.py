@@ -32,8 +32,9 @@ class _Section(BaseModel):
 class StorageConfig(_Section):
     database: Path = Path("dsns-monitor.db")
     media_max_bytes: int = Field(20 * 1024 * 1024, gt=0)
-    # Photos on loopback/private/link-local addresses are refused (a post must not make us fetch
-    # the LAN); hosts of configured sources are trusted anyway. True lifts the check entirely.
+    # Photos, and redirects of feeds and pages, to loopback/private/link-local addresses are refused
+    # (a post must not make us fetch the LAN); hosts of configured sources are trusted anyway.
+    # True lifts the check entirely.
     allow_private_media: bool = False
     # Photos download in their own worker, a few at a time, each within a time budget, so a
     # slow photo host neither holds a channel's next poll nor a download slot for long.
@@ -44,6 +45,9 @@ class StorageConfig(_Section):
 class HTTPConfig(_Section):
     timeout: float = Field(20.0, gt=0)
     max_page_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    # A page or feed whose parsing outlasts this fails that source's poll (the daemon goes on).
+    parse_timeout: float = Field(30.0, gt=0)
+    max_entries: int = Field(500, ge=1)
 
 
 class SchedulerConfig(_Section):

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from monitor import faults
+from monitor import faults, resources
 from monitor.app import App
 from monitor.config import RSSSource, TelegramWebSource
 from monitor.mtproto import LiveFeeds
@@ -45,9 +45,10 @@ class _Jobs:
         self.in_flight.add(task)
         try:
             outcome = await self.app.pipeline.poll(source)
-        except Exception:
+        except Exception as exc:
             # A bug must not kill the source's job: log it with the traceback and carry on.
             log.exception("source=%s poll crashed", source.source_name)
+            resources.note_error(exc, f"poll of {source.source_name}")
             return
         finally:
             self.in_flight.discard(task)

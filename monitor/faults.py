@@ -21,7 +21,7 @@ __all__ = ["COMPONENTS", "Fault", "report", "clear", "active", "as_json", "reset
 
 # Components with a series from the start. A component outside this list may still report;
 # it gets its series on its first report.
-COMPONENTS: tuple[str, ...] = ("archive", "analysis", "bot", "descriptors", "outbox", "scheduler")
+COMPONENTS: tuple[str, ...] = ("archive", "analysis", "bot", "descriptors", "ingest", "outbox", "scheduler")
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from collectors.http import redact
 from monitor import faults, metrics
 from monitor.config import Config, ConfigError, listen_address
 from storage.database import Database
@@ -59,7 +60,7 @@ async def health_report(
         sources[name] = {
             "status": "down" if is_down else ("failing" if failures else "ok"),
             "last_success": to_db(last_ok),
-            "last_error": state.last_error if state else None,
+            "last_error": redact(state.last_error) if state and state.last_error else None,
             "last_checked": to_db(state.checked_at) if state else None,
             "consecutive_failures": failures,
             "lag_seconds": round((now - last_ok).total_seconds(), 1) if last_ok else None,

@@ -13,6 +13,8 @@ import re
 import sys
 from collections.abc import Iterable
 
+from collectors.http import redact
+
 __all__ = ["setup_logging", "register_secret", "KeyValueFormatter", "JSONFormatter"]
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
@@ -28,7 +30,7 @@ def register_secret(value: str | None) -> None:
 
 
 def _redact(text: str) -> str:
-    text = _TOKEN_RE.sub("[REDACTED]", text)
+    text = redact(_TOKEN_RE.sub("[REDACTED]", text))  # and credentials in URLs
     for secret in _secrets:
         text = text.replace(secret, "[REDACTED]")
     return text

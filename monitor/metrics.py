@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
 
 from storage.database import Database
 from storage.outbox import outbox_backlog
@@ -20,13 +20,17 @@ from storage.timeutil import from_db
 
 __all__ = [
     "REGISTRY", "poll_finished", "posts_ingested", "photo_stored", "photo_failed", "timed_analysis",
+    "analysis_failed", "post_rejected",
     "alert_sent", "alert_failed", "alert_photo_as_text", "alerts_expired", "bot_rate_limited",
-    "bot_getupdates_failed", "bot_command_refused", "refresh_from_archive", "component_fault", "render",
+    "bot_getupdates_failed", "bot_command_refused", "refresh_from_archive", "component_fault", "loop_lag",
+    "render",
 ]
 
 T = TypeVar("T")
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+# process_open_fds beside process_max_fds: the "descriptors" fault's figures, as a series to graph.
+ProcessCollector(registry=REGISTRY)
 
 POLL_SECONDS = Histogram(
     "dsns_poll_duration_seconds", "Duration of one poll of a source (fetch, store, analyse).",
@@ -47,6 +51,14 @@ ANALYSIS_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 ANALYSED = Counter("dsns_posts_analysed_total", "Posts run through the analysis.", registry=REGISTRY)
+ANALYSIS_FAILURES = Counter(
+    "dsns_analysis_failures_total", "Posts the analysis raised on (archived without an analysis).", ["source"],
+    registry=REGISTRY,
+)
+POSTS_REJECTED = Counter(
+    "dsns_posts_rejected_total", "Posts skipped because they could not be read or stored.", ["source"],
+    registry=REGISTRY,
+)
 ALERTS_SENT = Counter("dsns_alerts_sent_total", "Alerts sent or edited in Telegram.", registry=REGISTRY)
 ALERTS_FAILED = Counter(
     "dsns_alerts_failed_total", "Alert sends that failed (retried or dropped).", ["reason"], registry=REGISTRY
@@ -84,6 +96,12 @@ COMPONENT_FAULT = Gauge(
     registry=REGISTRY,
 )
 
+LOOP_LAG = Histogram(
+    "dsns_event_loop_lag_seconds",
+    "How late the event loop woke a task from a timed sleep: time the bot, polls and /healthz had to wait.",
+    registry=REGISTRY, buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120),
+)
+
 
 def poll_finished(source: str, seconds: float, *, ok: bool, rate_limited: bool = False) -> None:
     """One poll ended, well or not."""
@@ -117,6 +135,18 @@ def timed_analysis(function: Callable[..., dict[int, T]], *args: object) -> dict
     ANALYSIS_SECONDS.observe(time.perf_counter() - started)
     ANALYSED.inc(len(result))
     return result
+
+
+def analysis_failed(source: str, count: int) -> None:
+    """Posts of one ingest archived without analysis because the analyser raised."""
+    if count:
+        ANALYSIS_FAILURES.labels(source).inc(count)
+
+
+def post_rejected(source: str, count: int) -> None:
+    """Posts of one ingest skipped as unreadable or refused by the archive."""
+    if count:
+        POSTS_REJECTED.labels(source).inc(count)
 
 
 def alert_sent() -> None:
@@ -171,6 +201,10 @@ async def refresh_from_archive(db: Database, source_names: list[str] | None = No
 
 def component_fault(component: str, faulty: bool) -> None:
     COMPONENT_FAULT.labels(component).set(1 if faulty else 0)
+
+
+def loop_lag(seconds: float) -> None:
+    LOOP_LAG.observe(seconds)
 
 
 def render() -> bytes:

@@ -1,4 +1,5 @@
-"""What the daemon runs for its operator: health server, heartbeat, systemd notifications.
+"""What the daemon runs for its operator: health server, heartbeat, event-loop lag, systemd
+notifications, and the watch on the archive and descriptors (`monitor.resources`).
 
 `OpsServices.start()` is called once storage is open and the scheduler runs; `stopping()` at
 the start of shutdown; `close()` at its end. Kept out of daemon.py so the scheduler code stays
@@ -10,20 +11,39 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from monitor import metrics
 from monitor.app import App
 from monitor.config import ConfigError
 from monitor.health import HealthServer
+from monitor.resources import ArchiveHealth, Descriptors
 from monitor.systemd import Heartbeat, Watchdog, notify, watchdog_interval
 
-__all__ = ["OpsServices", "HEARTBEAT_JOB"]
+__all__ = ["OpsServices", "HEARTBEAT_JOB", "ARCHIVE_CHECK_JOB", "DESCRIPTORS_JOB", "watch_loop_lag"]
 
 log = logging.getLogger("dsns_monitor.ops")
 
 HEARTBEAT_JOB = "_heartbeat"
 HEARTBEAT_EVERY = 10.0
+ARCHIVE_CHECK_JOB = "_archive_check"
+# quick_check reads the whole file: about 4 s per GB when cached (bench/archive_checks.py).
+ARCHIVE_CHECK_EVERY = 24 * 3600.0
+DESCRIPTORS_JOB = "_descriptors"
+DESCRIPTORS_EVERY = 15.0
+LAG_EVERY = 0.5
+
+
+async def watch_loop_lag(every: float = LAG_EVERY) -> None:
+    """Sleep `every` seconds, again and again, recording how late each wake-up comes: anything
+    holding the event loop (CPU work that should be in a thread) shows as lag."""
+    loop = asyncio.get_running_loop()
+    while True:
+        started = loop.time()
+        await asyncio.sleep(every)
+        metrics.loop_lag(max(0.0, loop.time() - started - every))
 
 
 class OpsServices:
@@ -36,9 +56,13 @@ class OpsServices:
         self.heartbeat = Heartbeat(lambda: app.db.fetchone("SELECT 1"))
         self.health: HealthServer | None = None
         self._watchdog_task: asyncio.Task[None] | None = None
+        self.archive = ArchiveHealth(app.db)
+        self.descriptors = Descriptors(DESCRIPTORS_EVERY)
+        self._lag_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Make sure every source has its row, start serving, beat, then tell systemd READY=1."""
+        self.app.db.watch(self.archive)
         for source in self.app.config.sources:
             if source.enabled:
                 await self.app.pipeline.source_state(source)
@@ -58,6 +82,20 @@ class OpsServices:
         )
         if timeout:
             self._watchdog_task = asyncio.create_task(Watchdog(self.heartbeat, timeout).run())
+        self.descriptors.install(asyncio.get_running_loop())
+        # The first check runs now but in the background: it is O(size) and runs on a connection
+        # of its own, so polls and the bot go on meanwhile.
+        self.scheduler.add_job(
+            self.archive.check_integrity, "interval", seconds=ARCHIVE_CHECK_EVERY, id=ARCHIVE_CHECK_JOB,
+            name=ARCHIVE_CHECK_JOB, next_run_time=datetime.now().astimezone(), max_instances=1, coalesce=True,
+            misfire_grace_time=None,
+        )
+        self.scheduler.add_job(
+            self.descriptors.check, "interval", seconds=DESCRIPTORS_EVERY, id=DESCRIPTORS_JOB,
+            name=DESCRIPTORS_JOB, next_run_time=datetime.now().astimezone(), max_instances=1, coalesce=True,
+            misfire_grace_time=None,
+        )
+        self._lag_task = asyncio.create_task(watch_loop_lag())
         sources = sum(s.enabled for s in self.app.config.sources)
         notify(f"READY=1\nSTATUS=polling {sources} source(s)")
 
@@ -66,9 +104,12 @@ class OpsServices:
         notify("STOPPING=1\nSTATUS=stopping")
 
     async def close(self) -> None:
-        if self._watchdog_task is not None:
-            self._watchdog_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watchdog_task
+        self.app.db.watch(None)
+        self.descriptors.uninstall(asyncio.get_running_loop())
+        for task in (self._watchdog_task, self._lag_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self.health is not None:
             await self.health.close()

@@ -15,30 +15,34 @@ from datetime import timedelta
 import aiosqlite
 import httpx
 
-from analysis.analyze import analyze
+from analysis.analyze import ANALYZER_VERSION, analyze_or_error
 from analysis.model import Analysis
-from collectors.base import FetchResult, RawPost, SourceError
-from collectors.media import MediaPolicy, Photo, download_photo
+from collectors.base import FetchResult, RawPost, Rejected, SourceError, valid_posts
+from collectors.http import AddressPolicy, redact
+from collectors.media import Photo, download_photo
 from collectors.rss import RSSCollector
 from collectors.telegram_mtproto import TelegramMTProtoCollector, parse_photo_url
 from collectors.telegram_web import TelegramWebCollector
-from monitor import metrics
+from monitor import faults, metrics, resources
 from monitor.alerts import StoryPlanner
 from monitor.config import Config, RSSSource, TelegramMTProtoSource, TelegramWebSource
 from monitor.mtproto import ClientFactory, MTProtoHub
 from monitor.photos import PhotoWorker
 from monitor.sinks import AlertSink
-from storage.analyses import save_analysis
+from storage.analyses import record_analysis_error, save_analysis
 from storage.database import Database
 from storage.media import PendingMedia
-from storage.posts import Change, is_unchanged, known_posts, mark_deleted, upsert_posts
+from storage.posts import Change, fault_of_post, is_unchanged, known_posts, mark_deleted, upsert_posts
 from storage.stories import note_deletions
 from storage.sources import SourceState, ensure_source, get_source, record_failure, record_success
 from storage.timeutil import utcnow
 
-__all__ = ["Pipeline", "PollOutcome", "collector_for"]
+__all__ = ["Pipeline", "PollOutcome", "collector_for", "address_policy"]
 
 log = logging.getLogger("dsns_monitor.pipeline")
+
+# A post's analysis: the result, or what the analyser raised on it.
+Reading = Analysis | Exception
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,14 @@ class PollOutcome:
     skipped: bool = False
     error: str | None = None
     retry_in: float | None = None
+
+
+def address_policy(config: Config) -> AddressPolicy:
+    """Where fetches may go: configured sources' hosts, public ones, or anywhere if
+    `[storage] allow_private_media`; checked at every redirect hop of pages, feeds and photos."""
+    return AddressPolicy.trusting(
+        [getattr(s, "url", None) for s in config.sources], allow_private=config.storage.allow_private_media
+    )
 
 
 def collector_for(
@@ -65,8 +77,12 @@ def collector_for(
             source.source_name, source.channel, source.base_url,
             first_pages=source.first_pages, max_pages=source.max_pages,
             reread_pages=source.reread_pages, max_bytes=config.http.max_page_bytes,
+            parse_timeout=config.http.parse_timeout, policy=address_policy(config),
         )
-    return RSSCollector(source.name, source.url, max_bytes=config.http.max_page_bytes)
+    return RSSCollector(
+        source.name, source.url, max_bytes=config.http.max_page_bytes,
+        max_entries=config.http.max_entries, parse_timeout=config.http.parse_timeout, policy=address_policy(config),
+    )
 
 
 class Pipeline:
@@ -91,12 +107,16 @@ class Pipeline:
         self.stories = StoryPlanner(
             window=timedelta(hours=config.stories.window_hours), alert_max_age=config.bot.alert_max_age
         )
+        # component → source → what its last ingest went through: a fault stays reported while
+        # any source's latest ingest had it ("analysis": posts the analyser raised on,
+        # "ingest": posts skipped as unreadable or refused by the archive).
+        self._troubles: dict[str, dict[str, str]] = {"analysis": {}, "ingest": {}}
 
     async def source_state(self, source: TelegramWebSource | RSSSource) -> SourceState:
         """The source's row, created (or its type and URL updated) only when needed: a poll
         should not take the write lock just to read its cursor."""
         state = await get_source(self.db, source.source_name)
-        if state is not None and state.type == source.type and state.url == source.url:
+        if state is not None and state.type == source.type and state.url == redact(source.url):
             return state
         return await ensure_source(self.db, source.source_name, source.type, source.url)
 
@@ -109,19 +129,16 @@ class Pipeline:
         started = time.monotonic()
         try:
             result = await self._fetch(source, state)
+            changes = await self.ingest(source, state, result)
         except SourceError as exc:
-            failed = await record_failure(
-                self.db, state.id, str(exc), interval=source.interval,
-                retry_after=exc.retry_after, max_backoff=self.config.scheduler.max_backoff,
-            )
-            retry_in = (failed.next_check_at - utcnow()).total_seconds() if failed.next_check_at else None
-            metrics.poll_finished(name, time.monotonic() - started, ok=False, rate_limited=exc.retry_after is not None)
-            log.error(
-                "source=%s error=%r failures=%d retry_in=%.0fs",
-                name, str(exc), failed.error_count, retry_in or 0,
-            )
-            return PollOutcome(name, ok=False, error=str(exc), retry_in=retry_in)
-        changes = await self.ingest(source, state, result)
+            resources.note_error(exc, f"poll of {name}")
+            return await self._failed(source, state, started, str(exc), exc.retry_after)
+        except Exception as exc:
+            # A bug or an archive fault: failure state and backoff on the source like any
+            # other failure (so /healthz sees it), the traceback once in the log.
+            resources.note_error(exc, f"poll of {name}")
+            log.exception("source=%s poll failed unexpectedly", name)
+            return await self._failed(source, state, started, f"internal error: {type(exc).__name__}: {exc}", None)
         new = sum(c.kind == "new" for c in changes)
         log.info(
             "source=%s fetched=%d new=%d edited=%d not_modified=%s duration=%.2fs",
@@ -132,6 +149,20 @@ class Pipeline:
         metrics.posts_ingested(name, new, len(changes) - new)
         self.photos.wake(state.id, name)  # photos download beside the polls, never inside one
         return PollOutcome(name, ok=True, new=new, edited=len(changes) - new)
+
+    async def _failed(
+        self, source: TelegramWebSource | RSSSource, state: SourceState, started: float, error: str,
+        retry_after: float | None,
+    ) -> PollOutcome:
+        name = source.source_name
+        failed = await record_failure(
+            self.db, state.id, error, interval=source.interval,
+            retry_after=retry_after, max_backoff=self.config.scheduler.max_backoff,
+        )
+        retry_in = (failed.next_check_at - utcnow()).total_seconds() if failed.next_check_at else None
+        metrics.poll_finished(name, time.monotonic() - started, ok=False, rate_limited=retry_after is not None)
+        log.error("source=%s error=%r failures=%d retry_in=%.0fs", name, error, failed.error_count, retry_in or 0)
+        return PollOutcome(name, ok=False, error=error, retry_in=retry_in)
 
     async def _fetch(self, source: TelegramWebSource | RSSSource | TelegramMTProtoSource, state: SourceState) -> FetchResult:
         if isinstance(source, TelegramMTProtoSource):
@@ -147,21 +178,21 @@ class Pipeline:
     ) -> list[Change]:
         """Store, analyse and publish a fetch result; the cursor moves in the same transaction.
 
+        One bad post costs that post only: one the analyser raises on is stored with the error
+        (for `reanalyze`), one that cannot be read or stored is skipped; both are logged,
+        counted and reported as faults while the rest of the page is stored.
         `touch_source` False leaves the source row alone (cursor, failure state and backoff):
         for posts pushed by a live feed between polls.
         """
+        posts, rejected = valid_posts(result.posts)
+        rejected += result.rejected
         # Analysis is CPU work: done off the event loop, before the write lock is taken, and
         # only for posts whose text the archive does not hold yet (re-read pages repeat most).
-        fresh = await self._unseen(result.posts)
-        analyses = await asyncio.to_thread(metrics.timed_analysis, self._analyze_all, source, fresh)
+        fresh = await self._unseen(posts)
+        readings = await asyncio.to_thread(metrics.timed_analysis, self._analyze_all, source, fresh)
         try:
             async with self.db.write() as conn:
-                changes = await upsert_posts(conn, state.id, result.posts)
-                for change in changes:
-                    if id(change.raw) not in analyses:
-                        analyses.update(self._analyze_all(source, [change.raw]))
-                    await save_analysis(conn, change.post.id, analyses[id(change.raw)])
-                    await self.stories.attach_and_plan(conn, change, analyses[id(change.raw)])
+                changes = await self._store(conn, source, state.id, posts, readings, rejected)
                 if result.covered is not None:
                     await self._mark_vanished(conn, source, result)
                 if touch_source:
@@ -172,11 +203,99 @@ class Pipeline:
         except BaseException:
             self.stories.forget()
             raise
+        self._note_troubles(source.source_name, changes, readings, rejected)
         for change in changes:
-            await self.sink.publish(change, analyses[id(change.raw)])
+            reading = readings[id(change.raw)]
+            if isinstance(reading, Analysis):
+                await self.sink.publish(change, reading)
         if changes:
             self.alerts_planned.set()
         return changes
+
+    async def _store(
+        self, conn: aiosqlite.Connection, source: TelegramWebSource | RSSSource | TelegramMTProtoSource,
+        source_id: int, posts: list[RawPost], readings: dict[int, Reading], rejected: list[Rejected],
+    ) -> list[Change]:
+        """The posts with their analyses, stories and alerts: all at once, or, when one of them
+        fails, post by post in savepoints so that one is set aside and the others kept."""
+        try:
+            async with self.db.write():
+                return await self._store_posts(conn, source, source_id, posts, readings)
+        except Exception as exc:
+            if not fault_of_post(exc):
+                raise
+            self.stories.forget()  # it may name stories the savepoint rolled back
+        changes: list[Change] = []
+        for post in posts:
+            try:
+                async with self.db.write():
+                    changes += await self._store_posts(conn, source, source_id, [post], readings)
+                continue
+            except Exception as exc:
+                if not fault_of_post(exc):
+                    raise
+                self.stories.forget()
+                log.error("source=%s post=%s/%s failed to store with its story", source.source_name,
+                          post.stream, post.external_id[:40], exc_info=exc)
+                failure: Exception = exc
+            try:
+                # The post alone, with the error, so its text is archived and `reanalyze` retries it.
+                async with self.db.write():
+                    stored = await upsert_posts(conn, source_id, [post])
+                    for change in stored:
+                        await record_analysis_error(conn, change.post.id, ANALYZER_VERSION, failure)
+                readings[id(post)] = failure
+                changes += stored
+            except Exception as exc:
+                if not fault_of_post(exc):
+                    raise
+                rejected.append(Rejected(post.stream, post.external_id, f"the archive refused it: {type(exc).__name__}: {exc}"))
+        return changes
+
+    async def _store_posts(
+        self, conn: aiosqlite.Connection, source: TelegramWebSource | RSSSource | TelegramMTProtoSource,
+        source_id: int, posts: list[RawPost], readings: dict[int, Reading],
+    ) -> list[Change]:
+        changes = await upsert_posts(conn, source_id, posts)
+        for change in changes:
+            if id(change.raw) not in readings:  # its text changed since it was analysed
+                readings.update(self._analyze_all(source, [change.raw]))
+            reading = readings[id(change.raw)]
+            if isinstance(reading, Analysis):
+                await save_analysis(conn, change.post.id, reading)
+                await self.stories.attach_and_plan(conn, change, reading)
+            else:
+                await record_analysis_error(conn, change.post.id, ANALYZER_VERSION, reading)
+        return changes
+
+    def _note_troubles(
+        self, source: str, changes: list[Change], readings: dict[int, Reading], rejected: list[Rejected]
+    ) -> None:
+        """Log, count and report (or clear) the posts of one ingest that failed."""
+        failed = [c for c in changes if isinstance(readings[id(c.raw)], Exception)]
+        metrics.analysis_failed(source, len(failed))
+        metrics.post_rejected(source, len(rejected))
+        for item in rejected:
+            log.warning("source=%s post=%s skipped: %s", source, item.label, item.reason)
+        if failed:
+            last = failed[-1]
+            self._trouble("analysis", source, (
+                f"{len(failed)} post(s) archived without analysis, last {last.post.stream}/{last.post.external_id}: "
+                f"{readings[id(last.raw)]!r}; `dsns-monitor reanalyze` retries them"
+            ))
+        elif any(isinstance(readings[id(c.raw)], Analysis) for c in changes):
+            self._trouble("analysis", source, None)
+        self._trouble("ingest", source, (
+            f"{len(rejected)} post(s) skipped, last {rejected[-1].label}: {rejected[-1].reason}" if rejected else None
+        ))
+
+    def _trouble(self, component: str, source: str, message: str | None) -> None:
+        troubles = self._troubles[component]
+        if message is not None:
+            troubles[source] = message
+            faults.report(component, "; ".join(f"{name}: {text}" for name, text in sorted(troubles.items())))
+        elif troubles.pop(source, None) is not None and not troubles:
+            faults.clear(component)
 
     async def _mark_vanished(self, conn: aiosqlite.Connection, source: TelegramWebSource | RSSSource, result: FetchResult) -> None:
         """Soft-delete posts inside the id range a re-read covered that the channel no longer shows."""
@@ -198,14 +317,18 @@ class Pipeline:
         known = await known_posts(self.db.reader, posts)
         return [p for p in posts if not is_unchanged(known.get((p.stream, p.external_id)), p)]
 
-    def _analyze_all(self, source: TelegramWebSource | RSSSource, posts: list[RawPost]) -> dict[int, Analysis]:
-        return {
-            id(post): analyze(
+    def _analyze_all(self, source: TelegramWebSource | RSSSource, posts: list[RawPost]) -> dict[int, Reading]:
+        readings: dict[int, Reading] = {}
+        for post in posts:
+            reading = analyze_or_error(
                 f"{post.title}\n{post.text}" if post.title else post.text,
                 channel=source.stream, oblast_hint=source.oblast,
             )
-            for post in posts
-        }
+            if isinstance(reading, Exception):
+                log.error("source=%s post=%s/%s analysis failed", source.source_name, post.stream,
+                          post.external_id, exc_info=reading)
+            readings[id(post)] = reading
+        return readings
 
     async def _fetch_photo(self, item: PendingMedia, source_name: str) -> Photo:
         """One photo's bytes (for the photo worker): from Telegram for MTProto photos, else over HTTP."""
@@ -213,12 +336,5 @@ class Pipeline:
             return await self.mtproto.fetch_photo(item.url, max_bytes=self.config.storage.media_max_bytes)
         return await download_photo(
             self.client, item.url, source=source_name,
-            max_bytes=self.config.storage.media_max_bytes, policy=self._media_policy(),
-        )
-
-    def _media_policy(self) -> MediaPolicy:
-        # Photos from configured sources' hosts are trusted; other non-public hosts are refused.
-        return MediaPolicy.trusting(
-            [getattr(s, "url", None) for s in self.config.sources],
-            allow_private=self.config.storage.allow_private_media,
+            max_bytes=self.config.storage.media_max_bytes, policy=address_policy(self.config),
         )

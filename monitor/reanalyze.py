@@ -2,58 +2,93 @@
 
 Posts are re-read in batches; each batch's analyses and the figures of the stories they
 belong to are rewritten in one transaction, so an interrupted run keeps what it finished and
-a rerun picks up the rest (only posts whose analysis is older than this analyzer).
+a rerun picks up the rest (only posts whose analysis is older than this analyzer, or that
+the analyser failed on: those the daemon archived with an error in `analysis_errors`).
+A post the analyser still fails on keeps its error (updated) and does not stop the run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
+import aiosqlite
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from analysis.analyze import ANALYZER_VERSION, analyze
+from analysis.analyze import ANALYZER_VERSION, analyze_or_error
 from analysis.model import Analysis
+from collectors.base import RawPost
 from monitor.app import App
-from storage.analyses import save_analysis
+from storage.analyses import record_analysis_error, save_analysis
+from storage.posts import Change, stored_post
 
 __all__ = ["reanalyze"]
+
+log = logging.getLogger("dsns_monitor.reanalyze")
 
 BATCH = 500
 
 
-def _analyze_rows(rows: list[tuple[int, str, str | None, str]]) -> list[tuple[int, Analysis]]:
-    return [(post_id, analyze(f"{title}\n{text}" if title else text, channel=stream)) for post_id, text, title, stream in rows]
+def _analyze_rows(rows: list[tuple[int, str, str | None, str]]) -> list[tuple[int, Analysis | Exception]]:
+    results: list[tuple[int, Analysis | Exception]] = []
+    for post_id, text, title, stream in rows:
+        reading = analyze_or_error(f"{title}\n{text}" if title else text, channel=stream)
+        if isinstance(reading, Exception):
+            log.error("post=%d analysis failed", post_id, exc_info=reading)
+        results.append((post_id, reading))
+    return results
 
 
 async def reanalyze(app: App, *, everything: bool = False) -> int:
     """Re-analyse stale posts (or all with `everything`); returns the number re-analysed."""
-    stale = "" if everything else "WHERE a.version IS NULL OR a.version != ?"
+    stale = "" if everything else (
+        "WHERE (a.version IS NULL OR a.version != ? OR p.id IN (SELECT post_id FROM analysis_errors))"
+    )
     params: tuple = () if everything else (ANALYZER_VERSION,)
     total = (await app.db.fetchone(f"SELECT count(*) FROM posts p LEFT JOIN analyses a ON a.post_id = p.id {stale}", params))[0]
-    done = 0
+    done = failed = 0
     last_id = 0
     with Progress(TextColumn("[bold]reanalyze"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as progress:
         task = progress.add_task("posts", total=total)
         while True:
             where = f"{stale} {'AND' if stale else 'WHERE'} p.id > ?"
             rows = await app.db.fetchall(
-                f"""SELECT p.id, p.text, p.title, p.stream FROM posts p LEFT JOIN analyses a ON a.post_id = p.id
-                    {where} ORDER BY p.id LIMIT ?""",
+                f"""SELECT p.id, p.text, p.title, p.stream, p.story_id IS NULL AND p.id IN
+                        (SELECT post_id FROM analysis_errors) AS storyless
+                    FROM posts p LEFT JOIN analyses a ON a.post_id = p.id {where} ORDER BY p.id LIMIT ?""",
                 (*params, last_id, BATCH),
             )
             if not rows:
                 break
-            results = await asyncio.to_thread(_analyze_rows, [tuple(r) for r in rows])
+            results = await asyncio.to_thread(_analyze_rows, [tuple(r)[:4] for r in rows])
+            storyless = {r["id"] for r in rows if r["storyless"]}
             async with app.db.write() as conn:
-                for post_id, analysis in results:
-                    await save_analysis(conn, post_id, analysis)
-                await _refresh_stories(conn, [post_id for post_id, _ in results])
-            done += len(rows)
+                for post_id, reading in results:
+                    if isinstance(reading, Analysis):
+                        await save_analysis(conn, post_id, reading)
+                        if post_id in storyless:
+                            # Archived by the daemon when the analyser failed on it: it joins its
+                            # story now (and alerts, if it is still fresh enough to).
+                            await _attach(app, conn, post_id, reading)
+                    else:
+                        await record_analysis_error(conn, post_id, ANALYZER_VERSION, reading)
+                await _refresh_stories(conn, [post_id for post_id, r in results if isinstance(r, Analysis)])
+            failures = sum(isinstance(r, Exception) for _, r in results)
+            done += len(rows) - failures
+            failed += failures
             last_id = rows[-1][0]
             progress.update(task, advance=len(rows))
     print(f"re-analysed {done} posts with analyzer {ANALYZER_VERSION}")
+    if failed:
+        print(f"the analyser failed on {failed} posts: their errors are in the analysis_errors table")
     return done
+
+
+async def _attach(app: App, conn: aiosqlite.Connection, post_id: int, analysis: Analysis) -> None:
+    post = await stored_post(conn, post_id)
+    raw = RawPost(post.stream, post.external_id, post.url, post.published_at, post.text, title=post.title)
+    await app.pipeline.stories.attach_and_plan(conn, Change("new", post, raw), analysis)
 
 
 async def _refresh_stories(conn, post_ids: list[int]) -> None:  # type: ignore[no-untyped-def]

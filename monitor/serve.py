@@ -3,8 +3,16 @@
 Two databases are served: the archive itself (opened by Datasette with `mode=ro`, so it never
 writes and still shows what the running daemon adds), and `research`, a snapshot built at start
 with the ACLED-shaped `events` (latitude/longitude for datasette-cluster-map) and flat `stories`,
-which need the gazetteer (Python) and so cannot be SQL views. Datasette runs as a child process;
-SIGINT/SIGTERM stop it and remove the snapshot.
+which need the gazetteer (Python) and so cannot be SQL views.
+
+The bot's tables (chat ids, the towns subscribers watch) are in the same file, so hiding them
+in Datasette's pages is not enough: every connection Datasette opens gets a SQLite authorizer
+that refuses to read them, which stops custom SQL too while keeping it for everything else,
+and the archive stays live (a copy without those tables would cost a full read of the file at
+every start and go stale). Requests naming any host but localhost are refused, so a web page
+the researcher visits cannot reach the server through a rebound DNS name. Datasette runs in
+this process under uvicorn, so nothing outlives a killed `serve`; SIGINT/SIGTERM stop it and
+remove the snapshot.
 """
 
 from __future__ import annotations
@@ -13,21 +21,33 @@ import argparse
 import asyncio
 import json
 import signal
+import socket
 import sqlite3
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
+
+import uvicorn
+from datasette import hookimpl
+from datasette.app import Datasette
+from datasette.database import Database as DatasetteDatabase
+from datasette.plugins import pm
 
 from monitor.app import App
 from monitor.cli_support import EXIT_FAILURE, EXIT_OK
 from storage.database import Database
 from storage.research import EVENT_KEYS, STORY_KEYS, iter_events, iter_stories
 
-__all__ = ["build_research_db", "build_metadata", "run_serve", "PRIVATE_TABLES"]
+__all__ = ["build_research_db", "build_metadata", "run_serve", "PRIVATE_TABLES", "local_hosts_only", "authorize"]
 
 # Subscribers' chat ids and the alert queue are nobody's research material.
 PRIVATE_TABLES = ("chats", "subscriptions", "outbox", "bot_state")
+# What no query may read: the private tables, and the virtual tables that show the file's pages.
+_UNREADABLE = frozenset({*PRIVATE_TABLES, "dbstat", "sqlite_dbpage"})
+_LOCAL_NAMES = ("localhost", "127.0.0.1", "[::1]")
+_PLUGIN_NAME = "dsns-monitor-private"
 _REPO_NOTICE = Path(__file__).resolve().parent.parent / "NOTICE"
 _JSON_COLUMNS = ("oblasts", "places", "weapons", "sources", "post_urls")
 
@@ -143,44 +163,114 @@ def _html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-async def run_serve(args: argparse.Namespace, app: App) -> int:
-    """Build the snapshot, start Datasette on 127.0.0.1, stop it cleanly on a signal."""
-    archive = Path(app.config.storage.database)
-    with tempfile.TemporaryDirectory(prefix="dsns-serve-") as tmp:
-        research = Path(tmp) / "research.db"
-        events, stories = await build_research_db(app.db, research)
-        metadata = Path(tmp) / "metadata.json"
-        metadata.write_text(json.dumps(build_metadata(archive.stem), ensure_ascii=False), encoding="utf-8")
-        cmd = [
-            sys.executable, "-m", "datasette", "serve", str(archive), "-i", str(research),
-            "-h", "127.0.0.1", "-p", str(args.port), "-m", str(metadata),
-            "--setting", "sql_time_limit_ms", "5000", "--setting", "facet_time_limit_ms", "1000",
-        ]
-        child = await asyncio.create_subprocess_exec(*cmd)
-        print(f"serving {archive.name} ({events} events, {stories} stories) on http://127.0.0.1:{args.port}/ "
-              "- Ctrl-C stops", file=sys.stderr, flush=True)
-        loop = asyncio.get_running_loop()
-        stopping = asyncio.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stopping.set)
-        try:
-            waiter = asyncio.ensure_future(child.wait())
-            stopper = asyncio.ensure_future(stopping.wait())
-            await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            stopper.cancel()
-            if waiter.done():
-                code = waiter.result()
-                print(f"dsns-monitor: datasette exited with status {code}", file=sys.stderr)
-                return EXIT_FAILURE
-            if child.returncode is None:
-                child.terminate()
-            try:
-                await asyncio.wait_for(waiter, timeout=10)
-            except TimeoutError:
-                child.kill()
-                await waiter
-            return EXIT_OK
-        finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+
+def authorize(action: int, name: str | None, _column: str | None, _db: str | None, _trigger: str | None) -> int:
+    """SQLite authorizer: no statement reads a private table (directly, through a view or by
+    count(*), which SQLite reports as a read of the table) or attaches another file."""
+    if action == sqlite3.SQLITE_READ and name is not None and name.lower() in _UNREADABLE:
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_ATTACH:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
+def local_hosts_only(app: ASGIApp, port: int) -> ASGIApp:
+    """Answer only requests whose Host is this server by a loopback name (DNS rebinding guard)."""
+    allowed = {f"{name}:{port}".encode() for name in _LOCAL_NAMES}
+    if port == 80:
+        allowed |= {name.encode() for name in _LOCAL_NAMES}
+
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            host = next((value for key, value in scope["headers"] if key == b"host"), b"")
+            if host.lower() not in allowed:
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
+                body = b"This server answers only to http://127.0.0.1 or http://localhost.\n"
+                await send({"type": "http.response.start", "status": 421, "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+                ]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await app(scope, receive, send)
+
+    return guarded
+
+
+class _PublicArchive(DatasetteDatabase):
+    """The archive as Datasette sees it: without the bot's tables. The authorizer refuses their
+    rows to any query; this keeps Datasette from counting them for its pages or linking a post
+    or story to the alerts about it (which would fail)."""
+
+    async def table_names(self) -> list[str]:
+        return [name for name in await super().table_names() if name not in PRIVATE_TABLES]
+
+    async def get_all_foreign_keys(self) -> dict[str, dict[str, list[dict[str, Any]]]]:
+        keys: dict[str, dict[str, list[dict[str, Any]]]] = await super().get_all_foreign_keys()
+        return {
+            table: {way: [fk for fk in fks if fk["other_table"] not in PRIVATE_TABLES] for way, fks in links.items()}
+            for table, links in keys.items() if table not in PRIVATE_TABLES
+        }
+
+
+class _Guard:
+    """The Datasette plugin that keeps the bot's data in: the authorizer and the Host check."""
+
+    __name__ = _PLUGIN_NAME  # Datasette lists plugins by module name; this one lives in code
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    @hookimpl
+    def prepare_connection(self, conn: sqlite3.Connection) -> None:
+        conn.set_authorizer(authorize)
+
+    @hookimpl
+    def asgi_wrapper(self) -> Callable[[ASGIApp], ASGIApp]:
+        return lambda app: local_hosts_only(app, self.port)
+
+
+async def run_serve(args: argparse.Namespace, app: App) -> int:
+    """Build the snapshot, serve Datasette on 127.0.0.1 in this process until SIGINT/SIGTERM."""
+    archive = Path(app.config.storage.database)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", args.port))
+    except OSError as exc:
+        listener.close()
+        print(f"dsns-monitor: cannot listen on 127.0.0.1:{args.port}: {exc.strerror}", file=sys.stderr)
+        return EXIT_FAILURE
+    loop = asyncio.get_running_loop()
+    # uvicorn stops on SIGINT/SIGTERM, then raises the signal again for the handler that was
+    # there before it: ours, which only makes sure the process then exits with our status.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: None)
+    pm.register(_Guard(args.port), name=_PLUGIN_NAME)
+    try:
+        with tempfile.TemporaryDirectory(prefix="dsns-serve-") as tmp:
+            research = Path(tmp) / "research.db"
+            events, stories = await build_research_db(app.db, research)
+            datasette = Datasette(
+                immutables=[str(research)], metadata=build_metadata(archive.stem),
+                settings={"sql_time_limit_ms": 5000, "facet_time_limit_ms": 1000},
+            )
+            datasette.add_database(_PublicArchive(datasette, path=str(archive)), name=archive.stem)
+            server = uvicorn.Server(uvicorn.Config(
+                datasette.app(), lifespan="on", log_config=None, access_log=False, log_level="warning",
+            ))
+            print(f"serving {archive.name} ({events} events, {stories} stories) on http://127.0.0.1:{args.port}/ "
+                  "- Ctrl-C stops", file=sys.stderr, flush=True)
+            await server.serve(sockets=[listener])
+            return EXIT_OK
+    finally:
+        pm.unregister(name=_PLUGIN_NAME)
+        listener.close()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storage.database import Database
-from storage.media import MAX_PHOTOS_PER_POST
 from storage.stories import Story, get_story
 from storage.timeutil import from_db
 
@@ -40,8 +39,8 @@ async def load_alert_material(
         """SELECT pm.sha256 IS NULL AND pm.attempts = 0, m.size,
                   CASE WHEN ? IS NULL OR m.size <= ? THEN m.data END
            FROM post_media pm LEFT JOIN media m ON m.sha256 = pm.sha256
-           WHERE pm.post_id = ? AND pm.position < ? ORDER BY pm.position""",
-        (photo_max_bytes, photo_max_bytes, post_id, MAX_PHOTOS_PER_POST),
+           WHERE pm.post_id = ? ORDER BY pm.position""",
+        (photo_max_bytes, photo_max_bytes, post_id),
     )
     first = next((slot for slot in slots if slot[1] is not None), None)
     pending = first is None and any(slot[0] for slot in slots)

@@ -9,7 +9,7 @@ import aiosqlite
 from analysis.model import Analysis
 from storage.timeutil import to_db, utcnow
 
-__all__ = ["save_analysis"]
+__all__ = ["save_analysis", "record_analysis_error"]
 
 
 def _json(value: object) -> str:
@@ -33,4 +33,19 @@ async def save_analysis(conn: aiosqlite.Connection, post_id: int, analysis: Anal
             _json(list(analysis.oblasts)), _json([p.to_json() for p in analysis.places]),
             c.killed, c.injured, c.children_killed, c.children_injured, to_db(utcnow()),
         ),
+    )
+    await conn.execute("DELETE FROM analysis_errors WHERE post_id = ?", (post_id,))
+
+
+async def record_analysis_error(conn: aiosqlite.Connection, post_id: int, version: str, error: BaseException) -> None:
+    """Note that analyser `version` failed on the post (inside the caller's transaction).
+
+    An earlier analysis of the post, if any, is kept: it is the best reading there is until
+    `reanalyze` succeeds.
+    """
+    await conn.execute(
+        """INSERT INTO analysis_errors (post_id, version, error, failed_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (post_id) DO UPDATE SET version = excluded.version, error = excluded.error,
+               failed_at = excluded.failed_at""",
+        (post_id, version, f"{type(error).__name__}: {error}"[:500], to_db(utcnow())),
     )

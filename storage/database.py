@@ -3,30 +3,48 @@
 Every write goes through `Database.write()`, which holds one lock around one connection and
 opens `BEGIN IMMEDIATE` (nested calls become SAVEPOINTs), so writers never fight over the
 SQLite write lock and a transaction either lands whole or not at all.
+
+A write that fails because of the archive itself (disk full, I/O error, file gone) is told to
+the `ArchiveWatcher` set with `watch()`, and the next commit that lands says it recovered: the
+daemon turns both into its "archive" fault without storage knowing about health reporting.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
+import stat
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Protocol
 
 import aiosqlite
 
 from storage.errors import StorageError
 from storage.schema import migrate
 
-__all__ = ["Database"]
+__all__ = ["Database", "ArchiveWatcher"]
 
 BUSY_TIMEOUT_MS = 30_000
+# Primary result codes that mean the archive's file or disk is at fault, not the statement:
+# SQLITE_READONLY, SQLITE_IOERR, SQLITE_CORRUPT, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_NOTADB.
+_ARCHIVE_FAULT_CODES = frozenset({8, 10, 11, 13, 14, 26})
 
 # Set while the current task holds the writer, so nested write() calls use SAVEPOINTs
 # instead of deadlocking on the lock.
 _write_depth: ContextVar[int] = ContextVar("_write_depth", default=0)
+
+
+class ArchiveWatcher(Protocol):
+    """Told when writes start failing because of the archive, and when they work again."""
+
+    def write_failed(self, message: str) -> None: ...
+
+    def write_recovered(self) -> None: ...
 
 
 class Database:
@@ -37,6 +55,12 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._lock = asyncio.Lock()
+        self._watcher: ArchiveWatcher | None = None
+        self._write_failing = False
+
+    def watch(self, watcher: ArchiveWatcher | None) -> None:
+        """Tell `watcher` about archive faults on write (None: stop telling)."""
+        self._watcher = watcher
 
     @classmethod
     async def open(cls, path: str | Path, *, read_only: bool = False) -> Database:
@@ -50,6 +74,7 @@ class Database:
                     os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
             elif not path.exists():
                 raise StorageError(f"{path}: no archive here (run `dsns-monitor run` first)")
+            _owner_only(path)
             writer = await _connect(path, read_only=read_only)
         except sqlite3.Error as exc:
             raise StorageError(f"{path}: cannot open the archive: {exc}") from exc
@@ -96,21 +121,67 @@ class Database:
                 await self._writer.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 _write_depth.reset(token)
+                self._note_failure(exc)
                 raise StorageError(f"{self.path}: cannot start a write: {exc}") from exc
             try:
                 yield self._writer
-            except BaseException:
-                # Shielded so a cancelled task still leaves the connection clean.
-                await asyncio.shield(self._writer.execute("ROLLBACK"))
+            except BaseException as exc:
+                self._note_failure(exc)
+                # Shielded so a cancelled task still leaves the connection clean; after a full
+                # disk or I/O error SQLite may have rolled back already, so there may be no
+                # transaction left to end.
+                with contextlib.suppress(sqlite3.Error):
+                    await asyncio.shield(self._writer.execute("ROLLBACK"))
                 raise
             else:
                 try:
                     await asyncio.shield(self._writer.execute("COMMIT"))
                 except sqlite3.Error as exc:
-                    await self._writer.execute("ROLLBACK")
+                    self._note_failure(exc)
+                    with contextlib.suppress(sqlite3.Error):
+                        await self._writer.execute("ROLLBACK")
                     raise StorageError(f"{self.path}: commit failed: {exc}") from exc
+                if self._write_failing:
+                    self._write_failing = False
+                    if self._watcher is not None:
+                        self._watcher.write_recovered()
             finally:
                 _write_depth.reset(token)
+
+    def _note_failure(self, exc: BaseException) -> None:
+        """Tell the watcher when `exc` is the archive's fault rather than the statement's."""
+        cause = exc if isinstance(exc, sqlite3.Error) else exc.__cause__
+        if not isinstance(cause, sqlite3.Error):
+            return
+        code = getattr(cause, "sqlite_errorcode", None)
+        if code is None or code & 0xFF not in _ARCHIVE_FAULT_CODES:
+            return
+        self._write_failing = True
+        if self._watcher is not None:
+            self._watcher.write_failed(f"{self.path}: write failed: {cause}")
+
+    async def quick_check(self) -> list[str]:
+        """SQLite's `PRAGMA quick_check`: [] when the file is sound, else what it found (at most 20).
+
+        It reads the whole file (O(size)), so it runs on a connection of its own: the reader and
+        the writer stay free meanwhile.
+        """
+        try:
+            conn = await _connect(self.path, read_only=True)
+        except sqlite3.Error as exc:
+            return [str(exc)]
+        try:
+            async with conn.execute("PRAGMA quick_check(20)") as cursor:
+                found = [str(row[0]) for row in await cursor.fetchall()]
+        except sqlite3.Error as exc:
+            return [str(exc)]
+        except asyncio.CancelledError:
+            # Shutting down: stop reading the file now, not when the whole check is done.
+            await conn.interrupt()
+            raise
+        finally:
+            await conn.close()
+        return [] if found == ["ok"] else found
 
     @property
     def reader(self) -> aiosqlite.Connection:
@@ -129,13 +200,28 @@ class Database:
         return rows[0] if rows else None
 
 
+def _owner_only(path: Path) -> None:
+    """Make the archive and its WAL files 0600: they hold subscribers' chat ids. A file made
+    under a looser umask or by an older version is tightened on every open; a file that is not
+    ours to change (a researcher reading the service's archive) is left as it is."""
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if stat.S_IMODE(file.stat().st_mode) & 0o077:
+                file.chmod(0o600)
+
+
 async def _connect(path: Path, *, read_only: bool) -> aiosqlite.Connection:
     uri = f"file:{path}?mode=ro" if read_only else f"file:{path}"
     conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    await conn.execute("PRAGMA foreign_keys = ON")
-    if not read_only:
-        await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute("PRAGMA synchronous = NORMAL")
+    try:
+        conn.row_factory = sqlite3.Row
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        if not read_only:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+    except BaseException:
+        # A file that is not a database fails here; its connection thread must not outlive us.
+        await conn.close()
+        raise
     return conn

@@ -8,11 +8,9 @@ from dataclasses import dataclass
 from storage.database import Database
 from storage.timeutil import to_db, utcnow
 
-__all__ = ["PendingMedia", "pending_media", "store_media", "record_media_failure", "MAX_PHOTOS_PER_POST"]
+__all__ = ["PendingMedia", "pending_media", "store_media", "record_media_failure"]
 
 MAX_ATTEMPTS = 20
-# Telegram albums hold at most 10; a feed entry listing hundreds of images must not fill the disk.
-MAX_PHOTOS_PER_POST = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,12 +22,11 @@ class PendingMedia:
 
 
 async def pending_media(db: Database, source_id: int | None = None, limit: int = 50) -> list[PendingMedia]:
-    """Photo slots not downloaded yet, oldest first; gives up on a URL after many tries, and
-    never fetches more than a post's first MAX_PHOTOS_PER_POST."""
+    """Photo slots not downloaded yet, oldest first; gives up on a URL after many tries."""
     sql = """SELECT pm.post_id, pm.position, pm.url, pm.attempts FROM post_media pm
              JOIN posts p ON p.id = pm.post_id
-             WHERE pm.sha256 IS NULL AND pm.attempts < ? AND pm.position < ?"""
-    params: tuple = (MAX_ATTEMPTS, MAX_PHOTOS_PER_POST)
+             WHERE pm.sha256 IS NULL AND pm.attempts < ?"""
+    params: tuple = (MAX_ATTEMPTS,)
     if source_id is not None:
         sql += " AND p.source_id = ?"
         params += (source_id,)

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import aiosqlite
 
 from collectors.base import RawPost
 from storage.canonical import canonical_url
-from storage.timeutil import to_db, utcnow
+from storage.errors import StorageError
+from storage.timeutil import from_db, to_db, utcnow
 
-__all__ = ["StoredPost", "Change", "upsert_posts", "text_hash", "mark_deleted", "known_posts", "is_unchanged"]
+__all__ = [
+    "StoredPost", "Change", "upsert_posts", "text_hash", "mark_deleted", "known_posts", "is_unchanged",
+    "fault_of_post", "stored_post",
+]
 
 _ALIAS = "alias"
+# How far ahead of the time it is first seen a post may be dated: clocks and time zones drift a
+# little; a post dated next year is a typo or a trick, and must not top every "latest" list.
+FUTURE_SLACK = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +61,8 @@ async def upsert_posts(
     nothing but its view count; a post whose text changed gets a new `post_versions` row and
     keeps its latest text, so the full-text index always searches the current wording.
     """
-    now = to_db(utcnow())
+    seen_at = utcnow()
+    now = to_db(seen_at)
     # One row per identity: a batch that repeats a post keeps its last (newest) copy.
     posts = list({(p.stream, p.external_id): p for p in posts}.values())
     known = await known_posts(conn, posts)
@@ -67,13 +76,14 @@ async def upsert_posts(
         if row is None and canonical is not None and await _alias_of(conn, raw, canonical, source_id, now):
             continue  # the same article, already archived from another feed
         if row is None:
+            published = _clamped(raw.published_at, seen_at)
             inserted = await conn.execute_insert(
                 """INSERT INTO posts (stream, external_id, source_id, url, published_at, title,
                        text, text_hash, kind, edited, views, forwarded_from, link_preview,
                        first_seen_at, updated_at, canonical_url)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
-                    raw.stream, raw.external_id, source_id, raw.url, to_db(raw.published_at),
+                    raw.stream, raw.external_id, source_id, raw.url, to_db(published),
                     raw.title, raw.text, digest, raw.kind, int(raw.edited), raw.views,
                     raw.forwarded_from, raw.link_preview, now, now, canonical,
                 ),
@@ -81,7 +91,7 @@ async def upsert_posts(
             assert inserted is not None
             post_id, version = int(inserted[0]), 1
             known[(raw.stream, raw.external_id)] = (post_id, digest, version)
-            changes.append(Change("new", _stored(post_id, raw, version), raw))
+            changes.append(Change("new", _stored(post_id, raw, version, published), raw))
         else:
             post_id, old_hash, version = row
             if is_unchanged(row, raw):
@@ -99,7 +109,7 @@ async def upsert_posts(
                 (raw.title, raw.text, digest, version, raw.views, now, raw.url, post_id),
             )
             known[(raw.stream, raw.external_id)] = (post_id, digest, version)
-            changes.append(Change("edited", _stored(post_id, raw, version), raw))
+            changes.append(Change("edited", _stored(post_id, raw, version, _clamped(raw.published_at, seen_at)), raw))
         versions.append((post_id, version, raw.title, raw.text, digest, now))
         # An edit may add photos; existing slots keep their downloaded bytes.
         media.extend((post_id, position, url) for position, url in enumerate(raw.photos))
@@ -164,11 +174,45 @@ async def known_posts(
     return known
 
 
-def _stored(post_id: int, raw: RawPost, version: int) -> StoredPost:
+def _stored(post_id: int, raw: RawPost, version: int, published_at: datetime | None) -> StoredPost:
     return StoredPost(
         id=post_id, stream=raw.stream, external_id=raw.external_id, url=raw.url,
-        published_at=raw.published_at, title=raw.title, text=raw.text, version=version,
+        published_at=published_at, title=raw.title, text=raw.text, version=version,
     )
+
+
+async def stored_post(conn: aiosqlite.Connection, post_id: int) -> StoredPost:
+    """The post as the archive holds it now."""
+    async with conn.execute(
+        "SELECT id, stream, external_id, url, published_at, title, text, version FROM posts WHERE id = ?", (post_id,)
+    ) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        raise KeyError(post_id)
+    return StoredPost(
+        id=row[0], stream=row[1], external_id=row[2], url=row[3], published_at=from_db(row[4]),
+        title=row[5], text=row[6], version=row[7],
+    )
+
+
+def _clamped(published_at: datetime | None, seen_at: datetime) -> datetime | None:
+    if published_at is None:
+        return None
+    if published_at.tzinfo is None:
+        published_at = published_at.replace(tzinfo=UTC)
+    return min(published_at, seen_at + FUTURE_SLACK)
+
+
+def fault_of_post(exc: BaseException) -> bool:
+    """Whether a write failed on one post (SQLite refused its values, or a bug met its content)
+    rather than on the archive itself (disk full, I/O error, corruption, a lock).
+
+    The first costs that post only; the second must fail the whole poll, so the cursor stays
+    and nothing is skipped that a retry would have stored.
+    """
+    if isinstance(exc, StorageError | sqlite3.OperationalError | sqlite3.InternalError):
+        return False
+    return type(exc) is not sqlite3.DatabaseError and isinstance(exc, Exception)
 
 
 async def mark_deleted(conn: aiosqlite.Connection, stream: str, external_ids: list[str]) -> list[int]:

@@ -345,9 +345,25 @@ async def m007_outbox_priority(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m008_analysis_errors(conn: aiosqlite.Connection) -> None:
+    """A post the analyser failed on is archived without an analysis; the error is kept here
+    until `dsns-monitor reanalyze` (or an edit of the post) analyses it."""
+    await run_script(
+        conn,
+        """
+        CREATE TABLE analysis_errors (
+            post_id INTEGER PRIMARY KEY REFERENCES posts(id),
+            version TEXT NOT NULL,
+            error TEXT NOT NULL,
+            failed_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial, m002_stories_and_alerts, m003_story_clustering, m004_search_trigram,
-    m005_search_index_once_per_post, m006_forget_names, m007_outbox_priority,
+    m005_search_index_once_per_post, m006_forget_names, m007_outbox_priority, m008_analysis_errors,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from analysis._lexicon import norm
 from analysis.gazetteer import get_gazetteer
-from analysis.morph import morph
+from analysis.morph import parse as morph_parse
 from analysis.regions import resolve_region
 from storage.database import Database
 from storage.errors import StorageError
@@ -63,7 +63,7 @@ def word_lemmas(word: str) -> frozenset[str]:
     """Every dictionary form `word` (normalised) can be: itself, pymorphy3's, the gazetteer's."""
     out = {word}
     if not ("a" <= word[0] <= "z" or word[0].isdigit()):
-        out.update(p.normal_form for p in morph().parse(word))
+        out.update(p.normal_form for p in morph_parse(word))
         out.update(get_gazetteer().lemmas(word))
     return frozenset(out)
 
@@ -75,7 +75,7 @@ def _forms(word: str) -> tuple[str, ...]:
     if "a" <= word[0] <= "z" or word[0].isdigit():
         return (word,)
     lemmas = word_lemmas(word)
-    for parse in morph().parse(word):
+    for parse in morph_parse(word):
         if parse.normal_form in lemmas:
             forms.update(f.word for f in parse.lexeme)
     forms.update(lemmas)

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
+from collectors.http import redact
 from storage.database import Database
 from storage.timeutil import from_db, to_db, utcnow
 
@@ -43,12 +44,13 @@ def _state(row: aiosqlite.Row) -> SourceState:
 
 
 async def ensure_source(db: Database, name: str, type_: str, url: str | None) -> SourceState:
-    """Create the source's row on first sight; keep its type and URL current."""
+    """Create the source's row on first sight; keep its type and URL current (credentials in
+    the URL are stored redacted: the archive is published by `serve`)."""
     async with db.write() as conn:
         await conn.execute(
             """INSERT INTO sources (name, type, url) VALUES (?, ?, ?)
                ON CONFLICT (name) DO UPDATE SET type = excluded.type, url = excluded.url""",
-            (name, type_, url),
+            (name, type_, redact(url) if url else url),
         )
         async with conn.execute("SELECT * FROM sources WHERE name = ?", (name,)) as cursor:
             row = await cursor.fetchone()
@@ -107,7 +109,7 @@ async def record_failure(
         await conn.execute(
             """UPDATE sources SET error_count = ?, last_error = ?, checked_at = ?, next_check_at = ?
                WHERE id = ?""",
-            (errors, error, to_db(now), to_db(now + timedelta(seconds=delay)), source_id),
+            (errors, redact(error), to_db(now), to_db(now + timedelta(seconds=delay)), source_id),
         )
         async with conn.execute("SELECT * FROM sources WHERE id = ?", (source_id,)) as cur:
             updated = await cur.fetchone()

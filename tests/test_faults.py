@@ -69,6 +69,11 @@ FAULTS: dict[str, tuple[Callable[[Request, Reply], Reply], str | None]] = {
         lambda q, r: Reply(429, "slow down", {"Retry-After": "120"}, "text/plain"), "HTTP 429 from"
     ),
     "invalid_utf8": (_invalid_utf8, None),
+    # 127.0.0.2 is loopback but no configured source: refused before a byte is sent its way.
+    "redirect_to_loopback": (
+        lambda q, r: Reply(302, b"", {"Location": "http://127.0.0.2:9/s/dsns_telegram"}, "text/plain"),
+        "resolves to a non-public address",
+    ),
     "gzip_bomb": (
         lambda q, r: Reply(200, _BOMB, {"Content-Encoding": "gzip"}, r.content_type), f"larger than {MAX_PAGE} bytes"
     ),

@@ -1,12 +1,14 @@
-"""Hypothesis fuzzing of what reads outside input: t.me pages, feeds, bot updates, the config.
+"""Hypothesis fuzzing of what reads outside input: t.me pages, feeds, post texts, bot updates, the config.
 
-Each must either work or fail with one of our error classes, never with a stray exception.
+Each must either work or fail with one of our error classes, never with a stray exception; the
+analyser must never raise at all (a post it raised on once held back a whole channel).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import string
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from analysis.analyze import analyze
+from analysis.model import Analysis
 from bot.commands import Answer, CommandContext, Reply, handle_update
-from collectors.base import SourceParseError
+from collectors.base import MAX_MESSAGE_ID, SourceParseError, valid_posts
 from collectors.rss import parse_feed
 from collectors.telegram_web import parse_page
 from monitor.config import Config, ConfigError, load_config
@@ -32,24 +36,70 @@ FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCh
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=200)
 markupish = st.text(alphabet=string.ascii_letters + string.digits + "<>/=\"' &;#:.-_?%\n\t", max_size=300)
 
+# Post-like text with the Unicode that trips text code: digits of category Nd in other scripts and
+# of category No (superscripts, circled), fractions, combining marks, right-to-left text and
+# marks, zero-width characters, emoji sequences, letters without a Unicode name (Tangut), all
+# inside and between the words and numbers of casualty, place and weapon phrases.
+ODD_UNICODE = (
+    "٣۴७௫๓０𝟗" "²³¹⁴①⑴⒈½⅓↉𐄇" "\u0301\u0300\u0306\u0308\u0483\u20dd"
+    "\u200f\u202b\u202e\u2067\u061cאבעربي" "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+    "🔥🚀💥👶🏽🇺🇦❤️\ufe0f" "𗀀\U000e0001\U0010fffd"
+)
+PHRASES = (
+    "загинули", "загинула жінка", "травмовано", "поранені", "ще", "з них", "серед них", "дітей", "людини",
+    "загалом", "кількість загиблих зросла до", "постраждалих немає", "Харківщина", "Балаклії", "на Одещині",
+    "у Києві", "Іванівка", "ракетний удар", "атака БпЛА", "шахедів", "на площі", "м", "м²", "км", "га",
+    "2", "14", "100", "2024", "0", "killed", "injured", "people", "Kharkiv region", "погибли", "ранены",
+)
+# Each phrase, and each odd character standing alone as a word, is one private-use character.
+PHRASE_CHARS = {0xE000 + i: f" {phrase} " for i, phrase in enumerate(PHRASES + tuple(ODD_UNICODE))}
+_ALPHABET = ODD_UNICODE + ".,:;!?-–'’ \n0123456789ХаБкAz" + "".join(map(chr, PHRASE_CHARS))
+post_like = st.text(_ALPHABET, max_size=60).map(lambda s: s.translate(PHRASE_CHARS))
+# Arbitrary Unicode comes as a text of its own: in a union with st.characters() the alphabet
+# would merge into all of Unicode, where the phrases would hardly ever be drawn.
+noise = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20)
+post_text = st.tuples(post_like, noise).map(lambda t: t[0] + t[1])
+
+# Drawing a text costs Hypothesis far more than analysing it, so each example is analysed as
+# four texts: the post-like one, the noise, and the noise after and inside the post. CI
+# (CI=true) analyses 20,000 texts (5,000 examples, about 10 s of CPU), a local run a tenth.
+ANALYSER_EXAMPLES = 5_000 if os.environ.get("CI") else 500
+
+
+@settings(max_examples=ANALYSER_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(post_like, noise, st.sampled_from([(None, None), ("dsns_telegram", None), ("dsns_kharkiv", "UA-63")]))
+# What it found: a superscript or circled digit next to a casualty word, a capitalised Latin
+# word ending in a letter with no Unicode name, a number too long for int().
+@example("Пожежу ліквідовано на площі 100 м ². Постраждалих немає", "поранено ①", (None, None))
+@example(" загинули ", "ÀAA𗀀", (None, None))
+@example("загинули " + "9" * 5000, "", (None, None))
+def test_analyser_never_raises(post: str, odd: str, source: tuple[str | None, str | None]) -> None:
+    middle = len(post) // 2
+    for sample in (post, odd, post + odd, post[:middle] + odd + post[middle:]):
+        analysis = analyze(sample, channel=source[0], oblast_hint=source[1])
+        c = analysis.casualties
+        # Whatever the digits, a figure is a count SQLite can store.
+        assert all(n is None or 0 <= n < 2**31 for n in (c.killed, c.injured, c.children_killed, c.children_injured))
+
 
 def _page(messages: list[dict[str, Any]]) -> str:
     fake = FakeTelegram()
     fake.add_channel("chan", "Канал")
     for m in messages:
         fake.post("chan", html=m["html"], photos=m["photos"], views=m["views"], forwarded_from=m["fwd"],
-                  service=m["service"], date=datetime(2024, 5, 1, tzinfo=UTC) + m["offset"])
+                  service=m["service"], date=datetime(2024, 5, 1, tzinfo=UTC) + m["offset"], message_id=m["id"])
     reply = fake.route(Request("GET", "/s/chan", {}, {"host": "127.0.0.1:1"}, b""))
     return reply.body if isinstance(reply.body, str) else reply.body.decode()
 
 
 message = st.fixed_dictionaries({
-    "html": st.one_of(text, markupish),
+    "html": st.one_of(text, markupish, post_text),
     "photos": st.lists(st.text(string.ascii_letters + "'\"()", max_size=8), max_size=3).map(tuple),
     "views": st.one_of(st.none(), st.integers(0, 10**9), markupish),
     "fwd": st.one_of(st.none(), text),
     "service": st.booleans(),
     "offset": st.timedeltas(min_value=datetime.min - datetime(2024, 5, 1), max_value=datetime(9000, 1, 1) - datetime(2024, 5, 1)),
+    "id": st.one_of(st.none(), st.integers(-(2**70), 2**70)),
 })
 
 
@@ -61,10 +111,19 @@ def test_tme_page_parser(messages: list[dict[str, Any]], cut: int, span: int, in
     at = cut % (len(page) + 1)
     for damaged in (page, page[:at] + insert + page[at + span :], page[:at]):
         try:
-            posts = parse_page(damaged, "http://127.0.0.1:1", source="fuzz")
+            posts = parse_page(damaged, "http://127.0.0.1:1", source="fuzz", rejected=[])
         except SourceParseError:
             continue
-        assert all(isinstance(p.id, int) and isinstance(p.text, str) for p in posts)
+        assert all(isinstance(p.id, int) and 0 < p.id <= MAX_MESSAGE_ID and isinstance(p.text, str) for p in posts)
+        _archivable_and_readable([p.to_raw() for p in posts])
+
+
+def _archivable_and_readable(raws: list[Any]) -> None:
+    """What a parser returns goes through the pipeline's check and the analyser without raising."""
+    kept, rejected = valid_posts(raws)
+    assert len(kept) + len(rejected) == len(raws)
+    for post in kept:
+        assert isinstance(analyze(f"{post.title}\n{post.text}" if post.title else post.text), Analysis)
 
 
 FEED = """<?xml version="1.0" encoding="utf-8"?>
@@ -73,7 +132,10 @@ ITEM = "<item><title>{title}</title><link>{link}</link><guid>{guid}</guid><pubDa
 ATOM = """<feed xmlns="http://www.w3.org/2005/Atom"><title>{title}</title>{items}</feed>"""
 ENTRY = "<entry><id>{guid}</id><title type=\"html\">{title}</title><link href=\"{link}\"/><updated>{date}</updated><content type=\"html\">{desc}</content>{extra}</entry>"
 
-field = st.one_of(text.map(lambda s: s.replace("<", "&lt;").replace("&", "&amp;")), markupish, st.just(""))
+field = st.one_of(
+    text.map(lambda s: s.replace("<", "&lt;").replace("&", "&amp;")),
+    post_text.map(lambda s: s.replace("<", "&lt;").replace("&", "&amp;")), markupish, st.just(""),
+)
 entry = st.fixed_dictionaries({
     "title": field, "link": field, "guid": field, "desc": field,
     "date": st.one_of(field, st.datetimes().map(lambda d: d.strftime("%a, %d %b %Y %H:%M:%S +0000")), st.datetimes().map(lambda d: d.isoformat())),
@@ -93,6 +155,7 @@ def test_feed_parser(atom: bool, title: str, entries: list[dict[str, str]], nois
         except SourceParseError:
             continue
         assert all(p.external_id for p in posts)
+        _archivable_and_readable(posts)
 
 
 json_value = st.recursive(

@@ -11,10 +11,7 @@ from pathlib import Path
 from monitor import metrics
 from monitor.app import open_app
 from monitor.config import load_config
-from monitor.daemon import poll_all_once
 from tests.fakes.feeds import FakeFeeds
-from tests.fakes.server import LocalServer
-from tests.fakes.tme import FakeTelegram
 
 
 @dataclass
@@ -100,15 +97,3 @@ async def test_a_stalling_photo_host_does_not_delay_the_next_poll(feeds: FakeFee
     assert (silent.accepted, silent.most_open) == (3, 2)  # the third waited for a free slot
     assert metrics.REGISTRY.get_sample_value("dsns_photo_errors_total") == failures_before + 3
 
-
-async def test_at_most_ten_photos_of_a_post_are_downloaded(tme: FakeTelegram, tme_server: LocalServer, config_file: Path) -> None:
-    tme.post("dsns_telegram", "Наслідки обстрілу: 12 фото", photos=tuple(f"a{n}" for n in range(12)))
-    async with open_app(load_config(config_file)) as app:
-        await poll_all_once(app)
-        slots = await app.db.fetchall(
-            "SELECT position, sha256 FROM post_media pm JOIN posts p ON p.id = pm.post_id "
-            "WHERE p.stream = 'dsns_telegram' ORDER BY position"
-        )
-    assert [s["position"] for s in slots if s["sha256"]] == list(range(10))
-    assert len(slots) == 12  # the post still lists every photo it had
-    assert len([p for p in tme_server.paths() if p.startswith("/img/")]) == 10

@@ -3,6 +3,7 @@ fake t.me, then search / export --what / stats / serve in real processes on real
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -18,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from analysis.gazetteer import get_gazetteer
+from storage.database import Database
+from storage.subscriptions import subscribe, upsert_chat
 from tests.fakes.tme import FakeTelegram
 from tests.test_cli import dsns
 
@@ -146,12 +149,32 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _get_json(url: str) -> object:
-    with urllib.request.urlopen(url, timeout=5) as response:
+def _get_json(url: str, headers: dict[str, str] | None = None) -> object:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=5) as response:
         return json.loads(response.read())
 
 
+SUBSCRIBER = 735_102_468  # a chat id and the town it watches: must never leave the bot
+
+
+async def _add_subscriber(config: Path) -> None:
+    db = await Database.open(config.parent / "archive.db")
+    try:
+        async with db.write() as conn:
+            await upsert_chat(conn, SUBSCRIBER, "uk")
+            await subscribe(conn, SUBSCRIBER, "UA-63", "Балаклія", "settlement")
+    finally:
+        await db.close()
+
+
+def _refused(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        _get_json(url, headers)
+    return refused.value.code, refused.value.read().decode("utf-8", "replace")
+
+
 def test_serve_answers_json_api_and_stops_on_sigterm(archive: Path) -> None:
+    asyncio.run(_add_subscriber(archive))
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "monitor.cli", "serve", "--config", str(archive), "--port", str(port)],
@@ -180,6 +203,26 @@ def test_serve_answers_json_api_and_stops_on_sigterm(archive: Path) -> None:
         assert months and months[0]["month"] == "2024-05" and months[0]["killed"] >= 3  # type: ignore[index]
         with pytest.raises(urllib.error.HTTPError):  # subscribers' chat ids are not served
             _get_json(f"{base}/archive/chats.json")
+        # ... nor read by custom SQL, however it is spelled; custom SQL on posts still works.
+        for sql in ("select * from chats", "select * from subscriptions", "select * from outbox",
+                    "select count(*) from CHATS", "select region_name from main.subscriptions",
+                    "select * from posts where exists (select 1 from chats where chat_id > 0)",
+                    "select name, ncell from dbstat where name = 'chats'"):
+            code, body = _refused(f"{base}/archive.json?_shape=array&sql=" + urllib.parse.quote(sql))
+            assert code in (400, 403) and str(SUBSCRIBER) not in body and "Балаклія" not in body, sql
+        rows = _get_json(f"{base}/archive.json?_shape=array&sql=" + urllib.parse.quote(
+            "select text from posts where text like '%Балакл%'"))
+        assert BALAKLIIA in [r["text"] for r in rows]  # type: ignore[index, union-attr]
+        tables = {t["name"] for t in _get_json(f"{base}/archive.json")["tables"]}  # type: ignore[index]
+        assert "posts" in tables and not tables & {"chats", "subscriptions", "outbox", "bot_state"}
+        post_id = posts[0]["id"]  # type: ignore[index]
+        with urllib.request.urlopen(f"{base}/archive/posts/{post_id}", timeout=5) as page:  # links nothing private
+            assert page.status == 200
+        # A page the researcher visits cannot reach the server under its own (rebound) name.
+        for host in ("evil.example", f"evil.example:{port}", f"127.0.0.1.evil.example:{port}", f"localhost:{port + 1}"):
+            code, _ = _refused(f"{base}/archive/posts.json", {"Host": host})
+            assert code == 421, host
+        assert _get_json(f"{base}/archive/posts.json?_shape=array", {"Host": f"localhost:{port}"})
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

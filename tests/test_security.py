@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import os
+import socket
+import sqlite3
 import stat
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,11 +20,13 @@ import pytest
 from bot.commands import CommandContext, Reply, handle_update
 from bot.format import AlertContent, format_alert
 from collectors.base import SourceError
-from collectors.media import MediaPolicy, download_photo, is_public_address
+from collectors.http import AddressPolicy, is_public_address
+from collectors.media import download_photo
 from collectors.telegram_mtproto import prepare_session_file
 from monitor.app import open_app
 from monitor.config import load_config
 from monitor.daemon import poll_all_once
+from monitor.serve import authorize
 from storage.database import Database
 from tests.fakes.botapi import check_html
 from tests.fakes.feeds import FakeFeeds
@@ -87,15 +95,15 @@ async def test_media_refuses_non_http_and_non_public_hosts(image_server: LocalSe
             with pytest.raises(SourceError, match="non-public address.*allow_private_media"):
                 await download_photo(client, url, source="s", max_bytes=10_000)
         # A trusted host may not bounce us to an untrusted private one.
-        trusting_redirector = MediaPolicy.trusting([redirector.url])
+        trusting_redirector = AddressPolicy.trusting([redirector.url])
         with pytest.raises(SourceError, match="non-public address"):
             await download_photo(client, f"{redirector.url}/a.jpg", source="s", max_bytes=10_000, policy=trusting_redirector)
         assert image_server.requests == []  # refused before any byte was sent its way
         # Trusting both, or allowing private addresses, fetches; the size cap still holds.
-        both = MediaPolicy.trusting([redirector.url, image_server.url])
+        both = AddressPolicy.trusting([redirector.url, image_server.url])
         photo = await download_photo(client, f"{redirector.url}/a.jpg", source="s", max_bytes=10_000, policy=both)
         assert photo.mime == "image/jpeg"
-        allow = MediaPolicy(allow_private=True)
+        allow = AddressPolicy(allow_private=True)
         with pytest.raises(SourceError, match="larger than 10000 bytes"):
             await download_photo(client, f"{image_server.url}/big.jpg", source="s", max_bytes=10_000, policy=allow)
 
@@ -153,3 +161,76 @@ async def test_archive_and_session_files_are_owner_only(tmp_path: Path) -> None:
         assert stat.S_IMODE(session.parent.stat().st_mode) == 0o700
     finally:
         os.umask(old)
+
+
+async def test_an_existing_loose_archive_is_tightened_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "archive.db"
+    db = await Database.open(path)
+    async with db.write() as conn:
+        await conn.execute("INSERT INTO bot_state (key, value) VALUES ('k', 'v')")
+    # Copied in by hand, or made by an older version under a permissive umask.
+    for name in ("archive.db", "archive.db-wal", "archive.db-shm"):
+        (tmp_path / name).chmod(0o644)
+    reopened = await Database.open(path, read_only=True)
+    try:
+        for name in ("archive.db", "archive.db-wal", "archive.db-shm"):
+            assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
+    finally:
+        await reopened.close()
+        await db.close()
+
+
+async def test_served_sql_cannot_read_the_bot_tables(tmp_path: Path) -> None:
+    # The authorizer `serve` gives every Datasette connection, on a real archive; the subprocess
+    # test in test_research runs the same attacks over HTTP.
+    db = await Database.open(tmp_path / "a.db")
+    await db.close()
+    conn = sqlite3.connect(f"file:{tmp_path / 'a.db'}?mode=ro", uri=True)
+    conn.set_authorizer(authorize)
+    try:
+        assert conn.execute("SELECT count(*) FROM posts").fetchone() == (0,)
+        assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'chats'").fetchone() == ("chats",)
+        for sql in ("SELECT * FROM chats", "SELECT count(*) FROM Subscriptions", "SELECT 1 FROM main.outbox",
+                    "SELECT value FROM bot_state", "SELECT * FROM posts WHERE id IN (SELECT chat_id FROM chats)",
+                    "WITH c AS (SELECT * FROM chats) SELECT * FROM c", "SELECT * FROM dbstat",
+                    f"ATTACH DATABASE '{tmp_path / 'a.db'}' AS other"):
+            with pytest.raises(sqlite3.DatabaseError, match="not authorized|prohibited"):
+                conn.execute(sql)
+    finally:
+        conn.close()
+
+
+def test_a_killed_serve_leaves_nothing_listening(config_file: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor.cli", "serve", "--config", str(config_file), "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/-/versions.json", timeout=5).close()
+                break
+            except OSError:
+                assert proc.poll() is None, proc.communicate()[1]
+                assert time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.2)
+        # Datasette answers from inside `serve` itself: no child of it could be orphaned.
+        children = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _parent_of(p) == proc.pid]
+        assert children == []
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=2):
+        pass
+
+
+def _parent_of(proc_dir: Path) -> int | None:
+    try:
+        stat_line = (proc_dir / "stat").read_text()
+    except OSError:
+        return None
+    return int(stat_line.rsplit(")", 1)[1].split()[1])

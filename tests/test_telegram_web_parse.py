@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from collectors.base import RawPost, SourceParseError
+from collectors.base import RawPost, Rejected, SourceParseError
 from collectors.telegram_web import LinkPreview, WebPost, parse_page, parse_views
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tme"
@@ -134,10 +134,14 @@ def test_not_a_tme_page_is_a_parse_error() -> None:
     assert info.value.source == "dsns"
 
 
-def test_bad_data_post_is_a_parse_error() -> None:
-    html = '<div class="tgme_widget_message" data-post="dsns_telegram/abc"></div>'
-    with pytest.raises(SourceParseError, match="data-post"):
-        parse_page(html)
+def test_a_bad_data_post_costs_that_message_only() -> None:
+    good = '<div class="tgme_widget_message" data-post="dsns_telegram/7"><div class="tgme_widget_message_text">ok</div></div>'
+    bad = ["abc", "²", "9" * 5000, str(2**63), "0"]
+    html = "".join(f'<div class="tgme_widget_message" data-post="dsns_telegram/{b}"></div>' for b in bad) + good
+    rejected: list[Rejected] = []
+    assert [p.id for p in parse_page(html, rejected=rejected)] == [7]
+    assert [r.external_id for r in rejected] == bad
+    assert all("data-post" in r.reason and len(r.reason) < 200 for r in rejected)
 
 
 def test_offset_dates_are_converted_to_utc() -> None:

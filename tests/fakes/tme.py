@@ -156,6 +156,7 @@ class FakeTelegram:
         forwarded_from: str | None = None,
         service: bool = False,
         link_preview: dict[str, str] | None = None,
+        message_id: int | None = None,
     ) -> int:
         """Publish a message and return its id.
 
@@ -163,14 +164,15 @@ class FakeTelegram:
         `photos` and `video` are image names served at /img/<name>.jpg (`video` is the thumb).
         Several photos form an album unless `album=False`; an album uses one id per photo, as
         on Telegram. `date` defaults to 7 minutes after the previous message.
-        `link_preview` keys: url, site, title, description.
+        `link_preview` keys: url, site, title, description. `message_id` forces the id (one
+        Telegram would never give, say); the next message still takes the next regular id.
         """
         with self._lock:
             chan = self._channel(channel)
             last = max(chan.messages.values(), key=lambda m: m.id, default=None)
             grouped = len(photos) > 1 if album is None else album
             message = FakeMessage(
-                id=chan.next_id,
+                id=chan.next_id if message_id is None else message_id,
                 date=date or (last.date + timedelta(minutes=7) if last else _START),
                 html=html if html is not None else _plain_to_html(text),
                 photos=tuple(photos),
@@ -182,7 +184,8 @@ class FakeTelegram:
                 link_preview=link_preview,
             )
             chan.messages[message.id] = message
-            chan.next_id += max(1, len(photos)) if grouped else 1
+            if message_id is None:
+                chan.next_id += max(1, len(photos)) if grouped else 1
             return message.id
 
     def fill(self, channel: str, count: int, *, start: datetime | None = None, step: timedelta = timedelta(minutes=17)) -> list[int]:
