@@ -24,6 +24,7 @@ __all__ = [
     "RetryAfter",
     "Forbidden",
     "BadRequest",
+    "TooLarge",
     "Unauthorized",
     "ServerError",
     "NetworkError",
@@ -76,6 +77,10 @@ class BadRequest(BotAPIError):
     def not_modified(self) -> bool:
         """True for the benign "message is not modified" answer to an edit with the same content."""
         return "message is not modified" in self.description.lower()
+
+
+class TooLarge(BotAPIError):
+    """413 Request Entity Too Large: an upload over Telegram's size limit; retrying cannot help."""
 
 
 class Unauthorized(BotAPIError):
@@ -203,8 +208,12 @@ class BotAPI:
         caption: str | None = None,
         parse_mode: str | None = "HTML",
         reply_markup: dict[str, Any] | None = None,
+        *,
+        content_type: str = "image/jpeg",
+        filename: str = "photo.jpg",
     ) -> dict[str, Any]:
-        """Send a photo: `bytes` are uploaded as multipart, a `str` is a file_id or an HTTP URL."""
+        """Send a photo: `bytes` are uploaded as multipart, labelled `content_type` and `filename`;
+        a `str` is a file_id or an HTTP URL."""
         params: dict[str, Any] = {
             "chat_id": chat_id,
             "caption": caption,
@@ -212,7 +221,7 @@ class BotAPI:
             "reply_markup": reply_markup,
         }
         if isinstance(photo, bytes):
-            return await self._call("sendPhoto", params, files={"photo": ("photo.jpg", photo, "image/jpeg")})
+            return await self._call("sendPhoto", params, files={"photo": (filename, photo, content_type)})
         params["photo"] = photo
         return await self._call("sendPhoto", params)
 
@@ -345,6 +354,8 @@ def _class_for(code: int) -> type[BotAPIError]:
         return Unauthorized
     if code == 403:
         return Forbidden
+    if code == 413:
+        return TooLarge
     if code >= 500:
         return ServerError
     return BotAPIError

@@ -2,7 +2,8 @@
 
 Each row is sent (or, when its story's figures changed, the message already sent is edited)
 and marked in the archive at once. 429 pauses every send for `retry_after`; 403 marks the
-subscriber inactive; 400 is logged and dropped; network errors retry with backoff.
+subscriber inactive; 400 is logged and dropped; network errors retry with backoff. A photo
+outside Telegram's rules, or one it refuses (400, 413), never costs the alert: it goes as text.
 Fresh news goes first; news older than `max_age` expires unsent. Once the daemon stops, no
 new send starts: those already talking to Telegram finish and are marked.
 """
@@ -14,8 +15,9 @@ import logging
 from datetime import datetime
 
 from analysis.gazetteer import ISO_NAMES_EN, get_gazetteer
-from bot.api import BadRequest, BotAPI, BotAPIError, Forbidden, RetryAfter
-from bot.format import AlertContent, format_alert
+from bot.api import BadRequest, BotAPI, BotAPIError, Forbidden, RetryAfter, TooLarge
+from bot.format import AlertContent, FormattedAlert, format_alert
+from bot.photos import PHOTO_MAX_BYTES, Upload, photo_upload
 from bot.ratelimit import SendLimiter
 from monitor import faults, metrics
 from storage.alert_material import AlertMaterial, load_alert_material
@@ -59,6 +61,19 @@ def alert_content(material: AlertMaterial, lang: str) -> AlertContent:
         children_injured=story.children_injured,
         has_photo=material.photo is not None,
     )
+
+
+def _sendable_photo(material: AlertMaterial, item: OutboxItem) -> Upload | None:
+    """The post's photo labelled for upload, or None when Telegram's photo rules exclude it."""
+    if material.photo_size is None:
+        return None
+    # A photo over Telegram's size limit was not even read from the archive.
+    photo = photo_upload(material.photo) if material.photo is not None else f"{material.photo_size} bytes"
+    if isinstance(photo, str):
+        metrics.alert_photo_as_text("rules")
+        log.info("photo outside Telegram's rules; alert goes as text", extra={"story": item.story_id, "why": photo})
+        return None
+    return photo
 
 
 class _Stopped(Exception):
@@ -163,7 +178,9 @@ class AlertSender:
 
     async def _attempt(self, item: OutboxItem) -> None:
         try:
-            material = await load_alert_material(self.db, item.story_id, item.post_id)
+            material = await load_alert_material(
+                self.db, item.story_id, item.post_id, photo_max_bytes=PHOTO_MAX_BYTES
+            )
         except KeyError:
             await mark_dropped(self.db, item, "story or post no longer in the archive")
             return
@@ -175,12 +192,7 @@ class AlertSender:
         await self.limiter.acquire(item.chat_id)
         try:
             if item.message_id is None:
-                if material.photo is not None and formatted.caption is not None:
-                    message = await self.api.send_photo(item.chat_id, material.photo, caption=formatted.caption)
-                    await mark_sent(self.db, item, message.get("message_id"), with_photo=True)
-                else:
-                    message = await self.api.send_message(item.chat_id, formatted.text)
-                    await mark_sent(self.db, item, message.get("message_id"), with_photo=False)
+                await self._send(item, _sendable_photo(material, item), formatted)
             else:
                 await self._edit(item, formatted.text, formatted.caption)
             self.sent += 1
@@ -209,6 +221,27 @@ class AlertSender:
             delay = min(MAX_BACKOFF, 2.0 ** min(item.attempts + 1, 10))
             await mark_retry(self.db, item, str(exc), delay)
             log.warning("alert not sent; will retry", extra={"story": item.story_id, "retry_in": delay, "error": str(exc)})
+
+    async def _send(self, item: OutboxItem, photo: Upload | None, formatted: FormattedAlert) -> None:
+        """A first send: with the photo when there is one Telegram takes, else (or when Telegram
+        refuses it after all) as text, whose source link leads to the photo."""
+        if photo is not None and formatted.caption is not None:
+            try:
+                message = await self.api.send_photo(
+                    item.chat_id, photo.data, caption=formatted.caption,
+                    content_type=photo.content_type, filename=photo.filename,
+                )
+            except (BadRequest, TooLarge) as exc:
+                # Nothing was delivered; a retry would be refused the same way, so the text goes now.
+                metrics.alert_photo_as_text("refused")
+                log.warning("photo refused by Telegram; sending the alert as text",
+                            extra={"story": item.story_id, "error": str(exc)})
+                await self.limiter.acquire(item.chat_id)
+            else:
+                await mark_sent(self.db, item, message.get("message_id"), with_photo=True)
+                return
+        message = await self.api.send_message(item.chat_id, formatted.text)
+        await mark_sent(self.db, item, message.get("message_id"), with_photo=False)
 
     async def _edit(self, item: OutboxItem, text: str, caption: str | None) -> None:
         assert item.message_id is not None

@@ -14,14 +14,20 @@ import httpx
 from collectors.base import SourceError
 from collectors.http import AddressPolicy, fetch
 
-__all__ = ["Photo", "download_photo"]
+__all__ = ["Photo", "download_photo", "sniff_image"]
 
 _MAGIC = (
     (b"\xff\xd8\xff", "image/jpeg"),
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"GIF8", "image/gif"),
-    (b"RIFF", "image/webp"),
 )
+
+
+def sniff_image(data: bytes) -> str | None:
+    """The image type the bytes themselves show, or None when they are none we know."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return next((kind for magic, kind in _MAGIC if data.startswith(magic)), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +45,10 @@ async def download_photo(
     if response.status >= 300:
         raise SourceError(source, f"{url} answered HTTP {response.status} instead of an image")
     mime = response.content_type
-    sniffed = next((kind for magic, kind in _MAGIC if response.content.startswith(magic)), None)
+    sniffed = sniff_image(response.content)
     if not mime.startswith("image/") and sniffed is None:
         raise SourceError(source, f"{url} is not an image (content-type {mime or 'missing'})")
     if not response.content:
         raise SourceError(source, f"{url} returned an empty image")
-    return Photo(response.content, mime if mime.startswith("image/") else sniffed or "image/jpeg")
+    # The bytes outrank the header: hosts label PNGs image/jpeg, and the upload must say what it is.
+    return Photo(response.content, sniffed or mime)

@@ -39,7 +39,7 @@ from collectors.base import (
     SourceRateLimited,
     message_id_cursor,
 )
-from collectors.media import Photo
+from collectors.media import Photo, sniff_image
 
 __all__ = [
     "ENV_API_ID", "ENV_API_HASH", "ENV_SESSION", "CredentialsError", "MTProtoCredentials", "EntityCache",
@@ -490,8 +490,7 @@ class TelegramMTProtoCollector:
             raise SourceError(self.name, f"{url}: Telegram returned no bytes")
         if len(data) > max_bytes:
             raise SourceError(self.name, f"{url}: photo of {len(data)} bytes is over the {max_bytes}-byte cap")
-        mime = "image/png" if data.startswith(b"\x89PNG") else "image/webp" if data[8:12] == b"WEBP" else "image/jpeg"
-        return Photo(bytes(data), mime)
+        return Photo(bytes(data), sniff_image(data) or "image/jpeg")  # Telegram's photos are JPEG
 
     async def run_live(self, on_posts: OnPosts, on_deleted: OnDeleted) -> None:
         """Push new and edited posts to `on_posts`, deleted message ids to `on_deleted`, until cancelled.

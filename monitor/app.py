@@ -52,6 +52,7 @@ async def _open(config: Config, sink: AlertSink | None, telegram_client_factory:
             try:
                 yield App(config, db, client, pipeline)
             finally:
+                await pipeline.photos.close()
                 await pipeline.mtproto.close()
     finally:
         await db.close()

@@ -34,6 +34,7 @@ async def backfill(
         if not outcome.ok:
             log.error("source=%s backfill failed: %s", source.source_name, outcome.error)
             return 1
+        await app.pipeline.photos.drain()
         print(f"{source.source_name}: {outcome.new} new, {outcome.edited} edited")
         return 0
     state = await app.pipeline.source_state(source)
@@ -51,6 +52,7 @@ async def backfill(
             edited += sum(c.kind == "edited" for c in changes)
             progress.update(task, advance=1, posts=fetched, new=new)
         progress.update(task, total=progress.tasks[0].completed)
-    await app.pipeline.download_photos(state.id, source.source_name, limit=10_000)
+    app.pipeline.photos.wake(state.id, source.source_name, limit=10_000)
+    await app.pipeline.photos.drain()
     print(f"{source.source_name}: {fetched} posts read, {new} new, {edited} edited")
     return 0

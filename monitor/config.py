@@ -36,6 +36,10 @@ class StorageConfig(_Section):
     # (a post must not make us fetch the LAN); hosts of configured sources are trusted anyway.
     # True lifts the check entirely.
     allow_private_media: bool = False
+    # Photos download in their own worker, a few at a time, each within a time budget, so a
+    # slow photo host neither holds a channel's next poll nor a download slot for long.
+    media_concurrency: int = Field(4, ge=1, le=64)
+    media_timeout: float = Field(60.0, gt=0, le=3600)
 
 
 class HTTPConfig(_Section):

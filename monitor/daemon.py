@@ -24,9 +24,11 @@ log = logging.getLogger("dsns_monitor.daemon")
 
 
 async def poll_all_once(app: App) -> list[PollOutcome]:
-    """Poll every enabled source once, concurrently; the outcomes in config order."""
+    """Poll every enabled source once, concurrently, and fetch their photos; the outcomes in config order."""
     sources = [s for s in app.config.sources if s.enabled]
-    return list(await asyncio.gather(*(app.pipeline.poll(s, force=True) for s in sources)))
+    outcomes = list(await asyncio.gather(*(app.pipeline.poll(s, force=True) for s in sources)))
+    await app.pipeline.photos.drain()
+    return outcomes
 
 
 class _Jobs:
@@ -113,6 +115,7 @@ async def run_forever(
     log.info("monitor running with %d source(s); stop with Ctrl-C or SIGTERM", len(sources))
     try:
         await ops.start()
+        app.pipeline.photos.start()
         live.start()
         await stop.wait()
     finally:
@@ -131,6 +134,7 @@ async def run_forever(
                 loop.remove_signal_handler(sig)
             except (NotImplementedError, RuntimeError):
                 pass
+        await app.pipeline.photos.close()
         await ops.close()
         log.info("stopped")
 

@@ -21,8 +21,9 @@ from storage.timeutil import from_db
 __all__ = [
     "REGISTRY", "poll_finished", "posts_ingested", "photo_stored", "photo_failed", "timed_analysis",
     "analysis_failed", "post_rejected",
-    "alert_sent", "alert_failed", "alerts_expired", "bot_rate_limited", "bot_getupdates_failed",
-    "bot_command_refused", "refresh_from_archive", "component_fault", "loop_lag", "render",
+    "alert_sent", "alert_failed", "alert_photo_as_text", "alerts_expired", "bot_rate_limited",
+    "bot_getupdates_failed", "bot_command_refused", "refresh_from_archive", "component_fault", "loop_lag",
+    "render",
 ]
 
 T = TypeVar("T")
@@ -61,6 +62,11 @@ POSTS_REJECTED = Counter(
 ALERTS_SENT = Counter("dsns_alerts_sent_total", "Alerts sent or edited in Telegram.", registry=REGISTRY)
 ALERTS_FAILED = Counter(
     "dsns_alerts_failed_total", "Alert sends that failed (retried or dropped).", ["reason"], registry=REGISTRY
+)
+ALERT_PHOTOS_AS_TEXT = Counter(
+    "dsns_alert_photos_as_text_total",
+    "Alerts with a photo sent as text: outside Telegram's photo rules, or refused by it.", ["reason"],
+    registry=REGISTRY,
 )
 ALERTS_EXPIRED = Counter(
     "dsns_alerts_expired_total", "Alerts not sent because their news was older than alert_max_age.",
@@ -152,6 +158,11 @@ def alert_failed(reason: str) -> None:
     ALERTS_FAILED.labels(reason).inc()
     if reason == "rate_limited":
         BOT_429.inc()
+
+
+def alert_photo_as_text(reason: str) -> None:
+    """`reason`: rules (not tried: too large or bad dimensions) or refused (400/413 from Telegram)."""
+    ALERT_PHOTOS_AS_TEXT.labels(reason).inc()
 
 
 def alerts_expired(count: int) -> None:

@@ -206,7 +206,7 @@ class LiveFeeds:
             )
             log.info("source=%s live posts=%d changes=%d", source.source_name, len(posts), len(changes))
             if any(p.photos for p in posts):
-                await self.pipeline.download_photos(state.id, source.source_name)
+                self.pipeline.photos.wake(state.id, source.source_name)
 
         return on_posts
 

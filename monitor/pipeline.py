@@ -1,4 +1,4 @@
-"""One poll of one source, end to end: fetch → store → analyse → publish → photos.
+"""One poll of one source, end to end: fetch → store → analyse → publish → wake the photo worker.
 
 This is the only place that ties collectors, storage and analysis together, and the only
 place that turns a source's failure into failure state on its row.
@@ -19,7 +19,7 @@ from analysis.analyze import ANALYZER_VERSION, analyze_or_error
 from analysis.model import Analysis
 from collectors.base import FetchResult, RawPost, Rejected, SourceError, valid_posts
 from collectors.http import AddressPolicy, redact
-from collectors.media import download_photo
+from collectors.media import Photo, download_photo
 from collectors.rss import RSSCollector
 from collectors.telegram_mtproto import TelegramMTProtoCollector, parse_photo_url
 from collectors.telegram_web import TelegramWebCollector
@@ -27,10 +27,11 @@ from monitor import faults, metrics, resources
 from monitor.alerts import StoryPlanner
 from monitor.config import Config, RSSSource, TelegramMTProtoSource, TelegramWebSource
 from monitor.mtproto import ClientFactory, MTProtoHub
+from monitor.photos import PhotoWorker
 from monitor.sinks import AlertSink
 from storage.analyses import record_analysis_error, save_analysis
 from storage.database import Database
-from storage.media import pending_media, record_media_failure, store_media
+from storage.media import PendingMedia
 from storage.posts import Change, fault_of_post, is_unchanged, known_posts, mark_deleted, upsert_posts
 from storage.stories import note_deletions
 from storage.sources import SourceState, ensure_source, get_source, record_failure, record_success
@@ -99,6 +100,10 @@ class Pipeline:
         self.mtproto = MTProtoHub(config, telegram_client_factory)
         # Set when posts were stored, so the alert sender wakes without polling the outbox.
         self.alerts_planned = asyncio.Event()
+        self.photos = PhotoWorker(
+            db, self._fetch_photo,
+            concurrency=config.storage.media_concurrency, timeout=config.storage.media_timeout,
+        )
         self.stories = StoryPlanner(
             window=timedelta(hours=config.stories.window_hours), alert_max_age=config.bot.alert_max_age
         )
@@ -142,7 +147,7 @@ class Pipeline:
         )
         metrics.poll_finished(name, time.monotonic() - started, ok=True)
         metrics.posts_ingested(name, new, len(changes) - new)
-        await self.download_photos(state.id, name)
+        self.photos.wake(state.id, name)  # photos download beside the polls, never inside one
         return PollOutcome(name, ok=True, new=new, edited=len(changes) - new)
 
     async def _failed(
@@ -325,24 +330,11 @@ class Pipeline:
             readings[id(post)] = reading
         return readings
 
-    async def download_photos(self, source_id: int | None, source_name: str, limit: int = 50) -> int:
-        """Fetch photos not stored yet; a failure is recorded for a later retry, never raised."""
-        stored = 0
-        for item in await pending_media(self.db, source_id, limit=limit):
-            try:
-                if parse_photo_url(item.url) is not None:  # an MTProto photo: bytes from Telegram, not HTTP
-                    photo = await self.mtproto.fetch_photo(item.url, max_bytes=self.config.storage.media_max_bytes)
-                else:
-                    photo = await download_photo(
-                        self.client, item.url, source=source_name,
-                        max_bytes=self.config.storage.media_max_bytes, policy=address_policy(self.config),
-                    )
-            except SourceError as exc:
-                metrics.photo_failed()
-                log.warning("source=%s photo=%s error=%r", source_name, item.url, str(exc))
-                await record_media_failure(self.db, item, str(exc))
-                continue
-            await store_media(self.db, item, photo.data, photo.mime)
-            metrics.photo_stored()
-            stored += 1
-        return stored
+    async def _fetch_photo(self, item: PendingMedia, source_name: str) -> Photo:
+        """One photo's bytes (for the photo worker): from Telegram for MTProto photos, else over HTTP."""
+        if parse_photo_url(item.url) is not None:
+            return await self.mtproto.fetch_photo(item.url, max_bytes=self.config.storage.media_max_bytes)
+        return await download_photo(
+            self.client, item.url, source=source_name,
+            max_bytes=self.config.storage.media_max_bytes, policy=address_policy(self.config),
+        )

@@ -19,6 +19,7 @@ from bot.api import (
     NetworkError,
     RetryAfter,
     ServerError,
+    TooLarge,
     Unauthorized,
 )
 from tests.fakes.botapi import FakeBotAPI, check_html
@@ -73,6 +74,23 @@ async def test_send_photo_uploads_bytes_as_multipart(api: BotAPI, fake: FakeBotA
     record = fake.sent[-1]
     assert record["method"] == "sendPhoto" and record["photo"] == photo
     assert record["reply_markup"] == markup  # a JSON field travelled as a multipart string
+
+
+async def test_send_photo_upload_carries_its_type_and_refusals_are_mapped(api: BotAPI, fake: FakeBotAPI) -> None:
+    assert (await api.send_photo(111, jpeg_bytes(), "підпис"))["caption"] == "підпис"
+    assert (fake.sent[-1]["photo_type"], fake.sent[-1]["photo_filename"]) == ("image/jpeg", "photo.jpg")
+    await api.send_photo(111, b"\x89PNG\r\n\x1a\n", content_type="image/png", filename="photo.png")
+    assert (fake.sent[-1]["photo_type"], fake.sent[-1]["photo_filename"]) == ("image/png", "photo.png")
+    fake.refuse_photos(1, status=400)
+    with pytest.raises(BadRequest, match="PHOTO_INVALID_DIMENSIONS"):
+        await api.send_photo(111, jpeg_bytes())
+    fake.refuse_photos(1, status=413)
+    with pytest.raises(TooLarge, match="Request Entity Too Large") as info:
+        await api.send_photo(111, jpeg_bytes())
+    assert info.value.error_code == 413
+    with pytest.raises(TooLarge):  # the fake, like Telegram, takes at most 10 MB
+        await api.send_photo(111, jpeg_bytes() + bytes(10 * 1024 * 1024))
+    assert len(fake.sent) == 2
 
 
 async def test_send_photo_by_file_id_is_json(api: BotAPI, fake: FakeBotAPI, server: LocalServer) -> None:

@@ -98,6 +98,8 @@ def test_backfill_pages_back_with_progress(tme: FakeTelegram, config_file: Path)
     assert "dsns_telegram: 70 posts read, 70 new" in result.stdout
     db = sqlite3.connect(config_file.parent / "archive.db")
     assert db.execute("SELECT count(*) FROM posts WHERE stream='dsns_telegram'").fetchone()[0] == 70
+    photos, stored = db.execute("SELECT count(*), count(sha256) FROM post_media").fetchone()
+    assert photos > 20 and stored == photos  # the photo worker was drained before the command ended
     unknown = dsns("backfill", "--config", str(config_file), "--source", "nope")
     assert unknown.returncode == 2 and "no source named 'nope'" in unknown.stderr
 

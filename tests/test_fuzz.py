@@ -230,7 +230,7 @@ def test_bot_commands_never_crash(loop_and_db: tuple[asyncio.AbstractEventLoop, 
 
 
 KEYS = {
-    "storage": ["database", "media_max_bytes", "allow_private_media"],
+    "storage": ["database", "media_max_bytes", "allow_private_media", "media_concurrency", "media_timeout"],
     "http": ["timeout", "max_page_bytes"],
     "scheduler": ["jitter", "max_backoff", "shutdown_timeout"],
     "logging": ["level"],

@@ -10,6 +10,8 @@
         fake.block(222)                  # → 403 "Forbidden: bot was blocked by the user"
         fake.max_per_second = 30         # → 429 with retry_after above 30 sends in any second
         fake.fail_next(2, status=500)    # the next two non-getUpdates calls fail
+        fake.refuse_photos(1, status=413)  # the next sendPhoto: 413 "Request Entity Too Large"
+        fake.sent[-1]["photo_type"]      # an upload's Content-Type ("image/png"), and "photo_filename"
 
 Replies have Telegram's shape (``{"ok": false, "error_code": 429, "description": "Too Many
 Requests: retry after 1", "parameters": {"retry_after": 1}}``). Requests may be JSON, form
@@ -45,6 +47,9 @@ _ALLOWED_TAGS = {
     "blockquote", "tg-spoiler", "span", "tg-emoji",
 }
 _TAG_OR_ENTITY = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)([^<>]*)>|&(#\d+|#x[0-9a-fA-F]+|lt|gt|amp|quot);|[<>&]")
+# Telegram's limit on an uploaded photo; over it the upload is answered 413.
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+_PHOTO_REFUSALS = {400: "Bad Request: PHOTO_INVALID_DIMENSIONS", 413: "Request Entity Too Large"}
 _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"
@@ -228,6 +233,11 @@ class FakeBotAPI:
         with self._cond:
             self._faults.extend(_Fault(status, description, method, retry_after, delay) for _ in range(n))
 
+    def refuse_photos(self, n: int = 1, status: int = 400) -> None:
+        """Refuse the next `n` sendPhoto calls as Telegram refuses a photo it will not take:
+        400 "Bad Request: PHOTO_INVALID_DIMENSIONS" or 413 "Request Entity Too Large"."""
+        self.fail_next(n, status, description=_PHOTO_REFUSALS[status], method="sendPhoto")
+
     def close(self) -> None:
         """Release every pending long poll now (call before stopping the server)."""
         with self._cond:
@@ -257,6 +267,7 @@ class FakeBotAPI:
                 self._faults.remove(fault)
         if fault is not None:
             description = fault.description or {400: "Bad Request: wrong parameters", 403: "Forbidden",
+                                                 413: _PHOTO_REFUSALS[413],
                                                  429: "Too Many Requests"}.get(fault.status, "Internal Server Error")
             retry = fault.retry_after if fault.status == 429 else None
             if retry is not None:
@@ -297,6 +308,8 @@ class FakeBotAPI:
         if method == "sendPhoto":
             if not p.get("photo"):
                 raise _Error(400, "Bad Request: there is no photo in the request")
+            if isinstance(p["photo"], bytes) and len(p["photo"]) > PHOTO_MAX_BYTES:
+                raise _Error(413, _PHOTO_REFUSALS[413])
             return self._send(method, chat_id, p, "caption", 1024)
         return self._edit(method, chat_id, p)
 
@@ -363,6 +376,7 @@ class FakeBotAPI:
                  "reply_markup": markup, "parse_mode": p.get("parse_mode"), "at": time.monotonic()}
         if method == "sendPhoto":
             entry["photo"] = p.get("photo")
+            entry["photo_filename"], entry["photo_type"] = p.get("_uploads", {}).get("photo", (None, None))
         self._sent.append(entry)
         self._cond.notify_all()
 
@@ -457,7 +471,11 @@ def _params(request: Request) -> dict[str, Any]:
         for part in message.iter_parts():
             name = part.get_param("name", header="content-disposition")
             payload = part.get_payload(decode=True) or b""
-            params[name] = payload if part.get_filename() else payload.decode()
+            if part.get_filename():
+                params[name] = payload
+                params.setdefault("_uploads", {})[name] = (part.get_filename(), part.get_content_type())
+            else:
+                params[name] = payload.decode()
     return params
 
 

@@ -14,7 +14,8 @@ Serve it with `tests.fakes.server.serve` and point a collector's base_url at the
 
 Routes: ``/s/<channel>[?before=N]`` (20 messages a page, oldest first, like t.me),
 ``/<channel>`` (the plain channel page a disabled preview redirects to) and
-``/img/<name>.jpg`` (a real, tiny JPEG, different bytes for each name). Image URLs in the
+``/img/<name>.jpg`` (a real, tiny JPEG, different bytes for each name, or the bytes a test put in
+`images[name]`, labelled image/jpeg whatever they are, as a CDN does by URL). Image URLs in the
 pages are absolute, built from the request's Host header, so they point back at this server.
 The fake is thread-safe: tests change it while the server thread renders it.
 """
@@ -127,6 +128,7 @@ class FakeTelegram:
         self._channels: dict[str, _Channel] = {}
         self._faults: list[_Fault] = []
         self._lock = threading.Lock()
+        self.images: dict[str, bytes] = {}
 
     # --- building and changing channels -------------------------------------------------------
 
@@ -259,7 +261,8 @@ class FakeTelegram:
     def _serve(self, request: Request, base: str) -> Reply:
         parts = [part for part in request.path.split("/") if part]
         if len(parts) == 2 and parts[0] == "img" and parts[1].endswith(".jpg"):
-            return Reply(200, jpeg_bytes(parts[1][: -len(".jpg")]), content_type="image/jpeg")
+            name = parts[1][: -len(".jpg")]
+            return Reply(200, self.images.get(name) or jpeg_bytes(name), content_type="image/jpeg")
         if len(parts) == 2 and parts[0] == "s":
             chan = self._channels.get(parts[1].lower())
             if chan is None or not chan.preview:
