@@ -8,11 +8,12 @@ all parses considered. Names are then found as sequences of lemmas with a prefix
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 
 from analysis._lexicon import (
-    CONJUNCTIONS, DOTTED_MARKERS, FILLER_WORDS, HROMADA_WORDS, MARKERS, OBLAST_WORDS, RAION_WORDS,
-    WORD_RE, is_latin, norm,
+    CONJUNCTIONS, DOTTED_MARKERS, FILLER_WORDS, HROMADA_WORDS, LANDMARK_NOUNS, LIST_LEVELS, LIST_SKIP,
+    MARKERS, OBLAST_WORDS, RAION_WORDS, RU_CASE_ENDINGS, WORD_RE, is_latin, latin_key, norm, ru_skeleton,
 )
 from analysis.gazetteer import Gazetteer, Unit, get_gazetteer
 from analysis.morph import morph
@@ -32,6 +33,7 @@ class Token:
     sent_start: bool  # first word of a sentence or line, where capitals prove nothing
     dotted: bool     # followed by "." (abbreviations: м., с., обл.)
     head: bool = False  # followed by ":" - a DSNS post header ("Зміїв: ...")
+    paren: bool = False  # inside parentheses
 
 
 @dataclass(slots=True)
@@ -44,7 +46,8 @@ class Mention:
     last: int                     # token index, exclusive
     key: tuple[str, ...]
     candidates: list[Unit]
-    kind: str                     # "P" stands alone, "A" adjective + level word
+    kind: str                     # "P" stands alone, "A" adjective + level word, "R" a Russian
+                                  # spelling of a settlement guessed by its consonants
     cap: bool
     sent_start: bool
     marker: frozenset[str] | None = None
@@ -59,14 +62,23 @@ def tokenize(text: str) -> list[Token]:
     low = norm(text)
     out: list[Token] = []
     n = len(text)
+    parens = "(" in text
+    depth, prev_end = 0, 0
     for m in WORD_RE.finditer(low):
         s, e = m.span()
+        if parens:
+            gap = text[prev_end:s]
+            depth = max(0, depth + gap.count("(") - gap.count(")"))
+            prev_end = e
         j = s - 1
         while j >= 0 and text[j] in _SKIP_BACK:
             j -= 1
         sent = j < 0 or text[j] in _BOUNDARY or not (text[j].isalnum() or text[j] in ",")
-        out.append(Token(m.group(), s, e, text[s].isupper(), sent, e < n and text[e] == ".",
-                         e < n and text[e] == ":"))
+        word = m.group()
+        if word.endswith("'s") and is_latin(word):  # "Sumy Oblast's", "Kharkiv's"
+            word = word[:-2]
+        out.append(Token(word, s, e, text[s].isupper(), sent, e < n and text[e] == ".",
+                         e < n and text[e] == ":", depth > 0))
     return out
 
 
@@ -75,8 +87,7 @@ def lemmas(token: str) -> tuple[str, ...]:
     """Name words `token` may be a form of (itself included when it is one)."""
     g = get_gazetteer()
     if is_latin(token):
-        base = token[:-2] if token.endswith("'s") else token
-        return (base,)
+        return (latin_key(token[:-2] if token.endswith("'s") else token),)
     return g.lemmas(token)
 
 
@@ -95,20 +106,50 @@ def _token_lemmas(tok: Token) -> tuple[str, ...]:
     return found
 
 
-def _level_after(toks: list[Token], j: int, g: Gazetteer) -> str:
-    """The level word closing an adjective phrase: "Харківська [та Сумська] області" -> oblast."""
-    for k in range(j, min(j + 8, len(toks))):
-        w = toks[k].text
-        if w in OBLAST_WORDS:
-            return "oblast"
-        if w in RAION_WORDS:
-            return "raion"
-        if w in HROMADA_WORDS:
-            return "hromada"
-        if w in FILLER_WORDS or w in CONJUNCTIONS:
+def _level_of(word: str) -> str:
+    if word in OBLAST_WORDS:
+        return "oblast"
+    if word in RAION_WORDS:
+        return "raion"
+    if word in HROMADA_WORDS:
+        return "hromada"
+    return ""
+
+
+def _is_adjective(tok: Token, g: Gazetteer) -> bool:
+    return any((lem,) in g.names for lem in _token_lemmas(tok))
+
+
+def _level_after(toks: list[Token], j: int, g: Gazetteer, strict: bool = False) -> str:
+    """The level word closing an adjective phrase: "Харківська [та Сумська] області" -> oblast.
+
+    `strict` admits only filler words in between ("Луцьку та Ковельському районі" does not make
+    Луцьк a raion); otherwise lists of adjectives, conjunctions and parentheses are crossed.
+    """
+    inside = toks[j - 1].paren if j else False
+    for k in range(j, min(j + 24, len(toks))):
+        tok = toks[k]
+        level = _level_of(tok.text)
+        if level:
+            return level
+        if tok.text in FILLER_WORDS or (tok.paren and not inside):
             continue
-        if any((lem,) in g.names for lem in _token_lemmas(toks[k])):
+        if strict:
+            break
+        if tok.text in CONJUNCTIONS or _is_adjective(tok, g):
             continue  # another adjective of the same list
+        break
+    return ""
+
+
+def _level_before(toks: list[Token], i: int, g: Gazetteer) -> str:
+    """A plural level word opening a list: "в областях: Житомирській, Вінницькій та Київській"."""
+    for k in range(i - 1, max(i - 24, -1), -1):
+        tok = toks[k]
+        if tok.text in LIST_LEVELS:
+            return LIST_LEVELS[tok.text]
+        if tok.text in LIST_SKIP or tok.text in CONJUNCTIONS or tok.paren or _is_adjective(tok, g):
+            continue
         break
     return ""
 
@@ -145,6 +186,10 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[list[Token], list[Mention]]:
         if m is not None:
             out.append(m)
         i = end
+    if _RUSSIAN.search(text):
+        covered = {k for m in out for k in range(m.first, m.last)}
+        out.extend(russian_mentions(toks, covered, g))
+        out.sort(key=lambda m: m.first)
     return toks, out
 
 
@@ -153,6 +198,8 @@ def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: 
     key = keys[0]
     first = toks[i]
     level = _level_after(toks, j, g)
+    if not level and any(k == "A" for _, k in entries):
+        level = _level_before(toks, i, g)
     cands: list[Unit] = []
     kind = "P"
     if level:
@@ -161,29 +208,84 @@ def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: 
     if not cands:
         kind = "P"
         cands = [u for u, k in entries if k == "P"]
-        if level and cands:  # "Izium district", "Kyiv region": a centre named with a level word
+        latin = is_latin(first.text)
+        named = level if latin else _level_after(toks, j, g, strict=True)
+        if named and cands:  # "Izium district", "Kyiv region": a centre named with a level word
+            levels = _LEVELS_FOR[named] + (("raion",) if latin and named == "oblast" else ())
             lifted = [g.units[c] for u in cands for c in g.centre_of.get(u.code, ())
-                      if g.units[c].level in _LEVELS_FOR[level]]
+                      if g.units[c].level in levels]
             if lifted:
-                cands, kind = lifted, "A"
+                top = min(_LEVEL_RANK[u.level] for u in lifted)
+                cands, kind = [u for u in lifted if _LEVEL_RANK[u.level] == top], "A"
+            elif named == "hromada":
+                return None  # "Druzhba community" names a community, not the village
     if not cands:
         return None
     regional = [u for u in cands if u.level in ("oblast", "raion")]
     if kind == "P" and regional:
         # A region's own name beats villages called the same (Буковина, Крим).
-        top = "oblast" if any(u.level == "oblast" for u in regional) else "raion"
-        cands = [u for u in regional if u.level == top]
+        top_level = "oblast" if any(u.level == "oblast" for u in regional) else "raion"
+        cands = [u for u in regional if u.level == top_level]
     prev = toks[i - 1] if i > 0 else None
+    nxt = toks[j] if j < len(toks) else None
     if kind == "P" and any(k[-1] in RIVERS for k in keys) and (
             (prev is not None and prev.text in _RIVER_CONTEXT)
-            or (j < len(toks) and toks[j].text in ("river", "річка", "река"))):
+            or (nxt is not None and nxt.text in ("river", "річка", "река"))):
         return None  # the river, not the city
+    if kind == "P" and nxt is not None and nxt.text in LANDMARK_NOUNS and _ADJECTIVE_END.search(toks[j - 1].text):
+        return None  # "Азовське море", "Харківський напрямок": an adjective, not the place
     marker = None
     if prev is not None and prev.text in MARKERS and (prev.text not in DOTTED_MARKERS or prev.dotted):
         marker = MARKERS[prev.text]
     return Mention(first.start, toks[j - 1].end, i, j, key, cands, kind,
                    cap=first.cap, sent_start=first.sent_start and marker is None, marker=marker,
                    common=any(k in g.common for k in keys), level_word=level, head=toks[j - 1].head)
+
+
+_LEVEL_RANK = {"oblast": 0, "city": 0, "raion": 1, "city_district": 1, "hromada": 2}
+_ADJECTIVE_END = re.compile(r"(?:ськ|цьк|зьк|ск|цк)(?:ий|а|е|ого|ому|ій|у|ою|ої|им|ім|ая|ое|ой|ую|ої)$")
+_RUSSIAN = re.compile(r"[ыэъ]")
+
+
+def russian_mentions(toks: list[Token], covered: set[int], g: Gazetteer) -> list[Mention]:
+    """Settlements written in Russian that the gazetteer has no Russian name for ("Ковшаровку",
+    "Рубежному"), matched by consonant skeleton. Only capitalised words the Ukrainian names left
+    unmatched; the caller admits them only where a marker or an oblast of the text backs them."""
+    index = g.ru_index()
+    out: list[Mention] = []
+    i, n = 0, len(toks)
+    while i < n:
+        tok = toks[i]
+        if (i in covered or not tok.cap or len(tok.text) < 4 or is_latin(tok.text)
+                or (tok.sent_start and not (i and toks[i - 1].text in MARKERS))):
+            i += 1
+            continue
+        found: list[Unit] = []
+        end = i + 1
+        if i + 1 < n and i + 1 not in covered and toks[i + 1].cap and not toks[i + 1].sent_start:
+            found = [u for a in _ru_keys(tok.text) for b in _ru_keys(toks[i + 1].text)
+                     for u in index.get(a + " " + b, ())]
+            end = i + 2
+        if not found:
+            found = [u for a in _ru_keys(tok.text) for u in index.get(a, ())]
+            end = i + 1
+        if found:
+            prev = toks[i - 1] if i else None
+            marker = None
+            if prev is not None and prev.text in MARKERS and (prev.text not in DOTTED_MARKERS or prev.dotted):
+                marker = MARKERS[prev.text]
+            out.append(Mention(tok.start, toks[end - 1].end, i, end, (tok.text,), list(dict.fromkeys(found)),
+                               "R", cap=True, sent_start=tok.sent_start and marker is None, marker=marker))
+        i = end
+    return out
+
+
+def _ru_keys(word: str) -> set[str]:
+    keys = {"-".join(ru_skeleton(p) for p in word.split("-"))}
+    for ending in RU_CASE_ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 4:
+            keys.add("-".join(ru_skeleton(p) for p in word[: -len(ending)].split("-")))
+    return keys
 
 
 _RIVER_CONTEXT = frozenset({"берег", "берега", "березі", "берегом", "берегу", "річка", "річки", "річку",

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from importlib import resources
 
-from analysis._lexicon import KATOTTH_TO_ISO
+from analysis._lexicon import KATOTTH_TO_ISO, is_latin, latin_key, ru_skeleton
 
 __all__ = ["Unit", "Gazetteer", "get_gazetteer", "ISO_NAMES_EN"]
 
@@ -81,6 +81,7 @@ class Gazetteer:
         self.centre_of: dict[str, list[str]] = {}
         self._oblasts: dict[str, Unit] = {}
         self._raions: dict[str, list[Unit]] = {}
+        self._ru_index: dict[str, list[Unit]] | None = None
         self._load_units(unit_lines)
         self._load_lexicon(lexicon_lines)
 
@@ -109,6 +110,8 @@ class Gazetteer:
                 self._add_key(tuple(n.split(" ")), u, "A")
 
     def _add_key(self, key: tuple[str, ...], unit: Unit, kind: str) -> None:
+        if is_latin(key[0]):
+            key = tuple(latin_key(w) for w in key)
         entries = self.names.get(key)
         if entries is None:
             self.names[key] = [(unit, kind)]
@@ -129,7 +132,8 @@ class Gazetteer:
                 lemma, stem_len, pid = parts[1], int(parts[2]), int(parts[3])
                 stems.setdefault(lemma[:stem_len], []).append((lemma, pid))
             elif parts[0] == "C":
-                self.common.add(tuple(parts[1].split(" ")))
+                key = tuple(parts[1].split(" "))
+                self.common.add(tuple(latin_key(w) for w in key) if is_latin(key[0]) else key)
         self.paradigms = paradigms
         self.stems = stems
         self.max_suffix = max((len(s) for p in paradigms for s in p), default=0)
@@ -149,6 +153,20 @@ class Gazetteer:
                     if suffix in self.paradigms[pid] and lemma not in out:
                         out.append(lemma)
         return tuple(out)
+
+    def ru_index(self) -> dict[str, list[Unit]]:
+        """Settlements by the consonant skeleton of their Ukrainian name (`ru_skeleton`), built on
+        the first Russian text: the Russian spelling of any village without storing one."""
+        index = self._ru_index
+        if index is None:
+            index = {}
+            for u in self.units.values():
+                if u.level == "settlement" and len(u.name_uk) > 3:
+                    key = " ".join("-".join(ru_skeleton(p) for p in w.split("-"))
+                                   for w in u.name_uk.lower().replace("’", "'").split())
+                    index.setdefault(key, []).append(u)
+            self._ru_index = index
+        return index
 
     def unit(self, code: str) -> Unit:
         """The unit with this KATOTTH code (or an oblast's ISO code); KeyError if unknown."""

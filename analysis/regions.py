@@ -11,10 +11,16 @@ from __future__ import annotations
 import itertools
 import re
 
-from analysis._lexicon import CAPITAL_WORDS, HROMADA_WORDS, OBLAST_WORDS, OBLASTS, RAION_WORDS, words
-from analysis._match import Mention, find_mentions, lemmas
+from analysis._lexicon import (
+    ALERT_STEMS, CAPITAL_WORDS, CENTRE_WORDS, FIRST_NAMES, FROM_WORDS, HOSPITAL_WORDS, HROMADA_WORDS,
+    NEAR_WORDS, OBLAST_WORDS, OBLASTS, OFFICE_WORDS, ORGANISATION_AFTER, RAION_WORDS, REPORT_STEMS,
+    ROAD_WORDS, STREET_AFTER, STREET_WORDS, TITLE_AFTER, TITLE_BEFORE, UNIT_NOUNS, is_latin, latin_key,
+    words,
+)
+from analysis._match import Mention, Token, find_mentions, lemmas
 from analysis.gazetteer import Gazetteer, Unit, get_gazetteer
 from analysis.model import Place
+from analysis.morph import morph
 
 __all__ = ["find_places", "resolve_region", "channel_oblast"]
 
@@ -36,12 +42,16 @@ def find_places(text: str, channel: str | None = None, oblast_hint: str | None =
     g = get_gazetteer()
     hint = (oblast_hint or channel_oblast(channel) or "").upper() or None
     toks, mentions = find_mentions(text, g)
-    mentions = [m for m in mentions if _plausible(m)]
+    mentions = [m for m in mentions if _plausible(m) and not _person(toks, m)]
+    kept = [m for m in mentions if not _role(text, toks, m)]
+    if any(m.kind != "R" for m in kept):
+        mentions = kept  # a place named only in a role is still better than nothing
     for m in mentions:
         if m.marker:
             kept = [u for u in m.candidates if u.category in m.marker]
             m.candidates = kept or m.candidates
-    ctx_oblasts, ctx_units = _context(mentions)
+    ctx_oblasts, ctx_units = _context([m for m in mentions if m.kind != "R"])
+    mentions = [m for m in mentions if m.kind != "R" or _russian_backed(m, ctx_oblasts, ctx_units, hint)]
     if any(t.text in CAPITAL_WORDS for t in toks):
         ctx_units.add(g.oblast_unit("UA-30").code)
     # Two passes: what the first pass settles (Києва -> Kyiv by population) is context for the
@@ -51,14 +61,119 @@ def find_places(text: str, channel: str | None = None, oblast_hint: str | None =
         if u is not None and len(m.candidates) > 1:
             ctx_oblasts.setdefault(u.oblast, []).append(m.start)
             ctx_units.add(u.code)
-    places: list[Place] = []
-    seen: set[str] = set()
+    decided: list[tuple[int, Unit]] = []
     for m in mentions:
         u = _decide(m, g, ctx_oblasts, ctx_units, hint)
-        if u is not None and u.code not in seen:
+        if u is None:
+            continue
+        if u.level in ("settlement", "city") and m.first and toks[m.first - 1].text in NEAR_WORDS:
+            u = g.oblast_unit("UA-32" if u.oblast == "UA-30" else u.oblast)  # "під Києвом": around it
+        decided.append((m.first, u))
+    decided.extend(_raion_centres(toks, decided, g))
+    places: list[Place] = []
+    seen: set[str] = set()
+    for _, u in sorted(decided, key=lambda e: e[0]):
+        if u.code not in seen:
             seen.add(u.code)
             places.append(Place(u.code, u.title, u.level, u.oblast))
     return places
+
+
+def _raion_centres(toks: list[Token], decided: list[tuple[int, Unit]], g: Gazetteer) -> list[tuple[int, Unit]]:
+    """"райцентр" is the centre of the raion named last before it ("Нікопольщина ... райцентр")."""
+    out = []
+    for k, tok in enumerate(toks):
+        if tok.text in CENTRE_WORDS:
+            raions = [u for pos, u in decided if pos < k and u.level == "raion" and u.centre]
+            if raions:
+                out.append((k, g.units[raions[-1].centre]))
+    return out
+
+
+def _russian_backed(m: Mention, ctx_oblasts: dict[str, list[int]], ctx_units: set[str], hint: str | None) -> bool:
+    """A settlement guessed from its Russian spelling counts only inside an oblast, raion or
+    hromada the text names (or the source covers), or after a marker ("с.", "пос.")."""
+    backed = [u for u in m.candidates if u.oblast in ctx_oblasts or u.oblast == hint
+              or u.raion_code in ctx_units or u.hromada_code in ctx_units]
+    if not backed:
+        return False
+    m.candidates = backed
+    return True
+
+
+def _person(toks: list[Token], m: Mention) -> bool:
+    """"Володимир Зеленський", "Oleh Syniehubov": a first name before a surname is no place."""
+    if m.last - m.first != 1 or m.last >= len(toks):
+        return False
+    nxt = toks[m.last]
+    if not nxt.cap or nxt.sent_start or is_latin(nxt.text) != is_latin(toks[m.first].text):
+        return False
+    word = toks[m.first].text
+    if is_latin(word):
+        return latin_key(word) in _LATIN_FIRST_NAMES
+    if word in FIRST_NAMES or any(word[: -len(e)] in FIRST_NAMES for e in ("а", "у", "ом", "ем", "ові", "еві")
+                                  if word.endswith(e)):
+        return True
+    return any("Name" in p.tag.grammemes and p.is_known and p.score > 0.3 for p in morph().parse(word))
+
+
+_LATIN_FIRST_NAMES = frozenset(latin_key(n) for n in FIRST_NAMES if is_latin(n))
+
+
+def _role(text: str, toks: list[Token], m: Mention) -> bool:
+    """True when the mention names a place in a role other than where the event happened: the home
+    of a unit sent elsewhere, the hospital the injured were taken to, the office that published
+    the report, an official's title or an outlet, a road or street, an air-raid alert list."""
+    i, j = m.first, m.last
+    before = [t.text for t in toks[max(0, i - 6):i]]
+    nxt = toks[j].text if j < len(toks) else ""
+    prev = before[-1] if before else ""
+    if prev in STREET_WORDS or nxt in STREET_AFTER or nxt in ORGANISATION_AFTER:
+        return True
+    if m.kind != "A" and (nxt in TITLE_AFTER or prev in TITLE_BEFORE):
+        return True
+    if _dateline(text, m):
+        return True
+    # Look back over the sentence, no further than six words.
+    k = i
+    while k > max(0, i - 6) and not toks[k].sent_start:
+        k -= 1
+    window = [t.text for t in toks[k:i]]
+    if any(w in ROAD_WORDS for w in window):
+        return True
+    for n, w in enumerate(window):
+        if w in FROM_WORDS and any(x.startswith(UNIT_NOUNS) for x in window[max(0, n - 3):n]):
+            return True  # "рятувальники з Полтавської області", "rescuers from Kyiv Oblast"
+    joined = " ".join(window)
+    if any(h in joined for h in HOSPITAL_WORDS):
+        return True
+    if any(w in OFFICE_WORDS for w in window):
+        sentence = " ".join(t.text for t in toks[_sentence_start(toks, i):i])
+        if any(r in sentence for r in REPORT_STEMS):
+            return True  # "Про це повідомляє ГУ ДСНС у Полтавській області"
+    sentence = text[toks[_sentence_start(toks, i)].start:_sentence_end(text, m.end)].lower()
+    return any(a in sentence for a in ALERT_STEMS)
+
+
+def _sentence_start(toks: list[Token], i: int) -> int:
+    k = i
+    while k > 0 and not toks[k].sent_start:
+        k -= 1
+    return k
+
+
+def _sentence_end(text: str, pos: int) -> int:
+    ends = [e for e in (text.find(c, pos) for c in ".!?\n") if e >= 0]
+    return min(ends) if ends else len(text)
+
+
+def _dateline(text: str, m: Mention) -> bool:
+    """"КИЇВ. 19 липня. УНН." opens a news item with the newsroom's city, not the event's."""
+    name = text[m.start:m.end]
+    if not (name.isupper() and len(name) > 2):
+        return False
+    rest = text[m.end:m.end + 4]
+    return bool(rest) and rest[0] in ".,–—-" and any(c.isdigit() for c in rest)
 
 
 def _plausible(m: Mention) -> bool:
@@ -134,7 +249,8 @@ def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_uni
         if m.common and (top.population < COMMON_CITY or (m.sent_start and top.population < BIG_CITY)):
             return None
         return top
-    if len({u.oblast for u in cands}) == 1 and not m.common:
+    if len({u.oblast for u in cands}) == 1 and not m.common and (
+            top.population >= DOMINANT_MIN or m.marker or top.oblast in others or top.oblast == hint):
         return top  # the oblast is certain even if the village is not
     return None
 
