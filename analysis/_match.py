@@ -142,6 +142,15 @@ def _level_after(toks: list[Token], j: int, g: Gazetteer, strict: bool = False) 
     return ""
 
 
+def _list_noun(toks: list[Token], j: int, g: Gazetteer) -> str:
+    """The word after an adjective and the adjectives listed with it."""
+    for k in range(j, min(j + 24, len(toks))):
+        tok = toks[k]
+        if not (tok.text in CONJUNCTIONS or tok.paren or _is_adjective(tok, g)):
+            return tok.text
+    return ""
+
+
 def _level_before(toks: list[Token], i: int, g: Gazetteer) -> str:
     """A plural level word opening a list: "в областях: Житомирській, Вінницькій та Київській"."""
     for k in range(i - 1, max(i - 24, -1), -1):
@@ -199,7 +208,12 @@ def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: 
     first = toks[i]
     level = _level_after(toks, j, g)
     if not level and any(k == "A" for _, k in entries):
+        if _ADJECTIVE_END.search(toks[j - 1].text) and _list_noun(toks, j, g) in LANDMARK_NOUNS:
+            return None  # "Харківського та Луганського гарнізонів"
         level = _level_before(toks, i, g)
+        if not level and not is_latin(first.text) and any(k == "A" and u.level == "oblast" for u, k in entries) and any(
+                t.text in OBLAST_WORDS for t in toks[max(0, i - 40):i]):
+            level = "oblast"  # "в Харківській області 487 разів, Київській – 261": the noun is elided
     cands: list[Unit] = []
     kind = "P"
     if level:

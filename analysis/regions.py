@@ -8,14 +8,15 @@ small village with nothing to decide it is left out: a wrong oblast alerts the w
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 
 from analysis._lexicon import (
     ALERT_STEMS, CAPITAL_WORDS, CENTRE_WORDS, FIRST_NAMES, FROM_WORDS, HOSPITAL_WORDS, HROMADA_WORDS,
-    NEAR_WORDS, OBLAST_WORDS, OBLASTS, OFFICE_WORDS, ORGANISATION_AFTER, RAION_WORDS, REPORT_STEMS,
+    NEAR_WORDS, OBLAST_WORDS, OBLASTS, OFFICE_WORDS, ORGANISATION_AFTER, OVER_WORDS, RAION_WORDS, REPORT_STEMS,
     ROAD_WORDS, STREET_AFTER, STREET_WORDS, TITLE_AFTER, TITLE_BEFORE, UNIT_NOUNS, is_latin, latin_key,
-    words,
+    norm, shchyna_forms, words,
 )
 from analysis._match import Mention, Token, find_mentions, lemmas
 from analysis.gazetteer import Gazetteer, Unit, get_gazetteer
@@ -51,23 +52,27 @@ def find_places(text: str, channel: str | None = None, oblast_hint: str | None =
             kept = [u for u in m.candidates if u.category in m.marker]
             m.candidates = kept or m.candidates
     ctx_oblasts, ctx_units = _context([m for m in mentions if m.kind != "R"])
+    named = {m.candidates[0].oblast for m in mentions if len(m.candidates) == 1 and m.candidates[0].level == "oblast"}
     mentions = [m for m in mentions if m.kind != "R" or _russian_backed(m, ctx_oblasts, ctx_units, hint)]
     if any(t.text in CAPITAL_WORDS for t in toks):
         ctx_units.add(g.oblast_unit("UA-30").code)
     # Two passes: what the first pass settles (Києва -> Kyiv by population) is context for the
     # rest (Шевченківський район Києва).
-    first = [_decide(m, g, ctx_oblasts, ctx_units, hint) for m in mentions]
+    first = [_decide(m, g, ctx_oblasts, ctx_units, hint, named) for m in mentions]
     for m, u in zip(mentions, first):
         if u is not None and len(m.candidates) > 1:
             ctx_oblasts.setdefault(u.oblast, []).append(m.start)
             ctx_units.add(u.code)
     decided: list[tuple[int, Unit]] = []
     for m in mentions:
-        u = _decide(m, g, ctx_oblasts, ctx_units, hint)
+        u = _decide(m, g, ctx_oblasts, ctx_units, hint, named)
         if u is None:
             continue
-        if u.level in ("settlement", "city") and m.first and toks[m.first - 1].text in NEAR_WORDS:
-            u = g.oblast_unit("UA-32" if u.oblast == "UA-30" else u.oblast)  # "під Києвом": around it
+        prev = toks[m.first - 1].text if m.first else ""
+        if u.level in ("settlement", "city") and (prev in NEAR_WORDS or (
+                prev == "на" and u.code in _colloquial_centres(g))):
+            # "під Києвом" is around the city; "на Запоріжжі" is the region, "у Запоріжжі" the city.
+            u = g.oblast_unit("UA-32" if u.oblast == "UA-30" else u.oblast)
         decided.append((m.first, u))
     decided.extend(_raion_centres(toks, decided, g))
     places: list[Place] = []
@@ -77,6 +82,16 @@ def find_places(text: str, channel: str | None = None, oblast_hint: str | None =
             seen.add(u.code)
             places.append(Place(u.code, u.title, u.level, u.oblast))
     return places
+
+
+@functools.lru_cache(maxsize=1)
+def _colloquial_centres(g: Gazetteer) -> frozenset[str]:
+    """Oblast centres named like their oblast's colloquial form (Запоріжжя, Запорізька)."""
+    out = set()
+    for o in g.oblasts():
+        if o.centre and o.level == "oblast" and norm(g.units[o.centre].name_uk) in shchyna_forms(o.name_uk):
+            out.add(o.centre)
+    return frozenset(out)
 
 
 def _raion_centres(toks: list[Token], decided: list[tuple[int, Unit]], g: Gazetteer) -> list[tuple[int, Unit]]:
@@ -128,7 +143,7 @@ def _role(text: str, toks: list[Token], m: Mention) -> bool:
     before = [t.text for t in toks[max(0, i - 6):i]]
     nxt = toks[j].text if j < len(toks) else ""
     prev = before[-1] if before else ""
-    if prev in STREET_WORDS or nxt in STREET_AFTER or nxt in ORGANISATION_AFTER:
+    if prev in STREET_WORDS or prev in OVER_WORDS or nxt in STREET_AFTER or nxt in ORGANISATION_AFTER:
         return True
     if m.kind != "A" and (nxt in TITLE_AFTER or prev in TITLE_BEFORE):
         return True
@@ -199,12 +214,14 @@ def _context(mentions: list[Mention]) -> tuple[dict[str, list[int]], set[str]]:
 
 
 def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_units: set[str],
-            hint: str | None) -> Unit | None:
+            hint: str | None, named: set[str]) -> Unit | None:
     cands = m.candidates
     others = {k: [p for p in v if p != m.start] for k, v in ctx_oblasts.items()}
     others = {k: v for k, v in others.items() if v}
     if len(cands) == 1:
         u = cands[0]
+        if m.kind == "A" and u.level == "hromada" and named and u.oblast not in named and u.oblast != hint:
+            return None  # a hromada outside every oblast the text names is a misspelt namesake
         if (m.kind == "P" and u.level == "settlement" and u.population < 2_000 and not m.marker
                 and others and u.oblast not in others and u.oblast != hint):
             return None  # a hamlet outside the oblast the text is about is a homonym (Говерла)
@@ -218,6 +235,9 @@ def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_uni
             return u
         return None
 
+    if m.common and m.sent_start and not m.marker and max(u.population for u in cands) < COMMON_CITY and not any(
+            u.raion_code in ctx_units or u.hromada_code in ctx_units for u in cands):
+        return None  # "Мирні жителі не постраждали": a word opening a sentence, not Мирне
     districts = [u for u in cands if u.level == "city_district" and u.parent in ctx_units]
     if districts:
         return districts[0]
