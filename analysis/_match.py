@@ -294,6 +294,15 @@ def russian_mentions(toks: list[Token], covered: set[int], g: Gazetteer) -> list
     return out
 
 
+def russian_candidates(toks: list[Token], first: int, last: int, g: Gazetteer) -> list[Unit]:
+    """Settlements whose Ukrainian name has the skeleton of the words toks[first:last]."""
+    keys = [""]
+    for tok in toks[first:last]:
+        keys = [(k + " " if k else "") + s for k in keys for s in _ru_keys(tok.text)]
+    index = g.ru_index()
+    return list(dict.fromkeys(u for k in keys for u in index.get(k, ())))
+
+
 def _ru_keys(word: str) -> set[str]:
     keys = {"-".join(ru_skeleton(p) for p in word.split("-"))}
     for ending in RU_CASE_ENDINGS:

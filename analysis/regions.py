@@ -14,11 +14,11 @@ import re
 
 from analysis._lexicon import (
     ALERT_STEMS, CAPITAL_WORDS, CENTRE_WORDS, FIRST_NAMES, FROM_WORDS, HOSPITAL_WORDS, HROMADA_WORDS,
-    NEAR_WORDS, OBLAST_WORDS, OBLASTS, OFFICE_WORDS, ORGANISATION_AFTER, OVER_WORDS, RAION_WORDS, REPORT_STEMS,
+    NEAR_WORDS, OBLAST_WORDS, OBLASTS, OFFICE_WORDS, ORGANISATION_AFTER, OUTAGE_STEMS, OVER_WORDS, RAION_WORDS, REPORT_STEMS,
     ROAD_WORDS, STREET_AFTER, STREET_WORDS, TITLE_AFTER, TITLE_BEFORE, UNIT_NOUNS, is_latin, latin_key,
     norm, shchyna_forms, words,
 )
-from analysis._match import Mention, Token, find_mentions, lemmas
+from analysis._match import Mention, Token, find_mentions, lemmas, russian_candidates
 from analysis.gazetteer import Gazetteer, Unit, get_gazetteer
 from analysis.model import Place
 from analysis.morph import morph
@@ -44,12 +44,18 @@ def find_places(text: str, channel: str | None = None, oblast_hint: str | None =
     hint = (oblast_hint or channel_oblast(channel) or "").upper() or None
     toks, mentions = find_mentions(text, g)
     mentions = [m for m in mentions if _plausible(m) and not _person(toks, m)]
-    kept = [m for m in mentions if not _role(text, toks, m)]
+    outage = _outage_lists(text, toks, mentions)
+    kept = [m for m in mentions if id(m) not in outage and not _role(text, toks, m)]
     if any(m.kind != "R" for m in kept):
         mentions = kept  # a place named only in a role is still better than nothing
+    russian = _RUSSIAN.search(text) is not None
     for m in mentions:
         if m.marker:
             kept = [u for u in m.candidates if u.category in m.marker]
+            if not kept and russian:  # "с. Рубежное" is a village, not the Luhansk city Рубежное
+                kept = [u for u in russian_candidates(toks, m.first, m.last, g) if u.category in m.marker]
+                if kept:
+                    m.kind = "R"
             m.candidates = kept or m.candidates
     ctx_oblasts, ctx_units = _context([m for m in mentions if m.kind != "R"])
     named = {m.candidates[0].oblast for m in mentions if len(m.candidates) == 1 and m.candidates[0].level == "oblast"}
@@ -132,6 +138,8 @@ def _person(toks: list[Token], m: Mention) -> bool:
     return any("Name" in p.tag.grammemes and p.is_known and p.score > 0.3 for p in morph().parse(word))
 
 
+_RUSSIAN = re.compile(r"[ыэъ]")
+_TO = frozenset({"в", "у", "до", "во", "in", "to", "at", "into"})
 _LATIN_FIRST_NAMES = frozenset(latin_key(n) for n in FIRST_NAMES if is_latin(n))
 
 
@@ -159,15 +167,30 @@ def _role(text: str, toks: list[Token], m: Mention) -> bool:
     for n, w in enumerate(window):
         if w in FROM_WORDS and any(x.startswith(UNIT_NOUNS) for x in window[max(0, n - 3):n]):
             return True  # "рятувальники з Полтавської області", "rescuers from Kyiv Oblast"
-    joined = " ".join(window)
-    if any(h in joined for h in HOSPITAL_WORDS):
-        return True
+    joined = " ".join(window[-4:])
+    if (prev in _TO or prev.startswith(HOSPITAL_WORDS)) and any(h in joined for h in HOSPITAL_WORDS):
+        return True  # "доставили до лікарні в Харкові", "госпіталізовані в лікарні Донеччини"
     if any(w in OFFICE_WORDS for w in window):
         sentence = " ".join(t.text for t in toks[_sentence_start(toks, i):i])
         if any(r in sentence for r in REPORT_STEMS):
             return True  # "Про це повідомляє ГУ ДСНС у Полтавській області"
     sentence = text[toks[_sentence_start(toks, i)].start:_sentence_end(text, m.end)].lower()
     return any(a in sentence for a in ALERT_STEMS)
+
+
+def _outage_lists(text: str, toks: list[Token], mentions: list[Mention]) -> set[int]:
+    """Mentions listed (three or more in a sentence) as places left without power or water."""
+    by_sentence: dict[int, list[Mention]] = {}
+    for m in mentions:
+        if m.kind != "A":
+            by_sentence.setdefault(_sentence_start(toks, m.first), []).append(m)
+    out: set[int] = set()
+    for start, ms in by_sentence.items():
+        if len(ms) >= 3:
+            sentence = text[toks[start].start:_sentence_end(text, ms[-1].end)].lower()
+            if any(o in sentence for o in OUTAGE_STEMS):
+                out.update(id(m) for m in ms)
+    return out
 
 
 def _sentence_start(toks: list[Token], i: int) -> int:
@@ -257,6 +280,10 @@ def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_uni
         subset = [u for u in cands if u.oblast == hint]
     if subset:
         best = max(subset, key=lambda u: u.population)
+        rest = [u.population for u in subset if u is not best]
+        if rest and not m.marker and best.population < BIG_CITY and best.population * 2 < 5 * max(rest) and not any(
+                u.raion_code in ctx_units or u.hromada_code in ctx_units for u in subset):
+            return None  # namesakes in the oblast the text names, nothing tells them apart
         # A million-city beats a hamlet in the hinted oblast: "Київ" in a Mykolaiv post is Kyiv.
         if top is not best and top.population >= BIG_CITY and top.population >= 50 * max(best.population, 1):
             return top

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 import pymorphy3  # noqa: E402
 
 from analysis._lexicon import (  # noqa: E402
-    CITY_ALIASES, COMMON_WORDS, KATOTTH_TO_ISO, KYIV_NEIGHBOURHOODS, OBLASTS, RU_REGION_NAMES, is_latin,
+    CITY_ALIASES, CITY_DISTRICTS_RU, COMMON_WORDS, KATOTTH_TO_ISO, KYIV_NEIGHBOURHOODS, OBLASTS, RU_REGION_NAMES, is_latin,
     norm, shchyna_forms, words,
 )
 
@@ -165,6 +165,11 @@ def build(source: Path, out_dir: Path) -> None:
             extra_a[code].append(ru_adj)
         extra_a[code].extend(en_names)
 
+    for r in rows:
+        if r["category"] == "B" and r["parent_code"] in by_code:
+            ru = CITY_DISTRICTS_RU.get((by_code[r["parent_code"]]["name_uk"], r["name_uk"].strip()))
+            if ru:
+                extra_a[r["katottg_code"]].append(ru)
     kyiv = max(settlements_by_name["Київ"], key=pop)
     extra_p[kyiv["katottg_code"]].extend(KYIV_NEIGHBOURHOODS)
 
