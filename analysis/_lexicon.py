@@ -384,6 +384,13 @@ OUTAGE_STEMS = ("електропостачан", "водопостачан", "�
                 "без води", "без газу", "знеструмлен", "электроснабжен", "водоснабжен", "без света",
                 "без воды", "обесточ", "without power", "without electricity", "without water",
                 "power outage", "without heat")
+# "Explosions were heard in X" mentions X in passing, unless the sentence says what was hit.
+EXPLOSION_STEMS = ("вибух", "взрыв", "explosion", "blast")
+HEARD_STEMS = ("чут", "чул", "лунал", "лунають", "пролун", "прогрим", "прогрем", "раздал", "слыш", "heard",
+               "reported", "гриміл", "гремел", "sounded", "rang out")
+HIT_STEMS = ("пошкодж", "зруйн", "влуч", "загин", "поранен", "постражд", "пожеж", "загорян", "damag",
+             " hit", "struck", "killed", "injur", "wounded", "fire", "поврежд", "разруш", "погиб", "ранен",
+             "пострада", "пожар", "попадан", "уламк", "обломк", "debris")
 # Air-raid alert lists name where sirens sound, not where anything was hit.
 ALERT_STEMS = ("тривог", "тревог", "alert", "siren")
 ORGANISATION_AFTER = frozenset({"хрест", "хреста", "хресту", "хрестом", "крест", "креста", "кресту",

@@ -13,7 +13,7 @@ import itertools
 import re
 
 from analysis._lexicon import (
-    ALERT_STEMS, CAPITAL_WORDS, CENTRE_WORDS, FIRST_NAMES, FROM_WORDS, HOSPITAL_WORDS, HROMADA_WORDS,
+    ALERT_STEMS, CAPITAL_WORDS, CENTRE_WORDS, EXPLOSION_STEMS, FIRST_NAMES, HEARD_STEMS, HIT_STEMS, FROM_WORDS, HOSPITAL_WORDS, HROMADA_WORDS,
     NEAR_WORDS, OBLAST_WORDS, OBLASTS, OFFICE_WORDS, ORGANISATION_AFTER, OUTAGE_STEMS, OVER_WORDS, RAION_WORDS, REPORT_STEMS,
     ROAD_WORDS, STREET_AFTER, STREET_WORDS, TITLE_AFTER, TITLE_BEFORE, UNIT_NOUNS, is_latin, latin_key,
     norm, shchyna_forms, words,
@@ -175,7 +175,10 @@ def _role(text: str, toks: list[Token], m: Mention) -> bool:
         if any(r in sentence for r in REPORT_STEMS):
             return True  # "Про це повідомляє ГУ ДСНС у Полтавській області"
     sentence = text[toks[_sentence_start(toks, i)].start:_sentence_end(text, m.end)].lower()
-    return any(a in sentence for a in ALERT_STEMS)
+    if any(h in sentence for h in HIT_STEMS):
+        return False
+    return any(a in sentence for a in ALERT_STEMS) or (
+        any(e in sentence for e in EXPLOSION_STEMS) and any(h in sentence for h in HEARD_STEMS))
 
 
 def _outage_lists(text: str, toks: list[Token], mentions: list[Mention]) -> set[int]:
@@ -280,13 +283,13 @@ def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_uni
         subset = [u for u in cands if u.oblast == hint]
     if subset:
         best = max(subset, key=lambda u: u.population)
+        # A million-city beats a hamlet in the hinted oblast: "Київ" in a Mykolaiv post is Kyiv.
+        if top is not best and top.population >= BIG_CITY and top.population >= 50 * max(best.population, 1):
+            return top
         rest = [u.population for u in subset if u is not best]
         if rest and not m.marker and best.population < BIG_CITY and best.population * 2 < 5 * max(rest) and not any(
                 u.raion_code in ctx_units or u.hromada_code in ctx_units for u in subset):
             return None  # namesakes in the oblast the text names, nothing tells them apart
-        # A million-city beats a hamlet in the hinted oblast: "Київ" in a Mykolaiv post is Kyiv.
-        if top is not best and top.population >= BIG_CITY and top.population >= 50 * max(best.population, 1):
-            return top
         return best
     ranked = sorted(cands, key=lambda u: u.population, reverse=True)
     second = ranked[1].population
