@@ -381,7 +381,8 @@ STREET_AFTER = frozenset({"street", "st", "avenue", "ave", "boulevard", "blvd", 
                           "вулиця", "вулиці", "вулицю", "улица", "улице", "проспект", "проспекті"})
 # Lists of places left without power or water name the consequences, not where anything was hit.
 OUTAGE_STEMS = ("електропостачан", "водопостачан", "теплопостачан", "газопостачан", "без світла",
-                "без води", "без газу", "знеструмлен", "электроснабжен", "водоснабжен", "без света",
+                "без води", "без газу", "знеструмлен", "подачу води", "подача води", "подачі води",
+                "пониженим тиском", "тиск води", "электроснабжен", "водоснабжен", "без света",
                 "без воды", "обесточ", "without power", "without electricity", "without water",
                 "power outage", "without heat")
 # "Explosions were heard in X" mentions X in passing, unless the sentence says what was hit.

@@ -195,10 +195,12 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[list[Token], list[Mention]]:
         if m is not None:
             out.append(m)
         i = end
-    if _RUSSIAN.search(text):
+    if RUSSIAN.search(text):
         covered = {k for m in out for k in range(m.first, m.last)}
-        out.extend(russian_mentions(toks, covered, g))
-        out.sort(key=lambda m: m.first)
+        ru = russian_mentions(toks, covered, g)
+        # "Великой Александровки": the two words beat a Crimean "Александровка" read alone.
+        taken = {k for m in ru for k in range(m.first, m.last)}
+        out = sorted([m for m in out if m.first not in taken] + ru, key=lambda m: m.first)
     return toks, out
 
 
@@ -258,7 +260,8 @@ def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: 
 
 _LEVEL_RANK = {"oblast": 0, "city": 0, "raion": 1, "city_district": 1, "hromada": 2}
 _ADJECTIVE_END = re.compile(r"(?:ськ|цьк|зьк|ск|цк)(?:ий|а|е|ого|ому|ій|у|ою|ої|им|ім|ая|ое|ой|ую|ої)$")
-_RUSSIAN = re.compile(r"[ыэъ]")
+# Russian text: letters Ukrainian lacks, or words it never uses.
+RUSSIAN = re.compile(r"[ыэъ]|\b(?:и|что|как|поселок|поселке|области|района|город|обстрел\w*|сообщ\w*)\b", re.I)
 
 
 def russian_mentions(toks: list[Token], covered: set[int], g: Gazetteer) -> list[Mention]:
@@ -276,7 +279,7 @@ def russian_mentions(toks: list[Token], covered: set[int], g: Gazetteer) -> list
             continue
         found: list[Unit] = []
         end = i + 1
-        if i + 1 < n and i + 1 not in covered and toks[i + 1].cap and not toks[i + 1].sent_start:
+        if i + 1 < n and toks[i + 1].cap and not toks[i + 1].sent_start:
             found = [u for a in _ru_keys(tok.text) for b in _ru_keys(toks[i + 1].text)
                      for u in index.get(a + " " + b, ())]
             end = i + 2

@@ -18,7 +18,7 @@ from analysis._lexicon import (
     ROAD_WORDS, STREET_AFTER, STREET_WORDS, TITLE_AFTER, TITLE_BEFORE, UNIT_NOUNS, is_latin, latin_key,
     norm, shchyna_forms, words,
 )
-from analysis._match import Mention, Token, find_mentions, lemmas, russian_candidates
+from analysis._match import RUSSIAN, Mention, Token, find_mentions, lemmas, russian_candidates
 from analysis.gazetteer import Gazetteer, Unit, get_gazetteer
 from analysis.model import Place
 from analysis.morph import morph
@@ -48,7 +48,7 @@ def find_places(text: str, channel: str | None = None, oblast_hint: str | None =
     kept = [m for m in mentions if id(m) not in outage and not _role(text, toks, m)]
     if any(m.kind != "R" for m in kept):
         mentions = kept  # a place named only in a role is still better than nothing
-    russian = _RUSSIAN.search(text) is not None
+    russian = RUSSIAN.search(text) is not None
     for m in mentions:
         if m.marker:
             kept = [u for u in m.candidates if u.category in m.marker]
@@ -138,7 +138,6 @@ def _person(toks: list[Token], m: Mention) -> bool:
     return any("Name" in p.tag.grammemes and p.is_known and p.score > 0.3 for p in morph().parse(word))
 
 
-_RUSSIAN = re.compile(r"[ыэъ]")
 _TO = frozenset({"в", "у", "до", "во", "in", "to", "at", "into"})
 _LATIN_FIRST_NAMES = frozenset(latin_key(n) for n in FIRST_NAMES if is_latin(n))
 
@@ -162,8 +161,11 @@ def _role(text: str, toks: list[Token], m: Mention) -> bool:
     while k > max(0, i - 6) and not toks[k].sent_start:
         k -= 1
     window = [t.text for t in toks[k:i]]
-    if any(w in ROAD_WORDS for w in window):
-        return True
+    for t in reversed(toks[max(0, i - 4):i]):  # "на трасі Харків – Охтирка"
+        if t.text in ROAD_WORDS:
+            return True
+        if not t.cap:
+            break
     for n, w in enumerate(window):
         if w in FROM_WORDS and any(x.startswith(UNIT_NOUNS) for x in window[max(0, n - 3):n]):
             return True  # "рятувальники з Полтавської області", "rescuers from Kyiv Oblast"
