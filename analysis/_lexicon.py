@@ -254,26 +254,17 @@ def latin_key(word: str) -> str:
     return _DOUBLE.sub(r"\1", word.replace("'", "").replace("zhzh", "zh").replace("y", "i"))
 
 
-_RU_VOWELS = frozenset("аеєиіїоуюяыэёй")
+_RU_FOLD = str.maketrans({**dict.fromkeys("аеєиіїоуюяыэёй", "*"), **dict.fromkeys("ьъ'’"), "ґ": "г"})
+_RU_RUNS = re.compile(r"([^ -])\1+")
+_RU_END = re.compile(r"\*+(?=[ -]|$)")
 
 
 def ru_skeleton(word: str) -> str:
     """A Ukrainian name and its Russian spelling share consonants, not vowels: Ківшарівка and
     Ковшаровка, Рубіжне and Рубежное, Малий Бурлук and Малый Бурлук give one skeleton. Vowels
-    (and й, ь, apostrophes) collapse to "*", doubled consonants to one, the ending is dropped."""
-    out: list[str] = []
-    for ch in word:
-        if ch in "ьъ'":
-            continue
-        if ch in _RU_VOWELS:
-            ch = "*"
-        elif ch == "ґ":
-            ch = "г"
-        if not out or out[-1] != ch or ch in " -":
-            out.append(ch)
-    while out and out[-1] == "*":
-        out.pop()
-    return "".join(out)
+    (and й, ь, apostrophes) collapse to "*", doubled consonants to one, each word's ending is
+    dropped."""
+    return _RU_END.sub("", _RU_RUNS.sub(r"\1", word.translate(_RU_FOLD)))
 
 
 # Russian case endings that end in a consonant: stripped before the skeleton is taken.

@@ -21,7 +21,6 @@ from analysis.morph import morph
 RIVERS = frozenset({"дніпро", "десна", "дністер", "дунай", "буг", "донець", "прут", "сейм", "інгулець",
                     "оскіл", "ворскла", "псел", "сула", "тиса", "рось", "случ", "днепр", "dnipro"})
 _BOUNDARY = set(".!?:;…\n|")
-_SKIP_BACK = set(" \t\r\"'«»“”„()[]-–—•*·>#")
 
 
 @dataclass(slots=True)
@@ -57,6 +56,11 @@ class Mention:
     notes: set[str] = field(default_factory=set)
 
 
+# A word with the quotes, brackets, dashes and spaces right before it: the character before
+# those says whether the word opens a sentence.
+_GAP_WORD = re.compile(r"[ \t\r\"'«»“”„()\[\]\-–—•*·>#]*(" + WORD_RE.pattern + ")")
+
+
 def tokenize(text: str) -> list[Token]:
     """Word tokens with the facts the matcher needs about their surroundings."""
     low = norm(text)
@@ -64,18 +68,17 @@ def tokenize(text: str) -> list[Token]:
     n = len(text)
     parens = "(" in text
     depth, prev_end = 0, 0
-    for m in WORD_RE.finditer(low):
-        s, e = m.span()
+    for m in _GAP_WORD.finditer(low):
+        s, e = m.span(1)
         if parens:
             gap = text[prev_end:s]
             depth = max(0, depth + gap.count("(") - gap.count(")"))
             prev_end = e
-        j = s - 1
-        while j >= 0 and text[j] in _SKIP_BACK:
-            j -= 1
-        sent = j < 0 or text[j] in _BOUNDARY or not (text[j].isalnum() or text[j] in ",")
-        word = m.group()
-        if word.endswith("'s") and is_latin(word):  # "Sumy Oblast's", "Kharkiv's"
+        g = m.start()
+        before = text[g - 1] if g else ""
+        sent = not before or before in _BOUNDARY or not (before.isalnum() or before == ",")
+        word = m.group(1)
+        if word[-2:] == "'s" and is_latin(word):  # "Sumy Oblast's", "Kharkiv's"
             word = word[:-2]
         out.append(Token(word, s, e, text[s].isupper(), sent, e < n and text[e] == ".",
                          e < n and text[e] == ":", depth > 0))
@@ -261,7 +264,7 @@ def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: 
 _LEVEL_RANK = {"oblast": 0, "city": 0, "raion": 1, "city_district": 1, "hromada": 2}
 _ADJECTIVE_END = re.compile(r"(?:ськ|цьк|зьк|ск|цк)(?:ий|а|е|ого|ому|ій|у|ою|ої|им|ім|ая|ое|ой|ую|ої)$")
 # Russian text: letters Ukrainian lacks, or words it never uses.
-RUSSIAN = re.compile(r"[ыэъ]|\b(?:и|что|как|поселок|поселке|области|района|город|обстрел\w*|сообщ\w*)\b", re.I)
+RUSSIAN = re.compile(r"[ыэъЫЭЪ]| (?:и|что|как|поселок|поселке|области|района|город|обстрел\w*|сообщ\w*)\b")
 
 
 def russian_mentions(toks: list[Token], covered: set[int], g: Gazetteer) -> list[Mention]:
@@ -306,12 +309,13 @@ def russian_candidates(toks: list[Token], first: int, last: int, g: Gazetteer) -
     return list(dict.fromkeys(u for k in keys for u in index.get(k, ())))
 
 
-def _ru_keys(word: str) -> set[str]:
-    keys = {"-".join(ru_skeleton(p) for p in word.split("-"))}
+@functools.lru_cache(maxsize=20_000)
+def _ru_keys(word: str) -> tuple[str, ...]:
+    keys = {ru_skeleton(word)}
     for ending in RU_CASE_ENDINGS:
         if word.endswith(ending) and len(word) - len(ending) >= 4:
-            keys.add("-".join(ru_skeleton(p) for p in word[: -len(ending)].split("-")))
-    return keys
+            keys.add(ru_skeleton(word[: -len(ending)]))
+    return tuple(keys)
 
 
 _RIVER_CONTEXT = frozenset({"берег", "берега", "березі", "берегом", "берегу", "річка", "річки", "річку",

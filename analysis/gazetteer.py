@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from importlib import resources
 
-from analysis._lexicon import KATOTTH_TO_ISO, is_latin, latin_key, ru_skeleton
+from analysis._lexicon import KATOTTH_TO_ISO, ru_skeleton
 
 __all__ = ["Unit", "Gazetteer", "get_gazetteer", "ISO_NAMES_EN"]
 
@@ -110,8 +110,6 @@ class Gazetteer:
                 self._add_key(tuple(n.split(" ")), u, "A")
 
     def _add_key(self, key: tuple[str, ...], unit: Unit, kind: str) -> None:
-        if is_latin(key[0]):
-            key = tuple(latin_key(w) for w in key)
         entries = self.names.get(key)
         if entries is None:
             self.names[key] = [(unit, kind)]
@@ -132,8 +130,7 @@ class Gazetteer:
                 lemma, stem_len, pid = parts[1], int(parts[2]), int(parts[3])
                 stems.setdefault(lemma[:stem_len], []).append((lemma, pid))
             elif parts[0] == "C":
-                key = tuple(parts[1].split(" "))
-                self.common.add(tuple(latin_key(w) for w in key) if is_latin(key[0]) else key)
+                self.common.add(tuple(parts[1].split(" ")))
         self.paradigms = paradigms
         self.stems = stems
         self.max_suffix = max((len(s) for p in paradigms for s in p), default=0)
@@ -162,9 +159,7 @@ class Gazetteer:
             index = {}
             for u in self.units.values():
                 if u.level == "settlement" and len(u.name_uk) > 3:
-                    key = " ".join("-".join(ru_skeleton(p) for p in w.split("-"))
-                                   for w in u.name_uk.lower().replace("’", "'").split())
-                    index.setdefault(key, []).append(u)
+                    index.setdefault(ru_skeleton(u.name_uk.lower()), []).append(u)
             self._ru_index = index
         return index
 

@@ -48,11 +48,10 @@ def find_places(text: str, channel: str | None = None, oblast_hint: str | None =
     kept = [m for m in mentions if id(m) not in outage and not _role(text, toks, m)]
     if any(m.kind != "R" for m in kept):
         mentions = kept  # a place named only in a role is still better than nothing
-    russian = RUSSIAN.search(text) is not None
     for m in mentions:
         if m.marker:
             kept = [u for u in m.candidates if u.category in m.marker]
-            if not kept and russian:  # "с. Рубежное" is a village, not the Luhansk city Рубежное
+            if not kept and RUSSIAN.search(text):  # "с. Рубежное" is a village, not the Luhansk city
                 kept = [u for u in russian_candidates(toks, m.first, m.last, g) if u.category in m.marker]
                 if kept:
                     m.kind = "R"
@@ -129,7 +128,11 @@ def _person(toks: list[Token], m: Mention) -> bool:
     nxt = toks[m.last]
     if not nxt.cap or nxt.sent_start or is_latin(nxt.text) != is_latin(toks[m.first].text):
         return False
-    word = toks[m.first].text
+    return _first_name(toks[m.first].text)
+
+
+@functools.lru_cache(maxsize=20_000)
+def _first_name(word: str) -> bool:
     if is_latin(word):
         return latin_key(word) in _LATIN_FIRST_NAMES
     if word in FIRST_NAMES or any(word[: -len(e)] in FIRST_NAMES for e in ("а", "у", "ом", "ем", "ові", "еві")

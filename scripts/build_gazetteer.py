@@ -30,7 +30,7 @@ import pymorphy3  # noqa: E402
 
 from analysis._lexicon import (  # noqa: E402
     CITY_ALIASES, CITY_DISTRICTS_RU, COMMON_WORDS, KATOTTH_TO_ISO, KYIV_NEIGHBOURHOODS, OBLASTS, RU_REGION_NAMES, is_latin,
-    norm, shchyna_forms, words,
+    latin_key, norm, shchyna_forms, words,
 )
 
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "ua_gazetteer_katottg_2025-07-02.csv"
@@ -219,13 +219,13 @@ def build(source: Path, out_dir: Path) -> None:
             town = n == name_uk and (pop(r) >= 5_000 or n in CITY_ALIASES)
             forms.add(n, adjective=False, lang="any" if town else "uk" if n == name_uk else lang_of(n))
             if level == "settlement" and forms.is_common(n):
-                common_keys.add(" ".join(words(n)))
+                common_keys.add(key(n))
         for n in [name_uk] * adjective + a_names:
             forms.add(n, adjective=True, lang="uk" if n == name_uk else lang_of(n))
         if level == "settlement":
             for n in latin:
                 if forms.is_common(n):
-                    common_keys.add(" ".join(words(n)))
+                    common_keys.add(key(n))
         lat = f"{float(r['lat']):.3f}" if r["lat"] else ""
         lon = f"{float(r['lon']):.3f}" if r["lon"] else ""
         lines.append("\t".join([
@@ -240,8 +240,13 @@ def build(source: Path, out_dir: Path) -> None:
 
 
 def keys(names: list[str]) -> str:
-    """Names as the matcher's keys (normalised words joined by spaces), so loading needs no regex."""
-    return "|".join(dict.fromkeys(" ".join(words(n)) for n in names if words(n)))
+    """Names as the matcher's keys (normalised words joined by spaces, English spellings folded
+    by `latin_key`), so loading needs no regex."""
+    return "|".join(dict.fromkeys(key(n) for n in names if words(n)))
+
+
+def key(name: str) -> str:
+    return " ".join(latin_key(w) if is_latin(w) else w for w in words(name))
 
 
 def lexicon_lines(all_forms: dict[str, set[str]], common_keys: set[str]) -> list[str]:
