@@ -221,8 +221,9 @@ CAPITAL_WORDS = frozenset({"столиця", "столиці", "столицю",
 # "<Kyiv> region" in English means the oblast, "<city> district" its raion.
 EN_REGION_WORDS = frozenset({"region", "oblast", "province", "regions", "oblasts", "область", "области",
                              "областью"})
-_APOSTROPHES = str.maketrans({"ʼ": "'", "’": "'", "‘": "'", "`": "'", "′": "'", "´": "'", "ʹ": "'",
-                              "ё": "е", "Ё": "Е", "\u0301": None})
+# str.translate with a dict is slow on Cyrillic text; a few str.replace calls are not.
+_APOSTROPHES = (("ʼ", "'"), ("’", "'"), ("‘", "'"), ("`", "'"), ("′", "'"), ("´", "'"), ("ʹ", "'"),
+                ("ё", "е"), ("Ё", "Е"), ("\u0301", ""))
 WORD_RE = re.compile(r"[^\W\d_]+(?:['\-][^\W\d_]+)*")
 
 
@@ -238,13 +239,17 @@ def _cyrillic(m: re.Match[str]) -> str:
 def norm(text: str) -> str:
     """Lower-case with one apostrophe and no stress marks, so variants share one key; Latin
     look-alike letters inside Cyrillic words become Cyrillic (the length never changes)."""
-    low = text.translate(_APOSTROPHES).lower()
-    if _HAS_MIX.search(low):
+    for variant, one in _APOSTROPHES:
+        if variant in text:
+            text = text.replace(variant, one)
+    low = text.lower()
+    if _LATIN.search(low) and _HAS_MIX.search(low):
         low = _MIXED.sub(_cyrillic, low)
     return low
 
 
-_HAS_MIX = re.compile(r"[а-яіїєґ][a-zï]|[a-zï][а-яіїєґ]")
+_LATIN = re.compile(r"[a-zï]")
+_HAS_MIX = re.compile(r"[a-zï](?=[а-яіїєґ])|(?<=[а-яіїєґ])[a-zï]")
 _DOUBLE = re.compile(r"(.)\1")
 
 

@@ -66,14 +66,14 @@ def tokenize(text: str) -> list[Token]:
     low = norm(text)
     out: list[Token] = []
     n = len(text)
-    parens = "(" in text
-    depth, prev_end = 0, 0
+    # Brackets in the order they come, consumed as the words pass them.
+    brackets = [k for k, c in enumerate(text) if c in "()"] if "(" in text else []
+    depth, b = 0, 0
     for m in _GAP_WORD.finditer(low):
         s, e = m.span(1)
-        if parens:
-            gap = text[prev_end:s]
-            depth = max(0, depth + gap.count("(") - gap.count(")"))
-            prev_end = e
+        while b < len(brackets) and brackets[b] < s:
+            depth = depth + 1 if text[brackets[b]] == "(" else max(0, depth - 1)
+            b += 1
         g = m.start()
         before = text[g - 1] if g else ""
         sent = not before or before in _BOUNDARY or not (before.isalnum() or before == ",")
@@ -208,9 +208,11 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[list[Token], list[Mention]]:
 
 
 def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: Gazetteer) -> Mention | None:
+    first = toks[i]
+    if not first.cap and all(k == "P" and u.level in _TOWNS for key in keys for u, k in g.names[key]):
+        return None  # settlement names are proper nouns: "атака", "сума коштів" are no places
     entries = list({(id(u), k): (u, k) for key in keys for u, k in g.names[key]}.values())
     key = keys[0]
-    first = toks[i]
     level = _level_after(toks, j, g)
     if not level and any(k == "A" for _, k in entries):
         if _ADJECTIVE_END.search(toks[j - 1].text) and _list_noun(toks, j, g) in LANDMARK_NOUNS:
@@ -261,6 +263,7 @@ def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: 
                    common=any(k in g.common for k in keys), level_word=level, head=toks[j - 1].head)
 
 
+_TOWNS = frozenset({"settlement", "city"})
 _LEVEL_RANK = {"oblast": 0, "city": 0, "raion": 1, "city_district": 1, "hromada": 2}
 _ADJECTIVE_END = re.compile(r"(?:ськ|цьк|зьк|ск|цк)(?:ий|а|е|ого|ому|ій|у|ою|ої|им|ім|ая|ое|ой|ую|ої)$")
 # Russian text: letters Ukrainian lacks, or words it never uses.

@@ -45,7 +45,8 @@ def find_places(text: str, channel: str | None = None, oblast_hint: str | None =
     toks, mentions = find_mentions(text, g)
     mentions = [m for m in mentions if _plausible(m) and not _person(toks, m)]
     outage = _outage_lists(text, toks, mentions)
-    kept = [m for m in mentions if id(m) not in outage and not _role(text, toks, m)]
+    passing: dict[int, bool] = {}
+    kept = [m for m in mentions if id(m) not in outage and not _role(text, toks, m, passing)]
     if any(m.kind != "R" for m in kept):
         mentions = kept  # a place named only in a role is still better than nothing
     for m in mentions:
@@ -145,25 +146,27 @@ _TO = frozenset({"в", "у", "до", "во", "in", "to", "at", "into"})
 _LATIN_FIRST_NAMES = frozenset(latin_key(n) for n in FIRST_NAMES if is_latin(n))
 
 
-def _role(text: str, toks: list[Token], m: Mention) -> bool:
+def _role(text: str, toks: list[Token], m: Mention, passing: dict[int, bool]) -> bool:
     """True when the mention names a place in a role other than where the event happened: the home
     of a unit sent elsewhere, the hospital the injured were taken to, the office that published
     the report, an official's title or an outlet, a road or street, an air-raid alert list."""
     i, j = m.first, m.last
-    before = [t.text for t in toks[max(0, i - 6):i]]
+    prev = toks[i - 1].text if i else ""
     nxt = toks[j].text if j < len(toks) else ""
-    prev = before[-1] if before else ""
     if prev in STREET_WORDS or prev in OVER_WORDS or nxt in STREET_AFTER or nxt in ORGANISATION_AFTER:
         return True
     if m.kind != "A" and (nxt in TITLE_AFTER or prev in TITLE_BEFORE):
         return True
-    if _dateline(text, m):
+    if m.cap and _dateline(text, m):
         return True
     # Look back over the sentence, no further than six words.
-    k = i
-    while k > max(0, i - 6) and not toks[k].sent_start:
+    k, lo = i, max(0, i - 6)
+    while k > lo and not toks[k].sent_start:
         k -= 1
     window = [t.text for t in toks[k:i]]
+    joined = " ".join(window)
+    if not (_CUE_WORDS.intersection(window) or _HOSPITAL.search(joined)):
+        return _in_passing(text, toks, i, m.end, passing)
     for t in reversed(toks[max(0, i - 4):i]):  # "на трасі Харків – Охтирка"
         if t.text in ROAD_WORDS:
             return True
@@ -172,18 +175,34 @@ def _role(text: str, toks: list[Token], m: Mention) -> bool:
     for n, w in enumerate(window):
         if w in FROM_WORDS and any(x.startswith(UNIT_NOUNS) for x in window[max(0, n - 3):n]):
             return True  # "рятувальники з Полтавської області", "rescuers from Kyiv Oblast"
-    joined = " ".join(window[-4:])
-    if (prev in _TO or prev.startswith(HOSPITAL_WORDS)) and any(h in joined for h in HOSPITAL_WORDS):
+    if (prev in _TO or prev.startswith(HOSPITAL_WORDS)) and _HOSPITAL.search(" ".join(window[-4:])):
         return True  # "доставили до лікарні в Харкові", "госпіталізовані в лікарні Донеччини"
-    if any(w in OFFICE_WORDS for w in window):
+    if _CUE_WORDS.intersection(window) & OFFICE_WORDS:
         sentence = " ".join(t.text for t in toks[_sentence_start(toks, i):i])
         if any(r in sentence for r in REPORT_STEMS):
             return True  # "Про це повідомляє ГУ ДСНС у Полтавській області"
-    sentence = text[toks[_sentence_start(toks, i)].start:_sentence_end(text, m.end)].lower()
-    if any(h in sentence for h in HIT_STEMS):
-        return False
-    return any(a in sentence for a in ALERT_STEMS) or (
-        any(e in sentence for e in EXPLOSION_STEMS) and any(h in sentence for h in HEARD_STEMS))
+    return _in_passing(text, toks, i, m.end, passing)
+
+
+def _stems(stems: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(map(re.escape, stems)))  # over lower-case text: re.I is slow
+
+
+_ALERT, _EXPLOSION, _HEARD, _HIT, _OUTAGE, _HOSPITAL = map(
+    _stems, (ALERT_STEMS, EXPLOSION_STEMS, HEARD_STEMS, HIT_STEMS, OUTAGE_STEMS, HOSPITAL_WORDS))
+_CUE_WORDS = ROAD_WORDS | FROM_WORDS | OFFICE_WORDS
+
+
+def _in_passing(text: str, toks: list[Token], i: int, end: int, cache: dict[int, bool]) -> bool:
+    """The sentence names places only as an alert list or where explosions were heard."""
+    start = _sentence_start(toks, i)
+    got = cache.get(start)
+    if got is None:
+        sentence = text[toks[start].start:_sentence_end(text, end)].lower()
+        got = bool((_ALERT.search(sentence) or (_EXPLOSION.search(sentence) and _HEARD.search(sentence)))
+                   and not _HIT.search(sentence))
+        cache[start] = got
+    return got
 
 
 def _outage_lists(text: str, toks: list[Token], mentions: list[Mention]) -> set[int]:
@@ -195,8 +214,7 @@ def _outage_lists(text: str, toks: list[Token], mentions: list[Mention]) -> set[
     out: set[int] = set()
     for start, ms in by_sentence.items():
         if len(ms) >= 3:
-            sentence = text[toks[start].start:_sentence_end(text, ms[-1].end)].lower()
-            if any(o in sentence for o in OUTAGE_STEMS):
+            if _OUTAGE.search(text[toks[start].start:_sentence_end(text, ms[-1].end)].lower()):
                 out.update(id(m) for m in ms)
     return out
 
