@@ -289,7 +289,7 @@ def russian_mentions(toks: list[Token], covered: set[int], g: Gazetteer) -> list
             found = [u for a in _ru_keys(tok.text) for b in _ru_keys(toks[i + 1].text)
                      for u in index.get(a + " " + b, ())]
             end = i + 2
-        if not found:
+        if not found and not _known_word(tok.text):  # «Герань-2» is a drone, not Гурине
             found = [u for a in _ru_keys(tok.text) for u in index.get(a, ())]
             end = i + 1
         if found:
@@ -310,6 +310,12 @@ def russian_candidates(toks: list[Token], first: int, last: int, g: Gazetteer) -
         keys = [(k + " " if k else "") + s for k in keys for s in _ru_keys(tok.text)]
     index = g.ru_index()
     return list(dict.fromkeys(u for k in keys for u in index.get(k, ())))
+
+
+@functools.lru_cache(maxsize=20_000)
+def _known_word(word: str) -> bool:
+    """A dictionary word that is no geographical name."""
+    return any(p.is_known and "Geox" not in p.tag.grammemes for p in morph().parse(word))
 
 
 @functools.lru_cache(maxsize=20_000)
