@@ -230,7 +230,9 @@ def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: 
         kind = "P"
         cands = [u for u, k in entries if k == "P"]
         latin = is_latin(first.text)
-        named = level if latin else _level_after(toks, j, g, strict=True)
+        named = _level_after(toks, j, g, strict=True)
+        if not named and latin and j < len(toks) and toks[j].text in CONJUNCTIONS:
+            named = level  # "Shostka and Konotop districts" (but "Kramatorsk, Donetsk Oblast")
         if named and cands:  # "Izium district", "Kyiv region": a centre named with a level word
             levels = _LEVELS_FOR[named] + (("raion",) if latin and named == "oblast" else ())
             lifted = [g.units[c] for u in cands for c in g.centre_of.get(u.code, ())

@@ -76,7 +76,7 @@ def find_places(text: str, channel: str | None = None, oblast_hint: str | None =
             continue
         prev = toks[m.first - 1].text if m.first else ""
         if u.level in ("settlement", "city") and (prev in NEAR_WORDS or (
-                prev == "на" and u.code in _colloquial_centres(g))):
+                prev == "на" and toks[m.first].text.endswith("і") and u.code in _colloquial_centres(g))):
             # "під Києвом" is around the city; "на Запоріжжі" is the region, "у Запоріжжі" the city.
             u = g.oblast_unit("UA-32" if u.oblast == "UA-30" else u.oblast)
         decided.append((m.first, u))
@@ -271,6 +271,8 @@ def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_uni
         u = cands[0]
         if m.kind == "A" and u.level == "hromada" and named and u.oblast not in named and u.oblast != hint:
             return None  # a hromada outside every oblast the text names is a misspelt namesake
+        if u.level == "city_district" and others and u.oblast not in others:
+            return None  # "Киевский район" of Donetsk is not Kharkiv's, the one with a Russian name
         if (m.kind == "P" and u.level == "settlement" and u.population < 2_000 and not m.marker
                 and others and u.oblast not in others and u.oblast != hint):
             return None  # a hamlet outside the oblast the text is about is a homonym (Говерла)

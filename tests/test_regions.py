@@ -255,3 +255,17 @@ def test_small_village_outside_the_oblasts_named() -> None:
     assert oblasts("Удар по Одесі. Постраждав житель Говерли.") == ["UA-51"]
     # a district centre named only as "райцентр"
     assert names("Обстріляли Нікопольщину, зокрема райцентр.") == ["Нікопольський район", "Нікополь"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Внаслідок атаки на Запоріжжя загинули двоє людей.", ["Запоріжжя"]),   # accusative: the city
+    ("A guided bomb hit an apartment block in Kramatorsk, Donetsk Oblast.", ["Краматорськ", "Донецька область"]),
+    ("Власти Донецка заявили об обстреле: пострадал Киевский район города.", ["Донецьк"]),
+])
+def test_city_with_its_region_named_after(text: str, expected: list[str]) -> None:
+    assert names(text) == expected
+
+
+def test_english_list_of_districts() -> None:
+    assert names("Russian forces attacked the Shostka and Konotop districts.") == [
+        "Шосткинський район", "Конотопський район"]
