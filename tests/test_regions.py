@@ -269,3 +269,13 @@ def test_city_with_its_region_named_after(text: str, expected: list[str]) -> Non
 def test_english_list_of_districts() -> None:
     assert names("Russian forces attacked the Shostka and Konotop districts.") == [
         "Шосткинський район", "Конотопський район"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Обстрел Донетчины продолжается", ["UA-14"]),
+    ("Удар по Хмельнитчине", ["UA-68"]),
+    ("Глава Днепропетровской ОГА сообщил о пожаре", ["UA-12"]),
+    ("В Сумской областной военной администрации сообщили об ударе", ["UA-59"]),
+])
+def test_russian_region_forms(text: str, expected: list[str]) -> None:
+    assert oblasts(text) == expected
