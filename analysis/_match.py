@@ -16,7 +16,7 @@ from analysis._lexicon import (
     MARKERS, OBLAST_WORDS, RAION_WORDS, RU_CASE_ENDINGS, WORD_RE, is_latin, latin_key, norm, ru_skeleton,
 )
 from analysis.gazetteer import Gazetteer, Unit, get_gazetteer
-from analysis.morph import morph
+from analysis.morph import parse
 
 RIVERS = frozenset({"дніпро", "десна", "дністер", "дунай", "буг", "донець", "прут", "сейм", "інгулець",
                     "оскіл", "ворскла", "псел", "сула", "тиса", "рось", "случ", "днепр", "dnipro"})
@@ -99,7 +99,7 @@ def morph_lemmas(token: str) -> tuple[str, ...]:
     """Fallback for a capitalised word the paradigms miss: every pymorphy3 parse's normal form
     that is a name word (the first parse of "Харкові" is a surname, the third the city)."""
     g = get_gazetteer()
-    return tuple(dict.fromkeys(p.normal_form for p in morph().parse(token) if p.normal_form in g.lemma_set))
+    return tuple(dict.fromkeys(p.normal_form for p in parse(token) if p.normal_form in g.lemma_set))
 
 
 def _token_lemmas(tok: Token) -> tuple[str, ...]:
@@ -317,7 +317,7 @@ def russian_candidates(toks: list[Token], first: int, last: int, g: Gazetteer) -
 @functools.lru_cache(maxsize=20_000)
 def _known_word(word: str) -> bool:
     """A dictionary word that is no geographical name."""
-    return any(p.is_known and "Geox" not in p.tag.grammemes for p in morph().parse(word))
+    return any(p.is_known and "Geox" not in p.tag.grammemes for p in parse(word))
 
 
 @functools.lru_cache(maxsize=20_000)

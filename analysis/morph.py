@@ -6,7 +6,7 @@ import functools
 
 import pymorphy3
 
-__all__ = ["morph"]
+__all__ = ["morph", "parse"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -14,3 +14,12 @@ def morph() -> pymorphy3.MorphAnalyzer:
     """pymorphy3 with the Ukrainian dictionaries; loading takes a fraction of a second, so only
     the code paths that need it (rare tokens, number-less casualty clauses, search) pay."""
     return pymorphy3.MorphAnalyzer(lang="uk")
+
+
+def parse(word: str) -> list[pymorphy3.analyzer.Parse]:
+    """pymorphy3's readings of `word`, or none for a word it cannot read: it asks for each
+    letter's Unicode name, and some letters (Tangut, unassigned code points) have none."""
+    try:
+        return morph().parse(word)
+    except ValueError:
+        return []

@@ -21,7 +21,7 @@ from analysis._lexicon import (
 from analysis._match import RUSSIAN, Mention, Token, find_mentions, lemmas, russian_candidates
 from analysis.gazetteer import Gazetteer, Unit, get_gazetteer
 from analysis.model import Place
-from analysis.morph import morph
+from analysis.morph import parse
 
 __all__ = ["find_places", "resolve_region", "channel_oblast"]
 
@@ -139,7 +139,7 @@ def _first_name(word: str) -> bool:
     if word in FIRST_NAMES or any(word[: -len(e)] in FIRST_NAMES for e in ("а", "у", "ом", "ем", "ові", "еві")
                                   if word.endswith(e)):
         return True
-    return any("Name" in p.tag.grammemes and p.is_known and p.score > 0.3 for p in morph().parse(word))
+    return any("Name" in p.tag.grammemes and p.is_known and p.score > 0.3 for p in parse(word))
 
 
 _TO = frozenset({"в", "у", "до", "во", "in", "to", "at", "into"})
