@@ -2,7 +2,9 @@
 
 A token is lemmatised against the name words of the gazetteer (stem + ending paradigms built with
 pymorphy3 at build time); a capitalised token the paradigms miss is given to pymorphy3 itself,
-all parses considered. Names are then found as sequences of lemmas with a prefix index.
+all parses considered. Names are then found as sequences of lemmas with a prefix index. In a
+Russian text, capitalised words no name matched are looked up by their consonant skeleton, so
+every settlement has a Russian spelling without one being stored.
 """
 
 from __future__ import annotations
@@ -12,8 +14,22 @@ import re
 from dataclasses import dataclass, field
 
 from analysis._lexicon import (
-    CONJUNCTIONS, DOTTED_MARKERS, FILLER_WORDS, HROMADA_WORDS, LANDMARK_NOUNS, LIST_LEVELS, LIST_SKIP,
-    MARKERS, OBLAST_WORDS, RAION_WORDS, RU_CASE_ENDINGS, WORD_RE, is_latin, latin_key, norm, ru_skeleton,
+    CONJUNCTIONS,
+    DOTTED_MARKERS,
+    FILLER_WORDS,
+    HROMADA_WORDS,
+    LANDMARK_NOUNS,
+    LIST_LEVELS,
+    LIST_SKIP,
+    MARKERS,
+    OBLAST_WORDS,
+    RAION_WORDS,
+    RU_CASE_ENDINGS,
+    WORD_RE,
+    is_latin,
+    latin_key,
+    norm,
+    ru_skeleton,
 )
 from analysis.gazetteer import Gazetteer, Unit, get_gazetteer
 from analysis.morph import parse

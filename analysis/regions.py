@@ -4,6 +4,13 @@ Finding names is `_match`; this module decides ambiguity. A name is accepted whe
 unambiguous, or when the text itself (an oblast, raion, hromada or city named elsewhere, a marker
 like "м." / "с." / "village"), the source's oblast, or a large population settles it. An ambiguous
 small village with nothing to decide it is left out: a wrong oblast alerts the wrong people.
+
+A place named in a role other than where the event happened (the home of a unit sent elsewhere,
+the hospital the injured were taken to, the office or outlet that published the report, an
+official's title, a road or street, an alert list, where explosions were only heard, a list of
+places left without power) is left out, unless the text names no other place. Russian spellings
+of villages are guessed by their consonants (`_match.russian_mentions`) and kept only where the
+text's oblast, raion or hromada, or a marker, backs them.
 """
 
 from __future__ import annotations
@@ -13,12 +20,46 @@ import itertools
 import re
 
 from analysis._lexicon import (
-    ALERT_STEMS, CAPITAL_WORDS, CENTRE_WORDS, EXPLOSION_STEMS, FIRST_NAMES, HEARD_STEMS, HIT_STEMS, FROM_WORDS, HOSPITAL_WORDS, HROMADA_WORDS,
-    NEAR_WORDS, OBLAST_WORDS, OBLASTS, OFFICE_WORDS, ORGANISATION_AFTER, OUTAGE_STEMS, OVER_WORDS, RAION_WORDS, REPORT_STEMS,
-    ROAD_WORDS, STREET_AFTER, STREET_WORDS, TITLE_AFTER, TITLE_BEFORE, UNIT_NOUNS, is_latin, latin_key,
-    norm, shchyna_forms, words,
+    ALERT_STEMS,
+    CAPITAL_WORDS,
+    CENTRE_WORDS,
+    EXPLOSION_STEMS,
+    FIRST_NAMES,
+    FROM_WORDS,
+    HEARD_STEMS,
+    HIT_STEMS,
+    HOSPITAL_WORDS,
+    HROMADA_WORDS,
+    NEAR_WORDS,
+    OBLAST_WORDS,
+    OBLASTS,
+    OFFICE_WORDS,
+    ORGANISATION_AFTER,
+    OUTAGE_STEMS,
+    OVER_WORDS,
+    RAION_WORDS,
+    REPORT_STEMS,
+    ROAD_WORDS,
+    STREET_AFTER,
+    STREET_WORDS,
+    TITLE_AFTER,
+    TITLE_BEFORE,
+    TRANSPORT_STEMS,
+    UNIT_NOUNS,
+    is_latin,
+    latin_key,
+    norm,
+    shchyna_forms,
+    words,
 )
-from analysis._match import RUSSIAN, Mention, Token, find_mentions, lemmas, russian_candidates
+from analysis._match import (
+    RUSSIAN,
+    Mention,
+    Token,
+    find_mentions,
+    lemmas,
+    russian_candidates,
+)
 from analysis.gazetteer import Gazetteer, Unit, get_gazetteer
 from analysis.model import Place
 from analysis.morph import parse
@@ -155,8 +196,9 @@ def _role(text: str, toks: list[Token], m: Mention, passing: dict[int, bool]) ->
     nxt = toks[j].text if j < len(toks) else ""
     if prev in STREET_WORDS or prev in OVER_WORDS or nxt in STREET_AFTER or nxt in ORGANISATION_AFTER:
         return True
-    if m.kind != "A" and (nxt in TITLE_AFTER or prev in TITLE_BEFORE):
-        return True
+    if m.kind != "A" and (nxt in TITLE_AFTER or prev in TITLE_BEFORE or (
+            nxt == "city" and j + 1 < len(toks) and toks[j + 1].text in TITLE_AFTER)):
+        return True  # "Sumy Military Administration", "Kyiv City Council", "Kyiv Independent"
     if m.cap and _dateline(text, m):
         return True
     # Look back over the sentence, no further than six words.
@@ -175,7 +217,8 @@ def _role(text: str, toks: list[Token], m: Mention, passing: dict[int, bool]) ->
     for n, w in enumerate(window):
         if w in FROM_WORDS and any(x.startswith(UNIT_NOUNS) for x in window[max(0, n - 3):n]):
             return True  # "рятувальники з Полтавської області", "rescuers from Kyiv Oblast"
-    if (prev in _TO or prev.startswith(HOSPITAL_WORDS)) and _HOSPITAL.search(" ".join(window[-4:])):
+    if ((prev in _TO or prev.startswith(HOSPITAL_WORDS)) and _HOSPITAL.search(" ".join(window[-4:]))
+            and _TRANSPORT.search(joined)):
         return True  # "доставили до лікарні в Харкові", "госпіталізовані в лікарні Донеччини"
     if _CUE_WORDS.intersection(window) & OFFICE_WORDS:
         sentence = " ".join(t.text for t in toks[_sentence_start(toks, i):i])
@@ -190,6 +233,7 @@ def _stems(stems: tuple[str, ...]) -> re.Pattern[str]:
 
 _ALERT, _EXPLOSION, _HEARD, _HIT, _OUTAGE, _HOSPITAL = map(
     _stems, (ALERT_STEMS, EXPLOSION_STEMS, HEARD_STEMS, HIT_STEMS, OUTAGE_STEMS, HOSPITAL_WORDS))
+_TRANSPORT = _stems(TRANSPORT_STEMS)
 _CUE_WORDS = ROAD_WORDS | FROM_WORDS | OFFICE_WORDS
 
 

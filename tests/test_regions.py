@@ -279,3 +279,12 @@ def test_english_list_of_districts() -> None:
 ])
 def test_russian_region_forms(text: str, expected: list[str]) -> None:
     assert oblasts(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Удар по лікарні Харкова: поранено двох медиків. Ізюм також під обстрілом.", ["Харків", "Ізюм"]),
+    ("Drones hit Kharkiv city overnight. Izium was shelled too.", ["Харків", "Ізюм"]),
+    ("Kyiv City Military Administration said debris fell in Bucha.", ["Буча"]),
+])
+def test_a_place_in_a_phrase_that_is_no_role(text: str, expected: list[str]) -> None:
+    assert names(text) == expected
