@@ -315,7 +315,8 @@ def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_uni
         u = cands[0]
         if m.kind == "A" and u.level == "hromada" and named and u.oblast not in named and u.oblast != hint:
             return None  # a hromada outside every oblast the text names is a misspelt namesake
-        if u.level == "city_district" and others and u.oblast not in others:
+        if (u.level == "city_district" and others and u.oblast not in others and u.oblast != "UA-30"
+                and u.parent not in ctx_units):
             return None  # "Киевский район" of Donetsk is not Kharkiv's, the one with a Russian name
         if (m.kind == "P" and u.level == "settlement" and u.population < 2_000 and not m.marker
                 and others and u.oblast not in others and u.oblast != hint):

@@ -288,3 +288,8 @@ def test_russian_region_forms(text: str, expected: list[str]) -> None:
 ])
 def test_a_place_in_a_phrase_that_is_no_role(text: str, expected: list[str]) -> None:
     assert names(text) == expected
+
+
+def test_kyiv_district_in_a_post_about_the_oblast() -> None:
+    assert oblasts("Уночі ворог атакував Київщину. У Дарницькому районі столиці пошкоджено будинок.") == [
+        "UA-30", "UA-32"]
