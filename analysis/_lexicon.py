@@ -123,7 +123,43 @@ CITY_ALIASES: dict[str, tuple[str, ...]] = {
     "Дергачі": ("Дергачи",), "Мерефа": ("Мерефа",), "Люботин": ("Люботин",), "Красноград": ("Красноград",),
     "Берестин": ("Красноград",), "Селидове": ("Селидово",), "Добропілля": ("Доброполье",),
     "Білозерське": ("Белозерское",), "Сіверськ": ("Северск",), "Святогірськ": ("Святогорск",),
+    "Сіверськодонецьк": ("Северодонецк", "Severodonetsk", "Sievierodonetsk"),
+    # Long-occupied cities are mostly written about in Russian.
+    "Донецьк": ("Донецк",), "Луганськ": ("Луганск", "Lugansk"), "Горлівка": ("Горловка", "Gorlovka"),
+    "Макіївка": ("Макеевка", "Makeevka", "Makiivka"), "Єнакієве": ("Енакиево",), "Алчевськ": ("Алчевск",),
+    "Кадіївка": ("Кадиевка", "Стаханов"), "Хрустальний": ("Хрустальный", "Красный Луч"),
+    "Шахтарськ": ("Шахтерск",), "Чистякове": ("Чистяково", "Торез"), "Сніжне": ("Снежное",),
+    "Дебальцеве": ("Дебальцево",), "Ясинувата": ("Ясиноватая",), "Харцизьк": ("Харцызск",),
+    "Докучаєвськ": ("Докучаевск",), "Новоазовськ": ("Новоазовск",), "Волноваха": ("Волноваха",),
+    "Старобільськ": ("Старобельск",), "Сватове": ("Сватово",), "Кремінна": ("Кременная",),
+    "Попасна": ("Попасная",), "Щастя": ("Счастье",), "Генічеськ": ("Геническ",),
+    "Скадовськ": ("Скадовск",), "Пологи": ("Пологи",), "Кам’янка-Дніпровська": ("Каменка-Днепровская",),
+    "Куп’янськ-Вузловий": ("Купянск-Узловой",), "Довжанськ": ("Свердловск",), "Ровеньки": ("Ровеньки",),
+    "Антрацит": ("Антрацит",), "Брянка": ("Брянка",),
+    "Іловайськ": ("Иловайск",), "Амвросіївка": ("Амвросиевка",), "Мар’їнка": ("Марьинка",),
+    "Красногорівка": ("Красногоровка",),
 }
+
+# Russian names of the districts of Kyiv and Kharkiv, keyed by city and Ukrainian name.
+CITY_DISTRICTS_RU: dict[tuple[str, str], str] = {
+    ("Київ", "Голосіївський"): "Голосеевский", ("Київ", "Дарницький"): "Дарницкий",
+    ("Київ", "Деснянський"): "Деснянский", ("Київ", "Дніпровський"): "Днепровский",
+    ("Київ", "Оболонський"): "Оболонский", ("Київ", "Печерський"): "Печерский",
+    ("Київ", "Подільський"): "Подольский", ("Київ", "Святошинський"): "Святошинский",
+    ("Київ", "Солом’янський"): "Соломенский", ("Київ", "Шевченківський"): "Шевченковский",
+    ("Харків", "Індустріальний"): "Индустриальный", ("Харків", "Київський"): "Киевский",
+    ("Харків", "Салтівський"): "Салтовский", ("Харків", "Немишлянський"): "Немышлянский",
+    ("Харків", "Новобаварський"): "Новобаварский", ("Харків", "Основ’янський"): "Основянский",
+    ("Харків", "Слобідський"): "Слободской", ("Харків", "Холодногірський"): "Холодногорский",
+    ("Харків", "Шевченківський"): "Шевченковский",
+}
+
+# Kyiv neighbourhoods that are no administrative unit: each means the city.
+KYIV_NEIGHBOURHOODS: tuple[str, ...] = (  # only those no sizeable village shares
+    "Оболонь", "Троєщина", "Позняки", "Осокорки", "Виноградар", "Теремки", "Святошин", "Академмістечко",
+    "Харківський масив", "Лісовий масив", "Відрадний", "Борщагівка", "Сирець", "Пуща-Водиця", "Бортничі",
+    "Корчувате", "Голосіїв", "Чоколівка", "Солом’янка", "Вигурівщина",
+)
 
 # Names that are also ordinary words even though the dictionary does not say so.
 COMMON_WORDS: frozenset[str] = frozenset({
@@ -139,12 +175,15 @@ COMMON_WORDS: frozenset[str] = frozenset({
 
 # The word after a region adjective says which level it names.
 OBLAST_WORDS = frozenset({"область", "області", "областю", "областей", "областях", "обл", "ова", "ода",
+                          "обласна", "обласної", "обласній", "обласну", "обласною", "областной",
+                          "областная", "областного", "областному", "областную", "областным",
+                          "оди", "ога", "облгосадминистрация", "облгосадминистрации",
                           "регіон", "регіону", "области", "областям", "областями", "регіоні", "регіоном", "oblast", "oblasts", "region",
                           "regions", "province", "regional", "регион", "региона", "регионе", "облась",
                           "облдержадміністрація", "облради", "облрада", "ова.", "овa"})
 RAION_WORDS = frozenset({"район", "району", "районі", "районом", "районах", "районів", "райони", "р-н",
                          "р-ну", "р-ні", "р-на", "district", "districts", "raion", "rayon", "районе",
-                         "района", "рн", "рва", "рда"})
+                         "района", "районов", "районам", "районами", "рн", "рва", "рда"})
 HROMADA_WORDS = frozenset({"громада", "громади", "громаді", "громаду", "громадою", "громад", "громадах",
                            "тг", "отг", "мтг", "стг", "hromada", "community", "община", "общины", "общине",
                            "общину", "громаде"})
@@ -153,8 +192,10 @@ HROMADA_WORDS = frozenset({"громада", "громади", "громаді",
 FILLER_WORDS = frozenset({"міська", "міської", "міській", "міську", "сільська", "сільської", "сільській",
                           "сільську", "селищна", "селищної", "селищній", "селищну", "територіальна",
                           "територіальної", "територіальній", "територіальну", "територіальною",
-                          "обласна", "обласної", "обласній", "військова", "військової", "військовій",
+                          "військова", "військової", "військовій", "військову", "військовою",
                           "державна", "державної", "адміністрація", "адміністрації", "городская",
+                          "военная", "военной", "военную", "администрация", "администрации",
+                          "государственная", "государственной",
                           "городской", "сельская", "сельской", "поселковая", "територіальні",
                           "urban", "rural", "settlement", "territorial", "military", "administration"})
 CONJUNCTIONS = frozenset({"та", "і", "й", "і", "and", "и", "або", "or", "чи"})
@@ -164,7 +205,7 @@ MARKERS: dict[str, frozenset[str]] = {}
 for _words, _cats in (
     (("м", "місто", "міста", "місті", "містом", "city", "town", "г", "город", "города", "городе",
       "городом", "мiсто"), "MK"),
-    (("смт", "селище", "селища", "селищі", "селищем", "сел", "пгт", "поселок", "поселка", "поселке",
+    (("смт", "селище", "селища", "селищі", "селищем", "сел", "пгт", "пос", "поселок", "поселка", "поселке",
       "посёлок", "поселку", "сщ", "settlement"), "XM"),
     (("с", "село", "села", "селі", "селом", "village", "villages", "деревня", "деревне", "х", "хутір",
       "хутора", "хуторі", "хутор"), "CX"),
@@ -172,7 +213,7 @@ for _words, _cats in (
     for _w in _words:
         MARKERS[_w] = frozenset(_cats)
 # One-letter markers count only with their full stop ("с." not the Russian preposition "с").
-DOTTED_MARKERS = frozenset({"м", "с", "г", "х", "сел"})
+DOTTED_MARKERS = frozenset({"м", "с", "г", "х", "сел", "пос"})
 
 # Words that mean Kyiv city when a city district needs its city.
 CAPITAL_WORDS = frozenset({"столиця", "столиці", "столицю", "столицею", "столица", "столице", "столицу",
@@ -180,14 +221,60 @@ CAPITAL_WORDS = frozenset({"столиця", "столиці", "столицю",
 # "<Kyiv> region" in English means the oblast, "<city> district" its raion.
 EN_REGION_WORDS = frozenset({"region", "oblast", "province", "regions", "oblasts", "область", "области",
                              "областью"})
-_APOSTROPHES = str.maketrans({"ʼ": "'", "’": "'", "‘": "'", "`": "'", "′": "'", "´": "'", "ʹ": "'",
-                              "ё": "е", "Ё": "Е", "\u0301": None})
+# str.translate with a dict is slow on Cyrillic text; a few str.replace calls are not.
+_APOSTROPHES = (("ʼ", "'"), ("’", "'"), ("‘", "'"), ("`", "'"), ("′", "'"), ("´", "'"), ("ʹ", "'"),
+                ("ё", "е"), ("Ё", "Е"), ("\u0301", ""))
 WORD_RE = re.compile(r"[^\W\d_]+(?:['\-][^\W\d_]+)*")
 
 
+# Latin letters that look Cyrillic, as typed inside Cyrillic words ("Хaрків" with a Latin "a").
+_HOMOGLYPHS = str.maketrans("aceiopxykmthbï", "асеіорхукмтнвї")
+_MIXED = re.compile(r"[a-zï]*[а-яіїєґ][a-zа-яіїєґ']*[a-zï][a-zа-яіїєґ']*|[a-zï]+[а-яіїєґ][a-zа-яіїєґ']*")
+
+
+def _cyrillic(m: re.Match[str]) -> str:
+    return m.group().translate(_HOMOGLYPHS)
+
+
 def norm(text: str) -> str:
-    """Lower-case with one apostrophe and no stress marks, so variants share one key."""
-    return text.translate(_APOSTROPHES).lower()
+    """Lower-case with one apostrophe and no stress marks, so variants share one key; Latin
+    look-alike letters inside Cyrillic words become Cyrillic (the length never changes)."""
+    for variant, one in _APOSTROPHES:
+        if variant in text:
+            text = text.replace(variant, one)
+    low = text.lower()
+    if _LATIN.search(low) and _HAS_MIX.search(low):
+        low = _MIXED.sub(_cyrillic, low)
+    return low
+
+
+_LATIN = re.compile(r"[a-zï]")
+_HAS_MIX = re.compile(r"[a-zï](?=[а-яіїєґ])|(?<=[а-яіїєґ])[a-zï]")
+_DOUBLE = re.compile(r"(.)\1")
+
+
+def latin_key(word: str) -> str:
+    """One key for the English spellings of a name: Mykolayiv/Mykolaiv, Zaporizhia/Zaporizhzhia,
+    Kostyantynivka/Kostiantynivka (y and i, doubled letters and apostrophes are not told apart)."""
+    return _DOUBLE.sub(r"\1", word.replace("'", "").replace("zhzh", "zh").replace("y", "i"))
+
+
+_RU_FOLD = str.maketrans({**dict.fromkeys("аеєиіїоуюяыэёй", "*"), **dict.fromkeys("ьъ'’"), "ґ": "г"})
+_RU_RUNS = re.compile(r"([^ -])\1+")
+_RU_END = re.compile(r"\*+(?=[ -]|$)")
+
+
+def ru_skeleton(word: str) -> str:
+    """A Ukrainian name and its Russian spelling share consonants, not vowels: Ківшарівка and
+    Ковшаровка, Рубіжне and Рубежное, Малий Бурлук and Малый Бурлук give one skeleton. Vowels
+    (and й, ь, apostrophes) collapse to "*", doubled consonants to one, each word's ending is
+    dropped."""
+    return _RU_END.sub("", _RU_RUNS.sub(r"\1", word.translate(_RU_FOLD)))
+
+
+# Russian case endings that end in a consonant: stripped before the skeleton is taken.
+RU_CASE_ENDINGS = ("ами", "ями", "ому", "ему", "ого", "его", "ым", "им", "ых", "их", "ом", "ем",
+                   "ам", "ям", "ах", "ях")
 
 
 def words(text: str) -> list[str]:
@@ -225,3 +312,107 @@ def shchyna_forms(adjective: str) -> list[str]:
         if w.endswith(suffix):
             out.append(w[: -len(suffix)] + "жжя")
     return [o for o in dict.fromkeys(out) if len(o) > 6]
+
+
+# A plural level word may open the list it qualifies: "в областях: Житомирській, Вінницькій".
+LIST_LEVELS: dict[str, str] = {
+    **dict.fromkeys(("областях", "областей", "областям", "областями", "oblasts", "regions",
+                     "регионах", "регіонах", "регіонів", "областных"), "oblast"),
+    **dict.fromkeys(("районах", "районів", "районам", "районами", "районов", "districts"), "raion"),
+    **dict.fromkeys(("громадах", "громад", "громадам", "громадами", "общинах", "communities"), "hromada"),
+}
+# Words that may stand between such a level word and the list.
+LIST_SKIP = frozenset({"зокрема", "саме", "як", "таких", "а", "також", "including", "namely", "such", "as",
+                       "the", "of", "in", "у", "в", "на", "по", "ще", "кількох", "декількох", "низці",
+                       "именно", "том", "числе", "частности", "частина", "низки", "нескольких",
+                       "западных", "західних", "східних", "південних", "північних", "центральних",
+                       "прикордонних", "восточных", "южных", "северных", "western", "eastern",
+                       "southern", "northern", "central", "several", "four", "three", "two", "five"})
+# Nouns after a relational adjective that make it no place name ("Азовське море", "Харківський
+# напрямок", "Київський гарнізон").
+LANDMARK_NOUNS = frozenset({
+    "море", "моря", "морі", "морем", "гарнізон", "гарнізону", "гарнізоні", "гарнізонів", "гарнізонам", "став", "ставок", "ставу",
+    "озеро", "озера", "озері", "водосховище", "водосховища", "водосховищі", "узбережжя", "напрямок",
+    "напрямку", "напрямі", "напрямках", "напрям", "фронт", "фронті", "шлях", "шляху", "трасі", "траса",
+    "залізниці", "вокзал", "вокзалі", "аеропорт", "аеропорту", "порт", "порту", "ринок", "ринку",
+    "університет", "університету", "тролейбус", "кар'єр", "лиман", "лимані", "канал", "каналі",
+    "направление", "направлении", "гарнизон", "водохранилище", "водохранилища",
+})
+
+# A place's role that keeps it out of where the event happened.
+# Units sent from elsewhere: "рятувальники з Полтавської області", "rescuers from Kyiv Oblast".
+UNIT_NOUNS = ("рятувальн", "надзвичайник", "вогнеборц", "піротехнік", "сапер", "підрозділ", "загон",
+              "спасател", "пожарн", "пиротехник", "подразделен", "rescuer", "firefighter", "unit",
+              "team", "sapper", "deminer", "medic", "медик", "бригад", "екіпаж", "кінолог", "волонтер",
+              "volunteer", "група", "групи", "fire", "police", "поліцейськ", "поліці", "полици")
+FROM_WORDS = frozenset({"з", "зі", "із", "из", "со", "from", "of"})
+# A hospital the injured were taken to: "доставили до лікарні в Харкові".
+HOSPITAL_WORDS = ("лікарн", "шпитал", "госпітал", "больниц", "госпитал", "hospital", "медзаклад",
+                  "медичного закладу", "медичних закладів", "клінік", "clinic", "ушпитал", "реанімац",
+                  "опіков", "burn", "medical facilit", "медучрежд")
+# Taking the injured somewhere: "доставили до лікарні в X", "were taken to hospital in X".
+TRANSPORT_STEMS = ("достав", "госпіталіз", "госпитализ", "ушпитал", "hospitali", "taken to", "taken by",
+                   "evacuat", "евакуй", "евакуйов", "перевез", "відправ", "направ", "transport", "airlift",
+                   "brought to", "госпіталізов")
+# The office that published the report: "повідомляє ГУ ДСНС у Полтавській області".
+OFFICE_WORDS = frozenset({"дснс", "гсчс", "гснс", "ses", "управління", "управление", "управлінням",
+                          "поліція", "поліції", "полиция", "полиции", "police", "прокуратура",
+                          "прокуратури", "prosecutor's", "прокуратуры"})
+REPORT_STEMS = ("повідом", "інформу", "пише", "пишуть", "сообща", "сообщи", "информиру", "report",
+                "said", "according", "за даними", "по данным", "заяв", "stated", "announce")
+# A city in an official's title or an outlet's name: "Sumy Military Administration",
+# "Kyiv Mayor", "Kyiv Independent", "Суспільне Чернігів".
+TITLE_AFTER = frozenset({"military", "mayor", "мва", "мвa", "council", "мер", "мэр", "independent",
+                         "post", "today", "times", "inform", "online", "daily", "herald", "insider",
+                         "news", "live", "тв", "tv", "fm", "radio", "info", "інформ"})
+TITLE_BEFORE = frozenset({"суспільне", "суспільного", "суспільному", "suspilne", "общественное",
+                          "мер", "мера", "мэр", "мэра", "mayor", "газета", "газети", "newspaper", "outlet", "телеканал",
+                          "видання", "издание"})
+# Roads and streets are named after places they do not lie in.
+ROAD_WORDS = frozenset({"траса", "траси", "трасі", "трасу", "трасою", "трасса", "трассе", "трассы", "автодорога",
+                        "автодороги", "автодорозі", "автодорогу", "шосе", "highway", "road", "route", "трасах"})
+STREET_WORDS = frozenset({"вул", "вулиця", "вулиці", "вулицю", "вулицею", "вулиць", "ул", "улица", "улице",
+                          "улицу", "улицы", "просп", "проспект", "проспекті", "проспекту", "проспекта",
+                          "пров", "провулок", "провулку", "переулок", "бульвар", "бульварі", "бульв",
+                          "пл", "площа", "площі", "площу", "площадь", "площади", "узвіз", "узвозі",
+                          "набережна", "набережній", "тупик", "пр", "street", "avenue"})
+STREET_AFTER = frozenset({"street", "st", "avenue", "ave", "boulevard", "blvd", "square", "road", "highway",
+                          "вулиця", "вулиці", "вулицю", "улица", "улице", "проспект", "проспекті"})
+# Lists of places left without power or water name the consequences, not where anything was hit.
+OUTAGE_STEMS = ("електропостачан", "водопостачан", "теплопостачан", "газопостачан", "без світла",
+                "без води", "без газу", "знеструмлен", "подачу води", "подача води", "подачі води",
+                "пониженим тиском", "тиск води", "электроснабжен", "водоснабжен", "без света",
+                "без воды", "обесточ", "without power", "without electricity", "without water",
+                "power outage", "without heat")
+# "Explosions were heard in X" mentions X in passing, unless the sentence says what was hit.
+EXPLOSION_STEMS = ("вибух", "взрыв", "explosion", "blast")
+HEARD_STEMS = ("чут", "чул", "лунал", "лунають", "пролун", "прогрим", "прогрем", "раздал", "слыш", "heard",
+               "reported", "гриміл", "гремел", "sounded", "rang out")
+HIT_STEMS = ("пошкодж", "зруйн", "влуч", "загин", "поранен", "постражд", "пожеж", "загорян", "damag",
+             " hit", "struck", "killed", "injur", "wounded", "fire", "поврежд", "разруш", "погиб", "ранен",
+             "пострада", "пожар", "попадан", "уламк", "обломк", "debris")
+# Air-raid alert lists name where sirens sound, not where anything was hit.
+ALERT_STEMS = ("тривог", "тревог", "alert", "siren")
+ORGANISATION_AFTER = frozenset({"хрест", "хреста", "хресту", "хрестом", "крест", "креста", "кресту",
+                                "cross"})
+NEAR_WORDS = frozenset({"під", "под", "near", "поблизу", "неподалік", "outside"})
+# "збили над Кіровоградщиною": a drone shot down over a region hit nothing there.
+OVER_WORDS = frozenset({"над", "over"})
+CENTRE_WORDS = frozenset({"райцентр", "райцентрі", "райцентру", "райцентра", "райцентре", "райцентром"})
+# First names that are also settlement names (Володимир, Олег): before a capitalised surname
+# they are a person.
+FIRST_NAMES = frozenset({
+    "volodymyr", "oleh", "oleg", "serhii", "serhiy", "sergii", "sergey", "ivan", "vitalii", "vitaliy",
+    "yurii", "yuriy", "andrii", "andriy", "vasyl", "dmytro", "mykhailo", "petro", "vadym", "olena", "ihor",
+    "viktor", "oleksii", "oleksiy", "mykola", "bohdan", "roman", "pavlo", "artem", "oleksandr", "vladimir",
+    "denys", "ruslan", "anatolii", "yevhen", "taras", "maksym", "stepan", "hanna", "tetiana", "iryna",
+    "natalia", "svitlana", "yuliia", "oksana", "valentyn", "valerii", "vyacheslav", "borys", "hryhorii",
+    "володимир", "владимир", "олег", "сергій", "сергей", "іван", "иван", "віталій", "виталий", "юрій",
+    "юрий", "андрій", "андрей", "василь", "василий", "дмитро", "дмитрий", "михайло", "михаил", "петро",
+    "петр", "вадим", "олена", "елена", "ігор", "игорь", "віктор", "виктор", "олексій", "алексей", "микола",
+    "николай", "богдан", "роман", "павло", "павел", "артем", "олександр", "александр", "денис", "руслан",
+    "анатолій", "анатолий", "євген", "евгений", "тарас", "максим", "степан", "ганна", "анна", "тетяна",
+    "татьяна", "ірина", "ирина", "наталія", "наталья", "світлана", "светлана", "юлія", "юлия", "оксана",
+    "валентин", "валерій", "валерий", "вячеслав", "в'ячеслав", "борис", "григорій", "григорий", "ярослав",
+    "станіслав", "станислав", "любов", "надія", "надежда", "віра", "вера", "людмила", "марія", "мария",
+})

@@ -2,17 +2,34 @@
 
 A token is lemmatised against the name words of the gazetteer (stem + ending paradigms built with
 pymorphy3 at build time); a capitalised token the paradigms miss is given to pymorphy3 itself,
-all parses considered. Names are then found as sequences of lemmas with a prefix index.
+all parses considered. Names are then found as sequences of lemmas with a prefix index. In a
+Russian text, capitalised words no name matched are looked up by their consonant skeleton, so
+every settlement has a Russian spelling without one being stored.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 
 from analysis._lexicon import (
-    CONJUNCTIONS, DOTTED_MARKERS, FILLER_WORDS, HROMADA_WORDS, MARKERS, OBLAST_WORDS, RAION_WORDS,
-    WORD_RE, is_latin, norm,
+    CONJUNCTIONS,
+    DOTTED_MARKERS,
+    FILLER_WORDS,
+    HROMADA_WORDS,
+    LANDMARK_NOUNS,
+    LIST_LEVELS,
+    LIST_SKIP,
+    MARKERS,
+    OBLAST_WORDS,
+    RAION_WORDS,
+    RU_CASE_ENDINGS,
+    WORD_RE,
+    is_latin,
+    latin_key,
+    norm,
+    ru_skeleton,
 )
 from analysis.gazetteer import Gazetteer, Unit, get_gazetteer
 from analysis.morph import parse
@@ -20,7 +37,6 @@ from analysis.morph import parse
 RIVERS = frozenset({"дніпро", "десна", "дністер", "дунай", "буг", "донець", "прут", "сейм", "інгулець",
                     "оскіл", "ворскла", "псел", "сула", "тиса", "рось", "случ", "днепр", "dnipro"})
 _BOUNDARY = set(".!?:;…\n|")
-_SKIP_BACK = set(" \t\r\"'«»“”„()[]-–—•*·>#")
 
 
 @dataclass(slots=True)
@@ -32,6 +48,7 @@ class Token:
     sent_start: bool  # first word of a sentence or line, where capitals prove nothing
     dotted: bool     # followed by "." (abbreviations: м., с., обл.)
     head: bool = False  # followed by ":" - a DSNS post header ("Зміїв: ...")
+    paren: bool = False  # inside parentheses
 
 
 @dataclass(slots=True)
@@ -44,7 +61,8 @@ class Mention:
     last: int                     # token index, exclusive
     key: tuple[str, ...]
     candidates: list[Unit]
-    kind: str                     # "P" stands alone, "A" adjective + level word
+    kind: str                     # "P" stands alone, "A" adjective + level word, "R" a Russian
+                                  # spelling of a settlement guessed by its consonants
     cap: bool
     sent_start: bool
     marker: frozenset[str] | None = None
@@ -54,19 +72,32 @@ class Mention:
     notes: set[str] = field(default_factory=set)
 
 
+# A word with the quotes, brackets, dashes and spaces right before it: the character before
+# those says whether the word opens a sentence.
+_GAP_WORD = re.compile(r"[ \t\r\"'«»“”„()\[\]\-–—•*·>#]*(" + WORD_RE.pattern + ")")
+
+
 def tokenize(text: str) -> list[Token]:
     """Word tokens with the facts the matcher needs about their surroundings."""
     low = norm(text)
     out: list[Token] = []
     n = len(text)
-    for m in WORD_RE.finditer(low):
-        s, e = m.span()
-        j = s - 1
-        while j >= 0 and text[j] in _SKIP_BACK:
-            j -= 1
-        sent = j < 0 or text[j] in _BOUNDARY or not (text[j].isalnum() or text[j] in ",")
-        out.append(Token(m.group(), s, e, text[s].isupper(), sent, e < n and text[e] == ".",
-                         e < n and text[e] == ":"))
+    # Brackets in the order they come, consumed as the words pass them.
+    brackets = [k for k, c in enumerate(text) if c in "()"] if "(" in text else []
+    depth, b = 0, 0
+    for m in _GAP_WORD.finditer(low):
+        s, e = m.span(1)
+        while b < len(brackets) and brackets[b] < s:
+            depth = depth + 1 if text[brackets[b]] == "(" else max(0, depth - 1)
+            b += 1
+        g = m.start()
+        before = text[g - 1] if g else ""
+        sent = not before or before in _BOUNDARY or not (before.isalnum() or before == ",")
+        word = m.group(1)
+        if word[-2:] == "'s" and is_latin(word):  # "Sumy Oblast's", "Kharkiv's"
+            word = word[:-2]
+        out.append(Token(word, s, e, text[s].isupper(), sent, e < n and text[e] == ".",
+                         e < n and text[e] == ":", depth > 0))
     return out
 
 
@@ -75,8 +106,7 @@ def lemmas(token: str) -> tuple[str, ...]:
     """Name words `token` may be a form of (itself included when it is one)."""
     g = get_gazetteer()
     if is_latin(token):
-        base = token[:-2] if token.endswith("'s") else token
-        return (base,)
+        return (latin_key(token[:-2] if token.endswith("'s") else token),)
     return g.lemmas(token)
 
 
@@ -95,20 +125,59 @@ def _token_lemmas(tok: Token) -> tuple[str, ...]:
     return found
 
 
-def _level_after(toks: list[Token], j: int, g: Gazetteer) -> str:
-    """The level word closing an adjective phrase: "Харківська [та Сумська] області" -> oblast."""
-    for k in range(j, min(j + 8, len(toks))):
-        w = toks[k].text
-        if w in OBLAST_WORDS:
-            return "oblast"
-        if w in RAION_WORDS:
-            return "raion"
-        if w in HROMADA_WORDS:
-            return "hromada"
-        if w in FILLER_WORDS or w in CONJUNCTIONS:
+def _level_of(word: str) -> str:
+    if word in OBLAST_WORDS:
+        return "oblast"
+    if word in RAION_WORDS:
+        return "raion"
+    if word in HROMADA_WORDS:
+        return "hromada"
+    return ""
+
+
+def _is_adjective(tok: Token, g: Gazetteer) -> bool:
+    return any((lem,) in g.names for lem in _token_lemmas(tok))
+
+
+def _level_after(toks: list[Token], j: int, g: Gazetteer, strict: bool = False) -> str:
+    """The level word closing an adjective phrase: "Харківська [та Сумська] області" -> oblast.
+
+    `strict` admits only filler words in between ("Луцьку та Ковельському районі" does not make
+    Луцьк a raion); otherwise lists of adjectives, conjunctions and parentheses are crossed.
+    """
+    inside = toks[j - 1].paren if j else False
+    for k in range(j, min(j + 24, len(toks))):
+        tok = toks[k]
+        level = _level_of(tok.text)
+        if level:
+            return level
+        if tok.text in FILLER_WORDS or (tok.paren and not inside):
             continue
-        if any((lem,) in g.names for lem in _token_lemmas(toks[k])):
+        if strict:
+            break
+        if tok.text in CONJUNCTIONS or _is_adjective(tok, g):
             continue  # another adjective of the same list
+        break
+    return ""
+
+
+def _list_noun(toks: list[Token], j: int, g: Gazetteer) -> str:
+    """The word after an adjective and the adjectives listed with it."""
+    for k in range(j, min(j + 24, len(toks))):
+        tok = toks[k]
+        if not (tok.text in CONJUNCTIONS or tok.paren or _is_adjective(tok, g)):
+            return tok.text
+    return ""
+
+
+def _level_before(toks: list[Token], i: int, g: Gazetteer) -> str:
+    """A plural level word opening a list: "в областях: Житомирській, Вінницькій та Київській"."""
+    for k in range(i - 1, max(i - 24, -1), -1):
+        tok = toks[k]
+        if tok.text in LIST_LEVELS:
+            return LIST_LEVELS[tok.text]
+        if tok.text in LIST_SKIP or tok.text in CONJUNCTIONS or tok.paren or _is_adjective(tok, g):
+            continue
         break
     return ""
 
@@ -145,14 +214,29 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[list[Token], list[Mention]]:
         if m is not None:
             out.append(m)
         i = end
+    if RUSSIAN.search(text):
+        covered = {k for m in out for k in range(m.first, m.last)}
+        ru = russian_mentions(toks, covered, g)
+        # "Великой Александровки": the two words beat a Crimean "Александровка" read alone.
+        taken = {k for m in ru for k in range(m.first, m.last)}
+        out = sorted([m for m in out if m.first not in taken] + ru, key=lambda m: m.first)
     return toks, out
 
 
 def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: Gazetteer) -> Mention | None:
+    first = toks[i]
+    if not first.cap and all(k == "P" and u.level in _TOWNS for key in keys for u, k in g.names[key]):
+        return None  # settlement names are proper nouns: "атака", "сума коштів" are no places
     entries = list({(id(u), k): (u, k) for key in keys for u, k in g.names[key]}.values())
     key = keys[0]
-    first = toks[i]
     level = _level_after(toks, j, g)
+    if not level and any(k == "A" for _, k in entries):
+        if _ADJECTIVE_END.search(toks[j - 1].text) and _list_noun(toks, j, g) in LANDMARK_NOUNS:
+            return None  # "Харківського та Луганського гарнізонів"
+        level = _level_before(toks, i, g)
+        if not level and not is_latin(first.text) and any(k == "A" and u.level == "oblast" for u, k in entries) and any(
+                t.text in OBLAST_WORDS for t in toks[max(0, i - 40):i]):
+            level = "oblast"  # "в Харківській області 487 разів, Київській – 261": the noun is elided
     cands: list[Unit] = []
     kind = "P"
     if level:
@@ -161,29 +245,104 @@ def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: 
     if not cands:
         kind = "P"
         cands = [u for u, k in entries if k == "P"]
-        if level and cands:  # "Izium district", "Kyiv region": a centre named with a level word
+        latin = is_latin(first.text)
+        named = _level_after(toks, j, g, strict=True)
+        if not named and latin and j < len(toks) and toks[j].text in CONJUNCTIONS:
+            named = level  # "Shostka and Konotop districts" (but "Kramatorsk, Donetsk Oblast")
+        if named and cands:  # "Izium district", "Kyiv region": a centre named with a level word
+            levels = _LEVELS_FOR[named] + (("raion",) if latin and named == "oblast" else ())
             lifted = [g.units[c] for u in cands for c in g.centre_of.get(u.code, ())
-                      if g.units[c].level in _LEVELS_FOR[level]]
+                      if g.units[c].level in levels]
             if lifted:
-                cands, kind = lifted, "A"
+                top = min(_LEVEL_RANK[u.level] for u in lifted)
+                cands, kind = [u for u in lifted if _LEVEL_RANK[u.level] == top], "A"
+            elif named == "hromada":
+                return None  # "Druzhba community" names a community, not the village
     if not cands:
         return None
     regional = [u for u in cands if u.level in ("oblast", "raion")]
     if kind == "P" and regional:
         # A region's own name beats villages called the same (Буковина, Крим).
-        top = "oblast" if any(u.level == "oblast" for u in regional) else "raion"
-        cands = [u for u in regional if u.level == top]
+        top_level = "oblast" if any(u.level == "oblast" for u in regional) else "raion"
+        cands = [u for u in regional if u.level == top_level]
     prev = toks[i - 1] if i > 0 else None
+    nxt = toks[j] if j < len(toks) else None
     if kind == "P" and any(k[-1] in RIVERS for k in keys) and (
             (prev is not None and prev.text in _RIVER_CONTEXT)
-            or (j < len(toks) and toks[j].text in ("river", "річка", "река"))):
+            or (nxt is not None and nxt.text in ("river", "річка", "река"))):
         return None  # the river, not the city
+    if kind == "P" and nxt is not None and nxt.text in LANDMARK_NOUNS and _ADJECTIVE_END.search(toks[j - 1].text):
+        return None  # "Азовське море", "Харківський напрямок": an adjective, not the place
     marker = None
     if prev is not None and prev.text in MARKERS and (prev.text not in DOTTED_MARKERS or prev.dotted):
         marker = MARKERS[prev.text]
     return Mention(first.start, toks[j - 1].end, i, j, key, cands, kind,
                    cap=first.cap, sent_start=first.sent_start and marker is None, marker=marker,
                    common=any(k in g.common for k in keys), level_word=level, head=toks[j - 1].head)
+
+
+_TOWNS = frozenset({"settlement", "city"})
+_LEVEL_RANK = {"oblast": 0, "city": 0, "raion": 1, "city_district": 1, "hromada": 2}
+_ADJECTIVE_END = re.compile(r"(?:ськ|цьк|зьк|ск|цк)(?:ий|а|е|ого|ому|ій|у|ою|ої|им|ім|ая|ое|ой|ую|ої)$")
+# Russian text: letters Ukrainian lacks, or words it never uses.
+RUSSIAN = re.compile(r"[ыэъЫЭЪ]| (?:и|что|как|поселок|поселке|области|района|город|обстрел\w*|сообщ\w*)\b")
+
+
+def russian_mentions(toks: list[Token], covered: set[int], g: Gazetteer) -> list[Mention]:
+    """Settlements written in Russian that the gazetteer has no Russian name for ("Ковшаровку",
+    "Рубежному"), matched by consonant skeleton. Only capitalised words the Ukrainian names left
+    unmatched; the caller admits them only where a marker or an oblast of the text backs them."""
+    index = g.ru_index()
+    out: list[Mention] = []
+    i, n = 0, len(toks)
+    while i < n:
+        tok = toks[i]
+        if (i in covered or not tok.cap or len(tok.text) < 4 or is_latin(tok.text)
+                or (tok.sent_start and not (i and toks[i - 1].text in MARKERS))):
+            i += 1
+            continue
+        found: list[Unit] = []
+        end = i + 1
+        if i + 1 < n and toks[i + 1].cap and not toks[i + 1].sent_start:
+            found = [u for a in _ru_keys(tok.text) for b in _ru_keys(toks[i + 1].text)
+                     for u in index.get(a + " " + b, ())]
+            end = i + 2
+        if not found and not _known_word(tok.text):  # «Герань-2» is a drone, not Гурине
+            found = [u for a in _ru_keys(tok.text) for u in index.get(a, ())]
+            end = i + 1
+        if found:
+            prev = toks[i - 1] if i else None
+            marker = None
+            if prev is not None and prev.text in MARKERS and (prev.text not in DOTTED_MARKERS or prev.dotted):
+                marker = MARKERS[prev.text]
+            out.append(Mention(tok.start, toks[end - 1].end, i, end, (tok.text,), list(dict.fromkeys(found)),
+                               "R", cap=True, sent_start=tok.sent_start and marker is None, marker=marker))
+        i = end
+    return out
+
+
+def russian_candidates(toks: list[Token], first: int, last: int, g: Gazetteer) -> list[Unit]:
+    """Settlements whose Ukrainian name has the skeleton of the words toks[first:last]."""
+    keys = [""]
+    for tok in toks[first:last]:
+        keys = [(k + " " if k else "") + s for k in keys for s in _ru_keys(tok.text)]
+    index = g.ru_index()
+    return list(dict.fromkeys(u for k in keys for u in index.get(k, ())))
+
+
+@functools.lru_cache(maxsize=20_000)
+def _known_word(word: str) -> bool:
+    """A dictionary word that is no geographical name."""
+    return any(p.is_known and "Geox" not in p.tag.grammemes for p in parse(word))
+
+
+@functools.lru_cache(maxsize=20_000)
+def _ru_keys(word: str) -> tuple[str, ...]:
+    keys = {ru_skeleton(word)}
+    for ending in RU_CASE_ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 4:
+            keys.add(ru_skeleton(word[: -len(ending)]))
+    return tuple(keys)
 
 
 _RIVER_CONTEXT = frozenset({"берег", "берега", "березі", "берегом", "берегу", "річка", "річки", "річку",

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from importlib import resources
 
-from analysis._lexicon import KATOTTH_TO_ISO
+from analysis._lexicon import KATOTTH_TO_ISO, ru_skeleton
 
 __all__ = ["Unit", "Gazetteer", "get_gazetteer", "ISO_NAMES_EN"]
 
@@ -81,6 +81,7 @@ class Gazetteer:
         self.centre_of: dict[str, list[str]] = {}
         self._oblasts: dict[str, Unit] = {}
         self._raions: dict[str, list[Unit]] = {}
+        self._ru_index: dict[str, list[Unit]] | None = None
         self._load_units(unit_lines)
         self._load_lexicon(lexicon_lines)
 
@@ -149,6 +150,18 @@ class Gazetteer:
                     if suffix in self.paradigms[pid] and lemma not in out:
                         out.append(lemma)
         return tuple(out)
+
+    def ru_index(self) -> dict[str, list[Unit]]:
+        """Settlements by the consonant skeleton of their Ukrainian name (`ru_skeleton`), built on
+        the first Russian text: the Russian spelling of any village without storing one."""
+        index = self._ru_index
+        if index is None:
+            index = {}
+            for u in self.units.values():
+                if u.level == "settlement" and len(u.name_uk) > 3:
+                    index.setdefault(ru_skeleton(u.name_uk.lower()), []).append(u)
+            self._ru_index = index
+        return index
 
     def unit(self, code: str) -> Unit:
         """The unit with this KATOTTH code (or an oblast's ISO code); KeyError if unknown."""

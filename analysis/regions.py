@@ -4,17 +4,65 @@ Finding names is `_match`; this module decides ambiguity. A name is accepted whe
 unambiguous, or when the text itself (an oblast, raion, hromada or city named elsewhere, a marker
 like "м." / "с." / "village"), the source's oblast, or a large population settles it. An ambiguous
 small village with nothing to decide it is left out: a wrong oblast alerts the wrong people.
+
+A place named in a role other than where the event happened (the home of a unit sent elsewhere,
+the hospital the injured were taken to, the office or outlet that published the report, an
+official's title, a road or street, an alert list, where explosions were only heard, a list of
+places left without power) is left out, unless the text names no other place. Russian spellings
+of villages are guessed by their consonants (`_match.russian_mentions`) and kept only where the
+text's oblast, raion or hromada, or a marker, backs them.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 
-from analysis._lexicon import CAPITAL_WORDS, HROMADA_WORDS, OBLAST_WORDS, OBLASTS, RAION_WORDS, words
-from analysis._match import Mention, find_mentions, lemmas
+from analysis._lexicon import (
+    ALERT_STEMS,
+    CAPITAL_WORDS,
+    CENTRE_WORDS,
+    EXPLOSION_STEMS,
+    FIRST_NAMES,
+    FROM_WORDS,
+    HEARD_STEMS,
+    HIT_STEMS,
+    HOSPITAL_WORDS,
+    HROMADA_WORDS,
+    NEAR_WORDS,
+    OBLAST_WORDS,
+    OBLASTS,
+    OFFICE_WORDS,
+    ORGANISATION_AFTER,
+    OUTAGE_STEMS,
+    OVER_WORDS,
+    RAION_WORDS,
+    REPORT_STEMS,
+    ROAD_WORDS,
+    STREET_AFTER,
+    STREET_WORDS,
+    TITLE_AFTER,
+    TITLE_BEFORE,
+    TRANSPORT_STEMS,
+    UNIT_NOUNS,
+    is_latin,
+    latin_key,
+    norm,
+    shchyna_forms,
+    words,
+)
+from analysis._match import (
+    RUSSIAN,
+    Mention,
+    Token,
+    find_mentions,
+    lemmas,
+    russian_candidates,
+)
 from analysis.gazetteer import Gazetteer, Unit, get_gazetteer
 from analysis.model import Place
+from analysis.morph import parse
 
 __all__ = ["find_places", "resolve_region", "channel_oblast"]
 
@@ -36,29 +84,204 @@ def find_places(text: str, channel: str | None = None, oblast_hint: str | None =
     g = get_gazetteer()
     hint = (oblast_hint or channel_oblast(channel) or "").upper() or None
     toks, mentions = find_mentions(text, g)
-    mentions = [m for m in mentions if _plausible(m)]
+    mentions = [m for m in mentions if _plausible(m) and not _person(toks, m)]
+    outage = _outage_lists(text, toks, mentions)
+    passing: dict[int, bool] = {}
+    kept = [m for m in mentions if id(m) not in outage and not _role(text, toks, m, passing)]
+    if any(m.kind != "R" for m in kept):
+        mentions = kept  # a place named only in a role is still better than nothing
     for m in mentions:
         if m.marker:
             kept = [u for u in m.candidates if u.category in m.marker]
+            if not kept and RUSSIAN.search(text):  # "с. Рубежное" is a village, not the Luhansk city
+                kept = [u for u in russian_candidates(toks, m.first, m.last, g) if u.category in m.marker]
+                if kept:
+                    m.kind = "R"
             m.candidates = kept or m.candidates
-    ctx_oblasts, ctx_units = _context(mentions)
+    ctx_oblasts, ctx_units = _context([m for m in mentions if m.kind != "R"])
+    named = {m.candidates[0].oblast for m in mentions if len(m.candidates) == 1 and m.candidates[0].level == "oblast"}
+    mentions = [m for m in mentions if m.kind != "R" or _russian_backed(m, ctx_oblasts, ctx_units, hint)]
     if any(t.text in CAPITAL_WORDS for t in toks):
         ctx_units.add(g.oblast_unit("UA-30").code)
     # Two passes: what the first pass settles (Києва -> Kyiv by population) is context for the
     # rest (Шевченківський район Києва).
-    first = [_decide(m, g, ctx_oblasts, ctx_units, hint) for m in mentions]
+    first = [_decide(m, g, ctx_oblasts, ctx_units, hint, named) for m in mentions]
     for m, u in zip(mentions, first):
         if u is not None and len(m.candidates) > 1:
             ctx_oblasts.setdefault(u.oblast, []).append(m.start)
             ctx_units.add(u.code)
+    decided: list[tuple[int, Unit]] = []
+    for m in mentions:
+        u = _decide(m, g, ctx_oblasts, ctx_units, hint, named)
+        if u is None:
+            continue
+        prev = toks[m.first - 1].text if m.first else ""
+        if u.level in ("settlement", "city") and (prev in NEAR_WORDS or (
+                prev == "на" and toks[m.first].text.endswith("і") and u.code in _colloquial_centres(g))):
+            # "під Києвом" is around the city; "на Запоріжжі" is the region, "у Запоріжжі" the city.
+            u = g.oblast_unit("UA-32" if u.oblast == "UA-30" else u.oblast)
+        decided.append((m.first, u))
+    decided.extend(_raion_centres(toks, decided, g))
     places: list[Place] = []
     seen: set[str] = set()
-    for m in mentions:
-        u = _decide(m, g, ctx_oblasts, ctx_units, hint)
-        if u is not None and u.code not in seen:
+    for _, u in sorted(decided, key=lambda e: e[0]):
+        if u.code not in seen:
             seen.add(u.code)
             places.append(Place(u.code, u.title, u.level, u.oblast))
     return places
+
+
+@functools.lru_cache(maxsize=1)
+def _colloquial_centres(g: Gazetteer) -> frozenset[str]:
+    """Oblast centres named like their oblast's colloquial form (Запоріжжя, Запорізька)."""
+    out = set()
+    for o in g.oblasts():
+        if o.centre and o.level == "oblast" and norm(g.units[o.centre].name_uk) in shchyna_forms(o.name_uk):
+            out.add(o.centre)
+    return frozenset(out)
+
+
+def _raion_centres(toks: list[Token], decided: list[tuple[int, Unit]], g: Gazetteer) -> list[tuple[int, Unit]]:
+    """"райцентр" is the centre of the raion named last before it ("Нікопольщина ... райцентр")."""
+    out = []
+    for k, tok in enumerate(toks):
+        if tok.text in CENTRE_WORDS:
+            raions = [u for pos, u in decided if pos < k and u.level == "raion" and u.centre]
+            if raions:
+                out.append((k, g.units[raions[-1].centre]))
+    return out
+
+
+def _russian_backed(m: Mention, ctx_oblasts: dict[str, list[int]], ctx_units: set[str], hint: str | None) -> bool:
+    """A settlement guessed from its Russian spelling counts only inside an oblast, raion or
+    hromada the text names (or the source covers), or after a marker ("с.", "пос.")."""
+    backed = [u for u in m.candidates if u.oblast in ctx_oblasts or u.oblast == hint
+              or u.raion_code in ctx_units or u.hromada_code in ctx_units]
+    if not backed:
+        return False
+    m.candidates = backed
+    return True
+
+
+def _person(toks: list[Token], m: Mention) -> bool:
+    """"Володимир Зеленський", "Oleh Syniehubov": a first name before a surname is no place."""
+    if m.last - m.first != 1 or m.last >= len(toks):
+        return False
+    nxt = toks[m.last]
+    if not nxt.cap or nxt.sent_start or is_latin(nxt.text) != is_latin(toks[m.first].text):
+        return False
+    return _first_name(toks[m.first].text)
+
+
+@functools.lru_cache(maxsize=20_000)
+def _first_name(word: str) -> bool:
+    if is_latin(word):
+        return latin_key(word) in _LATIN_FIRST_NAMES
+    if word in FIRST_NAMES or any(word[: -len(e)] in FIRST_NAMES for e in ("а", "у", "ом", "ем", "ові", "еві")
+                                  if word.endswith(e)):
+        return True
+    return any("Name" in p.tag.grammemes and p.is_known and p.score > 0.3 for p in parse(word))
+
+
+_TO = frozenset({"в", "у", "до", "во", "in", "to", "at", "into"})
+_LATIN_FIRST_NAMES = frozenset(latin_key(n) for n in FIRST_NAMES if is_latin(n))
+
+
+def _role(text: str, toks: list[Token], m: Mention, passing: dict[int, bool]) -> bool:
+    """True when the mention names a place in a role other than where the event happened: the home
+    of a unit sent elsewhere, the hospital the injured were taken to, the office that published
+    the report, an official's title or an outlet, a road or street, an air-raid alert list."""
+    i, j = m.first, m.last
+    prev = toks[i - 1].text if i else ""
+    nxt = toks[j].text if j < len(toks) else ""
+    if prev in STREET_WORDS or prev in OVER_WORDS or nxt in STREET_AFTER or nxt in ORGANISATION_AFTER:
+        return True
+    if m.kind != "A" and (nxt in TITLE_AFTER or prev in TITLE_BEFORE or (
+            nxt == "city" and j + 1 < len(toks) and toks[j + 1].text in TITLE_AFTER)):
+        return True  # "Sumy Military Administration", "Kyiv City Council", "Kyiv Independent"
+    if m.cap and _dateline(text, m):
+        return True
+    # Look back over the sentence, no further than six words.
+    k, lo = i, max(0, i - 6)
+    while k > lo and not toks[k].sent_start:
+        k -= 1
+    window = [t.text for t in toks[k:i]]
+    joined = " ".join(window)
+    if not (_CUE_WORDS.intersection(window) or _HOSPITAL.search(joined)):
+        return _in_passing(text, toks, i, m.end, passing)
+    for t in reversed(toks[max(0, i - 4):i]):  # "на трасі Харків – Охтирка"
+        if t.text in ROAD_WORDS:
+            return True
+        if not t.cap:
+            break
+    for n, w in enumerate(window):
+        if w in FROM_WORDS and any(x.startswith(UNIT_NOUNS) for x in window[max(0, n - 3):n]):
+            return True  # "рятувальники з Полтавської області", "rescuers from Kyiv Oblast"
+    if ((prev in _TO or prev.startswith(HOSPITAL_WORDS)) and _HOSPITAL.search(" ".join(window[-4:]))
+            and _TRANSPORT.search(joined)):
+        return True  # "доставили до лікарні в Харкові", "госпіталізовані в лікарні Донеччини"
+    if _CUE_WORDS.intersection(window) & OFFICE_WORDS:
+        sentence = " ".join(t.text for t in toks[_sentence_start(toks, i):i])
+        if any(r in sentence for r in REPORT_STEMS):
+            return True  # "Про це повідомляє ГУ ДСНС у Полтавській області"
+    return _in_passing(text, toks, i, m.end, passing)
+
+
+def _stems(stems: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(map(re.escape, stems)))  # over lower-case text: re.I is slow
+
+
+_ALERT, _EXPLOSION, _HEARD, _HIT, _OUTAGE, _HOSPITAL = map(
+    _stems, (ALERT_STEMS, EXPLOSION_STEMS, HEARD_STEMS, HIT_STEMS, OUTAGE_STEMS, HOSPITAL_WORDS))
+_TRANSPORT = _stems(TRANSPORT_STEMS)
+_CUE_WORDS = ROAD_WORDS | FROM_WORDS | OFFICE_WORDS
+
+
+def _in_passing(text: str, toks: list[Token], i: int, end: int, cache: dict[int, bool]) -> bool:
+    """The sentence names places only as an alert list or where explosions were heard."""
+    start = _sentence_start(toks, i)
+    got = cache.get(start)
+    if got is None:
+        sentence = text[toks[start].start:_sentence_end(text, end)].lower()
+        got = bool((_ALERT.search(sentence) or (_EXPLOSION.search(sentence) and _HEARD.search(sentence)))
+                   and not _HIT.search(sentence))
+        cache[start] = got
+    return got
+
+
+def _outage_lists(text: str, toks: list[Token], mentions: list[Mention]) -> set[int]:
+    """Mentions listed (three or more in a sentence) as places left without power or water."""
+    by_sentence: dict[int, list[Mention]] = {}
+    for m in mentions:
+        if m.kind != "A":
+            by_sentence.setdefault(_sentence_start(toks, m.first), []).append(m)
+    out: set[int] = set()
+    for start, ms in by_sentence.items():
+        if len(ms) >= 3:
+            if _OUTAGE.search(text[toks[start].start:_sentence_end(text, ms[-1].end)].lower()):
+                out.update(id(m) for m in ms)
+    return out
+
+
+def _sentence_start(toks: list[Token], i: int) -> int:
+    k = i
+    while k > 0 and not toks[k].sent_start:
+        k -= 1
+    return k
+
+
+def _sentence_end(text: str, pos: int) -> int:
+    ends = [e for e in (text.find(c, pos) for c in ".!?\n") if e >= 0]
+    return min(ends) if ends else len(text)
+
+
+def _dateline(text: str, m: Mention) -> bool:
+    """"КИЇВ. 19 липня. УНН." opens a news item with the newsroom's city, not the event's."""
+    name = text[m.start:m.end]
+    if not (name.isupper() and len(name) > 2):
+        return False
+    rest = text[m.end:m.end + 4]
+    return bool(rest) and rest[0] in ".,–—-" and any(c.isdigit() for c in rest)
 
 
 def _plausible(m: Mention) -> bool:
@@ -84,12 +307,17 @@ def _context(mentions: list[Mention]) -> tuple[dict[str, list[int]], set[str]]:
 
 
 def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_units: set[str],
-            hint: str | None) -> Unit | None:
+            hint: str | None, named: set[str]) -> Unit | None:
     cands = m.candidates
     others = {k: [p for p in v if p != m.start] for k, v in ctx_oblasts.items()}
     others = {k: v for k, v in others.items() if v}
     if len(cands) == 1:
         u = cands[0]
+        if m.kind == "A" and u.level == "hromada" and named and u.oblast not in named and u.oblast != hint:
+            return None  # a hromada outside every oblast the text names is a misspelt namesake
+        if (u.level == "city_district" and others and u.oblast not in others and u.oblast != "UA-30"
+                and u.parent not in ctx_units):
+            return None  # "Киевский район" of Donetsk is not Kharkiv's, the one with a Russian name
         if (m.kind == "P" and u.level == "settlement" and u.population < 2_000 and not m.marker
                 and others and u.oblast not in others and u.oblast != hint):
             return None  # a hamlet outside the oblast the text is about is a homonym (Говерла)
@@ -103,6 +331,9 @@ def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_uni
             return u
         return None
 
+    if m.common and m.sent_start and not m.marker and max(u.population for u in cands) < COMMON_CITY and not any(
+            u.raion_code in ctx_units or u.hromada_code in ctx_units for u in cands):
+        return None  # "Мирні жителі не постраждали": a word opening a sentence, not Мирне
     districts = [u for u in cands if u.level == "city_district" and u.parent in ctx_units]
     if districts:
         return districts[0]
@@ -125,6 +356,10 @@ def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_uni
         # A million-city beats a hamlet in the hinted oblast: "Київ" in a Mykolaiv post is Kyiv.
         if top is not best and top.population >= BIG_CITY and top.population >= 50 * max(best.population, 1):
             return top
+        rest = [u.population for u in subset if u is not best]
+        if rest and not m.marker and best.population < BIG_CITY and best.population * 2 < 5 * max(rest) and not any(
+                u.raion_code in ctx_units or u.hromada_code in ctx_units for u in subset):
+            return None  # namesakes in the oblast the text names, nothing tells them apart
         return best
     ranked = sorted(cands, key=lambda u: u.population, reverse=True)
     second = ranked[1].population
@@ -134,7 +369,8 @@ def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_uni
         if m.common and (top.population < COMMON_CITY or (m.sent_start and top.population < BIG_CITY)):
             return None
         return top
-    if len({u.oblast for u in cands}) == 1 and not m.common:
+    if len({u.oblast for u in cands}) == 1 and not m.common and (
+            top.population >= DOMINANT_MIN or m.marker or top.oblast in others or top.oblast == hint):
         return top  # the oblast is certain even if the village is not
     return None
 

@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 import pymorphy3  # noqa: E402
 
 from analysis._lexicon import (  # noqa: E402
-    CITY_ALIASES, COMMON_WORDS, KATOTTH_TO_ISO, OBLASTS, RU_REGION_NAMES, is_latin, norm,
-    shchyna_forms, words,
+    CITY_ALIASES, CITY_DISTRICTS_RU, COMMON_WORDS, KATOTTH_TO_ISO, KYIV_NEIGHBOURHOODS, OBLASTS, RU_REGION_NAMES, is_latin,
+    latin_key, norm, shchyna_forms, words,
 )
 
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "ua_gazetteer_katottg_2025-07-02.csv"
@@ -165,20 +165,36 @@ def build(source: Path, out_dir: Path) -> None:
             extra_a[code].append(ru_adj)
         extra_a[code].extend(en_names)
 
-    # A raion is named after its centre (Ізюмський -> Ізюм): "Izium district" needs the link.
+    for r in rows:
+        if r["category"] == "B" and r["parent_code"] in by_code:
+            ru = CITY_DISTRICTS_RU.get((by_code[r["parent_code"]]["name_uk"], r["name_uk"].strip()))
+            if ru:
+                extra_a[r["katottg_code"]].append(ru)
+    kyiv = max(settlements_by_name["Київ"], key=pop)
+    extra_p[kyiv["katottg_code"]].extend(KYIV_NEIGHBOURHOODS)
+
+    # A raion or hromada is named after its centre (Ізюмський -> Ізюм, Білоцерківський -> Біла
+    # Церква, Дружбівська -> Дружба): "Izium district", "Druzhba community" need the link.
     members: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
         if r["level"] == "settlement":
             members[r["raion_code"]].append(r)
+            members[r["hromada_code"]].append(r)
     for r in rows:
-        if r["level"] != "raion":
+        if r["level"] not in ("raion", "hromada"):
             continue
         code, adj = r["katottg_code"], norm(r["name_uk"].strip())
-        for s in sorted(members[code], key=pop, reverse=True):
-            if norm(s["name_uk"])[:4] == adj[:4]:
-                centre[code] = s["katottg_code"]
-                break
-        extra_p[code].extend(shchyna_forms(r["name_uk"].strip()))
+        shared = [(len(os.path.commonprefix([norm(s["name_uk"]), adj])), pop(s), s["katottg_code"])
+                  for s in members[code]]
+        best = max(((min(n, 5), p, c) for n, p, c in shared if n >= (3 if r["level"] == "raion" else 4)),
+                   default=None)
+        if best:
+            centre[code] = best[2]
+        if r["level"] == "raion":
+            # "Запоріжжя" is the raion's own centre, the city of 700,000, not a colloquial name of
+            # Запорізький район.
+            own = {norm(s["name_uk"].strip()) for s in members[code]}
+            extra_p[code].extend(f for f in shchyna_forms(r["name_uk"].strip()) if f not in own)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     common_keys: set[str] = set()
@@ -203,13 +219,13 @@ def build(source: Path, out_dir: Path) -> None:
             town = n == name_uk and (pop(r) >= 5_000 or n in CITY_ALIASES)
             forms.add(n, adjective=False, lang="any" if town else "uk" if n == name_uk else lang_of(n))
             if level == "settlement" and forms.is_common(n):
-                common_keys.add(" ".join(words(n)))
+                common_keys.add(key(n))
         for n in [name_uk] * adjective + a_names:
             forms.add(n, adjective=True, lang="uk" if n == name_uk else lang_of(n))
         if level == "settlement":
             for n in latin:
                 if forms.is_common(n):
-                    common_keys.add(" ".join(words(n)))
+                    common_keys.add(key(n))
         lat = f"{float(r['lat']):.3f}" if r["lat"] else ""
         lon = f"{float(r['lon']):.3f}" if r["lon"] else ""
         lines.append("\t".join([
@@ -224,8 +240,13 @@ def build(source: Path, out_dir: Path) -> None:
 
 
 def keys(names: list[str]) -> str:
-    """Names as the matcher's keys (normalised words joined by spaces), so loading needs no regex."""
-    return "|".join(dict.fromkeys(" ".join(words(n)) for n in names if words(n)))
+    """Names as the matcher's keys (normalised words joined by spaces, English spellings folded
+    by `latin_key`), so loading needs no regex."""
+    return "|".join(dict.fromkeys(key(n) for n in names if words(n)))
+
+
+def key(name: str) -> str:
+    return " ".join(latin_key(w) if is_latin(w) else w for w in words(name))
 
 
 def lexicon_lines(all_forms: dict[str, set[str]], common_keys: set[str]) -> list[str]:
@@ -248,7 +269,7 @@ def write_gz(path: Path, lines: list[str]) -> None:
     # mtime=0 keeps rebuilds byte-identical, so git only sees real data changes.
     with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as gz:
         gz.write(("\n".join(lines) + "\n").encode("utf-8"))
-    print(f"wrote {path.relative_to(ROOT)}: {path.stat().st_size / 1024:.0f} KiB, {len(lines)} lines")
+    print(f"wrote {path}: {path.stat().st_size / 1024:.0f} KiB, {len(lines)} lines")
 
 
 def main() -> None:

@@ -70,3 +70,35 @@ def test_raions() -> None:
 ])
 def test_lemmas(form: str, lemma: str) -> None:
     assert lemma in get_gazetteer().lemmas(form)
+
+
+def test_colloquial_raion_name_never_hides_its_centre() -> None:
+    # "Запоріжжя" (the -жжя form of Запорізький район) is only the city's name.
+    g = get_gazetteer()
+    assert {u.level for u, _ in g.names[("запоріжжя",)]} == {"settlement"}
+    # a -щина form that is a village elsewhere stays the raion's (Косівщина)
+    assert "raion" in {u.level for u, _ in g.names[("косівщина",)]}
+
+
+@pytest.mark.parametrize("hromada, centre", [("Білопільська", "Білопілля"), ("Краснопільська", "Краснопілля")])
+def test_hromadas_know_their_centre(hromada: str, centre: str) -> None:
+    g = get_gazetteer()
+    units = [u for u in g.units.values() if u.level == "hromada" and u.name_uk == hromada and u.oblast == "UA-59"]
+    assert units and g.units[units[0].centre].name_uk == centre
+
+
+def test_raion_centre_with_a_different_stem() -> None:
+    g = get_gazetteer()
+    raion = next(u for u in g.raions("UA-32") if u.name_uk == "Білоцерківський")
+    assert g.units[raion.centre].name_uk == "Біла Церква"
+
+
+def test_english_spellings_share_a_key() -> None:
+    g = get_gazetteer()
+    assert ("mikolaiv",) in g.names and ("zaporizhia",) in g.names
+
+
+def test_russian_skeleton_index() -> None:
+    index = get_gazetteer().ru_index()
+    assert any(u.name_uk == "Ківшарівка" for u in index["к*вш*р*вк"])
+    assert any(u.name_uk == "Малий Бурлук" for u in index["м*л б*рл*к"])
