@@ -69,7 +69,7 @@ SINGULAR_PERSON = re.compile(
 )
 CHILD_WORD = re.compile(
     r"^(?:дит\w*|діт\w*|хлопчик\w*|дівчин\w*|дівчат\w*|немовл\w*|школяр\w*|підліт\w*|підлітк\w*|"
-    r"child\w*|boys?|girls?|teen\w*|infant\w*|ребен\w*|дет\w*|мальчик\w*|девоч\w*|подрост\w*|школьни\w*)$"
+    r"child\w*|boys?|girls?|teen\w*|infant\w*|ребен\w*|дет(?:и|ей|ям|ьми|ях|ск\w*)|мальчик\w*|девоч\w*|подрост\w*|школьни\w*)$"
 )
 # Month names (genitive and nominative, uk/ru/en): "18 жовтня", "в ночь на 18 октября", "18 October".
 MONTHS = (

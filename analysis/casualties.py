@@ -403,9 +403,10 @@ def _people(s: str) -> str:
         if len(run) == 1:
             noun = re.sub(r"^\S+\s*", "", span) if _DESC.match(span) and span[0].isdigit() else span
             noun = re.sub(r"\s*\d+\s+\S+$", "", noun) if not span[0].isdigit() else noun
-            repl = f"1 {noun or 'особа'} {marks}"
+            repl = f"1 {'дитина' if described and described[0] < 18 else noun or 'особа'} {marks}"
         else:
-            repl = f"{len(run)} {'дітей' if all(_CHILD_IN.search(s[a:b]) for a, b, _ in run) else 'осіб'} {marks}"
+            young = all(_CHILD_IN.search(s[a:b]) or 0 <= age < 18 for a, b, age in run)
+            repl = f"{len(run)} {'дітей' if young else 'осіб'} {marks}"
         out.append(s[pos:start])
         out.append(repl)
         pos = end
@@ -443,7 +444,8 @@ def _read_sentence(idx: int, sentence: str, reading: _Reading) -> None:
     for rx, repl in _IDIOMS:
         low = rx.sub(repl, low)
     low = _zeros(low, reading)
-    if not (_KILLED.search(low) or _INJURED.search(low)):
+    among = bool(_AMONG_START.match(low.lstrip(" \t\"«“„(-–—•*"))) and reading.last is not None
+    if not (among or _KILLED.search(low) or _INJURED.search(low)):
         return
     low = _people(low)
     total = bool(_TOTAL.search(low))
@@ -451,7 +453,8 @@ def _read_sentence(idx: int, sentence: str, reading: _Reading) -> None:
     vals: dict[str, list[int]] = {c: [] for c in _CATS}
     ages: dict[str, list[int]] = {c: [] for c in _CATS}
     role = {c: "total" if total else "plain" for c in _CATS}
-    last_cat: str | None = None
+    # A sentence that opens with "Серед них…" continues the figure of the sentence before.
+    last_cat: str | None = reading.last[0] if among and reading.last else None
     pending: tuple[int, bool] | None = None
     pending_children: int | None = None
     parts = _SEGMENT.split(low)
