@@ -124,7 +124,10 @@ _UPDATE = _Cue(
 )
 _MORE = _Cue(r"(?<!\w)(?:ще|еще|another|more|other|others|additional|також|также|also)\b",
              ("ще", "another", "more", "other", "additional", "також", "также", "also"))
-_ONE_MORE = _Cue(r"(?<!\w)(?:ще|еще|another|more|additional)\b", ("ще", "another", "more", "additional"))
+_ONE_MORE = _Cue(
+    r"(?<!\w)(?:ще|еще|another|more|additional|(?:окрім|крім|кроме|помимо) них|besides them|in addition)\b",
+    ("ще", "another", "more", "additional", "них", "besides them", "in addition"),
+)
 # A singular verb, participle or substantive: one person when no number is given ("є загиблий").
 _SINGULAR_VERB = re.compile(
     r"^(?:загинув|загинула|помер|померла|погиб|погибла|умер|умерла|ранен|ранена|травмований|"
@@ -209,8 +212,8 @@ _ZEROS: tuple[tuple[_Cue, str], ...] = (
         r"загиблих (?:і|та|й|або) (?:поранен|постраждал|травмован)|погибших (?:и|или) (?:ранен|пострадавш))\w* "
         r"(?:[\w']+ ){0,3}?(?:немає|нема|не було|нет|не выявлено|не зафіксовано|не виявлено)|"
         r"no (?:[\w-]+ (?:or|and) )?(?:casualties|injuries|victims)|without (?:any )?casualties|no one hurt|"
-        r"(?:люди|людей|жителі|мешканці|мирні|цивільні|жители|мирные|граждане|civilians|people|residents)\s+"
-        r"(?:[\w'-]+\s+){0,4}?(?:не|not)\s+(?:постраждал|пострадал|injured|hurt|harmed)\w*",
+        r"(?:люди|людей|жителі|мешканці|мирні|цивільні|жители|мирные|граждане|civilians|people|residents),?\s+"
+        r"(?:[\w'-]+,?\s+){0,4}?(?:не|not)\s+(?:постраждал|пострадал|injured|hurt|harmed)\w*",
         ("без", "нема", "не ", "нет", "no ", "without", "not ")), "both"),
     (_Cue(
         r"без (?:загиблих|погибших|жертв)|(?:загиблих|погибших) (?:немає|нема|не було|нет)|no deaths|"
@@ -239,6 +242,8 @@ _PLACE_OPENING = re.compile(
     r"(?:(?:м|с|г|смт|пгт|сел|селі|місті|селищі|городе|поселке|селе|the city of|the village of|the town of)\.?\s+)?"
     r"([A-ZА-ЯІЇЄҐ][\w'’-]{2,})"
 )
+
+_PLACE_ANYWHERE = re.compile(r"(?<!\w)(?i:у|в|на|in)\s+([A-ZА-ЯІЇЄҐ][\w'’-]{2,})")
 
 
 @dataclass(slots=True)
@@ -307,15 +312,15 @@ def _category(seg: str) -> str | None:
     return "killed" if k else "injured" if j else None
 
 
-def _segment_counts(seg: str) -> list[tuple[str, int, bool]]:
-    """(category, count, counts children) read from one segment with casualty words."""
+def _segment_counts(seg: str) -> list[tuple[str, int, bool, bool]]:
+    """(category, count, counts children, a number was written) read from a segment with casualty words."""
     tokens = _TOKEN.findall(seg)
     upd = _UPDATE.search(seg)
     cat = _category(seg)
     if upd is not None and (n := _value(upd.group("n"))) is not None:
         if cat is None:
             cat = "killed" if _KILLED.search(seg[: upd.start()]) else "injured"
-        return [(cat, n, False)]
+        return [(cat, n, False, True)]
     nums = _numbers(tokens)
     marks = [(i, "killed") for i, t in enumerate(tokens) if _KILLED.match(t)]
     marks += [(i, "injured") for i, t in enumerate(tokens) if _INJURED.match(t)]
@@ -324,7 +329,7 @@ def _segment_counts(seg: str) -> list[tuple[str, int, bool]]:
         out = []
         for pos, n, child in nums:
             best = min(marks, key=lambda m: (abs(m[0] - pos), m[0] < pos))
-            out.append((best[1], n, child))
+            out.append((best[1], n, child, True))
         return out
     if cat is None:
         return []
@@ -332,11 +337,11 @@ def _segment_counts(seg: str) -> list[tuple[str, int, bool]]:
         # The number next to the casualty word, not the largest one in the segment.
         at = [m[0] for m in marks] or [0]
         pos, n, child = min(nums, key=lambda x: (min(abs(x[0] - a) for a in at), x[0]))
-        return [(cat, n, child)]
+        return [(cat, n, child, True)]
     if any(t in _PLURAL_PRONOUNS for t in tokens):
         return []
     if any(_SINGULAR_VERB.match(t) for t in tokens) or _names_one_person(tokens):
-        return [(cat, 1, any(CHILD_WORD.match(t) for t in tokens))]
+        return [(cat, 1, any(CHILD_WORD.match(t) for t in tokens), False)]
     return []
 
 
@@ -467,8 +472,9 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def _place(sentence: str) -> str | None:
-    m = _PLACE_OPENING.match(sentence)
+def _place(sentence: str, *, anywhere: bool = False) -> str | None:
+    """The first letters of the place a sentence opens with (or, `anywhere`, names after "у/in")."""
+    m = _PLACE_OPENING.match(sentence) or (_PLACE_ANYWHERE.search(sentence) if anywhere else None)
     return normalize(m.group(1))[:3] if m else None
 
 
@@ -507,8 +513,10 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
         return any((_KILLED.search(seg) or _INJURED.search(seg)) and not _numbers(_TOKEN.findall(seg))
                    for seg, _ in segs[i:])
     in_part = False  # inside a breakdown ("серед них … та …")
+    implied = {c: False for c in _CATS}
+    place = _place(sentence, anywhere=_ONE_MORE.present(low))
 
-    def put(cat: str, n: int, seg: str, child: bool) -> None:
+    def put(cat: str, n: int, seg: str, child: bool, written: bool = True) -> None:
         nonlocal last_cat
         prev = reading.last
         if _PART_OF.search(seg) or (in_part and not _ONE_MORE.search(seg)) or (
@@ -525,10 +533,18 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
             role[cat] = "update"
         if _ONE_MORE.search(seg) and prev is not None and prev[0] == cat and reading.last_sentence != idx \
                 and not vals[cat]:
-            # "Загинули 3 людини. … тіла ще двох загиблих": builds on the figure just read.
-            n += prev[1]
-            if prev[2] in ("total", "update"):
-                role[cat] = prev[2]
+            # "Загинули 3 людини. … тіла ще двох загиблих": more of the category just read, so the
+            # figure so far plus these; unless the sentence names a place of its own ("Another two
+            # were injured in Chuhuiv"): then it is that place's figure, and places are summed.
+            if place is None:
+                n += prev[1]
+                if prev[2] in ("total", "update"):
+                    role[cat] = prev[2]
+        if not written:
+            # "Є загиблий — чоловік, тіло якого…": a person without a number is said once per sentence.
+            if implied[cat]:
+                return
+            implied[cat] = True
         vals[cat].append(n)
         ages[cat].extend(_ages(seg))
         if child:
@@ -586,17 +602,16 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
         if not found and pending is not None:
             cat = _category(seg)
             if cat:
-                found = [(cat, pending[0], pending[1])]
+                found = [(cat, pending[0], pending[1], True)]
         if not found:
             continue
         in_part = False
-        for cat, n, child in found:
-            put(cat, n, seg, child)
+        for cat, n, child, written in found:
+            put(cat, n, seg, child, written)
         if pending_children is not None and last_cat:
             reading.child(last_cat, pending_children)
             pending_children = None
         pending = None
-    place = _place(sentence)
     for cat in _CATS:
         if vals[cat]:
             value = max(vals[cat]) if role[cat] != "plain" else sum(vals[cat])
@@ -637,7 +652,8 @@ def _decide(figures: list[_Figure]) -> int | None:
         return totals[-1].value
     places: dict[str | None, list[_Figure]] = {}
     for f in figures:
-        places.setdefault(f.place, []).append(f)
+        if f.role == "plain":
+            places.setdefault(f.place, []).append(f)
     general = _group_value(places.pop(None, []))
     return max(general, sum(_group_value(g) for g in places.values()))
 
