@@ -100,6 +100,8 @@ _INJURED = re.compile(
     r"госпіталіз\w*|шпиталіз\w*|ушпитал\w*|ранен\w*|ранил\w*|травмир\w*|пострада\w*|потерпевш\w*|"
     r"госпитализ\w*|injur\w*|wound\w*|hurt\b|hospitali[sz]\w*|"
     r"звернул\w* (?:по|за) (?:медичн\w* )?допомог\w*|обратил\w* за (?:медицинск\w* )?помощ\w*|"
+    r"звернул\w* (?:до|в) (?:лікарн|медзаклад|травмпункт)\w*|(?:до|в) (?:лікарн|медзаклад|травмпункт)\w* звернул\w*|"
+    r"обратил\w* (?:в|к) (?:больниц|врач|травмпункт)\w*|(?:в|к) (?:больниц|врач|травмпункт)\w* обратил\w*|"
     r"доставлен\w* (?:до|в|у) (?:лікарн|медзаклад|больниц|госпитал)\w*|"
     r"(?:taken|admitted|rushed) to (?:a |the )?hospital)"
 )
@@ -172,7 +174,8 @@ _AGE_LIST = re.compile(
 )
 _PERSON = (
     r"(?:людина|людину|жінка|жінку|чоловік|чоловіка|мешканець|мешканця|мешканка|мешканку|пенсіонер|"
-    r"пенсіонерка|пенсіонерку|дитина|дитину|хлопчик|хлопця|дівчинка|дівчинку|немовля|юнак|юнака|"
+    r"пенсіонерка|пенсіонерку|дитина|дитину|хлопчик|хлопця|хлопець|дівчинка|дівчинку|дівчина|дівчину|немовля|"
+    r"юнак|юнака|"
     r"мужчина|мужчину|женщина|женщину|ребенок|ребенка|младенец|мальчик|девочка|пенсионер|пенсионерка|"
     r"man|woman|boy|girl|baby|infant|child)"
 )
@@ -182,6 +185,10 @@ _DESC = re.compile(
     r"(?![\w']*(?:загин|поранен|постражд|травм|пострада|ранен|погиб|injur|kill|died|wound))[^\W\d_][\w']*)?"
     r"|(?<![\w-])(\d{1,3})-year-old(?:\s+(?!(?:and|or|was|were)\b)[^\W\d_][\w']*)?"
     rf"|(?<!\w){_PERSON}\s+(?:(?:близько|приблизно|около|віком|в возрасте|aged)\s+)?(\d{{1,3}})\s+(?:років|року|рік|лет|года|год)\b"
+)
+_PLURAL_PEOPLE_BEFORE = re.compile(
+    r"(?:(\d+|[^\W\d_]+)\s+)?(?:women|men|people|residents|жінки|жінок|чоловіки|чоловіків|люди|людей|"
+    r"мешканці|женщины|женщин|мужчины|мужчин|жители)\s*,?\s*$"
 )
 _BARE_PERSON = re.compile(rf"(?<!\w){_PERSON}(?!\w)")
 _ENUM_SEP = re.compile(r"\s*,\s*(?:а також\s+|а также\s+|and\s+)?|\s+(?:і|й|та|и|and|а також|а также|as well as)\s+")
@@ -243,6 +250,7 @@ _PLACE_OPENING = re.compile(
     r"([A-ZА-ЯІЇЄҐ][\w'’-]{2,})"
 )
 
+_BESIDES_THEM = re.compile(r"\s*(?:окрім|крім|кроме|помимо) них|\s*besides them|\s*in addition")
 _PLACE_ANYWHERE = re.compile(r"(?<!\w)(?i:у|в|на|in)\s+([A-ZА-ЯІЇЄҐ][\w'’-]{2,})")
 
 
@@ -418,7 +426,14 @@ def _people(s: str) -> str:
         return s
 
     def age_list(m: re.Match[str]) -> str:
-        return " " + "".join(_age_mark(int(a)) for a in re.findall(r"\d+", m.group())) + " "
+        found = re.findall(r"\d+", m.group())
+        marks = "".join(_age_mark(int(a)) for a in found)
+        # "women aged 45, 62 and 70", "жінки 45, 62 та 70 років": as many people as ages, unless
+        # a count stands before the noun ("две женщины, которым 54 и 50 лет").
+        before = _PLURAL_PEOPLE_BEFORE.search(s, max(0, m.start() - 40), m.start())
+        if before and not before.group(1):
+            return f" {len(found)} осіб {marks} "
+        return f" {marks} "
 
     s = _AGE_LIST.sub(age_list, s)
     items = [(m.start(), m.end(), int(next(g for g in m.groups() if g))) for m in _DESC.finditer(s)]
@@ -514,6 +529,7 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
                    for seg, _ in segs[i:])
     in_part = False  # inside a breakdown ("серед них … та …")
     implied = {c: False for c in _CATS}
+    besides = _BESIDES_THEM.match(low) is not None  # "Кроме них, пострадали…": more of the same
     place = _place(sentence, anywhere=_ONE_MORE.present(low))
 
     def put(cat: str, n: int, seg: str, child: bool, written: bool = True) -> None:
@@ -531,8 +547,8 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
             return
         if _UPDATE.search(seg):
             role[cat] = "update"
-        if _ONE_MORE.search(seg) and prev is not None and prev[0] == cat and reading.last_sentence != idx \
-                and not vals[cat]:
+        if (_ONE_MORE.search(seg) or besides) and prev is not None and prev[0] == cat \
+                and reading.last_sentence != idx and not vals[cat]:
             # "Загинули 3 людини. … тіла ще двох загиблих": more of the category just read, so the
             # figure so far plus these; unless the sentence names a place of its own ("Another two
             # were injured in Chuhuiv"): then it is that place's figure, and places are summed.

@@ -43,3 +43,13 @@ def test_independent_set_written_apart_from_the_detectors() -> None:
     assert report.strike[2] >= 0.95
     assert report.oblast_f1 >= 0.95
     assert report.casualties_exact >= 0.9
+
+
+def test_real_length_casualty_posts() -> None:
+    # Multi-paragraph posts written for the casualty rules: a figure in headline, lead and quote,
+    # breakdowns, background tolls, crews and clock times, per-place summaries (uk, en, ru).
+    report = evaluate(load(DEFAULT_FIXTURE.parent / "detection_casualties.jsonl"))
+    assert report["all"].casualties_exact >= 0.95
+    assert report["all"].strike[2] >= 0.95
+    for lang in ("uk", "en", "ru"):
+        assert report[lang].casualties_exact >= 0.87, lang
