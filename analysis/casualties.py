@@ -24,6 +24,7 @@ only stand where no figure was read.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from analysis._numbers import (
@@ -523,12 +524,20 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
         for j, seg in enumerate(_AMONG_SPLIT.split(parts[k])):
             segs.append((seg.strip(), after_conj and j == 0))
 
+    bare_after: list[bool] = []
+
     def waits(i: int) -> bool:
         """"three people, including a girl, were injured": a later bare casualty word takes the count."""
-        return any((_KILLED.search(seg) or _INJURED.search(seg)) and not _numbers(_TOKEN.findall(seg))
-                   for seg, _ in segs[i:])
+        if not bare_after:  # computed once, from the end: linear in the sentence
+            bare_after.extend([False] * (len(segs) + 1))
+            for k in range(len(segs) - 1, -1, -1):
+                seg = segs[k][0]
+                bare = bool(_KILLED.search(seg) or _INJURED.search(seg)) and not _numbers(_TOKEN.findall(seg))
+                bare_after[k] = bare_after[k + 1] or bare
+        return bare_after[i]
     in_part = False  # inside a breakdown ("серед них … та …")
     implied = {c: False for c in _CATS}
+    running = {c: 0 for c in _CATS}
     besides = _BESIDES_THEM.match(low) is not None  # "Кроме них, пострадали…": more of the same
     place = _place(sentence, anywhere=_ONE_MORE.present(low))
 
@@ -565,7 +574,8 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
         ages[cat].extend(_ages(seg))
         if child:
             reading.child(cat, n)
-        reading.last = (cat, n if len(vals[cat]) == 1 else sum(vals[cat]), role[cat])
+        running[cat] += n
+        reading.last = (cat, running[cat], role[cat])
         reading.last_sentence = idx
         last_cat = cat
 
@@ -609,9 +619,11 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
                 pending = people
             elif people and last_cat and after_conj and vals[last_cat]:
                 vals[last_cat].append(people[0])  # "3 рятувальників та 7 мешканців"
+                running[last_cat] += people[0]
                 ages[last_cat].extend(_ages(seg))
             elif last_cat and vals[last_cat] and numbers and (_MORE.search(seg) or re.search(r"(?<!\w)(?:в|у|на|in)\s", seg)):
                 vals[last_cat].append(numbers[0][1])  # "у Чугуєві — ще 2", "та 1 в Балаклії"
+                running[last_cat] += numbers[0][1]
             elif people:
                 pending = people
             continue
@@ -636,24 +648,19 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
 
 # ---- the rules -------------------------------------------------------------------------------------------
 
-def _contains(have: list[int], ages: tuple[int, ...]) -> bool:
-    pool = list(have)
-    for a in ages:
-        if a not in pool:
-            return False
-        pool.remove(a)
-    return True
+def _contains(have: Counter[int], ages: tuple[int, ...]) -> bool:
+    return not Counter(ages) - have
 
 
 def _group_value(figures: list[_Figure]) -> int:
     """One place's figures: repeats are one figure; people told apart by age are added."""
     plain = max((f.value for f in figures if not f.ages), default=0)
-    seen: list[int] = []
+    seen: Counter[int] = Counter()
     described = 0
     for f in figures:
         if f.ages and not _contains(seen, f.ages):
             described += f.value
-            seen.extend(f.ages)
+            seen.update(f.ages)
     return max(plain, described)
 
 
