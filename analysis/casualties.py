@@ -85,6 +85,10 @@ _PART_OF = re.compile(
     r"(?<!\w)(?:з|із|зі|из|of)\s+(?:них|них|них|яких|которых|them|whom|загиблих|поранених|постраждалих|погибших|"
     r"раненых|пострадавших|the (?:dead|injured|wounded|victims))\b"
 )
+_PART_OF_HURT = re.compile(
+    r"(?<!\w)(?:з|із|зі|из|of)\s+(?:них|яких|которых|them|whom|поранених|постраждалих|раненых|пострадавших|"
+    r"the (?:injured|wounded))\b"
+)
 _TOKEN = re.compile(r"\d+(?:[-–]\w+)*|[^\W\d_](?:[^\W\d_]|')*(?:-[\w']+)*|%")
 # "5-ти человек", "3-х людей": a digit with a case ending is still the number.
 _CASE_ENDING = re.compile(r"^(\d{1,4})-(?:ти|х|ох|ьох|ро|ем|ми|м|ю|ого|ому|ий|а|у)$")
@@ -251,7 +255,9 @@ _PLACE_OPENING = re.compile(
     r"([A-ZА-ЯІЇЄҐ][\w'’-]{2,})"
 )
 
-_BESIDES_THEM = re.compile(r"\s*(?:окрім|крім|кроме|помимо) них|\s*besides them|\s*in addition")
+_BESIDES_THEM = re.compile(
+    r"[\s\"«“„(\-–—•*]*(?:(?:окрім|крім|кроме|помимо) них|besides them|in addition|також|также|also)\b"
+)
 _PLACE_ANYWHERE = re.compile(r"(?<!\w)(?i:у|в|на|in)\s+([A-ZА-ЯІЇЄҐ][\w'’-]{2,})")
 
 
@@ -538,12 +544,28 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
     in_part = False  # inside a breakdown ("серед них … та …")
     implied = {c: False for c in _CATS}
     running = {c: 0 for c in _CATS}
-    besides = _BESIDES_THEM.match(low) is not None  # "Кроме них, пострадали…": more of the same
+    running_figure = {c: False for c in _CATS}
+    besides = _BESIDES_THEM.match(low) is not None  # "Кроме них / Також постраждали…": more of the same
     place = _place(sentence, anywhere=_ONE_MORE.present(low))
 
     def put(cat: str, n: int, seg: str, child: bool, written: bool = True) -> None:
         nonlocal last_cat
         prev = reading.last
+        if cat == "killed" and _PART_OF_HURT.search(seg) and prev is not None and prev[0] == "injured":
+            # "поранено 5 людей, один із них згодом помер": the dead among the injured count as
+            # killed only (the figure they were part of loses them).
+            hurt = vals["injured"] or (reading.figures["injured"] and [reading.figures["injured"][-1].value])
+            if hurt and hurt[-1] >= n:
+                if vals["injured"]:
+                    vals["injured"][-1] -= n
+                else:
+                    reading.figures["injured"][-1].value -= n
+                vals["killed"].append(n)
+                running["killed"] += n
+                reading.last = ("killed", n, "plain")
+                reading.last_sentence = idx
+                last_cat = "killed"
+                return
         if _PART_OF.search(seg) or (in_part and not _ONE_MORE.search(seg)) or (
             _HOSPITAL.search(seg) and not _INJURED.search(_HOSPITAL.sub("", seg)) and cat == "injured"
             and vals["injured"]):
@@ -559,10 +581,13 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
         if (_ONE_MORE.search(seg) or besides) and prev is not None and prev[0] == cat \
                 and reading.last_sentence != idx and not vals[cat]:
             # "Загинули 3 людини. … тіла ще двох загиблих": more of the category just read, so the
-            # figure so far plus these; unless the sentence names a place of its own ("Another two
-            # were injured in Chuhuiv"): then it is that place's figure, and places are summed.
+            # figure so far plus these (a running figure: its people are not told apart by age
+            # again); unless the sentence names a place of its own ("Another two were injured in
+            # Chuhuiv"): then it is that place's figure, and places are summed.
             if place is None:
-                n += prev[1]
+                so_far = _decide(reading.figures[cat]) if len(reading.figures[cat]) <= 64 else None
+                n += prev[1] if prev[2] == "part" or so_far is None else so_far
+                running_figure[cat] = True
                 if prev[2] in ("total", "update"):
                     role[cat] = prev[2]
         if not written:
@@ -593,7 +618,7 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
                 nums = _numbers(_TOKEN.findall(seg))
                 dead = nums[0][1] if nums else 1
                 vals["killed"].append(dead)
-                if re.search(r"постражд|пострада|affected", low) and vals["injured"][-1] >= dead:
+                if vals["injured"][-1] >= dead:
                     vals["injured"][-1] -= dead
                 continue
             cat = "injured" if re.search(r"поранен|постражд|травмов|раненых|пострадавш|injured|wounded", seg) \
@@ -643,7 +668,8 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
     for cat in _CATS:
         if vals[cat]:
             value = max(vals[cat]) if role[cat] != "plain" else sum(vals[cat])
-            reading.figures[cat].append(_Figure(value, role[cat], place, tuple(sorted(ages[cat]))))
+            described = () if running_figure[cat] else tuple(sorted(ages[cat]))
+            reading.figures[cat].append(_Figure(value, role[cat], place, described))
 
 
 # ---- the rules -------------------------------------------------------------------------------------------

@@ -178,6 +178,10 @@ RULES: list[tuple[str, int | None, int | None, int | None, int | None]] = [
     # "ще" of the same category adds; "кроме них" too
     ("Поранено 4 людей. Згодом до лікарні звернулися ще двоє.", None, 6, None, None),
     ("Ранены трое спасателей. Кроме них, пострадали две женщины.", None, 5, None, None),
+    ("Загинув 1 рятувальник, ще 2 рятувальники травмовані. Також постраждали 3 цивільних.", 1, 5, None, None),
+    # the dead among the injured count as killed only
+    ("Поранено 5 людей, один із них згодом помер у лікарні.", 1, 4, None, None),
+    ("Five people were injured; one of them later died in hospital.", 1, 4, None, None),
 ]
 
 
