@@ -166,8 +166,8 @@ _IDIOMS: tuple[tuple[_Cue, str], ...] = (
           r"injuries\s+incompatible\s+with\s+life", ("несумісн", "несовместим", "incompatible")), " смертельно "),
     (_Cue(r"(?:больше|більше|найбільше)\s+(?:всего|всього)", ("всего", "всього")), " больше "),
     # "a firefighter was injured", "the driver of the unit was injured": one person, whatever noun.
-    (_Cue(r"(?<!\w)(?:a|an|the|one)\s+(?:(?!\d)[\w'-]+\s+){1,7}?(?:was|has been|had been)\s+(?:\w+ly\s+)?"
-          r"(killed|injured|wounded|hurt)", (" was ", "has been", "had been")), r" 1 person \1 "),
+    (_Cue(r"(?<!\w)(a|an|the|one|another)\s+(?:(?!\d)[\w'-]+\s+){1,7}?(?:was|has been|had been)\s+(?:\w+ly\s+)?"
+          r"(killed|injured|wounded|hurt)", (" was ", "has been", "had been")), r" \1 1 person \2 "),
     # Clock times and numeric dates are never counts ("станом на 14:00", "18.10.2024").
     (_Cue(r"\d{1,2}[:.]\d{2}(?:[:.]\d{2,4})?", (":", ".")), " "),
 )

@@ -148,6 +148,8 @@ RULES: list[tuple[str, int | None, int | None, int | None, int | None]] = [
     ("Є загиблий, інформація уточнюється.", 1, None, None, None),
     ("Есть погибший среди мирного населения.", 1, None, None, None),
     ("A firefighter was injured while putting out the fire.", None, 1, None, None),
+    ("A man died after the strike. Another woman was seriously injured in hospital.", 1, 1, None, None),
+    ("A man was killed. Another man was killed in the village.", 2, None, None, None),
     ("Поранені чоловік і дівчина.", None, 2, None, None),
     ("Зазнала травм 39-річна жінка.", None, 1, None, None),
     ("Одну людину ушпиталили.", None, 1, None, None),
