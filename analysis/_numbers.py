@@ -8,8 +8,15 @@ from functools import lru_cache
 from analysis.morph import morph
 
 __all__ = [
-    "NUMBER_WORDS", "TENS", "MONTHS", "PERSON_NOUN", "SINGULAR_PERSON", "CHILD_WORD", "NOT_PEOPLE_AFTER",
-    "word_number", "is_singular_person",
+    "CHILD_WORD",
+    "MONTHS",
+    "NOT_PEOPLE_AFTER",
+    "NUMBER_WORDS",
+    "PERSON_NOUN",
+    "SINGULAR_PERSON",
+    "TENS",
+    "is_singular_person",
+    "word_number",
 ]
 
 

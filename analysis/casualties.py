@@ -9,13 +9,15 @@ was injured", "є загиблий"). Then, per category:
 1. an update ("зросла до", "has risen to", "возросло до") beats everything; the last one wins;
 2. else a stated total ("загалом", "in total", "всего");
 3. else the figures of the sentences: a figure repeated in headline, lead and quote is one figure
-   (the largest), never added; "ще / еще / another" adds to the figure just read only when that
-   figure was of the same category ("загинули троє… ще двоє загиблих"); right after a killed clause
-   it is the other category ("загинули двоє, ще шестеро поранені"); figures of sentences that open
-   with different places ("У Харкові…", "На Сумщині…") are summed, as are people told apart by their
+   (the largest), never added; "ще / еще / another / також / кроме них" in a later sentence adds to
+   the figure so far only when the candidate just read was of the same category ("загинули троє…
+   ще двоє загиблих"); right after a killed clause it is the other category ("загинули двоє, ще
+   шестеро поранені"); figures of sentences that name different places ("У Харкові…", "На
+   Сумщині…", "Another two were injured in Chuhuiv") are summed, as are people told apart by their
    ages ("51-летняя женщина…", "64-летний мужчина…").
 
-Breakdowns ("серед них", "з них", "including") are subsets and add nothing. Ages, dates, clock
+Breakdowns ("серед них", "з них", "including", "two of them") are subsets and add nothing; the dead
+among the injured ("один із них помер") count as killed only. Ages, dates, clock
 times and crews are never counts; neither are people rescued or evacuated. Negations ("ніхто не
 постраждав і не загинув", "жоден … не", "no casualties", "люди … не пострадали") give zeros, which
 only stand where no figure was read.
@@ -49,7 +51,7 @@ class _Cue:
     """A pattern tried only where one of its literal needles occurs: most sentences have none, and
     a substring test is far cheaper than a scan with a look-behind at every position."""
 
-    __slots__ = ("rx", "needles")
+    __slots__ = ("needles", "rx")
 
     def __init__(self, pattern: str, needles: tuple[str, ...]) -> None:
         self.rx = re.compile(pattern)
@@ -71,7 +73,7 @@ class _Cue:
 
 _SENT_END = re.compile(r"[.!?;:\n]+(?!\d)")
 # "м. Харків", "в г. Купянск", "с. Шестаково": a dot after these does not end the sentence.
-_ABBREV_END = re.compile(r"(?:^|[\s(«\"])(?:м|с|г|смт|пгт|сел|вул|ул|пров|просп|обл|р-н|ім|им|st|mr|dr)$", re.I)
+_ABBREV_END = re.compile(r"(?:^|[\s(«\"])(?:м|с|г|смт|пгт|сел|вул|ул|пров|просп|обл|р-н|ім|им|st|mr|dr)$", re.IGNORECASE)
 _SEGMENT = re.compile(r"(,(?!\d)|\s(?:та|і|й|и|and|а також|а также|as well as|plus)\s)")
 _AMONG = (
     r"(?:серед (?:них|яких|поранених|постраждалих|загиблих|травмованих|госпіталізованих)|зокрема|"
@@ -142,8 +144,6 @@ _SINGULAR_VERB = re.compile(
     r"загиблий|загибла|постраждалий|постраждала|поранений|поранена|потерпілий|потерпіла|погибший|"
     r"погибшая|пострадавший|пострадавшая|раненый|раненая|потерпевший|потерпевшая|вбито|убит|убита)$"
 )
-# "постраждав / пострадал" also says it of buildings ("постраждав адмінбудинок"): only with a person.
-_AFFECTED_SINGULAR = re.compile(r"^(?:постраждав|постраждала|постраждало|пострадал|пострадала|пострадало)$")
 _PRONOUNS = frozenset({"його", "її", "его", "ее", "him", "her"})
 # "двоє отруїлися, їх госпіталізовано": the plural pronoun refers back to the count just read.
 _PLURAL_PRONOUNS = frozenset({"їх", "их", "them", "им", "їм"})
@@ -579,17 +579,16 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
         if _UPDATE.search(seg):
             role[cat] = "update"
         if (_ONE_MORE.search(seg) or besides) and prev is not None and prev[0] == cat \
-                and reading.last_sentence != idx and not vals[cat]:
+                and reading.last_sentence != idx and not vals[cat] and place is None:
             # "Загинули 3 людини. … тіла ще двох загиблих": more of the category just read, so the
             # figure so far plus these (a running figure: its people are not told apart by age
             # again); unless the sentence names a place of its own ("Another two were injured in
             # Chuhuiv"): then it is that place's figure, and places are summed.
-            if place is None:
-                so_far = _decide(reading.figures[cat]) if len(reading.figures[cat]) <= 64 else None
-                n += prev[1] if prev[2] == "part" or so_far is None else so_far
-                running_figure[cat] = True
-                if prev[2] in ("total", "update"):
-                    role[cat] = prev[2]
+            so_far = _decide(reading.figures[cat]) if len(reading.figures[cat]) <= 64 else None
+            n += prev[1] if prev[2] == "part" or so_far is None else so_far
+            running_figure[cat] = True
+            if prev[2] in ("total", "update"):
+                role[cat] = prev[2]
         if not written:
             # "Є загиблий — чоловік, тіло якого…": a person without a number is said once per sentence.
             if implied[cat]:

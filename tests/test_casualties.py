@@ -116,12 +116,12 @@ def test_dead_among_the_affected_plural_pronouns_and_civilian_zero(text: str, ex
 # One rule each, in the three languages (the long posts below combine them as real posts do).
 RULES: list[tuple[str, int | None, int | None, int | None, int | None]] = [
     # a figure repeated in headline, lead and quote is one figure; "ще" after a killed clause is the other category
-    ("Удар по Ізюму: загинули двоє, ще шестеро поранені. За даними ОВА, загинули двоє, ще шестеро людей "
-     "отримали поранення.", 2, 6, None, None),
-    ("Strike on Odesa kills 2, injures 4. The missile hit a port building, killing two people and injuring "
-     "four others.", 2, 4, None, None),
-    ("Обстрел Никополя: погиб один человек, еще трое ранены. «Погиб мужчина, еще три человека ранены», — "
-     "сообщил глава ОВА.", 1, 3, None, None),
+    (("Удар по Ізюму: загинули двоє, ще шестеро поранені. За даними ОВА, загинули двоє, ще шестеро людей "
+      "отримали поранення."), 2, 6, None, None),
+    (("Strike on Odesa kills 2, injures 4. The missile hit a port building, killing two people and injuring "
+      "four others."), 2, 4, None, None),
+    (("Обстрел Никополя: погиб один человек, еще трое ранены. «Погиб мужчина, еще три человека ранены», — "
+      "сообщил глава ОВА."), 1, 3, None, None),
     # an update beats a stated total, which beats repeated figures
     ("Загалом поранено 12 людей. Згодом кількість поранених зросла до 15.", None, 15, None, None),
     ("Число раненых возросло до 8. Ранее сообщалось о пяти раненых.", None, 8, None, None),
