@@ -252,13 +252,19 @@ _INJURED_WORD = re.compile(r"постражд|пострада|поранен|р
 _PLACE_OPENING = re.compile(
     r"^[\s\"«“„(\-–—•*▪️🔹]*(?:[^\s,.]+\s+){0,3}?(?i:у|в|на|in|near)\s+"
     r"(?:(?:м|с|г|смт|пгт|сел|селі|місті|селищі|городе|поселке|селе|the city of|the village of|the town of)\.?\s+)?"
-    r"([A-ZА-ЯІЇЄҐ][\w'’-]{2,})"
+    r"([A-ZА-ЯІЇЄҐ][a-zа-яіїєґ'’-][\w'’-]+)"
+)
+# Not a place of the event: the country, or a speaker ("У Нацполіції повідомили…", "In Kyiv,
+# officials said…": a reporting verb right after the name).
+_NOT_A_PLACE = re.compile(
+    r"^(?:україн|украин|ukrain|росі|росси|russia|кремл|kreml)|повідом|зазнач|заяв|сообщ|отмет|"
+    r"(?<!\w)(?:said|reported|told|according)\b"
 )
 
 _BESIDES_THEM = re.compile(
     r"[\s\"«“„(\-–—•*]*(?:(?:окрім|крім|кроме|помимо) них|besides them|in addition|також|также|also)\b"
 )
-_PLACE_ANYWHERE = re.compile(r"(?<!\w)(?i:у|в|на|in)\s+([A-ZА-ЯІЇЄҐ][\w'’-]{2,})")
+_PLACE_ANYWHERE = re.compile(r"(?<!\w)(?i:у|в|на|in)\s+([A-ZА-ЯІЇЄҐ][a-zа-яіїєґ'’-][\w'’-]+)")
 
 
 @dataclass(slots=True)
@@ -497,7 +503,11 @@ def _sentences(text: str) -> list[tuple[int, int]]:
 def _place(sentence: str, *, anywhere: bool = False) -> str | None:
     """The first letters of the place a sentence opens with (or, `anywhere`, names after "у/in")."""
     m = _PLACE_OPENING.match(sentence) or (_PLACE_ANYWHERE.search(sentence) if anywhere else None)
-    return normalize(m.group(1))[:3] if m else None
+    if m is None:
+        return None
+    word = normalize(m.group(1))
+    speaker = _NOT_A_PLACE.search(normalize(sentence[m.end():m.end() + 30]))
+    return None if speaker or _NOT_A_PLACE.search(word) else word[:3]
 
 
 # ---- reading one sentence -------------------------------------------------------------------------------
