@@ -8,8 +8,15 @@ from functools import lru_cache
 from analysis.morph import parse
 
 __all__ = [
-    "NUMBER_WORDS", "PERSON_NOUN", "SINGULAR_PERSON", "CHILD_WORD", "NOT_PEOPLE_AFTER",
-    "word_number", "is_singular_person",
+    "CHILD_WORD",
+    "MONTHS",
+    "NOT_PEOPLE_AFTER",
+    "NUMBER_WORDS",
+    "PERSON_NOUN",
+    "SINGULAR_PERSON",
+    "TENS",
+    "is_singular_person",
+    "word_number",
 ]
 
 
@@ -34,14 +41,29 @@ NUMBER_WORDS: dict[str, int] = {
     **_forms(12, "дванадцять", "двенадцать", "twelve", "dozen"),
     **_forms(13, "тринадцять", "тринадцать", "thirteen"),
     **_forms(14, "чотирнадцять", "четырнадцать", "fourteen"),
+    **_forms(5, "п'яти", "п'ятьма"),
+    **_forms(9, "дев'яти"),
+    **_forms(11, "одинадцяти", "одиннадцати"),
+    **_forms(12, "дванадцяти", "двенадцати"),
+    **_forms(13, "тринадцяти", "тринадцати"),
+    **_forms(14, "чотирнадцяти", "четырнадцати"),
+    **_forms(15, "п'ятнадцяти", "пятнадцати"),
     **_forms(15, "п'ятнадцять", "пятнадцать", "fifteen"),
-    **_forms(20, "двадцять", "двадцать", "twenty"),
-    **_forms(30, "тридцять", "тридцать", "thirty"),
+    **_forms(16, "шістнадцять", "шестнадцать", "sixteen"),
+    **_forms(17, "сімнадцять", "семнадцать", "seventeen"),
+    **_forms(18, "вісімнадцять", "восемнадцать", "eighteen"),
+    **_forms(19, "дев'ятнадцять", "девятнадцать", "nineteen"),
+    **_forms(20, "двадцять", "двадцятьох", "двадцать", "двадцати", "twenty"),
+    **_forms(30, "тридцять", "тридцятьох", "тридцать", "тридцати", "thirty"),
+    **_forms(40, "сорок", "сорока", "forty"),
+    **_forms(50, "п'ятдесят", "пятьдесят", "fifty"),
 }
+# "двадцять одна людина": a tens word followed by a units word is one number.
+TENS = frozenset(n for n in NUMBER_WORDS.values() if n >= 20)
 
 # People a casualty count may be counted in ("3 рятувальників та 7 мешканців").
 PERSON_NOUN = re.compile(
-    r"(?:люд|осіб|особ|мешкан|жител|цивільн|рятувальник|надзвичайник|працівник|комунальник|пасажир|"
+    r"(?:люд|осіб|особ|мешкан|громадян|граждан|жител|цивільн|рятувальник|надзвичайник|працівник|комунальник|пасажир|"
     r"дит|діт|жін|чолов|дівч|хлопч|військов|пенсіонер|поліцейськ|медик|енергетик|водії|"
     r"people|person|civilian|resident|rescuer|worker|child|men\b|women|passenger|firefighter|"
     r"others?\b|employee|teen|boy|girl|человек|людей|мирн|спасател|дет|пассажир|работник|женщин|"
@@ -53,20 +75,32 @@ SINGULAR_PERSON = re.compile(
     r"мешканець|мешканця|мешканка|мешканку|пенсіонер|пенсіонерка|пенсіонерку|дитина|дитину|"
     r"хлопчик|хлопця|хлопець|дівчинка|дівчину|дівчинку|юнак|юнака|працівник|працівника|"
     r"працівниця|рятувальник|рятувальника|туристка|туристку|тіло|його|її|"
-    r"person|man|woman|child|boy|girl|driver|civilian|resident|body|"
+    r"person|man|woman|child|boy|girl|driver|civilian|resident|body|firefighter|rescuer|worker|"
+    r"medic|paramedic|officer|policeman|soldier|teenager|pensioner|employee|volunteer|"
     r"мужчина|мужчину|женщина|женщину|ребенок|ребенка|пенсионерка|пенсионер|водитель|мальчик|"
-    r"девочка|его|ее|тело)$"
+    r"девочка|его|ее|тело|спасатель|спасателя|житель|жителя|жительница|жительницу|медик|медика)$"
 )
 CHILD_WORD = re.compile(
     r"^(?:дит\w*|діт\w*|хлопчик\w*|дівчин\w*|дівчат\w*|немовл\w*|школяр\w*|підліт\w*|підлітк\w*|"
-    r"child\w*|boys?|girls?|teen\w*|infant\w*|ребен\w*|дет\w*|мальчик\w*|девоч\w*|подрост\w*|школьни\w*)$"
+    r"child\w*|boys?|girls?|teen\w*|infant\w*|ребен\w*|дет(?:и|ей|ям|ьми|ях|ск\w*)|мальчик\w*|девоч\w*|подрост\w*|школьни\w*)$"
+)
+# Month names (genitive and nominative, uk/ru/en): "18 жовтня", "в ночь на 18 октября", "18 October".
+MONTHS = (
+    "січня|лютого|березня|квітня|травня|червня|липня|серпня|вересня|жовтня|листопада|грудня|"
+    "січень|лютий|березень|квітень|травень|червень|липень|серпень|вересень|жовтень|листопад|грудень|"
+    "января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря|"
+    "январь|февраль|март|апрель|май|июнь|июль|август|сентябрь|октябрь|ноябрь|декабрь|"
+    "january|february|march|april|may|june|july|august|september|october|november|december|"
+    "jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec"
 )
 # A number followed by one of these counts things, times, ages or areas, not casualties.
 NOT_PEOPLE_AFTER = re.compile(
     r"^(?:будин|будів|багатоповерх|авто|машин|автомоб|разів|раз\b|рази|га\b|гектар|кв\b|м\b|км|тис|"
-    r"пожеж|одиниц|населен|пункт|громад|район|локац|ціл|дрон|ракет|бпла|шахед|об'єкт|склад|поверх|"
-    r"годин|доб|хвилин|днів|дні|день|рок|рік|років|лет|год|р\b|року|липня|серпня|червня|травня|"
-    r"квітня|березня|січня|лютого|вересня|жовтня|листопада|грудня|years?|hours?|minutes?|days?|"
+    r"пожеж|одиниц|населен|пункт|громад(?!ян)|район|локац|ціл|дрон|ракет|бпла|шахед|об'єкт|склад|поверх|"
+    r"годин|доб|хвилин|днів|дні|день|рок|рік|років|лет|год|р\b|року|"
+    rf"(?:{MONTHS})\b|years?|hours?|minutes?|days?|times\b|"
+    r"розрахунк|расчет|бригад|екіпаж|экипаж|підрозділ|подраздел|crews?\b|ambulance|units?\b|teams?\b|"
+    r"engines?\b|vehicles?\b|трактор|вагон|лікарн|больниц|hospitals?\b|"
     r"homes?|houses?|buildings?|settlements?|hectares?|drones?|missiles?|cars?|fires?|домов|дома\b|"
     r"зданий|пожар|часов|суток|километр|градус|мм|%|квартир|приватн|житлов|вікон|settl|villages?|"
     r"сіл|сел|дворів|домогосподар|цілей|вибухонебезп|взрывоопас|предмет|снаряд|мін|боєприпас|"

@@ -1,24 +1,41 @@
 """How many were killed and injured (children among them) according to a post.
 
-The text is cut into sentences and each sentence into short segments at commas and conjunctions
-("загинули 2 людини, ще 14 травмовано" → two segments). A segment with a casualty word takes the
-count written next to it (digits or number words), or one when a singular person is named
-("загинула жінка", "a man was injured"). Totals and updates ("загалом", "зросла до", "rises to")
-replace earlier figures; "ще"/"another" adds to a figure already seen; otherwise a repeated figure
-(headline and lead) is taken once, as the largest. Numbers that count things, ages, years or areas
-are not casualties, and neither are people rescued or evacuated.
+Candidates first, then rules. Each sentence is read into candidates: (category, value, role) with
+the sentence's place and the ages of the people it describes. A sentence is cut into short segments
+at commas and conjunctions; a segment with a casualty word takes the number next to that word
+(digits or number words), or one when a singular person is named ("загинула жінка", "a firefighter
+was injured", "є загиблий"). Then, per category:
+
+1. an update ("зросла до", "has risen to", "возросло до") beats everything; the last one wins;
+2. else a stated total ("загалом", "in total", "всего");
+3. else the figures of the sentences: a figure repeated in headline, lead and quote is one figure
+   (the largest), never added; "ще / еще / another / також / кроме них" in a later sentence adds to
+   the figure so far only when the candidate just read was of the same category ("загинули троє…
+   ще двоє загиблих"); right after a killed clause it is the other category ("загинули двоє, ще
+   шестеро поранені"); figures of sentences that name different places ("У Харкові…", "На
+   Сумщині…", "Another two were injured in Chuhuiv") are summed, as are people told apart by their
+   ages ("51-летняя женщина…", "64-летний мужчина…").
+
+Breakdowns ("серед них", "з них", "including", "two of them") are subsets and add nothing; the dead
+among the injured ("один із них помер") count as killed only. Ages, dates, clock
+times and crews are never counts; neither are people rescued or evacuated. Negations ("ніхто не
+постраждав і не загинув", "жоден … не", "no casualties", "люди … не пострадали") give zeros, which
+only stand where no figure was read.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 from analysis._numbers import (
     CHILD_WORD,
+    MONTHS,
     NOT_PEOPLE_AFTER,
     PERSON_NOUN,
     SINGULAR_PERSON,
+    TENS,
     is_singular_person,
     word_number,
 )
@@ -27,98 +44,286 @@ from analysis.strike import normalize
 
 __all__ = ["extract_casualties"]
 
-_SENTENCE = re.compile(r"[.!?;:\n]+(?!\d)")
-_SEGMENT = re.compile(r"(,(?!\d)|\s(?:та|і|й|и|and|а також|as well as|plus)\s)")
-# Children clauses are split off so their count is not mistaken for the main figure.
-_AMONG_THEM = (
-    r"(?:серед них|серед яких|зокрема|в тому числі|у тому числі|з них|including|among them|"
-    r"among whom|в том числе|среди них|из них)\b"
-)
-_CHILD_CUE = re.compile(rf"\s(?={_AMONG_THEM})")
-_CHILD_CUE_START = re.compile(rf"^{_AMONG_THEM}")
-_TOKEN = re.compile(r"\d+(?:[-–]\w+)*|[\w']+(?:-[\w']+)*|%")
-
-_KILLED = re.compile(
-    r"(?<!\w)(?:загин\w*|загибл\w*|вбит\w*|вбив\w*|убит\w*|погиб\w*|помер\w*|умер\w*|тіл[оа]\b|"
-    r"тел[оа]\b|потону\w*|утону\w*|смертельн\w*|died|dead\b|killed|kills?\b|killing|deaths?\b|"
-    r"death toll|fatalit\w*|bod(?:y|ies)\b|drown\w*)"
-)
-_INJURED = re.compile(
-    r"(?<!\w)(?:поранен\w*|поранил\w*|травмов\w*|травмува\w*|травми\b|постражд\w*|госпіталіз\w*|"
-    r"ранен\w*|ранил\w*|травмир\w*|пострада\w*|госпитализ\w*|injur\w*|wound\w*|hurt\b|"
-    r"hospitali[sz]\w*|звернул\w* (?:по|за) (?:медичн\w* )?допомог\w*|обратил\w* за (?:медицинск\w* )?помощ\w*)"
-)
-# People who were saved or moved are not casualties, and a sentence about them is skipped.
-_EXCLUDED = re.compile(
-    r"(?<!\w)(?:врятува\w*|врятовано|евакуйова\w*|евакуюва\w*|деблокува\w*|спас\w*|эвакуир\w*|"
-    r"rescued|evacuated|saved|розшука\w*|передано рідним)"
-)
-_TOTAL = re.compile(r"(?<!\w)(?:загалом|всього|усього|всего|в общей сложности|in total|total of|overall)")
-_UPDATE = re.compile(
-    r"(?:зросл\w*|збільшил\w*|возросл\w*|выросл\w*|увеличил\w*|rises|rose|risen|increased|climbed|"
-    r"reached|сягнул\w*|досягл\w*|bringing)\b.{0,40}?(?:до|to)\s+(?P<n>[\w']+)"
-)
-_ADD = re.compile(r"(?<!\w)(?:ще|еще|another|more|other|others|additional)\b")
-_SINGULAR_VERB = re.compile(
-    r"^(?:загинув|загинула|помер|померла|погиб|погибла|умер|умерла|постраждав|постраждала|"
-    r"пострадал|пострадала|ранен|ранена|травмований|травмована|травмирован|травмирована|"
-    r"потонув|потонула|утонул|утонула|госпіталізовано)$"
-)
-# Plural verb forms: a singular noun near them is not the count ("загинули ... водій" is rare).
-_PRONOUNS = frozenset({"його", "її", "его", "ее", "him", "her"})
-# "двоє отруїлися, їх госпіталізовано": the plural pronoun refers back to the count just read.
-_PLURAL_PRONOUNS = frozenset({"їх", "их", "them"})
-_PLURAL_VERB = re.compile(r"(?:ли|ні|ные|ны|ены|ies)$")
-_ZERO_BOTH = re.compile(
-    r"без постраждалих|постраждалих (?:серед [\w']+ (?:[\w']+ )?)?(?:немає|нема|не було)|"
-    r"пострадавших (?:среди \w+ (?:\w+ )?)?нет|без жертв|жертв (?:(?:та|і|й|и) \w+ )?"
-    r"(?:немає|нема|не було|нет)|люди не постраждали|ніхто не постраждав|травмованих (?:немає|нема)|"
-    r"без травмованих|обійшлося без|no casualties|no (?:one|people|person) (?:was|were) (?:hurt|injured|harmed)|"
-    r"nobody was (?:hurt|injured)|no injuries|without casualties|no one hurt|пострадавших нет|"
-    r"без пострадавших|жертв нет|обошлось без|никто не пострадал|люди не пострадали"
-)
-_ZERO_KILLED = re.compile(
-    r"загиблих (?:немає|нема|не було)|без загиблих|ніхто не загинув|погибших нет|без погибших|"
-    r"никто не погиб|no deaths|no fatalities|no one was killed|nobody was killed"
-)
-_ANY_ZERO = re.compile(r"(?<!\w)(?:без|no|немає|нема|нет|ніхто|никто|nobody|обійшлося|обошлось)\b")
 _CATS = ("killed", "injured")
 
 
+class _Cue:
+    """A pattern tried only where one of its literal needles occurs: most sentences have none, and
+    a substring test is far cheaper than a scan with a look-behind at every position."""
+
+    __slots__ = ("needles", "rx")
+
+    def __init__(self, pattern: str, needles: tuple[str, ...]) -> None:
+        self.rx = re.compile(pattern)
+        self.needles = re.compile("|".join(map(re.escape, needles)))
+
+    def present(self, s: str) -> bool:
+        return self.needles.search(s) is not None
+
+    def search(self, s: str) -> re.Match[str] | None:
+        return self.rx.search(s) if self.present(s) else None
+
+    def sub(self, repl: str, s: str) -> str:
+        return self.rx.sub(repl, s) if self.present(s) else s
+
+    def finditer(self, s: str) -> list[re.Match[str]]:
+        return list(self.rx.finditer(s)) if self.present(s) else []
+
+# ---- sentences and segments ------------------------------------------------------------------------
+
+_SENT_END = re.compile(r"[.!?;:\n]+(?!\d)")
+# "м. Харків", "в г. Купянск", "с. Шестаково": a dot after these does not end the sentence.
+_ABBREV_END = re.compile(r"(?:^|[\s(«\"])(?:м|с|г|смт|пгт|сел|вул|ул|пров|просп|обл|р-н|ім|им|st|mr|dr)$", re.IGNORECASE)
+_SEGMENT = re.compile(r"(,(?!\d)|\s(?:та|і|й|и|and|а також|а также|as well as|plus)\s)")
+_AMONG = (
+    r"(?:серед (?:них|яких|поранених|постраждалих|загиблих|травмованих|госпіталізованих)|зокрема|"
+    r"в тому числі|у тому числі|з них|із них|including|among them|among whom|among the (?:dead|injured|wounded|victims)|"
+    r"в том числе|среди (?:них|которых|раненых|пострадавших|погибших)|из них)\b"
+)
+_AMONG_SPLIT = re.compile(rf"\s(?={_AMONG})")
+_AMONG_START = re.compile(rf"^[\s—–-]*{_AMONG}")
+# "троє з них", "two of them", "один із загиблих": a part of a figure already given.
+_PART_OF = re.compile(
+    r"(?<!\w)(?:з|із|зі|из|of)\s+(?:них|них|них|яких|которых|them|whom|загиблих|поранених|постраждалих|погибших|"
+    r"раненых|пострадавших|the (?:dead|injured|wounded|victims))\b"
+)
+_PART_OF_HURT = re.compile(
+    r"(?<!\w)(?:з|із|зі|из|of)\s+(?:них|яких|которых|them|whom|поранених|постраждалих|раненых|пострадавших|"
+    r"the (?:injured|wounded))\b"
+)
+_TOKEN = re.compile(r"\d+(?:[-–]\w+)*|[^\W\d_](?:[^\W\d_]|')*(?:-[\w']+)*|%")
+# "5-ти человек", "3-х людей": a digit with a case ending is still the number.
+_CASE_ENDING = re.compile(r"^(\d{1,4})-(?:ти|х|ох|ьох|ро|ем|ми|м|ю|ого|ому|ий|а|у)$")
+
+# ---- vocabulary ------------------------------------------------------------------------------------
+
+_KILLED = re.compile(
+    r"(?<!\w)(?:загин\w*|загибл\w*|загибел\w*|вбит\w*|вбив\w*|вбил\w*|убит\w*|убил\w*|погиб\w*|помер\w*|"
+    r"умер\w*|тіл[оа]\b|тел[оа]\b|потону\w*|утону\w*|смертельн\w*|жертв\w*|died|dead\b|killed|kills?\b|"
+    r"killing|deaths?\b|death toll|fatalit\w*|fatal\b|bod(?:y|ies)\b|drown\w*)"
+)
+_INJURED = re.compile(
+    r"(?<!\w)(?:поранен\w*|поранил\w*|поранень|травмов\w*|травмува\w*|травм\w*|постражд\w*|потерпіл\w*|"
+    r"госпіталіз\w*|шпиталіз\w*|ушпитал\w*|ранен\w*|ранил\w*|травмир\w*|пострада\w*|потерпевш\w*|"
+    r"госпитализ\w*|injur\w*|wound\w*|hurt\b|hospitali[sz]\w*|"
+    r"звернул\w* (?:по|за) (?:медичн\w* )?допомог\w*|обратил\w* за (?:медицинск\w* )?помощ\w*|"
+    r"звернул\w* (?:до|в) (?:лікарн|медзаклад|травмпункт)\w*|(?:до|в) (?:лікарн|медзаклад|травмпункт)\w* звернул\w*|"
+    r"обратил\w* (?:в|к) (?:больниц|врач|травмпункт)\w*|(?:в|к) (?:больниц|врач|травмпункт)\w* обратил\w*|"
+    r"доставлен\w* (?:до|в|у) (?:лікарн|медзаклад|больниц|госпитал)\w*|"
+    r"(?:taken|admitted|rushed) to (?:a |the )?hospital)"
+)
+# Being taken to hospital after being hurt: in the sentence that gave the injured, only a part of them.
+_HOSPITAL = re.compile(r"(?<!\w)(?:госпіталіз|шпиталіз|ушпитал|госпитализ|hospitali|доставлен|taken|admitted)")
+# People who were saved or moved are not casualties, and a segment about them is skipped.
+# ("спасатели" are rescuers, who can be hurt themselves.)
+_EXCLUDED = _Cue(
+    r"(?<!\w)(?:врятува\w*|врятовано|евакуйова\w*|евакуюва\w*|деблокува\w*|спас(?!ател)\w*|эвакуир\w*|"
+    r"rescued|evacuated|saved|розшука\w*|передано рідним)",
+    ("врят", "евакуй", "евакую", "деблок", "спас", "эваку", "rescued", "evacuated", "saved", "розшук", "передано"),
+)
+_TOTAL = _Cue(
+    r"(?<!\w)(?<!больше )(?<!більше )(?:загалом|всього|усього|всего|в общей сложности|in total|total of|overall)",
+    ("загалом", "всього", "усього", "всего", "в общей", "total", "overall"),
+)
+_UPDATE = _Cue(
+    r"(?:зросл\w*|збільшил\w*|возросл\w*|выросл\w*|увеличил\w*|rises|rose|risen|increased|climbed|"
+    r"reached|сягнул\w*|досягл\w*|bringing)\b.{0,40}?(?:до|to)\s+(?P<n>[\w']+)",
+    ("зрос", "збільш", "возрос", "вырос", "увелич", "rise", "rose", "risen", "increas", "climb", "reach",
+     "сягн", "досяг", "bringing"),
+)
+_MORE = _Cue(r"(?<!\w)(?:ще|еще|another|more|other|others|additional|також|также|also)\b",
+             ("ще", "another", "more", "other", "additional", "також", "также", "also"))
+_ONE_MORE = _Cue(
+    r"(?<!\w)(?:ще|еще|another|more|additional|(?:окрім|крім|кроме|помимо) них|besides them|in addition)\b",
+    ("ще", "another", "more", "additional", "них", "besides them", "in addition"),
+)
+# A singular verb, participle or substantive: one person when no number is given ("є загиблий").
+_SINGULAR_VERB = re.compile(
+    r"^(?:загинув|загинула|помер|померла|погиб|погибла|умер|умерла|ранен|ранена|травмований|"
+    r"травмована|травмирован|травмирована|потонув|потонула|утонул|утонула|госпіталізовано|"
+    r"загиблий|загибла|постраждалий|постраждала|поранений|поранена|потерпілий|потерпіла|погибший|"
+    r"погибшая|пострадавший|пострадавшая|раненый|раненая|потерпевший|потерпевшая|вбито|убит|убита)$"
+)
+_PRONOUNS = frozenset({"його", "її", "его", "ее", "him", "her"})
+# "двоє отруїлися, їх госпіталізовано": the plural pronoun refers back to the count just read.
+_PLURAL_PRONOUNS = frozenset({"їх", "их", "them", "им", "їм"})
+_PLURAL_VERB = re.compile(r"(?:ли|ні|ные|ны|ены|ies|ие|их|ых)$")
+
+# ---- rewrites before reading -------------------------------------------------------------------------
+
+# "Інформація про постраждалих уточнюється / не надходила": no figure, and no zero either.
+_NO_INFO = _Cue(
+    r"(?:інформаці\w*|даних|информаци\w*|данных|information|reports?|details?)\s+(?:про|щодо|о|об|по|on|about|of)\s+"
+    r"(?:[\w']+\s+){0,3}?(?:немає|нема|нет|не надходил\w*|не поступал\w*|уточню\w*|уточня\w*|відсутн\w*|"
+    r"отсутств\w*|(?:is|are) being clarified|not (?:yet )?available)",
+    ("інформац", "даних", "информац", "данных", "information", "report", "detail"),
+)
+_IDIOMS: tuple[tuple[_Cue, str], ...] = (
+    # "ракета обірвала життя трьох людей", "забрала життя", "унесла жизни"
+    (_Cue(r"(?:обірва|забра|забира|оборва|унес|унос|забрал|claim)\w*\s+(?:житт\w*|жизн\w*|(?:the )?lives(?: of)?)",
+          ("житт", "жизн", "lives")), " вбито "),
+    (_Cue(r"травм\w*,?\s+(?:несумісн\w*\s+з\s+життям|несовместим\w*\s+с\s+жизнью)|"
+          r"injuries\s+incompatible\s+with\s+life", ("несумісн", "несовместим", "incompatible")), " смертельно "),
+    (_Cue(r"(?:больше|більше|найбільше)\s+(?:всего|всього)", ("всего", "всього")), " больше "),
+    # "a firefighter was injured", "the driver of the unit was injured": one person, whatever noun.
+    (_Cue(r"(?<!\w)(a|an|the|one|another)\s+(?:(?!\d)[\w'-]+\s+){1,7}?(?:was|has been|had been)\s+(?:\w+ly\s+)?"
+          r"(killed|injured|wounded|hurt)", (" was ", "has been", "had been")), r" \1 1 person \2 "),
+    # Clock times and numeric dates are never counts ("станом на 14:00", "18.10.2024").
+    (_Cue(r"\d{1,2}[:.]\d{2}(?:[:.]\d{2,4})?", (":", ".")), " "),
+)
+_LIST_SEP = r"(?:\s*,\s*|\s+(?:і|й|та|и|and)\s+)"
+# Ages given as a list: "aged 45, 62 and 70", "жінки 45, 62 та 70 років", "которым 54 и 50 лет".
+_AGE_LIST = re.compile(
+    rf"(?:(?:aged|віком|в возрасте|возрастом)\s+(\d{{1,3}}(?:{_LIST_SEP}\d{{1,3}})*)(?:\s+(?:years?|років|року|рік|лет|года|год)\b)?"
+    rf"|(\d{{1,3}}(?:{_LIST_SEP}\d{{1,3}})+)\s+(?:років|року|рік|лет|года|годов|years)\b)"
+)
+_PERSON = (
+    r"(?:людина|людину|жінка|жінку|чоловік|чоловіка|мешканець|мешканця|мешканка|мешканку|пенсіонер|"
+    r"пенсіонерка|пенсіонерку|дитина|дитину|хлопчик|хлопця|хлопець|дівчинка|дівчинку|дівчина|дівчину|немовля|"
+    r"юнак|юнака|"
+    r"мужчина|мужчину|женщина|женщину|ребенок|ребенка|младенец|мальчик|девочка|пенсионер|пенсионерка|"
+    r"man|woman|boy|girl|baby|infant|child)"
+)
+# One described person: "56-річного чоловіка", "64-летний херсонец", "a 12-year-old boy", "мужчина 72 года".
+_DESC = re.compile(
+    r"(?<![\w-])(\d{1,3})-(?:річн|летн)(?!(?:і|их|ими|ие|ыми)\b)[\w']*(?:\s+(?!(?:і|й|та|и|а|and|або|или)\b)"
+    r"(?![\w']*(?:загин|поранен|постражд|травм|пострада|ранен|погиб|injur|kill|died|wound))[^\W\d_][\w']*)?"
+    r"|(?<![\w-])(\d{1,3})-year-old(?:\s+(?!(?:and|or|was|were)\b)[^\W\d_][\w']*)?"
+    rf"|(?<!\w){_PERSON}\s+(?:(?:близько|приблизно|около|віком|в возрасте|aged)\s+)?(\d{{1,3}})\s+(?:років|року|рік|лет|года|год)\b"
+)
+_PLURAL_PEOPLE_BEFORE = re.compile(
+    r"(?:(\d+|[^\W\d_]+)\s+)?(?:women|men|people|residents|жінки|жінок|чоловіки|чоловіків|люди|людей|"
+    r"мешканці|женщины|женщин|мужчины|мужчин|жители)\s*,?\s*$"
+)
+_BARE_PERSON = re.compile(rf"(?<!\w){_PERSON}(?!\w)")
+_ENUM_SEP = re.compile(r"\s*,\s*(?:а також\s+|а также\s+|and\s+)?|\s+(?:і|й|та|и|and|а також|а также|as well as)\s+")
+_CHILD_IN = re.compile(r"(?<!\w)(?:дит|діт|хлопч|дівч|немовл|ребен|младен|мальчик|девоч|boy|girl|baby|infant|child)")
+_DIGIT = re.compile(r"\d")
+_AGE_BASE = 0xE000
+_PRIVATE = re.compile("[\ue000-\uf8ff]")
+_NUM_BEFORE = re.compile(r"(?:\d|[^\W\d_]+)\s*$")
+
+# ---- zeros ---------------------------------------------------------------------------------------------
+
+_CAS_WORD = (
+    r"(?:постражд|пострада|загин|погиб|поранен|ранен|травмов|травмир|потерпі|потерпе|injur|hurt|harm|"
+    r"kill|wound|died)[\w']*"
+)
+_ZEROS: tuple[tuple[_Cue, str], ...] = (
+    (_Cue(
+        r"звернень (?:[\w']+ ){0,5}?(?:щодо|з|по|про) (?:[\w']+ )?(?:травмован|постраждал|поранен)\w* "
+        r"(?:не було|немає|не надходило)", ("звернень",)), "injured"),
+    (_Cue(
+        rf"(?<!\w)(?:ніхто|никто|nobody|no one|жоден|жодна|жодного|ни один|ни одна|none)\s+"
+        rf"(?:(?:з|із|зі|из|of)\s+)?(?:[\w']+\s+){{0,3}}?(?:не\s+|was\s+|were\s+|has been\s+)?{_CAS_WORD}"
+        rf"(?:\s*(?:,|і|й|та|и|або|или|or|and|ни|nor)\s*(?:не\s+|ни\s+)?{_CAS_WORD})*",
+        ("ніхто", "никто", "nobody", "no one", "жод", "ни од", "none")), "auto"),
+    (_Cue(
+        r"без (?:[\w']+,? ){0,4}?(?:постраждал|пострадавш|потерпіл|потерпевш|жертв|травмован|поранен|раненых)\w*|"
+        r"(?:постраждал|пострадавш|потерпіл|потерпевш|жертв|травмован|поранен|раненых|"
+        r"загиблих (?:і|та|й|або) (?:поранен|постраждал|травмован)|погибших (?:и|или) (?:ранен|пострадавш))\w* "
+        r"(?:[\w']+ ){0,3}?(?:немає|нема|не було|нет|не выявлено|не зафіксовано|не виявлено)|"
+        r"no (?:[\w-]+ (?:or|and) )?(?:casualties|injuries|victims)|without (?:any )?casualties|no one hurt|"
+        r"(?:люди|людей|жителі|мешканці|мирні|цивільні|жители|мирные|граждане|civilians|people|residents),?\s+"
+        r"(?:[\w'-]+,?\s+){0,4}?(?:не|not)\s+(?:постраждал|пострадал|injured|hurt|harmed)\w*",
+        ("без", "нема", "не ", "нет", "no ", "without", "not ")), "both"),
+    (_Cue(
+        r"без (?:загиблих|погибших|жертв)|(?:загиблих|погибших) (?:немає|нема|не було|нет)|no deaths|"
+        r"no fatalities|nobody was killed|no one was killed", ("без", "нема", "не ", "нет", "no ")), "killed"),
+    (_Cue(
+        r"поранень не (?:зазнал|отрима)\w*|не (?:зазнал|отрима)\w* (?:поранень|травм)|травм не (?:зазнал|отрима)\w*|"
+        r"(?:was|were) not (?:injured|hurt|harmed|wounded)|не (?:были )?(?:ранены|травмированы)",
+        ("не ", "not ")), "injured"),
+)
+# A sentence without any of these has no figure and no zero: it is skipped unread.
+# (No look-behind: a literal alternation is scanned by its first letters, many times faster.)
+_GATE = re.compile(
+    "загин|загиб|вбит|вбив|вбил|убит|убил|погиб|помер|умер|тіл|тел|тону|смерт|жертв|died|dead|kill|death|"
+    "fatal|bod|drown|поран|травм|постражд|потерпі|госпіт|шпитал|ранен|ранил|пострада|потерпе|госпит|injur|"
+    "wound|hurt|hospital|звернул|обратил|доставлен|casualt|victim|житт|жизн|lives|несумісн|несовместим"
+)
+_ANY_ZERO = re.compile("без|no|нема|нет|ніхто|никто|nobody|жод|не |ни од|without")
+_KILLED_WORD = re.compile(r"загин|погиб|kill|died")
+_INJURED_WORD = re.compile(r"постражд|пострада|поранен|ранен|травм|потерпі|потерпе|injur|hurt|harm|wound|жертв|casualt|victim")
+
+# ---- where a sentence says it happened -------------------------------------------------------------
+
+# A sentence that opens with a place ("У Харкові…", "На Сумщині…", "In Kharkiv…", "В г. Купянск…").
+_PLACE_OPENING = re.compile(
+    r"^[\s\"«“„(\-–—•*▪️🔹]*(?:[^\s,.]+\s+){0,3}?(?i:у|в|на|in|near)\s+"
+    r"(?:(?:м|с|г|смт|пгт|сел|селі|місті|селищі|городе|поселке|селе|the city of|the village of|the town of)\.?\s+)?"
+    r"([A-ZА-ЯІЇЄҐ][a-zа-яіїєґ'’-][\w'’-]+)"
+)
+# Not a place of the event: the country, or a speaker ("У Нацполіції повідомили…", "In Kyiv,
+# officials said…": a reporting verb right after the name).
+_NOT_A_PLACE = re.compile(
+    r"^(?:україн|украин|ukrain|росі|росси|russia|кремл|kreml)|повідом|зазнач|заяв|сообщ|отмет|"
+    r"(?<!\w)(?:said|reported|told|according)\b"
+)
+
+_BESIDES_THEM = re.compile(
+    r"[\s\"«“„(\-–—•*]*(?:(?:окрім|крім|кроме|помимо) них|besides them|in addition|також|также|also)\b"
+)
+_PLACE_ANYWHERE = re.compile(r"(?<!\w)(?i:у|в|на|in)\s+([A-ZА-ЯІЇЄҐ][a-zа-яіїєґ'’-][\w'’-]+)")
+
+
 @dataclass(slots=True)
-class _Count:
-    value: int | None = None
-    children: int | None = None
-    locked: bool = False  # a total or an update was seen: later partial figures do not change it
+class _Figure:
+    """What one sentence says about one category."""
 
-    def merge(self, n: int, *, total: bool, add: bool) -> None:
-        if total:
-            self.value, self.locked = n, True
-        elif self.locked:
-            return
-        elif add and self.value is not None:
-            self.value += n
-        else:
-            self.value = n if self.value is None else max(self.value, n)
+    value: int
+    role: str  # "plain", "total" or "update"
+    place: str | None
+    ages: tuple[int, ...]
 
-    def merge_children(self, n: int) -> None:
-        self.children = n if self.children is None else max(self.children, n)
+
+@dataclass(slots=True)
+class _Reading:
+    figures: dict[str, list[_Figure]] = field(default_factory=lambda: {c: [] for c in _CATS})
+    children: dict[str, int | None] = field(default_factory=lambda: {c: None for c in _CATS})
+    zero: set[str] = field(default_factory=set)
+    # The last candidate read (category, value, role) and its sentence: "ще" builds on it.
+    last: tuple[str, int, str] | None = None
+    last_sentence: int = -1
+
+    def child(self, cat: str, n: int) -> None:
+        have = self.children[cat]
+        self.children[cat] = n if have is None else max(have, n)
+
+
+# ---- numbers -------------------------------------------------------------------------------------------
+
+def _value(tok: str) -> int | None:
+    n = word_number(tok)
+    if n is None and (m := _CASE_ENDING.match(tok)):
+        n = int(m.group(1))
+    return n
 
 
 def _numbers(tokens: list[str]) -> list[tuple[int, int, bool]]:
     """(position, value, counts children) of every token that can be a count of people."""
     found = []
+    skip = -1
     for i, tok in enumerate(tokens):
-        n = word_number(tok)
+        if i <= skip:
+            continue
+        n = _value(tok)
         if n is None:
             continue
         nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
-        if nxt in ("of",) and i + 2 < len(tokens):  # "a family of three" keeps its number
+        if n in TENS and (unit := word_number(nxt)) is not None and 0 < unit < 10 and not nxt.isdecimal():
+            n, skip = n + unit, i + 1  # "двадцять одна людина"
+            nxt = tokens[i + 2] if i + 2 < len(tokens) else ""
+        if nxt == "of" and i + 2 < len(tokens):  # "a family of three" keeps its number
             nxt = tokens[i + 2]
-        if NOT_PEOPLE_AFTER.match(nxt) or (1900 <= n <= 2100 and not PERSON_NOUN.match(nxt)):
+        prev = tokens[i - 1] if i > 0 else ""
+        if NOT_PEOPLE_AFTER.match(nxt) or _MONTH_WORD.match(prev) or (1900 <= n <= 2100 and not PERSON_NOUN.match(nxt)):
             continue
-        found.append((i, n, bool(CHILD_WORD.match(nxt)) or bool(nxt and nxt.startswith("дит"))))
+        found.append((i, n, bool(CHILD_WORD.match(nxt)) or nxt.startswith("дит")))
     return found
+
+
+_MONTH_WORD = re.compile(rf"^(?:{MONTHS})$")
 
 
 def _category(seg: str) -> str | None:
@@ -128,33 +333,36 @@ def _category(seg: str) -> str | None:
     return "killed" if k else "injured" if j else None
 
 
-def _segment_counts(seg: str) -> list[tuple[str, int, bool]]:
-    """(category, count, counts children) read from one segment with casualty words."""
+def _segment_counts(seg: str) -> list[tuple[str, int, bool, bool]]:
+    """(category, count, counts children, a number was written) read from a segment with casualty words."""
     tokens = _TOKEN.findall(seg)
     upd = _UPDATE.search(seg)
     cat = _category(seg)
-    if upd is not None and word_number(upd.group("n")) is not None:
+    if upd is not None and (n := _value(upd.group("n"))) is not None:
         if cat is None:
             cat = "killed" if _KILLED.search(seg[: upd.start()]) else "injured"
-        return [(cat, word_number(upd.group("n")) or 0, False)]
+        return [(cat, n, False, True)]
     nums = _numbers(tokens)
-    if cat is None:
+    marks = [(i, "killed") for i, t in enumerate(tokens) if _KILLED.match(t)]
+    marks += [(i, "injured") for i, t in enumerate(tokens) if _INJURED.match(t)]
+    if cat is None and marks:
         # Both categories in one segment ("2 dead 9 injured"): each number goes to the nearest word.
-        marks = [(i, "killed") for i, t in enumerate(tokens) if _KILLED.match(t)]
-        marks += [(i, "injured") for i, t in enumerate(tokens) if _INJURED.match(t)]
         out = []
         for pos, n, child in nums:
             best = min(marks, key=lambda m: (abs(m[0] - pos), m[0] < pos))
-            out.append((best[1], n, child))
+            out.append((best[1], n, child, True))
         return out
+    if cat is None:
+        return []
     if nums:
-        pos, n, child = nums[0] if len(nums) == 1 else max(nums, key=lambda x: x[1])
-        return [(cat, n, child)]
+        # The number next to the casualty word, not the largest one in the segment.
+        at = [m[0] for m in marks] or [0]
+        pos, n, child = min(nums, key=lambda x: (min(abs(x[0] - a) for a in at), x[0]))
+        return [(cat, n, child, True)]
     if any(t in _PLURAL_PRONOUNS for t in tokens):
         return []
     if any(_SINGULAR_VERB.match(t) for t in tokens) or _names_one_person(tokens):
-        child = any(CHILD_WORD.match(t) for t in tokens)
-        return [(cat, 1, child)]
+        return [(cat, 1, any(CHILD_WORD.match(t) for t in tokens), False)]
     return []
 
 
@@ -174,14 +382,17 @@ def _names_one_person(tokens: list[str]) -> bool:
     return False
 
 
-def _people_count(seg: str) -> tuple[int, bool] | None:
-    """A count of people in a segment without casualty words ("7 мешканців", "1 жінку")."""
+def _people_count(seg: str, *, strict: bool = False) -> tuple[int, bool] | None:
+    """A count of people in a segment without casualty words ("7 мешканців", "1 жінку").
+
+    `strict`: a bare noun counts only when it is a listed person word, not a guess of the
+    morphology (a surname after "та" is the source, not a second victim)."""
     tokens = _TOKEN.findall(seg)
     for pos, n, child in _numbers(tokens):
         nxt = tokens[pos + 1] if pos + 1 < len(tokens) else ""
         if PERSON_NOUN.match(nxt) or child:
             return n, child
-    if tokens and len(tokens) <= 3 and is_singular_person(tokens[-1]):
+    if tokens and len(tokens) <= 3 and (SINGULAR_PERSON.match(tokens[-1]) if strict else is_singular_person(tokens[-1])):
         return 1, bool(CHILD_WORD.match(tokens[-1]))
     return None
 
@@ -194,14 +405,315 @@ def _children_count(seg: str) -> int | None:
     return nums[0][1] if nums else 1
 
 
-def _dead_among_hurt(counts: dict[str, _Count], seg: str, sentence: str) -> None:
-    """"постраждали 6 людей, з них 2 загинули": DSNS counts the dead among the affected."""
-    nums = _numbers(_TOKEN.findall(seg))
-    dead = nums[0][1] if nums else 1
-    counts["killed"].merge(dead, total=False, add=False)
-    hurt = counts["injured"]
-    if re.search(r"постражд|пострада|affected", sentence) and hurt.value is not None and hurt.value >= dead:
-        hurt.value -= dead
+# ---- rewriting a sentence ----------------------------------------------------------------------------
+
+def _zeros(s: str, reading: _Reading) -> str:
+    """Record the negated categories of `s` and blank those phrases out."""
+    if not _ANY_ZERO.search(s):
+        return s
+    for rx, kind in _ZEROS:
+        for m in rx.finditer(s):  # (empty unless a needle is present)
+            if kind == "auto":
+                words = m.group()
+                kind_here = "both" if _INJURED_WORD.search(words) else "killed" if _KILLED_WORD.search(words) else None
+            else:
+                kind_here = kind
+            if kind_here:
+                reading.zero.update(_CATS if kind_here == "both" else (kind_here,))
+        s = rx.sub(" ", s)
+    return s
+
+
+def _age_mark(age: int) -> str:
+    # Ages travel with their segment as private-use characters, which no pattern reads as a word.
+    return chr(_AGE_BASE + min(age, 150))
+
+
+def _ages(seg: str) -> list[int]:
+    return [ord(c) - _AGE_BASE for c in _PRIVATE.findall(seg)]
+
+
+def _people(s: str) -> str:
+    """Described people become counts: "47-летний, 50-летний мужчины и 65-летняя женщина" → "3 осіб"."""
+    if not (_DIGIT.search(s) or _BARE_PERSON.search(s)):
+        return s
+
+    def age_list(m: re.Match[str]) -> str:
+        found = re.findall(r"\d+", m.group())
+        marks = "".join(_age_mark(int(a)) for a in found)
+        # "women aged 45, 62 and 70", "жінки 45, 62 та 70 років": as many people as ages, unless
+        # a count stands before the noun ("две женщины, которым 54 и 50 лет").
+        before = _PLURAL_PEOPLE_BEFORE.search(s, max(0, m.start() - 40), m.start())
+        if before and not before.group(1):
+            return f" {len(found)} осіб {marks} "
+        return f" {marks} "
+
+    s = _AGE_LIST.sub(age_list, s)
+    items = [(m.start(), m.end(), int(next(g for g in m.groups() if g))) for m in _DESC.finditer(s)]
+    items += [(m.start(), m.end(), -1) for m in _BARE_PERSON.finditer(s)
+              if not any(a <= m.start() < b for a, b, _ in items)]
+    if not items:
+        return s
+    items.sort()
+    out: list[str] = []
+    pos = 0
+    k = 0
+    while k < len(items):
+        run = [items[k]]
+        while k + 1 < len(items) and _ENUM_SEP.fullmatch(s, run[-1][1], items[k + 1][0]):
+            k += 1
+            run.append(items[k])
+        k += 1
+        described = [age for _, _, age in run if age >= 0]
+        start, end = run[0][0], run[-1][1]
+        if not described and len(run) < 2:
+            continue  # a bare noun alone is read by the segment rules
+        if len(run) == 1 and _NUM_BEFORE.search(s, max(0, start - 12), start) and \
+                _value(s[:start].split()[-1] if s[:start].split() else "") is not None:
+            continue  # "одна 70-річна жінка": the count is already there
+        marks = "".join(_age_mark(a) for a in described)
+        span = s[start:end]
+        if len(run) == 1:
+            noun = re.sub(r"^\S+\s*", "", span) if _DESC.match(span) and span[0].isdigit() else span
+            noun = re.sub(r"\s*\d+\s+\S+$", "", noun) if not span[0].isdigit() else noun
+            repl = f"1 {'дитина' if described and described[0] < 18 else noun or 'особа'} {marks}"
+        else:
+            young = all(_CHILD_IN.search(s[a:b]) or 0 <= age < 18 for a, b, age in run)
+            repl = f"{len(run)} {'дітей' if young else 'осіб'} {marks}"
+        out.append(s[pos:start])
+        out.append(repl)
+        pos = end
+    out.append(s[pos:])
+    return "".join(out)
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every sentence; "м. Харків" does not end one."""
+    out: list[tuple[int, int]] = []
+    start = 0
+    for m in _SENT_END.finditer(text):
+        if m.group() == "." and _ABBREV_END.search(text, max(start, m.start() - 8), m.start()):
+            continue
+        out.append((start, m.start()))
+        start = m.end()
+    out.append((start, len(text)))
+    return out
+
+
+def _place(sentence: str, *, anywhere: bool = False) -> str | None:
+    """The first letters of the place a sentence opens with (or, `anywhere`, names after "у/in")."""
+    m = _PLACE_OPENING.match(sentence) or (_PLACE_ANYWHERE.search(sentence) if anywhere else None)
+    if m is None:
+        return None
+    word = normalize(m.group(1))
+    speaker = _NOT_A_PLACE.search(normalize(sentence[m.end():m.end() + 30]))
+    return None if speaker or _NOT_A_PLACE.search(word) else word[:3]
+
+
+# ---- reading one sentence -------------------------------------------------------------------------------
+
+def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None:
+    """Read `sentence` (`low`: the same, normalised) into `reading`."""
+    among = bool(_AMONG_START.match(low.lstrip(" \t\"«“„(-–—•*"))) and reading.last is not None
+    if not (among or _GATE.search(low)):
+        return
+    low = _NO_INFO.sub(" ", low)
+    for rx, repl in _IDIOMS:
+        low = rx.sub(repl, low)
+    low = _zeros(low, reading)
+    if not (among or _KILLED.search(low) or _INJURED.search(low)):
+        return
+    low = _people(low)
+    total = bool(_TOTAL.search(low))
+    # Per category: values read in this sentence (summed), and the role of the sentence.
+    vals: dict[str, list[int]] = {c: [] for c in _CATS}
+    ages: dict[str, list[int]] = {c: [] for c in _CATS}
+    role = {c: "total" if total else "plain" for c in _CATS}
+    # A sentence that opens with "Серед них…" continues the figure of the sentence before.
+    last_cat: str | None = reading.last[0] if among and reading.last else None
+    pending: tuple[int, bool] | None = None
+    pending_children: int | None = None
+    parts = _SEGMENT.split(low)
+    segs: list[tuple[str, bool]] = []
+    for k in range(0, len(parts), 2):
+        after_conj = k > 0 and parts[k - 1] != ","
+        for j, seg in enumerate(_AMONG_SPLIT.split(parts[k])):
+            segs.append((seg.strip(), after_conj and j == 0))
+
+    bare_after: list[bool] = []
+
+    def waits(i: int) -> bool:
+        """"three people, including a girl, were injured": a later bare casualty word takes the count."""
+        if not bare_after:  # computed once, from the end: linear in the sentence
+            bare_after.extend([False] * (len(segs) + 1))
+            for k in range(len(segs) - 1, -1, -1):
+                seg = segs[k][0]
+                bare = bool(_KILLED.search(seg) or _INJURED.search(seg)) and not _numbers(_TOKEN.findall(seg))
+                bare_after[k] = bare_after[k + 1] or bare
+        return bare_after[i]
+    in_part = False  # inside a breakdown ("серед них … та …")
+    implied = {c: False for c in _CATS}
+    running = {c: 0 for c in _CATS}
+    running_figure = {c: False for c in _CATS}
+    besides = _BESIDES_THEM.match(low) is not None  # "Кроме них / Також постраждали…": more of the same
+    place = _place(sentence, anywhere=_ONE_MORE.present(low))
+
+    def put(cat: str, n: int, seg: str, child: bool, written: bool = True) -> None:
+        nonlocal last_cat
+        prev = reading.last
+        if cat == "killed" and _PART_OF_HURT.search(seg) and prev is not None and prev[0] == "injured":
+            # "поранено 5 людей, один із них згодом помер": the dead among the injured count as
+            # killed only (the figure they were part of loses them).
+            hurt = vals["injured"] or (reading.figures["injured"] and [reading.figures["injured"][-1].value])
+            if hurt and hurt[-1] >= n:
+                if vals["injured"]:
+                    vals["injured"][-1] -= n
+                else:
+                    reading.figures["injured"][-1].value -= n
+                vals["killed"].append(n)
+                running["killed"] += n
+                reading.last = ("killed", n, "plain")
+                reading.last_sentence = idx
+                last_cat = "killed"
+                return
+        if _PART_OF.search(seg) or (in_part and not _ONE_MORE.search(seg)) or (
+            _HOSPITAL.search(seg) and not _INJURED.search(_HOSPITAL.sub("", seg)) and cat == "injured"
+            and vals["injured"]):
+            # A part of a figure already given: no figure of its own, but "ще N" may build on it.
+            reading.last = (cat, n, "part")
+            reading.last_sentence = idx
+            last_cat = cat
+            if child:
+                reading.child(cat, n)
+            return
+        if _UPDATE.search(seg):
+            role[cat] = "update"
+        if (_ONE_MORE.search(seg) or besides) and prev is not None and prev[0] == cat \
+                and reading.last_sentence != idx and not vals[cat] and place is None:
+            # "Загинули 3 людини. … тіла ще двох загиблих": more of the category just read, so the
+            # figure so far plus these (a running figure: its people are not told apart by age
+            # again); unless the sentence names a place of its own ("Another two were injured in
+            # Chuhuiv"): then it is that place's figure, and places are summed.
+            so_far = _decide(reading.figures[cat]) if len(reading.figures[cat]) <= 64 else None
+            n += prev[1] if prev[2] == "part" or so_far is None else so_far
+            running_figure[cat] = True
+            if prev[2] in ("total", "update"):
+                role[cat] = prev[2]
+        if not written:
+            # "Є загиблий — чоловік, тіло якого…": a person without a number is said once per sentence.
+            if implied[cat]:
+                return
+            implied[cat] = True
+        vals[cat].append(n)
+        ages[cat].extend(_ages(seg))
+        if child:
+            reading.child(cat, n)
+        running[cat] += n
+        reading.last = (cat, running[cat], role[cat])
+        reading.last_sentence = idx
+        last_cat = cat
+
+    for i, (seg, after_conj) in enumerate(segs):
+        if not seg:
+            continue
+        if _EXCLUDED.search(seg):
+            pending = None
+            continue
+        if _AMONG_START.match(seg):
+            in_part = True
+            n = _children_count(seg)
+            if n is None and last_cat == "injured" and _KILLED.search(seg) and vals["injured"]:
+                # "постраждали 6 людей, з них 2 загинули": DSNS counts the dead among the affected.
+                nums = _numbers(_TOKEN.findall(seg))
+                dead = nums[0][1] if nums else 1
+                vals["killed"].append(dead)
+                if vals["injured"][-1] >= dead:
+                    vals["injured"][-1] -= dead
+                continue
+            cat = "injured" if re.search(r"поранен|постражд|травмов|раненых|пострадавш|injured|wounded", seg) \
+                else "killed" if re.search(r"загибл|погибш|dead", seg) else last_cat
+            if n is not None and pending is not None:
+                pending_children = n
+            elif n is not None and cat:
+                reading.child(cat, n)
+            continue
+        has_cas = bool(_KILLED.search(seg) or _INJURED.search(seg))
+        found = _segment_counts(seg) if has_cas else None
+        if found is None:
+            if in_part:
+                # "серед них — 14-річна дівчинка та немовля": more of the breakdown.
+                n = _children_count(seg)
+                if n is not None and last_cat:
+                    have = reading.children[last_cat] or 0
+                    reading.children[last_cat] = have + n
+                continue
+            people = _people_count(seg, strict=after_conj)
+            numbers = _numbers(_TOKEN.findall(seg))
+            if people and waits(i + 1):
+                pending = people
+            elif people and last_cat and after_conj and vals[last_cat]:
+                vals[last_cat].append(people[0])  # "3 рятувальників та 7 мешканців"
+                running[last_cat] += people[0]
+                ages[last_cat].extend(_ages(seg))
+            elif last_cat and vals[last_cat] and numbers and (_MORE.search(seg) or re.search(r"(?<!\w)(?:в|у|на|in)\s", seg)):
+                vals[last_cat].append(numbers[0][1])  # "у Чугуєві — ще 2", "та 1 в Балаклії"
+                running[last_cat] += numbers[0][1]
+            elif people:
+                pending = people
+            continue
+        if not found and pending is not None:
+            cat = _category(seg)
+            if cat:
+                found = [(cat, pending[0], pending[1], True)]
+        if not found:
+            continue
+        in_part = False
+        for cat, n, child, written in found:
+            put(cat, n, seg, child, written)
+        if pending_children is not None and last_cat:
+            reading.child(last_cat, pending_children)
+            pending_children = None
+        pending = None
+    for cat in _CATS:
+        if vals[cat]:
+            value = max(vals[cat]) if role[cat] != "plain" else sum(vals[cat])
+            described = () if running_figure[cat] else tuple(sorted(ages[cat]))
+            reading.figures[cat].append(_Figure(value, role[cat], place, described))
+
+
+# ---- the rules -------------------------------------------------------------------------------------------
+
+def _contains(have: Counter[int], ages: tuple[int, ...]) -> bool:
+    return not Counter(ages) - have
+
+
+def _group_value(figures: list[_Figure]) -> int:
+    """One place's figures: repeats are one figure; people told apart by age are added."""
+    plain = max((f.value for f in figures if not f.ages), default=0)
+    seen: Counter[int] = Counter()
+    described = 0
+    for f in figures:
+        if f.ages and not _contains(seen, f.ages):
+            described += f.value
+            seen.update(f.ages)
+    return max(plain, described)
+
+
+def _decide(figures: list[_Figure]) -> int | None:
+    if not figures:
+        return None
+    updates = [f for f in figures if f.role == "update"]
+    if updates:
+        return updates[-1].value
+    totals = [f for f in figures if f.role == "total"]
+    if totals:
+        return totals[-1].value
+    places: dict[str | None, list[_Figure]] = {}
+    for f in figures:
+        if f.role == "plain":
+            places.setdefault(f.place, []).append(f)
+    general = _group_value(places.pop(None, []))
+    return max(general, sum(_group_value(g) for g in places.values()))
 
 
 def extract_casualties(text: str) -> Casualties:
@@ -209,76 +721,23 @@ def extract_casualties(text: str) -> Casualties:
 
     None where the text says nothing, 0 where it says nobody was hurt.
     """
-    low = normalize(text)
-    if not (_KILLED.search(low) or _INJURED.search(low) or _ANY_ZERO.search(low)):
-        return Casualties()  # most posts about fires, alerts and advice: skip the segmenting
-    zero_both, zero_killed = bool(_ZERO_BOTH.search(low)), bool(_ZERO_KILLED.search(low))
-    # Negated phrases go before counting: "no one was injured" is not one injured.
-    body = _ZERO_KILLED.sub(" ", _ZERO_BOTH.sub(" ", low)) if zero_both or zero_killed else low
-    counts = {c: _Count() for c in _CATS}
-    for sentence in _SENTENCE.split(body):
-        if not sentence.strip():
-            continue
-        total = bool(_TOTAL.search(sentence))
-        last_cat: str | None = None
-        pending: tuple[int, bool] | None = None
-        pending_children: int | None = None
-        parts = _SEGMENT.split(sentence)
-        for k in range(0, len(parts), 2):
-            after_conj = k > 0 and parts[k - 1] != ","
-            for seg in _CHILD_CUE.split(parts[k]):
-                seg = seg.strip()
-                if not seg:
-                    continue
-                if _EXCLUDED.search(seg):
-                    pending = None
-                    continue
-                if _CHILD_CUE_START.match(seg):
-                    n = _children_count(seg)
-                    if n is None and last_cat == "injured" and _KILLED.search(seg):
-                        _dead_among_hurt(counts, seg, sentence)
-                        continue
-                    if n is not None and last_cat:
-                        counts[last_cat].merge_children(n)
-                    elif n is not None:
-                        pending_children = n
-                    continue
-                found = _segment_counts(seg) if (_KILLED.search(seg) or _INJURED.search(seg)) else None
-                if found is None:
-                    people = _people_count(seg)
-                    if people and last_cat and after_conj and counts[last_cat].value is not None:
-                        counts[last_cat].value = (counts[last_cat].value or 0) + people[0]
-                    elif last_cat and _ADD.search(seg) and (more := _numbers(_TOKEN.findall(seg))):
-                        # "у Чугуєві — ще 2": a further figure for the category just counted.
-                        counts[last_cat].merge(more[0][1], total=False, add=True)
-                    elif people:
-                        pending = people
-                    continue
-                if not found and pending is not None:
-                    cat = _category(seg)
-                    if cat:
-                        found = [(cat, pending[0], pending[1])]
-                is_add = bool(_ADD.search(seg))
-                is_total = total or bool(_UPDATE.search(seg))
-                for cat, n, child in found:
-                    counts[cat].merge(n, total=is_total, add=is_add)
-                    if child:
-                        counts[cat].merge_children(n)
-                    last_cat = cat
-                if found and pending_children is not None and last_cat:
-                    counts[last_cat].merge_children(pending_children)
-                    pending_children = None
-                pending = None
-    killed, injured = counts["killed"], counts["injured"]
-    if zero_both:
-        killed.value = 0 if killed.value is None else killed.value
-        injured.value = 0 if injured.value is None else injured.value
-    if zero_killed and killed.value is None:
-        killed.value = 0
+    low = _PRIVATE.sub(" ", normalize(text))
+    if not _GATE.search(low):
+        return Casualties()  # most posts about fires, alerts and advice: nothing to read
+    # Lower-casing keeps offsets for nearly every text; where it does not, each sentence is redone.
+    same = len(low) == len(text)
+    reading = _Reading()
+    for idx, (a, b) in enumerate(_sentences(text)):
+        if a < b and not text[a:b].isspace():
+            _read_sentence(idx, text[a:b], low[a:b] if same else _PRIVATE.sub(" ", normalize(text[a:b])), reading)
+    killed, injured = _decide(reading.figures["killed"]), _decide(reading.figures["injured"])
+    if killed is None and "killed" in reading.zero:
+        killed = 0
+    if injured is None and "injured" in reading.zero:
+        injured = 0
     return Casualties(
-        killed=killed.value,
-        injured=injured.value,
-        children_killed=killed.children,
-        children_injured=injured.children,
+        killed=killed,
+        injured=injured,
+        children_killed=reading.children["killed"] if killed else None,
+        children_injured=reading.children["injured"] if injured else None,
     )
-

@@ -1,10 +1,17 @@
-"""Table-driven cases for casualty extraction: number words, updates, totals, zeros and non-casualty numbers."""
+"""Casualty extraction: table-driven rules, and real-length posts of our own (one per cause, uk/en/ru)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+from analysis._numbers import word_number
+from analysis.analyze import analyze
 from analysis.casualties import extract_casualties
+
+LONG_POSTS = Path(__file__).parent / "fixtures" / "detection_casualties.jsonl"
 
 # text, killed, injured, children_killed, children_injured
 CASES: list[tuple[str, int | None, int | None, int | None, int | None]] = [
@@ -104,3 +111,122 @@ def test_extract_casualties(
 def test_dead_among_the_affected_plural_pronouns_and_civilian_zero(text: str, expected: tuple[int | None, int | None]) -> None:
     result = extract_casualties(text)
     assert (result.killed, result.injured) == expected
+
+
+# One rule each, in the three languages (the long posts below combine them as real posts do).
+RULES: list[tuple[str, int | None, int | None, int | None, int | None]] = [
+    # a figure repeated in headline, lead and quote is one figure; "ще" after a killed clause is the other category
+    (("Удар по Ізюму: загинули двоє, ще шестеро поранені. За даними ОВА, загинули двоє, ще шестеро людей "
+      "отримали поранення."), 2, 6, None, None),
+    (("Strike on Odesa kills 2, injures 4. The missile hit a port building, killing two people and injuring "
+      "four others."), 2, 4, None, None),
+    (("Обстрел Никополя: погиб один человек, еще трое ранены. «Погиб мужчина, еще три человека ранены», — "
+      "сообщил глава ОВА."), 1, 3, None, None),
+    # an update beats a stated total, which beats repeated figures
+    ("Загалом поранено 12 людей. Згодом кількість поранених зросла до 15.", None, 15, None, None),
+    ("Число раненых возросло до 8. Ранее сообщалось о пяти раненых.", None, 8, None, None),
+    # breakdowns are parts of a figure
+    ("Поранено п'ятьох людей. Серед поранених — троє рятувальників, а також двоє поліцейських.", None, 5, None, None),
+    ("Seven people were injured, three of them seriously.", None, 7, None, None),
+    ("Пострадали шесть человек, из них двое госпитализированы.", None, 6, None, None),
+    # a comma insertion does not move a count to the other category
+    ("A man was killed and three people, including a girl, were injured.", 1, 3, None, 1),
+    # ages, dates, clock times and crews are never counts
+    ("Постраждали троє — жінки 45, 62 та 70 років.", None, 3, None, None),
+    ("Women aged 45, 62 and 70 were injured.", None, 3, None, None),
+    ("В ночь на 18 октября пострадал мужчина.", None, 1, None, None),
+    ("Станом на 14:00 відомо про 5 загиблих.", 5, None, None, None),
+    ("На місці працювали 5 розрахунків, травмовано 2 людей.", None, 2, None, None),
+    ("Civilian killed as Russians shell the region 119 times.", 1, None, None, None),
+    # the number next to the casualty word, not the largest
+    ("Внаслідок удару по 3 будинках загинули 2 людини.", 2, None, None, None),
+    # distinct places are summed, people told apart by their ages too
+    ("Поранено 2 людей в Харкові та 1 в Балаклії.", None, 3, None, None),
+    ("У Харкові поранено 3 людей. У Чугуєві травмовано двох. На Сумщині водій отримав поранення.", None, 6, None, None),
+    ("В Купянске пострадали 47-летний и 50-летний мужчины; в Изюме пострадала 70-летняя женщина.", None, 3, None, None),
+    # a speaker or the country is no place of its own
+    ("У Нацполіції повідомили про 3 поранених. У Харкові поранено 3 людей.", None, 3, None, None),
+    ("В Україні за добу загинули 5 цивільних. У Харкові загинули 2 людини.", 5, None, None, None),
+    # one person without a number
+    ("Є загиблий, інформація уточнюється.", 1, None, None, None),
+    ("Есть погибший среди мирного населения.", 1, None, None, None),
+    ("A firefighter was injured while putting out the fire.", None, 1, None, None),
+    ("A man died after the strike. Another woman was seriously injured in hospital.", 1, 1, None, None),
+    ("A man was killed. Another man was killed in the village.", 2, None, None, None),
+    ("Поранені чоловік і дівчина.", None, 2, None, None),
+    ("Зазнала травм 39-річна жінка.", None, 1, None, None),
+    ("Одну людину ушпиталили.", None, 1, None, None),
+    # a building is not a person; "больше всего" is no total
+    ("Постраждав адмінбудинок.", None, None, None, None),
+    ("Больше всего пострадал центр города, ранены двое.", None, 2, None, None),
+    # killed idioms
+    ("Російська ракета обірвала життя трьох людей.", 3, None, None, None),
+    ("Чоловік отримав травми, несумісні з життям.", 1, None, None, None),
+    ("Окупанти вбили двох цивільних.", 2, None, None, None),
+    ("Кількість жертв зросла до 7.", 7, None, None, None),
+    ("Загибель двох людей підтвердили в ОВА.", 2, None, None, None),
+    # negations
+    ("Жоден із працівників не постраждав.", 0, 0, None, None),
+    ("Атака дронів: ніхто не постраждав і не загинув.", 0, 0, None, None),
+    ("Люди, за попередніми даними, не постраждали.", 0, 0, None, None),
+    ("Люди внаслідок удару поранень не зазнали.", None, 0, None, None),
+    ("The personnel were not injured.", None, 0, None, None),
+    ("Інформації про жертв немає.", None, None, None, None),
+    ("Обошлось без погибших.", 0, None, None, None),
+    # rescuers are casualties too ("спас-" is "rescued", "спасатели" are rescuers)
+    ("В Сумах ранены трое спасателей ГСЧС после повторного удара.", None, 3, None, None),
+    ("Спасатели спасли 4 человек, погиб мужчина.", 1, None, None, None),
+    # a digit glued to a word, a compound number word, a digit with a case ending
+    ("Поранено5 людей.", None, 5, None, None),
+    ("Ще двадцять одна людина поранена.", None, 21, None, None),
+    ("Ранены 5-ти человек.", None, 5, None, None),
+    # "ще" of the same category adds; "кроме них" too
+    ("Поранено 4 людей. Згодом до лікарні звернулися ще двоє.", None, 6, None, None),
+    ("Ранены трое спасателей. Кроме них, пострадали две женщины.", None, 5, None, None),
+    ("Загинув 1 рятувальник, ще 2 рятувальники травмовані. Також постраждали 3 цивільних.", 1, 5, None, None),
+    # the dead among the injured count as killed only
+    ("Поранено 5 людей, один із них згодом помер у лікарні.", 1, 4, None, None),
+    ("Five people were injured; one of them later died in hospital.", 1, 4, None, None),
+]
+
+
+@pytest.mark.parametrize(("text", "killed", "injured", "ck", "ci"), RULES)
+def test_counting_rules(text: str, killed: int | None, injured: int | None, ck: int | None, ci: int | None) -> None:
+    got = extract_casualties(text)
+    assert (got.killed, got.injured, got.children_killed, got.children_injured) == (killed, injured, ck, ci), text
+
+
+def _long_posts() -> list[dict]:
+    return [json.loads(line) for line in LONG_POSTS.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("post", _long_posts(), ids=lambda p: p["id"])
+def test_real_length_posts(post: dict) -> None:
+    # Posts of 600-1,200 characters with headline, lead and quote repeating a figure, background
+    # paragraphs, crews, clock times, breakdowns and per-place summaries, written for this test.
+    assert 600 <= len(post["text"]) <= 1200
+    got = analyze(post["text"]).to_json()
+    want = {k: post[k] for k in ("killed", "injured", "children_killed", "children_injured")}
+    assert {k: got[k] for k in want} == want
+
+
+def test_long_posts_cover_every_language() -> None:
+    assert {p["lang"] for p in _long_posts()} == {"uk", "en", "ru"}
+    assert min([p["lang"] for p in _long_posts()].count(lang) for lang in ("uk", "en", "ru")) >= 4
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["\ue000\ue0ff 5 \uf8ff поранено", "İİİ загинули 2 İ людини", "9" * 40 + " поранено", "поранено " + "١٢٣",
+     "\u0301\u200b загинув\x00", "₂ ² ½ загинули", "а" * 5000 + " поранено 3", "…:;!?" * 50, "\U0001F600 поранено 2 👶"],
+)
+def test_never_raises_on_odd_text(text: str) -> None:
+    got = extract_casualties(text)
+    assert got.killed is None or got.killed >= 0
+
+
+def test_word_number_contract() -> None:
+    assert word_number("12") == 12 and word_number("п'яти") == 5 and word_number("двадцять") == 20
+    assert word_number("1" * 10) is None  # more than 9 digits is no count
+    assert word_number("²") is None and word_number("½") is None  # isdigit but not decimal
+    assert word_number("") is None and word_number("людей") is None

@@ -63,3 +63,13 @@ def test_long_posts_meet_floors() -> None:
     assert report.casualties_exact >= 0.9
     for lang in ("uk", "en", "ru"):
         assert reports[lang].strike[2] >= 0.9, lang
+
+
+def test_real_length_casualty_posts() -> None:
+    # Multi-paragraph posts written for the casualty rules: a figure in headline, lead and quote,
+    # breakdowns, background tolls, crews and clock times, per-place summaries (uk, en, ru).
+    report = evaluate(load(DEFAULT_FIXTURE.parent / "detection_casualties.jsonl"))
+    assert report["all"].casualties_exact >= 0.95
+    assert report["all"].strike[2] >= 0.95
+    for lang in ("uk", "en", "ru"):
+        assert report[lang].casualties_exact >= 0.87, lang
