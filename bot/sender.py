@@ -121,16 +121,23 @@ class AlertSender:
         self.sent = 0
         self.failed = 0
         self.rate_limited = 0
+        self._soonest_retry = 5.0  # seconds until the soonest retry the running drain scheduled
 
     async def run(self, wake: asyncio.Event, stop: asyncio.Event, idle: float = 5.0) -> None:
-        """Drain whenever woken (new posts) or every `idle` seconds (retries that came due)."""
+        """Drain whenever woken (new posts), when the soonest retry of the last drain comes due
+        (an alert waiting a second for its photo must not wait `idle`), or every `idle` seconds."""
         while not stop.is_set():
+            self._soonest_retry = idle
             await self.drain(stop)
             wake.clear()
             waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
-            await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, timeout=self._soonest_retry, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
                 waiter.cancel()
+
+    async def _retry(self, item: OutboxItem, error: str, delay: float, *, count: bool = True) -> None:
+        await mark_retry(self.db, item, error, delay, count=count)
+        self._soonest_retry = min(self._soonest_retry, delay)
 
     async def drain(self, stop: asyncio.Event | None = None) -> int:
         """Send everything due now, until `stop` is set; returns the number of rows handled."""
@@ -186,7 +193,7 @@ class AlertSender:
             return
         if material.photo_pending and item.message_id is None and item.attempts < PHOTO_WAITS:
             # Wait briefly for the photo rather than send a bare text now and never show it.
-            await mark_retry(self.db, item, "waiting for the photo download", 1.0, count=False)
+            await self._retry(item, "waiting for the photo download", 1.0, count=False)
             return
         formatted = format_alert(alert_content(material, item.language), lang=item.language)
         await self.limiter.acquire(item.chat_id)
@@ -202,7 +209,7 @@ class AlertSender:
             self.rate_limited += 1
             metrics.alert_failed("rate_limited")
             self.limiter.pause(exc.retry_after)
-            await mark_retry(self.db, item, str(exc), exc.retry_after)
+            await self._retry(item, str(exc), exc.retry_after)
             log.warning("rate limited by Telegram", extra={"retry_after": exc.retry_after})
         except Forbidden as exc:
             self.failed += 1
@@ -219,7 +226,7 @@ class AlertSender:
             self.failed += 1
             metrics.alert_failed("error")
             delay = min(MAX_BACKOFF, 2.0 ** min(item.attempts + 1, 10))
-            await mark_retry(self.db, item, str(exc), delay)
+            await self._retry(item, str(exc), delay)
             log.warning("alert not sent; will retry", extra={"story": item.story_id, "retry_in": delay, "error": str(exc)})
 
     async def _send(self, item: OutboxItem, photo: Upload | None, formatted: FormattedAlert) -> None:
