@@ -19,16 +19,17 @@ from analysis.gazetteer import ISO_NAMES_EN, get_gazetteer
 from analysis.model import Place
 from analysis.regions import resolve_region
 from bot.texts import lang_of, t
-from storage.subscriptions import mute, subscribe, unsubscribe, upsert_chat
+from storage.subscriptions import MAX_SUBSCRIPTIONS, mute, subscribe, subscriptions_page, unsubscribe, upsert_chat
 from storage.timeutil import utcnow
 
-__all__ = ["Reply", "Answer", "CommandContext", "handle_update", "subscription_key"]
+__all__ = ["Reply", "Answer", "CommandContext", "handle_update", "update_origin", "subscription_key"]
 
 log = logging.getLogger("dsns_monitor.bot")
 
 KYIV = ZoneInfo("Europe/Kyiv")
 MAX_QUERY = 100
 MAX_CHOICES = 8
+LIST_PAGE = 20  # 20 names stay far below Telegram's 4096 characters a message
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,16 +94,31 @@ def _well_formed(update: object) -> bool:
                 return False
             if not _is_id(message["chat"].get("id")) or not (message.get("message_id") is None or _is_id(message["message_id"])):
                 return False
-        sender = query["from"]
-        return _optional(sender.get("language_code"), str) and _optional(sender.get("first_name"), str)
+        return _optional(query["from"].get("language_code"), str)
     message = update.get("message") or update.get("edited_message")
     if not isinstance(message, dict):
         return message is None
     chat, sender = message.get("chat"), message.get("from")
     if not isinstance(chat, dict) or not _is_id(chat.get("id")) or not _optional(sender, dict):
         return False
-    sender = sender or {}
-    return _optional(sender.get("language_code"), str) and _optional(sender.get("first_name"), str)
+    return _optional((sender or {}).get("language_code"), str)
+
+
+def update_origin(update: dict[str, Any]) -> tuple[int, str] | None:
+    """(chat id, language) of an update the bot would act on; None for one it ignores anyway.
+
+    The update loop counts commands per chat with this before handling them.
+    """
+    if not _well_formed(update):
+        return None
+    if "callback_query" in update:
+        query = update["callback_query"]
+        chat_id = ((query.get("message") or {}).get("chat") or {}).get("id") or query["from"]["id"]
+        return chat_id, lang_of(query["from"].get("language_code"))
+    message = update.get("message") or update.get("edited_message")
+    if not isinstance(message, dict) or message["chat"].get("type") not in (None, "private"):
+        return None
+    return message["chat"]["id"], lang_of((message.get("from") or {}).get("language_code"))
 
 
 async def handle_update(conn: aiosqlite.Connection, update: dict[str, Any], ctx: CommandContext) -> list[Reply | Answer]:
@@ -123,7 +139,7 @@ async def handle_update(conn: aiosqlite.Connection, update: dict[str, Any], ctx:
     text = message.get("text")
     if not isinstance(text, str) or not text.strip():
         return [Reply(chat_id, t(lang, "help"))]
-    await upsert_chat(conn, chat_id, lang, sender.get("first_name"))
+    await upsert_chat(conn, chat_id, lang)
     text = text.strip()
     if not text.startswith("/"):
         return [Reply(chat_id, t(lang, "plain_text", text=html.escape(text[:MAX_QUERY])))]
@@ -180,25 +196,41 @@ def _ambiguous(places: list[Place]) -> bool:
 
 async def _add(conn: aiosqlite.Connection, chat_id: int, lang: str, place: Place, edit: int | None = None) -> Reply:
     key, name, level = subscription_key(place)
-    added = await subscribe(conn, chat_id, key, name, level)
+    added = await subscribe(conn, chat_id, key, name, level, limit=MAX_SUBSCRIPTIONS)
+    if added == "full":
+        return Reply(chat_id, t(lang, "subscriptions_full", limit=MAX_SUBSCRIPTIONS, name=html.escape(name)), edit_message_id=edit)
     keyboard = None
     if level not in ("oblast", "city") and place.oblast in ISO_NAMES_EN:
         # A town's watch misses strikes reported only as "Харківщина": offer the oblast too.
         oblast = ISO_NAMES_EN[place.oblast] if lang == "en" else get_gazetteer().oblast_unit(place.oblast).title
         keyboard = [[_button(t(lang, "also_oblast", name=oblast), f"sub:{place.oblast}")]]
-    text = t(lang, "subscribed" if added else "already", name=html.escape(name))
+    text = t(lang, "subscribed" if added == "added" else "already", name=html.escape(name))
     return Reply(chat_id, text, keyboard=keyboard, edit_message_id=edit)
 
 
 async def _list(conn: aiosqlite.Connection, chat_id: int, lang: str, arg: str, ctx: CommandContext) -> list[Reply | Answer]:
-    async with conn.execute(
-        "SELECT region, region_name FROM subscriptions WHERE chat_id = ? ORDER BY created_at, region", (chat_id,)
-    ) as cursor:
-        rows = await cursor.fetchall()
-    if not rows:
-        return [Reply(chat_id, t(lang, "list_empty"))]
-    items = "\n".join(f"• {html.escape(r[1])}" for r in rows)
-    return [Reply(chat_id, t(lang, "list", items=items))]
+    return [await _list_page(conn, chat_id, lang, 0)]
+
+
+async def _list_page(conn: aiosqlite.Connection, chat_id: int, lang: str, page: int, edit: int | None = None) -> Reply:
+    """One page of the chat's watches, with ◀ ▶ buttons when there are more than fit one page."""
+    subs, total = await subscriptions_page(conn, chat_id, page, LIST_PAGE)
+    pages = -(-total // LIST_PAGE)
+    if pages and page >= pages:  # watches were dropped since the buttons were drawn
+        page = pages - 1
+        subs, total = await subscriptions_page(conn, chat_id, page, LIST_PAGE)
+    if not subs:
+        return Reply(chat_id, t(lang, "list_empty"), edit_message_id=edit)
+    items = "\n".join(f"• {html.escape(s.region_name)}" for s in subs)
+    if pages == 1:
+        return Reply(chat_id, t(lang, "list", items=items), edit_message_id=edit)
+    buttons = []
+    if page > 0:
+        buttons.append(_button("◀", f"list:{page - 1}"))
+    if page + 1 < pages:
+        buttons.append(_button("▶", f"list:{page + 1}"))
+    text = t(lang, "list_page", items=items, page=page + 1, pages=pages, total=total)
+    return Reply(chat_id, text, keyboard=[buttons], edit_message_id=edit)
 
 
 async def _unsubscribe(conn: aiosqlite.Connection, chat_id: int, lang: str, arg: str, ctx: CommandContext) -> list[Reply | Answer]:
@@ -275,7 +307,7 @@ async def _callback(conn: aiosqlite.Connection, query: dict[str, Any]) -> list[R
     lang = lang_of(sender.get("language_code"))
     if not isinstance(data, str) or chat_id is None:
         return [Answer(query_id)]
-    await upsert_chat(conn, chat_id, lang, sender.get("first_name"))
+    await upsert_chat(conn, chat_id, lang)
     kind, _, value = data.partition(":")
     gazetteer = get_gazetteer()
     message_id = message.get("message_id")
@@ -291,6 +323,8 @@ async def _callback(conn: aiosqlite.Connection, query: dict[str, Any]) -> list[R
             unit = gazetteer.oblast_unit(value) if value.startswith("UA-") else gazetteer.unit(value)
             place = Place(unit.code, unit.title, unit.level, unit.oblast)
             return [Answer(query_id), await _add(conn, chat_id, lang, place, edit=message_id)]
+        if kind == "list" and value.isdecimal() and len(value) <= 6:
+            return [Answer(query_id), await _list_page(conn, chat_id, lang, int(value), edit=message_id)]
         if kind == "unsub":
             async with conn.execute(
                 "SELECT region_name FROM subscriptions WHERE chat_id = ? AND region = ?", (chat_id, value)
@@ -302,7 +336,7 @@ async def _callback(conn: aiosqlite.Connection, query: dict[str, Any]) -> list[R
             return [Answer(query_id), Reply(chat_id, t(lang, "unsubscribed", name=html.escape(row[0])), edit_message_id=message_id)]
     except KeyError:
         pass
-    log.info("stale or unknown button data", extra={"chat": chat_id, "data": data[:64]})
+    log.debug("stale or unknown button data", extra={"chat": chat_id, "data": data[:64]})
     return [Answer(query_id, t(lang, "button_gone"))]
 
 

@@ -1,4 +1,5 @@
-"""Pacing of outgoing Bot API sends: a global rate, a per-chat interval, and a global pause.
+"""Pacing of the Bot API: outgoing sends (a global rate, a per-chat interval, a global pause)
+and incoming commands (a token bucket per chat).
 
 Telegram allows about 30 messages a second overall and about one a second per chat; above
 that it answers 429 with `retry_after`, and the polite answer is to stop *all* sends.
@@ -13,6 +14,9 @@ that it answers 429 with `retry_after`, and the polite answer is to stop *all* s
 Every operation is O(1) amortised, whatever the number of chats: the global queue is an
 `asyncio.Lock` (FIFO, so senders are served in arrival order), and per-chat state lives in
 an `OrderedDict` kept in expiry order so stale chats are dropped from its front.
+
+    commands = CommandLimiter(burst=20, per_minute=20)
+    verdict = commands.take(chat_id)        # "ok", "warn" (first refusal of a flood) or "drop"
 """
 
 from __future__ import annotations
@@ -21,8 +25,11 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
+from typing import Literal
 
-__all__ = ["SendLimiter"]
+__all__ = ["SendLimiter", "CommandLimiter", "Verdict"]
+
+Verdict = Literal["ok", "warn", "drop"]
 
 
 class _Chat:
@@ -121,5 +128,69 @@ class SendLimiter:
         while chats:
             chat_id, chat = next(iter(chats.items()))
             if chat.users or chat.next_at > now:
+                break
+            chats.popitem(last=False)
+
+
+class _Bucket:
+    __slots__ = ("tokens", "at", "flooding")
+
+    def __init__(self, tokens: float, at: float) -> None:
+        self.tokens = tokens
+        self.at = at
+        self.flooding = False
+
+
+class CommandLimiter:
+    """A token bucket per chat on incoming commands: `burst` at once, then `per_minute`.
+
+    A refused command is "warn" the first time in a flood and "drop" after that, so a chat
+    gets one "too many requests" answer however many commands it sends. The flood ends when
+    the bucket has filled up again (the chat was quiet long enough). A full bucket is the same
+    as a new one, so full buckets are forgotten: state is bounded by recent activity.
+    """
+
+    def __init__(self, burst: int = 20, per_minute: float = 20.0, *, clock: Callable[[], float] = time.monotonic) -> None:
+        if burst < 1 or per_minute <= 0:
+            raise ValueError("burst and per_minute must be positive")
+        self.burst = float(burst)
+        self._rate = per_minute / 60.0
+        self._clock = clock
+        # least recently used first; `at` grows along the dict, so full buckets gather at the front
+        self._chats: OrderedDict[Hashable, _Bucket] = OrderedDict()
+
+    @property
+    def tracked_chats(self) -> int:
+        return len(self._chats)
+
+    def take(self, chat_id: Hashable) -> Verdict:
+        """Count one command of `chat_id`: "ok" to handle it, "warn" or "drop" to refuse it."""
+        now = self._clock()
+        self._prune(now)
+        bucket = self._chats.pop(chat_id, None)
+        if bucket is None:
+            bucket = _Bucket(self.burst, now)
+        else:
+            bucket.tokens = self._level(bucket, now)
+            bucket.at = now
+            if bucket.tokens >= self.burst:
+                bucket.flooding = False
+        self._chats[chat_id] = bucket
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            return "ok"
+        if bucket.flooding:
+            return "drop"
+        bucket.flooding = True
+        return "warn"
+
+    def _level(self, bucket: _Bucket, now: float) -> float:
+        return min(self.burst, bucket.tokens + (now - bucket.at) * self._rate)
+
+    def _prune(self, now: float) -> None:
+        chats = self._chats
+        while chats:
+            bucket = next(iter(chats.values()))
+            if self._level(bucket, now) < self.burst:
                 break
             chats.popitem(last=False)

@@ -3,6 +3,8 @@
 Each row is sent (or, when its story's figures changed, the message already sent is edited)
 and marked in the archive at once. 429 pauses every send for `retry_after`; 403 marks the
 subscriber inactive; 400 is logged and dropped; network errors retry with backoff.
+Fresh news goes first; news older than `max_age` expires unsent. Once the daemon stops, no
+new send starts: those already talking to Telegram finish and are marked.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from analysis.gazetteer import ISO_NAMES_EN, get_gazetteer
 from bot.api import BadRequest, BotAPI, BotAPIError, Forbidden, RetryAfter
 from bot.format import AlertContent, format_alert
 from bot.ratelimit import SendLimiter
-from monitor import metrics
+from monitor import faults, metrics
 from storage.alert_material import AlertMaterial, load_alert_material
 from storage.database import Database
-from storage.outbox import OutboxItem, due_items, mark_dropped, mark_retry, mark_sent
+from storage.outbox import (
+    OutboxItem, due_items, expire_stale, mark_dropped, mark_retry, mark_sent, outbox_backlog,
+)
 from storage.subscriptions import deactivate_chat
 
 __all__ = ["AlertSender", "alert_content"]
@@ -27,6 +31,8 @@ log = logging.getLogger("dsns_monitor.bot.sender")
 
 MAX_BACKOFF = 600.0
 PHOTO_WAITS = 5
+# An alert waiting longer than this means sends fail or cannot keep up: an "outbox" fault.
+OUTBOX_STALL = 600.0
 
 
 def alert_content(material: AlertMaterial, lang: str) -> AlertContent:
@@ -55,13 +61,46 @@ def alert_content(material: AlertMaterial, lang: str) -> AlertContent:
     )
 
 
-class AlertSender:
-    """Sends due outbox rows concurrently (bounded) through one `SendLimiter`."""
+class _Stopped(Exception):
+    """The daemon is stopping: this send was not started."""
 
-    def __init__(self, db: Database, api: BotAPI, limiter: SendLimiter, *, concurrency: int = 20) -> None:
+
+class _StoppingLimiter:
+    """The sender's way through the `SendLimiter`: a send still waiting for its turn (a 429
+    pause may last minutes) when the daemon stops is not started at all (`_Stopped`)."""
+
+    def __init__(self, limiter: SendLimiter) -> None:
+        self.limiter = limiter
+        self.stop = asyncio.Event()
+
+    def pause(self, seconds: float) -> None:
+        self.limiter.pause(seconds)
+
+    async def acquire(self, chat_id: int) -> None:
+        turn = asyncio.ensure_future(self.limiter.acquire(chat_id))
+        stopper = asyncio.ensure_future(self.stop.wait())
+        try:
+            await asyncio.wait((turn, stopper), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            turn.cancel()  # a no-op once the turn is taken
+        if self.stop.is_set():
+            raise _Stopped
+
+
+class AlertSender:
+    """Sends due outbox rows concurrently (bounded) through one `SendLimiter`.
+
+    `max_age`: seconds after which an alert's news is too old to send (None: never).
+    """
+
+    def __init__(
+        self, db: Database, api: BotAPI, limiter: SendLimiter, *, concurrency: int = 20, max_age: float | None = None
+    ) -> None:
         self.db = db
         self.api = api
-        self.limiter = limiter
+        self.limiter = _StoppingLimiter(limiter)
+        self.max_age = max_age
         self._slots = asyncio.Semaphore(concurrency)
         self._in_flight: set[int] = set()
         self.sent = 0
@@ -71,31 +110,56 @@ class AlertSender:
     async def run(self, wake: asyncio.Event, stop: asyncio.Event, idle: float = 5.0) -> None:
         """Drain whenever woken (new posts) or every `idle` seconds (retries that came due)."""
         while not stop.is_set():
-            await self.drain()
+            await self.drain(stop)
             wake.clear()
             waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
             await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
                 waiter.cancel()
 
-    async def drain(self) -> int:
-        """Send everything due now; returns the number of rows handled."""
+    async def drain(self, stop: asyncio.Event | None = None) -> int:
+        """Send everything due now, until `stop` is set; returns the number of rows handled."""
+        stop = stop or asyncio.Event()
+        self.limiter.stop = stop
         handled = 0
-        while True:
+        while not stop.is_set():
+            await self._expire()
+            await self._watch_backlog()  # per batch: a long drain may itself be the stall
             items = [i for i in await due_items(self.db, limit=200) if i.id not in self._in_flight]
             if not items:
-                return handled
-            tasks = [asyncio.create_task(self._deliver(item)) for item in items]
+                break
+            tasks = [asyncio.create_task(self._deliver(item, stop)) for item in items]
             await asyncio.gather(*tasks)
             handled += len(items)
+        return handled
 
-    async def _deliver(self, item: OutboxItem) -> None:
+    async def _deliver(self, item: OutboxItem, stop: asyncio.Event) -> None:
         self._in_flight.add(item.id)
         try:
             async with self._slots:
-                await self._attempt(item)
+                if not stop.is_set():
+                    await self._attempt(item)
+        except _Stopped:
+            pass  # still pending, untouched: the next run sends it
         finally:
             self._in_flight.discard(item.id)
+
+    async def _expire(self) -> None:
+        if self.max_age is None:
+            return
+        expired = await expire_stale(self.db, self.max_age)
+        if expired:
+            metrics.alerts_expired(expired)
+            log.warning("alerts expired unsent: their news is older than alert_max_age",
+                        extra={"count": expired, "max_age": self.max_age})
+
+    async def _watch_backlog(self) -> None:
+        backlog = await outbox_backlog(self.db)
+        waited = backlog.oldest_wait()
+        if waited > OUTBOX_STALL:
+            faults.report("outbox", f"{backlog.pending} alert(s) pending; the oldest has waited {waited / 60:.0f} min")
+        else:
+            faults.clear("outbox")
 
     async def _attempt(self, item: OutboxItem) -> None:
         try:
@@ -121,7 +185,7 @@ class AlertSender:
                 await self._edit(item, formatted.text, formatted.caption)
             self.sent += 1
             metrics.alert_sent()
-            log.info("alert sent", extra={"chat": item.chat_id, "story": item.story_id, "revision": item.revision})
+            log.debug("alert sent", extra={"chat": item.chat_id, "story": item.story_id, "revision": item.revision})
         except RetryAfter as exc:
             self.rate_limited += 1
             metrics.alert_failed("rate_limited")
@@ -133,18 +197,18 @@ class AlertSender:
             metrics.alert_failed("blocked")
             await deactivate_chat(self.db, item.chat_id)
             await mark_dropped(self.db, item, str(exc))
-            log.info("subscriber blocked the bot; marked inactive", extra={"chat": item.chat_id})
+            log.debug("subscriber blocked the bot; marked inactive", extra={"chat": item.chat_id})
         except BadRequest as exc:
             self.failed += 1
             metrics.alert_failed("rejected")
             await mark_dropped(self.db, item, str(exc))
-            log.error("alert rejected by Telegram", extra={"chat": item.chat_id, "story": item.story_id, "error": str(exc)})
+            log.error("alert rejected by Telegram", extra={"story": item.story_id, "error": str(exc)})
         except BotAPIError as exc:
             self.failed += 1
             metrics.alert_failed("error")
             delay = min(MAX_BACKOFF, 2.0 ** min(item.attempts + 1, 10))
             await mark_retry(self.db, item, str(exc), delay)
-            log.warning("alert not sent; will retry", extra={"chat": item.chat_id, "retry_in": delay, "error": str(exc)})
+            log.warning("alert not sent; will retry", extra={"story": item.story_id, "retry_in": delay, "error": str(exc)})
 
     async def _edit(self, item: OutboxItem, text: str, caption: str | None) -> None:
         assert item.message_id is not None

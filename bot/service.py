@@ -10,12 +10,14 @@ from typing import Any
 import aiosqlite
 
 from analysis.gazetteer import ISO_NAMES_EN, get_gazetteer
-from bot.api import BotAPI, BotAPIError, Unauthorized
-from bot.commands import Answer, CommandContext, Reply, handle_update
+from bot.api import BadRequest, BotAPI, BotAPIError, RetryAfter, Unauthorized
+from bot.commands import Answer, CommandContext, Reply, handle_update, update_origin
 from bot.format import kyiv_time, weapon_label
-from bot.ratelimit import SendLimiter
+from bot.ratelimit import CommandLimiter, SendLimiter
+from bot.replies import ReplyQueues
 from bot.sender import AlertSender
 from bot.texts import COMMANDS, t
+from monitor import faults, metrics
 from storage.bot_state import get_value, set_value
 from storage.database import Database
 from storage.stories import latest_strikes
@@ -26,41 +28,86 @@ __all__ = ["BotService"]
 log = logging.getLogger("dsns_monitor.bot")
 
 OFFSET_KEY = "getupdates_offset"
+# getUpdates failures in a row before the bot reports a fault (one blip is not worth a page)
+FAULT_AFTER = 3
+MAX_BACKOFF = 60.0
 
 
 class BotService:
-    """Runs the update loop and the alert sender until `stop` is set."""
+    """Runs the update loop and the alert sender until `stop` is set.
+
+    The update loop only reads updates and applies commands; replies go to per-chat queues
+    (`ReplyQueues`), so a chat waiting for its send interval never holds up anyone else.
+    Failed calls are retried after `backoff` seconds, doubling up to a minute; a token
+    Telegram rejected is tried again every `token_retry` seconds.
+    """
 
     def __init__(
         self, db: Database, api: BotAPI, *, admins: set[int], global_rate: float = 25.0,
-        per_chat_interval: float = 1.0, poll_timeout: int = 30,
+        per_chat_interval: float = 1.0, poll_timeout: int = 30, command_burst: int = 20,
+        commands_per_minute: float = 20.0, backoff: float = 1.0, token_retry: float = 300.0,
+        alert_max_age: float | None = None,
     ) -> None:
         self.db = db
         self.api = api
         self.limiter = SendLimiter(global_rate, per_chat_interval)
-        self.sender = AlertSender(db, api, self.limiter)
+        self.commands = CommandLimiter(command_burst, commands_per_minute)
+        self.sender = AlertSender(db, api, self.limiter, max_age=alert_max_age)
+        # A command makes at most a few replies: room for a whole burst, bounded all the same.
+        self.replies = ReplyQueues(self._send, per_chat=3 * command_burst + 1)
         self.poll_timeout = poll_timeout
+        self.backoff = backoff
+        self.token_retry = token_retry
         self.ctx = CommandContext(admins=admins, stats_text=self._stats_text, last_text=self._last_text)
 
     async def run(self, wake: asyncio.Event, stop: asyncio.Event) -> None:
-        try:
-            me = await self.api.get_me()
-            for lang, commands in COMMANDS.items():
-                await self.api.set_my_commands(commands, language_code=None if lang == "uk" else lang)
-        except Unauthorized:
-            log.error("the bot token was rejected by Telegram; alerts go to the log only")
+        me = await self._connect(stop)
+        if me is None:
             return
-        except BotAPIError as exc:
-            log.warning("could not set the bot's commands; continuing", extra={"error": str(exc)})
-            me = {}
         log.info("bot running", extra={"bot": me.get("username", "?")})
-        await asyncio.gather(self._updates(stop), self.sender.run(wake, stop))
+        try:
+            await asyncio.gather(self._updates(stop), self.sender.run(wake, stop))
+        finally:
+            await self.replies.close()
+
+    async def _connect(self, stop: asyncio.Event) -> dict[str, Any] | None:
+        """getMe until it works (None if stopped first); a rejected token is a fault, retried slowly.
+
+        The sender does not start before: with a refused token every alert would fail and
+        use up its retries, while waiting keeps them pending in the outbox.
+        """
+        delay, failures = self.backoff, 0
+        while not stop.is_set():
+            try:
+                me = await self.api.get_me()
+            except Unauthorized as exc:
+                faults.report("bot", f"token rejected by Telegram ({exc.error_code})")
+                log.error("the bot token was rejected by Telegram; trying again later",
+                          extra={"retry_in": self.token_retry, "error": str(exc)})
+                wait = self.token_retry
+            except BotAPIError as exc:
+                failures += 1
+                if failures >= FAULT_AFTER:
+                    faults.report("bot", f"cannot reach the Bot API: {exc}")
+                log.warning("getMe failed; retrying", extra={"retry_in": delay, "error": str(exc)})
+                wait, delay = delay, min(delay * 2, MAX_BACKOFF)
+            else:
+                faults.clear("bot")
+                try:
+                    for lang, commands in COMMANDS.items():
+                        await self.api.set_my_commands(commands, language_code=None if lang == "uk" else lang)
+                except BotAPIError as exc:
+                    log.warning("could not set the bot's commands; continuing", extra={"error": str(exc)})
+                return me if isinstance(me, dict) else {}
+            if await _stopped(stop, wait):
+                break
+        return None
 
     async def _updates(self, stop: asyncio.Event) -> None:
-        delay = 1.0
+        offset_text = await get_value(self.db, OFFSET_KEY)
+        offset = int(offset_text) if offset_text else None
+        delay, failures = self.backoff, 0
         while not stop.is_set():
-            offset_text = await get_value(self.db, OFFSET_KEY)
-            offset = int(offset_text) if offset_text else None
             poll = asyncio.ensure_future(
                 self.api.get_updates(offset, timeout=self.poll_timeout, allowed_updates=["message", "callback_query"])
             )
@@ -73,18 +120,53 @@ class BotService:
             try:
                 updates = poll.result()
             except BotAPIError as exc:
-                log.warning("getUpdates failed; retrying", extra={"retry_in": delay, "error": str(exc)})
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60.0)
+                metrics.bot_getupdates_failed()
+                failures += 1
+                if isinstance(exc, Unauthorized):
+                    faults.report("bot", f"token rejected by Telegram ({exc.error_code})")
+                    wait = self.token_retry
+                else:
+                    if failures >= FAULT_AFTER:
+                        faults.report("bot", f"getUpdates failing ({failures} in a row): {exc}")
+                    wait = max(delay, exc.retry_after if isinstance(exc, RetryAfter) else 0.0)
+                    delay = min(delay * 2, MAX_BACKOFF)
+                log.warning("getUpdates failed; retrying", extra={"retry_in": wait, "error": str(exc)})
+                if await _stopped(stop, wait):
+                    break
                 continue
-            delay = 1.0
-            for update in updates:
-                await self._handle(update)
+            if failures:
+                faults.clear("bot")
+            delay, failures = self.backoff, 0
+            offset = await self._handle_batch(updates, offset)
 
-    async def _handle(self, update: dict[str, Any]) -> None:
-        update_id = update.get("update_id")
-        if not isinstance(update_id, int):
-            return
+    async def _handle_batch(self, updates: list[dict[str, Any]], offset: int | None) -> int | None:
+        """Handle one getUpdates answer; returns the offset to poll from next."""
+        unsaved = False
+        for update in updates:
+            update_id = update.get("update_id") if isinstance(update, dict) else None
+            if not isinstance(update_id, int) or isinstance(update_id, bool):
+                continue
+            offset = max(offset or 0, update_id + 1)
+            origin = update_origin(update)
+            if origin is None:
+                unsaved = True  # nothing to do for it; its offset is saved with the next write
+                continue
+            chat_id, lang = origin
+            verdict = self.commands.take(chat_id)
+            if verdict != "ok":
+                metrics.bot_command_refused()
+                if verdict == "warn":
+                    self.replies.put(chat_id, [Reply(chat_id, t(lang, "too_many"))])
+                unsaved = True
+                continue
+            await self._handle(update, update_id, chat_id)
+            unsaved = False
+        if unsaved and offset is not None:
+            async with self.db.write() as conn:
+                await set_value(conn, OFFSET_KEY, str(offset))
+        return offset
+
+    async def _handle(self, update: dict[str, Any], update_id: int, chat_id: int) -> None:
         actions: list[Reply | Answer] = []
         try:
             async with self.db.write() as conn:
@@ -96,11 +178,7 @@ class BotService:
             async with self.db.write() as conn:
                 await set_value(conn, OFFSET_KEY, str(update_id + 1))
             return
-        for action in actions:
-            try:
-                await self._send(action)
-            except BotAPIError as exc:
-                log.warning("reply not delivered", extra={"error": str(exc)})
+        self.replies.put(chat_id, actions)
 
     async def _send(self, action: Reply | Answer) -> None:
         if isinstance(action, Answer):
@@ -112,8 +190,10 @@ class BotService:
             try:
                 await self.api.edit_message_text(action.chat_id, action.edit_message_id, action.text, reply_markup=markup)
                 return
-            except BotAPIError:
-                pass  # the message may be a photo or too old to edit: send a new one
+            except BotAPIError as exc:
+                if isinstance(exc, BadRequest) and exc.not_modified:
+                    return  # the message already says this (a button pressed twice)
+                # else the message may be a photo or too old to edit: send a new one
         await self.api.send_message(action.chat_id, action.text, reply_markup=markup)
 
     async def _stats_text(self, conn: aiosqlite.Connection, lang: str) -> str:
@@ -174,3 +254,12 @@ def _last_line(story: Any, url: str | None, stream: str | None, lang: str) -> st
     if url:
         line += f' · <a href="{html.escape(url, quote=True)}">{html.escape(stream or "link")}</a>'
     return "• " + line
+
+
+async def _stopped(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait `seconds` or until `stop`; True when stopped."""
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True

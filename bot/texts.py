@@ -49,6 +49,9 @@ _UK: dict[str, str] = {
     "stats": "<b>Статистика</b>\nПідписники: {chats} (активні: {active}), підписок: {subs}\nДописи: {posts}, удари: {strikes}\nСповіщення: надіслано {sent}, у черзі {pending}, відкинуто {dropped}\n\n<b>Джерела</b>\n{sources}",
     "button_gone": "Ця кнопка застаріла. Спробуйте ще раз: /regions.",
     "too_long": "Занадто довгий запит. Напишіть коротко назву регіону.",
+    "too_many": "Забагато запитів. Спробуйте ще раз за хвилину.",
+    "subscriptions_full": "Не додав <b>{name}</b>: можна стежити щонайбільше за {limit} регіонами. Спершу відпишіться від якогось: /unsubscribe.",
+    "list_page": "<b>Ваші регіони</b> ({total}), сторінка {page} з {pages}:\n{items}",
 }
 
 _EN: dict[str, str] = {
@@ -95,6 +98,9 @@ _EN: dict[str, str] = {
     "stats": "<b>Statistics</b>\nSubscribers: {chats} (active: {active}), subscriptions: {subs}\nPosts: {posts}, strikes: {strikes}\nAlerts: sent {sent}, pending {pending}, dropped {dropped}\n\n<b>Sources</b>\n{sources}",
     "button_gone": "This button has expired. Try again: /regions.",
     "too_long": "That is too long. Send a short region name.",
+    "too_many": "Too many requests. Try again in a minute.",
+    "subscriptions_full": "Not added <b>{name}</b>: you can watch at most {limit} regions. Drop one first: /unsubscribe.",
+    "list_page": "<b>Your regions</b> ({total}), page {page} of {pages}:\n{items}",
 }
 
 COMMANDS: dict[str, list[tuple[str, str]]] = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 
 import httpx
@@ -13,6 +13,7 @@ from monitor.mtproto import ClientFactory
 from monitor.pipeline import Pipeline
 from monitor.sinks import AlertSink, LogSink
 from storage.database import Database
+from storage.lock import exclusive_archive
 
 __all__ = ["App", "open_app"]
 
@@ -27,12 +28,22 @@ class App:
 
 @asynccontextmanager
 async def open_app(
-    config: Config, sink: AlertSink | None = None, *, telegram_client_factory: ClientFactory | None = None
+    config: Config, sink: AlertSink | None = None, *, telegram_client_factory: ClientFactory | None = None,
+    exclusive: bool = False,
 ) -> AsyncIterator[App]:
     """Open the archive, the HTTP client and the pipeline; close them (and Telegram) on exit.
 
     `telegram_client_factory` builds the (unconnected) Telethon client; tests pass a fake.
+    `exclusive` (the daemon) holds the archive's lock, taken before any migration, until exit:
+    a second one fails with `ArchiveInUseError`.
     """
+    with exclusive_archive(config.storage.database) if exclusive else nullcontext():
+        async with _open(config, sink, telegram_client_factory) as app:
+            yield app
+
+
+@asynccontextmanager
+async def _open(config: Config, sink: AlertSink | None, telegram_client_factory: ClientFactory | None) -> AsyncIterator[App]:
     db = await Database.open(config.storage.database)
     try:
         timeout = httpx.Timeout(config.http.timeout, connect=min(10.0, config.http.timeout))

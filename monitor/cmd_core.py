@@ -21,7 +21,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser("run", help="run the monitor until SIGTERM/SIGINT", description="Poll every source on its schedule into the archive (and run the bot when its token is set) until stopped.")
     add_config(run)
     run.add_argument("--once", action="store_true", help="poll every source once, then exit (non-zero if all failed)")
-    run.set_defaults(handler=_run, needs="app")
+    run.set_defaults(handler=_run, needs="app", exclusive=True)  # one daemon per archive
 
     backfill = commands.add_parser("backfill", help="fetch a source's history into the archive", description="Page back through a channel's history (a feed has none: it is polled once).")
     add_config(backfill)

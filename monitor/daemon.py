@@ -6,6 +6,7 @@ import asyncio
 import logging
 import random
 import signal
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -56,8 +57,26 @@ class _Jobs:
                 job.modify(next_run_time=next_run)
 
 
-async def run_forever(app: App, stop: asyncio.Event | None = None) -> None:
-    """Run every source on its interval until SIGTERM/SIGINT (or `stop` is set)."""
+async def _settle(tasks: set[asyncio.Task[object]], deadline: float) -> None:
+    """Let `tasks` finish until `deadline` (loop time), then cancel what is left."""
+    if not tasks:
+        return
+    timeout = max(0.0, deadline - asyncio.get_running_loop().time())
+    _, pending = await asyncio.wait(tasks, timeout=timeout)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending, timeout=2)
+
+
+async def run_forever(
+    app: App, stop: asyncio.Event | None = None, *, workers: Iterable[asyncio.Task[object]] = ()
+) -> None:
+    """Run every source on its interval until SIGTERM/SIGINT (or `stop` is set).
+
+    On stop, polls in flight and `workers` (tasks that wind down by themselves once `stop` is
+    set, such as the bot) share `[scheduler] shutdown_timeout` to finish; then they are cancelled.
+    """
     stop = stop or asyncio.Event()
     faults.reset()
     loop = asyncio.get_running_loop()
@@ -96,18 +115,16 @@ async def run_forever(app: App, stop: asyncio.Event | None = None) -> None:
         live.start()
         await stop.wait()
     finally:
+        deadline = loop.time() + app.config.scheduler.shutdown_timeout
+        stop.set()  # also when leaving on an error: the workers must wind down too
         ops.stopping()
         log.info("stopping: waiting for %d poll(s) in flight", len(jobs.in_flight))
-        scheduler.shutdown(wait=False)
+        # Pause, not shut down, until the polls in flight are done: shutting down APScheduler's
+        # asyncio executor cancels its running jobs, mid-transaction.
+        scheduler.pause()
         await live.stop()
-        if jobs.in_flight:
-            done, pending = await asyncio.wait(
-                set(jobs.in_flight), timeout=app.config.scheduler.shutdown_timeout
-            )
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending, timeout=2)
+        await _settle({*jobs.in_flight, *workers}, deadline)
+        scheduler.shutdown(wait=False)
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
                 loop.remove_signal_handler(sig)
@@ -134,6 +151,7 @@ async def run_daemon(app: App, stop: asyncio.Event | None = None) -> None:
     service = BotService(
         app.db, api, admins=set(app.config.bot.admins), global_rate=app.config.bot.global_rate,
         per_chat_interval=app.config.bot.per_chat_interval, poll_timeout=app.config.bot.poll_timeout,
+        alert_max_age=app.config.bot.alert_max_age,
     )
 
     async def supervise_bot() -> None:
@@ -142,13 +160,18 @@ async def run_daemon(app: App, stop: asyncio.Event | None = None) -> None:
             try:
                 await service.run(app.pipeline.alerts_planned, stop)
                 return
-            except Exception:
+            except Exception as exc:
                 # The archive keeps filling while the bot recovers; the outbox keeps the alerts.
+                # The fault stays until the bot is connected again (BotService clears it).
+                faults.report("bot", f"bot crashed ({type(exc).__name__}); restarting")
                 log.exception("bot crashed; restarting in %.0fs", delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 60.0)
 
+    bot = asyncio.create_task(supervise_bot())
     try:
-        await asyncio.gather(run_forever(app, stop), supervise_bot())
+        await run_forever(app, stop, workers=[bot])
     finally:
+        bot.cancel()  # a no-op once it has wound down
+        await asyncio.gather(bot, return_exceptions=True)
         await api.aclose()

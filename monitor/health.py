@@ -3,7 +3,8 @@
 No web framework: two read-only GET routes, `Connection: close`, bounded request size and
 time, so a stray client (or a port scanner) costs nothing and cannot stall the monitor.
 
-/healthz answers 200 with one JSON object per source and the process's faults (`monitor.faults`):
+/healthz answers 200 with one JSON object per source, the outbox's depth and oldest wait, and the
+process's faults (`monitor.faults`):
 status "ok", or "degraded" while a source fails or a component reports a fault; 503 "unhealthy"
 when every enabled source has been failing for longer than `[health] unhealthy_after`, the
 scheduler stopped beating, or a component reports a critical fault.
@@ -22,6 +23,7 @@ from monitor import faults, metrics
 from monitor.config import Config, ConfigError, listen_address
 from storage.database import Database
 from storage.errors import StorageError
+from storage.outbox import outbox_backlog
 from storage.sources import list_sources
 from storage.timeutil import to_db, utcnow
 
@@ -63,6 +65,7 @@ async def health_report(
             "lag_seconds": round((now - last_ok).total_seconds(), 1) if last_ok else None,
             "next_check": to_db(state.next_check_at) if state else None,
         }
+    backlog = await outbox_backlog(db)
     stale = heartbeat_age is not None and heartbeat_age > HEARTBEAT_STALE
     problems = faults.active()
     healthy = not stale and not (enabled and down == len(enabled)) and not any(f.critical for f in problems)
@@ -74,6 +77,7 @@ async def health_report(
         "unhealthy_after": threshold,
         "heartbeat_age": round(heartbeat_age, 1) if heartbeat_age is not None else None,
         "sources": sources,
+        "outbox": {"pending": backlog.pending, "oldest_pending_seconds": round(backlog.oldest_wait(now), 1)},
         "faults": faults.as_json(),
     }
     return healthy, report

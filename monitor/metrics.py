@@ -15,11 +15,13 @@ from typing import TypeVar
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from storage.database import Database
+from storage.outbox import outbox_backlog
 from storage.timeutil import from_db
 
 __all__ = [
     "REGISTRY", "poll_finished", "posts_ingested", "photo_stored", "photo_failed", "timed_analysis",
-    "alert_sent", "alert_failed", "bot_rate_limited", "refresh_from_archive", "component_fault", "render",
+    "alert_sent", "alert_failed", "alerts_expired", "bot_rate_limited", "bot_getupdates_failed",
+    "bot_command_refused", "refresh_from_archive", "component_fault", "render",
 ]
 
 T = TypeVar("T")
@@ -49,8 +51,21 @@ ALERTS_SENT = Counter("dsns_alerts_sent_total", "Alerts sent or edited in Telegr
 ALERTS_FAILED = Counter(
     "dsns_alerts_failed_total", "Alert sends that failed (retried or dropped).", ["reason"], registry=REGISTRY
 )
+ALERTS_EXPIRED = Counter(
+    "dsns_alerts_expired_total", "Alerts not sent because their news was older than alert_max_age.",
+    registry=REGISTRY,
+)
 BOT_429 = Counter("dsns_bot_rate_limited_total", "429 answers from the Bot API.", registry=REGISTRY)
+BOT_GETUPDATES_FAILURES = Counter(
+    "dsns_bot_getupdates_failures_total", "getUpdates calls that failed (network, server, token).", registry=REGISTRY
+)
+BOT_COMMANDS_REFUSED = Counter(
+    "dsns_bot_commands_refused_total", "Commands refused because their chat sent too many.", registry=REGISTRY
+)
 OUTBOX = Gauge("dsns_outbox_depth", "Alerts waiting in the outbox.", registry=REGISTRY)
+OUTBOX_OLDEST = Gauge(
+    "dsns_outbox_oldest_pending_seconds", "How long the oldest alert in the outbox has waited.", registry=REGISTRY
+)
 CONSECUTIVE_FAILURES = Gauge(
     "dsns_source_consecutive_failures", "Failed polls since the last success.", ["source"], registry=REGISTRY
 )
@@ -110,14 +125,27 @@ def alert_failed(reason: str) -> None:
         BOT_429.inc()
 
 
+def alerts_expired(count: int) -> None:
+    ALERTS_EXPIRED.inc(count)
+
+
 def bot_rate_limited() -> None:
     BOT_429.inc()
 
 
+def bot_getupdates_failed() -> None:
+    BOT_GETUPDATES_FAILURES.inc()
+
+
+def bot_command_refused() -> None:
+    BOT_COMMANDS_REFUSED.inc()
+
+
 async def refresh_from_archive(db: Database, source_names: list[str] | None = None) -> None:
     """Set the gauges read from the archive (outbox, per-source failures, table sizes)."""
-    row = await db.fetchone("SELECT count(*) FROM outbox WHERE status = 'pending'")
-    OUTBOX.set(row[0] if row else 0)
+    backlog = await outbox_backlog(db)
+    OUTBOX.set(backlog.pending)
+    OUTBOX_OLDEST.set(backlog.oldest_wait())
     for name, errors, last_ok in await db.fetchall("SELECT name, error_count, last_success_at FROM sources"):
         if source_names is not None and name not in source_names:
             continue

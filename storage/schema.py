@@ -313,9 +313,41 @@ async def m005_search_index_once_per_post(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m006_forget_names(conn: aiosqlite.Connection) -> None:
+    """The bot no longer stores its users' first names: forget the ones stored before."""
+    await conn.execute("UPDATE chats SET first_name = NULL WHERE first_name IS NOT NULL")
+
+
+async def m007_outbox_priority(conn: aiosqlite.Connection) -> None:
+    """After an outage the outbox holds a backlog: fresh news must go first and news older than
+    `[bot] alert_max_age` must not go at all, so each alert carries the time of its news; and
+    /healthz reports how long the oldest one has waited, so each carries when it was queued."""
+    await run_script(
+        conn,
+        """
+        -- When the news an alert carries was published (for an edit, the post that changed the
+        -- story), never later than when it was queued. Set for every pending row.
+        ALTER TABLE outbox ADD COLUMN news_at TEXT;
+        -- When the alert's current revision was queued.
+        ALTER TABLE outbox ADD COLUMN queued_at TEXT;
+        UPDATE outbox SET queued_at = created_at,
+            news_at = min(created_at, coalesce((SELECT published_at FROM posts WHERE posts.id = outbox.post_id), created_at))
+        WHERE status = 'pending';
+        -- The sender's order: first sends before edits, fresh news before older news; with
+        -- next_attempt_at in it, rows waiting for a retry (all of them, in an outage) are
+        -- skipped without reading the table.
+        DROP INDEX outbox_pending;
+        CREATE INDEX outbox_due ON outbox (message_id IS NOT NULL, news_at DESC, id, next_attempt_at)
+            WHERE status = 'pending';
+        -- The oldest wait without reading every pending row.
+        CREATE INDEX outbox_waiting ON outbox (queued_at) WHERE status = 'pending';
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial, m002_stories_and_alerts, m003_story_clustering, m004_search_trigram,
-    m005_search_index_once_per_post,
+    m005_search_index_once_per_post, m006_forget_names, m007_outbox_priority,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

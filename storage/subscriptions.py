@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 import aiosqlite
 
@@ -11,9 +12,15 @@ from storage.database import Database
 from storage.timeutil import from_db, to_db, utcnow
 
 __all__ = [
-    "Chat", "Subscription", "upsert_chat", "get_chat", "subscribe", "unsubscribe",
-    "list_subscriptions", "mute", "deactivate_chat", "chats_watching",
+    "Chat", "Subscription", "MAX_SUBSCRIPTIONS", "upsert_chat", "get_chat", "subscribe", "unsubscribe",
+    "list_subscriptions", "subscriptions_page", "mute", "deactivate_chat", "chats_watching",
 ]
+
+Added = Literal["added", "already", "full"]
+
+# Enough for a family spread over a few oblasts; a bound on what one chat can make the planner
+# and `/list` carry (forged button data once added 5,000 watches to one chat).
+MAX_SUBSCRIPTIONS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,13 +38,15 @@ class Subscription:
     level: str
 
 
-async def upsert_chat(conn: aiosqlite.Connection, chat_id: int, language: str, first_name: str | None) -> None:
-    """Remember a chat that talked to the bot; talking again re-activates a blocked one."""
+async def upsert_chat(conn: aiosqlite.Connection, chat_id: int, language: str) -> None:
+    """Remember a chat that talked to the bot; talking again re-activates a blocked one.
+
+    Only what alerts need: no names (who watches which towns is sensitive enough).
+    """
     await conn.execute(
-        """INSERT INTO chats (chat_id, language, first_name, created_at) VALUES (?, ?, ?, ?)
-           ON CONFLICT (chat_id) DO UPDATE SET language = excluded.language,
-               first_name = excluded.first_name, active = 1, deactivated_at = NULL""",
-        (chat_id, language, first_name, to_db(utcnow())),
+        """INSERT INTO chats (chat_id, language, created_at) VALUES (?, ?, ?)
+           ON CONFLICT (chat_id) DO UPDATE SET language = excluded.language, active = 1, deactivated_at = NULL""",
+        (chat_id, language, to_db(utcnow())),
     )
 
 
@@ -48,14 +57,25 @@ async def get_chat(db: Database, chat_id: int) -> Chat | None:
     return Chat(row[0], row[1], bool(row[2]), from_db(row[3]))
 
 
-async def subscribe(conn: aiosqlite.Connection, chat_id: int, region: str, name: str, level: str) -> bool:
-    """Add a watch; False when the chat already watched that region."""
-    cursor = await conn.execute(
-        """INSERT OR IGNORE INTO subscriptions (chat_id, region, region_name, level, created_at)
+async def subscribe(
+    conn: aiosqlite.Connection, chat_id: int, region: str, name: str, level: str, *, limit: int = MAX_SUBSCRIPTIONS
+) -> Added:
+    """Add a watch unless the chat has it already or watches `limit` regions ("full")."""
+    async with conn.execute(
+        "SELECT count(*), coalesce(max(region = ?), 0) FROM subscriptions WHERE chat_id = ?", (region, chat_id)
+    ) as cursor:
+        row = await cursor.fetchone()
+    count, has = (row[0], row[1]) if row else (0, 0)
+    if has:
+        return "already"
+    if count >= limit:
+        return "full"
+    await conn.execute(
+        """INSERT INTO subscriptions (chat_id, region, region_name, level, created_at)
            VALUES (?, ?, ?, ?, ?)""",
         (chat_id, region, name, level, to_db(utcnow())),
     )
-    return cursor.rowcount > 0
+    return "added"
 
 
 async def unsubscribe(conn: aiosqlite.Connection, chat_id: int, region: str | None) -> int:
@@ -72,6 +92,22 @@ async def list_subscriptions(db: Database, chat_id: int) -> list[Subscription]:
         "SELECT region, region_name, level FROM subscriptions WHERE chat_id = ? ORDER BY created_at, region", (chat_id,)
     )
     return [Subscription(r[0], r[1], r[2]) for r in rows]
+
+
+async def subscriptions_page(
+    conn: aiosqlite.Connection, chat_id: int, page: int, size: int
+) -> tuple[list[Subscription], int]:
+    """Page `page` (from 0) of a chat's watches, oldest first, and how many it has in all."""
+    async with conn.execute("SELECT count(*) FROM subscriptions WHERE chat_id = ?", (chat_id,)) as cursor:
+        row = await cursor.fetchone()
+    total = row[0] if row else 0
+    async with conn.execute(
+        """SELECT region, region_name, level FROM subscriptions WHERE chat_id = ?
+           ORDER BY created_at, region LIMIT ? OFFSET ?""",
+        (chat_id, size, page * size),
+    ) as cursor:
+        rows = await cursor.fetchall()
+    return [Subscription(r[0], r[1], r[2]) for r in rows], total
 
 
 async def mute(conn: aiosqlite.Connection, chat_id: int, until: datetime | None) -> None:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,12 +46,15 @@ def bot_config(config_file: Path, bot_server: LocalServer, botapi: FakeBotAPI, m
 
 
 @asynccontextmanager
-async def running_bot(config_path: Path) -> AsyncIterator[App]:
+async def running_bot(config_path: Path, **settings: Any) -> AsyncIterator[App]:
+    """The bot service over the fake Bot API; `settings` override BotService's arguments."""
     config = load_config(config_path)
     async with open_app(config) as app:
         assert config.bot.token
         api = BotAPI(config.bot.token, config.bot.api_url)
-        service = BotService(app.db, api, admins=set(config.bot.admins), poll_timeout=1, per_chat_interval=0.05)
+        service = BotService(
+            app.db, api, admins=set(config.bot.admins), **{"poll_timeout": 1, "per_chat_interval": 0.05, **settings}
+        )
         stop = asyncio.Event()
         task = asyncio.create_task(service.run(app.pipeline.alerts_planned, stop))
         try:

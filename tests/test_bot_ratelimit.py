@@ -1,4 +1,5 @@
-"""SendLimiter: global rate, per-chat interval, pause, fairness and bounded state."""
+"""SendLimiter: global rate, per-chat interval, pause, fairness and bounded state.
+CommandLimiter: a token bucket per chat, one warning per flood, bounded state."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from bot.ratelimit import SendLimiter
+from bot.ratelimit import CommandLimiter, SendLimiter
 
 
 class VirtualClock:
@@ -160,3 +161,34 @@ def test_rejects_nonsense() -> None:
         SendLimiter(global_rate=0)
     with pytest.raises(ValueError):
         SendLimiter(per_chat_interval=-1)
+
+
+def test_command_bucket_allows_a_burst_then_warns_once_per_flood() -> None:
+    clock = VirtualClock()
+    commands = CommandLimiter(burst=5, per_minute=6, clock=clock)  # one more every 10 s
+    verdicts = [commands.take(1) for _ in range(120)]
+    assert verdicts[:5] == ["ok"] * 5 and verdicts[5] == "warn" and set(verdicts[6:]) == {"drop"}
+    assert commands.take(2) == "ok"  # another chat has its own bucket
+
+    # Flooding on at about the refill rate: a command now and then, never a second warning.
+    seen = []
+    for _ in range(30):
+        clock.now += 3.0
+        seen.append(commands.take(1))
+    assert "warn" not in seen and 8 <= seen.count("ok") <= 10
+
+    # Quiet long enough to fill the bucket: the flood is over, the next one is warned again.
+    clock.now += 60.0
+    assert [commands.take(1) for _ in range(7)] == ["ok"] * 5 + ["warn", "drop"]
+
+
+def test_command_bucket_state_stays_bounded() -> None:
+    clock = VirtualClock()
+    commands = CommandLimiter(burst=3, per_minute=60, clock=clock)
+    for chat in range(100_000):
+        commands.take(chat)
+        clock.now += 0.01
+    # Buckets refill in 3 s: only chats seen in the last few seconds are remembered.
+    assert commands.tracked_chats <= 400
+    with pytest.raises(ValueError):
+        CommandLimiter(burst=0)

@@ -30,7 +30,7 @@ def rss(items: list[tuple[str, str, str, datetime]]) -> bytes:
 
 async def _watchers(app, region: str = "UA-63") -> None:  # type: ignore[no-untyped-def]
     async with app.db.write() as conn:
-        await upsert_chat(conn, 111, "uk", "Олена")
+        await upsert_chat(conn, 111, "uk")
         await subscribe(conn, 111, region, "Харківська область", "oblast")
 
 
