@@ -31,6 +31,7 @@ class Story:
     first_post_id: int
     revision: int
     event_at: str | None
+    features: frozenset[str] = frozenset()  # what the story is matched on (`analysis.stories`)
 
 
 def _dumps(value: object) -> str:
@@ -43,7 +44,7 @@ def _story(row: aiosqlite.Row) -> Story:
         places=tuple(json.loads(row["places"])), weapons=tuple(json.loads(row["weapons"])),
         killed=row["killed"], injured=row["injured"], children_killed=row["children_killed"],
         children_injured=row["children_injured"], first_post_id=row["first_post_id"],
-        revision=row["revision"], event_at=row["event_at"],
+        revision=row["revision"], event_at=row["event_at"], features=frozenset(json.loads(row["features"])),
     )
 
 
