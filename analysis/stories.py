@@ -60,10 +60,27 @@ def settlement_codes(features: frozenset[str]) -> frozenset[str]:
     return _kind(features, "P:")
 
 
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """Features split by kind once, so that comparing with dozens of stories splits nothing."""
+
+    features: frozenset[str]
+    strike: bool
+    oblasts: frozenset[str]
+    places: frozenset[str]
+    weapons: frozenset[str]
+    dates: frozenset[str]
+
+    @classmethod
+    def of(cls, features: frozenset[str]) -> _Parts:
+        return cls(features, "S:strike" in features, _kind(features, "O:"), _kind(features, "P:"),
+                   _kind(features, "W:"), _kind(features, "D:"))
+
+
 @dataclass(slots=True)
 class _Entry:
     at: datetime
-    features: frozenset[str]
+    parts: _Parts
 
 
 class StoryIndex:
@@ -77,7 +94,7 @@ class StoryIndex:
         self.window = window
         self.reach = max(window, FOLLOW_UP)
         self._entries: dict[int, _Entry] = {}
-        self._by_place: dict[str, set[int]] = {}  # an O: or P: feature -> stories naming it
+        self._postings: dict[str, set[int]] = {}  # `_keys` -> stories
         self._span: tuple[datetime, datetime] | None = None
 
     def covers(self, at: datetime) -> bool:
@@ -87,7 +104,7 @@ class StoryIndex:
     def reset(self, around: datetime) -> tuple[datetime, datetime]:
         """Forget everything and declare the span around `around` that the caller must load."""
         self._entries.clear()
-        self._by_place.clear()
+        self._postings.clear()
         self._span = (around - 2 * self.reach, around + 2 * self.reach)
         return self._span
 
@@ -98,39 +115,50 @@ class StoryIndex:
         """Index (or re-index, after its features grew) a story seen at `at`."""
         old = self._entries.get(story_id)
         if old is not None:
-            for f in old.features - features:
-                self._by_place.get(f, set()).discard(story_id)
-        self._entries[story_id] = _Entry(at, features)
-        for f in features:
-            if f[:2] in ("O:", "P:"):
-                self._by_place.setdefault(f, set()).add(story_id)
+            for key in _keys(old.parts):
+                self._postings[key].discard(story_id)
+        parts = _Parts.of(features)
+        self._entries[story_id] = _Entry(at, parts)
+        for key in _keys(parts):
+            self._postings.setdefault(key, set()).add(story_id)
 
     def match(self, at: datetime, features: frozenset[str]) -> int | None:
         """The story this post continues, or None when it opens a new one.
 
-        Every story sharing an oblast or settlement with the post is compared (`_compatible`,
-        then Jaccard); the most similar one at or above `SIMILARITY` wins. The caller loads the
-        stories around `at` first (`covers`, `reset`, `add`).
+        Every story that could be compatible (`_compatible`: a settlement in common, or an oblast
+        when one of the two names no settlement) is compared, then Jaccard; the most similar one
+        at or above `SIMILARITY` wins. The caller loads the stories around `at` first (`covers`,
+        `reset`, `add`).
         """
-        if not _kind(features, "O:"):
+        post = _Parts.of(features)
+        if not post.oblasts:
             return None  # a post that names no place cannot be told apart from any other event
         candidates: set[int] = set()
-        for f in features:
-            if f[:2] in ("O:", "P:"):
-                candidates |= self._by_place.get(f, set())
+        # A post with settlements meets stories naming one of them or naming no settlement at all.
+        wanted = post.places | {"o" + o[1:] for o in post.oblasts} if post.places else post.oblasts
+        for key in wanted:
+            candidates |= self._postings.get(key, set())
         best: tuple[float, int] | None = None
         for story_id in candidates:
             entry = self._entries[story_id]
             apart = abs(entry.at - at)
-            if apart > self.reach or not _compatible(entry.features, features, near=apart <= self.window):
+            if apart > self.reach or not _compatible(entry.parts, post, near=apart <= self.window):
                 continue
-            score = len(entry.features & features) / len(entry.features | features)
+            score = len(entry.parts.features & features) / len(entry.parts.features | features)
             if score >= SIMILARITY and (best is None or score > best[0] or (score == best[0] and story_id > best[1])):
                 best = (score, story_id)
         return best[1] if best else None
 
 
-def _compatible(story: frozenset[str], post: frozenset[str], *, near: bool) -> bool:
+def _keys(parts: _Parts) -> frozenset[str]:
+    """What a story is found by: its settlements, its oblasts, and "o:<oblast>" when it names
+    no settlement (only those can take a post of another settlement of the oblast)."""
+    if parts.places:
+        return parts.places | parts.oblasts
+    return parts.oblasts | {"o" + o[1:] for o in parts.oblasts}
+
+
+def _compatible(story: _Parts, post: _Parts, *, near: bool) -> bool:
     """Whether the post may report the story's event at all.
 
     Strike and non-strike never mix (a fire in the town is not the strike on it). A date each
@@ -138,19 +166,17 @@ def _compatible(story: frozenset[str], post: frozenset[str], *, near: bool) -> b
     some, must overlap; a post naming only an oblast joins a settlement's story only when the
     weapon or the date agrees as well, since the oblast alone fits any event in it.
     """
-    if ("S:strike" in story) != ("S:strike" in post):
+    if story.strike != post.strike:
         return False
-    dates_s, dates_p = _kind(story, "D:"), _kind(post, "D:")
-    same_day = bool(dates_s & dates_p)
-    if dates_s and dates_p and not same_day:
+    same_day = not story.dates.isdisjoint(post.dates)
+    if story.dates and post.dates and not same_day:
         return False
     if not near and not same_day:
         return False
-    places_s, places_p = settlement_codes(story), settlement_codes(post)
-    if places_s and places_p:
-        return bool(places_s & places_p)
-    if not _kind(story, "O:") & _kind(post, "O:"):
+    if story.places and post.places:
+        return not story.places.isdisjoint(post.places)
+    if story.oblasts.isdisjoint(post.oblasts):
         return False
-    if places_s or places_p:
-        return same_day or bool(_kind(story, "W:") & _kind(post, "W:"))
+    if story.places or post.places:
+        return same_day or not story.weapons.isdisjoint(post.weapons)
     return True

@@ -12,7 +12,7 @@ from analysis.model import Analysis
 from analysis.stories import StoryIndex, features_of
 from storage.outbox import plan_alerts
 from storage.posts import Change
-from storage.stories import Story, get_story, merge_into_story, open_story, record_revision, set_features, story_of_post
+from storage.stories import Story, get_story, merge_into_story, open_story, record_revision, story_of_post
 from storage.subscriptions import chats_watching
 from storage.timeutil import from_db, to_db, utcnow
 
@@ -50,24 +50,21 @@ class StoryPlanner:
         """
         post = change.post
         at = post.published_at or utcnow()
-        story = await story_of_post(conn, post.id)
+        # A new row has no story yet; an edited one keeps the story it is in.
+        story = await story_of_post(conn, post.id) if change.kind != "new" else None
         features = features_of(analysis, at)
-        changed = True
         if story is None:
             await self._load(conn, at)
             match = self.index.match(at, features)
             if match is None:
-                story = await open_story(conn, post.id, analysis, to_db(at))
+                story = await open_story(conn, post.id, analysis, to_db(at), features)
+                changed = True
             else:
-                story = await get_story(conn, match)
-                story, changed = await merge_into_story(conn, story, post.id, analysis)
+                story, changed = await merge_into_story(conn, await get_story(conn, match), post.id, analysis, features)
         else:
-            story, changed = await merge_into_story(conn, story, post.id, analysis)
-        # A story's features are those of all its posts: a follow-up's date stays on the story.
-        features |= story.features
-        if features != story.features:
-            await set_features(conn, story.id, sorted(features))
-            self.index.add(story.id, from_db(story.event_at) or at, features)
+            story, changed = await merge_into_story(conn, story, post.id, analysis, features)
+        # The story's features are those of all its posts: a follow-up's date stays on the story.
+        self.index.add(story.id, from_db(story.event_at) or at, story.features)
         if changed:
             await record_revision(conn, story, post.id)
         if not story.is_strike:
