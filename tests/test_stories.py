@@ -10,11 +10,15 @@ from analysis.event_date import resolve
 from analysis.stories import StoryIndex
 from bench.story_groups import load as load_story_bench
 from bench.story_groups import naive_groups, project_groups, score
-
+from collectors.base import RawPost
+from monitor.alerts import StoryPlanner
 from monitor.app import open_app
 from monitor.config import load_config
 from monitor.daemon import poll_all_once
 from storage.canonical import canonical_url
+from storage.database import Database
+from storage.posts import upsert_posts
+from storage.sources import ensure_source
 from storage.subscriptions import subscribe, upsert_chat
 from tests.fakes.feeds import FakeFeeds
 from tests.fakes.tme import FakeTelegram
@@ -168,3 +172,27 @@ def test_exact_matching_rules() -> None:
     assert index.match(at + timedelta(hours=1), post("W:artillery")) is None
     # A fire in the same town is not the strike.
     assert index.match(at + timedelta(hours=1), frozenset({"S:other", "O:UA-63", "P:kharkiv"})) is None
+
+
+async def test_a_follow_up_after_a_restart_joins_through_the_dates_kept_in_the_archive(tmp_path: Path) -> None:
+    first = datetime(2026, 5, 12, 4, 0, tzinfo=UTC)
+    texts = [
+        (first, "Вночі ворог атакував Харків ударними безпілотниками: пошкоджено будинок, поранено трьох людей."),
+        (first + timedelta(hours=30), "Кількість постраждалих внаслідок атаки на Харків у ніч на 12 травня зросла до 7."),
+        (first + timedelta(hours=31), "У ніч на 13 травня ворог знову атакував Харків дронами, пошкоджено склад."),
+    ]
+    db = await Database.open(tmp_path / "archive.db")
+    try:
+        source = await ensure_source(db, "feed", "rss", None)
+        stories = []
+        for n, (at, text) in enumerate(texts):
+            planner = StoryPlanner(window=timedelta(hours=12), alert_max_age=0)  # a fresh process each time
+            post = RawPost(stream="feed", external_id=str(n), url=None, published_at=at, text=text, kind="article")
+            async with db.write() as conn:
+                (change,) = await upsert_posts(conn, source.id, [post])
+                story, _ = await planner.attach_and_plan(conn, change, analyze(text))
+            stories.append(story.id)
+    finally:
+        await db.close()
+    assert stories[1] == stories[0]  # 30 h later, the same night: the same story
+    assert stories[2] != stories[0]  # the next night in the same town: another
