@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from analysis.casualties import extract_casualties
+from analysis.event_date import stated_date
 from analysis.model import Analysis
 from analysis.regions import find_places
 from analysis.scope import scope
@@ -35,6 +36,7 @@ def analyze(text: str, channel: str | None = None, oblast_hint: str | None = Non
         oblasts=tuple(sorted({p.oblast for p in places})),
         casualties=extract_casualties(event),
         version=ANALYZER_VERSION,
+        event_date=stated_date(event),
     )
 
 

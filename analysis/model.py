@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Place", "StrikeReading", "Casualties", "Analysis", "WEAPONS"]
+__all__ = ["Place", "StrikeReading", "Casualties", "EventDate", "Analysis", "WEAPONS"]
 
 WEAPONS = ("artillery", "drone", "fpv", "guided_bomb", "missile", "mlrs")
 
@@ -44,6 +44,17 @@ class Casualties:
 
 
 @dataclass(frozen=True, slots=True)
+class EventDate:
+    """The event's day as a post states it: a day of a month, N days before publication, or a
+    weekday (the last one up to publication). `analysis.event_date.resolve` makes it a date."""
+
+    month: int | None = None
+    day: int | None = None
+    days_ago: int | None = None
+    weekday: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Analysis:
     is_strike: bool
     weapons: tuple[str, ...]
@@ -51,6 +62,7 @@ class Analysis:
     oblasts: tuple[str, ...]
     casualties: Casualties = field(default_factory=Casualties)
     version: str = ""
+    event_date: EventDate | None = None
 
     @property
     def killed(self) -> int | None:

@@ -1,100 +1,111 @@
-"""Which story a post belongs to: same event = shared places, a time window, similar content.
+"""Which story a post belongs to: same event = shared places, the same day, a time window.
 
-Reports of one strike differ in language and wording but agree on what matters: the places,
-the weapon, the figures. So a post is reduced to normalised features (place codes, oblasts,
-weapons, killed/injured) and compared by MinHash/LSH over those features, which lets a
-Ukrainian DSNS post and an English news item about the same strike meet.
+Reports of one strike differ in language, wording and figures (outlets count differently, tolls
+rise) but agree on what matters: the places, the weapon, the day or night of the event. So a post
+is reduced to normalised features (settlement codes, oblasts, weapons, the stated event date, strike
+or not) and compared exactly (Jaccard) with every story of the window that shares a place with it.
+With a handful of features per post and a window of hours that is a few dozen comparisons: exact
+and cheap, where MinHash/LSH missed true matches.
+
+Casualty figures are not features: two outlets' "2 injured" and "3 injured" are one event.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from datasketch import MinHash, MinHashLSH
-
+from analysis.event_date import resolve
 from analysis.model import Analysis
 
-__all__ = ["StoryIndex", "features_of", "story_features", "settlement_codes", "SIMILARITY"]
+__all__ = ["StoryIndex", "features_of", "story_features", "settlement_codes", "SIMILARITY", "FOLLOW_UP"]
 
-# Jaccard over features at or above which two posts of overlapping places and time are one
-# event. One place + weapon + oblast shared out of 7 features (figures revised) is 0.43.
+# Jaccard over features at or above which two compatible posts are one event. A report naming
+# the place, the oblast and a different weapon than the story's (S, O, P shared of 6) is 0.5.
 SIMILARITY = 0.3
-NUM_PERM = 64
+# How late a follow-up may come (a higher toll the next day) when it states the event's date.
+FOLLOW_UP = timedelta(hours=72)
 _SETTLEMENT_LEVELS = ("settlement", "city", "city_district")
 
 
 def story_features(
     *, is_strike: bool, oblasts: Iterable[str], places: Iterable[tuple[str, str]],
-    weapons: Iterable[str], killed: int | None, injured: int | None,
+    weapons: Iterable[str], event_date: date | None = None,
 ) -> frozenset[str]:
-    """The language-independent tokens of a post or story; `places` are (code, level) pairs."""
+    """The language-independent tokens of a post; `places` are (code, level) pairs."""
     tokens = {f"O:{o}" for o in oblasts}
     tokens.update(f"P:{code}" for code, level in places if level in _SETTLEMENT_LEVELS)
     tokens.update(f"W:{w}" for w in weapons)
-    if killed:
-        tokens.add(f"K:{killed}")
-    if injured:
-        tokens.add(f"I:{injured}")
+    if event_date is not None:
+        tokens.add(f"D:{event_date.isoformat()}")
     tokens.add("S:strike" if is_strike else "S:other")
     return frozenset(tokens)
 
 
-def features_of(analysis: Analysis) -> frozenset[str]:
-    """A post's features (see `story_features`)."""
-    c = analysis.casualties
+def features_of(analysis: Analysis, published: datetime) -> frozenset[str]:
+    """A post's features (see `story_features`); `published` turns "yesterday" into a date."""
     return story_features(
         is_strike=analysis.is_strike, oblasts=analysis.oblasts,
         places=[(p.code, p.level) for p in analysis.places], weapons=analysis.weapons,
-        killed=c.killed, injured=c.injured,
+        event_date=resolve(analysis.event_date, published) if analysis.event_date else None,
     )
+
+
+def _kind(features: frozenset[str], prefix: str) -> frozenset[str]:
+    return frozenset(f for f in features if f.startswith(prefix))
 
 
 def settlement_codes(features: frozenset[str]) -> frozenset[str]:
-    return frozenset(f for f in features if f.startswith("P:"))
+    return _kind(features, "P:")
 
 
-def _oblasts(features: frozenset[str]) -> frozenset[str]:
-    return frozenset(f for f in features if f.startswith("O:"))
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """Features split by kind once, so that comparing with dozens of stories splits nothing."""
 
+    features: frozenset[str]
+    strike: bool
+    oblasts: frozenset[str]
+    places: frozenset[str]
+    weapons: frozenset[str]
+    dates: frozenset[str]
 
-# Generating the permutations is most of a MinHash's cost: make them once.
-_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=7)
-
-
-def _minhash(features: frozenset[str]) -> MinHash:
-    minhash = MinHash(
-        num_perm=NUM_PERM, seed=7, permutations=_TEMPLATE.permutations, scheme=_TEMPLATE.scheme
-    )
-    minhash.update_batch([f.encode() for f in sorted(features)])
-    return minhash
+    @classmethod
+    def of(cls, features: frozenset[str]) -> _Parts:
+        return cls(features, "S:strike" in features, _kind(features, "O:"), _kind(features, "P:"),
+                   _kind(features, "W:"), _kind(features, "D:"))
 
 
 @dataclass(slots=True)
 class _Entry:
     at: datetime
-    features: frozenset[str]
+    parts: _Parts
 
 
 class StoryIndex:
-    """Recent stories, searchable by similarity; entries older than the window are evicted."""
+    """Recent stories, looked up by the places they name.
+
+    `window` is how far apart two reports may be when they do not both state the event's date;
+    reports that state the same date may be up to `FOLLOW_UP` apart.
+    """
 
     def __init__(self, window: timedelta = timedelta(hours=12)) -> None:
         self.window = window
-        self._lsh = MinHashLSH(threshold=SIMILARITY, num_perm=NUM_PERM)
+        self.reach = max(window, FOLLOW_UP)
         self._entries: dict[int, _Entry] = {}
+        self._postings: dict[str, set[int]] = {}  # `_keys` -> stories
         self._span: tuple[datetime, datetime] | None = None
 
     def covers(self, at: datetime) -> bool:
         """Whether every story that could match a post at `at` is loaded."""
-        return self._span is not None and self._span[0] <= at - self.window and at + self.window <= self._span[1]
+        return self._span is not None and self._span[0] <= at - self.reach and at + self.reach <= self._span[1]
 
     def reset(self, around: datetime) -> tuple[datetime, datetime]:
         """Forget everything and declare the span around `around` that the caller must load."""
-        self._lsh = MinHashLSH(threshold=SIMILARITY, num_perm=NUM_PERM)
         self._entries.clear()
-        self._span = (around - 2 * self.window, around + 2 * self.window)
+        self._postings.clear()
+        self._span = (around - 2 * self.reach, around + 2 * self.reach)
         return self._span
 
     def __len__(self) -> int:
@@ -102,35 +113,70 @@ class StoryIndex:
 
     def add(self, story_id: int, at: datetime, features: frozenset[str]) -> None:
         """Index (or re-index, after its features grew) a story seen at `at`."""
-        if story_id in self._entries:
-            self._lsh.remove(story_id)
-        self._entries[story_id] = _Entry(at, features)
-        self._lsh.insert(story_id, _minhash(features))
+        old = self._entries.get(story_id)
+        if old is not None:
+            for key in _keys(old.parts):
+                self._postings[key].discard(story_id)
+        parts = _Parts.of(features)
+        self._entries[story_id] = _Entry(at, parts)
+        for key in _keys(parts):
+            self._postings.setdefault(key, set()).add(story_id)
 
     def match(self, at: datetime, features: frozenset[str]) -> int | None:
         """The story this post continues, or None when it opens a new one.
 
-        A candidate must be within the window, of the same kind (strike or not), share a
-        settlement when both name one, else share an oblast, and be similar enough. The
-        caller loads the stories around `at` first (`covers`, `reset`, `add`).
+        Every story that could be compatible (`_compatible`: a settlement in common, or an oblast
+        when one of the two names no settlement) is compared, then Jaccard; the most similar one
+        at or above `SIMILARITY` wins. The caller loads the stories around `at` first (`covers`,
+        `reset`, `add`).
         """
-        if not _oblasts(features):
+        post = _Parts.of(features)
+        if not post.oblasts:
             return None  # a post that names no place cannot be told apart from any other event
+        candidates: set[int] = set()
+        # A post with settlements meets stories naming one of them or naming no settlement at all.
+        wanted = post.places | {"o" + o[1:] for o in post.oblasts} if post.places else post.oblasts
+        for key in wanted:
+            candidates |= self._postings.get(key, set())
         best: tuple[float, int] | None = None
-        for story_id in self._lsh.query(_minhash(features)):
+        for story_id in candidates:
             entry = self._entries[story_id]
-            if abs(entry.at - at) > self.window or not _compatible(entry.features, features):
+            apart = abs(entry.at - at)
+            if apart > self.reach or not _compatible(entry.parts, post, near=apart <= self.window):
                 continue
-            score = len(entry.features & features) / len(entry.features | features)
-            if score >= SIMILARITY and (best is None or score > best[0]):
+            score = len(entry.parts.features & features) / len(entry.parts.features | features)
+            if score >= SIMILARITY and (best is None or score > best[0] or (score == best[0] and story_id > best[1])):
                 best = (score, story_id)
         return best[1] if best else None
 
 
-def _compatible(a: frozenset[str], b: frozenset[str]) -> bool:
-    if ("S:strike" in a) != ("S:strike" in b):
+def _keys(parts: _Parts) -> frozenset[str]:
+    """What a story is found by: its settlements, its oblasts, and "o:<oblast>" when it names
+    no settlement (only those can take a post of another settlement of the oblast)."""
+    if parts.places:
+        return parts.places | parts.oblasts
+    return parts.oblasts | {"o" + o[1:] for o in parts.oblasts}
+
+
+def _compatible(story: _Parts, post: _Parts, *, near: bool) -> bool:
+    """Whether the post may report the story's event at all.
+
+    Strike and non-strike never mix (a fire in the town is not the strike on it). A date each
+    states must agree; past the window only an agreeing date joins. Settlements, when both name
+    some, must overlap; a post naming only an oblast joins a settlement's story only when the
+    weapon or the date agrees as well, since the oblast alone fits any event in it.
+    """
+    if story.strike != post.strike:
         return False
-    places_a, places_b = settlement_codes(a), settlement_codes(b)
-    if places_a and places_b:
-        return bool(places_a & places_b)
-    return bool(_oblasts(a) & _oblasts(b))
+    same_day = not story.dates.isdisjoint(post.dates)
+    if story.dates and post.dates and not same_day:
+        return False
+    if not near and not same_day:
+        return False
+    if story.places and post.places:
+        return not story.places.isdisjoint(post.places)
+    if story.oblasts.isdisjoint(post.oblasts):
+        return False
+    if story.places or post.places:
+        return same_day or not story.weapons.isdisjoint(post.weapons)
+    return True

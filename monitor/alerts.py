@@ -9,10 +9,10 @@ import aiosqlite
 
 from analysis.gazetteer import get_gazetteer
 from analysis.model import Analysis
-from analysis.stories import StoryIndex, features_of, story_features
+from analysis.stories import StoryIndex, features_of
 from storage.outbox import plan_alerts
 from storage.posts import Change
-from storage.stories import Story, get_story, merge_into_story, open_story, record_revision, set_features, story_of_post
+from storage.stories import Story, get_story, merge_into_story, open_story, record_revision, story_of_post
 from storage.subscriptions import chats_watching
 from storage.timeutil import from_db, to_db, utcnow
 
@@ -35,14 +35,6 @@ def regions_covering(story: Story) -> set[str]:
     return regions
 
 
-def _features(story: Story) -> frozenset[str]:
-    return story_features(
-        is_strike=story.is_strike, oblasts=story.oblasts,
-        places=[(p["code"], p["level"]) for p in story.places], weapons=story.weapons,
-        killed=story.killed, injured=story.injured,
-    )
-
-
 class StoryPlanner:
     """Puts each stored post in its story and queues alerts for the chats watching it."""
 
@@ -58,23 +50,23 @@ class StoryPlanner:
         """
         post = change.post
         at = post.published_at or utcnow()
-        story = await story_of_post(conn, post.id)
-        changed = True
+        # A new row has no story yet; an edited one keeps the story it is in.
+        story = await story_of_post(conn, post.id) if change.kind != "new" else None
+        features = features_of(analysis, at)
         if story is None:
             await self._load(conn, at)
-            match = self.index.match(at, features_of(analysis))
+            match = self.index.match(at, features)
             if match is None:
-                story = await open_story(conn, post.id, analysis, to_db(at))
+                story = await open_story(conn, post.id, analysis, to_db(at), features)
+                changed = True
             else:
-                story = await get_story(conn, match)
-                story, changed = await merge_into_story(conn, story, post.id, analysis)
+                story, changed = await merge_into_story(conn, await get_story(conn, match), post.id, analysis, features)
         else:
-            story, changed = await merge_into_story(conn, story, post.id, analysis)
+            story, changed = await merge_into_story(conn, story, post.id, analysis, features)
+        # The story's features are those of all its posts: a follow-up's date stays on the story.
+        self.index.add(story.id, from_db(story.event_at) or at, story.features)
         if changed:
-            features = _features(story)
-            await set_features(conn, story.id, sorted(features))
             await record_revision(conn, story, post.id)
-            self.index.add(story.id, from_db(story.event_at) or at, features)
         if not story.is_strike:
             return story, 0
         if utcnow() - at > timedelta(seconds=self.alert_max_age):

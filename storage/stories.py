@@ -13,7 +13,7 @@ from storage.timeutil import to_db, utcnow
 
 __all__ = [
     "Story", "story_of_post", "open_story", "merge_into_story", "get_story", "latest_strikes",
-    "set_features", "record_revision", "note_deletions",
+    "record_revision", "note_deletions",
 ]
 
 
@@ -31,6 +31,7 @@ class Story:
     first_post_id: int
     revision: int
     event_at: str | None
+    features: frozenset[str] = frozenset()  # what the story is matched on (`analysis.stories`)
 
 
 def _dumps(value: object) -> str:
@@ -43,7 +44,7 @@ def _story(row: aiosqlite.Row) -> Story:
         places=tuple(json.loads(row["places"])), weapons=tuple(json.loads(row["weapons"])),
         killed=row["killed"], injured=row["injured"], children_killed=row["children_killed"],
         children_injured=row["children_injured"], first_post_id=row["first_post_id"],
-        revision=row["revision"], event_at=row["event_at"],
+        revision=row["revision"], event_at=row["event_at"], features=frozenset(json.loads(row["features"])),
     )
 
 
@@ -63,18 +64,22 @@ async def story_of_post(conn: aiosqlite.Connection, post_id: int) -> Story | Non
     return _story(row) if row else None
 
 
-async def open_story(conn: aiosqlite.Connection, post_id: int, analysis: Analysis, event_at: str | None) -> Story:
-    """A new story whose only post is `post_id`."""
+async def open_story(
+    conn: aiosqlite.Connection, post_id: int, analysis: Analysis, event_at: str | None,
+    features: frozenset[str] = frozenset(),
+) -> Story:
+    """A new story whose only post is `post_id`, matched on `features` (`analysis.stories`)."""
     now = to_db(utcnow())
     c = analysis.casualties
     inserted = await conn.execute_insert(
         """INSERT INTO stories (is_strike, oblasts, places, weapons, killed, injured,
-               children_killed, children_injured, first_post_id, first_seen_at, last_seen_at, event_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               children_killed, children_injured, first_post_id, first_seen_at, last_seen_at, event_at, features)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (
             int(analysis.is_strike), _dumps(list(analysis.oblasts)),
             _dumps([p.to_json() for p in analysis.places]), _dumps(list(analysis.weapons)),
             c.killed, c.injured, c.children_killed, c.children_injured, post_id, now, now, event_at,
+            _dumps(sorted(features)),
         ),
     )
     assert inserted is not None
@@ -89,8 +94,11 @@ def _higher(current: int | None, new: int | None) -> int | None:
     return new if current is None else max(current, new)
 
 
-async def merge_into_story(conn: aiosqlite.Connection, story: Story, post_id: int, analysis: Analysis) -> tuple[Story, bool]:
-    """Attach the post (new or re-analysed) to `story` and fold in its figures and places.
+async def merge_into_story(
+    conn: aiosqlite.Connection, story: Story, post_id: int, analysis: Analysis, features: frozenset[str] = frozenset(),
+) -> tuple[Story, bool]:
+    """Attach the post (new or re-analysed) to `story` and fold in its figures, places and
+    matching `features`.
 
     Returns the updated story and whether anything an alert shows changed (then the
     revision is bumped so sent alerts get edited).
@@ -115,11 +123,11 @@ async def merge_into_story(conn: aiosqlite.Connection, story: Story, post_id: in
     await conn.execute(
         """UPDATE stories SET is_strike = ?, oblasts = ?, places = ?, weapons = ?, killed = ?,
                injured = ?, children_killed = ?, children_injured = ?, last_seen_at = ?,
-               revision = revision + ?
+               revision = revision + ?, features = ?
            WHERE id = ?""",
         (
             int(is_strike), _dumps(oblasts), _dumps(list(places.values())), _dumps(weapons), *figures,
-            to_db(utcnow()), int(changed), story.id,
+            to_db(utcnow()), int(changed), _dumps(sorted(story.features | features)), story.id,
         ),
     )
     return await get_story(conn, story.id), changed
@@ -134,10 +142,6 @@ async def latest_strikes(db: Database, limit: int = 200) -> list[tuple[Story, st
         (limit,),
     )
     return [(_story(row), row["post_url"], row["post_stream"]) for row in rows]
-
-
-async def set_features(conn: aiosqlite.Connection, story_id: int, features: list[str]) -> None:
-    await conn.execute("UPDATE stories SET features = ? WHERE id = ?", (_dumps(features), story_id))
 
 
 async def record_revision(conn: aiosqlite.Connection, story: Story, post_id: int) -> None:

@@ -1,0 +1,83 @@
+"""The day of the reported event, as the post states it.
+
+Reports of one strike published a day or two apart (a follow-up with a higher toll) name the same
+night ("у ніч на 14 травня", "on the night of 3–4 June", "в ночь на 5 июня") or say "вчора" /
+"yesterday" of it; a strike in the same town a day later names another. The stated form is read
+from the event part of the text (`stated_date`); the calendar day needs the post's publication
+time (`resolve`), which detection does not know.
+
+A night counts as the day it ends on: "у ніч на 14 травня", "3–4 June", "цієї ночі" in a
+morning post are all that morning's date. Days are Kyiv calendar days.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from analysis.model import EventDate
+from analysis.scope import _dates
+
+__all__ = ["stated_date", "resolve"]
+
+KYIV = ZoneInfo("Europe/Kyiv")
+
+_WEEKDAYS = {
+    **dict.fromkeys(("понеділок", "понеділка", "понедельник", "понедельника", "monday"), 0),
+    **dict.fromkeys(("вівторок", "вівторка", "вторник", "вторника", "tuesday"), 1),
+    # Only "у середу / в среду": "среды" is also "environment's".
+    **dict.fromkeys(("середу", "среду", "wednesday"), 2),
+    **dict.fromkeys(("четвер", "четверга", "четверг", "thursday"), 3),
+    **dict.fromkeys(("п'ятницю", "п’ятницю", "п'ятниця", "п’ятниця", "пятницу", "пятница", "пятницы", "friday"), 4),
+    **dict.fromkeys(("суботу", "субота", "суботи", "субботу", "суббота", "субботы", "saturday"), 5),
+    **dict.fromkeys(("неділю", "неділя", "воскресенье", "воскресенья", "sunday"), 6),
+}
+_YESTERDAY = ("вчора", "учора", "вчера", "yesterday")
+_TODAY = (
+    "сьогодні", "сегодня", "today", "цієї ночі", "минулої ночі", "вночі", "уночі", "этой ночью", "прошлой ночью",
+    "ночью", "last night", "overnight", "tonight", "this morning", "вранці", "уранці", "утром", "этим утром",
+)
+_RELATIVE = re.compile(
+    r"(?<![\w'’])(?:" + "|".join(sorted((re.escape(w) for w in (*_WEEKDAYS, *_YESTERDAY, *_TODAY)), key=len, reverse=True))
+    + r")(?![\w'’])"
+)
+
+
+def stated_date(event: str) -> EventDate | None:
+    """The first date the event text names (a night as the day it ends on), else a weekday,
+    else "yesterday" or "tonight / today"; None when it names none."""
+    low = event.lower()
+    found = _dates(low)
+    if found:
+        day, month = found[0][1]
+        return EventDate(month=month, day=day)
+    words = [m.group(0) for m in _RELATIVE.finditer(low)]
+    if not words:
+        return None
+    # "overnight on Tuesday", "вчора вночі": the weekday or "yesterday" is the more precise word.
+    for word in words:
+        if word in _WEEKDAYS:
+            return EventDate(weekday=_WEEKDAYS[word])
+    return EventDate(days_ago=1 if any(w in _YESTERDAY for w in words) else 0)
+
+
+def resolve(stated: EventDate, published: datetime) -> date | None:
+    """The calendar day `stated` means in a post published at `published` (a stated day of a
+    month falls in the year that puts it nearest to publication)."""
+    today = published.astimezone(KYIV).date()
+    if stated.days_ago is not None:
+        return today - timedelta(days=stated.days_ago)
+    if stated.weekday is not None:
+        return today - timedelta(days=(today.weekday() - stated.weekday) % 7)
+    if stated.month is None or stated.day is None:
+        return None
+    best: date | None = None
+    for year in (today.year - 1, today.year, today.year + 1):
+        try:
+            candidate = date(year, stated.month, stated.day)
+        except ValueError:  # 30 лютого
+            continue
+        if best is None or abs(candidate - today) < abs(best - today):
+            best = candidate
+    return best
