@@ -36,6 +36,8 @@ class StorageConfig(_Section):
     # (a post must not make us fetch the LAN); hosts of configured sources are trusted anyway.
     # True lifts the check entirely.
     allow_private_media: bool = False
+    # Days fetched pages and feed bodies are kept for `reparse`; 0 keeps them forever.
+    payload_retention_days: int = Field(30, ge=0)
 
 
 class HTTPConfig(_Section):
@@ -55,6 +57,8 @@ class SchedulerConfig(_Section):
 class HealthConfig(_Section):
     listen: str = "127.0.0.1:9464"
     unhealthy_after: int = Field(900, ge=1)
+    # A source silent for longer than 4 × its usual gap between posts, and at least this, is "stale".
+    stale_floor_hours: float = Field(6.0, gt=0)
 
     @field_validator("listen")
     @classmethod
