@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.api import BotAPI
+from bot.service import BotService
 from collectors import telegram_web
 from monitor import metrics
 from monitor.app import open_app
@@ -15,10 +18,13 @@ from monitor.config import load_config
 from monitor.health import health_report
 from monitor.ops import prune_old_payloads
 from monitor.reparse import reparse
+from monitor.watch import SourceWatch
 from storage.payloads import iter_payloads
 from storage.subscriptions import subscribe, upsert_chat
 from storage.timeutil import to_db, utcnow
+from tests.fakes.botapi import FakeBotAPI
 from tests.fakes.feeds import FakeFeeds
+from tests.fakes.server import serve
 from tests.fakes.tme import FakeTelegram
 
 # Written for these tests; a Kharkiv strike, so a Kharkiv subscriber would be alerted to it.
@@ -201,3 +207,58 @@ def test_reparse_command_prints_its_summary(tme: FakeTelegram, config_file: Path
     capsys.readouterr()
     assert main(["reparse", "--config", str(config_file), "--source", "dsns_telegram"]) == 0
     assert "1 payloads read (0 still unreadable): posts 0 new, 0 changed, 4 unchanged" in capsys.readouterr().out
+
+
+async def test_admins_are_told_once_when_the_canary_fires_and_once_when_it_recovers(
+    tme: FakeTelegram, config_file: Path
+) -> None:
+    tme.fill("dsns_telegram", 10)
+    config = load_config(config_file)
+    source = config.source("dsns_telegram")
+    told: list[str] = []
+
+    async def send(text: str) -> None:
+        told.append(text)
+
+    async with open_app(config) as app:
+        watch = SourceWatch(app.db, config, send)
+        assert (await app.pipeline.poll(source, force=True)).ok
+        assert await watch.check() == 0
+        tme.rename_class("tgme_widget_message_text", "tgme_widget_message_body")
+        for _ in range(2):
+            assert not (await app.pipeline.poll(source, force=True)).ok
+            await watch.check()
+        assert len(told) == 1 and "dsns_telegram: the layout changed?" in told[0] and "reparse" in told[0]
+
+        tme.rename_class("tgme_widget_message_text", "tgme_widget_message_text")
+        assert (await app.pipeline.poll(source, force=True)).ok
+        assert await watch.check() == 0  # told within the hour: the recovery waits
+        # A restarted daemon knows what was told; an hour later the recovery goes out, once.
+        later = SourceWatch(app.db, config, send, min_interval=0)
+        assert await later.check() == 1 and await later.check() == 0
+        assert told[1] == "✅ dsns_telegram is back to normal."
+
+
+async def test_the_bot_sends_the_watch_notice_to_every_admin(tme: FakeTelegram, config_file: Path) -> None:
+    botapi = FakeBotAPI()
+    tme.fill("dsns_telegram", 5)
+    with serve(botapi.route) as server:
+        config = load_config(config_file)
+        async with open_app(config) as app:
+            await app.pipeline.poll(config.source("dsns_telegram"), force=True)
+            tme.fail_next(garbage=True)
+            await app.pipeline.poll(config.source("dsns_telegram"), force=True)
+            api = BotAPI(botapi.token, server.url)
+            service = BotService(app.db, api, admins={900, 901}, poll_timeout=1, per_chat_interval=0.05)
+            service.watchers.append(SourceWatch(app.db, config, service.notify_admins).run)
+            stop = asyncio.Event()
+            task = asyncio.create_task(service.run(app.pipeline.alerts_planned, stop))
+            deadline = asyncio.get_running_loop().time() + 8
+            while len(botapi.sent) < 2 and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.05)
+            stop.set()
+            await asyncio.wait_for(task, 10)
+            await api.aclose()
+    botapi.close()
+    assert sorted(m["chat_id"] for m in botapi.sent) == [900, 901]
+    assert all("layout changed?" in m["text"] for m in botapi.sent)
