@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -262,3 +263,28 @@ async def test_the_bot_sends_the_watch_notice_to_every_admin(tme: FakeTelegram, 
     botapi.close()
     assert sorted(m["chat_id"] for m in botapi.sent) == [900, 901]
     assert all("layout changed?" in m["text"] for m in botapi.sent)
+
+
+def test_coverage_report_against_a_known_history(
+    tme: FakeTelegram, config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    day1, day2 = today - timedelta(days=2), today - timedelta(days=1)
+    tme.fill("dsns_telegram", 4, start=day1 + timedelta(hours=8), step=timedelta(hours=1))  # ids 1-4
+    tme.post("dsns_telegram", "Альбом з місця пожежі.", photos=("a", "b", "c"), date=day2 + timedelta(hours=8))  # 5-7
+    tme.post("dsns_telegram", "Пожежу ліквідовано.", date=day2 + timedelta(hours=9), message_id=9)  # 8 never shown
+    assert main(["run", "--once", "--config", str(config_file)]) == 0
+    tme.edit("dsns_telegram", 2, "Оновлено: постраждалих немає.")
+    tme.delete("dsns_telegram", 3)
+    assert main(["run", "--once", "--config", str(config_file)]) == 0
+    capsys.readouterr()
+    assert main(["coverage", "--config", str(config_file), "--since", day1.date().isoformat(), "--format", "jsonl"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    mine = {r["day"]: r for r in rows if r["source"] == "dsns_telegram"}
+    figures = ("posts", "edits", "deletions", "missing_ids", "fetches")
+    assert {day: tuple(r[k] for k in figures) for day, r in mine.items()} == {
+        day1.date().isoformat(): (4, 0, 0, 0, 0),
+        day2.date().isoformat(): (2, 0, 0, 1, 0),
+        today.date().isoformat(): (0, 1, 1, 0, 2),
+    }
+    assert all(r["missing_ids"] is None for r in rows if r["source"] != "dsns_telegram")
