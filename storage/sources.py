@@ -147,11 +147,14 @@ class PostProfile:
 
 
 async def post_profile(db: Database, source_id: int) -> PostProfile:
+    # Newest by date, not by id: the (source_id, published_at) index answers it without a sort,
+    # which matters as it runs at every poll.
     row = await db.fetchone(
         """SELECT count(*), count(published_at),
                   coalesce(sum(text != '' OR EXISTS (SELECT 1 FROM post_media m WHERE m.post_id = r.id)), 0),
                   count(url)
-           FROM (SELECT id, published_at, text, url FROM posts WHERE source_id = ? ORDER BY id DESC LIMIT ?) r""",
+           FROM (SELECT id, published_at, text, url FROM posts WHERE source_id = ?
+                 ORDER BY published_at DESC LIMIT ?) r""",
         (source_id, PROFILE_POSTS),
     )
     assert row is not None
