@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiosqlite
@@ -59,6 +60,9 @@ class BotService:
         self.backoff = backoff
         self.token_retry = token_retry
         self.ctx = CommandContext(admins=admins, stats_text=self._stats_text, last_text=self._last_text)
+        self.admins = admins
+        # Loops run beside the update loop once connected, until `stop` (the source watch).
+        self.watchers: list[Callable[[asyncio.Event], Awaitable[None]]] = []
 
     async def run(self, wake: asyncio.Event, stop: asyncio.Event) -> None:
         me = await self._connect(stop)
@@ -66,7 +70,9 @@ class BotService:
             return
         log.info("bot running", extra={"bot": me.get("username", "?")})
         try:
-            await asyncio.gather(self._updates(stop), self.sender.run(wake, stop))
+            await asyncio.gather(
+                self._updates(stop), self.sender.run(wake, stop), *(watcher(stop) for watcher in self.watchers)
+            )
         finally:
             await self.replies.close()
 
@@ -179,6 +185,11 @@ class BotService:
                 await set_value(conn, OFFSET_KEY, str(update_id + 1))
             return
         self.replies.put(chat_id, actions)
+
+    async def notify_admins(self, text: str) -> None:
+        """Queue `text` (HTML) to every chat of `[bot] admins`."""
+        for chat_id in sorted(self.admins):
+            self.replies.put(chat_id, [Reply(chat_id, text)])
 
     async def _send(self, action: Reply | Answer) -> None:
         if isinstance(action, Answer):

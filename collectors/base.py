@@ -14,11 +14,13 @@ from datetime import UTC, datetime
 __all__ = [
     "RawPost",
     "Rejected",
+    "Payload",
     "FetchResult",
     "SourceError",
     "SourceHTTPError",
     "SourceNetworkError",
     "SourceParseError",
+    "SourceLayoutError",
     "SourceRateLimited",
     "PreviewDisabledError",
     "message_id_cursor",
@@ -76,6 +78,21 @@ class Rejected:
         return f"{self.stream}/{shown}"
 
 
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """One body a source answered with, as fetched, so a later parser can read it again.
+
+    `url` is already redacted (`collectors.http.redact`); `parser` names the parser and its
+    version that read `body` when it was fetched.
+    """
+
+    url: str
+    status: int
+    body: bytes
+    fetched_at: datetime
+    parser: str
+
+
 @dataclass(slots=True)
 class FetchResult:
     """What one poll of one source brought back.
@@ -85,6 +102,7 @@ class FetchResult:
     full, so a stored post inside it that is missing from `posts` was deleted; None when the
     collector cannot vouch for any range (feeds, an empty page). `rejected` lists the posts
     the collector saw but could not read (the valid ones of the page are in `posts`).
+    `payloads` are the bodies the posts were parsed from, for the archive to keep.
     """
 
     posts: list[RawPost] = field(default_factory=list)
@@ -94,6 +112,7 @@ class FetchResult:
     not_modified: bool = False
     covered: tuple[int, int] | None = None
     rejected: list[Rejected] = field(default_factory=list)
+    payloads: list[Payload] = field(default_factory=list)
 
 
 class SourceError(Exception):
@@ -103,6 +122,9 @@ class SourceError(Exception):
         super().__init__(f"{source}: {message}")
         self.source = source
         self.retry_after = retry_after
+        # The bodies fetched before the failure (the one that could not be parsed among them):
+        # kept by the archive so `reparse` can read them once the parser is fixed.
+        self.payloads: list[Payload] = []
 
 
 class SourceNetworkError(SourceError):
@@ -123,6 +145,11 @@ class SourceRateLimited(SourceHTTPError):
 
 class SourceParseError(SourceError):
     """The body was fetched but could not be read (changed layout, malformed XML)."""
+
+
+class SourceLayoutError(SourceParseError):
+    """The body parsed, but not as this source's bodies did before (no posts, posts without a
+    date or content, entries without links): the source probably changed its layout."""
 
 
 class PreviewDisabledError(SourceError):

@@ -16,7 +16,7 @@ import feedparser
 import feedparser.api
 import httpx
 
-from collectors.base import FetchResult, RawPost, SourceParseError
+from collectors.base import FetchResult, Payload, RawPost, SourceError, SourceParseError
 from collectors.budget import (
     DEFAULT_MAX_ENTRIES,
     DEFAULT_PARSE_TIMEOUT,
@@ -25,9 +25,9 @@ from collectors.budget import (
     trimmed,
 )
 from collectors.html import html_to_text
-from collectors.http import AddressPolicy, fetch
+from collectors.http import AddressPolicy, fetch, redact
 
-__all__ = ["RSSCollector", "parse_feed"]
+__all__ = ["RSSCollector", "parse_feed", "PARSER_VERSION"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,9 @@ if "collectors._sax" not in feedparser.api.PREFERRED_XML_PARSERS:
 
 def _plain(html: str) -> str:
     return html_to_text(html[:MAX_HTML_CHARS])
+
+# Stored with every feed body kept for `reparse`; bump it when `parse_feed` reads feeds differently.
+PARSER_VERSION = "rss/1"
 
 # feedparser reads a feed that is not well-formed XML with its pure-Python lenient parser, at up
 # to ~10 s per megabyte of markup; beyond this size such a feed is refused instead.
@@ -177,8 +180,13 @@ class RSSCollector:
         )
         if response.not_modified:
             return FetchResult(not_modified=True)
-        posts = await parse_in_thread(
-            lambda: parse_feed(response.content, stream=self.name, max_entries=self.max_entries),
-            source=self.name, budget=self.parse_timeout,
-        )
-        return FetchResult(posts=posts, etag=response.etag, last_modified=response.last_modified)
+        payload = Payload(redact(self.url), response.status, response.content, datetime.now(UTC), PARSER_VERSION)
+        try:
+            posts = await parse_in_thread(
+                lambda: parse_feed(response.content, stream=self.name, max_entries=self.max_entries),
+                source=self.name, budget=self.parse_timeout,
+            )
+        except SourceError as exc:
+            exc.payloads = [payload]
+            raise
+        return FetchResult(posts=posts, etag=response.etag, last_modified=response.last_modified, payloads=[payload])

@@ -26,10 +26,13 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from collectors.base import (
     FetchResult,
+    Payload,
     PreviewDisabledError,
     RawPost,
     Rejected,
+    SourceError,
     SourceHTTPError,
+    SourceLayoutError,
     SourceParseError,
     message_id,
     message_id_cursor,
@@ -38,7 +41,7 @@ from collectors.budget import DEFAULT_PARSE_TIMEOUT, MAX_TEXT_BYTES, parse_in_th
 from collectors.html import parse_html
 from collectors.http import DEFAULT_MAX_BYTES, AddressPolicy, fetch, redact, redirect_target
 
-__all__ = ["LinkPreview", "WebPost", "parse_page", "parse_views", "TelegramWebCollector"]
+__all__ = ["LinkPreview", "WebPost", "parse_page", "parse_views", "TelegramWebCollector", "PARSER_VERSION"]
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +54,14 @@ _VIEWS_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMB]?)$", re.I)
 _VIEW_UNITS = {"": 1, "K": 1_000, "M": 1_000_000, "B": 1_000_000_000}
 _EDITED_RE = re.compile(r"\bedited\b", re.I)
 _MESSAGE = ".tgme_widget_message[data-post]"
+_TEXT = ".tgme_widget_message_text"
 _PARTS = ".tgme_widget_message_text, .tgme_widget_message_photo_wrap, .tgme_widget_message_video_thumb"
 # Far above any real page (about 20 messages with up to 10 photos each), far below a costly one.
 _MAX_MESSAGES = 200
 _MAX_PARTS = 4000
 _MAX_TEXT_NODES = 100_000
+# Stored with every page kept for `reparse`; bump it when `parse_page` reads pages differently.
+PARSER_VERSION = "telegram_web/1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +134,7 @@ def parse_page(
     """Parse a ``t.me/s/<channel>`` page into its messages, oldest first.
 
     A "No posts found" page and an empty channel give ``[]``. A page with none of t.me's
-    message markup (a captcha, an error page, a changed layout) raises `SourceParseError`
+    message markup (a captcha, an error page, a changed layout) raises `SourceLayoutError`
     naming `source`, so a silent layout change cannot look like a quiet channel. A message
     that cannot be read (an impossible id or date) is left out and added to `rejected`
     (logged when no list is given): it must not cost the rest of the page. Time is linear in
@@ -140,7 +146,7 @@ def parse_page(
     if not nodes:
         if tree.css_first(".tme_no_messages_found") or tree.css_first(".tgme_channel_history"):
             return []
-        raise SourceParseError(
+        raise SourceLayoutError(
             source,
             "the page has no Telegram message markup (no tgme_widget_message, tgme_channel_history "
             "or tme_no_messages_found): not a t.me/s page, or t.me changed its layout",
@@ -179,7 +185,7 @@ def _parse_message(node: LexborNode, base_url: str, source: str) -> WebPost:
     number = message_id(raw_id)
     if not channel or number is None:
         raise SourceParseError(source, f"unexpected data-post {data_post[:80]!r} on a t.me message")
-    text_node = next((n for n in node.css(".tgme_widget_message_text") if _is_own(n, node)), None)
+    text_node = next((n for n in node.css(_TEXT) if _is_own(n, node)), None)
     meta = node.css_first(".tgme_widget_message_meta")
     views = node.css_first(".tgme_widget_message_views")
     return WebPost(
@@ -328,9 +334,11 @@ class TelegramWebCollector:
         return url if before is None else f"{url}?before={before}"
 
     async def fetch_page(
-        self, client: httpx.AsyncClient, before: int | None = None, *, rejected: list[Rejected] | None = None
+        self, client: httpx.AsyncClient, before: int | None = None, *, rejected: list[Rejected] | None = None,
+        payloads: list[Payload] | None = None,
     ) -> list[WebPost]:
-        """GET one preview page and parse it (off the event loop); unreadable messages go to `rejected`.
+        """GET one preview page and parse it (off the event loop); unreadable messages go to `rejected`,
+        the page's body to `payloads` (before parsing, so a page that cannot be parsed is kept too).
 
         Raises `PreviewDisabledError` when t.me redirects away from the /s/ page, and the
         `SourceError`s of `collectors.http.fetch` for network and HTTP failures.
@@ -341,6 +349,8 @@ class TelegramWebCollector:
                 client, url, source=self.name, follow_redirects=False, max_bytes=self.max_bytes, policy=self.policy
             )
             if not 300 <= response.status < 400:
+                if payloads is not None:
+                    payloads.append(Payload(redact(url), response.status, response.content, datetime.now(UTC), PARSER_VERSION))
                 html = response.content.decode("utf-8", errors="replace")
                 return await parse_in_thread(
                     lambda: parse_page(html, self.base_url, source=self.name, rejected=rejected),
@@ -370,10 +380,18 @@ class TelegramWebCollector:
         the page reaching ``cursor + 1`` is read (so nothing is skipped), at least `reread_pages`
         and at most `max_pages` pages. Returns every post seen, oldest first, and the new cursor.
         """
+        payloads: list[Payload] = []
+        try:
+            return await self._poll(client, cursor, payloads)
+        except SourceError as exc:
+            exc.payloads = payloads
+            raise
+
+    async def _poll(self, client: httpx.AsyncClient, cursor: str | None, payloads: list[Payload]) -> FetchResult:
         last = message_id_cursor(cursor, self.name)
         seen: dict[int, WebPost] = {}
         rejected: list[Rejected] = []
-        page = await self.fetch_page(client, rejected=rejected)
+        page = await self.fetch_page(client, rejected=rejected, payloads=payloads)
         pages = 1
         seen.update((post.id, post) for post in page)
         while seen and pages < self.max_pages:
@@ -383,7 +401,7 @@ class TelegramWebCollector:
                 break
             if oldest <= 1:
                 break
-            page = await self.fetch_page(client, before=oldest, rejected=rejected)
+            page = await self.fetch_page(client, before=oldest, rejected=rejected, payloads=payloads)
             pages += 1
             fresh = [post for post in page if post.id not in seen]
             if not fresh:
@@ -407,6 +425,7 @@ class TelegramWebCollector:
             # post read was shown if it still exists.
             covered=(min(seen), max(seen)) if seen else None,
             rejected=rejected,
+            payloads=payloads,
         )
 
     async def backfill(

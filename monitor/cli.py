@@ -23,7 +23,9 @@ from storage.errors import StorageError
 
 __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 
-COMMAND_MODULES = ("monitor.cmd_core", "monitor.cmd_telegram", "monitor.cmd_ops", "monitor.cmd_research")
+COMMAND_MODULES = (
+    "monitor.cmd_core", "monitor.cmd_telegram", "monitor.cmd_ops", "monitor.cmd_research", "monitor.cmd_coverage",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

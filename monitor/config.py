@@ -40,6 +40,8 @@ class StorageConfig(_Section):
     # slow photo host neither holds a channel's next poll nor a download slot for long.
     media_concurrency: int = Field(4, ge=1, le=64)
     media_timeout: float = Field(60.0, gt=0, le=3600)
+    # Days fetched pages and feed bodies are kept for `reparse`; 0 keeps them forever.
+    payload_retention_days: int = Field(30, ge=0)
 
 
 class HTTPConfig(_Section):
@@ -59,6 +61,8 @@ class SchedulerConfig(_Section):
 class HealthConfig(_Section):
     listen: str = "127.0.0.1:9464"
     unhealthy_after: int = Field(900, ge=1)
+    # A source silent for longer than 4 × its usual gap between posts, and at least this, is "stale".
+    stale_floor_hours: float = Field(6.0, gt=0)
 
     @field_validator("listen")
     @classmethod

@@ -158,6 +158,10 @@ async def run_daemon(app: App, stop: asyncio.Event | None = None) -> None:
         per_chat_interval=app.config.bot.per_chat_interval, poll_timeout=app.config.bot.poll_timeout,
         alert_max_age=app.config.bot.alert_max_age,
     )
+    if app.config.bot.admins:
+        from monitor.watch import SourceWatch
+
+        service.watchers.append(SourceWatch(app.db, app.config, service.notify_admins).run)
 
     async def supervise_bot() -> None:
         delay = 1.0

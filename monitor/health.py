@@ -5,7 +5,8 @@ time, so a stray client (or a port scanner) costs nothing and cannot stall the m
 
 /healthz answers 200 with one JSON object per source, the outbox's depth and oldest wait, and the
 process's faults (`monitor.faults`):
-status "ok", or "degraded" while a source fails or a component reports a fault; 503 "unhealthy"
+status "ok", or "degraded" while a source fails or is stale (silent for longer than 4 times its
+usual gap between posts, and `[health] stale_floor_hours`) or a component reports a fault; 503 "unhealthy"
 when every enabled source has been failing for longer than `[health] unhealthy_after`, the
 scheduler stopped beating, or a component reports a critical fault.
 """
@@ -25,7 +26,7 @@ from monitor.config import Config, ConfigError, listen_address
 from storage.database import Database
 from storage.errors import StorageError
 from storage.outbox import outbox_backlog
-from storage.sources import list_sources
+from storage.sources import list_sources, silences
 from storage.timeutil import to_db, utcnow
 
 __all__ = ["HealthServer", "health_report"]
@@ -47,6 +48,8 @@ async def health_report(
     threshold = config.health.unhealthy_after
     enabled = [s.source_name for s in config.sources if s.enabled]
     rows = {s.name: s for s in await list_sources(db)}
+    quiet = await silences(db)
+    floor = config.health.stale_floor_hours * 3600
     sources: dict[str, Any] = {}
     down = 0
     for name in enabled:
@@ -57,14 +60,20 @@ async def health_report(
         failures = state.error_count if state else 0
         is_down = failures > 0 and failing_for > threshold
         down += is_down
+        silence = quiet.get(name)
+        stale = silence is not None and silence.is_stale(now, floor)
         sources[name] = {
-            "status": "down" if is_down else ("failing" if failures else "ok"),
+            "status": "down" if is_down else ("failing" if failures else ("stale" if stale else "ok")),
+            # "layout" when the last failure was a body that parsed unlike the source's posts.
+            "kind": state.error_kind if state and failures else None,
             "last_success": to_db(last_ok),
             "last_error": redact(state.last_error) if state and state.last_error else None,
             "last_checked": to_db(state.checked_at) if state else None,
             "consecutive_failures": failures,
             "lag_seconds": round((now - last_ok).total_seconds(), 1) if last_ok else None,
             "next_check": to_db(state.next_check_at) if state else None,
+            "last_post": to_db(silence.last_post_at) if silence else None,
+            "usual_gap_seconds": round(silence.usual_gap, 1) if silence and silence.usual_gap is not None else None,
         }
     backlog = await outbox_backlog(db)
     stale = heartbeat_age is not None and heartbeat_age > HEARTBEAT_STALE
@@ -156,7 +165,10 @@ class HealthServer:
             return (200 if healthy else 503), "application/json", body
         if target == "/metrics":
             try:
-                await metrics.refresh_from_archive(self.db, [s.source_name for s in self.config.sources])
+                await metrics.refresh_from_archive(
+                    self.db, [s.source_name for s in self.config.sources],
+                    stale_floor=self.config.health.stale_floor_hours * 3600,
+                )
             except StorageError as exc:
                 log.warning("metrics: archive unreadable", extra={"error": str(exc)})
             return 200, "text/plain; version=0.0.4; charset=utf-8", metrics.render()

@@ -16,7 +16,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Proc
 
 from storage.database import Database
 from storage.outbox import outbox_backlog
-from storage.timeutil import from_db
+from storage.sources import silences
+from storage.timeutil import from_db, utcnow
 
 __all__ = [
     "REGISTRY", "poll_finished", "posts_ingested", "photo_stored", "photo_failed", "timed_analysis",
@@ -86,6 +87,11 @@ OUTBOX_OLDEST = Gauge(
 CONSECUTIVE_FAILURES = Gauge(
     "dsns_source_consecutive_failures", "Failed polls since the last success.", ["source"], registry=REGISTRY
 )
+SOURCE_STALE = Gauge(
+    "dsns_source_stale", "1 while the source has posted nothing for longer than 4 times its usual gap "
+    "(and [health] stale_floor_hours).", ["source"], registry=REGISTRY,
+)
+SILENT = Gauge("dsns_source_silent_seconds", "Seconds since the source's newest post.", ["source"], registry=REGISTRY)
 LAST_SUCCESS = Gauge(
     "dsns_source_last_success_timestamp_seconds", "Unix time of the last successful poll.", ["source"],
     registry=REGISTRY,
@@ -181,8 +187,10 @@ def bot_command_refused() -> None:
     BOT_COMMANDS_REFUSED.inc()
 
 
-async def refresh_from_archive(db: Database, source_names: list[str] | None = None) -> None:
-    """Set the gauges read from the archive (outbox, per-source failures, table sizes)."""
+async def refresh_from_archive(
+    db: Database, source_names: list[str] | None = None, *, stale_floor: float = 6 * 3600.0
+) -> None:
+    """Set the gauges read from the archive (outbox, per-source failures and silence, table sizes)."""
     backlog = await outbox_backlog(db)
     OUTBOX.set(backlog.pending)
     OUTBOX_OLDEST.set(backlog.oldest_wait())
@@ -193,6 +201,14 @@ async def refresh_from_archive(db: Database, source_names: list[str] | None = No
         when = from_db(last_ok)
         if when is not None:
             LAST_SUCCESS.labels(name).set(when.timestamp())
+    now = utcnow()
+    for name, silence in (await silences(db)).items():
+        if source_names is not None and name not in source_names:
+            continue
+        SOURCE_STALE.labels(name).set(1 if silence.is_stale(now, stale_floor) else 0)
+        silent = silence.silent_for(now)
+        if silent is not None:
+            SILENT.labels(name).set(silent)
     # max(rowid) rather than count(*): O(1) on tables of millions of rows; deletions are rare.
     for table in ("posts", "post_versions", "media", "stories"):
         row = await db.fetchone(f"SELECT coalesce(max(rowid), 0) FROM {table}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -21,8 +21,14 @@ from monitor.config import ConfigError
 from monitor.health import HealthServer
 from monitor.resources import ArchiveHealth, Descriptors
 from monitor.systemd import Heartbeat, Watchdog, notify, watchdog_interval
+from storage.errors import StorageError
+from storage.payloads import prune_payloads
+from storage.timeutil import utcnow
 
-__all__ = ["OpsServices", "HEARTBEAT_JOB", "ARCHIVE_CHECK_JOB", "DESCRIPTORS_JOB", "watch_loop_lag"]
+__all__ = [
+    "OpsServices", "HEARTBEAT_JOB", "ARCHIVE_CHECK_JOB", "DESCRIPTORS_JOB", "PRUNE_PAYLOADS_JOB", "watch_loop_lag",
+    "prune_old_payloads",
+]
 
 log = logging.getLogger("dsns_monitor.ops")
 
@@ -34,6 +40,23 @@ ARCHIVE_CHECK_EVERY = 24 * 3600.0
 DESCRIPTORS_JOB = "_descriptors"
 DESCRIPTORS_EVERY = 15.0
 LAG_EVERY = 0.5
+PRUNE_PAYLOADS_JOB = "_prune_payloads"
+PRUNE_PAYLOADS_EVERY = 6 * 3600.0
+
+
+async def prune_old_payloads(app: App) -> int:
+    """Forget fetched bodies older than `[storage] payload_retention_days` (0: keep them all)."""
+    days = app.config.storage.payload_retention_days
+    if not days:
+        return 0
+    try:
+        removed = await prune_payloads(app.db, utcnow() - timedelta(days=days))
+    except StorageError as exc:
+        log.error("old payloads not pruned: %s", exc)
+        return 0
+    if removed:
+        log.info("pruned %d stored payload(s) older than %d days", removed, days)
+    return removed
 
 
 async def watch_loop_lag(every: float = LAG_EVERY) -> None:
@@ -93,6 +116,11 @@ class OpsServices:
         self.scheduler.add_job(
             self.descriptors.check, "interval", seconds=DESCRIPTORS_EVERY, id=DESCRIPTORS_JOB,
             name=DESCRIPTORS_JOB, next_run_time=datetime.now().astimezone(), max_instances=1, coalesce=True,
+            misfire_grace_time=None,
+        )
+        self.scheduler.add_job(
+            prune_old_payloads, "interval", args=[self.app], seconds=PRUNE_PAYLOADS_EVERY, id=PRUNE_PAYLOADS_JOB,
+            name=PRUNE_PAYLOADS_JOB, next_run_time=datetime.now().astimezone(), max_instances=1, coalesce=True,
             misfire_grace_time=None,
         )
         self._lag_task = asyncio.create_task(watch_loop_lag())

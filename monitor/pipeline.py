@@ -17,7 +17,7 @@ import httpx
 
 from analysis.analyze import ANALYZER_VERSION, analyze_or_error
 from analysis.model import Analysis
-from collectors.base import FetchResult, RawPost, Rejected, SourceError, valid_posts
+from collectors.base import FetchResult, Payload, RawPost, Rejected, SourceError, SourceLayoutError, valid_posts
 from collectors.http import AddressPolicy, redact
 from collectors.media import Photo, download_photo
 from collectors.rss import RSSCollector
@@ -25,6 +25,7 @@ from collectors.telegram_mtproto import TelegramMTProtoCollector, parse_photo_ur
 from collectors.telegram_web import TelegramWebCollector
 from monitor import faults, metrics, resources
 from monitor.alerts import StoryPlanner
+from monitor.canary import layout_change
 from monitor.config import Config, RSSSource, TelegramMTProtoSource, TelegramWebSource
 from monitor.mtproto import ClientFactory, MTProtoHub
 from monitor.photos import PhotoWorker
@@ -32,9 +33,10 @@ from monitor.sinks import AlertSink
 from storage.analyses import record_analysis_error, save_analysis
 from storage.database import Database
 from storage.media import PendingMedia
+from storage.payloads import pack, store_payloads
 from storage.posts import Change, fault_of_post, is_unchanged, known_posts, mark_deleted, upsert_posts
 from storage.stories import note_deletions
-from storage.sources import SourceState, ensure_source, get_source, record_failure, record_success
+from storage.sources import SourceState, ensure_source, get_source, post_profile, record_failure, record_success
 from storage.timeutil import utcnow
 
 __all__ = ["Pipeline", "PollOutcome", "collector_for", "address_policy"]
@@ -129,10 +131,13 @@ class Pipeline:
         started = time.monotonic()
         try:
             result = await self._fetch(source, state)
+            await self._check_layout(source, state, result)
             changes = await self.ingest(source, state, result)
         except SourceError as exc:
             resources.note_error(exc, f"poll of {name}")
-            return await self._failed(source, state, started, str(exc), exc.retry_after)
+            await self._keep_payloads(state, exc.payloads)
+            kind = "layout" if isinstance(exc, SourceLayoutError) else None
+            return await self._failed(source, state, started, str(exc), exc.retry_after, kind=kind)
         except Exception as exc:
             # A bug or an archive fault: failure state and backoff on the source like any
             # other failure (so /healthz sees it), the traceback once in the log.
@@ -152,17 +157,41 @@ class Pipeline:
 
     async def _failed(
         self, source: TelegramWebSource | RSSSource, state: SourceState, started: float, error: str,
-        retry_after: float | None,
+        retry_after: float | None, *, kind: str | None = None,
     ) -> PollOutcome:
         name = source.source_name
         failed = await record_failure(
             self.db, state.id, error, interval=source.interval,
-            retry_after=retry_after, max_backoff=self.config.scheduler.max_backoff,
+            retry_after=retry_after, max_backoff=self.config.scheduler.max_backoff, kind=kind,
         )
         retry_in = (failed.next_check_at - utcnow()).total_seconds() if failed.next_check_at else None
         metrics.poll_finished(name, time.monotonic() - started, ok=False, rate_limited=retry_after is not None)
         log.error("source=%s error=%r failures=%d retry_in=%.0fs", name, error, failed.error_count, retry_in or 0)
         return PollOutcome(name, ok=False, error=error, retry_in=retry_in)
+
+    async def _check_layout(self, source: TelegramWebSource | RSSSource, state: SourceState, result: FetchResult) -> None:
+        """Raise `SourceLayoutError` (with the bodies, for `reparse`) when the poll parsed unlike
+        the source's earlier posts: a changed layout must not pass for a quiet source."""
+        if not result.payloads:
+            return
+        problem = layout_change(result, await post_profile(self.db, state.id))
+        if problem is not None:
+            error = SourceLayoutError(
+                source.source_name, f"layout changed? {problem}; the bodies are kept for `dsns-monitor reparse`"
+            )
+            error.payloads = result.payloads
+            raise error
+
+    async def _keep_payloads(self, state: SourceState, payloads: list[Payload]) -> None:
+        """Store the bodies of a failed poll; losing them must not hide the failure itself."""
+        if not payloads:
+            return
+        try:
+            packed = await asyncio.to_thread(pack, payloads)
+            async with self.db.write() as conn:
+                await store_payloads(conn, state.id, packed)
+        except Exception:
+            log.exception("source=%s bodies of a failed poll not kept", state.name)
 
     async def _fetch(self, source: TelegramWebSource | RSSSource | TelegramMTProtoSource, state: SourceState) -> FetchResult:
         if isinstance(source, TelegramMTProtoSource):
@@ -190,8 +219,10 @@ class Pipeline:
         # only for posts whose text the archive does not hold yet (re-read pages repeat most).
         fresh = await self._unseen(posts)
         readings = await asyncio.to_thread(metrics.timed_analysis, self._analyze_all, source, fresh)
+        packed = await asyncio.to_thread(pack, result.payloads) if result.payloads else []
         try:
             async with self.db.write() as conn:
+                await store_payloads(conn, state.id, packed)
                 changes = await self._store(conn, source, state.id, posts, readings, rejected)
                 if result.covered is not None:
                     await self._mark_vanished(conn, source, result)

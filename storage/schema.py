@@ -361,9 +361,41 @@ async def m008_analysis_errors(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m009_payloads(conn: aiosqlite.Connection) -> None:
+    """The bodies sources answered with, kept (compressed, each distinct body once) so that
+    `dsns-monitor reparse` can read them again after a parser fix; and the kind of a source's
+    last failure ("layout" when a body parsed unlike the source's earlier ones)."""
+    await run_script(
+        conn,
+        """
+        -- hash: SHA-256 of the uncompressed body; body: gzip of it.
+        CREATE TABLE payload_bodies (
+            hash TEXT PRIMARY KEY,
+            size INTEGER NOT NULL,
+            body BLOB NOT NULL
+        );
+        -- One row per fetch; url is redacted; parser names the parser version that read it.
+        CREATE TABLE payloads (
+            id INTEGER PRIMARY KEY,
+            source_id INTEGER NOT NULL REFERENCES sources(id),
+            url TEXT NOT NULL,
+            fetched_at TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            parser TEXT NOT NULL,
+            body_hash TEXT NOT NULL REFERENCES payload_bodies(hash)
+        );
+        CREATE INDEX payloads_source ON payloads (source_id, fetched_at);
+        CREATE INDEX payloads_fetched ON payloads (fetched_at);
+        CREATE INDEX payloads_body ON payloads (body_hash);
+        ALTER TABLE sources ADD COLUMN error_kind TEXT;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial, m002_stories_and_alerts, m003_story_clustering, m004_search_trigram,
     m005_search_index_once_per_post, m006_forget_names, m007_outbox_priority, m008_analysis_errors,
+    m009_payloads,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

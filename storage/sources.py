@@ -15,7 +15,13 @@ from collectors.http import redact
 from storage.database import Database
 from storage.timeutil import from_db, to_db, utcnow
 
-__all__ = ["SourceState", "ensure_source", "get_source", "list_sources", "record_success", "record_failure"]
+__all__ = [
+    "SourceState", "PostProfile", "Silence", "ensure_source", "get_source", "list_sources", "record_success",
+    "record_failure", "post_profile", "silences",
+]
+
+# The recent posts a source's usual shape is learnt from.
+PROFILE_POSTS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +38,9 @@ class SourceState:
     checked_at: datetime | None
     last_success_at: datetime | None
     next_check_at: datetime | None
+    # What kind of failure the last one was: "layout" when a body parsed unlike the source's
+    # earlier ones (`collectors.base.SourceLayoutError`), else None.
+    error_kind: str | None = None
 
 
 def _state(row: aiosqlite.Row) -> SourceState:
@@ -40,6 +49,7 @@ def _state(row: aiosqlite.Row) -> SourceState:
         etag=row["etag"], last_modified=row["last_modified"], error_count=row["error_count"],
         last_error=row["last_error"], checked_at=from_db(row["checked_at"]),
         last_success_at=from_db(row["last_success_at"]), next_check_at=from_db(row["next_check_at"]),
+        error_kind=row["error_kind"],
     )
 
 
@@ -80,7 +90,7 @@ async def record_success(
     await conn.execute(
         """UPDATE sources SET cursor = COALESCE(?, cursor), etag = COALESCE(?, etag),
                last_modified = COALESCE(?, last_modified), error_count = 0, last_error = NULL,
-               checked_at = ?, last_success_at = ?, next_check_at = NULL
+               error_kind = NULL, checked_at = ?, last_success_at = ?, next_check_at = NULL
            WHERE id = ?""",
         (cursor, etag, last_modified, now, now, source_id),
     )
@@ -94,6 +104,7 @@ async def record_failure(
     interval: float,
     retry_after: float | None,
     max_backoff: float,
+    kind: str | None = None,
 ) -> SourceState:
     """Count one more failure and schedule the next check with exponential backoff.
 
@@ -107,9 +118,9 @@ async def record_failure(
         delay = backoff_delay(errors, interval=interval, retry_after=retry_after, max_backoff=max_backoff)
         now = utcnow()
         await conn.execute(
-            """UPDATE sources SET error_count = ?, last_error = ?, checked_at = ?, next_check_at = ?
-               WHERE id = ?""",
-            (errors, redact(error), to_db(now), to_db(now + timedelta(seconds=delay)), source_id),
+            """UPDATE sources SET error_count = ?, last_error = ?, error_kind = ?, checked_at = ?,
+                   next_check_at = ? WHERE id = ?""",
+            (errors, redact(error), kind, to_db(now), to_db(now + timedelta(seconds=delay)), source_id),
         )
         async with conn.execute("SELECT * FROM sources WHERE id = ?", (source_id,)) as cur:
             updated = await cur.fetchone()
@@ -122,3 +133,76 @@ def backoff_delay(errors: int, *, interval: float, retry_after: float | None, ma
     delay = min(interval * 2 ** min(errors - 1, 16), max(max_backoff, interval))
     # A server's own Retry-After wins even over the cap, up to a day.
     return max(delay, min(retry_after or 0.0, 86_400.0))
+
+
+@dataclass(frozen=True, slots=True)
+class PostProfile:
+    """How many of a source's last `PROFILE_POSTS` posts had a date, content (text or a
+    photo) and a link: what a body that parses unlike them is measured against."""
+
+    posts: int
+    dated: int
+    with_content: int
+    linked: int
+
+
+async def post_profile(db: Database, source_id: int) -> PostProfile:
+    # Newest by date, not by id: the (source_id, published_at) index answers it without a sort,
+    # which matters as it runs at every poll.
+    row = await db.fetchone(
+        """SELECT count(*), count(published_at),
+                  coalesce(sum(text != '' OR EXISTS (SELECT 1 FROM post_media m WHERE m.post_id = r.id)), 0),
+                  count(url)
+           FROM (SELECT id, published_at, text, url FROM posts WHERE source_id = ?
+                 ORDER BY published_at DESC LIMIT ?) r""",
+        (source_id, PROFILE_POSTS),
+    )
+    assert row is not None
+    return PostProfile(*row)
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """A source's newest post and its usual gap between posts (the median over the window;
+    None with fewer than two posts in it)."""
+
+    source: str
+    last_post_at: datetime | None
+    usual_gap: float | None
+
+    def silent_for(self, now: datetime) -> float | None:
+        return (now - self.last_post_at).total_seconds() if self.last_post_at else None
+
+    def is_stale(self, now: datetime, floor: float) -> bool:
+        """Silent for longer than 4 usual gaps and at least `floor` seconds; a source whose
+        cadence is unknown (fewer than two posts in the window) is never called stale."""
+        silent = self.silent_for(now)
+        return silent is not None and self.usual_gap is not None and silent > max(4 * self.usual_gap, floor)
+
+
+async def silences(db: Database, *, window_days: int = 14) -> dict[str, Silence]:
+    """Per source: its newest post and the median gap between its posts published in the
+    last `window_days` days, in one pass over those posts (the (source_id, published_at) index)."""
+    rows = await db.fetchall(
+        """WITH recent AS (
+               SELECT source_id, published_at,
+                      (julianday(published_at) - julianday(lag(published_at) OVER w)) * 86400.0 AS gap
+               FROM posts
+               WHERE source_id IS NOT NULL AND published_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?)
+               WINDOW w AS (PARTITION BY source_id ORDER BY published_at)
+           ),
+           ranked AS (
+               SELECT source_id, gap,
+                      row_number() OVER (PARTITION BY source_id ORDER BY gap) AS n,
+                      count(*) OVER (PARTITION BY source_id) AS total
+               FROM recent WHERE gap IS NOT NULL
+           ),
+           medians AS (
+               SELECT source_id, avg(gap) AS gap FROM ranked
+               WHERE n IN ((total + 1) / 2, (total + 2) / 2) GROUP BY source_id
+           )
+           SELECT s.name, (SELECT max(published_at) FROM posts p WHERE p.source_id = s.id), m.gap
+           FROM sources s LEFT JOIN medians m ON m.source_id = s.id""",
+        (f"-{int(window_days)} days",),
+    )
+    return {name: Silence(name, from_db(last), gap) for name, last, gap in rows}

@@ -23,6 +23,7 @@ The fake is thread-safe: tests change it while the server thread renders it.
 from __future__ import annotations
 
 import html as htmllib
+import re
 import struct
 import threading
 from dataclasses import dataclass, field
@@ -127,6 +128,7 @@ class FakeTelegram:
     def __init__(self) -> None:
         self._channels: dict[str, _Channel] = {}
         self._faults: list[_Fault] = []
+        self._renames: dict[str, str] = {}
         self._lock = threading.Lock()
         self.images: dict[str, bytes] = {}
 
@@ -221,6 +223,11 @@ class FakeTelegram:
         with self._lock:
             return self._channel(channel).messages[message_id]
 
+    def rename_class(self, old: str, new: str) -> None:
+        """Change t.me's layout from now on: the class `old` is called `new` in every channel page."""
+        with self._lock:
+            self._renames[old] = new
+
     def fail_next(
         self,
         n: int = 1,
@@ -269,7 +276,10 @@ class FakeTelegram:
                 # t.me sends both unknown channels and disabled previews to the plain page.
                 return Reply(302, b"", {"Location": f"{base}/{parts[1]}"})
             before = request.query.get("before", "")
-            return Reply(200, self._render(chan, int(before) if before.isdigit() else None, base))
+            page = self._render(chan, int(before) if before.isdigit() else None, base)
+            for old, new in self._renames.items():
+                page = re.sub(rf"\b{re.escape(old)}\b", new, page)
+            return Reply(200, page)
         if len(parts) == 1:
             title = htmllib.escape(parts[0])
             return Reply(200, f'<html><body><div class="tgme_page"><div class="tgme_page_title">{title}</div></div></body></html>')
