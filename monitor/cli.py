@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Watch DSNS Telegram channels and news feeds for Russian strikes: archive, detect, alert.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="override [logging] level")
+    parser.add_argument("--log-level", type=str.upper, choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="override [logging] level")
     parser.add_argument("--log-format", choices=["text", "json"], default="text", help="log lines as text (default) or JSON for journald/Loki")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:

@@ -107,7 +107,7 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path: Path) -> None:
     path.write_text('[[sources]]\ntype = "rss"\nname = "x"\nurl = "https://x.org"\nintervl = 5\n')
     result = dsns("run", "--once", "--config", str(path))
     assert result.returncode == 2
-    assert result.stderr.strip() == f"dsns-monitor: configuration error: {path}: sources[1].intervl: unknown key"
+    assert result.stderr.strip() == f"dsns-monitor: configuration error: {path}: sources[1].intervl: unknown key (did you mean `interval`?)"
 
 
 def test_run_once_then_export_jsonl_and_csv(tme: FakeTelegram, config_file: Path) -> None:
