@@ -25,7 +25,8 @@ from storage.errors import StorageError
 __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 
 COMMAND_MODULES = (
-    "monitor.cmd_core", "monitor.cmd_config", "monitor.cmd_telegram", "monitor.cmd_ops", "monitor.cmd_research",
+    "monitor.cmd_core", "monitor.cmd_config", "monitor.cmd_telegram", "monitor.cmd_ops", "monitor.cmd_status",
+    "monitor.cmd_research",
 )
 
 

@@ -8,6 +8,7 @@ import signal
 import socket
 import sqlite3
 import stat
+import json
 import subprocess
 import sys
 import threading
@@ -269,3 +270,37 @@ async def test_a_component_fault_degrades_or_fails_health(config_file: Path) -> 
                 assert (await client.get(f"{url}/healthz")).json()["faults"] == {}
         finally:
             await server.close()
+
+
+def test_status_reads_the_archive_like_healthz(
+    tme: FakeTelegram, feeds: FakeFeeds, config_file: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from monitor.cli import main
+
+    monkeypatch.setenv("COLUMNS", "160")  # a terminal's width, so the table's cells are not folded
+
+    assert main(["status", "--config", str(config_file)]) == 1  # no archive yet: one line, no new file
+    assert "no archive here" in capsys.readouterr().err and not (config_file.parent / "archive.db").exists()
+    tme.fill("dsns_telegram", 3)
+    feeds.fail_next(500)
+    assert main(["run", "--once", "--config", str(config_file)]) == 0
+    capsys.readouterr()
+    archive = config_file.parent / "archive.db"
+    before = archive.stat().st_mtime_ns
+
+    assert main(["status", "--json", "--config", str(config_file)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["status"] == "degraded" and report["outbox"]["pending"] == 0
+    web = report["sources"]["dsns_telegram"]
+    assert web["status"] == "ok" and web["last_post"] and web["next_check"] and web["consecutive_failures"] == 0
+    failing = [name for name, s in report["sources"].items() if s["consecutive_failures"] == 1]
+    assert len(failing) == 1 and "HTTP 500" in report["sources"][failing[0]]["last_error"]
+    # A source that failed and never succeeded, seen from outside the daemon, is down.
+    assert report["sources"][failing[0]]["status"] == "down"
+
+    assert main(["status", "--config", str(config_file)]) == 0
+    table = capsys.readouterr().out
+    assert "degraded" in table and "dsns_telegram" in table and failing[0] in table
+    assert "outbox: 0 alert(s) pending" in table
+    assert archive.stat().st_mtime_ns == before  # read-only
