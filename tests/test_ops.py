@@ -29,6 +29,8 @@ from storage.timeutil import utcnow
 from tests.fakes.feeds import FakeFeeds
 from tests.fakes.tme import FakeTelegram
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def with_health(config_file: Path, extra: str = "") -> Path:
     # The shared config already listens on a free port; add this test's health keys to it.
@@ -304,3 +306,48 @@ def test_status_reads_the_archive_like_healthz(
     assert "degraded" in table and "dsns_telegram" in table and failing[0] in table
     assert "outbox: 0 alert(s) pending" in table
     assert archive.stat().st_mtime_ns == before  # read-only
+
+
+def test_backup_keep_rotates_only_dated_copies(config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from monitor.cli import main
+
+    asyncio.run(_open_and_close(config_file))  # an (empty) archive to copy
+    dest = tmp_path / "backups"
+    dest.mkdir()
+    old = [dest / f"dsns-monitor-2025010{day}T030000Z.db" for day in range(1, 5)]
+    for path in old:
+        path.write_bytes(b"old")
+    mine = dest / "dsns-monitor-keep-me.db"
+    mine.write_bytes(b"not a dated copy")
+    assert main(["backup", "--config", str(config_file), str(dest), "--keep", "2"]) == 0
+    left = sorted(p.name for p in dest.iterdir())
+    # The new copy and the newest old one; the operator's own file is never touched.
+    assert len(left) == 3 and mine.name in left and old[3].name in left
+    assert not any(p.exists() for p in old[:3])
+    assert "removed old backup" in capsys.readouterr().err
+    assert main(["backup", "--config", str(config_file), str(dest / "x.db"), "--keep", "2"]) == 2
+    assert main(["backup", "--config", str(config_file), str(dest), "--keep", "0"]) == 2
+
+
+async def _open_and_close(config_file: Path) -> None:
+    async with open_app(load_config(config_file)):
+        pass
+
+
+@pytest.mark.parametrize("unit", ["dsns-monitor.service", "dsns-monitor-backup.service"])
+def test_units_start_commands_the_cli_accepts(unit: str) -> None:
+    import shlex
+
+    from monitor.cli import build_parser
+
+    text = (ROOT / "deploy" / unit).read_text()
+    (exec_start,) = [line.split("=", 1)[1] for line in text.splitlines() if line.startswith("ExecStart=")]
+    argv = shlex.split(exec_start)
+    assert argv[0] == "/opt/dsns-monitor/.venv/bin/dsns-monitor"
+    args = build_parser().parse_args(argv[1:])  # exits (fails the test) on an option the CLI lacks
+    assert args.config == "/etc/dsns-monitor/config.toml"
+    if unit == "dsns-monitor-backup.service":
+        assert args.command == "backup" and args.keep and args.dest.startswith("/var/lib/dsns-monitor/")
+        timer = (ROOT / "deploy" / "dsns-monitor-backup.timer").read_text()
+        assert "OnCalendar=" in timer and "Persistent=true" in timer and "WantedBy=timers.target" in timer
+        assert "RestrictAddressFamilies=AF_UNIX" in text and "User=dsns-monitor" in text
