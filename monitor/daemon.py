@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from monitor import faults, resources
+from monitor import faults, metrics, resources
 from monitor.app import App
 from monitor.config import RSSSource, TelegramWebSource
 from monitor.mtproto import LiveFeeds
@@ -89,6 +89,7 @@ async def run_forever(
     scheduler = AsyncIOScheduler(event_loop=loop)
     jobs = _Jobs(app, scheduler)
     sources = [s for s in app.config.sources if s.enabled]
+    metrics.declare_series([s.source_name for s in sources])
     now = datetime.now().astimezone()
     for index, source in enumerate(sources):
         scheduler.add_job(

@@ -351,3 +351,24 @@ def test_units_start_commands_the_cli_accepts(unit: str) -> None:
         timer = (ROOT / "deploy" / "dsns-monitor-backup.timer").read_text()
         assert "OnCalendar=" in timer and "Persistent=true" in timer and "WantedBy=timers.target" in timer
         assert "RestrictAddressFamilies=AF_UNIX" in text and "User=dsns-monitor" in text
+
+
+async def test_labelled_failure_counters_have_a_series_from_the_start(config_file: Path) -> None:
+    from monitor import metrics
+    from monitor.daemon import run_forever
+
+    # A name no other test uses: the registry is the process's, as in the daemon.
+    text = config_file.read_text().replace('channel = "dsns_telegram"', 'channel = "dsns_telegram"\nname = "fresh_start"', 1)
+    config_file.write_text(text)
+    config = load_config(config_file)
+    assert 'source="fresh_start"' not in metrics.render().decode()
+    stop = asyncio.Event()
+    stop.set()  # start and stop at once: no poll has run, so nothing has been counted yet
+    async with open_app(config) as app:
+        await run_forever(app, stop)
+    text = metrics.render().decode()
+    for counter in ("dsns_poll_errors_total", "dsns_source_rate_limited_total", "dsns_posts_rejected_total",
+                    "dsns_analysis_failures_total"):
+        assert f'{counter}{{source="fresh_start"}} 0.0' in text, counter
+    for reason in ("blocked", "rejected", "error", "rate_limited"):
+        assert f'dsns_alerts_failed_total{{reason="{reason}"}}' in text, reason
