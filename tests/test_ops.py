@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import socket
@@ -14,6 +15,7 @@ import sys
 import threading
 import time
 from datetime import timedelta
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -372,3 +374,48 @@ async def test_labelled_failure_counters_have_a_series_from_the_start(config_fil
         assert f'{counter}{{source="fresh_start"}} 0.0' in text, counter
     for reason in ("blocked", "rejected", "error", "rate_limited"):
         assert f'dsns_alerts_failed_total{{reason="{reason}"}}' in text, reason
+
+
+async def test_sighup_rereads_the_sources(
+    tme: FakeTelegram, tme_server: object, config_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from monitor.daemon import run_forever
+
+    caplog.set_level(logging.INFO, logger="dsns_monitor")
+    tme.add_channel("dsns_kharkiv", "ДСНС Харківщини")
+    tme.fill("dsns_kharkiv", 2)
+    config = load_config(config_file)
+    original = config_file.read_text()
+    names = lambda: [s.source_name for s in app.config.sources]  # noqa: E731
+    async with open_app(config) as app:
+        stop = asyncio.Event()
+        daemon = asyncio.create_task(run_forever(app, stop, config_path=config_file))
+        try:
+            await _until(lambda: any("dsns_telegram" in p for p in tme_server.paths()))  # type: ignore[attr-defined]
+            # Added (a regional channel), removed (news_ru) and changed (news_uk's interval).
+            text = original.replace('name = "news_ru"', 'name = "news_ru_gone"').split("[[sources]]")
+            text = "[[sources]]".join(part for part in text if "news_ru_gone" not in part)
+            text = text.replace("interval = 300", "interval = 600", 1)
+            text += f'\n[[sources]]\ntype = "telegram_web"\nchannel = "@dsns_kharkiv"\nbase_url = "{tme_server.url}"\n'  # type: ignore[attr-defined]
+            config_file.write_text(text)
+            os.kill(os.getpid(), signal.SIGHUP)
+            await _until(lambda: "dsns_kharkiv" in names())
+            assert names() == ["dsns_telegram", "news_uk", "dsns_kharkiv"]
+            assert app.config.source("news_uk").interval == 600 and app.pipeline.config is app.config
+            await _until(lambda: any("dsns_kharkiv" in p for p in tme_server.paths()))  # type: ignore[attr-defined]
+            assert "1 source(s) added, 1 removed, 1 changed" in caplog.text
+
+            config_file.write_text(text + "\n[[sources]]\ntype = \"rss\"\n")  # broken: nothing changes
+            os.kill(os.getpid(), signal.SIGHUP)
+            await _until(lambda: "configuration not reloaded" in caplog.text)
+            assert names() == ["dsns_telegram", "news_uk", "dsns_kharkiv"]
+        finally:
+            stop.set()
+            await daemon
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
