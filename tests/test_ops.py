@@ -419,3 +419,96 @@ async def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.02)
+
+
+def _install_steps() -> list[list[str]]:
+    """The `install` commands of docs/server.md's Install section, as argument lists."""
+    import shlex
+
+    guide = (ROOT / "docs" / "server.md").read_text()
+    section = guide.split("## Install", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```sh", 1)[1].split("```", 1)[0]
+    steps = []
+    for line in block.splitlines():
+        argv = shlex.split(line, comments=True)
+        if argv[:2] == ["sudo", "install"]:
+            steps.append(argv[2:])
+    return steps
+
+
+def _replay(steps: list[list[str]], root: Path) -> dict[str, tuple[str, str, int]]:
+    """Run the steps into `root` as `install` would (modes for real; owner and group, which need
+    root, recorded). Returns {absolute path: (owner, group, mode)}; sudo makes root the default."""
+    made: dict[str, tuple[str, str, int]] = {}
+    for argv in steps:
+        owner, group, mode, directory, operands = "root", "root", 0o755, False, []
+        args = iter(argv)
+        for arg in args:
+            if arg == "-d":
+                directory = True
+            elif arg in ("-m", "-g", "-o"):
+                value = next(args)
+                if arg == "-m":
+                    mode = int(value, 8)
+                elif arg == "-g":
+                    group = value
+                else:
+                    owner = value
+            else:
+                assert not arg.startswith("-"), f"the replay does not know install's {arg}"
+                operands.append(arg)
+        targets = operands if directory else operands[-1:]
+        for target in targets:
+            path = root / target.lstrip("/")
+            if directory:
+                path.mkdir(parents=True, exist_ok=True)
+            else:
+                source = operands[0]
+                path.write_bytes(b"" if source == "/dev/null" else (ROOT / source).read_bytes())
+            path.chmod(mode)
+            made[target] = (owner, group, stat.S_IMODE(path.stat().st_mode))
+    return made
+
+
+def _can(user: str, groups: set[str], entry: tuple[str, str, int], want: int) -> bool:
+    """POSIX permission check of `want` (4 read, 1 search/execute) for a non-root user."""
+    owner, group, mode = entry
+    bits = (mode >> 6) if owner == user else (mode >> 3) if group in groups else mode
+    return bits & want == want
+
+
+def test_the_install_guide_lets_the_service_user_read_its_config_and_not_the_secrets(tmp_path: Path) -> None:
+    unit = (ROOT / "deploy" / "dsns-monitor.service").read_text()
+    settings = dict(line.split("=", 1) for line in unit.splitlines() if "=" in line and not line.startswith("#"))
+    user, group = settings["User"], settings["Group"]
+    config_path = settings["ExecStart"].split("--config ", 1)[1].split()[0]
+    secrets_path = settings["EnvironmentFile"].lstrip("-")
+
+    made = _replay(_install_steps(), tmp_path)
+    assert config_path in made and secrets_path in made, "the guide installs what the unit reads"
+    # /etc itself is root's 0755 on every system; the guide creates what is below it.
+    known = {"/etc": ("root", "root", 0o755), **made}
+    service = (user, {group})
+
+    def readable(path: str) -> bool:
+        parents = [str(p) for p in reversed(Path(path).parents) if str(p) != "/"]
+        return all(_can(*service, known[p], 1) for p in parents) and _can(*service, known[path], 4)
+
+    assert readable(config_path), f"{user} cannot read {config_path}: {[(p, known.get(p)) for p in known]}"
+    # Secrets are read by systemd (root) before it drops privileges; the service user never needs them.
+    assert not readable(secrets_path)
+    assert known[secrets_path][2] & 0o077 == 0
+    # Nobody else reads the config (it names the archive and the admins' chat ids).
+    assert known[config_path][2] & 0o007 == 0 and known[os.path.dirname(config_path)][2] & 0o007 == 0
+    # What was installed is the server config, and it loads; its archive is where the unit may write.
+    config = load_config(tmp_path / config_path.lstrip("/"))
+    assert str(config.storage.database).startswith(settings["ReadWritePaths"] + "/")
+    assert settings["StateDirectory"] == "dsns-monitor" and settings["WorkingDirectory"] == settings["ReadWritePaths"]
+    # A config error (exit 2) must not restart the service every RestartSec forever.
+    assert settings["RestartPreventExitStatus"] == "2"
+
+
+def test_the_install_replay_catches_a_root_only_folder(tmp_path: Path) -> None:
+    # The guide's former line: the folder root:root 0750, so the service user could not enter it.
+    made = _replay([["-d", "-m", "0750", "/etc/dsns-monitor"]], tmp_path)
+    assert not _can("dsns-monitor", {"dsns-monitor"}, made["/etc/dsns-monitor"], 1)
