@@ -72,9 +72,10 @@ async def _status(args: argparse.Namespace, config: Config) -> int:
 
 def _print(report: dict[str, Any]) -> None:
     console = Console()
-    table = Table(title=f"dsns-monitor: [{_STYLE[report['status']]}]{report['status']}[/] at {_when(report['time'])}")
+    status = report["status"]
+    table = Table(title=f"dsns-monitor: [{_STYLE[status]}]{status}[/] at {_when(report['time'])} (times in UTC)")
     for column in ("source", "state", "last post", "last success", "next poll", "failures"):
-        table.add_column(column, no_wrap=column == "source")
+        table.add_column(column, no_wrap=True)
     table.add_column("last error", overflow="fold")
     for name, s in report["sources"].items():
         table.add_row(
@@ -90,4 +91,4 @@ def _print(report: dict[str, Any]) -> None:
 
 
 def _when(value: str | None) -> str:
-    return value.replace("T", " ").replace("Z", " UTC") if value else "-"
+    return value.replace("T", " ").removesuffix("Z") if value else "-"
