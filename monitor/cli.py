@@ -14,6 +14,7 @@ import importlib
 import inspect
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 
 from collectors.base import SourceError
 from monitor.cli_support import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
@@ -24,7 +25,8 @@ from storage.errors import StorageError
 __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 
 COMMAND_MODULES = (
-    "monitor.cmd_core", "monitor.cmd_telegram", "monitor.cmd_ops", "monitor.cmd_research", "monitor.cmd_coverage",
+    "monitor.cmd_core", "monitor.cmd_config", "monitor.cmd_telegram", "monitor.cmd_ops", "monitor.cmd_status",
+    "monitor.cmd_research", "monitor.cmd_coverage",
 )
 
 
@@ -33,12 +35,20 @@ def build_parser() -> argparse.ArgumentParser:
         prog="dsns-monitor",
         description="Watch DSNS Telegram channels and news feeds for Russian strikes: archive, detect, alert.",
     )
-    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="override [logging] level")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--log-level", type=str.upper, choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="override [logging] level")
     parser.add_argument("--log-format", choices=["text", "json"], default="text", help="log lines as text (default) or JSON for journald/Loki")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_parsers(commands)
     return parser
+
+
+def _version() -> str:
+    try:
+        return metadata.version("dsns-monitor")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

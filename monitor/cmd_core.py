@@ -7,6 +7,7 @@ import csv
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
 from monitor.app import App
@@ -18,7 +19,7 @@ log = logging.getLogger("dsns_monitor")
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
-    run = commands.add_parser("run", help="run the monitor until SIGTERM/SIGINT", description="Poll every source on its schedule into the archive (and run the bot when its token is set) until stopped.")
+    run = commands.add_parser("run", help="run the monitor until SIGTERM/SIGINT", description="Poll every source on its schedule into the archive (and run the bot when its token is set) until stopped. SIGHUP re-reads the config's telegram_web and rss sources (added, removed, changed) without a restart.")
     add_config(run)
     run.add_argument("--once", action="store_true", help="poll every source once, then exit (non-zero if all failed)")
     run.set_defaults(handler=_run, needs="app", exclusive=True)  # one daemon per archive
@@ -76,7 +77,7 @@ async def _run(args: argparse.Namespace, app: App) -> int:
             status = "ok" if outcome.ok else f"FAILED: {outcome.error}"
             print(f"{outcome.source}: new={outcome.new} edited={outcome.edited} {status}", file=sys.stderr)
         return EXIT_FAILURE if outcomes and not any(o.ok for o in outcomes) else EXIT_OK
-    await run_daemon(app)
+    await run_daemon(app, config_path=Path(args.config))
     return EXIT_OK
 
 

@@ -1,4 +1,4 @@
-"""Operator commands: `backup`, a consistent copy of the archive while the daemon runs."""
+"""Operator commands: `backup`, a consistent copy of the archive while the daemon runs, and its rotation."""
 
 from __future__ import annotations
 
@@ -6,21 +6,24 @@ import argparse
 import contextlib
 import logging
 import os
+import re
 import sqlite3
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from monitor.cli_support import EXIT_OK, add_config
+from monitor.cli_support import EXIT_OK, EXIT_USAGE, add_config
 from monitor.config import Config
 from storage.errors import StorageError
 
-__all__ = ["add_parsers", "backup_archive"]
+__all__ = ["add_parsers", "backup_archive", "prune_backups"]
 
 log = logging.getLogger("dsns_monitor.backup")
 
 BUSY_TIMEOUT_MS = 30_000
+# Only the copies `backup` names itself are ever rotated away, never other files in the folder.
+DATED_BACKUP = re.compile(r"dsns-monitor-\d{8}T\d{6}Z\.db")
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -35,15 +38,39 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     add_config(backup)
     backup.add_argument("dest", metavar="DEST", help="file to write, or an existing folder")
     backup.add_argument("--force", action="store_true", help="replace DEST if it exists")
+    backup.add_argument(
+        "--keep", type=int, metavar="N",
+        help="DEST being a folder: after the copy, delete all but the newest N dated copies in it",
+    )
     backup.set_defaults(handler=_backup, needs="config")
 
 
 def _backup(args: argparse.Namespace, config: Config) -> int:
+    folder = Path(args.dest)
+    if args.keep is not None and (args.keep < 1 or not folder.is_dir()):
+        print("dsns-monitor: --keep needs N >= 1 and DEST an existing folder", file=sys.stderr)
+        return EXIT_USAGE
     started = time.monotonic()
-    dest = backup_archive(config.storage.database, Path(args.dest), force=args.force)
+    dest = backup_archive(config.storage.database, folder, force=args.force)
     size = dest.stat().st_size
     print(f"backup written to {dest} ({size / 1e6:.1f} MB in {time.monotonic() - started:.1f}s)", file=sys.stderr)
+    if args.keep is not None:
+        for old in prune_backups(folder, args.keep):
+            print(f"removed old backup {old}", file=sys.stderr)
     return EXIT_OK
+
+
+def prune_backups(folder: Path, keep: int) -> list[Path]:
+    """Delete all but the newest `keep` dated copies (`dsns-monitor-<UTC time>.db`) in `folder`."""
+    # The UTC time in the name sorts as text; file times can be changed by copying.
+    dated = sorted(p for p in folder.iterdir() if DATED_BACKUP.fullmatch(p.name) and p.is_file())
+    old = dated[:-keep]
+    try:
+        for path in old:
+            path.unlink()
+    except OSError as exc:
+        raise StorageError(f"{folder}: cannot remove an old backup: {exc}") from exc
+    return old
 
 
 def backup_archive(source: Path, dest: Path, *, force: bool = False) -> Path:

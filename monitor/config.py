@@ -6,7 +6,9 @@ that holds the secret.
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
@@ -18,7 +20,32 @@ __all__ = [
     "TelegramMTProtoSource", "TelegramConfig", "SOURCE_TYPES",
 ]
 
-ISO_OBLAST_PATTERN = r"^UA-\d\d$"
+_OBLAST = re.compile(r"UA-\d\d")
+# A channel's username; t.me links and @names are reduced to it before the check.
+_CHANNEL = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
+_TME_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?(?:t|telegram)\.me/(?:s/)?", re.IGNORECASE)
+
+
+def _oblast(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip().upper()
+    if not _OBLAST.fullmatch(value):
+        raise ValueError("oblast must be an ISO code such as UA-63 (Kharkiv) or UA-32 (Kyiv oblast)")
+    return value
+
+
+def _channel(value: object) -> object:
+    """The username from "dsns_telegram", "@dsns_telegram" or a t.me link (https://t.me/s/dsns_telegram)."""
+    if not isinstance(value, str):
+        return value  # the field's own type check reports it
+    name = _TME_PREFIX.sub("", value.strip()).split("?", 1)[0].strip("/").removeprefix("@")
+    if not _CHANNEL.fullmatch(name):
+        raise ValueError(
+            "channel must be a channel's username (5 to 32 letters, digits or _, starting with a letter), "
+            "as in dsns_telegram, @dsns_telegram or https://t.me/dsns_telegram"
+        )
+    return name
 
 
 class ConfigError(Exception):
@@ -84,6 +111,11 @@ def listen_address(value: str) -> tuple[str, int]:
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
 
 def _http_url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
@@ -127,13 +159,17 @@ class TelegramConfig(_Section):
 class _SourceBase(_Section):
     interval: int = Field(60, ge=5)
     enabled: bool = True
-    oblast: str | None = Field(None, pattern=ISO_OBLAST_PATTERN)
+    oblast: str | None = None
+
+    _oblast = field_validator("oblast")(_oblast)
 
 
 class TelegramWebSource(_SourceBase):
     type: Literal["telegram_web"]
-    channel: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+    channel: str
     name: str | None = None
+
+    _channel = field_validator("channel", mode="before")(_channel)
     base_url: str = "https://t.me"
     first_pages: int = Field(3, ge=1, le=100)
     max_pages: int = Field(20, ge=1, le=1000)
@@ -175,7 +211,7 @@ class TelegramMTProtoSource(_SourceBase):
     """A channel read over MTProto: live events plus a catch-up poll every `interval` seconds."""
 
     type: Literal["telegram_mtproto"]
-    channel: str = Field(pattern=r"^@?[A-Za-z][A-Za-z0-9_]{3,31}$")
+    channel: str
     name: str | None = Field(None, min_length=1)
     interval: int = Field(120, ge=5)
     first_limit: int = Field(50, ge=1, le=10_000)
@@ -183,10 +219,7 @@ class TelegramMTProtoSource(_SourceBase):
     reread: int = Field(0, ge=0, le=10_000)
     live: bool = True
 
-    @field_validator("channel")
-    @classmethod
-    def _strip_at(cls, value: str) -> str:
-        return value.removeprefix("@")
+    _channel = field_validator("channel", mode="before")(_channel)
 
     @property
     def source_name(self) -> str:
@@ -204,6 +237,9 @@ class TelegramMTProtoSource(_SourceBase):
 
 
 SOURCE_TYPES = ("telegram_web", "rss", "telegram_mtproto")
+_SOURCE_MODELS: dict[str, type[BaseModel]] = {
+    "telegram_web": TelegramWebSource, "rss": RSSSource, "telegram_mtproto": TelegramMTProtoSource,
+}
 AnySource = TelegramWebSource | RSSSource | TelegramMTProtoSource
 SourceConfig = Annotated[AnySource, Field(discriminator="type")]
 
@@ -253,6 +289,20 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
+def _did_you_mean(loc: tuple[int | str, ...]) -> str:
+    """' (did you mean `channel`?)' when the unknown key at `loc` is close to a known one."""
+    model: type[BaseModel] = Config
+    for part in loc[:-1]:
+        if part in _SOURCE_MODELS:
+            model = _SOURCE_MODELS[part]  # type: ignore[index]
+        elif isinstance(part, str) and part in model.model_fields:
+            annotation = model.model_fields[part].annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                model = annotation  # a section; `sources` is a list, and its tag names the model
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1, cutoff=0.6)
+    return f" (did you mean `{close[0]}`?)" if close else ""
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate the TOML file; relative paths in it are taken from the file's folder."""
     path = Path(path)
@@ -267,11 +317,12 @@ def load_config(path: str | Path) -> Config:
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
-        error = exc.errors()[0]
+        # An unknown key first: it is usually the misspelling of the key reported missing.
+        error = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
         key = _key_path(error["loc"]) or "(top level)"
-        message = error["msg"]
+        message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
-            message = "unknown key"
+            message = "unknown key" + _did_you_mean(error["loc"])
         elif error["type"] == "missing":
             message = "required key is missing"
         elif error["type"] == "union_tag_invalid":

@@ -1,4 +1,5 @@
-"""The long-running process: one APScheduler job per source, clean shutdown on a signal."""
+"""The long-running process: one APScheduler job per source, clean shutdown on a signal, and
+SIGHUP re-reading the configuration's sources."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import random
 import signal
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from monitor import faults, resources
+from monitor import faults, metrics, resources
 from monitor.app import App
-from monitor.config import RSSSource, TelegramWebSource
+from monitor.config import AnySource, Config, ConfigError, RSSSource, TelegramMTProtoSource, TelegramWebSource, load_config
 from monitor.mtproto import LiveFeeds
 from monitor.ops import OpsServices
 from monitor.pipeline import PollOutcome
@@ -60,6 +62,71 @@ class _Jobs:
                 job.modify(next_run_time=next_run)
 
 
+def _schedule(jobs: _Jobs, source: AnySource, index: int) -> None:
+    jobs.scheduler.add_job(
+        jobs.poll,
+        "interval",
+        args=[source],
+        id=source.source_name,
+        name=source.source_name,
+        seconds=source.interval,
+        jitter=jobs.app.config.scheduler.jitter or None,
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=max(30, source.interval),
+        # Spread the first polls a little so sources do not all start in the same second.
+        next_run_time=datetime.now().astimezone() + timedelta(seconds=index * 0.5 + random.random()),
+    )
+
+
+def reload_sources(jobs: _Jobs, ops: OpsServices, path: Path) -> None:
+    """SIGHUP: re-read the config at `path` and apply its sources (added, removed, changed).
+
+    Only `telegram_web` and `rss` sources change in place; the other sections and the
+    telegram_mtproto sources (live connections) keep their old values until a restart, said in
+    the log. A config that does not load changes nothing.
+    """
+    app = jobs.app
+    try:
+        new = load_config(path)
+    except ConfigError as exc:
+        log.error("SIGHUP: configuration not reloaded, the running one stays: %s", exc)
+        return
+    old = app.config
+    kept = [name for name in Config.model_fields if name != "sources" and getattr(new, name) != getattr(old, name)]
+    mtproto = [s for s in old.sources if isinstance(s, TelegramMTProtoSource)]
+    if mtproto != [s for s in new.sources if isinstance(s, TelegramMTProtoSource)]:
+        kept.append("telegram_mtproto sources")
+    if kept:
+        log.warning("SIGHUP: changes to %s need a restart; the running values stay", ", ".join(kept))
+    sources = [s for s in new.sources if not isinstance(s, TelegramMTProtoSource)] + mtproto
+    try:
+        config = old.model_copy(update={"sources": Config.model_validate({"sources": sources}).sources})
+    except ValueError as exc:  # e.g. a new source named like a running telegram_mtproto one
+        log.error("SIGHUP: configuration not reloaded, the running one stays: %s", exc)
+        return
+    before = {s.source_name: s for s in old.sources if s.enabled}
+    after = {s.source_name: s for s in config.sources if s.enabled}
+    # The pipeline trusts the configured sources' hosts, /healthz lists them: all see the new list.
+    app.config = app.pipeline.config = config
+    if ops.health is not None:
+        ops.health.config = config
+    metrics.declare_series(list(after))
+    changed = [name for name in after if name in before and after[name] != before[name]]
+    for name in [*(n for n in before if n not in after), *changed]:
+        if jobs.scheduler.get_job(name) is not None:
+            jobs.scheduler.remove_job(name)
+    added = [name for name in after if name not in before]
+    for index, name in enumerate([*added, *changed]):
+        _schedule(jobs, after[name], index)
+    removed = [name for name in before if name not in after]
+    log.info(
+        "SIGHUP: configuration reloaded: %d source(s) added, %d removed, %d changed",
+        len(added), len(removed), len(changed),
+        extra={"added": ",".join(added), "removed": ",".join(removed), "changed": ",".join(changed)},
+    )
+
+
 async def _settle(tasks: set[asyncio.Task[object]], deadline: float) -> None:
     """Let `tasks` finish until `deadline` (loop time), then cancel what is left."""
     if not tasks:
@@ -73,9 +140,11 @@ async def _settle(tasks: set[asyncio.Task[object]], deadline: float) -> None:
 
 
 async def run_forever(
-    app: App, stop: asyncio.Event | None = None, *, workers: Iterable[asyncio.Task[object]] = ()
+    app: App, stop: asyncio.Event | None = None, *, workers: Iterable[asyncio.Task[object]] = (),
+    config_path: Path | None = None,
 ) -> None:
-    """Run every source on its interval until SIGTERM/SIGINT (or `stop` is set).
+    """Run every source on its interval until SIGTERM/SIGINT (or `stop` is set); SIGHUP re-reads
+    the sources of `config_path` (see `reload_sources`).
 
     On stop, polls in flight and `workers` (tasks that wind down by themselves once `stop` is
     set, such as the bot) share `[scheduler] shutdown_timeout` to finish; then they are cancelled.
@@ -91,27 +160,19 @@ async def run_forever(
     scheduler = AsyncIOScheduler(event_loop=loop)
     jobs = _Jobs(app, scheduler)
     sources = [s for s in app.config.sources if s.enabled]
-    now = datetime.now().astimezone()
+    metrics.declare_series([s.source_name for s in sources])
     for index, source in enumerate(sources):
-        scheduler.add_job(
-            jobs.poll,
-            "interval",
-            args=[source],
-            id=source.source_name,
-            name=source.source_name,
-            seconds=source.interval,
-            jitter=app.config.scheduler.jitter or None,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=max(30, source.interval),
-            # Spread the first polls a little so sources do not all start in the same second.
-            next_run_time=now + timedelta(seconds=index * 0.5 + random.random()),
-        )
+        _schedule(jobs, source, index)
     if not sources:
         log.warning("no sources are enabled in the configuration; nothing to poll")
     scheduler.start()
     live = LiveFeeds(app.pipeline)  # run_live of each telegram_mtproto source with live = true
     ops = OpsServices(app, scheduler)  # health/metrics server, heartbeat, systemd notifications
+    if config_path is not None:
+        try:
+            loop.add_signal_handler(signal.SIGHUP, reload_sources, jobs, ops, config_path)
+        except (NotImplementedError, RuntimeError):
+            pass
     log.info("monitor running with %d source(s); stop with Ctrl-C or SIGTERM", len(sources))
     try:
         await ops.start()
@@ -129,7 +190,7 @@ async def run_forever(
         await live.stop()
         await _settle({*jobs.in_flight, *workers}, deadline)
         scheduler.shutdown(wait=False)
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             try:
                 loop.remove_signal_handler(sig)
             except (NotImplementedError, RuntimeError):
@@ -139,15 +200,16 @@ async def run_forever(
         log.info("stopped")
 
 
-async def run_daemon(app: App, stop: asyncio.Event | None = None) -> None:
-    """Collectors on their schedule plus, when a bot token is set, the bot; until stopped."""
+async def run_daemon(app: App, stop: asyncio.Event | None = None, *, config_path: Path | None = None) -> None:
+    """Collectors on their schedule plus, when a bot token is set, the bot; until stopped.
+    SIGHUP re-reads the sources of `config_path`."""
     stop = stop or asyncio.Event()
     token = app.config.bot.token
     if token is None:
         log.warning(
             "no bot token in $%s: alerts go to the log only", app.config.bot.token_env
         )
-        await run_forever(app, stop)
+        await run_forever(app, stop, config_path=config_path)
         return
     from bot.api import BotAPI
     from bot.service import BotService
@@ -179,7 +241,7 @@ async def run_daemon(app: App, stop: asyncio.Event | None = None) -> None:
 
     bot = asyncio.create_task(supervise_bot())
     try:
-        await run_forever(app, stop, workers=[bot])
+        await run_forever(app, stop, workers=[bot], config_path=config_path)
     finally:
         bot.cancel()  # a no-op once it has wound down
         await asyncio.gather(bot, return_exceptions=True)

@@ -24,7 +24,7 @@ __all__ = [
     "analysis_failed", "post_rejected",
     "alert_sent", "alert_failed", "alert_photo_as_text", "alerts_expired", "bot_rate_limited",
     "bot_getupdates_failed", "bot_command_refused", "refresh_from_archive", "component_fault", "loop_lag",
-    "render",
+    "render", "declare_series", "ALERT_FAILURE_REASONS",
 ]
 
 T = TypeVar("T")
@@ -109,6 +109,22 @@ LOOP_LAG = Histogram(
 )
 
 
+ALERT_FAILURE_REASONS = ("blocked", "rejected", "error", "rate_limited")
+
+
+def declare_series(sources: list[str]) -> None:
+    """Give every labelled counter its series at 0 from the start.
+
+    A labelled series appears only at its first increment, so `rate(...) > 0` over a source that
+    has never failed has no series to alert on, and the first failure looks like no change.
+    """
+    for counter in (POLL_ERRORS, SOURCE_RATE_LIMITED, POSTS_NEW, POSTS_EDITED, ANALYSIS_FAILURES, POSTS_REJECTED):
+        for source in sources:
+            counter.labels(source)
+    for reason in ALERT_FAILURE_REASONS:
+        ALERTS_FAILED.labels(reason)
+
+
 def poll_finished(source: str, seconds: float, *, ok: bool, rate_limited: bool = False) -> None:
     """One poll ended, well or not."""
     POLL_SECONDS.labels(source).observe(seconds)
@@ -160,7 +176,7 @@ def alert_sent() -> None:
 
 
 def alert_failed(reason: str) -> None:
-    """`reason`: blocked, rejected, error or rate_limited."""
+    """`reason`: one of ALERT_FAILURE_REASONS."""
     ALERTS_FAILED.labels(reason).inc()
     if reason == "rate_limited":
         BOT_429.inc()

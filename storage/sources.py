@@ -16,8 +16,8 @@ from storage.database import Database
 from storage.timeutil import from_db, to_db, utcnow
 
 __all__ = [
-    "SourceState", "PostProfile", "Silence", "ensure_source", "get_source", "list_sources", "record_success",
-    "record_failure", "post_profile", "silences",
+    "SourceState", "PostProfile", "Silence", "ensure_source", "get_source", "list_sources", "last_posts",
+    "record_success", "record_failure", "post_profile", "silences",
 ]
 
 # The recent posts a source's usual shape is learnt from.
@@ -75,6 +75,15 @@ async def get_source(db: Database, name: str) -> SourceState | None:
 
 async def list_sources(db: Database) -> list[SourceState]:
     return [_state(row) for row in await db.fetchall("SELECT * FROM sources ORDER BY name")]
+
+
+async def last_posts(db: Database) -> dict[str, datetime | None]:
+    """Each source's newest publication time among the posts it stored."""
+    # A subquery per source: max() over the (source_id, published_at) index is one lookup each.
+    rows = await db.fetchall(
+        "SELECT name, (SELECT max(published_at) FROM posts WHERE source_id = sources.id) FROM sources"
+    )
+    return {row[0]: from_db(row[1]) for row in rows}
 
 
 async def record_success(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,17 @@ from monitor import faults
 from tests.fakes.feeds import FakeFeeds
 from tests.fakes.server import LocalServer, serve
 from tests.fakes.tme import FakeTelegram
+
+
+@pytest.fixture(autouse=True)
+def root_logging_restored() -> Iterator[None]:
+    """`monitor.cli.main` called in-process sets up logging to the test's (captured, later closed)
+    stderr; the next test must not log into it."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)

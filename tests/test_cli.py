@@ -10,10 +10,14 @@ import sqlite3
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 
-from monitor.cli import build_parser
+import pytest
+
+from monitor.cli import build_parser, main
+from monitor.config import Config, load_config
 from tests.fakes.tme import FakeTelegram
 
 
@@ -24,13 +28,78 @@ def dsns(*args: str, input: str | None = None, timeout: float = 60) -> subproces
     )
 
 
-def test_every_command_has_help() -> None:
+def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert {"init", "check-config", "backup", "run"} <= set(commands)
     for name in commands:
-        result = dsns(name, "--help")
-        assert result.returncode == 0, name
-        assert "usage: dsns-monitor" in result.stdout and len(result.stdout) > 80
+        with pytest.raises(SystemExit) as exit_:
+            main([name, "--help"])
+        out = capsys.readouterr().out
+        assert exit_.value.code == 0, name
+        assert "usage: dsns-monitor" in out and len(out) > 80, name
+
+
+def test_version_names_the_package(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("dsns-monitor ") and out != "dsns-monitor "
+
+
+def test_init_writes_a_starter_config_and_never_overwrites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "config.toml"
+    assert main(["init", str(path)]) == 0
+    text = path.read_text(encoding="utf-8")
+    config = load_config(path)
+    # Only the national channel is on; the regional ones are there to uncomment.
+    assert [(s.type, getattr(s, "channel", None)) for s in config.sources] == [("telegram_web", "dsns_telegram")]
+    assert "# channel = \"dsns_kharkiv\"" in text and "# oblast = \"UA-63\"" in text
+    # Every key of every section is listed (commented out, at its default).
+    for section, field in Config.model_fields.items():
+        if section == "sources":
+            continue
+        assert f"[{section}]" in text, section
+        for key in field.annotation.model_fields:  # type: ignore[union-attr]
+            assert f"# {key} = " in text, f"{section}.{key}"
+    assert config == load_config(_with_defaults_uncommented(text, tmp_path / "uncommented.toml")).model_copy(
+        update={"storage": config.storage}
+    )
+    path.write_text("# mine\n")
+    assert main(["init", str(path)]) == 1
+    assert path.read_text() == "# mine\n"
+    assert "already exists" in capsys.readouterr().err
+
+
+def _with_defaults_uncommented(text: str, path: Path) -> Path:
+    """The starter with its defaults switched on (the regional examples and optional keys stay off)."""
+    keep_off = ("# name = ", "# session = ", "# oblast = ")
+    lines, in_examples = [], False
+    for line in text.splitlines():
+        in_examples = in_examples or line.startswith("# Regional")
+        if not in_examples and line.startswith("# ") and " = " in line and not line.startswith(keep_off):
+            line = line[2:]
+        lines.append(line)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def test_check_config_prints_effective_values_with_secrets_masked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[bot]\ntoken_env = "MY_TOKEN"\n[[sources]]\ntype = "rss"\nname = "feed"\nurl = "https://x.org/rss"\n')
+    monkeypatch.setenv("MY_TOKEN", "123456:SECRET-token-value")
+    assert main(["check-config", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "SECRET" not in out
+    assert "MY_TOKEN: set (********)" in out and "TELEGRAM_API_HASH: not set" in out
+    assert 'interval = 300' in out and 'max_backoff = 3600' in out  # defaults shown
+    assert tomllib.loads(out)["sources"][0]["url"] == "https://x.org/rss"  # the output is TOML
+    path.write_text("[[sources]]\ntype = \"rss\"\n")
+    assert main(["check-config", "--config", str(path)]) == 2
+    assert "sources[1].name: required key is missing" in capsys.readouterr().err
 
 
 def test_bad_config_is_one_line_and_exit_2(tmp_path: Path) -> None:
@@ -38,7 +107,7 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path: Path) -> None:
     path.write_text('[[sources]]\ntype = "rss"\nname = "x"\nurl = "https://x.org"\nintervl = 5\n')
     result = dsns("run", "--once", "--config", str(path))
     assert result.returncode == 2
-    assert result.stderr.strip() == f"dsns-monitor: configuration error: {path}: sources[1].intervl: unknown key"
+    assert result.stderr.strip() == f"dsns-monitor: configuration error: {path}: sources[1].intervl: unknown key (did you mean `interval`?)"
 
 
 def test_run_once_then_export_jsonl_and_csv(tme: FakeTelegram, config_file: Path) -> None:

@@ -128,7 +128,7 @@ live = false
          "sources[1].first_limit: Input should be greater than or equal to 1"),
         ('[[sources]]\ntype = "telegram_mtproto"\nchannel = "dsns_telegram"\nreread = -1\n',
          "sources[1].reread: Input should be greater than or equal to 0"),
-        ('[[sources]]\ntype = "telegram_mtproto"\nchannel = "https://t.me/dsns"\n', "sources[1].channel: String should match pattern"),
+        ('[[sources]]\ntype = "telegram_mtproto"\nchannel = "https://t.me/+invite"\n', "sources[1].channel: channel must be a channel's username"),
         ('[[sources]]\ntype = "telegram_mtproto"\n', "sources[1].channel: required key is missing"),
         ('[[sources]]\ntype = "telegram_mtproto"\nchannel = "dsns_telegram"\napi_hash = "x"\n', "sources[1].api_hash: unknown key"),
         ('[[sources]]\ntype = "telegram"\nchannel = "dsns_telegram"\n', "sources[1]: type must be one of: telegram_web, rss, telegram_mtproto"),

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import socket
 import sqlite3
 import stat
+import json
 import subprocess
 import sys
 import threading
 import time
 from datetime import timedelta
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -27,6 +30,8 @@ from monitor.systemd import Heartbeat, Watchdog, notify, watchdog_interval
 from storage.timeutil import utcnow
 from tests.fakes.feeds import FakeFeeds
 from tests.fakes.tme import FakeTelegram
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def with_health(config_file: Path, extra: str = "") -> Path:
@@ -269,3 +274,241 @@ async def test_a_component_fault_degrades_or_fails_health(config_file: Path) -> 
                 assert (await client.get(f"{url}/healthz")).json()["faults"] == {}
         finally:
             await server.close()
+
+
+def test_status_reads_the_archive_like_healthz(
+    tme: FakeTelegram, feeds: FakeFeeds, config_file: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from monitor.cli import main
+
+    monkeypatch.setenv("COLUMNS", "160")  # a terminal's width, so the table's cells are not folded
+
+    assert main(["status", "--config", str(config_file)]) == 1  # no archive yet: one line, no new file
+    assert "no archive here" in capsys.readouterr().err and not (config_file.parent / "archive.db").exists()
+    tme.fill("dsns_telegram", 3)
+    feeds.fail_next(500)
+    assert main(["run", "--once", "--config", str(config_file)]) == 0
+    capsys.readouterr()
+    archive = config_file.parent / "archive.db"
+    before = archive.stat().st_mtime_ns
+
+    assert main(["status", "--json", "--config", str(config_file)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["status"] == "degraded" and report["outbox"]["pending"] == 0
+    web = report["sources"]["dsns_telegram"]
+    assert web["status"] == "ok" and web["last_post"] and web["next_check"] and web["consecutive_failures"] == 0
+    failing = [name for name, s in report["sources"].items() if s["consecutive_failures"] == 1]
+    assert len(failing) == 1 and "HTTP 500" in report["sources"][failing[0]]["last_error"]
+    # A source that failed and never succeeded, seen from outside the daemon, is down.
+    assert report["sources"][failing[0]]["status"] == "down"
+
+    assert main(["status", "--config", str(config_file)]) == 0
+    table = capsys.readouterr().out
+    assert "degraded" in table and "dsns_telegram" in table and failing[0] in table
+    assert "outbox: 0 alert(s) pending" in table
+    assert archive.stat().st_mtime_ns == before  # read-only
+
+
+def test_backup_keep_rotates_only_dated_copies(config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from monitor.cli import main
+
+    asyncio.run(_open_and_close(config_file))  # an (empty) archive to copy
+    dest = tmp_path / "backups"
+    dest.mkdir()
+    old = [dest / f"dsns-monitor-2025010{day}T030000Z.db" for day in range(1, 5)]
+    for path in old:
+        path.write_bytes(b"old")
+    mine = dest / "dsns-monitor-keep-me.db"
+    mine.write_bytes(b"not a dated copy")
+    assert main(["backup", "--config", str(config_file), str(dest), "--keep", "2"]) == 0
+    left = sorted(p.name for p in dest.iterdir())
+    # The new copy and the newest old one; the operator's own file is never touched.
+    assert len(left) == 3 and mine.name in left and old[3].name in left
+    assert not any(p.exists() for p in old[:3])
+    assert "removed old backup" in capsys.readouterr().err
+    assert main(["backup", "--config", str(config_file), str(dest / "x.db"), "--keep", "2"]) == 2
+    assert main(["backup", "--config", str(config_file), str(dest), "--keep", "0"]) == 2
+
+
+async def _open_and_close(config_file: Path) -> None:
+    async with open_app(load_config(config_file)):
+        pass
+
+
+@pytest.mark.parametrize("unit", ["dsns-monitor.service", "dsns-monitor-backup.service"])
+def test_units_start_commands_the_cli_accepts(unit: str) -> None:
+    import shlex
+
+    from monitor.cli import build_parser
+
+    text = (ROOT / "deploy" / unit).read_text()
+    (exec_start,) = [line.split("=", 1)[1] for line in text.splitlines() if line.startswith("ExecStart=")]
+    argv = shlex.split(exec_start)
+    assert argv[0] == "/opt/dsns-monitor/.venv/bin/dsns-monitor"
+    args = build_parser().parse_args(argv[1:])  # exits (fails the test) on an option the CLI lacks
+    assert args.config == "/etc/dsns-monitor/config.toml"
+    if unit == "dsns-monitor-backup.service":
+        assert args.command == "backup" and args.keep and args.dest.startswith("/var/lib/dsns-monitor/")
+        timer = (ROOT / "deploy" / "dsns-monitor-backup.timer").read_text()
+        assert "OnCalendar=" in timer and "Persistent=true" in timer and "WantedBy=timers.target" in timer
+        assert "RestrictAddressFamilies=AF_UNIX" in text and "User=dsns-monitor" in text
+
+
+async def test_labelled_failure_counters_have_a_series_from_the_start(config_file: Path) -> None:
+    from monitor import metrics
+    from monitor.daemon import run_forever
+
+    # A name no other test uses: the registry is the process's, as in the daemon.
+    text = config_file.read_text().replace('channel = "dsns_telegram"', 'channel = "dsns_telegram"\nname = "fresh_start"', 1)
+    config_file.write_text(text)
+    config = load_config(config_file)
+    assert 'source="fresh_start"' not in metrics.render().decode()
+    stop = asyncio.Event()
+    stop.set()  # start and stop at once: no poll has run, so nothing has been counted yet
+    async with open_app(config) as app:
+        await run_forever(app, stop)
+    text = metrics.render().decode()
+    for counter in ("dsns_poll_errors_total", "dsns_source_rate_limited_total", "dsns_posts_rejected_total",
+                    "dsns_analysis_failures_total"):
+        assert f'{counter}{{source="fresh_start"}} 0.0' in text, counter
+    for reason in ("blocked", "rejected", "error", "rate_limited"):
+        assert f'dsns_alerts_failed_total{{reason="{reason}"}}' in text, reason
+
+
+async def test_sighup_rereads_the_sources(
+    tme: FakeTelegram, tme_server: object, config_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from monitor.daemon import run_forever
+
+    caplog.set_level(logging.INFO, logger="dsns_monitor")
+    tme.add_channel("dsns_kharkiv", "ДСНС Харківщини")
+    tme.fill("dsns_kharkiv", 2)
+    config = load_config(config_file)
+    original = config_file.read_text()
+    names = lambda: [s.source_name for s in app.config.sources]  # noqa: E731
+    async with open_app(config) as app:
+        stop = asyncio.Event()
+        daemon = asyncio.create_task(run_forever(app, stop, config_path=config_file))
+        try:
+            await _until(lambda: any("dsns_telegram" in p for p in tme_server.paths()))  # type: ignore[attr-defined]
+            # Added (a regional channel), removed (news_ru) and changed (news_uk's interval).
+            text = original.replace('name = "news_ru"', 'name = "news_ru_gone"').split("[[sources]]")
+            text = "[[sources]]".join(part for part in text if "news_ru_gone" not in part)
+            text = text.replace("interval = 300", "interval = 600", 1)
+            text += f'\n[[sources]]\ntype = "telegram_web"\nchannel = "@dsns_kharkiv"\nbase_url = "{tme_server.url}"\n'  # type: ignore[attr-defined]
+            config_file.write_text(text)
+            os.kill(os.getpid(), signal.SIGHUP)
+            await _until(lambda: "dsns_kharkiv" in names())
+            assert names() == ["dsns_telegram", "news_uk", "dsns_kharkiv"]
+            assert app.config.source("news_uk").interval == 600 and app.pipeline.config is app.config
+            await _until(lambda: any("dsns_kharkiv" in p for p in tme_server.paths()))  # type: ignore[attr-defined]
+            assert "1 source(s) added, 1 removed, 1 changed" in caplog.text
+
+            config_file.write_text(text + "\n[[sources]]\ntype = \"rss\"\n")  # broken: nothing changes
+            os.kill(os.getpid(), signal.SIGHUP)
+            await _until(lambda: "configuration not reloaded" in caplog.text)
+            assert names() == ["dsns_telegram", "news_uk", "dsns_kharkiv"]
+        finally:
+            stop.set()
+            await daemon
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+def _install_steps() -> list[list[str]]:
+    """The `install` commands of docs/server.md's Install section, as argument lists."""
+    import shlex
+
+    guide = (ROOT / "docs" / "server.md").read_text()
+    section = guide.split("## Install", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```sh", 1)[1].split("```", 1)[0]
+    steps = []
+    for line in block.splitlines():
+        argv = shlex.split(line, comments=True)
+        if argv[:2] == ["sudo", "install"]:
+            steps.append(argv[2:])
+    return steps
+
+
+def _replay(steps: list[list[str]], root: Path) -> dict[str, tuple[str, str, int]]:
+    """Run the steps into `root` as `install` would (modes for real; owner and group, which need
+    root, recorded). Returns {absolute path: (owner, group, mode)}; sudo makes root the default."""
+    made: dict[str, tuple[str, str, int]] = {}
+    for argv in steps:
+        owner, group, mode, directory, operands = "root", "root", 0o755, False, []
+        args = iter(argv)
+        for arg in args:
+            if arg == "-d":
+                directory = True
+            elif arg in ("-m", "-g", "-o"):
+                value = next(args)
+                if arg == "-m":
+                    mode = int(value, 8)
+                elif arg == "-g":
+                    group = value
+                else:
+                    owner = value
+            else:
+                assert not arg.startswith("-"), f"the replay does not know install's {arg}"
+                operands.append(arg)
+        targets = operands if directory else operands[-1:]
+        for target in targets:
+            path = root / target.lstrip("/")
+            if directory:
+                path.mkdir(parents=True, exist_ok=True)
+            else:
+                source = operands[0]
+                path.write_bytes(b"" if source == "/dev/null" else (ROOT / source).read_bytes())
+            path.chmod(mode)
+            made[target] = (owner, group, stat.S_IMODE(path.stat().st_mode))
+    return made
+
+
+def _can(user: str, groups: set[str], entry: tuple[str, str, int], want: int) -> bool:
+    """POSIX permission check of `want` (4 read, 1 search/execute) for a non-root user."""
+    owner, group, mode = entry
+    bits = (mode >> 6) if owner == user else (mode >> 3) if group in groups else mode
+    return bits & want == want
+
+
+def test_the_install_guide_lets_the_service_user_read_its_config_and_not_the_secrets(tmp_path: Path) -> None:
+    unit = (ROOT / "deploy" / "dsns-monitor.service").read_text()
+    settings = dict(line.split("=", 1) for line in unit.splitlines() if "=" in line and not line.startswith("#"))
+    user, group = settings["User"], settings["Group"]
+    config_path = settings["ExecStart"].split("--config ", 1)[1].split()[0]
+    secrets_path = settings["EnvironmentFile"].lstrip("-")
+
+    made = _replay(_install_steps(), tmp_path)
+    assert config_path in made and secrets_path in made, "the guide installs what the unit reads"
+    # /etc itself is root's 0755 on every system; the guide creates what is below it.
+    known = {"/etc": ("root", "root", 0o755), **made}
+    service = (user, {group})
+
+    def readable(path: str) -> bool:
+        parents = [str(p) for p in reversed(Path(path).parents) if str(p) != "/"]
+        return all(_can(*service, known[p], 1) for p in parents) and _can(*service, known[path], 4)
+
+    assert readable(config_path), f"{user} cannot read {config_path}: {[(p, known.get(p)) for p in known]}"
+    # Secrets are read by systemd (root) before it drops privileges; the service user never needs them.
+    assert not readable(secrets_path)
+    assert known[secrets_path][2] & 0o077 == 0
+    # Nobody else reads the config (it names the archive and the admins' chat ids).
+    assert known[config_path][2] & 0o007 == 0 and known[os.path.dirname(config_path)][2] & 0o007 == 0
+    # What was installed is the server config, and it loads; its archive is where the unit may write.
+    config = load_config(tmp_path / config_path.lstrip("/"))
+    assert str(config.storage.database).startswith(settings["ReadWritePaths"] + "/")
+    assert settings["StateDirectory"] == "dsns-monitor" and settings["WorkingDirectory"] == settings["ReadWritePaths"]
+    # A config error (exit 2) must not restart the service every RestartSec forever.
+    assert settings["RestartPreventExitStatus"] == "2"
+
+
+def test_the_install_replay_catches_a_root_only_folder(tmp_path: Path) -> None:
+    # The guide's former line: the folder root:root 0750, so the service user could not enter it.
+    made = _replay([["-d", "-m", "0750", "/etc/dsns-monitor"]], tmp_path)
+    assert not _can("dsns-monitor", {"dsns-monitor"}, made["/etc/dsns-monitor"], 1)
