@@ -50,7 +50,7 @@ def make_posts(n: int, seed: int = 7) -> list[str]:
     rnd = random.Random(seed)
     posts = []
     for i in range(n):
-        city, city_d, city_loc, en_city, ru_city = rnd.choice(CITIES)
+        _city, city_d, city_loc, en_city, ru_city = rnd.choice(CITIES)
         obl, obl_loc, en_obl = rnd.choice(OBLS)
         village, raion = rnd.choice(VILLAGES)
         lang = rnd.random()
@@ -69,34 +69,34 @@ HEADLINES = [
     "Ракетний удар по {city_loc_na}",
 ]
 EVENTS = [
-    "У ніч на {day} російські війська атакували {city_acc} ударними безпілотниками. Один із дронів влучив "
+    ("У ніч на {day} російські війська атакували {city_acc} ударними безпілотниками. Один із дронів влучив "
     "у п'ятиповерховий житловий будинок у {district} районі, спалахнула пожежа на площі {area} кв. м. "
     "За даними обласної військової адміністрації, загинули {n} людей, ще {m} отримали поранення, серед "
-    "них {k} дітей.",
-    "Близько {hour}:{minute} ворог завдав ракетного удару по {city} та околицях. Пошкоджено {b} приватних "
+    "них {k} дітей."),
+    ("Близько {hour}:{minute} ворог завдав ракетного удару по {city} та околицях. Пошкоджено {b} приватних "
     "будинків, автозаправну станцію та лінію електропередач у с. {village} {raion} району. Внаслідок "
-    "атаки загинула {n} людина, {m} травмовані.",
-    "Протягом доби окупанти {t} разів обстріляли населені пункти {obl_gen}. Під вогнем опинились "
+    "атаки загинула {n} людина, {m} травмовані."),
+    ("Протягом доби окупанти {t} разів обстріляли населені пункти {obl_gen}. Під вогнем опинились "
     "{city}, с. {village} та с. Степове. Пошкоджено адмінбудівлю, {b} авто та газопровід. Поранено "
-    "{m} цивільних.",
+    "{m} цивільних."),
 ]
 RESPONSE = [
-    "На місці працювали {r} рятувальників та {u} одиниць техніки ДСНС, вибухотехніки обстежили територію. "
-    "Психологи надали допомогу {m} мешканцям. Інформація про постраждалих уточнюється.",
-    "До ліквідації наслідків залучили {r} рятувальників і {u} одиниць техніки. Розбір завалів триває, "
-    "з-під руїн деблоковано {k} людей. Для мешканців розгорнули пункт незламності.",
+    ("На місці працювали {r} рятувальників та {u} одиниць техніки ДСНС, вибухотехніки обстежили територію. "
+    "Психологи надали допомогу {m} мешканцям. Інформація про постраждалих уточнюється."),
+    ("До ліквідації наслідків залучили {r} рятувальників і {u} одиниць техніки. Розбір завалів триває, "
+    "з-під руїн деблоковано {k} людей. Для мешканців розгорнули пункт незламності."),
 ]
 BACKGROUND = [
-    "Нагадаємо, {prev_day} внаслідок атаки на {prev_city} загинули {p} людей, зруйновано торговельний "
-    "центр і кілька багатоповерхівок.",
-    "Раніше, {prev_day}, ворог уже бив по енергетичній інфраструктурі {prev_obl_gen}: тоді знеструмлено "
-    "понад {p} тисяч абонентів.",
+    ("Нагадаємо, {prev_day} внаслідок атаки на {prev_city} загинули {p} людей, зруйновано торговельний "
+    "центр і кілька багатоповерхівок."),
+    ("Раніше, {prev_day}, ворог уже бив по енергетичній інфраструктурі {prev_obl_gen}: тоді знеструмлено "
+    "понад {p} тисяч абонентів."),
 ]
 ADVICE = [
-    "ДСНС закликає: не ігноруйте сигнали повітряної тривоги, перебувайте в укриттях до відбою. Якщо ви "
-    "помітили незнайомий предмет, не торкайтеся його та телефонуйте 101.",
-    "Рятувальники нагадують: під час тривоги тримайте зарядженими телефони та павербанки, мийте руки "
-    "перед їжею й зберігайте запас води на три доби. Телефон служби порятунку - 101.",
+    ("ДСНС закликає: не ігноруйте сигнали повітряної тривоги, перебувайте в укриттях до відбою. Якщо ви "
+    "помітили незнайомий предмет, не торкайтеся його та телефонуйте 101."),
+    ("Рятувальники нагадують: під час тривоги тримайте зарядженими телефони та павербанки, мийте руки "
+    "перед їжею й зберігайте запас води на три доби. Телефон служби порятунку - 101."),
 ]
 EN_LONG = (
     "Russian forces launched a combined missile and drone attack on {en_city} overnight, the {en_obl} "
@@ -127,22 +127,22 @@ def make_long_posts(n: int, seed: int = 11) -> list[str]:
     rnd = random.Random(seed)
     posts = []
     for i in range(n):
-        city, city_d, city_loc, en_city, ru_city = rnd.choice(CITIES)
+        city, city_d, _city_loc, en_city, ru_city = rnd.choice(CITIES)
         prev = rnd.choice(CITIES)
-        obl, obl_loc, en_obl = rnd.choice(OBLS)
+        obl, _obl_loc, en_obl = rnd.choice(OBLS)
         prev_obl = rnd.choice(OBLS)[0]
         village, raion = rnd.choice(VILLAGES)
-        values = dict(
-            city_nom=city, obl=obl, obl_gen=OBL_GEN[obl], city=city_d, city_acc=ACC[city], city_loc_na=city_d,
-            village=village, raion=raion, en_city=en_city, en_obl=en_obl, en_prev=prev[3], ru_city_acc=ru_city,
-            district=rnd.choice(["Холодногірському", "Шевченківському", "Дарницькому"]),
-            day=rnd.choice(DAYS), prev_day=f"{rnd.randint(1, 28)} листопада", prev_city=ACC[prev[0]],
-            prev_obl_gen=OBL_GEN[prev_obl], en_day=rnd.choice(["Monday", "Tuesday", "Friday"]),
-            ru_day=rnd.choice(["вторник", "среду", "субботу"]), hour=rnd.randint(0, 23),
-            minute=f"{rnd.randint(0, 59):02d}", area=rnd.randint(20, 900), n=rnd.randint(1, 9),
-            m=rnd.randint(1, 40), k=rnd.randint(1, 5), b=rnd.randint(2, 30), t=rnd.randint(2, 40),
-            p=rnd.randint(2, 60), r=rnd.randint(10, 90), u=rnd.randint(3, 25),
-        )
+        values = {
+            "city_nom": city, "obl": obl, "obl_gen": OBL_GEN[obl], "city": city_d, "city_acc": ACC[city], "city_loc_na": city_d,
+            "village": village, "raion": raion, "en_city": en_city, "en_obl": en_obl, "en_prev": prev[3], "ru_city_acc": ru_city,
+            "district": rnd.choice(["Холодногірському", "Шевченківському", "Дарницькому"]),
+            "day": rnd.choice(DAYS), "prev_day": f"{rnd.randint(1, 28)} листопада", "prev_city": ACC[prev[0]],
+            "prev_obl_gen": OBL_GEN[prev_obl], "en_day": rnd.choice(["Monday", "Tuesday", "Friday"]),
+            "ru_day": rnd.choice(["вторник", "среду", "субботу"]), "hour": rnd.randint(0, 23),
+            "minute": f"{rnd.randint(0, 59):02d}", "area": rnd.randint(20, 900), "n": rnd.randint(1, 9),
+            "m": rnd.randint(1, 40), "k": rnd.randint(1, 5), "b": rnd.randint(2, 30), "t": rnd.randint(2, 40),
+            "p": rnd.randint(2, 60), "r": rnd.randint(10, 90), "u": rnd.randint(3, 25),
+        }
         lang = rnd.random()
         if lang < 0.7:
             paragraphs = [rnd.choice(HEADLINES), rnd.choice(EVENTS) + " " + rnd.choice(RESPONSE),
