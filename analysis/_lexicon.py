@@ -269,7 +269,13 @@ def ru_skeleton(word: str) -> str:
     Ковшаровка, Рубіжне and Рубежное, Малий Бурлук and Малый Бурлук give one skeleton. Vowels
     (and й, ь, apostrophes) collapse to "*", doubled consonants to one, each word's ending is
     dropped."""
-    return _RU_END.sub("", _RU_RUNS.sub(r"\1", word.translate(_RU_FOLD)))
+    # A function replacement: the template r"\1" is expanded in Python per match, twice as slow
+    # over the 30k names of `Gazetteer.ru_index`.
+    return _RU_END.sub("", _RU_RUNS.sub(_run_letter, word.translate(_RU_FOLD)))
+
+
+def _run_letter(m: re.Match[str]) -> str:
+    return m.group(1)
 
 
 # Russian case endings that end in a consonant: stripped before the skeleton is taken.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from analysis.casualties import extract_casualties
 from analysis.event_date import stated_date
-from analysis.model import Analysis
+from analysis.model import Analysis, Place
 from analysis.regions import find_places
 from analysis.scope import scope
 from analysis.strike import classify
@@ -23,11 +23,18 @@ def analyze(text: str, channel: str | None = None, oblast_hint: str | None = Non
     feed the text came from and `oblast_hint` the ISO code a source is configured with: a regional
     DSNS channel implies its oblast when a place name is ambiguous.
     """
+    found: dict[str, list[Place]] = {}  # scope asks about the event text itself, mostly unchanged after
+
+    def places_in(part: str) -> list[Place]:
+        if part not in found:
+            found[part] = find_places(part, channel=channel, oblast_hint=oblast_hint)
+        return found[part]
+
     def oblasts_of(part: str) -> set[str]:
-        return {p.oblast for p in find_places(part, channel=channel, oblast_hint=oblast_hint)}
+        return {p.oblast for p in places_in(part)}
 
     event = scope(text, oblasts_of).event
-    places = find_places(event, channel=channel, oblast_hint=oblast_hint)
+    places = places_in(event)
     reading = classify(event)
     return Analysis(
         is_strike=reading.is_strike,

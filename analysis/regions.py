@@ -346,7 +346,9 @@ def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_uni
     if not subset and others:
         in_text = [u for u in cands if u.oblast in others]
         if in_text:
-            nearest = min({u.oblast for u in in_text},
+            # dict.fromkeys, not a set: on a tie the first candidate's oblast wins, whatever the
+            # process's hash seed (a set's order made results differ from run to run).
+            nearest = min(dict.fromkeys(u.oblast for u in in_text),
                           key=lambda iso: min(abs(p - m.start) for p in others[iso]))
             subset = [u for u in in_text if u.oblast == nearest]
     if not subset and hint:
