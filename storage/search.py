@@ -133,18 +133,30 @@ class Term:
         """The FTS5 expression over `posts_words` every match satisfies; exact unless a phrase."""
         return " AND ".join(_word_fts(w, self.prefix) for w in self.words)
 
-    def matches(self, words: list[str]) -> bool:
-        """Whether the words of a text contain this term in some inflected form."""
-        n = len(self.words)
-        for i in range(len(words) - n + 1):
-            if all(self._word_matches(q, words[i + k]) for k, q in enumerate(self.words)):
-                return True
-        return False
+    def matches(self, lowered: str) -> bool:
+        """Whether a lower-cased text holds this term in some inflected form, its words one
+        after the other as `text_words` splits them."""
+        return _term_regex(self.words, self.prefix).search(lowered) is not None
 
-    def _word_matches(self, query: str, word: str) -> bool:
-        if self.prefix:
-            return word.startswith(query)
-        return word in word_forms(query)
+
+# A word ends where no letter/digit, nor an apostrophe joining one, follows.
+_WORD_START = r"\b(?<!\w')"
+_WORD_END = r"(?![^\W_]|'[^\W_])"
+# norm() is too slow for a page of texts (str.translate): the check matches its variants itself.
+_ANY_APOSTROPHE = "['ʼ’‘`′´ʹ]"
+
+
+@functools.lru_cache(maxsize=1_000)
+def _term_regex(words: tuple[str, ...], prefix: bool) -> re.Pattern[str]:
+    """One regex for a term: each word's forms (or prefix), separated by non-word characters."""
+    parts = []
+    for word in words:
+        if prefix:
+            parts.append(re.escape(word) + r"[^\W_]*(?:'[^\W_]+)*")
+        else:
+            forms = sorted(word_forms(word), key=len, reverse=True)
+            parts.append("(?:" + "|".join(re.escape(f).replace("'", _ANY_APOSTROPHE) for f in forms) + ")")
+    return re.compile(_WORD_START + (_WORD_END + r"[\W_]+?").join(parts) + _WORD_END)
 
 
 @dataclass(slots=True)
@@ -172,9 +184,9 @@ class Query:
 
     def matches(self, text: str) -> bool:
         """The exact check (inflection-aware, word-bounded, adjacency of phrase words)."""
-        words = text_words(text)
+        lowered = text.lower()
         return any(
-            all(t.matches(words) != t.negated for t in group) for group in self.groups
+            all(t.matches(lowered) != t.negated for t in group) for group in self.groups
         )
 
 
@@ -320,7 +332,8 @@ async def search_posts(
     cursor = (1 << 63) - 1 if after is None else after
     found = 0
     while found < limit:
-        want = batch if check else limit - found + skip
+        # Phrases: most rows holding both words hold them together, so ask for little more.
+        want = min(batch, 2 * (limit - found + skip) + 10) if check else limit - found + skip
         try:
             rows = await db.fetchall(sql, (*params, cursor, want))
         except StorageError as exc:
