@@ -301,8 +301,8 @@ def search_sql(
     sql = f"""SELECT w.rowid AS cursor, w.versions, p.id, p.stream, p.external_id, p.url,
                      p.published_at, p.title, p.text, p.edited, p.deleted_at, a.is_strike,
                      a.oblasts, a.places, {PHOTOS_SQL}
-              FROM posts_words w JOIN posts p ON p.id = (w.rowid & {_ID_MASK})
-              LEFT JOIN analyses a ON a.post_id = p.id
+              FROM posts_words w LEFT JOIN analyses a ON a.post_id = (w.rowid & {_ID_MASK})
+              JOIN posts p ON p.id = (w.rowid & {_ID_MASK})
               WHERE {' AND '.join(where)} AND w.rowid < ?
               ORDER BY w.rowid DESC LIMIT ?"""
     return sql, params

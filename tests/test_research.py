@@ -61,7 +61,11 @@ def test_search_finds_other_word_forms(archive: Path) -> None:
     assert texts(search(archive, "пожежа")) == {BALAKLIIA, ODESA}
     assert texts(search(archive, '"ракетний удар"')) == {BALAKLIIA}
     assert texts(search(archive, "пожежа -Балаклія")) == {ODESA}
-    assert texts(search(archive, "Балаклія OR Ізюм")) == {BALAKLIIA, IZIUM}
+    both = search(archive, "Балаклія OR Ізюм")
+    assert texts(both) == {BALAKLIIA, IZIUM}
+    # Pages: the second by count and the one after a cursor are the rest of the full list.
+    assert search(archive, "Балаклія OR Ізюм", "--limit", "1", "--page", "2") == both[1:2]
+    assert search(archive, "Балаклія OR Ізюм", "--after", str(both[0]["cursor"])) == both[1:]
 
 
 def test_search_table_output(archive: Path) -> None:
