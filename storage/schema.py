@@ -361,8 +361,10 @@ async def m008_search_lemmas(conn: aiosqlite.Connection) -> None:
     (date, then id): FTS5 streams it in that order, so a first page reads only its own rows
     whatever the archive's size. Plain-SQL triggers keep it current for every writer, with the
     earlier wordings of edited posts, like posts_search. `posts.search_key` (virtual, indexed)
-    lets Datasette join its search box to posts. The backfill indexes every post once: about
-    2 minutes and +0.3 GB per 10^6 posts of DSNS length (bench/search.py measures it).
+    lets Datasette join its search box to posts. The backfill indexes every post once, in this
+    migration's transaction: bench/search.py measured 94 s per 100,000 posts of DSNS length on
+    the 2-core box under a load of 8 (so up to ~16 min at 10^6, a few minutes when idle), and
+    the index adds 0.31 GB per 100,000 posts (half of it its own copy of the text).
     """
     await run_script(
         conn,
