@@ -362,9 +362,9 @@ async def m008_search_lemmas(conn: aiosqlite.Connection) -> None:
     whatever the archive's size. Plain-SQL triggers keep it current for every writer, with the
     earlier wordings of edited posts, like posts_search. `posts.search_key` (virtual, indexed)
     lets Datasette join its search box to posts. The backfill indexes every post once, in this
-    migration's transaction: bench/search.py measured 94 s per 100,000 posts of DSNS length on
-    the 2-core box under a load of 8 (so up to ~16 min at 10^6, a few minutes when idle), and
-    the index adds 0.31 GB per 100,000 posts (half of it its own copy of the text).
+    migration's transaction: bench/search.py measured 20 s per 100,000 posts of DSNS length on
+    the 2-core box (so ~3.5 min at 10^6; 94 s per 100,000 under a load of 8), and the index
+    adds 0.31 GB per 100,000 posts (half of it its own copy of the text).
     """
     await run_script(
         conn,
