@@ -26,6 +26,10 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     search.add_argument("--strikes", action="store_true", help="only posts detected as strike reports")
     search.add_argument("--format", choices=["table", "jsonl"], default="table", help="output (default: %(default)s)")
     search.add_argument("--limit", type=_positive, default=50, metavar="N", help="at most N posts, newest first (default: %(default)s)")
+    page = search.add_mutually_exclusive_group()
+    page.add_argument("--page", type=_positive, default=1, metavar="P", help="the P-th page of --limit posts (default: 1)")
+    page.add_argument("--after", type=_cursor, metavar="CURSOR", help="the page after the post with this cursor "
+                      "(printed after each page, and in each JSON line); stays right as new posts arrive")
     search.set_defaults(handler=_search, needs="app")
 
     stats = commands.add_parser(
@@ -57,6 +61,13 @@ def _positive(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be a positive whole number: {value!r}")
     return number
+
+
+def _cursor(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a search cursor: {value!r}") from None
 
 
 def _port(value: str) -> int:

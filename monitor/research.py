@@ -43,18 +43,24 @@ async def run_search(args: argparse.Namespace, app: App) -> int:
         print(f"region: {name} ({region.code})", file=sys.stderr)
     rows = search_posts(
         app.db, query, region=region, since=args.since, until=args.until,
-        strikes=args.strikes, limit=args.limit,
+        strikes=args.strikes, limit=args.limit, after=args.after, skip=(args.page - 1) * args.limit,
     )
+    last = None
     try:
         if args.format == "jsonl":
             count = 0
             async for row in rows:
                 sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
                 count += 1
+                last = row["cursor"]
         else:
-            count = await _print_table([row async for row in rows])
+            found = [row async for row in rows]
+            count = await _print_table(found)
+            last = found[-1]["cursor"] if found else None
     except QuerySyntaxError as exc:
         return _fail(f"bad query: {exc}")
+    if count == args.limit and last is not None:
+        print(f"next page: --after {last}", file=sys.stderr)
     log.info("search found %d posts", count)
     return EXIT_OK
 

@@ -34,11 +34,13 @@ from datasette import hookimpl
 from datasette.app import Datasette
 from datasette.database import Database as DatasetteDatabase
 from datasette.plugins import pm
+from datasette.utils import escape_fts
 
 from monitor.app import App
 from monitor.cli_support import EXIT_FAILURE, EXIT_OK
 from storage.database import Database
 from storage.research import EVENT_KEYS, STORY_KEYS, iter_events, iter_stories
+from storage.search import QuerySyntaxError, fts_expression
 
 __all__ = ["build_research_db", "build_metadata", "run_serve", "PRIVATE_TABLES", "local_hosts_only", "authorize"]
 
@@ -109,12 +111,13 @@ def build_metadata(archive_name: str) -> dict[str, Any]:
         "plugins": {"datasette-cluster-map": {"latitude_column": "latitude", "longitude_column": "longitude"}},
         "databases": {
             archive_name: {
-                "description": "The live archive, read-only. Search posts by any part of a word "
-                               "(trigram index): 'Балакл' finds Балаклія, Балаклії, Балаклію.",
+                "description": "The live archive, read-only. The posts search box finds every form of a "
+                               "word, as `dsns-monitor search` does: 'Балаклія' finds 'по Балаклії'; "
+                               '"quoted words" are adjacent, -word excludes, OR, word* is a prefix.',
                 "tables": {
                     "posts": {
                         "description": "One row per post (latest text); earlier wording in post_versions.",
-                        "fts_table": "posts_search", "fts_pk": "id", "sort_desc": "published_at",
+                        "fts_table": "posts_words", "fts_pk": "search_key", "sort_desc": "published_at",
                         "facets": ["stream", "edited"],
                     },
                     "analyses": {"description": "Detection per post: strike or not, weapons, places (JSON).",
@@ -219,6 +222,15 @@ class _PublicArchive(DatasetteDatabase):
         }
 
 
+def _search_expression(text: str) -> str:
+    """The `posts_words` MATCH expression for a search box text, expanded to word forms as the
+    CLI does; a text the query language rejects is searched as plain quoted words."""
+    try:
+        return fts_expression(text)
+    except QuerySyntaxError:
+        return escape_fts(text)
+
+
 class _Guard:
     """The Datasette plugin that keeps the bot's data in: the authorizer and the Host check."""
 
@@ -227,9 +239,11 @@ class _Guard:
     def __init__(self, port: int) -> None:
         self.port = port
 
-    @hookimpl
+    @hookimpl(trylast=True)  # after Datasette's own, so its `escape_fts` is replaced by ours
     def prepare_connection(self, conn: sqlite3.Connection) -> None:
         conn.set_authorizer(authorize)
+        # The search box sends its text through escape_fts: make it the CLI's query language.
+        conn.create_function("escape_fts", 1, _search_expression, deterministic=True)
 
     @hookimpl
     def asgi_wrapper(self) -> Callable[[ASGIApp], ASGIApp]:

@@ -1,20 +1,22 @@
-"""Full-text search where one form of a Ukrainian word finds the others.
+"""Full-text search where one form of a Ukrainian word finds the others, in milliseconds.
 
-How: the `posts_search` FTS5 table (migration m004) uses the trigram tokenizer, so it matches
-any substring. A query word is turned into the substring every form of it shares ("пожежа" ->
-"пожеж", "Балаклія" -> "балакл"; for alternating stems like Київ/Києва, the set of its forms),
-which finds candidates fast; then each candidate is checked word by word in Python, keeping a
-post only when one of its words has a lemma (pymorphy3 or the gazetteer's name paradigms) in
-common with the query word, so "пожежа" does not find "пожежний".
+How: the `posts_words` FTS5 table (migration m008) indexes words (unicode61 tokenizer). A query
+word is expanded to every inflected form of every lexeme it can belong to (pymorphy3 paradigms
+and the gazetteer's name paradigms), so "Балаклія" becomes `балаклія OR балаклії OR …` and
+SQLite alone finds "по Балаклії" without "пожежа" finding "пожежний". The index's rowid is the
+post's search key (publication second, then id), which FTS5 streams newest first: ordering,
+filters and LIMIT run inside SQLite and a first page reads only its own rows, so it costs the
+same at 10^4 and 10^6 posts. Only quoted phrases are checked in Python (word adjacency across
+forms), on the rows SQL already narrowed to posts holding every word.
 
-Why trigram over a lemmatised FTS column (measured by tests/test_research_measure.py: 17 posts,
-12 queries of names and common words): lemma column recall 1.00 precision 1.00; trigram + stem
-alone recall 1.00 precision 0.83 (stems overmatch: пожеж- in "пожежно-рятувальні"); trigram +
-stem + lemma check recall 1.00 precision 1.00. Index size: lemma 1.1x the text, trigram 3.1x.
-The exact variants tie on quality, so operation decided: the trigram index is kept by plain-SQL
-triggers, so every writer (daemon, backfill, MTProto) keeps it current with no Python hook, and
-edits and earlier versions are searchable at once; Datasette's search box over it finds any
-word by its shared beginning ("Балакл"). A lemma column would need Python on every write path.
+Why forms at query time over a lemma column or the trigram index (measured by
+tests/test_research_measure.py and bench/search.py): all three reach recall and precision 1.00
+on the labelled set once the trigram candidates are checked word by word; but a common word
+gave the trigram index tens of thousands of candidates to check in Python at 10^6 posts
+(minutes), the forms expansion none. A lemma column would need Python on every write path;
+expanded forms keep the index on plain-SQL triggers, so every writer (daemon, backfill, MTProto)
+keeps it current, edits and earlier versions are searchable at once, and Datasette's search box
+runs the same expansion (monitor/serve.py registers it as its FTS escaper).
 
 Query language: words are ANDed; `OR` (upper case) separates alternatives, lowest precedence
 (`a b OR c` is (a AND b) OR c); "quoted words" must follow one another; `-word` excludes;
@@ -37,16 +39,20 @@ from analysis.morph import parse as morph_parse
 from analysis.regions import resolve_region
 from storage.database import Database
 from storage.errors import StorageError
-from storage.export import PHOTOS_SQL, date_filter, post_row
+from storage.export import PHOTOS_SQL, post_row
 
 __all__ = [
-    "QuerySyntaxError", "Term", "Query", "parse_query", "word_lemmas", "text_words", "RegionFilter",
-    "region_filter", "search_posts",
+    "QuerySyntaxError", "Term", "Query", "parse_query", "word_lemmas", "word_forms", "text_words",
+    "RegionFilter", "region_filter", "search_posts", "search_sql", "search_key", "ID_BITS", "fts_expression",
 ]
 
-MIN_TERM = 3  # the trigram index cannot look up anything shorter
+MIN_TERM = 3  # shorter words are in too many posts to be a search
+ID_BITS = 31  # posts_words.rowid = publication second << ID_BITS | post id (storage/schema.py)
+_ID_MASK = (1 << ID_BITS) - 1
 _WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _QUERY_TOKEN_RE = re.compile(r'\s+|"|\(|\)|-?[^\W_]+(?:\'[^\W_]+)*\*?|.', re.UNICODE)
+# Texts write the apostrophe as ' or ’ (separators for unicode61) or as ʼ (a letter to it).
+_MODIFIER_APOSTROPHE = "\u02bc"
 
 
 class QuerySyntaxError(ValueError):
@@ -58,48 +64,61 @@ def text_words(text: str) -> list[str]:
     return _WORD_RE.findall(norm(text))
 
 
+def _latin_or_number(word: str) -> bool:
+    return "a" <= word[0] <= "z" or word[0].isdigit()
+
+
 @functools.lru_cache(maxsize=100_000)
 def word_lemmas(word: str) -> frozenset[str]:
     """Every dictionary form `word` (normalised) can be: itself, pymorphy3's, the gazetteer's."""
     out = {word}
-    if not ("a" <= word[0] <= "z" or word[0].isdigit()):
+    if not _latin_or_number(word):
         out.update(p.normal_form for p in morph_parse(word))
         out.update(get_gazetteer().lemmas(word))
     return frozenset(out)
 
 
+def _name_forms(lemma: str) -> set[str]:
+    """The forms the gazetteer's name paradigms give `lemma` (Балаклія -> балаклії, …)."""
+    g = get_gazetteer()
+    forms: set[str] = set()
+    for k in range(1, len(lemma) + 1):
+        stem = lemma[:k]
+        for name, pid in g.stems.get(stem, ()):
+            if name == lemma:
+                forms.update(stem + suffix for suffix in g.paradigms[pid])
+    return forms
+
+
 @functools.lru_cache(maxsize=10_000)
-def _forms(word: str) -> tuple[str, ...]:
-    """The forms of every lexeme `word` can belong to (pymorphy3 paradigms)."""
-    forms = {word}
-    if "a" <= word[0] <= "z" or word[0].isdigit():
-        return (word,)
+def word_forms(word: str) -> frozenset[str]:
+    """Every form of every lexeme `word` (normalised) can belong to: what a query word matches."""
+    if _latin_or_number(word):
+        return frozenset((word,))
     lemmas = word_lemmas(word)
-    for parse in morph_parse(word):
-        if parse.normal_form in lemmas:
-            forms.update(f.word for f in parse.lexeme)
-    forms.update(lemmas)
-    return tuple(sorted(forms))
+    forms = {word, *lemmas}
+    for lemma in lemmas:
+        for parse in morph_parse(lemma):
+            if parse.normal_form in lemmas:
+                forms.update(f.word for f in parse.lexeme)
+        forms.update(_name_forms(lemma))
+    return frozenset(norm(f) for f in forms)
 
 
-def _substrings(word: str) -> tuple[str, ...]:
-    """Substrings that cover every form of `word`: their shared prefix, else minimal prefixes."""
-    forms = list(_forms(word))
-    stem = forms[0]
-    for f in forms[1:]:
-        while not f.startswith(stem):
-            stem = stem[:-1]
-    # Texts write the apostrophe many ways (' ’ ʼ): look up the longest part without one.
-    stem = max(stem.split("'"), key=len)
-    if len(stem) >= MIN_TERM:
-        return (stem,)
-    # Alternating stems (Київ / Києва): keep each form that no shorter kept form already covers.
-    kept: list[str] = []
-    parts = {max(f.split("'"), key=len) for f in forms}
-    for f in sorted({f for f in parts if len(f) >= MIN_TERM}, key=len):
-        if not any(f.startswith(k) for k in kept):
-            kept.append(f)
-    return tuple(kept) or (word,)
+def _quote(s: str) -> str:
+    return '"' + s.replace('"', '""') + '"'
+
+
+def _word_fts(word: str, prefix: bool) -> str:
+    """FTS5 alternatives for one query word: its forms, or a prefix."""
+    if prefix:
+        return _quote(word) + " *"
+    alts: list[str] = []
+    for form in sorted(word_forms(word)):
+        alts.append(_quote(form))  # with ' the tokenizer makes it a phrase of both halves
+        if "'" in form:
+            alts.append(_quote(form.replace("'", _MODIFIER_APOSTROPHE)))
+    return "(" + " OR ".join(alts) + ")"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,31 +130,33 @@ class Term:
     negated: bool = False
 
     def fts(self) -> str:
-        """The FTS5 (trigram) expression that finds every candidate for this term."""
-        parts = []
-        for w in self.words:
-            subs = (w,) if self.prefix else _substrings(w)
-            alts = " OR ".join(_quote(s) for s in subs)
-            parts.append(f"({alts})" if len(subs) > 1 else alts)
-        return " AND ".join(parts)
+        """The FTS5 expression over `posts_words` every match satisfies; exact unless a phrase."""
+        return " AND ".join(_word_fts(w, self.prefix) for w in self.words)
 
-    def matches(self, words: list[str]) -> bool:
-        """Whether the words of a text contain this term in some inflected form."""
-        n = len(self.words)
-        for i in range(len(words) - n + 1):
-            if all(self._word_matches(q, words[i + k]) for k, q in enumerate(self.words)):
-                return True
-        return False
+    def matches(self, lowered: str) -> bool:
+        """Whether a lower-cased text holds this term in some inflected form, its words one
+        after the other as `text_words` splits them."""
+        return _term_regex(self.words, self.prefix).search(lowered) is not None
 
-    def _word_matches(self, query: str, word: str) -> bool:
-        if self.prefix:
-            return word.startswith(query)
-        if word == query:
-            return True
-        # Cheap filter first: a form of the query word starts with one of its substrings.
-        if not any(word.startswith(s) for s in _substrings(query)):
-            return False
-        return not word_lemmas(word).isdisjoint(word_lemmas(query))
+
+# A word ends where no letter/digit, nor an apostrophe joining one, follows.
+_WORD_START = r"\b(?<!\w')"
+_WORD_END = r"(?![^\W_]|'[^\W_])"
+# norm() is too slow for a page of texts (str.translate): the check matches its variants itself.
+_ANY_APOSTROPHE = "['ʼ’‘`′´ʹ]"
+
+
+@functools.lru_cache(maxsize=1_000)
+def _term_regex(words: tuple[str, ...], prefix: bool) -> re.Pattern[str]:
+    """One regex for a term: each word's forms (or prefix), separated by non-word characters."""
+    parts = []
+    for word in words:
+        if prefix:
+            parts.append(re.escape(word) + r"[^\W_]*(?:'[^\W_]+)*")
+        else:
+            forms = sorted(word_forms(word), key=len, reverse=True)
+            parts.append("(?:" + "|".join(re.escape(f).replace("'", _ANY_APOSTROPHE) for f in forms) + ")")
+    return re.compile(_WORD_START + (_WORD_END + r"[\W_]+?").join(parts) + _WORD_END)
 
 
 @dataclass(slots=True)
@@ -145,23 +166,33 @@ class Query:
     groups: list[list[Term]] = field(default_factory=list)
 
     def fts(self) -> str:
-        """An FTS5 MATCH expression over `posts_search` that every real match satisfies."""
+        """An FTS5 MATCH expression over `posts_words`; exact when `needs_check` is False."""
         alts = []
         for group in self.groups:
-            positives = [t.fts() for t in group if not t.negated]
-            alts.append("(" + " AND ".join(f"({p})" for p in positives) + ")")
+            expr = " AND ".join(f"({t.fts()})" for t in group if not t.negated)
+            # A negated phrase cannot be excluded in SQL (its words may be apart): checked later.
+            excluded = [f"({t.fts()})" for t in group if t.negated and len(t.words) == 1]
+            if excluded:
+                expr = f"({expr}) NOT ({' OR '.join(excluded)})"
+            alts.append(f"({expr})")
         return " OR ".join(alts)
 
+    @property
+    def needs_check(self) -> bool:
+        """Whether SQL's matches must be checked by `matches` (phrases: word adjacency)."""
+        return any(len(t.words) > 1 for group in self.groups for t in group)
+
     def matches(self, text: str) -> bool:
-        """The exact check the trigram candidates must pass (inflection-aware, word-bounded)."""
-        words = text_words(text)
+        """The exact check (inflection-aware, word-bounded, adjacency of phrase words)."""
+        lowered = text.lower()
         return any(
-            all(t.matches(words) != t.negated for t in group) for group in self.groups
+            all(t.matches(lowered) != t.negated for t in group) for group in self.groups
         )
 
 
-def _quote(s: str) -> str:
-    return '"' + s.replace('"', '""') + '"'
+def fts_expression(query: str) -> str:
+    """The `posts_words` MATCH expression for a query in the search language (Datasette's box)."""
+    return parse_query(query).fts()
 
 
 def parse_query(query: str) -> Query:
@@ -224,18 +255,57 @@ class RegionFilter:
     oblast: str   # ISO 3166-2 of the oblast it lies in
     whole_oblast: bool
 
-    def admits(self, oblasts: list[str], places: list[dict]) -> bool:
-        """Whether a post's analysed oblasts/places fall inside this region."""
+    def sql(self) -> tuple[str, list[Any]]:
+        """A condition on the analysis `a`: its oblasts or places fall inside this region."""
         if self.whole_oblast:
-            return self.oblast in oblasts
-        g = get_gazetteer()
-        for place in places:
-            try:
-                if g.contains(self.code, place["code"]):
-                    return True
-            except KeyError:
-                continue  # a code from an older gazetteer edition
-        return False
+            return "EXISTS (SELECT 1 FROM json_each(a.oblasts) WHERE value = ?)", [self.oblast]
+        return ("EXISTS (SELECT 1 FROM json_each(a.places) WHERE json_extract(value, '$.code') "
+                "IN (SELECT value FROM json_each(?)))", [json.dumps(_units_inside(self.code))])
+
+
+@functools.lru_cache(maxsize=64)
+def _units_inside(code: str) -> list[str]:
+    """KATOTTH codes of the units inside a raion, hromada or settlement, itself included."""
+    g = get_gazetteer()
+    return sorted(u for u in g.units if u == code or code in g.ancestors(u))
+
+
+def search_key(moment: datetime) -> int:
+    """The smallest search key of a post published at or after `moment`."""
+    return int(moment.timestamp()) << ID_BITS
+
+
+def search_sql(
+    query: Query,
+    *,
+    region: RegionFilter | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    strikes: bool = False,
+) -> tuple[str, list[Any]]:
+    """The page query and its parameters, less the last two: the cursor (keys below it) and LIMIT."""
+    where = ["posts_words MATCH ?"]
+    params: list[Any] = [query.fts()]
+    if since is not None:
+        where.append("w.rowid >= ?")
+        params.append(search_key(since))
+    if until is not None:
+        where.append("w.rowid < ?")
+        params.append(search_key(until))
+    if strikes:
+        where.append("a.is_strike = 1")
+    if region is not None:
+        cond, cond_params = region.sql()
+        where.append(cond)
+        params.extend(cond_params)
+    sql = f"""SELECT w.rowid AS cursor, w.versions, p.id, p.stream, p.external_id, p.url,
+                     p.published_at, p.title, p.text, p.edited, p.deleted_at, a.is_strike,
+                     a.oblasts, a.places, {PHOTOS_SQL}
+              FROM posts_words w LEFT JOIN analyses a ON a.post_id = (w.rowid & {_ID_MASK})
+              JOIN posts p ON p.id = (w.rowid & {_ID_MASK})
+              WHERE {' AND '.join(where)} AND w.rowid < ?
+              ORDER BY w.rowid DESC LIMIT ?"""
+    return sql, params
 
 
 async def search_posts(
@@ -247,57 +317,50 @@ async def search_posts(
     until: datetime | None = None,
     strikes: bool = False,
     limit: int = 50,
+    after: int | None = None,
+    skip: int = 0,
     batch: int = 200,
 ) -> AsyncIterator[dict[str, Any]]:
-    """Posts matching `query`, newest first, as export rows plus is_strike/oblasts/places.
+    """Posts matching `query`, newest first, as export rows plus is_strike/oblasts/places and
+    `cursor` (pass the last one as `after` for the next page; `skip` pages by count).
 
-    Candidates come from the trigram index with the cheap filters in SQL; each is then checked
-    by `query.matches` (inflection, word bounds, exclusions) and the region's containment.
+    SQLite streams the word index in key order (published second, then id) with every filter
+    applied, so LIMIT stops it after a page; only phrases are checked in Python.
     """
-    dates, date_params = date_filter("p.published_at", since, until)
-    where = ["posts_search MATCH ?", *dates]
-    params: list[Any] = [query.fts(), *date_params]
-    if strikes:
-        where.append("a.is_strike = 1")
-    if region is not None:
-        # The oblast narrows in SQL; containment below a raion is checked in Python.
-        where.append("EXISTS (SELECT 1 FROM json_each(a.oblasts) WHERE value = ?)")
-        params.append(region.oblast)
-    sql = f"""SELECT p.id, p.stream, p.external_id, p.url, p.published_at, p.title, p.text,
-                     p.edited, p.deleted_at, a.is_strike, a.oblasts, a.places, s.versions,
-                     {PHOTOS_SQL}
-              FROM posts_search s JOIN posts p ON p.id = s.rowid
-              LEFT JOIN analyses a ON a.post_id = p.id
-              WHERE {' AND '.join(where)}
-              ORDER BY p.published_at DESC, p.id DESC LIMIT ? OFFSET ?"""
-    found = offset = 0
+    sql, params = search_sql(query, region=region, since=since, until=until, strikes=strikes)
+    check = query.needs_check
+    cursor = (1 << 63) - 1 if after is None else after
+    found = 0
     while found < limit:
+        # Phrases: most rows holding both words hold them together, so ask for little more.
+        want = min(batch, 2 * (limit - found + skip) + 10) if check else limit - found + skip
         try:
-            rows = await db.fetchall(sql, (*params, batch, offset))
+            rows = await db.fetchall(sql, (*params, cursor, want))
         except StorageError as exc:
             if "fts5" in str(exc).lower():  # our quoting makes this a bug, but say it plainly
                 raise QuerySyntaxError(f"the index rejected the query: {exc}") from exc
             raise
-        if not rows:
-            return
-        offset += len(rows)
         for row in rows:
-            oblasts = json.loads(row["oblasts"]) if row["oblasts"] else []
+            cursor = row["cursor"]
+            if check and not query.matches("\n".join(
+                    x for x in (row["title"], row["text"], row["versions"]) if x)):
+                continue
+            if skip:
+                skip -= 1
+                continue
             places = json.loads(row["places"]) if row["places"] else []
-            if region is not None and not region.admits(oblasts, places):
-                continue
-            haystack = "\n".join(x for x in (row["title"], row["text"], row["versions"]) if x)
-            if not query.matches(haystack):
-                continue
             yield {
                 **post_row(row),
                 "is_strike": None if row["is_strike"] is None else bool(row["is_strike"]),
-                "oblasts": oblasts, "places": [p.get("name") for p in places],
-                "deleted": row["deleted_at"] is not None,
+                "oblasts": json.loads(row["oblasts"]) if row["oblasts"] else [],
+                "places": [p.get("name") for p in places],
+                "deleted": row["deleted_at"] is not None, "cursor": row["cursor"],
             }
             found += 1
             if found >= limit:
                 return
+        if len(rows) < want:
+            return
 
 
 def region_filter(query: str) -> tuple[RegionFilter, str] | None:

@@ -61,7 +61,11 @@ def test_search_finds_other_word_forms(archive: Path) -> None:
     assert texts(search(archive, "пожежа")) == {BALAKLIIA, ODESA}
     assert texts(search(archive, '"ракетний удар"')) == {BALAKLIIA}
     assert texts(search(archive, "пожежа -Балаклія")) == {ODESA}
-    assert texts(search(archive, "Балаклія OR Ізюм")) == {BALAKLIIA, IZIUM}
+    both = search(archive, "Балаклія OR Ізюм")
+    assert texts(both) == {BALAKLIIA, IZIUM}
+    # Pages: the second by count and the one after a cursor are the rest of the full list.
+    assert search(archive, "Балаклія OR Ізюм", "--limit", "1", "--page", "2") == both[1:2]
+    assert search(archive, "Балаклія OR Ізюм", "--after", str(both[0]["cursor"])) == both[1:]
 
 
 def test_search_table_output(archive: Path) -> None:
@@ -193,8 +197,11 @@ def test_serve_answers_json_api_and_stops_on_sigterm(archive: Path) -> None:
                 time.sleep(0.3)
         posts = _get_json(f"{base}/archive/posts.json?_shape=array&_size=100")
         assert isinstance(posts, list) and BALAKLIIA in {p["text"] for p in posts}
-        found = _get_json(f"{base}/archive/posts.json?_shape=array&_search=" + urllib.parse.quote("Балакл"))
-        assert BALAKLIIA in [p["text"] for p in found] and all("Балакл" in p["text"] for p in found)
+        # The search box finds word forms like the CLI: a full word finds "по Балаклії".
+        for query, want in (("Балаклія", {BALAKLIIA}), ("пожежа -Балаклія", {ODESA})):
+            found = _get_json(f"{base}/archive/posts.json?_shape=array&_search=" + urllib.parse.quote(query))
+            boxed = [{"text": p["text"], "source": p["stream"]} for p in found]  # type: ignore[index]
+            assert texts(boxed) == texts(search(archive, query)) == want, query
         events = _get_json(f"{base}/research/events.json?_shape=array")
         assert events and all({"latitude", "longitude"} <= set(e) for e in events)
         plugins = {p["name"] for p in _get_json(f"{base}/-/plugins.json")}  # type: ignore[union-attr]
