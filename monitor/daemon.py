@@ -13,6 +13,8 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from analysis.gazetteer import get_gazetteer
+
 from monitor import faults, metrics, resources
 from monitor.app import App
 from monitor.config import AnySource, Config, ConfigError, RSSSource, TelegramMTProtoSource, TelegramWebSource, load_config
@@ -165,6 +167,9 @@ async def run_forever(
         _schedule(jobs, source, index)
     if not sources:
         log.warning("no sources are enabled in the configuration; nothing to poll")
+    # The gazetteer's first load pauses every thread for ~0.5 s (its allocations trigger the
+    # garbage collector): take that before the bot and /healthz serve, not inside a poll.
+    await asyncio.to_thread(get_gazetteer)
     scheduler.start()
     live = LiveFeeds(app.pipeline)  # run_live of each telegram_mtproto source with live = true
     ops = OpsServices(app, scheduler)  # health/metrics server, heartbeat, systemd notifications
