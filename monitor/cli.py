@@ -2,7 +2,8 @@
 
 Each command lives in a module of `COMMAND_MODULES` with an `add_parsers(commands)` that sets
 `handler` and `needs` ("none": no config; "config": the loaded Config; "app": an open archive,
-HTTP client and pipeline, held exclusively when it sets `exclusive`). Errors of our own (bad config, unreadable archive, a failing source)
+HTTP client and pipeline, held exclusively when it sets `exclusive`, and never created when it sets
+`reads_only`). Errors of our own (bad config, unreadable archive, a failing source)
 become one line on stderr and an exit code; only bugs show a traceback.
 """
 
@@ -86,7 +87,9 @@ def _finish(result: object) -> int:
 async def _with_app(args: argparse.Namespace, config: Config) -> int:
     from monitor.app import open_app
 
-    async with open_app(config, exclusive=getattr(args, "exclusive", False)) as app:
+    async with open_app(
+        config, exclusive=getattr(args, "exclusive", False), create=not getattr(args, "reads_only", False),
+    ) as app:
         return int(await args.handler(args, app))
 
 

@@ -38,7 +38,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--since", type=iso_date, metavar="DATE", help="only posts published at or after DATE")
     export.add_argument("--until", type=iso_date, metavar="DATE", help="only posts published before DATE")
     export.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
-    export.set_defaults(handler=_export, needs="app")
+    export.set_defaults(handler=_export, needs="app", reads_only=True)
 
     reanalyze = commands.add_parser(
         "reanalyze", help="redo detection over the archive after an upgrade",

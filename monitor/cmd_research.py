@@ -30,7 +30,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     page.add_argument("--page", type=_positive, default=1, metavar="P", help="the P-th page of --limit posts (default: 1)")
     page.add_argument("--after", type=_cursor, metavar="CURSOR", help="the page after the post with this cursor "
                       "(printed after each page, and in each JSON line); stays right as new posts arrive")
-    search.set_defaults(handler=_search, needs="app")
+    search.set_defaults(handler=_search, needs="app", reads_only=True)
 
     stats = commands.add_parser(
         "stats", help="strike counts by oblast, day or weapon",
@@ -41,7 +41,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     stats.add_argument("--until", type=iso_date, metavar="DATE", help="only strikes before DATE")
     stats.add_argument("--by", choices=["oblast", "day", "weapon"], default="oblast", help="group by (default: %(default)s)")
     stats.add_argument("--plot", metavar="FILE.png", help="also write a PNG chart of strikes per day by oblast")
-    stats.set_defaults(handler=_stats, needs="app")
+    stats.set_defaults(handler=_stats, needs="app", reads_only=True)
 
     serve = commands.add_parser(
         "serve", help="browse the archive in Datasette on 127.0.0.1 (read-only)",
@@ -50,7 +50,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     )
     add_config(serve)
     serve.add_argument("--port", type=_port, default=8001, metavar="N", help="port on 127.0.0.1 (default: %(default)s)")
-    serve.set_defaults(handler=_serve, needs="app")
+    serve.set_defaults(handler=_serve, needs="app", reads_only=True)
 
 
 def _positive(value: str) -> int:
