@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from importlib import metadata
 
 from collectors.base import SourceError
-from monitor.cli_support import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from monitor.cli_support import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, check_args
 from monitor.config import Config, ConfigError, load_config
 from monitor.logs import setup_logging
 from storage.errors import StorageError
@@ -54,6 +54,10 @@ def _version() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if mistake := check_args(args):
+        code, message = mistake
+        print(f"dsns-monitor: {message}", file=sys.stderr)
+        return code
     try:
         if args.needs == "none":
             setup_logging(args.log_level or "WARNING", args.log_format)
