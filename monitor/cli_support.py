@@ -28,9 +28,8 @@ def check_args(args: argparse.Namespace) -> tuple[int, str] | None:
     if since and until and since >= until:
         return EXIT_USAGE, f"--since {since.isoformat()} is not before --until {until.isoformat()} (--until is exclusive)"
     for name in ("output", "plot"):
-        if value := getattr(args, name, None):
-            if not (folder := Path(value).parent).is_dir():
-                return EXIT_FAILURE, f"{folder}: no such folder (for {value})"
+        if (value := getattr(args, name, None)) and not (folder := Path(value).parent).is_dir():
+            return EXIT_FAILURE, f"{folder}: no such folder (for {value})"
     return None
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
 
 import pytest
 
 from monitor.cli import main
+from monitor.logs import quiet_during_progress, setup_logging
 
 
 def _config(tmp_path: Path, database: Path) -> Path:
@@ -55,3 +58,35 @@ def test_since_not_before_until_is_a_usage_error(
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "--since" in err and "--until" in err
     assert not archive.exists()  # refused before the archive is opened (reparse would create it)
+
+
+def _archive(tmp_path: Path) -> Path:
+    from storage.database import Database
+
+    async def create() -> None:
+        await (await Database.open(tmp_path / "archive.db")).close()
+
+    asyncio.run(create())
+    return tmp_path / "archive.db"
+
+
+def test_no_dictionary_loading_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _config(tmp_path, _archive(tmp_path))
+    assert main(["--log-level", "INFO", "search", "Балаклія", "--config", str(config)]) == 0
+    err = capsys.readouterr().err
+    assert "Loading dictionaries" not in err and "pymorphy3" not in err
+
+
+def test_progress_keeps_warnings_and_drops_per_post_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    setup_logging("INFO")
+    log = logging.getLogger("monitor.pipeline")
+    with quiet_during_progress():
+        log.info("post 1 stored")
+        log.warning("feed slow")
+    log.info("done")
+    err = capsys.readouterr().err
+    assert "post 1 stored" not in err and "feed slow" in err and "done" in err
+    setup_logging("DEBUG")
+    with quiet_during_progress():
+        log.info("post 2 stored")
+    assert "post 2 stored" in capsys.readouterr().err  # asked for detail: kept
