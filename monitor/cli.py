@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from importlib import metadata
 
 from collectors.base import SourceError
-from monitor.cli_support import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, check_args
-from monitor.config import Config, ConfigError, load_config
+from monitor.cli_support import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, check_args, command_config
+from monitor.config import Config, ConfigError
 from monitor.logs import setup_logging
 from storage.errors import StorageError
 
@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.needs == "none":
             setup_logging(args.log_level or "WARNING", args.log_format)
             return _finish(args.handler(args))
-        config = load_config(args.config)
+        config = command_config(args)
         setup_logging(args.log_level or config.logging.level, args.log_format, config.secret_env_names())
         if args.needs == "config":
             return _finish(args.handler(args, config))

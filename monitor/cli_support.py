@@ -6,7 +6,11 @@ import argparse
 from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "add_config", "iso_date", "check_args"]
+from monitor.config import Config, load_config
+
+__all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "add_config", "command_config", "iso_date", "check_args"]
+
+DEFAULT_CONFIG = "config.toml"
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -33,8 +37,28 @@ def check_args(args: argparse.Namespace) -> tuple[int, str] | None:
     return None
 
 
-def add_config(parser: argparse.ArgumentParser) -> None:
+def add_config(parser: argparse.ArgumentParser, *, db: bool = False) -> None:
+    """`--config`; with `db`, also `--db FILE` for a command that only reads the archive."""
+    if not db:
+        parser.add_argument(
+            "--config", "-c", default=DEFAULT_CONFIG, metavar="PATH",
+            help="TOML configuration file (default: %(default)s)",
+        )
+        return
+    # None tells "not given": with --db no configuration file is read unless one is named.
     parser.add_argument(
-        "--config", "-c", default="config.toml", metavar="PATH",
-        help="TOML configuration file (default: %(default)s)",
+        "--config", "-c", metavar="PATH", help=f"TOML configuration file (default: {DEFAULT_CONFIG}, none with --db)",
     )
+    parser.add_argument(
+        "--db", metavar="FILE", type=Path,
+        help="the archive file to read, for one handed just the file (overrides [storage] database)",
+    )
+
+
+def command_config(args: argparse.Namespace) -> Config:
+    """The command's configuration: its file's, with `--db` (when the command has it) as the archive."""
+    db: Path | None = getattr(args, "db", None)
+    if db is None:
+        return load_config(args.config or DEFAULT_CONFIG)
+    config = load_config(args.config) if args.config else Config()
+    return config.model_copy(update={"storage": config.storage.model_copy(update={"database": db})})

@@ -32,7 +32,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     backfill.set_defaults(handler=_backfill, needs="app")
 
     export = commands.add_parser("export", help="write archived posts, stories or events as JSON lines or CSV", description="Export archived posts, stories (one row per event) or ACLED-shaped strike events, one per line (jsonl) or row (csv), to stdout or a file.")
-    add_config(export)
+    add_config(export, db=True)
     export.add_argument("--what", choices=["posts", "stories", "events"], default="posts", help="posts, stories, or strike events in ACLED's columns (default: %(default)s)")
     export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="output format (default: %(default)s)")
     export.add_argument("--since", type=iso_date, metavar="DATE", help="only posts published at or after DATE")

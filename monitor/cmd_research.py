@@ -18,7 +18,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
                     'ANDed; OR separates alternatives; "quoted words" must be adjacent; -word excludes; '
                     "word* is a plain prefix.",
     )
-    add_config(search)
+    add_config(search, db=True)
     search.add_argument("query", metavar="QUERY", help='e.g. \'Балаклія пожежа\', \'"ракетний удар" -навчання\'')
     search.add_argument("--region", metavar="R", help="UA-63, Харківщина, kharkiv region, Ізюмський район, a settlement; includes places inside it")
     search.add_argument("--since", type=iso_date, metavar="DATE", help="only posts published at or after DATE")
@@ -36,7 +36,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         "stats", help="strike counts by oblast, day or weapon",
         description="Count strike stories (with killed and injured) by oblast, Kyiv day or weapon; optionally chart strikes per day by oblast.",
     )
-    add_config(stats)
+    add_config(stats, db=True)
     stats.add_argument("--since", type=iso_date, metavar="DATE", help="only strikes at or after DATE")
     stats.add_argument("--until", type=iso_date, metavar="DATE", help="only strikes before DATE")
     stats.add_argument("--by", choices=["oblast", "day", "weapon"], default="oblast", help="group by (default: %(default)s)")
@@ -48,7 +48,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         description="Serve the archive read-only in Datasette with metadata, full-text search, facets, "
                     "canned queries and a map of strike events. Ctrl-C or SIGTERM stops it.",
     )
-    add_config(serve)
+    add_config(serve, db=True)
     serve.add_argument("--port", type=_port, default=8001, metavar="N", help="port on 127.0.0.1 (default: %(default)s)")
     serve.set_defaults(handler=_serve, needs="app", reads_only=True)
 

@@ -90,3 +90,24 @@ def test_progress_keeps_warnings_and_drops_per_post_lines(capsys: pytest.Capture
     with quiet_during_progress():
         log.info("post 2 stored")
     assert "post 2 stored" in capsys.readouterr().err  # asked for detail: kept
+
+
+@pytest.mark.parametrize("command", [["search", "пожежа"], ["export"], ["export", "--what", "events"], ["stats"]])
+def test_db_alone_needs_no_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: list[str],
+) -> None:
+    archive = _archive(tmp_path)
+    monkeypatch.chdir(tmp_path)  # no config.toml here
+    assert main([*command, "--db", archive.name]) == 0
+    assert "configuration" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["search", "пожежа"], ["export"], ["stats"], ["serve"]])
+def test_db_overrides_the_configured_archive_and_is_never_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str],
+) -> None:
+    configured = _archive(tmp_path)
+    typo = tmp_path / "archve.db"
+    assert main([*command, "--config", str(_config(tmp_path, configured)), "--db", str(typo)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(typo) in err and not typo.exists()
