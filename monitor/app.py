@@ -29,22 +29,25 @@ class App:
 @asynccontextmanager
 async def open_app(
     config: Config, sink: AlertSink | None = None, *, telegram_client_factory: ClientFactory | None = None,
-    exclusive: bool = False,
+    exclusive: bool = False, create: bool = True,
 ) -> AsyncIterator[App]:
     """Open the archive, the HTTP client and the pipeline; close them (and Telegram) on exit.
 
     `telegram_client_factory` builds the (unconnected) Telethon client; tests pass a fake.
     `exclusive` (the daemon) holds the archive's lock, taken before any migration, until exit:
-    a second one fails with `ArchiveInUseError`.
+    a second one fails with `ArchiveInUseError`. Without `create` a missing archive is a
+    StorageError (the commands that only read it).
     """
     with exclusive_archive(config.storage.database) if exclusive else nullcontext():
-        async with _open(config, sink, telegram_client_factory) as app:
+        async with _open(config, sink, telegram_client_factory, create) as app:
             yield app
 
 
 @asynccontextmanager
-async def _open(config: Config, sink: AlertSink | None, telegram_client_factory: ClientFactory | None) -> AsyncIterator[App]:
-    db = await Database.open(config.storage.database)
+async def _open(
+    config: Config, sink: AlertSink | None, telegram_client_factory: ClientFactory | None, create: bool,
+) -> AsyncIterator[App]:
+    db = await Database.open(config.storage.database, create=create)
     try:
         timeout = httpx.Timeout(config.http.timeout, connect=min(10.0, config.http.timeout))
         async with httpx.AsyncClient(timeout=timeout) as client:

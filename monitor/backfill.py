@@ -11,6 +11,7 @@ from collectors.base import FetchResult
 from collectors.telegram_web import TelegramWebCollector
 from monitor.app import App
 from monitor.config import RSSSource, TelegramMTProtoSource, TelegramWebSource
+from monitor.logs import quiet_during_progress
 from monitor.pipeline import collector_for
 
 __all__ = ["backfill"]
@@ -39,7 +40,7 @@ async def backfill(
         return 0
     state = await app.pipeline.source_state(source)
     new = edited = fetched = 0
-    with Progress(
+    with quiet_during_progress(), Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[posts]} posts, {task.fields[new]} new"), TimeElapsedColumn(),
         transient=False,

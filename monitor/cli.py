@@ -2,7 +2,8 @@
 
 Each command lives in a module of `COMMAND_MODULES` with an `add_parsers(commands)` that sets
 `handler` and `needs` ("none": no config; "config": the loaded Config; "app": an open archive,
-HTTP client and pipeline, held exclusively when it sets `exclusive`). Errors of our own (bad config, unreadable archive, a failing source)
+HTTP client and pipeline, held exclusively when it sets `exclusive`, and never created when it sets
+`reads_only`). Errors of our own (bad config, unreadable archive, a failing source)
 become one line on stderr and an exit code; only bugs show a traceback.
 """
 
@@ -17,8 +18,8 @@ from collections.abc import Sequence
 from importlib import metadata
 
 from collectors.base import SourceError
-from monitor.cli_support import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
-from monitor.config import Config, ConfigError, load_config
+from monitor.cli_support import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, check_args, command_config
+from monitor.config import Config, ConfigError
 from monitor.logs import setup_logging
 from storage.errors import StorageError
 
@@ -53,11 +54,15 @@ def _version() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if mistake := check_args(args):
+        code, message = mistake
+        print(f"dsns-monitor: {message}", file=sys.stderr)
+        return code
     try:
         if args.needs == "none":
             setup_logging(args.log_level or "WARNING", args.log_format)
             return _finish(args.handler(args))
-        config = load_config(args.config)
+        config = command_config(args)
         setup_logging(args.log_level or config.logging.level, args.log_format, config.secret_env_names())
         if args.needs == "config":
             return _finish(args.handler(args, config))
@@ -86,7 +91,9 @@ def _finish(result: object) -> int:
 async def _with_app(args: argparse.Namespace, config: Config) -> int:
     from monitor.app import open_app
 
-    async with open_app(config, exclusive=getattr(args, "exclusive", False)) as app:
+    async with open_app(
+        config, exclusive=getattr(args, "exclusive", False), create=not getattr(args, "reads_only", False),
+    ) as app:
         return int(await args.handler(args, app))
 
 

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
+from pathlib import Path
 
-__all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "add_config", "iso_date"]
+from monitor.config import Config, load_config
+
+__all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "add_config", "command_config", "iso_date", "check_args"]
+
+DEFAULT_CONFIG = "config.toml"
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -19,8 +24,41 @@ def iso_date(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def add_config(parser: argparse.ArgumentParser) -> None:
+def check_args(args: argparse.Namespace) -> tuple[int, str] | None:
+    """Mistakes argparse cannot see option by option, found before any work is done: a date range
+    that holds nothing (exit 2), an output file (`--output`, `--plot`) in a missing folder (exit 1).
+    Returns the exit code and a one-line message, or None."""
+    since, until = getattr(args, "since", None), getattr(args, "until", None)
+    if since and until and since >= until:
+        return EXIT_USAGE, f"--since {since.isoformat()} is not before --until {until.isoformat()} (--until is exclusive)"
+    for name in ("output", "plot"):
+        if (value := getattr(args, name, None)) and not (folder := Path(value).parent).is_dir():
+            return EXIT_FAILURE, f"{folder}: no such folder (for {value})"
+    return None
+
+
+def add_config(parser: argparse.ArgumentParser, *, db: bool = False) -> None:
+    """`--config`; with `db`, also `--db FILE` for a command that only reads the archive."""
+    if not db:
+        parser.add_argument(
+            "--config", "-c", default=DEFAULT_CONFIG, metavar="PATH",
+            help="TOML configuration file (default: %(default)s)",
+        )
+        return
+    # None tells "not given": with --db no configuration file is read unless one is named.
     parser.add_argument(
-        "--config", "-c", default="config.toml", metavar="PATH",
-        help="TOML configuration file (default: %(default)s)",
+        "--config", "-c", metavar="PATH", help=f"TOML configuration file (default: {DEFAULT_CONFIG}, none with --db)",
     )
+    parser.add_argument(
+        "--db", metavar="FILE", type=Path,
+        help="the archive file to read, for one handed just the file (overrides [storage] database)",
+    )
+
+
+def command_config(args: argparse.Namespace) -> Config:
+    """The command's configuration: its file's, with `--db` (when the command has it) as the archive."""
+    db: Path | None = getattr(args, "db", None)
+    if db is None:
+        return load_config(args.config or DEFAULT_CONFIG)
+    config = load_config(args.config) if args.config else Config()
+    return config.model_copy(update={"storage": config.storage.model_copy(update={"database": db})})

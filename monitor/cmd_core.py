@@ -32,13 +32,13 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     backfill.set_defaults(handler=_backfill, needs="app")
 
     export = commands.add_parser("export", help="write archived posts, stories or events as JSON lines or CSV", description="Export archived posts, stories (one row per event) or ACLED-shaped strike events, one per line (jsonl) or row (csv), to stdout or a file.")
-    add_config(export)
+    add_config(export, db=True)
     export.add_argument("--what", choices=["posts", "stories", "events"], default="posts", help="posts, stories, or strike events in ACLED's columns (default: %(default)s)")
     export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="output format (default: %(default)s)")
     export.add_argument("--since", type=iso_date, metavar="DATE", help="only posts published at or after DATE")
     export.add_argument("--until", type=iso_date, metavar="DATE", help="only posts published before DATE")
     export.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
-    export.set_defaults(handler=_export, needs="app")
+    export.set_defaults(handler=_export, needs="app", reads_only=True)
 
     reanalyze = commands.add_parser(
         "reanalyze", help="redo detection over the archive after an upgrade",

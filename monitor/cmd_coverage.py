@@ -36,7 +36,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     add_config(coverage)
     coverage.add_argument("--since", type=iso_date, metavar="DATE", help="only days from DATE on")
     coverage.add_argument("--format", choices=("table", "jsonl", "csv"), default="table", help="default: %(default)s")
-    coverage.set_defaults(handler=_coverage, needs="app")
+    coverage.set_defaults(handler=_coverage, needs="app", reads_only=True)
 
 
 async def _reparse(args: argparse.Namespace, app: App) -> int:

@@ -18,7 +18,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
                     'ANDed; OR separates alternatives; "quoted words" must be adjacent; -word excludes; '
                     "word* is a plain prefix.",
     )
-    add_config(search)
+    add_config(search, db=True)
     search.add_argument("query", metavar="QUERY", help='e.g. \'Балаклія пожежа\', \'"ракетний удар" -навчання\'')
     search.add_argument("--region", metavar="R", help="UA-63, Харківщина, kharkiv region, Ізюмський район, a settlement; includes places inside it")
     search.add_argument("--since", type=iso_date, metavar="DATE", help="only posts published at or after DATE")
@@ -30,27 +30,27 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     page.add_argument("--page", type=_positive, default=1, metavar="P", help="the P-th page of --limit posts (default: 1)")
     page.add_argument("--after", type=_cursor, metavar="CURSOR", help="the page after the post with this cursor "
                       "(printed after each page, and in each JSON line); stays right as new posts arrive")
-    search.set_defaults(handler=_search, needs="app")
+    search.set_defaults(handler=_search, needs="app", reads_only=True)
 
     stats = commands.add_parser(
         "stats", help="strike counts by oblast, day or weapon",
         description="Count strike stories (with killed and injured) by oblast, Kyiv day or weapon; optionally chart strikes per day by oblast.",
     )
-    add_config(stats)
+    add_config(stats, db=True)
     stats.add_argument("--since", type=iso_date, metavar="DATE", help="only strikes at or after DATE")
     stats.add_argument("--until", type=iso_date, metavar="DATE", help="only strikes before DATE")
     stats.add_argument("--by", choices=["oblast", "day", "weapon"], default="oblast", help="group by (default: %(default)s)")
     stats.add_argument("--plot", metavar="FILE.png", help="also write a PNG chart of strikes per day by oblast")
-    stats.set_defaults(handler=_stats, needs="app")
+    stats.set_defaults(handler=_stats, needs="app", reads_only=True)
 
     serve = commands.add_parser(
         "serve", help="browse the archive in Datasette on 127.0.0.1 (read-only)",
         description="Serve the archive read-only in Datasette with metadata, full-text search, facets, "
                     "canned queries and a map of strike events. Ctrl-C or SIGTERM stops it.",
     )
-    add_config(serve)
+    add_config(serve, db=True)
     serve.add_argument("--port", type=_port, default=8001, metavar="N", help="port on 127.0.0.1 (default: %(default)s)")
-    serve.set_defaults(handler=_serve, needs="app")
+    serve.set_defaults(handler=_serve, needs="app", reads_only=True)
 
 
 def _positive(value: str) -> int:

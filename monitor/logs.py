@@ -11,11 +11,12 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from collectors.http import redact
 
-__all__ = ["setup_logging", "register_secret", "KeyValueFormatter", "JSONFormatter"]
+__all__ = ["setup_logging", "register_secret", "quiet_during_progress", "KeyValueFormatter", "JSONFormatter"]
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 # A bot token in a URL or message: digits, a colon, 35 url-safe characters.
@@ -70,11 +71,39 @@ def setup_logging(level: str = "INFO", fmt: str = "text", secrets_env: Iterable[
     """Log to stderr at `level`, as text or JSON; redact the values of `secrets_env` variables."""
     for name in secrets_env:
         register_secret(os.environ.get(name))
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(JSONFormatter() if fmt == "json" else KeyValueFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Per-request lines from httpx and job bookkeeping from APScheduler drown the useful ones.
-    for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite", "telethon"):
+    # pymorphy3 says "Loading dictionaries" each time an analyser is built; matplotlib lists its fonts.
+    for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite", "telethon", "pymorphy3", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at the time: while a rich progress bar is shown it is
+    the bar's proxy, which prints the line above the bar instead of through it."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
+@contextmanager
+def quiet_during_progress() -> Iterator[None]:
+    """While a progress bar counts the posts, the per-post INFO lines only drown it: keep warnings
+    and errors (and everything when DEBUG was asked for)."""
+    root = logging.getLogger()
+    previous = root.level
+    if previous == logging.INFO:
+        root.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        root.setLevel(previous)

@@ -20,6 +20,7 @@ from analysis.analyze import ANALYZER_VERSION, analyze_or_error
 from analysis.model import Analysis
 from collectors.base import RawPost
 from monitor.app import App
+from monitor.logs import quiet_during_progress
 from storage.analyses import record_analysis_error, save_analysis
 from storage.posts import Change, stored_post
 
@@ -49,7 +50,7 @@ async def reanalyze(app: App, *, everything: bool = False) -> int:
     total = (await app.db.fetchone(f"SELECT count(*) FROM posts p LEFT JOIN analyses a ON a.post_id = p.id {stale}", params))[0]
     done = failed = 0
     last_id = 0
-    with Progress(TextColumn("[bold]reanalyze"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as progress:
+    with quiet_during_progress(), Progress(TextColumn("[bold]reanalyze"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as progress:
         task = progress.add_task("posts", total=total)
         while True:
             where = f"{stale} {'AND' if stale else 'WHERE'} p.id > ?"

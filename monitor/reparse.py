@@ -24,6 +24,7 @@ from collectors.telegram_web import parse_page
 from monitor.app import App
 from monitor.canary import layout_change
 from monitor.config import AnySource, ConfigError, RSSSource, TelegramWebSource
+from monitor.logs import quiet_during_progress
 from storage.payloads import StoredPayload, count_payloads, iter_payloads
 from storage.sources import PostProfile, post_profile
 
@@ -79,7 +80,7 @@ async def reparse(
     rejected: dict[str, list[Rejected]] = {name: [] for name in names}
     parsed: set[tuple[str, str]] = set()
     total = await count_payloads(app.db, sources=names, since=since, until=until)
-    with Progress(
+    with quiet_during_progress(), Progress(
         TextColumn("[bold]reparse"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[posts]} posts"), TimeElapsedColumn(),
     ) as progress:

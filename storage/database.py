@@ -63,17 +63,21 @@ class Database:
         self._watcher = watcher
 
     @classmethod
-    async def open(cls, path: str | Path, *, read_only: bool = False) -> Database:
-        """Open (creating if needed) the archive at `path` and bring its schema up to date."""
+    async def open(cls, path: str | Path, *, read_only: bool = False, create: bool = True) -> Database:
+        """Open the archive at `path` and bring its schema up to date.
+
+        A missing archive is created, unless `read_only` or not `create` (commands that only read
+        it: a mistyped path must be an error, not a new empty archive).
+        """
         path = Path(path)
         try:
+            if not path.exists() and (read_only or not create):
+                raise StorageError(f"{path}: no archive here (run `dsns-monitor run` first)")
             if not read_only:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 if not path.exists():
                     # The archive holds subscribers' chat ids: owner-only from the start.
                     os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-            elif not path.exists():
-                raise StorageError(f"{path}: no archive here (run `dsns-monitor run` first)")
             _owner_only(path)
             writer = await _connect(path, read_only=read_only)
         except sqlite3.Error as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import sqlite3
@@ -201,6 +202,10 @@ async def test_served_sql_cannot_read_the_bot_tables(tmp_path: Path) -> None:
 
 
 def test_a_killed_serve_leaves_nothing_listening(config_file: Path) -> None:
+    async def create_archive() -> None:  # serve never creates one
+        await (await Database.open(load_config(config_file).storage.database)).close()
+
+    asyncio.run(create_archive())
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
