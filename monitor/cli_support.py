@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,14 +27,20 @@ def iso_date(value: str) -> datetime:
 
 def check_args(args: argparse.Namespace) -> tuple[int, str] | None:
     """Mistakes argparse cannot see option by option, found before any work is done: a date range
-    that holds nothing (exit 2), an output file (`--output`, `--plot`) in a missing folder (exit 1).
+    that holds nothing (exit 2), an output file (`--output`, `--plot`) in a missing or read-only folder, or that is a folder (exit 1).
     Returns the exit code and a one-line message, or None."""
     since, until = getattr(args, "since", None), getattr(args, "until", None)
     if since and until and since >= until:
         return EXIT_USAGE, f"--since {since.isoformat()} is not before --until {until.isoformat()} (--until is exclusive)"
     for name in ("output", "plot"):
-        if (value := getattr(args, name, None)) and not (folder := Path(value).parent).is_dir():
+        if not (value := getattr(args, name, None)):
+            continue
+        if not (folder := Path(value).parent).is_dir():
             return EXIT_FAILURE, f"{folder}: no such folder (for {value})"
+        if Path(value).is_dir():
+            return EXIT_FAILURE, f"{value}: is a folder; name a file in it"
+        if not os.access(folder, os.W_OK):
+            return EXIT_FAILURE, f"{folder}: not writable (for {value})"
     return None
 
 

@@ -111,3 +111,16 @@ def test_db_overrides_the_configured_archive_and_is_never_created(
     assert main([*command, "--config", str(_config(tmp_path, configured)), "--db", str(typo)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(typo) in err and not typo.exists()
+
+
+@pytest.mark.parametrize("command", [["export", "-o"], ["stats", "--plot"]])
+def test_an_output_that_is_a_folder_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str],
+) -> None:
+    archive = tmp_path / "archive.db"
+    archive.touch()
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    assert main([*command, str(folder), "--config", str(_config(tmp_path, archive))]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a folder" in err and str(folder) in err
