@@ -17,6 +17,7 @@ import aiosqlite
 
 from collectors.base import Payload
 from storage.database import Database
+from storage.export import date_filter
 from storage.timeutil import from_db, to_db
 
 __all__ = [
@@ -78,13 +79,8 @@ def _filters(sources: list[str] | None, since: datetime | None, until: datetime 
     if sources is not None:
         where.append(f"s.name IN ({', '.join('?' * len(sources))})")
         params += sources
-    if since is not None:
-        where.append("p.fetched_at >= ?")
-        params.append(to_db(since))
-    if until is not None:
-        where.append("p.fetched_at < ?")
-        params.append(to_db(until))
-    return " AND ".join(where) or "1", params
+    dates, date_params = date_filter("p.fetched_at", since, until)
+    return " AND ".join(where + dates) or "1", params + date_params
 
 
 async def count_payloads(
