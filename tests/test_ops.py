@@ -14,16 +14,17 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import asynccontextmanager
 from datetime import timedelta
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
 from monitor import faults
-from monitor.app import open_app
-from monitor.config import ConfigError, load_config
+from monitor.app import App, open_app
+from monitor.config import Config, ConfigError, load_config
 from monitor.daemon import poll_all_once
 from monitor.health import HealthServer
 from monitor.systemd import Heartbeat, Watchdog, notify, watchdog_interval
@@ -32,6 +33,17 @@ from tests.fakes.feeds import FakeFeeds
 from tests.fakes.tme import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@asynccontextmanager
+async def health_server(app: App, config: Config) -> AsyncIterator[tuple[HealthServer, str]]:
+    """The app's /healthz and /metrics on a free port, with a fresh heartbeat: (server, base URL)."""
+    server = HealthServer(app.db, config, heartbeat_age=lambda: 1.0)
+    await server.start()
+    try:
+        yield server, f"http://127.0.0.1:{server.port}"
+    finally:
+        await server.close()
 
 
 def with_health(config_file: Path, extra: str = "") -> Path:
@@ -48,10 +60,7 @@ async def test_healthz_reports_each_source_and_turns_503_when_all_fail(
     tme.fill("dsns_telegram", 3)
     config = load_config(with_health(config_file, "unhealthy_after = 60"))
     async with open_app(config) as app:
-        server = HealthServer(app.db, config, heartbeat_age=lambda: 1.0)
-        await server.start()
-        url = f"http://127.0.0.1:{server.port}"
-        try:
+        async with health_server(app, config) as (server, url):
             async with httpx.AsyncClient() as client:
                 feeds.fail_next(500)
                 await poll_all_once(app)
@@ -83,8 +92,6 @@ async def test_healthz_reports_each_source_and_turns_503_when_all_fail(
 
                 assert (await client.get(f"{url}/nope")).status_code == 404
                 assert (await client.post(f"{url}/healthz")).status_code == 405
-        finally:
-            await server.close()
 
 
 async def test_metrics_are_prometheus_text_from_our_registry(tme: FakeTelegram, config_file: Path) -> None:
@@ -254,10 +261,7 @@ def test_backup_while_the_archive_is_written(tme: FakeTelegram, config_file: Pat
 async def test_a_component_fault_degrades_or_fails_health(config_file: Path) -> None:
     config = load_config(config_file)
     async with open_app(config) as app:
-        server = HealthServer(app.db, config, heartbeat_age=lambda: 1.0)
-        await server.start()
-        url = f"http://127.0.0.1:{server.port}"
-        try:
+        async with health_server(app, config) as (server, url):
             async with httpx.AsyncClient() as client:
                 metrics_text = (await client.get(f"{url}/metrics")).text
                 assert 'dsns_component_fault{component="archive"} 0.0' in metrics_text  # a series before any fault
@@ -272,8 +276,6 @@ async def test_a_component_fault_degrades_or_fails_health(config_file: Path) -> 
                 faults.clear("archive")
                 faults.clear("analysis")
                 assert (await client.get(f"{url}/healthz")).json()["faults"] == {}
-        finally:
-            await server.close()
 
 
 def test_status_reads_the_archive_like_healthz(
