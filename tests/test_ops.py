@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
 import socket
 import sqlite3
 import stat
-import json
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
