@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import aiosqlite
 import httpx
@@ -34,6 +34,7 @@ from storage.analyses import record_analysis_error, save_analysis
 from storage.database import Database
 from storage.media import PendingMedia
 from storage.payloads import pack, store_payloads
+from storage.polls import PollRecord, record_poll
 from storage.posts import Change, fault_of_post, is_unchanged, known_posts, mark_deleted, upsert_posts
 from storage.stories import note_deletions
 from storage.sources import SourceState, ensure_source, get_source, post_profile, record_failure, record_success
@@ -128,22 +129,21 @@ class Pipeline:
         state = await self.source_state(source)
         if not force and state.next_check_at and state.next_check_at > utcnow():
             return PollOutcome(name, ok=True, skipped=True)
-        started = time.monotonic()
+        started, started_at = time.monotonic(), utcnow()
         try:
             result = await self._fetch(source, state)
             await self._check_layout(source, state, result)
-            changes = await self.ingest(source, state, result)
+            changes = await self.ingest(source, state, result, poll_started=started_at)
         except SourceError as exc:
             resources.note_error(exc, f"poll of {name}")
             await self._keep_payloads(state, exc.payloads)
-            kind = "layout" if isinstance(exc, SourceLayoutError) else None
-            return await self._failed(source, state, started, str(exc), exc.retry_after, kind=kind)
+            return await self._failed(source, state, started, PollRecord.failed(started_at, exc), exc.retry_after)
         except Exception as exc:
             # A bug or an archive fault: failure state and backoff on the source like any
             # other failure (so /healthz sees it), the traceback once in the log.
             resources.note_error(exc, f"poll of {name}")
             log.exception("source=%s poll failed unexpectedly", name)
-            return await self._failed(source, state, started, f"internal error: {type(exc).__name__}: {exc}", None)
+            return await self._failed(source, state, started, PollRecord.failed(started_at, exc), None)
         new = sum(c.kind == "new" for c in changes)
         log.info(
             "source=%s fetched=%d new=%d edited=%d not_modified=%s duration=%.2fs",
@@ -156,14 +156,17 @@ class Pipeline:
         return PollOutcome(name, ok=True, new=new, edited=len(changes) - new)
 
     async def _failed(
-        self, source: TelegramWebSource | RSSSource, state: SourceState, started: float, error: str,
-        retry_after: float | None, *, kind: str | None = None,
+        self, source: TelegramWebSource | RSSSource, state: SourceState, started: float, poll: PollRecord,
+        retry_after: float | None,
     ) -> PollOutcome:
         name = source.source_name
-        failed = await record_failure(
-            self.db, state.id, error, interval=source.interval,
-            retry_after=retry_after, max_backoff=self.config.scheduler.max_backoff, kind=kind,
-        )
+        error = poll.error or ""
+        async with self.db.write() as conn:
+            failed = await record_failure(
+                self.db, state.id, error, interval=source.interval, retry_after=retry_after,
+                max_backoff=self.config.scheduler.max_backoff, kind="layout" if poll.kind == "layout" else None,
+            )
+            await record_poll(conn, state.id, poll)
         retry_in = (failed.next_check_at - utcnow()).total_seconds() if failed.next_check_at else None
         metrics.poll_finished(name, time.monotonic() - started, ok=False, rate_limited=retry_after is not None)
         log.error("source=%s error=%r failures=%d retry_in=%.0fs", name, error, failed.error_count, retry_in or 0)
@@ -203,7 +206,7 @@ class Pipeline:
 
     async def ingest(
         self, source: TelegramWebSource | RSSSource | TelegramMTProtoSource, state: SourceState,
-        result: FetchResult, *, touch_source: bool = True,
+        result: FetchResult, *, touch_source: bool = True, poll_started: datetime | None = None,
     ) -> list[Change]:
         """Store, analyse and publish a fetch result; the cursor moves in the same transaction.
 
@@ -211,7 +214,7 @@ class Pipeline:
         (for `reanalyze`), one that cannot be read or stored is skipped; both are logged,
         counted and reported as faults while the rest of the page is stored.
         `touch_source` False leaves the source row alone (cursor, failure state and backoff):
-        for posts pushed by a live feed between polls.
+        for posts pushed by a live feed between polls. `poll_started` logs the poll (storage.polls).
         """
         posts, rejected = valid_posts(result.posts)
         rejected += result.rejected
@@ -231,6 +234,8 @@ class Pipeline:
                         conn, state.id, cursor=result.cursor, etag=result.etag,
                         last_modified=result.last_modified,
                     )
+                if poll_started is not None:
+                    await record_poll(conn, state.id, PollRecord.good(poll_started, result, changes))
         except BaseException:
             self.stories.forget()
             raise

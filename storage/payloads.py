@@ -18,6 +18,7 @@ import aiosqlite
 from collectors.base import Payload
 from storage.database import Database
 from storage.export import date_filter
+from storage.polls import prune_polls
 from storage.timeutil import from_db, to_db
 
 __all__ = [
@@ -117,11 +118,13 @@ async def iter_payloads(
 
 
 async def prune_payloads(db: Database, older_than: datetime) -> int:
-    """Forget fetches made before `older_than`, and the bodies no kept fetch refers to;
-    returns the number of fetches forgotten."""
+    """Forget fetches made before `older_than`, the bodies no kept fetch refers to, and the
+    polls logged before then (the log and the bodies cover the same days); returns the number
+    of fetches forgotten."""
     async with db.write() as conn:
         cursor = await conn.execute("DELETE FROM payloads WHERE fetched_at < ?", (to_db(older_than),))
         removed = cursor.rowcount
+        await prune_polls(conn, older_than)
         await conn.execute(
             "DELETE FROM payload_bodies WHERE NOT EXISTS (SELECT 1 FROM payloads p WHERE p.body_hash = payload_bodies.hash)"
         )

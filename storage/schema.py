@@ -440,10 +440,34 @@ async def m010_search_lemmas(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m011_poll_log(conn: aiosqlite.Connection) -> None:
+    """Every poll's outcome (storage/polls.py), for `coverage`: failed polls, time without a good
+    poll, and which Telegram message ids each source read (`seen`, as ranges "1-25,27")."""
+    await run_script(
+        conn,
+        """
+        CREATE TABLE polls (
+            id INTEGER PRIMARY KEY,
+            source_id INTEGER NOT NULL REFERENCES sources(id),
+            started_at TEXT NOT NULL,
+            finished_at TEXT NOT NULL,
+            ok INTEGER NOT NULL,
+            kind TEXT,
+            new INTEGER NOT NULL DEFAULT 0,
+            changed INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            seen TEXT
+        );
+        CREATE INDEX polls_source ON polls (source_id, finished_at);
+        CREATE INDEX polls_finished ON polls (finished_at);
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial, m002_stories_and_alerts, m003_story_clustering, m004_search_trigram,
     m005_search_index_once_per_post, m006_forget_names, m007_outbox_priority, m008_analysis_errors,
-    m009_payloads, m010_search_lemmas,
+    m009_payloads, m010_search_lemmas, m011_poll_log,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

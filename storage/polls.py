@@ -1,0 +1,138 @@
+"""The poll log: every poll's outcome, kept as long as the payloads (`[storage] payload_retention_days`).
+
+`coverage` reads it for what the posts alone cannot say: polls that failed, stretches of time
+with no good poll (the daemon down, a source backing off), and, for a channel read both over
+the web preview and MTProto, which message ids each of them read. A good poll's row is written
+in the transaction that stores its posts, so the log never claims posts the archive lacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from collectors.base import (
+    FetchResult, PreviewDisabledError, SourceError, SourceHTTPError, SourceLayoutError, SourceNetworkError,
+    SourceParseError, SourceRateLimited, message_id,
+)
+from collectors.http import redact
+from storage.database import Database
+from storage.posts import Change
+from storage.timeutil import from_db, to_db, utcnow
+
+__all__ = [
+    "PollRecord", "LoggedPoll", "record_poll", "failure_kind", "seen_ids", "id_ranges", "parse_id_ranges",
+    "logged_polls", "prune_polls",
+]
+
+# An error text is for a person reading `coverage`; a hostile server's answer can be long.
+_MAX_ERROR = 500
+
+
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    """One poll as it ended. `kind` says what failed ("layout", "network", "http", "rate_limited",
+    "preview_disabled", "parse", "source", "internal"); `seen` the Telegram message ids read."""
+
+    started_at: datetime
+    ok: bool
+    kind: str | None = None
+    new: int = 0
+    changed: int = 0
+    error: str | None = None
+    seen: tuple[int, ...] = ()
+
+    @classmethod
+    def good(cls, started_at: datetime, result: FetchResult, changes: list[Change]) -> PollRecord:
+        new = sum(c.kind == "new" for c in changes)
+        return cls(started_at, ok=True, new=new, changed=len(changes) - new, seen=seen_ids(result))
+
+    @classmethod
+    def failed(cls, started_at: datetime, exc: BaseException) -> PollRecord:
+        error = str(exc) if isinstance(exc, SourceError) else f"internal error: {type(exc).__name__}: {exc}"
+        return cls(started_at, ok=False, kind=failure_kind(exc), error=error)
+
+
+def failure_kind(exc: BaseException) -> str:
+    """A short name for what went wrong, most specific class first."""
+    for cls, kind in (
+        (SourceLayoutError, "layout"), (SourceParseError, "parse"), (SourceRateLimited, "rate_limited"),
+        (SourceHTTPError, "http"), (SourceNetworkError, "network"), (PreviewDisabledError, "preview_disabled"),
+        (SourceError, "source"),
+    ):
+        if isinstance(exc, cls):
+            return kind
+    return "internal"
+
+
+def seen_ids(result: FetchResult) -> tuple[int, ...]:
+    """The Telegram message ids a poll read (feeds' GUIDs are not ids: none)."""
+    return tuple(sorted({i for i in (message_id(p.external_id) for p in result.posts if p.kind != "article") if i}))
+
+
+def id_ranges(ids: Iterable[int]) -> str:
+    """Sorted ids as "1-25,27,30-31": a page of consecutive ids costs a few characters."""
+    parts: list[str] = []
+    ordered = sorted(set(ids))
+    start = prev = None
+    for value in [*ordered, None]:
+        if prev is not None and value == prev + 1:
+            prev = value
+            continue
+        if start is not None:
+            parts.append(str(start) if start == prev else f"{start}-{prev}")
+        start = prev = value
+    return ",".join(parts)
+
+
+def parse_id_ranges(text: str | None) -> Iterator[int]:
+    for part in (text or "").split(","):
+        if part:
+            low, _, high = part.partition("-")
+            yield from range(int(low), int(high or low) + 1)
+
+
+async def record_poll(conn: aiosqlite.Connection, source_id: int, record: PollRecord) -> None:
+    """Log a poll that ends now (inside the caller's transaction); the error is redacted."""
+    error = redact(record.error)[:_MAX_ERROR] if record.error else None
+    await conn.execute(
+        """INSERT INTO polls (source_id, started_at, finished_at, ok, kind, new, changed, error, seen)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (source_id, to_db(record.started_at), to_db(utcnow()), int(record.ok), record.kind, record.new,
+         record.changed, error, id_ranges(record.seen) if record.seen else None),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedPoll:
+    source: str
+    finished_at: datetime
+    ok: bool
+    seen: str | None
+
+
+async def logged_polls(
+    db: Database, *, since: datetime | None = None, sources: list[str] | None = None, with_seen: bool = False
+) -> list[LoggedPoll]:
+    """The logged polls finished at or after `since`, per source in time order."""
+    where = ["p.finished_at >= ?"]
+    params: list = [to_db(since) if since else ""]
+    if sources is not None:
+        where.append(f"s.name IN ({', '.join('?' * len(sources))})")
+        params += sources
+    rows = await db.fetchall(
+        f"""SELECT s.name, p.finished_at, p.ok, {'p.seen' if with_seen else 'NULL'}
+            FROM polls p JOIN sources s ON s.id = p.source_id
+            WHERE {' AND '.join(where)} ORDER BY s.name, p.finished_at, p.id""",
+        tuple(params),
+    )
+    return [LoggedPoll(name, from_db(finished), bool(ok), seen) for name, finished, ok, seen in rows]  # type: ignore[arg-type]
+
+
+async def prune_polls(conn: aiosqlite.Connection, older_than: datetime) -> int:
+    """Forget polls finished before `older_than` (inside the caller's transaction)."""
+    cursor = await conn.execute("DELETE FROM polls WHERE finished_at < ?", (to_db(older_than),))
+    return cursor.rowcount
