@@ -429,19 +429,21 @@ class TelegramWebCollector:
         )
 
     async def backfill(
-        self, client: httpx.AsyncClient, *, since: datetime | None = None, pages: int = 50
+        self, client: httpx.AsyncClient, *, since: datetime | None = None, pages: int = 50,
+        payloads: list[Payload] | None = None,
     ) -> AsyncIterator[list[RawPost]]:
         """Yield the channel's history page by page, newest page first (each page oldest first).
 
         Stops at the first post older than `since` (a naive datetime is taken as UTC), after
-        `pages` pages, or at the start of the channel.
+        `pages` pages, or at the start of the channel. Each page's body is appended to
+        `payloads` before its posts are yielded.
         """
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
         seen: set[int] = set()
         before: int | None = None
         for _ in range(pages):
-            page = await self.fetch_page(client, before=before)
+            page = await self.fetch_page(client, before=before, payloads=payloads)
             fresh = [post for post in page if post.id not in seen]
             if not fresh:
                 return

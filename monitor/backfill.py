@@ -7,7 +7,7 @@ from datetime import datetime
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from collectors.base import FetchResult
+from collectors.base import FetchResult, Payload
 from collectors.telegram_web import TelegramWebCollector
 from monitor.app import App
 from monitor.config import RSSSource, TelegramMTProtoSource, TelegramWebSource
@@ -46,8 +46,11 @@ async def backfill(
         transient=False,
     ) as progress:
         task = progress.add_task(source.source_name, total=pages, posts=0, new=0)
-        async for page in collector.backfill(app.client, since=since, pages=pages):
-            changes = await app.pipeline.ingest(source, state, FetchResult(posts=page))
+        # Each page's body is kept like a poll's, so `reparse` can read the history again.
+        bodies: list[Payload] = []
+        async for page in collector.backfill(app.client, since=since, pages=pages, payloads=bodies):
+            changes = await app.pipeline.ingest(source, state, FetchResult(posts=page, payloads=bodies[:]))
+            bodies.clear()
             fetched += len(page)
             new += sum(c.kind == "new" for c in changes)
             edited += sum(c.kind == "edited" for c in changes)

@@ -1,21 +1,40 @@
-"""Per source per day: what the archive holds and what it may have missed (`dsns-monitor coverage`)."""
+"""Per source per day: what the archive holds and what it may have missed (`dsns-monitor coverage`).
+
+Counts (posts, edits, deletions, missing ids, fetches, polls) come from SQL per UTC day; the
+figures about time (minutes without a good poll, stale hours) are stretches of time computed
+from the poll log and the posts' dates, then cut at midnight UTC.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from storage.database import Database
-from storage.timeutil import to_db
+from storage.polls import logged_polls, parse_id_ranges
+from storage.sources import silences
+from storage.timeutil import from_db, to_db, utcnow
 
-__all__ = ["CoverageDay", "coverage_days"]
+__all__ = ["CoverageDay", "Unmatched", "coverage_days", "unmatched_posts"]
+
+# A good poll vouches for the source until two of its intervals have passed: one late or
+# failed poll is tolerated (it shows as a failed poll), a longer hole counts as time uncovered.
+GRACE_INTERVALS = 2
+_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
 class CoverageDay:
     """`missing_ids`: Telegram message ids between the day's lowest and highest post that no
     stored post has (an album's photos take one id each and are not counted missing);
-    None for feeds. `fetches`: pages and feed bodies kept that day."""
+    None for feeds. `fetches`: pages and feed bodies kept that day. `polls`, `failed_polls`:
+    polls logged that day. `minutes_without_good_poll`: time more than two poll intervals
+    after the last good poll (the daemon stopped, the source failing or backing off); None
+    before the source's first logged poll (or the log's retention) and for sources not polled
+    by the configuration. `stale_hours`: time the source was stale by /healthz's rule (silent
+    for longer than 4 usual gaps and the floor), its usual gap being today's."""
 
     source: str
     day: str
@@ -24,10 +43,53 @@ class CoverageDay:
     deletions: int
     missing_ids: int | None
     fetches: int
+    polls: int = 0
+    failed_polls: int = 0
+    minutes_without_good_poll: int | None = None
+    stale_hours: float = 0.0
 
 
-async def coverage_days(db: Database, *, since: datetime | None = None) -> list[CoverageDay]:
-    """Days (UTC) with any post, edit, deletion or fetch, per source, oldest first."""
+async def coverage_days(
+    db: Database, *, since: datetime | None = None, intervals: dict[str, float] | None = None,
+    stale_floor: float = 6 * 3600.0, now: datetime | None = None,
+) -> list[CoverageDay]:
+    """Days (UTC) with anything to say, per source, oldest first. `intervals` are the poll
+    intervals (seconds) of the sources the configuration polls."""
+    now = now or utcnow()
+    counts = await _archive_days(db, since)
+    polls = await _poll_days(db, since)
+    uncovered, observed = await _uncovered(db, since, intervals or {}, now)
+    stale = await _stale(db, since, stale_floor, now)
+    keys = set(counts) | set(polls) | {k for k, v in uncovered.items() if v} | {k for k, v in stale.items() if v}
+    days: list[CoverageDay] = []
+    for source, day in sorted(keys, key=lambda k: (k[1], k[0])):
+        if since is not None and day < since.date().isoformat():
+            continue
+        base = counts.get((source, day)) or (0, 0, 0, None, 0)
+        total, failed = polls.get((source, day), (0, 0))
+        minutes = None
+        if (source, day) in observed:
+            minutes = round(uncovered.get((source, day), 0.0) / 60)
+        days.append(CoverageDay(
+            source, day, *base, polls=total, failed_polls=failed, minutes_without_good_poll=minutes,
+            stale_hours=round(stale.get((source, day), 0.0) / 3600, 1),
+        ))
+    return days
+
+
+def _per_day(spans: Iterable[tuple[datetime, datetime]]) -> dict[str, float]:
+    """Seconds of the spans falling on each UTC day."""
+    seconds: dict[str, float] = defaultdict(float)
+    for start, end in spans:
+        while start < end:
+            midnight = start.replace(hour=0, minute=0, second=0, microsecond=0) + _DAY
+            cut = min(end, midnight)
+            seconds[start.date().isoformat()] += (cut - start).total_seconds()
+            start = cut
+    return seconds
+
+
+async def _archive_days(db: Database, since: datetime | None) -> dict[tuple[str, str], tuple]:
     start = to_db(since) if since else ""
     rows = await db.fetchall(
         """WITH p AS (
@@ -66,8 +128,133 @@ async def coverage_days(db: Database, *, since: datetime | None = None) -> list[
            LEFT JOIN posts_day pd ON pd.source_id = d.source_id AND pd.day = d.day
            LEFT JOIN edits e ON e.source_id = d.source_id AND e.day = d.day
            LEFT JOIN deletions x ON x.source_id = d.source_id AND x.day = d.day
-           LEFT JOIN fetches f ON f.source_id = d.source_id AND f.day = d.day
-           ORDER BY d.day, s.name""",
+           LEFT JOIN fetches f ON f.source_id = d.source_id AND f.day = d.day""",
         (start, start, start, start),
     )
-    return [CoverageDay(*row) for row in rows]
+    return {(row[0], row[1]): tuple(row[2:]) for row in rows}
+
+
+async def _poll_days(db: Database, since: datetime | None) -> dict[tuple[str, str], tuple[int, int]]:
+    rows = await db.fetchall(
+        """SELECT s.name, substr(p.finished_at, 1, 10), count(*), sum(p.ok = 0)
+           FROM polls p JOIN sources s ON s.id = p.source_id WHERE p.finished_at >= ? GROUP BY 1, 2""",
+        (to_db(since) if since else "",),
+    )
+    return {(name, day): (total, failed) for name, day, total, failed in rows}
+
+
+async def _uncovered(
+    db: Database, since: datetime | None, intervals: dict[str, float], now: datetime
+) -> tuple[dict[tuple[str, str], float], set[tuple[str, str]]]:
+    """Seconds per (source, day) without a good poll vouching for the source, and the
+    (source, day) pairs the poll log observed at all (from the source's first logged poll)."""
+    firsts = {
+        name: from_db(first) for name, first in await db.fetchall(
+            "SELECT s.name, (SELECT min(finished_at) FROM polls p WHERE p.source_id = s.id) FROM sources s"
+        ) if first
+    }
+    grace = {name: GRACE_INTERVALS * interval for name, interval in intervals.items()}
+    lookback = (since - timedelta(seconds=max(grace.values(), default=0))) if since else None
+    good: dict[str, list[datetime]] = defaultdict(list)
+    for poll in await logged_polls(db, since=lookback, sources=sorted(grace)):
+        if poll.ok:
+            good[poll.source].append(poll.finished_at)
+    uncovered: dict[tuple[str, str], float] = {}
+    observed: set[tuple[str, str]] = set()
+    for name, first in firsts.items():
+        if name not in grace:
+            continue
+        begin = max(first, since) if since else first
+        observed.update((name, day) for day in _per_day([(begin, now)]))
+        # Time is covered from the first logged poll on (what came before is not known), and
+        # for `grace` after every good poll.
+        covered_until = first + timedelta(seconds=grace[name])
+        holes: list[tuple[datetime, datetime]] = []
+        for moment in [*good[name], now]:
+            if moment > covered_until:
+                holes.append((max(covered_until, begin), moment))
+            covered_until = max(covered_until, moment + timedelta(seconds=grace[name]))
+        for day, seconds in _per_day((a, b) for a, b in holes if a < b).items():
+            uncovered[(name, day)] = seconds
+    return uncovered, observed
+
+
+async def _stale(db: Database, since: datetime | None, floor: float, now: datetime) -> dict[tuple[str, str], float]:
+    """Seconds per (source, day) the source was stale: the stretch of each silence between
+    two posts (or since the last) beyond the limit /healthz applies (`Silence.stale_after`)."""
+    limits = {name: s.stale_after(floor) for name, s in (await silences(db)).items()}
+    start = to_db(since) if since else ""
+    # The posts since `since`, and each source's last one before (a silence may span `since`).
+    rows = await db.fetchall(
+        """SELECT s.name, p.published_at FROM posts p JOIN sources s ON s.id = p.source_id
+           WHERE p.published_at >= ?
+           UNION ALL
+           SELECT s.name, (SELECT max(published_at) FROM posts p WHERE p.source_id = s.id AND p.published_at < ?)
+           FROM sources s
+           ORDER BY 1, 2""",
+        (start, start),
+    )
+    times: dict[str, list[datetime]] = defaultdict(list)
+    for name, published in rows:
+        if published and limits.get(name) is not None:
+            times[name].append(from_db(published))  # type: ignore[arg-type]
+    stale: dict[tuple[str, str], float] = {}
+    for name, moments in times.items():
+        limit = timedelta(seconds=limits[name])  # type: ignore[arg-type]
+        spans = [
+            (max(a + limit, since) if since else a + limit, b)
+            for a, b in zip(moments, [*moments[1:], now]) if b - a > limit
+        ]
+        for day, seconds in _per_day((a, b) for a, b in spans if a < b).items():
+            stale[(name, day)] = seconds
+    return stale
+
+
+@dataclass(frozen=True, slots=True)
+class Unmatched:
+    """A post of a channel read both over the web and MTProto that only one of them read."""
+
+    day: str
+    channel: str
+    id: int
+    published_at: str
+    url: str | None
+    seen_by: str
+    missed_by: str
+
+
+async def unmatched_posts(
+    db: Database, pairs: list[tuple[str, str, str]], *, since: datetime | None = None
+) -> list[Unmatched]:
+    """For each (channel stream, web source, MTProto source): the channel's posts that one source
+    read in a logged poll and the other never did, though it polled after the post appeared.
+    Only posts published after both sources' first logged polls are judged (earlier ones one
+    of them may never have been asked for)."""
+    found: list[Unmatched] = []
+    for stream, web, mtproto in pairs:
+        seen: dict[str, set[int]] = {web: set(), mtproto: set()}
+        first: dict[str, datetime] = {}
+        last: dict[str, datetime] = {}
+        for poll in await logged_polls(db, sources=[web, mtproto], with_seen=True):
+            first.setdefault(poll.source, poll.finished_at)
+            if poll.ok:
+                last[poll.source] = poll.finished_at
+                seen[poll.source].update(parse_id_ranges(poll.seen))
+        if len(first) < 2 or len(last) < 2:
+            continue
+        start = max(max(first.values()), since) if since else max(first.values())
+        rows = await db.fetchall(
+            """SELECT external_id, published_at, url FROM posts
+               WHERE stream = ? AND kind != 'article' AND published_at >= ? AND published_at <= ?
+               ORDER BY published_at, CAST(external_id AS INTEGER)""",
+            (stream, to_db(start), to_db(min(last.values()))),
+        )
+        for external_id, published, url in rows:
+            if not external_id.isdecimal():
+                continue
+            number = int(external_id)
+            by_web, by_mtproto = number in seen[web], number in seen[mtproto]
+            if by_web != by_mtproto:
+                seen_by, missed_by = (web, mtproto) if by_web else (mtproto, web)
+                found.append(Unmatched(published[:10], stream, number, published, url, seen_by, missed_by))
+    return found

@@ -182,11 +182,15 @@ class Silence:
     def silent_for(self, now: datetime) -> float | None:
         return (now - self.last_post_at).total_seconds() if self.last_post_at else None
 
+    def stale_after(self, floor: float) -> float | None:
+        """Seconds of silence after which the source is stale: 4 usual gaps, at least `floor`;
+        None when its cadence is unknown (fewer than two posts in the window)."""
+        return None if self.usual_gap is None else max(4 * self.usual_gap, floor)
+
     def is_stale(self, now: datetime, floor: float) -> bool:
-        """Silent for longer than 4 usual gaps and at least `floor` seconds; a source whose
-        cadence is unknown (fewer than two posts in the window) is never called stale."""
-        silent = self.silent_for(now)
-        return silent is not None and self.usual_gap is not None and silent > max(4 * self.usual_gap, floor)
+        """Silent for longer than `stale_after`; a source whose cadence is unknown is never stale."""
+        silent, limit = self.silent_for(now), self.stale_after(floor)
+        return silent is not None and limit is not None and silent > limit
 
 
 async def silences(db: Database, *, window_days: int = 14) -> dict[str, Silence]:

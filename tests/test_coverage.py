@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,19 +16,23 @@ from bot.service import BotService
 from collectors import telegram_web
 from monitor import metrics
 from monitor.app import open_app
+from monitor.backfill import backfill
 from monitor.cli import main
 from monitor.config import load_config
 from monitor.health import health_report
 from monitor.ops import prune_old_payloads
 from monitor.reparse import reparse
 from monitor.watch import SourceWatch
+from storage.coverage import coverage_days
 from storage.payloads import iter_payloads
 from storage.subscriptions import subscribe, upsert_chat
 from storage.timeutil import to_db, utcnow
 from tests.fakes.botapi import FakeBotAPI
 from tests.fakes.feeds import FakeFeeds
-from tests.fakes.server import serve
+from tests.fakes.server import LocalServer, serve
+from tests.fakes.telethon_fake import FakeTelethon
 from tests.fakes.tme import FakeTelegram
+from tests.test_mtproto_wiring import MTPROTO_CONFIG, Factory, write
 
 # Written for these tests; a Kharkiv strike, so a Kharkiv subscriber would be alerted to it.
 KHARKIV = (
@@ -189,8 +195,11 @@ async def test_identical_bodies_stored_once_and_pruned_by_retention(tme: FakeTel
         old = to_db(utcnow() - timedelta(days=31))
         async with app.db.write() as conn:
             await conn.execute("UPDATE payloads SET fetched_at = ? WHERE id <= ?", (old, first))
+            await conn.execute("UPDATE polls SET finished_at = ? WHERE id = 1", (old,))
+        assert await _count(app, "SELECT count(*) FROM polls") == 2
         assert await prune_old_payloads(app) == 2
         assert await _count(app, "SELECT count(*) FROM payloads") == 2
+        assert await _count(app, "SELECT count(*) FROM polls") == 1  # the poll log goes with them
         assert await _count(app, "SELECT count(*) FROM payload_bodies") == 2  # still used by the second poll
 
         async with app.db.write() as conn:
@@ -288,3 +297,147 @@ def test_coverage_report_against_a_known_history(
         today.date().isoformat(): (0, 1, 1, 0, 2),
     }
     assert all(r["missing_ids"] is None for r in rows if r["source"] != "dsns_telegram")
+
+
+# --- the poll log and what coverage reads from it ---------------------------------------------
+
+
+async def test_polls_are_logged_with_their_outcome(tme: FakeTelegram, config_file: Path) -> None:
+    tme.fill("dsns_telegram", 5)
+    config = load_config(config_file)
+    source = config.source("dsns_telegram")
+    async with open_app(config) as app:
+        assert (await app.pipeline.poll(source, force=True)).new == 5
+        tme.fail_next(garbage=True)
+        assert not (await app.pipeline.poll(source, force=True)).ok
+        tme.fail_next(status=502)
+        assert not (await app.pipeline.poll(source, force=True)).ok
+        tme.edit("dsns_telegram", 2, "Оновлено: пожежу ліквідовано.")
+        assert (await app.pipeline.poll(source, force=True)).edited == 1
+        rows = await app.db.fetchall("SELECT ok, kind, new, changed, seen, error, started_at <= finished_at FROM polls ORDER BY id")
+    assert [tuple(r[:5]) for r in rows] == [
+        (1, None, 5, 0, "1-5"), (0, "layout", 0, 0, None), (0, "http", 0, 0, None), (1, None, 0, 1, "1-5"),
+    ]
+    assert rows[0]["error"] is None and "changed its layout" in rows[1]["error"] and "502" in rows[2]["error"]
+    assert all(r[6] for r in rows)
+
+
+async def _history(app, source: str, polls: list[tuple[datetime, bool]]) -> None:  # type: ignore[no-untyped-def]
+    """Replace the source's poll log with `polls` (finish time, ok)."""
+    async with app.db.write() as conn:
+        row = await (await conn.execute("SELECT id FROM sources WHERE name = ?", (source,))).fetchone()
+        await conn.execute("DELETE FROM polls")
+        await conn.executemany(
+            "INSERT INTO polls (source_id, started_at, finished_at, ok, kind) VALUES (?, ?, ?, ?, ?)",
+            [(row[0], to_db(t), to_db(t), int(ok), None if ok else "network") for t, ok in polls],
+        )
+
+
+async def test_coverage_time_figures_against_a_known_history(tme: FakeTelegram, config_file: Path) -> None:
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    day1, day2, day3 = (today - timedelta(days=n) for n in (3, 2, 1))
+    # Every 20 minutes from day 1 00:00 to 10:00, then one post at day 2 10:00: stale (beyond the
+    # 6-hour floor, 4 gaps being 80 minutes) day 1 16:00-24:00, day 2 00:00-10:00 and from 16:00 on.
+    tme.fill("dsns_telegram", 31, start=day1, step=timedelta(minutes=20))
+    tme.post("dsns_telegram", "Київщина: пожежу в складському приміщенні ліквідовано.", date=day2 + timedelta(hours=10))
+    config = load_config(config_file)
+    minute = timedelta(minutes=1)
+    polls = [(day1 + n * minute, True) for n in range(12 * 60 + 1)]  # good every minute to 12:00
+    polls += [(day1 + timedelta(hours=12) + n * minute, False) for n in (1, 2, 3)]  # three failures
+    polls += [(day1 + timedelta(hours=14) + n * minute, True) for n in range(10 * 60)]  # 14:00-23:59
+    # The daemon is stopped from day 1 23:59 to day 2 06:00, then polls every minute.
+    polls += [(day2 + timedelta(hours=6) + n * minute, True) for n in range(42 * 60)]
+    async with open_app(config) as app:
+        assert (await app.pipeline.poll(config.source("dsns_telegram"), force=True)).new == 32
+        await _history(app, "dsns_telegram", polls)
+        days = await coverage_days(
+            app.db, since=day1, intervals={"dsns_telegram": 60.0}, stale_floor=6 * 3600, now=today,
+        )
+    mine = {d.day: d for d in days if d.source == "dsns_telegram"}
+    figures = {day: (d.posts, d.polls, d.failed_polls, d.minutes_without_good_poll, d.stale_hours) for day, d in mine.items()}
+    assert figures == {
+        day1.date().isoformat(): (31, 12 * 60 + 1 + 3 + 10 * 60, 3, 118, 8.0),  # 12:02-14:00 without a good poll
+        day2.date().isoformat(): (1, 18 * 60, 0, 359, 18.0),  # 00:01-06:00
+        day3.date().isoformat(): (0, 24 * 60, 0, 0, 24.0),
+        today.date().isoformat(): (0, 0, 0, None, 0.0),  # the real poll's pages, after `now`
+    }
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def test_coverage_formats_and_heat_map(
+    tme: FakeTelegram, config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = datetime.now(UTC)
+    tme.fill("dsns_telegram", 6, start=now - timedelta(hours=2), step=timedelta(minutes=15))
+    assert main(["run", "--once", "--config", str(config_file)]) == 0
+    capsys.readouterr()
+    since = ["--since", (now - timedelta(days=1)).date().isoformat()]
+    assert main(["coverage", "--config", str(config_file), *since, "--format", "jsonl"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    plot = tmp_path / "coverage.png"
+    assert main(["coverage", "--config", str(config_file), *since, "--format", "csv", "--plot", str(plot)]) == 0
+    out = capsys.readouterr()
+    rows = list(csv.DictReader(io.StringIO(out.out)))
+    keys = ["source", "day", "posts", "edits", "deletions", "missing_ids", "fetches", "polls", "failed_polls",
+            "minutes_without_good_poll", "stale_hours"]
+    assert list(rows[0]) == keys and list(records[0]) == keys
+    assert [{k: "" if v is None else str(v) for k, v in r.items()} for r in records] == rows
+    mine = [r for r in records if r["source"] == "dsns_telegram"]
+    assert sum(r["posts"] for r in mine) == 6 and sum(r["polls"] for r in mine) == 1
+    assert all(r["failed_polls"] == 0 and r["minutes_without_good_poll"] == 0 for r in records)
+    assert f"heat map written to {plot}" in out.err
+    width, height = _png_size(plot)
+    assert width == 1200 and height >= 300
+    # No channel here is read both over the web and MTProto.
+    assert main(["coverage", "--config", str(config_file), "--compare"]) == 2
+    assert "needs a channel read by both a telegram_web and a telegram_mtproto" in capsys.readouterr().err
+
+
+def test_web_and_mtproto_posts_seen_by_one_only_are_listed(
+    tmp_path: Path, tme: FakeTelegram, tme_server: LocalServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tg = FakeTelethon()
+    path = write(tmp_path, MTPROTO_CONFIG + f'\n[[sources]]\ntype = "telegram_web"\nchannel = "dsns_telegram"\nbase_url = "{tme_server.url}"\n')
+    hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    tme.post("dsns_telegram", "Суми: обстріл", date=hour_ago)
+    tg.post("Суми: обстріл", date=hour_ago)
+
+    async def polls() -> None:
+        config = load_config(path)
+        async with open_app(config, telegram_client_factory=Factory(tg)) as app:
+            for source in config.sources:
+                assert (await app.pipeline.poll(source, force=True)).ok
+            now = datetime.now(UTC)
+            # The web shows 2, 4 and 5; MTProto reads 2, 3 and 4.
+            for text, web_id in (("Київ: пожежу ліквідовано", 2), ("Одеса: атака БпЛА", None), ("Львів: ДТП", 4)):
+                tg.post(text, date=now)
+                if web_id:
+                    tme.post("dsns_telegram", text, date=now, message_id=web_id)
+            tme.post("dsns_telegram", "Дніпро: пожежа", date=now, message_id=5)
+            for source in config.sources:
+                assert (await app.pipeline.poll(source, force=True)).ok
+
+    asyncio.run(polls())
+    assert main(["coverage", "--config", str(path), "--compare", "--format", "jsonl"]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["id"], r["seen_by"], r["missed_by"]) for r in listed] == [
+        (3, "dsns_telegram_mtproto", "dsns_telegram"), (5, "dsns_telegram", "dsns_telegram_mtproto"),
+    ]
+    assert all(r["channel"] == "dsns_telegram" and r["day"] == r["published_at"][:10] for r in listed)
+
+
+async def test_backfill_keeps_its_pages_for_reparse(tme: FakeTelegram, config_file: Path) -> None:
+    tme.fill("dsns_telegram", 45)
+    config = load_config(config_file)
+    source = config.source("dsns_telegram")
+    async with open_app(config) as app:
+        assert await backfill(app, source, since=None, pages=10) == 0
+        kept = [p async for p in iter_payloads(app.db, sources=["dsns_telegram"])]
+        assert [p.url.rsplit("/", 1)[-1] for p in kept] == ["dsns_telegram", "dsns_telegram?before=26", "dsns_telegram?before=6"]
+        summary = await reparse(app, source="dsns_telegram")
+    assert (summary.payloads, summary.unreadable, summary.new, summary.changed, summary.unchanged) == (3, 0, 0, 0, 45)
