@@ -203,7 +203,7 @@ async def _stale(db: Database, since: datetime | None, floor: float, now: dateti
         limit = timedelta(seconds=limits[name])  # type: ignore[arg-type]
         spans = [
             (max(a + limit, since) if since else a + limit, b)
-            for a, b in zip(moments, [*moments[1:], now]) if b - a > limit
+            for a, b in zip(moments, [*moments[1:], now], strict=True) if b - a > limit
         ]
         for day, seconds in _per_day((a, b) for a, b in spans if a < b).items():
             stale[(name, day)] = seconds
