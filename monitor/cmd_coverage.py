@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 import math
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -70,7 +70,7 @@ async def _reparse(args: argparse.Namespace, app: App) -> int:
 
 
 async def _coverage(args: argparse.Namespace, app: App) -> int:
-    from storage.coverage import coverage_days, unmatched_posts
+    from storage.coverage import CoverageDay, Unmatched, coverage_days, unmatched_posts
 
     config = app.config
     pairs = [
@@ -85,20 +85,21 @@ async def _coverage(args: argparse.Namespace, app: App) -> int:
         app.db, since=args.since, stale_floor=config.health.stale_floor_hours * 3600,
         intervals={s.source_name: float(s.interval) for s in config.sources if s.enabled},
     )
-    if args.plot:
+    if args.plot and days:
         plot_coverage(days, args.plot)
         print(f"heat map written to {args.plot}", file=sys.stderr)
-    rows: list[Any] = await unmatched_posts(app.db, pairs, since=args.since) if args.compare else days
-    await _write(rows, args.format)
+    elif args.plot:
+        print(f"nothing to plot: {args.plot} not written", file=sys.stderr)
+    if args.compare:
+        await _write(await unmatched_posts(app.db, pairs, since=args.since), Unmatched, args.format)
+    else:
+        await _write(days, CoverageDay, args.format)
     return EXIT_OK
 
 
-async def _write(rows: list[Any], fmt: str) -> None:
+async def _write(rows: Sequence[Any], kind: type, fmt: str) -> None:
     """Dataclass rows as a table, JSON lines or CSV (the research commands' writer)."""
-    if not rows:
-        print("nothing to report", file=sys.stderr)
-        return
-    keys = [f.name for f in dataclasses.fields(rows[0])]
+    keys = [f.name for f in dataclasses.fields(kind)]
     if fmt != "table":
         from monitor.research import write_rows
 
