@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from storage.database import Database
-from storage.polls import logged_polls, parse_id_ranges
+from storage.polls import good_poll_gaps, ids_seen, poll_spans
 from storage.sources import silences
 from storage.timeutil import from_db, to_db, utcnow
 
@@ -148,66 +148,68 @@ async def _uncovered(
 ) -> tuple[dict[tuple[str, str], float], set[tuple[str, str]]]:
     """Seconds per (source, day) without a good poll vouching for the source, and the
     (source, day) pairs the poll log observed at all (from the source's first logged poll)."""
-    firsts = {
-        name: from_db(first) for name, first in await db.fetchall(
-            "SELECT s.name, (SELECT min(finished_at) FROM polls p WHERE p.source_id = s.id) FROM sources s"
-        ) if first
-    }
-    grace = {name: GRACE_INTERVALS * interval for name, interval in intervals.items()}
-    lookback = (since - timedelta(seconds=max(grace.values(), default=0))) if since else None
-    good: dict[str, list[datetime]] = defaultdict(list)
-    for poll in await logged_polls(db, since=lookback, sources=sorted(grace)):
-        if poll.ok:
-            good[poll.source].append(poll.finished_at)
+    spans = await poll_spans(db)
+    grace = {name: GRACE_INTERVALS * interval for name, interval in intervals.items() if name in spans}
+    # From one grace before `since`: a good poll just before it still vouches for its first minutes.
+    lookback = since - timedelta(seconds=max(grace.values(), default=0)) if since else None
+    gaps: dict[str, list[tuple[datetime | None, datetime]]] = defaultdict(list)
+    for name, prev, end in await good_poll_gaps(db, grace, since=lookback):
+        gaps[name].append((prev, end))
     uncovered: dict[tuple[str, str], float] = {}
     observed: set[tuple[str, str]] = set()
-    for name, first in firsts.items():
-        if name not in grace:
-            continue
+    for name, seconds in grace.items():
+        first, last_good = spans[name]
         begin = max(first, since) if since else first
         observed.update((name, day) for day in _per_day([(begin, now)]))
-        # Time is covered from the first logged poll on (what came before is not known), and
-        # for `grace` after every good poll.
-        covered_until = first + timedelta(seconds=grace[name])
-        holes: list[tuple[datetime, datetime]] = []
-        for moment in [*good[name], now]:
-            if moment > covered_until:
-                holes.append((max(covered_until, begin), moment))
-            covered_until = max(covered_until, moment + timedelta(seconds=grace[name]))
-        for day, seconds in _per_day((a, b) for a, b in holes if a < b).items():
-            uncovered[(name, day)] = seconds
+        vouch = timedelta(seconds=seconds)
+        # What came before the first logged poll is not known: it counts as covered.
+        holes = [(first + vouch if prev is None else prev + vouch, end) for prev, end in gaps[name]]
+        holes.append((max(first, last_good or first) + vouch, now))
+        for day, hole in _per_day((max(a, begin), b) for a, b in holes if max(a, begin) < b).items():
+            uncovered[(name, day)] = hole
     return uncovered, observed
 
 
 async def _stale(db: Database, since: datetime | None, floor: float, now: datetime) -> dict[tuple[str, str], float]:
     """Seconds per (source, day) the source was stale: the stretch of each silence between
     two posts (or since the last) beyond the limit /healthz applies (`Silence.stale_after`)."""
-    limits = {name: s.stale_after(floor) for name, s in (await silences(db)).items()}
+    limits = {name: limit for name, s in (await silences(db)).items() if (limit := s.stale_after(floor)) is not None}
+    if not limits:
+        return {}
     start = to_db(since) if since else ""
-    # The posts since `since`, and each source's last one before (a silence may span `since`).
+    values = ", ".join("(?, ?)" for _ in limits)
+    # Silences longer than the limit, found in SQL: the posts since `since` and each source's
+    # last one before (a silence may span `since`), each with the post before it; and the
+    # silence since each source's last post.
     rows = await db.fetchall(
-        """SELECT s.name, p.published_at FROM posts p JOIN sources s ON s.id = p.source_id
-           WHERE p.published_at >= ?
-           UNION ALL
-           SELECT s.name, (SELECT max(published_at) FROM posts p WHERE p.source_id = s.id AND p.published_at < ?)
-           FROM sources s
-           ORDER BY 1, 2""",
-        (start, start),
+        f"""WITH lim(name, seconds) AS (VALUES {values}),
+               p AS (
+                   SELECT source_id, published_at FROM posts WHERE source_id IS NOT NULL AND published_at >= ?
+                   UNION ALL
+                   SELECT id, (SELECT max(published_at) FROM posts WHERE source_id = sources.id AND published_at < ?)
+                   FROM sources
+               ),
+               gaps AS (
+                   SELECT source_id, lag(published_at) OVER (PARTITION BY source_id ORDER BY published_at) AS prev,
+                          published_at AS next
+                   FROM p WHERE published_at IS NOT NULL
+                   UNION ALL
+                   SELECT id, (SELECT max(published_at) FROM posts WHERE source_id = sources.id), NULL FROM sources
+               )
+            SELECT lim.name, lim.seconds, gaps.prev, gaps.next
+            FROM gaps JOIN sources s ON s.id = gaps.source_id JOIN lim ON lim.name = s.name
+            WHERE gaps.prev IS NOT NULL
+              AND (julianday(coalesce(gaps.next, ?)) - julianday(gaps.prev)) * 86400 > lim.seconds""",
+        (*(v for item in limits.items() for v in item), start, start, to_db(now)),
     )
-    times: dict[str, list[datetime]] = defaultdict(list)
-    for name, published in rows:
-        if published and limits.get(name) is not None:
-            times[name].append(from_db(published))  # type: ignore[arg-type]
-    stale: dict[tuple[str, str], float] = {}
-    for name, moments in times.items():
-        limit = timedelta(seconds=limits[name])  # type: ignore[arg-type]
-        spans = [
-            (max(a + limit, since) if since else a + limit, b)
-            for a, b in zip(moments, [*moments[1:], now], strict=True) if b - a > limit
-        ]
-        for day, seconds in _per_day((a, b) for a, b in spans if a < b).items():
-            stale[(name, day)] = seconds
-    return stale
+    spans: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for name, seconds, prev, following in rows:
+        a = from_db(prev) + timedelta(seconds=seconds)  # type: ignore[operator]
+        b = from_db(following) if following else now
+        a = max(a, since) if since else a
+        if b is not None and a < b:
+            spans[name].append((a, b))
+    return {(name, day): seconds for name, found in spans.items() for day, seconds in _per_day(found).items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,24 +232,21 @@ async def unmatched_posts(
     read in a logged poll and the other never did, though it polled after the post appeared.
     Only posts published after both sources' first logged polls are judged (earlier ones one
     of them may never have been asked for)."""
+    spans = await poll_spans(db)
     found: list[Unmatched] = []
     for stream, web, mtproto in pairs:
-        seen: dict[str, set[int]] = {web: set(), mtproto: set()}
-        first: dict[str, datetime] = {}
-        last: dict[str, datetime] = {}
-        for poll in await logged_polls(db, sources=[web, mtproto], with_seen=True):
-            first.setdefault(poll.source, poll.finished_at)
-            if poll.ok:
-                last[poll.source] = poll.finished_at
-                seen[poll.source].update(parse_id_ranges(poll.seen))
-        if len(first) < 2 or len(last) < 2:
+        if web not in spans or mtproto not in spans:
             continue
-        start = max(max(first.values()), since) if since else max(first.values())
+        (web_first, web_last), (mt_first, mt_last) = spans[web], spans[mtproto]
+        if web_last is None or mt_last is None:
+            continue
+        start = max(web_first, mt_first, since) if since else max(web_first, mt_first)
+        seen = {web: await ids_seen(db, web), mtproto: await ids_seen(db, mtproto)}
         rows = await db.fetchall(
             """SELECT external_id, published_at, url FROM posts
                WHERE stream = ? AND kind != 'article' AND published_at >= ? AND published_at <= ?
                ORDER BY published_at, CAST(external_id AS INTEGER)""",
-            (stream, to_db(start), to_db(min(last.values()))),
+            (stream, to_db(start), to_db(min(web_last, mt_last))),
         )
         for external_id, published, url in rows:
             if not external_id.isdecimal():

@@ -24,8 +24,8 @@ from storage.posts import Change
 from storage.timeutil import from_db, to_db, utcnow
 
 __all__ = [
-    "PollRecord", "LoggedPoll", "record_poll", "failure_kind", "seen_ids", "id_ranges", "parse_id_ranges",
-    "logged_polls", "prune_polls",
+    "PollRecord", "record_poll", "failure_kind", "seen_ids", "id_ranges", "parse_id_ranges",
+    "poll_spans", "good_poll_gaps", "ids_seen", "prune_polls",
 ]
 
 # An error text is for a person reading `coverage`; a hostile server's answer can be long.
@@ -106,30 +106,51 @@ async def record_poll(conn: aiosqlite.Connection, source_id: int, record: PollRe
     )
 
 
-@dataclass(frozen=True, slots=True)
-class LoggedPoll:
-    source: str
-    finished_at: datetime
-    ok: bool
-    seen: str | None
-
-
-async def logged_polls(
-    db: Database, *, since: datetime | None = None, sources: list[str] | None = None, with_seen: bool = False
-) -> list[LoggedPoll]:
-    """The logged polls finished at or after `since`, per source in time order."""
-    where = ["p.finished_at >= ?"]
-    params: list = [to_db(since) if since else ""]
-    if sources is not None:
-        where.append(f"s.name IN ({', '.join('?' * len(sources))})")
-        params += sources
+async def poll_spans(db: Database) -> dict[str, tuple[datetime, datetime | None]]:
+    """Per source with a logged poll: when its first logged poll ended (whatever its outcome),
+    and its last good one (None without one); each an index lookup."""
     rows = await db.fetchall(
-        f"""SELECT s.name, p.finished_at, p.ok, {'p.seen' if with_seen else 'NULL'}
-            FROM polls p JOIN sources s ON s.id = p.source_id
-            WHERE {' AND '.join(where)} ORDER BY s.name, p.finished_at, p.id""",
-        tuple(params),
+        """SELECT s.name, (SELECT min(finished_at) FROM polls p WHERE p.source_id = s.id),
+                  (SELECT max(finished_at) FROM polls p WHERE p.source_id = s.id AND p.ok = 1)
+           FROM sources s"""
     )
-    return [LoggedPoll(name, from_db(finished), bool(ok), seen) for name, finished, ok, seen in rows]  # type: ignore[arg-type]
+    return {name: (from_db(first), from_db(last)) for name, first, last in rows if first}  # type: ignore[misc]
+
+
+async def good_poll_gaps(
+    db: Database, graces: dict[str, float], *, since: datetime | None = None
+) -> list[tuple[str, datetime | None, datetime]]:
+    """(source, previous good poll, good poll) for each two consecutive good polls of a source
+    ended more than its `graces` seconds apart, and for its first good poll from `since` on
+    (previous None); found in SQL, so a healthy month of polls costs no Python objects."""
+    if not graces:
+        return []
+    values = ", ".join("(?, ?)" for _ in graces)
+    rows = await db.fetchall(
+        f"""WITH g(name, grace) AS (VALUES {values}),
+               good AS (
+                   SELECT source_id, finished_at,
+                          lag(finished_at) OVER (PARTITION BY source_id ORDER BY finished_at) AS prev
+                   FROM polls WHERE ok = 1 AND finished_at >= ?
+               )
+            SELECT g.name, good.prev, good.finished_at
+            FROM good JOIN sources s ON s.id = good.source_id JOIN g ON g.name = s.name
+            WHERE good.prev IS NULL OR (julianday(good.finished_at) - julianday(good.prev)) * 86400 > g.grace
+            ORDER BY g.name, good.finished_at""",
+        (*(v for item in graces.items() for v in item), to_db(since) if since else ""),
+    )
+    return [(name, from_db(prev), from_db(end)) for name, prev, end in rows]  # type: ignore[misc]
+
+
+async def ids_seen(db: Database, source: str) -> set[int]:
+    """The Telegram message ids the source's good logged polls read (a page re-read unchanged
+    logs the same ranges, read once here)."""
+    rows = await db.fetchall(
+        """SELECT DISTINCT p.seen FROM polls p JOIN sources s ON s.id = p.source_id
+           WHERE s.name = ? AND p.ok = 1 AND p.seen IS NOT NULL""",
+        (source,),
+    )
+    return {number for (ranges,) in rows for number in parse_id_ranges(ranges)}
 
 
 async def prune_polls(conn: aiosqlite.Connection, older_than: datetime) -> int:
