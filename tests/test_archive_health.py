@@ -28,7 +28,7 @@ from storage.database import Database
 from storage.errors import StorageError
 from storage.posts import upsert_posts
 from storage.sources import ensure_source
-from tests.test_cli import dsns
+from tests.cli_run import dsns_process
 
 
 @asynccontextmanager
@@ -68,7 +68,7 @@ def test_a_file_that_is_no_database_is_one_line_and_a_prompt_exit(config_file: P
     (config_file.parent / "archive.db").write_bytes(os.urandom(3) * 20_000)
     # It used to print the error and then hang for ever on the connection's thread; the timeout
     # leaves room for the imports of a loaded CI machine.
-    result = dsns("run", "--once", "--config", str(config_file), timeout=60)
+    result = dsns_process("run", "--once", "--config", str(config_file), timeout=60)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         f"dsns-monitor: archive error: {config_file.parent / 'archive.db'}: cannot open the archive: file is not a database"

@@ -1,4 +1,5 @@
-"""The `dsns-monitor` command as a user runs it: real processes, real servers, real files."""
+"""The `dsns-monitor` command as a user runs it: real servers, real files; a real process where
+the process boundary is the point (the entry point's exit code, SIGTERM)."""
 
 from __future__ import annotations
 
@@ -18,14 +19,8 @@ import pytest
 
 from monitor.cli import build_parser, main
 from monitor.config import Config, load_config
+from tests.cli_run import dsns, dsns_process
 from tests.fakes.tme import FakeTelegram
-
-
-def dsns(*args: str, input: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "monitor.cli", *args],
-        capture_output=True, text=True, input=input, timeout=timeout,
-    )
 
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
@@ -105,7 +100,7 @@ def test_check_config_prints_effective_values_with_secrets_masked(
 def test_bad_config_is_one_line_and_exit_2(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text('[[sources]]\ntype = "rss"\nname = "x"\nurl = "https://x.org"\nintervl = 5\n')
-    result = dsns("run", "--once", "--config", str(path))
+    result = dsns_process("run", "--once", "--config", str(path))
     assert result.returncode == 2
     assert result.stderr.strip() == f"dsns-monitor: configuration error: {path}: sources[1].intervl: unknown key (did you mean `interval`?)"
 
