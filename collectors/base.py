@@ -11,6 +11,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from dsns_errors import DsnsError
+
 __all__ = [
     "RawPost",
     "Rejected",
@@ -115,8 +117,10 @@ class FetchResult:
     payloads: list[Payload] = field(default_factory=list)
 
 
-class SourceError(Exception):
+class SourceError(DsnsError):
     """A source could not be fetched or parsed; the message names the source and the fix."""
+
+    label = "source error"
 
     def __init__(self, source: str, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(f"{source}: {message}")

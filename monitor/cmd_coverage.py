@@ -7,9 +7,12 @@ import csv
 import dataclasses
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from monitor.app import App
 from monitor.cli_support import EXIT_OK, add_config, iso_date
+
+if TYPE_CHECKING:
+    from monitor.app import App
 
 __all__ = ["add_parsers"]
 

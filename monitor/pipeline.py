@@ -21,7 +21,8 @@ from collectors.base import FetchResult, Payload, RawPost, Rejected, SourceError
 from collectors.http import AddressPolicy, redact
 from collectors.media import Photo, download_photo
 from collectors.rss import RSSCollector
-from collectors.telegram_mtproto import TelegramMTProtoCollector, parse_photo_url
+from collectors.telegram_mtproto.collector import TelegramMTProtoCollector
+from collectors.telegram_mtproto.convert import parse_photo_url
 from collectors.telegram_web import TelegramWebCollector
 from monitor import faults, metrics, resources
 from monitor.alerts import StoryPlanner
@@ -32,6 +33,7 @@ from monitor.photos import PhotoWorker
 from monitor.sinks import AlertSink
 from storage.analyses import record_analysis_error, save_analysis
 from storage.database import Database
+from storage.errors import StorageError
 from storage.media import PendingMedia
 from storage.payloads import pack, store_payloads
 from storage.posts import Change, fault_of_post, is_unchanged, known_posts, mark_deleted, upsert_posts
@@ -123,7 +125,18 @@ class Pipeline:
         return await ensure_source(self.db, source.source_name, source.type, source.url)
 
     async def poll(self, source: TelegramWebSource | RSSSource, *, force: bool = False) -> PollOutcome:
-        """Poll once. Never raises for a source's fault: the outcome and the source row say it."""
+        """Poll once. Never raises for a source's fault: the outcome and the source row say it;
+        nor for the archive's, when not even the source's row can be read or written."""
+        started = time.monotonic()
+        try:
+            return await self._poll(source, force=force)
+        except StorageError as exc:  # a full disk, a locked or damaged file: /healthz shows the archive fault
+            resources.note_error(exc, f"poll of {source.source_name}")
+            metrics.poll_finished(source.source_name, time.monotonic() - started, ok=False)
+            log.error("poll failed: archive error", extra={"source": source.source_name, "error": str(exc)})
+            return PollOutcome(source.source_name, ok=False, error=f"archive error: {exc}")
+
+    async def _poll(self, source: TelegramWebSource | RSSSource, *, force: bool) -> PollOutcome:
         name = source.source_name
         state = await self.source_state(source)
         if not force and state.next_check_at and state.next_check_at > utcnow():
@@ -138,9 +151,12 @@ class Pipeline:
             await self._keep_payloads(state, exc.payloads)
             kind = "layout" if isinstance(exc, SourceLayoutError) else None
             return await self._failed(source, state, started, str(exc), exc.retry_after, kind=kind)
+        except StorageError as exc:  # the archive's fault, not a bug: no traceback
+            resources.note_error(exc, f"poll of {name}")
+            return await self._failed(source, state, started, f"archive error: {exc}", None)
         except Exception as exc:
-            # A bug or an archive fault: failure state and backoff on the source like any
-            # other failure (so /healthz sees it), the traceback once in the log.
+            # A bug: failure state and backoff on the source like any other failure (so
+            # /healthz sees it), the traceback once in the log.
             resources.note_error(exc, f"poll of {name}")
             log.exception("source=%s poll failed unexpectedly", name)
             return await self._failed(source, state, started, f"internal error: {type(exc).__name__}: {exc}", None)

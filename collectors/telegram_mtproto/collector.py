@@ -1,34 +1,15 @@
-"""Telegram channels over MTProto (Telethon): catch-up polls, live events, full-size photos.
-
-Posts get the same identity as the web preview (`collectors.telegram_web`): stream is the
-lower-cased channel username, external id the message id, and an album is ONE post whose id
-is its smallest message id, as t.me/s shows it. So a channel read both ways is one set of rows.
-
-Why the shape:
-- Telethon's live updates are known to miss messages, so `run_live` is the fast path and
-  `poll` (``iter_messages(min_id=cursor, reverse=True)``) stays the safety net.
-- ResolveUsername is heavily rate-limited: a username is resolved once and its numeric id
-  and access hash are kept in a JSON file next to the session.
-- Photos are not URLs over MTProto: posts carry pseudo-URLs ``tg://<channel>/<id>/photo``
-  (``/thumb`` for a video's poster frame) that `fetch_photo` turns into bytes.
-- Telethon errors are translated to `SourceError`s in one place, `_call`.
-"""
+"""The collector of one channel over MTProto: catch-up polls from a cursor, live events, photos."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import logging
-import os
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from datetime import UTC
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from telethon import TelegramClient, errors, events, utils
-from telethon.sessions import StringSession
 from telethon.tl import types
 
 from collectors.base import (
@@ -40,287 +21,28 @@ from collectors.base import (
     message_id_cursor,
 )
 from collectors.media import Photo, sniff_image
+from collectors.telegram_mtproto.client import (
+    ClientFactory,
+    EntityCache,
+    SharedClient,
+    build_client,
+)
+from collectors.telegram_mtproto.convert import (
+    group_messages,
+    group_to_raw,
+    media_kind,
+    message_to_raw,
+    parse_photo_url,
+)
+from collectors.telegram_mtproto.credentials import CredentialsError, MTProtoCredentials
 
-__all__ = [
-    "ENV_API_ID", "ENV_API_HASH", "ENV_SESSION", "CredentialsError", "MTProtoCredentials", "EntityCache",
-    "SharedClient", "TelegramMTProtoCollector", "build_client", "prepare_session_file",
-    "message_to_raw", "group_to_raw", "group_messages", "photo_url", "parse_photo_url",
-]
+__all__ = ["TelegramMTProtoCollector", "OnPosts", "OnDeleted"]
 
 log = logging.getLogger(__name__)
 
-ENV_API_ID, ENV_API_HASH, ENV_SESSION = "TELEGRAM_API_ID", "TELEGRAM_API_HASH", "TELEGRAM_SESSION"
-_GET_KEYS = "get them at https://my.telegram.org (API development tools)"
 _ALBUM_MAX = 10  # Telegram's limit on items in one album
-_PHOTO_URL_RE = re.compile(r"^tg://([A-Za-z0-9_]+)/(\d+)/(photo|thumb)$")
 _T = TypeVar("_T")
-ClientFactory = Callable[[], Awaitable[TelegramClient]]
 
-
-class CredentialsError(SourceError):
-    """TELEGRAM_API_ID / TELEGRAM_API_HASH / the session are missing or unusable."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__("telegram", message)
-
-
-class MTProtoCredentials:
-    """The app's api_id/api_hash and an optional StringSession; `repr` never shows the secrets."""
-
-    __slots__ = ("api_id", "api_hash", "session_string")
-
-    def __init__(self, api_id: int, api_hash: str, session_string: str | None = None) -> None:
-        self.api_id = api_id
-        self.api_hash = api_hash
-        self.session_string = session_string or None
-
-    def __repr__(self) -> str:
-        session = "set" if self.session_string else "none"
-        return f"MTProtoCredentials(api_id={self.api_id}, api_hash=<redacted>, session_string=<{session}>)"
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> MTProtoCredentials:
-        """Read TELEGRAM_API_ID, TELEGRAM_API_HASH and optional TELEGRAM_SESSION; name what is missing."""
-        env = os.environ if env is None else env
-        missing = [key for key in (ENV_API_ID, ENV_API_HASH) if not env.get(key, "").strip()]
-        if missing:
-            raise CredentialsError(f"{' and '.join(missing)} not set in the environment: {_GET_KEYS}")
-        raw_id = env[ENV_API_ID].strip()
-        if not raw_id.isdigit():
-            raise CredentialsError(f"{ENV_API_ID} must be the numeric api_id from https://my.telegram.org")
-        return cls(int(raw_id), env[ENV_API_HASH].strip(), env.get(ENV_SESSION, "").strip() or None)
-
-
-def prepare_session_file(path: str | Path) -> Path:
-    """Create the SQLite session file (and its folder) readable by the owner only; return its path.
-
-    Telethon appends ``.session`` to a name without it, so the suffix is added here too and
-    the file made 0600 is the one Telethon opens (SQLite gives its journals the same mode).
-    """
-    path = Path(path).expanduser()
-    if path.suffix != ".session":
-        path = path.with_name(path.name + ".session")
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    os.chmod(path, 0o600)  # an existing file may have been created with a looser umask
-    return path
-
-
-def build_client(
-    credentials: MTProtoCredentials, session_path: str | Path | None = None, *, flood_sleep_threshold: int = 60
-) -> TelegramClient:
-    """A Telethon client (not connected): TELEGRAM_SESSION if set, else the session file."""
-    if credentials.session_string:
-        session: Any = StringSession(credentials.session_string)
-    elif session_path is not None:
-        session = str(prepare_session_file(session_path))
-    else:
-        raise CredentialsError(
-            f"no Telegram session: set a session path in the config or {ENV_SESSION}, "
-            "then run `dsns-monitor telegram login --config PATH`"
-        )
-    return TelegramClient(
-        session, credentials.api_id, credentials.api_hash, flood_sleep_threshold=flood_sleep_threshold
-    )
-
-
-class SharedClient:
-    """One connected, authorised client for every MTProto source: a session can be open only once."""
-
-    def __init__(self, factory: Callable[[], TelegramClient]) -> None:
-        self._factory = factory
-        self._client: TelegramClient | None = None
-        self._lock = asyncio.Lock()
-
-    async def get(self) -> TelegramClient:
-        """Connect on first use; raises `CredentialsError` when the session is not logged in."""
-        async with self._lock:
-            if self._client is None:
-                client = self._factory()
-                try:
-                    await client.connect()
-                    authorised = await client.is_user_authorized()
-                except (OSError, asyncio.TimeoutError) as exc:
-                    raise SourceNetworkError("telegram", f"cannot connect to Telegram: {exc}") from exc
-                if not authorised:
-                    await client.disconnect()
-                    raise CredentialsError("the Telegram session is not logged in: run `dsns-monitor telegram login`")
-                self._client = client
-            return self._client
-
-    async def close(self) -> None:
-        """Disconnect (the next `get` reconnects)."""
-        async with self._lock:
-            client, self._client = self._client, None
-        if client is not None:
-            await client.disconnect()
-
-    async def discard_if_dead(self, known_dead: TelegramClient | None = None) -> None:
-        """Drop the client if it lost its connection, or if it is `known_dead`.
-
-        A client someone already replaced is left alone, so two failing polls do not close a
-        fresh connection between them.
-        """
-        current = self._client
-        if current is None or (known_dead is not None and current is not known_dead):
-            return
-        is_connected = getattr(current, "is_connected", None)
-        if known_dead is None and callable(is_connected) and is_connected():
-            return
-        await self.close()
-
-
-class EntityCache:
-    """username → (channel id, access hash, canonical username), kept in a small JSON file."""
-
-    def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path is not None else None
-        self._data: dict[str, dict[str, Any]] = {}
-        if self.path is not None and self.path.exists():
-            try:
-                self._data = json.loads(self.path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                log.warning("telegram entity cache unreadable, starting empty", extra={"path": str(self.path)})
-
-    @classmethod
-    def beside(cls, session_path: str | Path) -> EntityCache:
-        """The cache file next to a session file: ``x.session`` → ``x.entities.json``."""
-        path = Path(session_path)
-        return cls(path.with_name(path.name.removesuffix(".session") + ".entities.json"))
-
-    def get(self, username: str) -> dict[str, Any] | None:
-        return self._data.get(username.lower())
-
-    def put(self, username: str, channel_id: int, access_hash: int, canonical: str) -> None:
-        self._data[username.lower()] = {"id": channel_id, "access_hash": access_hash, "username": canonical}
-        self._save()
-
-    def forget(self, username: str) -> None:
-        if self._data.pop(username.lower(), None) is not None:
-            self._save()
-
-    def _save(self) -> None:
-        if self.path is None:
-            return
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(self._data, fh, indent=1, sort_keys=True)
-        os.replace(tmp, self.path)  # atomic: a crash never leaves half a file
-
-
-# --- messages → RawPost (pure) ---------------------------------------------------------------
-
-
-def photo_url(channel: str, message_id: int, kind: str = "photo") -> str:
-    """The pseudo-URL of a message's photo (`kind` "photo") or video poster frame ("thumb")."""
-    return f"tg://{channel.lower()}/{message_id}/{kind}"
-
-
-def parse_photo_url(url: str) -> tuple[str, int, str] | None:
-    """(channel, message id, kind) of a ``tg://`` photo URL; None for any other URL."""
-    match = _PHOTO_URL_RE.match(url)
-    return (match.group(1), int(match.group(2)), match.group(3)) if match else None
-
-
-def _visible_text(raw: str | None) -> str:
-    # The web preview collapses whitespace runs and strips lines; doing the same keeps the
-    # text hash equal whichever backend saw the post, so storage records no phantom edits.
-    lines = [re.sub(r"\s+", " ", line.replace("\xa0", " ")).strip() for line in (raw or "").split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
-def _service_text(message: Any) -> str:
-    # Only the actions whose web-preview wording is known; others stay empty.
-    if isinstance(getattr(message, "action", None), types.MessageActionChatEditPhoto):
-        return "Channel photo updated"
-    return ""
-
-
-def _media_kind(message: Any) -> str | None:
-    media = getattr(message, "media", None)
-    if isinstance(media, types.MessageMediaPhoto) and media.photo is not None:
-        return "photo"
-    if isinstance(media, types.MessageMediaDocument) and isinstance(media.document, types.Document):
-        is_video = media.document.mime_type.startswith("video/") or any(
-            isinstance(a, types.DocumentAttributeVideo) for a in media.document.attributes
-        )
-        if is_video and media.document.thumbs:
-            return "thumb"
-    return None
-
-
-def _forwarded_from(message: Any) -> str | None:
-    header = getattr(message, "fwd_from", None)
-    if header is None:
-        return None
-    forward = getattr(message, "forward", None)  # filled by Telethon when the entities came along
-    for entity in (getattr(forward, "chat", None), getattr(forward, "sender", None)):
-        if entity is not None:
-            name = getattr(entity, "title", None) or utils.get_display_name(entity)
-            if name:
-                return name
-    if header.from_name:
-        return header.from_name
-    if isinstance(header.from_id, types.PeerChannel):
-        return f"channel {header.from_id.channel_id}"
-    if isinstance(header.from_id, types.PeerUser):
-        return f"user {header.from_id.user_id}"
-    return header.post_author
-
-
-def group_to_raw(messages: Iterable[Any], channel: str) -> RawPost:
-    """One post for one message or one album (messages sharing a grouped_id), as t.me/s shows it.
-
-    The id is the smallest message id, the text the first caption, photos every member's
-    photo then every video poster frame (the web preview's order).
-    """
-    group = sorted(messages, key=lambda m: m.id)
-    head = group[0]
-    service = isinstance(head, types.MessageService)
-    text = next((t for t in (_visible_text(m.message) for m in group) if t), "")
-    kinds = [(m.id, _media_kind(m)) for m in group]
-    photos = [photo_url(channel, i, k) for i, k in kinds if k == "photo"]
-    photos += [photo_url(channel, i, k) for i, k in kinds if k == "thumb"]
-    date = head.date
-    if date is not None:
-        date = (date.replace(tzinfo=UTC) if date.tzinfo is None else date).astimezone(UTC)
-    views = [m.views for m in group if getattr(m, "views", None) is not None]
-    webpage = getattr(getattr(head, "media", None), "webpage", None)
-    return RawPost(
-        stream=channel.lower(),
-        external_id=str(head.id),
-        url=f"https://t.me/{channel}/{head.id}",
-        published_at=date,
-        text=_service_text(head) if service else text,
-        photos=tuple(photos),
-        # edit_hide: an edit Telegram does not show as one (the web preview shows no "edited").
-        edited=any(getattr(m, "edit_date", None) is not None and not getattr(m, "edit_hide", False) for m in group),
-        kind="service" if service else "message",
-        views=max(views) if views else None,
-        forwarded_from=next((f for f in map(_forwarded_from, group) if f), None),
-        link_preview=getattr(webpage, "url", None),
-    )
-
-
-def message_to_raw(message: Any, channel: str) -> RawPost:
-    """One Telethon message as a `RawPost`, with the web collector's identity and url."""
-    return group_to_raw([message], channel)
-
-
-def group_messages(messages: Iterable[Any]) -> list[list[Any]]:
-    """Split messages (any order) into single messages and albums, oldest first."""
-    groups: dict[int | tuple[str, int], list[Any]] = {}
-    for message in sorted(messages, key=lambda m: m.id):
-        if isinstance(message, types.MessageEmpty):
-            continue
-        gid = getattr(message, "grouped_id", None)
-        groups.setdefault(gid if gid is not None else ("single", message.id), []).append(message)
-    return sorted(groups.values(), key=lambda g: g[0].id)
-
-
-
-# --- the collector -----------------------------------------------------------------------------
 
 OnPosts = Callable[[list[RawPost]], Awaitable[None]]
 OnDeleted = Callable[[list[str]], Awaitable[None]]
@@ -482,7 +204,7 @@ class TelegramMTProtoCollector:
         client = await self._factory()
         peer = await self._resolve(client)
         message = await self._call("reading a message", lambda: client.get_messages(peer, ids=message_id))
-        if message is None or _media_kind(message) != kind:
+        if message is None or media_kind(message) != kind:
             raise SourceError(self.name, f"{url}: the message is deleted or no longer has that photo")
         thumb = -1 if kind == "thumb" else None  # -1: the largest poster frame
         data = await self._call("downloading a photo", lambda: client.download_media(message, file=bytes, thumb=thumb))
