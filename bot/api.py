@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from dsns_errors import DsnsError
+from dsns.errors import DsnsError
 
 __all__ = [
     "BotAPI",

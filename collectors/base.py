@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from dsns_errors import DsnsError
+from dsns.errors import DsnsError
 
 __all__ = [
     "RawPost",
@@ -84,7 +84,7 @@ class Rejected:
 class Payload:
     """One body a source answered with, as fetched, so a later parser can read it again.
 
-    `url` is already redacted (`collectors.http.redact`); `parser` names the parser and its
+    `url` is already redacted (`dsns.redact.redact`); `parser` names the parser and its
     version that read `body` when it was fetched.
     """
 

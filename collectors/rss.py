@@ -25,7 +25,8 @@ from collectors.budget import (
     trimmed,
 )
 from collectors.html import html_to_text
-from collectors.http import AddressPolicy, fetch, redact
+from collectors.http import AddressPolicy, fetch
+from dsns.redact import redact
 
 __all__ = ["RSSCollector", "parse_feed", "PARSER_VERSION"]
 

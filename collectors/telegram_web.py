@@ -39,7 +39,8 @@ from collectors.base import (
 )
 from collectors.budget import DEFAULT_PARSE_TIMEOUT, MAX_TEXT_BYTES, parse_in_thread, trimmed
 from collectors.html import parse_html
-from collectors.http import DEFAULT_MAX_BYTES, AddressPolicy, fetch, redact, redirect_target
+from collectors.http import DEFAULT_MAX_BYTES, AddressPolicy, fetch, redirect_target
+from dsns.redact import redact
 
 __all__ = ["LinkPreview", "WebPost", "parse_page", "parse_views", "TelegramWebCollector", "PARSER_VERSION"]
 

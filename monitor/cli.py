@@ -3,7 +3,7 @@
 Each command lives in a module of `COMMAND_MODULES` with an `add_parsers(commands)` that sets
 `handler` and `needs` ("none": no config; "config": the loaded Config; "app": an open archive,
 HTTP client and pipeline, held exclusively when it sets `exclusive`, and never created when it sets
-`reads_only`). Errors of our own (`dsns_errors.DsnsError`: bad config, unreadable archive, a
+`reads_only`). Errors of our own (`dsns.errors.DsnsError`: bad config, unreadable archive, a
 failing source, a bad query) become one line on stderr and an exit code, here and nowhere else;
 only bugs show a traceback.
 
@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from dsns_errors import DsnsError
+from dsns.errors import DsnsError
 from monitor.cli_support import EXIT_OK, check_args
 
 if TYPE_CHECKING:

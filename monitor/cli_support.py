@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dsns_errors import DsnsError, UsageError
+from dsns.errors import DsnsError, UsageError
 
 if TYPE_CHECKING:
     from monitor.config import Config

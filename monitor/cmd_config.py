@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dsns_errors import DsnsError
+from dsns.errors import DsnsError
 from monitor.cli_support import EXIT_OK, add_config
 
 if TYPE_CHECKING:

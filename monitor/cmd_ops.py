@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dsns_errors import UsageError
+from dsns.errors import UsageError
 from monitor.cli_support import EXIT_OK, add_config
 from storage.errors import StorageError
 

@@ -9,7 +9,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from collectors.telegram_mtproto.credentials import ENV_API_HASH, ENV_API_ID, ENV_SESSION
-from dsns_errors import UsageError
+from dsns.errors import UsageError
 from monitor.cli_support import EXIT_OK, add_config
 
 if TYPE_CHECKING:

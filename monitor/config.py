@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from dsns_errors import DsnsError
+from dsns.errors import DsnsError
 
 __all__ = [
     "Config", "ConfigError", "load_config", "SourceConfig", "TelegramWebSource", "RSSSource",

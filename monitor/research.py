@@ -10,7 +10,7 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, NoReturn, TextIO
 
-from dsns_errors import UsageError
+from dsns.errors import UsageError
 from monitor.app import App
 from monitor.cli_support import EXIT_OK
 from storage.database import Database

@@ -36,7 +36,7 @@ from datasette.database import Database as DatasetteDatabase
 from datasette.plugins import pm
 from datasette.utils import escape_fts
 
-from dsns_errors import DsnsError
+from dsns.errors import DsnsError
 from monitor.app import App
 from monitor.cli_support import EXIT_OK
 from storage.database import Database

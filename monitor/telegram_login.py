@@ -20,7 +20,7 @@ from collectors.telegram_mtproto.credentials import (
     MTProtoCredentials,
     prepare_session_file,
 )
-from dsns_errors import DsnsError
+from dsns.errors import DsnsError
 
 __all__ = ["LoginError", "login", "session_hint"]
 

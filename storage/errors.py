@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dsns_errors import DsnsError
+from dsns.errors import DsnsError
 
 __all__ = ["StorageError", "SchemaTooNewError"]
 

@@ -37,7 +37,7 @@ from analysis._lexicon import norm
 from analysis.gazetteer import get_gazetteer
 from analysis.morph import parse as morph_parse
 from analysis.regions import resolve_region
-from dsns_errors import UsageError
+from dsns.errors import UsageError
 from storage.database import Database
 from storage.errors import StorageError
 from storage.export import PHOTOS_SQL, post_row
