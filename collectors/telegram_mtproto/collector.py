@@ -20,7 +20,7 @@ from collectors.base import (
     SourceRateLimited,
     message_id_cursor,
 )
-from collectors.media import Photo, sniff_image
+from collectors.media import Photo
 from collectors.telegram_mtproto.client import (
     ClientFactory,
     EntityCache,
@@ -35,6 +35,7 @@ from collectors.telegram_mtproto.convert import (
     parse_photo_url,
 )
 from collectors.telegram_mtproto.credentials import CredentialsError, MTProtoCredentials
+from dsns.images import sniff_image
 
 __all__ = ["TelegramMTProtoCollector", "OnPosts", "OnDeleted"]
 
