@@ -25,7 +25,7 @@ MAY_IMPORT: dict[str, set[str]] = {
 }
 # Third-party libraries kept behind one door: (library, the only package prefix that imports it).
 ONLY_IN = {"telethon": "collectors.telegram_mtproto"}
-FRONT_DOOR = "monitor.cli"
+FRONT_DOOR = "monitor.cli"  # the package, before and after the moves (restructure: keep)
 
 # Imports that exist and are yet to be cut: (importing module, imported module or package) → the
 # cut. Only ever remove entries; a new forbidden import fails the test.
@@ -34,6 +34,9 @@ NOT_YET_CUT: dict[tuple[str, str], str] = {
     ("monitor.mtproto", "telethon"): "the MTProto hub moves into collectors/telegram_mtproto/ (live feeds reach "
                                      "the pipeline through ingest_live / note_deleted)",
     ("monitor.telegram_login", "telethon"): "the move to collectors/telegram_mtproto/login.py",
+    # Inert while these are in monitor/ (monitor imports anything); they move to research/.
+    ("monitor.research", "monitor"): "the CLI glue (App, exit codes) into monitor/cli/research.py",
+    ("monitor.serve", "monitor"): "the CLI glue (App, exit codes) into monitor/cli/research.py",
 }
 
 
