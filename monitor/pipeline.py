@@ -151,12 +151,9 @@ class Pipeline:
             await self._keep_payloads(state, exc.payloads)
             kind = "layout" if isinstance(exc, SourceLayoutError) else None
             return await self._failed(source, state, started, str(exc), exc.retry_after, kind=kind)
-        except StorageError as exc:  # the archive's fault, not a bug: no traceback
-            resources.note_error(exc, f"poll of {name}")
-            return await self._failed(source, state, started, f"archive error: {exc}", None)
         except Exception as exc:
-            # A bug: failure state and backoff on the source like any other failure (so
-            # /healthz sees it), the traceback once in the log.
+            # A bug or an archive fault: failure state and backoff on the source like any
+            # other failure (so /healthz sees it), the traceback once in the log.
             resources.note_error(exc, f"poll of {name}")
             log.exception("source=%s poll failed unexpectedly", name)
             return await self._failed(source, state, started, f"internal error: {type(exc).__name__}: {exc}", None)
