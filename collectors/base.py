@@ -171,7 +171,7 @@ def message_id_cursor(cursor: str | None, source: str) -> int | None:
     try:
         return int(cursor)
     except ValueError:
-        logging.getLogger("collectors").warning("cursor ignored", extra={"source": source, "cursor": cursor})
+        logging.getLogger("dsns_monitor.collectors").warning("cursor ignored", extra={"source": source, "cursor": cursor})
         return None
 
 

@@ -30,7 +30,7 @@ from dsns.redact import redact
 
 __all__ = ["RSSCollector", "parse_feed", "PARSER_VERSION"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("dsns_monitor.rss")
 
 # Expat with buffered text first: see collectors._sax.
 if "collectors._sax" not in feedparser.api.PREFERRED_XML_PARSERS:

@@ -44,7 +44,7 @@ from dsns.redact import redact
 
 __all__ = ["LinkPreview", "WebPost", "parse_page", "parse_views", "TelegramWebCollector", "PARSER_VERSION"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("dsns_monitor.telegram_web")
 
 _MAX_REDIRECTS = 3
 _CHANNEL_RE = re.compile(r"^[A-Za-z0-9_]{3,64}$")

@@ -24,7 +24,7 @@ from collectors.telegram_mtproto.credentials import (
 
 __all__ = ["ClientFactory", "build_client", "SharedClient", "EntityCache"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("dsns_monitor.telegram_mtproto")
 
 ClientFactory = Callable[[], Awaitable[TelegramClient]]
 

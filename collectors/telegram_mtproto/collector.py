@@ -39,7 +39,7 @@ from dsns.images import sniff_image
 
 __all__ = ["TelegramMTProtoCollector", "OnPosts", "OnDeleted"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("dsns_monitor.telegram_mtproto")
 
 _ALBUM_MAX = 10  # Telegram's limit on items in one album
 _T = TypeVar("_T")
