@@ -19,8 +19,9 @@ run: $(STAMP)
 	$(BIN)/dsns-monitor run --config $(CONFIG)
 
 # One worker per core: most tests wait on local servers and subprocesses, not on each other.
+# The slowest 15 are listed so a test that grows shows in every CI log.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto --durations=15
 
 bench: $(STAMP)
 	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done

@@ -18,6 +18,8 @@ from typing import Any
 
 import httpx
 
+from dsns.errors import DsnsError
+
 __all__ = [
     "BotAPI",
     "BotAPIError",
@@ -39,8 +41,10 @@ _DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=10.0)
 _REDACTED = "<token>"
 
 
-class BotAPIError(Exception):
+class BotAPIError(DsnsError):
     """A Bot API call failed. `error_code` is Telegram's (or the HTTP status), None for network errors."""
+
+    label = "Bot API error"
 
     def __init__(
         self,

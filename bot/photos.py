@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import imagesize
 
-from collectors.media import sniff_image
+from dsns.images import sniff_image
 
 __all__ = ["PHOTO_MAX_BYTES", "PHOTO_MAX_SIDES", "PHOTO_MAX_RATIO", "Upload", "photo_upload"]
 

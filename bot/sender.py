@@ -19,7 +19,7 @@ from bot.api import BadRequest, BotAPI, BotAPIError, Forbidden, RetryAfter, TooL
 from bot.format import AlertContent, FormattedAlert, format_alert
 from bot.photos import PHOTO_MAX_BYTES, Upload, photo_upload
 from bot.ratelimit import SendLimiter
-from monitor import faults, metrics
+from bot.reporting import faults, metrics
 from storage.alert_material import AlertMaterial, load_alert_material
 from storage.database import Database
 from storage.outbox import (

@@ -18,7 +18,7 @@ from bot.ratelimit import CommandLimiter, SendLimiter
 from bot.replies import ReplyQueues
 from bot.sender import AlertSender
 from bot.texts import COMMANDS, t
-from monitor import faults, metrics
+from bot.reporting import faults, metrics
 from storage.bot_state import get_value, set_value
 from storage.database import Database
 from storage.stories import latest_strikes
@@ -230,7 +230,7 @@ class BotService:
         )
 
     async def _last_text(self, regions: set[str] | None, chat_id: int, lang: str) -> str:
-        from monitor.alerts import regions_covering
+        from analysis.reach import regions_covering
 
         if regions is None:
             rows = await self.db.fetchall("SELECT region FROM subscriptions WHERE chat_id = ?", (chat_id,))

@@ -11,6 +11,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from dsns.errors import DsnsError
+
 __all__ = [
     "RawPost",
     "Rejected",
@@ -82,7 +84,7 @@ class Rejected:
 class Payload:
     """One body a source answered with, as fetched, so a later parser can read it again.
 
-    `url` is already redacted (`collectors.http.redact`); `parser` names the parser and its
+    `url` is already redacted (`dsns.redact.redact`); `parser` names the parser and its
     version that read `body` when it was fetched.
     """
 
@@ -114,9 +116,16 @@ class FetchResult:
     rejected: list[Rejected] = field(default_factory=list)
     payloads: list[Payload] = field(default_factory=list)
 
+    def message_ids(self) -> tuple[int, ...]:
+        """The Telegram message ids this poll read (feeds' GUIDs are not ids: none)."""
+        return tuple(sorted({i for i in (message_id(p.external_id) for p in self.posts if p.kind != "article") if i}))
 
-class SourceError(Exception):
+
+class SourceError(DsnsError):
     """A source could not be fetched or parsed; the message names the source and the fix."""
+
+    label = "source error"
+    kind = "source"  # what failed, for the poll log: each subclass names itself
 
     def __init__(self, source: str, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(f"{source}: {message}")
@@ -130,9 +139,13 @@ class SourceError(Exception):
 class SourceNetworkError(SourceError):
     """Connection refused, DNS failure, timeout: the network, not the source, is at fault."""
 
+    kind = "network"
+
 
 class SourceHTTPError(SourceError):
     """The server answered with an error status."""
+
+    kind = "http"
 
     def __init__(self, source: str, message: str, *, status: int, retry_after: float | None = None) -> None:
         super().__init__(source, message, retry_after=retry_after)
@@ -142,18 +155,26 @@ class SourceHTTPError(SourceError):
 class SourceRateLimited(SourceHTTPError):
     """429 or 503 with Retry-After: wait at least `retry_after` seconds."""
 
+    kind = "rate_limited"
+
 
 class SourceParseError(SourceError):
     """The body was fetched but could not be read (changed layout, malformed XML)."""
+
+    kind = "parse"
 
 
 class SourceLayoutError(SourceParseError):
     """The body parsed, but not as this source's bodies did before (no posts, posts without a
     date or content, entries without links): the source probably changed its layout."""
 
+    kind = "layout"
+
 
 class PreviewDisabledError(SourceError):
     """t.me/s/<channel> redirected to t.me/<channel>: the channel's web preview is off."""
+
+    kind = "preview_disabled"
 
 
 def message_id_cursor(cursor: str | None, source: str) -> int | None:
@@ -167,7 +188,7 @@ def message_id_cursor(cursor: str | None, source: str) -> int | None:
     try:
         return int(cursor)
     except ValueError:
-        logging.getLogger("collectors").warning("cursor ignored", extra={"source": source, "cursor": cursor})
+        logging.getLogger("dsns_monitor.collectors").warning("cursor ignored", extra={"source": source, "cursor": cursor})
         return None
 
 

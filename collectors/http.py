@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import ipaddress
-import re
 import socket
 import time
 from dataclasses import dataclass, field
@@ -32,9 +31,10 @@ from collectors.base import (
     SourceNetworkError,
     SourceRateLimited,
 )
+from dsns.redact import redact
 
 __all__ = [
-    "HTTPResponse", "AddressPolicy", "fetch", "parse_retry_after", "is_public_address", "redact", "redirect_target",
+    "HTTPResponse", "AddressPolicy", "fetch", "parse_retry_after", "is_public_address", "redirect_target",
     "USER_AGENT", "DEFAULT_MAX_BYTES", "MAX_REDIRECTS",
 ]
 
@@ -42,27 +42,6 @@ USER_AGENT = "dsns-monitor/0.1 (+https://github.com/dsns-monitor)"
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 MAX_REDIRECTS = 5
 _REDIRECTS = frozenset((301, 302, 303, 307, 308))
-
-# `//user:password@` or `//token@` in a URL; the classes stop at "/" and blanks, so each
-# character is scanned once whatever the text.
-_USERINFO = re.compile(r"//([^/\s@:]*)(:[^/\s@]*)?@")
-# A query parameter whose name says it is a secret (token=, key=, api_key=, access_token=, sig=…);
-# its value ends at the next parameter, a blank or quote, or a ":" closing the URL in a message.
-_SECRET_PARAM = re.compile(
-    r"([?&;][\w.-]*(?:token|key|secret|password|passwd|pwd|auth|sig|signature|session)=)"
-    r"[^&#\s'\"]*?(?=[&#\s'\"]|:\s|:?$)",
-    re.I,
-)
-
-
-def redact(text: str) -> str:
-    """`text` (a URL, or a message holding URLs) with credentials replaced by ``***``:
-    ``https://user:***@host/feed?token=***``."""
-    if "@" in text:
-        text = _USERINFO.sub(lambda m: f"//{m[1]}:***@" if m[2] is not None else "//***@", text)
-    if "=" in text:
-        text = _SECRET_PARAM.sub(r"\1***", text)
-    return text
 
 
 def _host_port(url: str) -> tuple[str, int]:

@@ -25,11 +25,12 @@ from collectors.budget import (
     trimmed,
 )
 from collectors.html import html_to_text
-from collectors.http import AddressPolicy, fetch, redact
+from collectors.http import AddressPolicy, fetch
+from dsns.redact import redact
 
 __all__ = ["RSSCollector", "parse_feed", "PARSER_VERSION"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("dsns_monitor.rss")
 
 # Expat with buffered text first: see collectors._sax.
 if "collectors._sax" not in feedparser.api.PREFERRED_XML_PARSERS:

@@ -39,11 +39,12 @@ from collectors.base import (
 )
 from collectors.budget import DEFAULT_PARSE_TIMEOUT, MAX_TEXT_BYTES, parse_in_thread, trimmed
 from collectors.html import parse_html
-from collectors.http import DEFAULT_MAX_BYTES, AddressPolicy, fetch, redact, redirect_target
+from collectors.http import DEFAULT_MAX_BYTES, AddressPolicy, fetch, redirect_target
+from dsns.redact import redact
 
 __all__ = ["LinkPreview", "WebPost", "parse_page", "parse_views", "TelegramWebCollector", "PARSER_VERSION"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("dsns_monitor.telegram_web")
 
 _MAX_REDIRECTS = 3
 _CHANNEL_RE = re.compile(r"^[A-Za-z0-9_]{3,64}$")

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from analysis.gazetteer import get_gazetteer
 from analysis.model import Analysis
+from analysis.reach import regions_covering
 from analysis.stories import StoryIndex, features_of
 from storage.outbox import plan_alerts
 from storage.posts import Change
@@ -16,23 +16,7 @@ from storage.stories import Story, get_story, merge_into_story, open_story, reco
 from storage.subscriptions import chats_watching
 from storage.timeutil import from_db, to_db, utcnow
 
-__all__ = ["StoryPlanner", "regions_covering"]
-
-
-def regions_covering(story: Story) -> set[str]:
-    """Every subscription key that should hear of the story: oblast ISO codes and the
-    KATOTTH codes of each place and of the units containing it."""
-    gazetteer = get_gazetteer()
-    regions = set(story.oblasts)
-    for place in story.places:
-        code = place["code"]
-        regions.add(code)
-        regions.add(place["oblast"])
-        try:
-            regions.update(gazetteer.ancestors(code))
-        except KeyError:
-            continue
-    return regions
+__all__ = ["StoryPlanner"]
 
 
 class StoryPlanner:

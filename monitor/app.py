@@ -4,26 +4,51 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 
 from monitor.config import Config
-from monitor.mtproto import ClientFactory
-from monitor.pipeline import Pipeline
 from monitor.sinks import AlertSink, LogSink
 from storage.database import Database
 from storage.lock import exclusive_archive
 
+if TYPE_CHECKING:
+    from monitor.mtproto import ClientFactory
+    from monitor.pipeline import Pipeline
+
 __all__ = ["App", "open_app"]
 
 
-@dataclass
 class App:
-    config: Config
-    db: Database
-    client: httpx.AsyncClient
-    pipeline: Pipeline
+    """The archive, the HTTP client and the pipeline of one command.
+
+    The pipeline (and with it Telethon and the story matcher's scipy) is built on first use:
+    `search`, `export` and `stats` only read the archive and start without them.
+    """
+
+    def __init__(
+        self, config: Config, db: Database, client: httpx.AsyncClient, sink: AlertSink,
+        telegram_client_factory: ClientFactory | None,
+    ) -> None:
+        self.config, self.db, self.client = config, db, client
+        self._sink, self._telegram_client_factory = sink, telegram_client_factory
+        self._pipeline: Pipeline | None = None
+
+    @property
+    def pipeline(self) -> Pipeline:
+        if self._pipeline is None:
+            from monitor.pipeline import Pipeline
+
+            self._pipeline = Pipeline(
+                self.config, self.db, self.client, self._sink, telegram_client_factory=self._telegram_client_factory,
+            )
+        return self._pipeline
+
+    async def _close(self) -> None:
+        if self._pipeline is not None:
+            await self._pipeline.photos.close()
+            await self._pipeline.mtproto.close()
 
 
 @asynccontextmanager
@@ -51,11 +76,10 @@ async def _open(
     try:
         timeout = httpx.Timeout(config.http.timeout, connect=min(10.0, config.http.timeout))
         async with httpx.AsyncClient(timeout=timeout) as client:
-            pipeline = Pipeline(config, db, client, sink or LogSink(), telegram_client_factory=telegram_client_factory)
+            app = App(config, db, client, sink or LogSink(), telegram_client_factory)
             try:
-                yield App(config, db, client, pipeline)
+                yield app
             finally:
-                await pipeline.photos.close()
-                await pipeline.mtproto.close()
+                await app._close()
     finally:
         await db.close()

@@ -3,25 +3,28 @@
 Each command lives in a module of `COMMAND_MODULES` with an `add_parsers(commands)` that sets
 `handler` and `needs` ("none": no config; "config": the loaded Config; "app": an open archive,
 HTTP client and pipeline, held exclusively when it sets `exclusive`, and never created when it sets
-`reads_only`). Errors of our own (bad config, unreadable archive, a failing source)
-become one line on stderr and an exit code; only bugs show a traceback.
+`reads_only`). Errors of our own (`dsns.errors.DsnsError`: bad config, unreadable archive, a
+failing source, a bad query) become one line on stderr and an exit code, here and nowhere else;
+only bugs show a traceback.
+
+`--help` must answer at once: this module and every command module import only the standard
+library and the small modules of the parser at the top; the engine (the pipeline, Telethon,
+pydantic, httpx) is imported by the command that runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
-import inspect
 import sys
 from collections.abc import Sequence
-from importlib import metadata
+from typing import TYPE_CHECKING
 
-from collectors.base import SourceError
-from monitor.cli_support import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, check_args, command_config
-from monitor.config import Config, ConfigError
-from monitor.logs import setup_logging
-from storage.errors import StorageError
+from dsns.errors import DsnsError
+from monitor.cli_support import EXIT_OK, check_args
+
+if TYPE_CHECKING:
+    from monitor.config import Config
 
 __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 
@@ -36,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="dsns-monitor",
         description="Watch DSNS Telegram channels and news feeds for Russian strikes: archive, detect, alert.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_Version)
     parser.add_argument("--log-level", type=str.upper, choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="override [logging] level")
     parser.add_argument("--log-format", choices=["text", "json"], default="text", help="log lines as text (default) or JSON for journald/Loki")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -45,44 +48,58 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _version() -> str:
-    try:
-        return metadata.version("dsns-monitor")
-    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
-        return "(not installed)"
+class _Version(argparse.Action):
+    """argparse's "version" action, but the installed version is looked up (a scan of the
+    installed packages) only when asked for, not for every command."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from importlib import metadata
+
+        try:
+            version = metadata.version("dsns-monitor")
+        except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+            version = "(not installed)"
+        print(f"{parser.prog} {version}")
+        parser.exit()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if mistake := check_args(args):
-        code, message = mistake
-        print(f"dsns-monitor: {message}", file=sys.stderr)
-        return code
     try:
-        if args.needs == "none":
-            setup_logging(args.log_level or "WARNING", args.log_format)
-            return _finish(args.handler(args))
-        config = command_config(args)
-        setup_logging(args.log_level or config.logging.level, args.log_format, config.secret_env_names())
-        if args.needs == "config":
-            return _finish(args.handler(args, config))
-        return asyncio.run(_with_app(args, config))
-    except ConfigError as exc:
-        print(f"dsns-monitor: configuration error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except StorageError as exc:
-        print(f"dsns-monitor: archive error: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    except SourceError as exc:
-        print(f"dsns-monitor: source error: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
+        check_args(args)
+        return _dispatch(args)
+    except DsnsError as exc:
+        print(exc.cli_line(), file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return EXIT_OK
 
 
+def _dispatch(args: argparse.Namespace) -> int:
+    from monitor.cli_support import command_config
+    from monitor.logs import setup_logging
+
+    if args.needs == "none":
+        setup_logging(args.log_level or "WARNING", args.log_format)
+        return _finish(args.handler(args))
+    config = command_config(args)
+    setup_logging(args.log_level or config.logging.level, args.log_format, config.secret_env_names())
+    if args.needs == "config":
+        return _finish(args.handler(args, config))
+    import asyncio
+
+    return asyncio.run(_with_app(args, config))
+
+
 def _finish(result: object) -> int:
+    import asyncio
+    import inspect
+
     if inspect.isawaitable(result):
         result = asyncio.run(result)  # type: ignore[arg-type]
     return int(result)  # type: ignore[call-overload]

@@ -6,8 +6,12 @@ import argparse
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from monitor.config import Config, load_config
+from dsns.errors import DsnsError, UsageError
+
+if TYPE_CHECKING:
+    from monitor.config import Config
 
 __all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "add_config", "command_config", "iso_date", "check_args"]
 
@@ -25,23 +29,22 @@ def iso_date(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def check_args(args: argparse.Namespace) -> tuple[int, str] | None:
+def check_args(args: argparse.Namespace) -> None:
     """Mistakes argparse cannot see option by option, found before any work is done: a date range
-    that holds nothing (exit 2), an output file (`--output`, `--plot`) in a missing or read-only folder, or that is a folder (exit 1).
-    Returns the exit code and a one-line message, or None."""
+    that holds nothing (a `UsageError`, exit 2), an output file (`--output`, `--plot`) in a missing
+    or read-only folder, or that is a folder (a `DsnsError`, exit 1)."""
     since, until = getattr(args, "since", None), getattr(args, "until", None)
     if since and until and since >= until:
-        return EXIT_USAGE, f"--since {since.isoformat()} is not before --until {until.isoformat()} (--until is exclusive)"
+        raise UsageError(f"--since {since.isoformat()} is not before --until {until.isoformat()} (--until is exclusive)")
     for name in ("output", "plot"):
         if not (value := getattr(args, name, None)):
             continue
         if not (folder := Path(value).parent).is_dir():
-            return EXIT_FAILURE, f"{folder}: no such folder (for {value})"
+            raise DsnsError(f"{folder}: no such folder (for {value})")
         if Path(value).is_dir():
-            return EXIT_FAILURE, f"{value}: is a folder; name a file in it"
+            raise DsnsError(f"{value}: is a folder; name a file in it")
         if not os.access(folder, os.W_OK):
-            return EXIT_FAILURE, f"{folder}: not writable (for {value})"
-    return None
+            raise DsnsError(f"{folder}: not writable (for {value})")
 
 
 def add_config(parser: argparse.ArgumentParser, *, db: bool = False) -> None:
@@ -64,6 +67,8 @@ def add_config(parser: argparse.ArgumentParser, *, db: bool = False) -> None:
 
 def command_config(args: argparse.Namespace) -> Config:
     """The command's configuration: its file's, with `--db` (when the command has it) as the archive."""
+    from monitor.config import Config, load_config
+
     db: Path | None = getattr(args, "db", None)
     if db is None:
         return load_config(args.config or DEFAULT_CONFIG)

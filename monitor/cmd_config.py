@@ -8,10 +8,13 @@ import os
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from monitor.cli_support import EXIT_FAILURE, EXIT_OK, add_config
-from monitor.config import Config
+from dsns.errors import DsnsError
+from monitor.cli_support import EXIT_OK, add_config
+
+if TYPE_CHECKING:
+    from monitor.config import Config
 
 __all__ = ["add_parsers", "starter_config", "render_config"]
 
@@ -48,11 +51,9 @@ def _init(args: argparse.Namespace) -> int:
         # O_EXCL: an existing config (perhaps hand-tuned) is never replaced, not even by a race.
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o640)
     except FileExistsError:
-        print(f"dsns-monitor: {path}: already exists; not overwritten", file=sys.stderr)
-        return EXIT_FAILURE
+        raise DsnsError(f"{path}: already exists; not overwritten") from None
     except OSError as exc:
-        print(f"dsns-monitor: {path}: cannot write: {exc.strerror}", file=sys.stderr)
-        return EXIT_FAILURE
+        raise DsnsError(f"{path}: cannot write: {exc.strerror}") from exc
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(starter_config())
     print(f"wrote {path}; check it with `dsns-monitor check-config --config {path}`", file=sys.stderr)

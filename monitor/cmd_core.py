@@ -8,10 +8,12 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from monitor.app import App
 from monitor.cli_support import EXIT_FAILURE, EXIT_OK, add_config, iso_date
+
+if TYPE_CHECKING:
+    from monitor.app import App
 
 __all__ = ["add_parsers"]
 

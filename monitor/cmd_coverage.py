@@ -6,16 +6,17 @@ import argparse
 import dataclasses
 import math
 import sys
-from collections.abc import AsyncIterator, Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from monitor.app import App
-from monitor.cli_support import EXIT_OK, EXIT_USAGE, add_config, iso_date
-from monitor.config import TelegramMTProtoSource, TelegramWebSource
+from dsns.errors import UsageError
+from monitor.cli_support import EXIT_OK, add_config, iso_date
 from storage.timeutil import utcnow
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+
+    from monitor.app import App
     from storage.coverage import CoverageDay
 
 __all__ = ["add_parsers", "plot_coverage"]
@@ -70,6 +71,7 @@ async def _reparse(args: argparse.Namespace, app: App) -> int:
 
 
 async def _coverage(args: argparse.Namespace, app: App) -> int:
+    from monitor.config import TelegramMTProtoSource, TelegramWebSource
     from storage.coverage import CoverageDay, Unmatched, coverage_days, unmatched_posts
 
     config = app.config
@@ -78,9 +80,8 @@ async def _coverage(args: argparse.Namespace, app: App) -> int:
         for w in config.sources if isinstance(w, TelegramWebSource) and w.stream == m.stream
     ]
     if args.compare and not pairs:
-        print("dsns-monitor: --compare needs a channel read by both a telegram_web and a telegram_mtproto "
-              "source in the configuration", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError("--compare needs a channel read by both a telegram_web and a telegram_mtproto "
+                         "source in the configuration")
     days = await coverage_days(
         app.db, since=args.since, stale_floor=config.health.stale_floor_hours * 3600,
         intervals={s.source_name: float(s.interval) for s in config.sources if s.enabled},

@@ -12,10 +12,14 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from monitor.cli_support import EXIT_OK, EXIT_USAGE, add_config
-from monitor.config import Config
+from dsns.errors import UsageError
+from monitor.cli_support import EXIT_OK, add_config
 from storage.errors import StorageError
+
+if TYPE_CHECKING:
+    from monitor.config import Config
 
 __all__ = ["add_parsers", "backup_archive", "prune_backups"]
 
@@ -48,8 +52,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 def _backup(args: argparse.Namespace, config: Config) -> int:
     folder = Path(args.dest)
     if args.keep is not None and (args.keep < 1 or not folder.is_dir()):
-        print("dsns-monitor: --keep needs N >= 1 and DEST an existing folder", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError("--keep needs N >= 1 and DEST an existing folder")
     started = time.monotonic()
     dest = backup_archive(config.storage.database, folder, force=args.force)
     size = dest.stat().st_size

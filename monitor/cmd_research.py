@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from monitor.app import App
 from monitor.cli_support import add_config, iso_date
+
+if TYPE_CHECKING:
+    from monitor.app import App
 
 __all__ = ["add_parsers"]
 

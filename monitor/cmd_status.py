@@ -5,16 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from monitor.cli_support import EXIT_FAILURE, EXIT_OK, add_config
-from monitor.config import Config
-from storage.database import Database
-from storage.sources import last_posts
 from storage.timeutil import from_db, to_db
+
+if TYPE_CHECKING:
+    from monitor.config import Config
 
 __all__ = ["add_parsers", "status_report"]
 
@@ -41,6 +38,8 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 async def status_report(config: Config) -> tuple[bool, dict[str, Any]]:
     """(healthy, /healthz's report plus each source's `last_post`), from the archive alone."""
     from monitor.health import health_report
+    from storage.database import Database
+    from storage.sources import last_posts
 
     db = await Database.open(config.storage.database, read_only=True)
     try:
@@ -71,6 +70,9 @@ async def _status(args: argparse.Namespace, config: Config) -> int:
 
 
 def _print(report: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console()
     status = report["status"]
     table = Table(title=f"dsns-monitor: [{_STYLE[status]}]{status}[/] at {_when(report['time'])} (times in UTC)")

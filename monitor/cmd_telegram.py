@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import os
 import sys
+from typing import TYPE_CHECKING
 
-from collectors.telegram_mtproto import ENV_API_HASH, ENV_API_ID, ENV_SESSION, CredentialsError, MTProtoCredentials
-from monitor.cli_support import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, add_config
-from monitor.config import Config
+from collectors.telegram_mtproto.credentials import ENV_API_HASH, ENV_API_ID, ENV_SESSION
+from dsns.errors import UsageError
+from monitor.cli_support import EXIT_OK, add_config
+
+if TYPE_CHECKING:
+    from monitor.config import Config
 
 __all__ = ["add_parsers"]
 
@@ -37,13 +40,15 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 
 
 def _login(args: argparse.Namespace, config: Config) -> int:
+    import asyncio
+
+    from collectors.telegram_mtproto.credentials import CredentialsError, MTProtoCredentials
     from monitor.telegram_login import LoginError, login, session_hint
 
     try:
         credentials = MTProtoCredentials.from_env()
-    except CredentialsError as exc:
-        print(f"dsns-monitor: telegram login: {exc.args[0].removeprefix('telegram: ')}", file=sys.stderr)
-        return EXIT_USAGE
+    except CredentialsError as exc:  # not a failing source here but a step the user skipped
+        raise UsageError(f"telegram login: {exc.args[0].removeprefix('telegram: ')}") from None
     session_path = config.telegram.session
     if session_path is not None and os.environ.get(ENV_SESSION, "").strip():
         print(
@@ -58,11 +63,7 @@ def _login(args: argparse.Namespace, config: Config) -> int:
             code_input=lambda: input("Login code Telegram sent you: "),
             password_input=lambda: getpass.getpass("Two-step verification password: "),
         ))
-    except LoginError as exc:
-        print(f"dsns-monitor: telegram login: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
     except EOFError:
-        print("dsns-monitor: telegram login: input ended before the login finished", file=sys.stderr)
-        return EXIT_FAILURE
+        raise LoginError("input ended before the login finished") from None
     print(session_hint(result, session_path))
     return EXIT_OK

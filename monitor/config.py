@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from dsns.errors import DsnsError
+
 __all__ = [
     "Config", "ConfigError", "load_config", "SourceConfig", "TelegramWebSource", "RSSSource",
     "TelegramMTProtoSource", "TelegramConfig", "SOURCE_TYPES",
@@ -48,8 +50,11 @@ def _channel(value: object) -> object:
     return name
 
 
-class ConfigError(Exception):
+class ConfigError(DsnsError):
     """The configuration file is missing, unreadable or wrong; the message names the key and file."""
+
+    label = "configuration error"
+    exit_code = 2
 
 
 class _Section(BaseModel):

@@ -10,10 +10,12 @@ alert rule has a series to watch before the first fault ever happens.
 
 from __future__ import annotations
 
+import sys
 import threading
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot import reporting
 from monitor import metrics
 from storage.timeutil import to_db, utcnow
 
@@ -79,3 +81,7 @@ def reset() -> None:
 
 for _component in COMPONENTS:
     metrics.component_fault(_component, False)
+
+
+# The bot reports its token refused, getUpdates failing, a stalled outbox here (bot/ does not import monitor/).
+reporting.plug_faults(sys.modules[__name__])

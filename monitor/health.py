@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from collectors.http import redact
+from dsns.redact import redact
 from monitor import faults, metrics
 from monitor.config import Config, ConfigError, listen_address
 from storage.database import Database

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from collectors.http import redact
+from dsns.redact import redact
 
 __all__ = ["setup_logging", "register_secret", "quiet_during_progress", "KeyValueFormatter", "JSONFormatter"]
 

@@ -8,12 +8,14 @@ from the database when `/metrics` is scraped, so they are right even just after 
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
 
+from bot import reporting
 from storage.database import Database
 from storage.outbox import outbox_backlog
 from storage.sources import silences
@@ -242,3 +244,7 @@ def loop_lag(seconds: float) -> None:
 def render() -> bytes:
     """The registry in Prometheus text format."""
     return generate_latest(REGISTRY)
+
+
+# The bot counts its alerts and commands here (bot/ does not import monitor/).
+reporting.plug_metrics(sys.modules[__name__])

@@ -21,15 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from collectors.base import FetchResult, RawPost, SourceError, SourceNetworkError
 from collectors.media import Photo
-from collectors.telegram_mtproto import (
-    ENV_SESSION,
-    EntityCache,
-    MTProtoCredentials,
-    SharedClient,
-    TelegramMTProtoCollector,
-    build_client,
-    parse_photo_url,
-)
+from collectors.telegram_mtproto.client import EntityCache, SharedClient, build_client
+from collectors.telegram_mtproto.collector import TelegramMTProtoCollector
+from collectors.telegram_mtproto.convert import parse_photo_url
+from collectors.telegram_mtproto.credentials import ENV_SESSION, MTProtoCredentials
 from monitor.config import Config, TelegramMTProtoSource
 from storage.posts import mark_deleted
 from storage.stories import note_deletions

@@ -21,7 +21,8 @@ from collectors.base import FetchResult, Payload, RawPost, Rejected, SourceError
 from collectors.http import AddressPolicy, redact
 from collectors.media import Photo, download_photo
 from collectors.rss import RSSCollector
-from collectors.telegram_mtproto import TelegramMTProtoCollector, parse_photo_url
+from collectors.telegram_mtproto.collector import TelegramMTProtoCollector
+from collectors.telegram_mtproto.convert import parse_photo_url
 from collectors.telegram_web import TelegramWebCollector
 from monitor import faults, metrics, resources
 from monitor.alerts import StoryPlanner
@@ -32,6 +33,7 @@ from monitor.photos import PhotoWorker
 from monitor.sinks import AlertSink
 from storage.analyses import record_analysis_error, save_analysis
 from storage.database import Database
+from storage.errors import StorageError
 from storage.media import PendingMedia
 from storage.payloads import pack, store_payloads
 from storage.polls import PollRecord, record_poll
@@ -124,7 +126,18 @@ class Pipeline:
         return await ensure_source(self.db, source.source_name, source.type, source.url)
 
     async def poll(self, source: TelegramWebSource | RSSSource, *, force: bool = False) -> PollOutcome:
-        """Poll once. Never raises for a source's fault: the outcome and the source row say it."""
+        """Poll once. Never raises for a source's fault: the outcome and the source row say it;
+        nor for the archive's, when not even the source's row can be read or written."""
+        started = time.monotonic()
+        try:
+            return await self._poll(source, force=force)
+        except StorageError as exc:  # a full disk, a locked or damaged file: /healthz shows the archive fault
+            resources.note_error(exc, f"poll of {source.source_name}")
+            metrics.poll_finished(source.source_name, time.monotonic() - started, ok=False)
+            log.error("poll failed: archive error", extra={"source": source.source_name, "error": str(exc)})
+            return PollOutcome(source.source_name, ok=False, error=f"archive error: {exc}")
+
+    async def _poll(self, source: TelegramWebSource | RSSSource, *, force: bool) -> PollOutcome:
         name = source.source_name
         state = await self.source_state(source)
         if not force and state.next_check_at and state.next_check_at > utcnow():
@@ -137,13 +150,14 @@ class Pipeline:
         except SourceError as exc:
             resources.note_error(exc, f"poll of {name}")
             await self._keep_payloads(state, exc.payloads)
-            return await self._failed(source, state, started, PollRecord.failed(started_at, exc), exc.retry_after)
+            return await self._failed(source, state, started, PollRecord(started_at, ok=False, kind=exc.kind, error=str(exc)), exc.retry_after)
         except Exception as exc:
             # A bug or an archive fault: failure state and backoff on the source like any
             # other failure (so /healthz sees it), the traceback once in the log.
             resources.note_error(exc, f"poll of {name}")
             log.exception("source=%s poll failed unexpectedly", name)
-            return await self._failed(source, state, started, PollRecord.failed(started_at, exc), None)
+            failure = PollRecord(started_at, ok=False, kind="internal", error=f"internal error: {type(exc).__name__}: {exc}")
+            return await self._failed(source, state, started, failure, None)
         new = sum(c.kind == "new" for c in changes)
         log.info(
             "source=%s fetched=%d new=%d edited=%d not_modified=%s duration=%.2fs",
@@ -235,7 +249,9 @@ class Pipeline:
                         last_modified=result.last_modified,
                     )
                 if poll_started is not None:
-                    await record_poll(conn, state.id, PollRecord.good(poll_started, result, changes))
+                    new = sum(c.kind == "new" for c in changes)
+                    record = PollRecord(poll_started, ok=True, new=new, changed=len(changes) - new, seen=result.message_ids())
+                    await record_poll(conn, state.id, record)
         except BaseException:
             self.stories.forget()
             raise

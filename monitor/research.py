@@ -8,10 +8,11 @@ import json
 import logging
 import sys
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
+from dsns.errors import UsageError
 from monitor.app import App
-from monitor.cli_support import EXIT_OK, EXIT_USAGE
+from monitor.cli_support import EXIT_OK
 from storage.database import Database
 from storage.research import (
     EVENT_KEYS, STORY_KEYS, iter_events, iter_stories, kyiv_date, oblast_label, strike_stats,
@@ -23,9 +24,8 @@ __all__ = ["run_search", "export_research", "run_stats", "write_rows", "plot_str
 log = logging.getLogger("dsns_monitor")
 
 
-def _fail(message: str) -> int:
-    print(f"dsns-monitor: {message}", file=sys.stderr)
-    return EXIT_USAGE
+def _fail(message: str) -> NoReturn:
+    raise UsageError(message)
 
 
 async def run_search(args: argparse.Namespace, app: App) -> int:

@@ -36,8 +36,9 @@ from datasette.database import Database as DatasetteDatabase
 from datasette.plugins import pm
 from datasette.utils import escape_fts
 
+from dsns.errors import DsnsError
 from monitor.app import App
-from monitor.cli_support import EXIT_FAILURE, EXIT_OK
+from monitor.cli_support import EXIT_OK
 from storage.database import Database
 from storage.research import EVENT_KEYS, STORY_KEYS, iter_events, iter_stories
 from storage.search import QuerySyntaxError, fts_expression
@@ -259,8 +260,7 @@ async def run_serve(args: argparse.Namespace, app: App) -> int:
         listener.bind(("127.0.0.1", args.port))
     except OSError as exc:
         listener.close()
-        print(f"dsns-monitor: cannot listen on 127.0.0.1:{args.port}: {exc.strerror}", file=sys.stderr)
-        return EXIT_FAILURE
+        raise DsnsError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}") from exc
     loop = asyncio.get_running_loop()
     # uvicorn stops on SIGINT/SIGTERM, then raises the signal again for the handler that was
     # there before it: ours, which only makes sure the process then exits with our status.

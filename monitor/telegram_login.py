@@ -14,20 +14,23 @@ from typing import Any
 from telethon import TelegramClient, errors
 from telethon.sessions import StringSession
 
-from collectors.telegram_mtproto import (
+from collectors.telegram_mtproto.credentials import (
     ENV_SESSION,
     CredentialsError,
     MTProtoCredentials,
     prepare_session_file,
 )
+from dsns.errors import DsnsError
 
 __all__ = ["LoginError", "login", "session_hint"]
 
 Prompt = Callable[[], str | Awaitable[str]]
 
 
-class LoginError(Exception):
+class LoginError(DsnsError):
     """Login failed; the message says why and what to do."""
+
+    label = "telegram login"
 
 
 async def _ask(prompt: Prompt) -> str:

@@ -1,6 +1,5 @@
-"""The SQLite archive: posts, versions, photos, analyses, sources' state."""
+"""The SQLite archive: posts, versions, photos, analyses, sources' state.
 
-from storage.database import Database
-from storage.errors import SchemaTooNewError, StorageError
-
-__all__ = ["Database", "StorageError", "SchemaTooNewError"]
+Import the module you need (`storage.database`, `storage.errors`, …): this file imports nothing,
+so a command that needs only `storage.errors` does not load aiosqlite.
+"""

@@ -111,8 +111,11 @@ class Database:
             try:
                 yield self._writer
             except BaseException:
-                await self._writer.execute(f"ROLLBACK TO {name}")
-                await self._writer.execute(f"RELEASE {name}")
+                # After a full disk or an I/O error SQLite may have rolled back the whole
+                # transaction, savepoint and all: the error to report is the one that did it.
+                with contextlib.suppress(sqlite3.Error):
+                    await self._writer.execute(f"ROLLBACK TO {name}")
+                    await self._writer.execute(f"RELEASE {name}")
                 raise
             else:
                 await self._writer.execute(f"RELEASE {name}")
@@ -136,6 +139,8 @@ class Database:
                 # transaction left to end.
                 with contextlib.suppress(sqlite3.Error):
                     await asyncio.shield(self._writer.execute("ROLLBACK"))
+                if isinstance(exc, sqlite3.Error):  # a statement of the transaction: mapped here, once
+                    raise StorageError(f"{self.path}: write failed: {exc}") from exc
                 raise
             else:
                 try:

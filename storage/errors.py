@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dsns.errors import DsnsError
+
 __all__ = ["StorageError", "SchemaTooNewError"]
 
 
-class StorageError(Exception):
+class StorageError(DsnsError):
     """The archive could not be opened, read or written; the message names the file."""
+
+    label = "archive error"
 
 
 class SchemaTooNewError(StorageError):

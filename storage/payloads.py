@@ -12,10 +12,10 @@ import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 import aiosqlite
 
-from collectors.base import Payload
 from storage.database import Database
 from storage.export import date_filter
 from storage.polls import prune_polls
@@ -25,6 +25,22 @@ __all__ = [
     "PackedPayload", "StoredPayload", "pack", "store_payloads", "count_payloads", "iter_payloads",
     "prune_payloads",
 ]
+
+class Payload(Protocol):
+    """A body a source answered with, as the archive keeps it (`collectors.base.Payload` is one;
+    storage does not import the collectors)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def fetched_at(self) -> datetime: ...
+    @property
+    def parser(self) -> str: ...
+
 
 # Level 6 (gzip's default): within a few percent of level 9's size at a fraction of its time.
 _LEVEL = 6

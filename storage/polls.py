@@ -14,17 +14,12 @@ from datetime import datetime
 
 import aiosqlite
 
-from collectors.base import (
-    FetchResult, PreviewDisabledError, SourceError, SourceHTTPError, SourceLayoutError, SourceNetworkError,
-    SourceParseError, SourceRateLimited, message_id,
-)
-from collectors.http import redact
+from dsns.redact import redact
 from storage.database import Database
-from storage.posts import Change
 from storage.timeutil import from_db, to_db, utcnow
 
 __all__ = [
-    "PollRecord", "record_poll", "failure_kind", "seen_ids", "id_ranges", "parse_id_ranges",
+    "PollRecord", "record_poll", "id_ranges", "parse_id_ranges",
     "poll_spans", "good_poll_gaps", "ids_seen", "prune_polls",
 ]
 
@@ -44,33 +39,6 @@ class PollRecord:
     changed: int = 0
     error: str | None = None
     seen: tuple[int, ...] = ()
-
-    @classmethod
-    def good(cls, started_at: datetime, result: FetchResult, changes: list[Change]) -> PollRecord:
-        new = sum(c.kind == "new" for c in changes)
-        return cls(started_at, ok=True, new=new, changed=len(changes) - new, seen=seen_ids(result))
-
-    @classmethod
-    def failed(cls, started_at: datetime, exc: BaseException) -> PollRecord:
-        error = str(exc) if isinstance(exc, SourceError) else f"internal error: {type(exc).__name__}: {exc}"
-        return cls(started_at, ok=False, kind=failure_kind(exc), error=error)
-
-
-def failure_kind(exc: BaseException) -> str:
-    """A short name for what went wrong, most specific class first."""
-    for cls, kind in (
-        (SourceLayoutError, "layout"), (SourceParseError, "parse"), (SourceRateLimited, "rate_limited"),
-        (SourceHTTPError, "http"), (SourceNetworkError, "network"), (PreviewDisabledError, "preview_disabled"),
-        (SourceError, "source"),
-    ):
-        if isinstance(exc, cls):
-            return kind
-    return "internal"
-
-
-def seen_ids(result: FetchResult) -> tuple[int, ...]:
-    """The Telegram message ids a poll read (feeds' GUIDs are not ids: none)."""
-    return tuple(sorted({i for i in (message_id(p.external_id) for p in result.posts if p.kind != "article") if i}))
 
 
 def id_ranges(ids: Iterable[int]) -> str:

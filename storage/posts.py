@@ -6,10 +6,10 @@ import hashlib
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import aiosqlite
 
-from collectors.base import RawPost
 from storage.canonical import canonical_url
 from storage.errors import StorageError
 from storage.timeutil import from_db, to_db, utcnow
@@ -18,6 +18,36 @@ __all__ = [
     "StoredPost", "Change", "upsert_posts", "text_hash", "mark_deleted", "known_posts", "is_unchanged",
     "fault_of_post", "stored_post",
 ]
+
+class RawPost(Protocol):
+    """A post as a source showed it, as the archive stores it (`collectors.base.RawPost` is one;
+    storage does not import the collectors)."""
+
+    @property
+    def stream(self) -> str: ...
+    @property
+    def external_id(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def published_at(self) -> datetime | None: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def photos(self) -> tuple[str, ...]: ...
+    @property
+    def edited(self) -> bool: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def views(self) -> int | None: ...
+    @property
+    def forwarded_from(self) -> str | None: ...
+    @property
+    def link_preview(self) -> str | None: ...
+
 
 _ALIAS = "alias"
 # How far ahead of the time it is first seen a post may be dated: clocks and time zones drift a

@@ -37,6 +37,7 @@ from analysis._lexicon import norm
 from analysis.gazetteer import get_gazetteer
 from analysis.morph import parse as morph_parse
 from analysis.regions import resolve_region
+from dsns.errors import UsageError
 from storage.database import Database
 from storage.errors import StorageError
 from storage.export import PHOTOS_SQL, post_row
@@ -55,8 +56,10 @@ _QUERY_TOKEN_RE = re.compile(r'\s+|"|\(|\)|-?[^\W_]+(?:\'[^\W_]+)*\*?|.', re.UNI
 _MODIFIER_APOSTROPHE = "\u02bc"
 
 
-class QuerySyntaxError(ValueError):
+class QuerySyntaxError(UsageError, ValueError):
     """The query cannot be parsed; the message says why in one line."""
+
+    label = "bad query"
 
 
 def text_words(text: str) -> list[str]:

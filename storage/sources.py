@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from collectors.http import redact
+from dsns.redact import redact
 from storage.database import Database
 from storage.timeutil import from_db, to_db, utcnow
 

@@ -72,8 +72,14 @@ def write_config(path: Path, body: str) -> Path:
 @pytest.fixture
 def config_file(tmp_path: Path, tme_server: LocalServer, feed_server: LocalServer) -> Path:
     """A config with the DSNS channel on the fake t.me and two feeds on the fake news site."""
+    return fake_sources_config(tmp_path, tme_server.url, feed_server.url)
+
+
+def fake_sources_config(folder: Path, tme_url: str, feeds_url: str) -> Path:
+    """`folder/config.toml`: the DSNS channel on the fake t.me at `tme_url`, two feeds at `feeds_url`,
+    the archive beside it."""
     return write_config(
-        tmp_path / "config.toml",
+        folder / "config.toml",
         f"""
 [storage]
 database = "archive.db"
@@ -93,18 +99,18 @@ listen = "127.0.0.1:0"
 type = "telegram_web"
 channel = "dsns_telegram"
 interval = 60
-base_url = "{tme_server.url}"
+base_url = "{tme_url}"
 
 [[sources]]
 type = "rss"
 name = "news_uk"
-url = "{feed_server.url}/feeds/news_uk.xml"
+url = "{feeds_url}/feeds/news_uk.xml"
 interval = 300
 
 [[sources]]
 type = "rss"
 name = "news_ru"
-url = "{feed_server.url}/feeds/news_ru_cp1251.xml"
+url = "{feeds_url}/feeds/news_ru_cp1251.xml"
 interval = 300
 """,
     )

@@ -28,7 +28,8 @@ from storage.database import Database
 from storage.errors import StorageError
 from storage.posts import upsert_posts
 from storage.sources import ensure_source
-from tests.test_cli import dsns
+from tests.cli_run import dsns_process
+from tests.fakes.tme import FakeTelegram
 
 
 @asynccontextmanager
@@ -68,7 +69,7 @@ def test_a_file_that_is_no_database_is_one_line_and_a_prompt_exit(config_file: P
     (config_file.parent / "archive.db").write_bytes(os.urandom(3) * 20_000)
     # It used to print the error and then hang for ever on the connection's thread; the timeout
     # leaves room for the imports of a loaded CI machine.
-    result = dsns("run", "--once", "--config", str(config_file), timeout=60)
+    result = dsns_process("run", "--once", "--config", str(config_file), timeout=60)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         f"dsns-monitor: archive error: {config_file.parent / 'archive.db'}: cannot open the archive: file is not a database"
@@ -186,3 +187,23 @@ async def test_a_poll_that_runs_out_of_descriptors_reports_it(config_file: Path)
     assert not outcome.ok
     fault = faults.as_json()["descriptors"]
     assert fault["critical"] is True and "poll of dsns_telegram" in fault["message"]
+
+
+async def test_a_poll_on_a_broken_archive_is_a_failure_not_a_crash(tme: FakeTelegram, config_file: Path) -> None:
+    tme.fill("dsns_telegram", 3)
+    async with open_app(load_config(config_file)) as app:
+        web, feed = app.config.sources[0], app.config.sources[1]
+        await ensure_source(app.db, web.source_name, web.type, web.url)
+        async with app.db.write() as conn:  # the disk is full from the next page on
+            pages = (await (await conn.execute("PRAGMA page_count")).fetchone())[0]
+            await conn.execute(f"PRAGMA max_page_count = {pages}")
+        full = await app.pipeline.poll(web, force=True)  # the source's row is there, its posts do not fit
+        async with app.db.write() as conn:
+            await conn.execute("PRAGMA max_page_count = 1073741823")
+        assert (await app.pipeline.poll(web, force=True)).new == 3  # room again: the next poll stores
+        async with app.db.write() as conn:  # as if the file turned read-only (for good: no write can undo it)
+            await conn.execute("PRAGMA query_only = 1")
+        read_only = await app.pipeline.poll(feed, force=True)  # not even its row can be created
+    assert not full.ok and full.error is not None and "database or disk is full" in full.error
+    assert not read_only.ok and read_only.error is not None and "readonly" in read_only.error
+    assert read_only.error.startswith("archive error: ")  # not even the failure could be recorded

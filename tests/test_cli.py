@@ -1,4 +1,5 @@
-"""The `dsns-monitor` command as a user runs it: real processes, real servers, real files."""
+"""The `dsns-monitor` command as a user runs it: real servers, real files; a real process where
+the process boundary is the point (the entry point's exit code, SIGTERM)."""
 
 from __future__ import annotations
 
@@ -18,14 +19,8 @@ import pytest
 
 from monitor.cli import build_parser, main
 from monitor.config import Config, load_config
+from tests.cli_run import dsns, dsns_process
 from tests.fakes.tme import FakeTelegram
-
-
-def dsns(*args: str, input: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "monitor.cli", *args],
-        capture_output=True, text=True, input=input, timeout=timeout,
-    )
 
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
@@ -105,7 +100,7 @@ def test_check_config_prints_effective_values_with_secrets_masked(
 def test_bad_config_is_one_line_and_exit_2(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text('[[sources]]\ntype = "rss"\nname = "x"\nurl = "https://x.org"\nintervl = 5\n')
-    result = dsns("run", "--once", "--config", str(path))
+    result = dsns_process("run", "--once", "--config", str(path))
     assert result.returncode == 2
     assert result.stderr.strip() == f"dsns-monitor: configuration error: {path}: sources[1].intervl: unknown key (did you mean `interval`?)"
 
@@ -202,3 +197,36 @@ def test_daemon_polls_and_stops_cleanly_on_sigterm(tme: FakeTelegram, config_fil
     assert proc.returncode == 0, stderr
     assert time.monotonic() - started < 10
     assert "stopped" in stderr
+
+
+
+HEAVY = ("telethon", "scipy", "datasketch", "matplotlib", "datasette", "pymorphy3", "monitor.pipeline", "pydantic", "httpx")
+ENGINE = ("telethon", "scipy", "datasketch", "matplotlib", "monitor.pipeline")
+
+
+def test_help_imports_none_of_the_engine_and_search_export_no_telethon(tmp_path: Path) -> None:
+    # A fresh interpreter (this one has imported everything long ago): the parser of every
+    # command answers --help without the engine's heavy imports; search and export, which only
+    # read the archive, run without Telethon, the story matcher's scipy or matplotlib.
+    probe = (
+        "import asyncio, sys\n"
+        "from monitor.cli import main\n"
+        "for argv in ([], ['search'], ['export'], ['run'], ['telegram', 'login']):\n"
+        "    try:\n"
+        "        main([*argv, '--help'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        f"print([m for m in {HEAVY!r} if m in sys.modules], file=sys.stderr)\n"
+        "from storage.database import Database\n"
+        "async def create(path):\n"
+        "    await (await Database.open(path)).close()\n"
+        "asyncio.run(create(sys.argv[1]))\n"
+        "assert main(['search', 'пожежа', '--db', sys.argv[1]]) == 0\n"
+        "assert main(['export', '--what', 'events', '--db', sys.argv[1]]) == 0\n"
+        f"print([m for m in {ENGINE!r} if m in sys.modules], file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "a.db")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("usage: dsns-monitor") == 5
+    assert result.stderr.strip().splitlines()[0] == "[]"
+    assert result.stderr.strip().splitlines()[-1] == "[]"

@@ -10,8 +10,6 @@ import asyncio
 import hashlib
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +23,7 @@ from monitor.config import ConfigError, TelegramMTProtoSource, TelegramWebSource
 from monitor.daemon import poll_all_once, run_forever
 from monitor.mtproto import LiveFeeds
 from storage.sources import get_source, record_failure
+from tests.cli_run import dsns
 from tests.fakes.server import LocalServer
 from tests.fakes.telethon_fake import FakeTelethon
 from tests.fakes.tme import FakeTelegram, jpeg_bytes
@@ -334,13 +333,11 @@ async def test_daemon_runs_live_feeds_and_stops_them(tmp_path: Path) -> None:
 # --- telegram login -------------------------------------------------------------------------------
 
 
-def test_telegram_login_without_credentials_is_a_clear_error(tmp_path: Path) -> None:
+def test_telegram_login_without_credentials_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = write(tmp_path, MTPROTO_CONFIG)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "telegram", "login", "--config", str(config)],
-        capture_output=True, text=True, input="", env=env, timeout=60, cwd=ROOT,
-    )
+    for name in [k for k in os.environ if k.startswith("TELEGRAM_")]:
+        monkeypatch.delenv(name)
+    result = dsns("telegram", "login", "--config", str(config), input="")
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "dsns-monitor: telegram login: TELEGRAM_API_ID and TELEGRAM_API_HASH not set in the environment: "

@@ -29,6 +29,7 @@ from monitor.daemon import poll_all_once
 from monitor.health import HealthServer
 from monitor.systemd import Heartbeat, Watchdog, notify, watchdog_interval
 from storage.timeutil import utcnow
+from tests.cli_run import dsns
 from tests.fakes.feeds import FakeFeeds
 from tests.fakes.tme import FakeTelegram
 
@@ -216,8 +217,7 @@ def test_daemon_notifies_ready_watchdog_and_stopping(tmp_path: Path, config_file
 
 def test_backup_while_the_archive_is_written(tme: FakeTelegram, config_file: Path, tmp_path: Path) -> None:
     tme.fill("dsns_telegram", 5)
-    cli = [sys.executable, "-m", "monitor.cli"]
-    assert subprocess.run([*cli, "run", "--once", "--config", str(config_file)], capture_output=True, timeout=60).returncode == 0
+    assert dsns("run", "--once", "--config", str(config_file)).returncode == 0
     archive = config_file.parent / "archive.db"
     stop = threading.Event()
 
@@ -237,7 +237,7 @@ def test_backup_while_the_archive_is_written(tme: FakeTelegram, config_file: Pat
         time.sleep(0.2)
         dest = tmp_path / "backups"
         dest.mkdir()
-        result = subprocess.run([*cli, "backup", "--config", str(config_file), str(dest)], capture_output=True, text=True, timeout=60)
+        result = dsns("backup", "--config", str(config_file), str(dest))
         time.sleep(0.2)
     finally:
         stop.set()
@@ -254,7 +254,7 @@ def test_backup_while_the_archive_is_written(tme: FakeTelegram, config_file: Pat
     total = sqlite3.connect(archive).execute("SELECT count(*) FROM bot_state WHERE key LIKE 'k%'").fetchone()[0]
     assert 0 < copied < total  # a snapshot taken mid-stream, while writes went on
 
-    again = subprocess.run([*cli, "backup", "--config", str(config_file), str(copy)], capture_output=True, text=True, timeout=60)
+    again = dsns("backup", "--config", str(config_file), str(copy))
     assert again.returncode == 1 and "already exists; choose another name or pass --force" in again.stderr
 
 

@@ -106,6 +106,15 @@ def _start(config: Path, token: str, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
+def _wait_until_running(log: Path, times: int) -> None:
+    """Until the log says the monitor has started `times` times: a kill while the interpreter still
+    imports tests nothing, and how long that takes depends on the machine's load."""
+    deadline = time.monotonic() + 60
+    while log.read_text(errors="replace").count("monitor running with") < times:
+        assert time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(0.05)
+
+
 def _query(db: Path, sql: str) -> list[tuple]:
     conn = sqlite3.connect(db, timeout=30)
     try:
@@ -141,9 +150,10 @@ def test_kill_9_loses_and_doubles_nothing(
     kills: list[float] = []
     proc: subprocess.Popen[bytes] | None = None
     try:
-        for _ in range(KILLS):
+        for started in range(1, KILLS + 1):
             proc = _start(config, fake.token, log)
-            time.sleep(rng.uniform(2.5, 7.0))
+            _wait_until_running(log, started)
+            time.sleep(rng.uniform(0.3, 3.0))
             proc.send_signal(signal.SIGKILL)
             kills.append(time.monotonic())
             proc.wait(10)

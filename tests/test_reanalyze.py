@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 from analysis.analyze import ANALYZER_VERSION
+from tests.cli_run import dsns
 from tests.fakes.tme import FakeTelegram
 
 STRIKE = "Харківщина: внаслідок ракетного удару по Балаклії загинула 1 людина, ще 8 травмовані."
-
-
-def dsns(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "monitor.cli", *args], capture_output=True, text=True, timeout=120)
 
 
 def test_reanalyze_refreshes_stale_analyses_and_story_figures(tme: FakeTelegram, config_file: Path) -> None:

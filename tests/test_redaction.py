@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from collectors.http import redact
+from dsns.redact import redact
 from monitor.app import open_app
 from monitor.config import load_config
 from monitor.health import health_report

@@ -1,5 +1,5 @@
 """Researchers' commands as a user runs them: posts stored through the real pipeline from the
-fake t.me, then search / export --what / stats / serve in real processes on real files."""
+fake t.me, then search / export --what / stats on real files (serve in a real process: SIGTERM)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import csv
 import io
 import json
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,8 +22,11 @@ import pytest
 from analysis.gazetteer import get_gazetteer
 from storage.database import Database
 from storage.subscriptions import subscribe, upsert_chat
+from tests.cli_run import dsns
+from tests.conftest import fake_sources_config
+from tests.fakes.feeds import FakeFeeds
+from tests.fakes.server import serve
 from tests.fakes.tme import FakeTelegram
-from tests.test_cli import dsns
 
 BALAKLIIA = ("Харківщина: внаслідок ракетного удару по Балаклії зруйновано приватний будинок. "
              "Загинула 1 людина, ще 8 — травмовані. Рятувальники ліквідували пожежу.")
@@ -32,13 +36,26 @@ ROUTINE = "Пожежно-рятувальні підрозділи провел
 IZIUM = "Ізюм: обстріл з артилерії, пошкоджено будинок. Постраждалих немає."
 
 
-@pytest.fixture
-def archive(tme: FakeTelegram, config_file: Path) -> Path:
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One archive for the module, filled once through the real pipeline; the tests only read it
+    (a test that must change it works on its own copy)."""
+    tme = FakeTelegram()
+    tme.add_channel("dsns_telegram", "ДСНС України")
     for text in (BALAKLIIA, KYIV, ODESA, ROUTINE, IZIUM):
         tme.post("dsns_telegram", text)
-    run = dsns("run", "--once", "--config", str(config_file))
+    with serve(tme.route) as tme_server, serve(FakeFeeds().route) as feed_server:
+        config = fake_sources_config(tmp_path_factory.mktemp("research"), tme_server.url, feed_server.url)
+        run = dsns("run", "--once", "--config", str(config))
     assert run.returncode == 0, run.stderr
-    return config_file
+    return config
+
+
+def _own_copy(config: Path, folder: Path) -> Path:
+    """The archive and its config copied into `folder`, for a test that writes to it."""
+    for name in ("config.toml", "archive.db"):
+        shutil.copy2(config.parent / name, folder / name)
+    return folder / "config.toml"
 
 
 def search(config: Path, *args: str) -> list[dict]:
@@ -177,7 +194,8 @@ def _refused(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]
     return refused.value.code, refused.value.read().decode("utf-8", "replace")
 
 
-def test_serve_answers_json_api_and_stops_on_sigterm(archive: Path) -> None:
+def test_serve_answers_json_api_and_stops_on_sigterm(archive: Path, tmp_path: Path) -> None:
+    archive = _own_copy(archive, tmp_path)
     asyncio.run(_add_subscriber(archive))
     port = _free_port()
     proc = subprocess.Popen(

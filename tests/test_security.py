@@ -23,7 +23,7 @@ from bot.format import AlertContent, format_alert
 from collectors.base import SourceError
 from collectors.http import AddressPolicy, is_public_address
 from collectors.media import download_photo
-from collectors.telegram_mtproto import prepare_session_file
+from collectors.telegram_mtproto.credentials import prepare_session_file
 from monitor.app import open_app
 from monitor.config import load_config
 from monitor.daemon import poll_all_once

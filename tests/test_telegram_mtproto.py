@@ -17,17 +17,10 @@ from telethon.sessions import StringSession
 from telethon.tl import types
 
 from collectors.base import RawPost, SourceError, SourceRateLimited
-from collectors.telegram_mtproto import (
-    CredentialsError,
-    EntityCache,
-    MTProtoCredentials,
-    SharedClient,
-    TelegramMTProtoCollector,
-    build_client,
-    message_to_raw,
-    parse_photo_url,
-    prepare_session_file,
-)
+from collectors.telegram_mtproto.client import EntityCache, SharedClient, build_client
+from collectors.telegram_mtproto.collector import TelegramMTProtoCollector
+from collectors.telegram_mtproto.convert import message_to_raw, parse_photo_url
+from collectors.telegram_mtproto.credentials import CredentialsError, MTProtoCredentials, prepare_session_file
 from collectors.telegram_web import parse_page
 from monitor.telegram_login import LoginError, login
 from storage.database import Database
