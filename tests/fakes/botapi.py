@@ -374,6 +374,10 @@ class FakeBotAPI:
     def _record(self, method: str, chat_id: int, message_id: int, p: dict[str, Any], field: str, markup: Any) -> None:
         entry = {"method": method, "chat_id": chat_id, "message_id": message_id, field: p.get(field),
                  "reply_markup": markup, "parse_mode": p.get("parse_mode"), "at": time.monotonic()}
+        if method in ("sendMessage", "sendPhoto"):
+            entry["silent"] = _flag(p.get("disable_notification"))
+            reply = _json_field(p, "reply_parameters")
+            entry["reply_to"] = reply.get("message_id") if isinstance(reply, dict) else None
         if method == "sendPhoto":
             entry["photo"] = p.get("photo")
             entry["photo_filename"], entry["photo_type"] = p.get("_uploads", {}).get("photo", (None, None))
