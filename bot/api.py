@@ -316,12 +316,12 @@ class BotAPI:
         """A message sent or edited: paced by the limiter, which a 429 pauses and slows."""
         if self.limiter is None:
             return await self._call(method, params, files=files)
-        await self.limiter.acquire(chat_id)
-        try:
-            return await self._call(method, params, files=files)
-        except RetryAfter as exc:
-            self.limiter.pause(exc.retry_after)
-            raise
+        async with self.limiter.slot(chat_id):
+            try:
+                return await self._call(method, params, files=files)
+            except RetryAfter as exc:
+                self.limiter.pause(exc.retry_after)
+                raise
 
     async def _call(
         self,

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Literal
 
@@ -87,6 +88,10 @@ class SendLimiter:
         self._next_global = float("-inf")
         self._paused_until = float("-inf")
         self._chats: OrderedDict[Hashable, _Chat] = OrderedDict()
+        # when the last `global_rate` sends ended (or were granted), and how many are under way
+        self._recent: deque[float] = deque(maxlen=max(1, int(global_rate)))
+        self._in_flight = 0
+        self._ended = asyncio.Event()
 
     @property
     def rate(self) -> float:
@@ -111,13 +116,29 @@ class SendLimiter:
     async def acquire(self, chat_id: Hashable) -> None:
         """Wait until a message to `chat_id` may be sent, then count it as sent; `SendCancelled`
         when the caller's `STOP_SENDS` is set first."""
+        await self._turn(chat_id, in_flight=False)
+
+    @asynccontextmanager
+    async def slot(self, chat_id: Hashable) -> AsyncIterator[None]:
+        """`acquire`, for a send made inside the block: until it has ended it counts as sent
+        *now*, since Telegram may count it at any moment until then. So however requests are
+        delayed on their way, no second ever holds more than `global_rate` of them."""
+        await self._turn(chat_id, in_flight=True)
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            self._recent.append(self._clock())
+            self._ended.set()
+
+    async def _turn(self, chat_id: Hashable, *, in_flight: bool) -> None:
         stop = STOP_SENDS.get()
         if stop is None:
-            await self._acquire(chat_id)
+            await self._acquire(chat_id, in_flight)
             return
         if stop.is_set():
             raise SendCancelled
-        turn = asyncio.ensure_future(self._acquire(chat_id))
+        turn = asyncio.ensure_future(self._acquire(chat_id, in_flight))
         stopper = asyncio.ensure_future(stop.wait())
         try:
             await asyncio.wait((turn, stopper), return_when=asyncio.FIRST_COMPLETED)
@@ -129,7 +150,7 @@ class SendLimiter:
             raise SendCancelled
         turn.result()
 
-    async def _acquire(self, chat_id: Hashable) -> None:
+    async def _acquire(self, chat_id: Hashable, in_flight: bool) -> None:
         chat = self._chats.get(chat_id)
         if chat is None:
             chat = self._chats[chat_id] = _Chat()
@@ -139,7 +160,7 @@ class SendLimiter:
             # holds the global queue while others could go.
             async with chat.lock:
                 await self._wait_until(lambda: chat.next_at)
-                await self._take_global_slot()
+                await self._take_global_slot(in_flight)
                 chat.next_at = self._clock() + self.per_chat_interval
         finally:
             chat.users -= 1
@@ -149,13 +170,31 @@ class SendLimiter:
                 self._chats.move_to_end(chat_id)
             self._prune()
 
-    async def _take_global_slot(self) -> None:
+    def _window_free_at(self) -> float | None:
+        """When one more send fits into the last second (Telegram counts sends in any one
+        second, so a catch-up after a late wake-up must not crowd one): sends in flight count,
+        and so do those that ended (or were granted, for `acquire`) less than a second ago.
+        None while the sends in flight alone fill it."""
+        room = self._recent.maxlen - self._in_flight - 1  # ended sends the second may still hold
+        if room < 0:
+            return None
+        recent = self._recent
+        return recent[len(recent) - room - 1] + 1.0 if len(recent) > room else float("-inf")
+
+    async def _take_global_slot(self, in_flight: bool) -> None:
         async with self._global:
-            now = await self._wait_until(lambda: max(self._next_global, self._paused_until))
+            while (free := self._window_free_at()) is None:
+                self._ended.clear()
+                await self._ended.wait()
+            now = await self._wait_until(lambda: max(self._next_global, self._paused_until, free))
             base = max(self._next_global, self._paused_until)
             # Catch up by at most half an interval when a sleep overslept, so the long-run
             # rate matches the setting without letting an idle spell build up a burst.
             self._next_global = max(base, now - self._interval / 2) + self._interval
+            if in_flight:
+                self._in_flight += 1
+            else:
+                self._recent.append(now)
             target = 1.0 / self.global_rate
             self._interval -= (self._interval - target) * _RECOVERY
 

@@ -254,7 +254,9 @@ class AlertSender:
         story = material.story
         change = await story_change(self.db, item.story_id, item.sent_revision, item.revision)
         before, now = (change.killed_before, change.injured_before), (story.killed, story.injured)
-        note = update_note(item.language, change.changed_at or utcnow(), before, now)
+        # a new post without new figures (hours later) is news of its own time
+        changed_at = change.changed_at if item.revision != item.sent_revision else item.news_at
+        note = update_note(item.language, changed_at or utcnow(), before, now)
         late = (
             item.news_at is not None and item.alerted_at is not None
             and (item.news_at - item.alerted_at).total_seconds() >= self.rules.late_after

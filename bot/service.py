@@ -52,7 +52,7 @@ class BotService:
     """
 
     def __init__(
-        self, db: Database, api: BotAPI, *, admins: set[int], global_rate: float = 25.0,
+        self, db: Database, api: BotAPI, *, admins: set[int], global_rate: float = 30.0,
         per_chat_interval: float = 1.0, poll_timeout: int = 30, command_burst: int = 20,
         commands_per_minute: float = 20.0, backoff: float = 1.0, token_retry: float = 300.0,
         alert_max_age: float | None = None, rules: UpdateRules | None = None, degraded_after: float = 300.0,

@@ -146,7 +146,7 @@ class BotConfig(_Section):
     api_url: str = "https://api.telegram.org"
     admins: list[int] = Field(default_factory=list)
     alert_max_age: int = Field(7200, ge=0)
-    global_rate: float = Field(29.0, gt=0, le=30)
+    global_rate: float = Field(30.0, gt=0, le=30)
     per_chat_interval: float = Field(1.0, ge=0)
     poll_timeout: int = Field(30, ge=0, le=50)
     update_ratio: float = Field(0.5, ge=0)

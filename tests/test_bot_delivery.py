@@ -4,21 +4,17 @@ the outbox is long, broadcast channels and the bot's health, over the fake Bot A
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.policy import (
-    UpdateRules,
-    delivery,
-    digest_due,
-    in_window,
-    kyiv_minute,
-    matters,
-)
+from bench.fanout import max_in_window
+from bot.policy import UpdateRules, delivery, digest_due, in_window, kyiv_minute, matters
+from bot.ratelimit import SendLimiter
 from bot.settings import parse_range
-from monitor import faults
+from monitor import faults, metrics
 from monitor.app import App, open_app
 from monitor.config import BotChannelConfig, load_config
 from monitor.health import health_report
@@ -28,14 +24,8 @@ from storage.subscriptions import chats_watching, subscribe, upsert_chat
 from storage.timeutil import to_db, utcnow
 from tests.fakes.botapi import FakeBotAPI
 from tests.fakes.tme import FakeTelegram
-from tests.test_bot_e2e import (  # noqa: F401
-    bot_config,
-    bot_server,
-    botapi,
-    running_bot,
-    settled_outbox,
-    wait_for,
-)
+from tests.test_bot_e2e import bot_config, bot_server, botapi, running_bot, settled_outbox, wait_for  # noqa: F401
+from tests.test_bot_ratelimit import VirtualClock
 
 BALAKLIIA = "UA63040010010039074"
 HROMADA, RAION = "UA63040010000010092", "UA63040000000023521"  # Балаклійська громада, Ізюмський район
@@ -128,6 +118,8 @@ async def test_quiet_window_is_silent_except_own_place_and_deaths_and_settings_b
         await wait_for(lambda: botapi.sent_to(no_killed_break)[-1]["method"] == "editMessageText")
         assert "зі звуком: ні" in botapi.sent_to(no_killed_break)[-1]["text"]
 
+        quiet_before = metrics.REGISTRY.get_sample_value("dsns_bot_sends_total", {"outcome": "quiet"}) or 0
+        latencies = metrics.REGISTRY.get_sample_value("dsns_alert_latency_seconds_count") or 0
         before = {chat: len(botapi.sent_to(chat)) for chat in (oblast, own, no_killed_break)}
         await _strike(app, tme, NO_CASUALTIES)
         await _strike(app, tme, KILLED)
@@ -141,6 +133,8 @@ async def test_quiet_window_is_silent_except_own_place_and_deaths_and_settings_b
         assert silent(oblast) == {"Балаклія": True, "Ізюм": False}  # someone killed breaks through
         assert silent(own) == {"Балаклія": False}  # a strike in one's own settlement breaks through
         assert silent(no_killed_break) == {"Балаклія": True, "Ізюм": True}
+        assert metrics.REGISTRY.get_sample_value("dsns_bot_sends_total", {"outcome": "quiet"}) == quiet_before + 3
+        assert metrics.REGISTRY.get_sample_value("dsns_alert_latency_seconds_count") == latencies + 5
 
 
 async def test_digest_holds_the_night_and_sends_one_message(tme: FakeTelegram, botapi: FakeBotAPI, bot_config: Path) -> None:
@@ -247,3 +241,43 @@ async def test_health_turns_degraded_when_the_bot_api_fails_longer_than_configur
         _, report = await health_report(app.db, app.config, started_at=utcnow())
         assert report["status"] == "degraded" and "getUpdates failing" in report["bot"]["failing"]
     faults.reset()
+
+
+# --- pacing -------------------------------------------------------------------------------------
+
+
+async def test_no_second_gets_more_than_the_rate_however_requests_are_delayed() -> None:
+    # Telegram counts a send when it arrives, anywhere between our grant and its answer: the
+    # limiter counts sends under way as sent now, so bunched arrivals never exceed the rate.
+    clock = VirtualClock()
+    limiter = SendLimiter(global_rate=10, per_chat_interval=0, clock=clock, sleep=clock.sleep)
+    delays = itertools.cycle([0.08, 0.0, 0.05, 0.01, 0.1, 0.0, 0.02])
+    arrivals: list[float] = []
+
+    async def send(chat: int) -> None:
+        async with limiter.slot(chat):
+            on_the_way = next(delays)
+            await clock.sleep(on_the_way)
+            arrivals.append(clock())
+            await clock.sleep(0.1 - on_the_way)
+
+    await clock.run(*(send(chat) for chat in range(60)))
+    arrivals.sort()
+    assert max_in_window(arrivals) <= 10
+    assert (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) >= 8.5  # and close to the rate
+
+
+async def test_a_429_pauses_and_slows_then_the_rate_recovers() -> None:
+    clock = VirtualClock()
+    limiter = SendLimiter(global_rate=30, per_chat_interval=0, clock=clock, sleep=clock.sleep)
+    limiter.pause(2.0)
+    assert limiter.rate == pytest.approx(27.0) and limiter.paused_for == 2.0
+
+    async def sends(n: int) -> None:
+        for chat in range(n):
+            await limiter.acquire(chat)
+
+    await clock.run(sends(1))
+    assert clock() >= 2.0  # nothing went during the pause
+    await clock.run(sends(600))
+    assert limiter.rate == pytest.approx(30.0, abs=0.2)
