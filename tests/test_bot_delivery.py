@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench.fanout import max_in_window
+from bot.format import update_note
 from bot.policy import UpdateRules, delivery, digest_due, in_window, kyiv_minute, matters
 from bot.ratelimit import SendLimiter
 from bot.settings import parse_range
@@ -86,6 +87,14 @@ def test_quiet_window_over_midnight_and_the_digest_horizon() -> None:
     assert delivery(digest, rank=3, killed=0, now=datetime(2024, 5, 1, 5, 30, tzinfo=UTC)) == "quiet"
     assert not digest_due(digest, night - timedelta(minutes=30), night)
     assert digest_due(digest, night, datetime(2024, 5, 2, 5, 1, tzinfo=UTC))  # 08:01 Kyiv
+
+
+def test_update_note_says_what_changed_and_when_in_both_languages() -> None:
+    at = datetime(2024, 5, 1, 8, 5, tzinfo=UTC)  # 11:05 in Kyiv
+    assert update_note("uk", at, (1, None), (3, None)) == "Оновлено 11:05: загинули 3 (було 1)"
+    assert update_note("en", at, (1, 8), (3, 10)) == "Updated 11:05: killed 3 (was 1), injured 10 (was 8)"
+    assert update_note("en", at, (None, 2), (1, 2)) == "Updated 11:05: killed 1"
+    assert update_note("uk", at, (1, 2), (1, 2)) == "Оновлено 11:05: нові подробиці"
 
 
 @pytest.mark.parametrize("text", ["25-99", "23", "07-07", "abc", "23:60-07"])
