@@ -145,7 +145,8 @@ def _report(label: str, r: dict[str, float], scale: float, workers: int) -> None
     print(f"{label}: limiter {r['limit']:g}/s, fake API cap {r['cap']}/s (scale ×{scale:g}, {workers} workers)")
     print(f"  {complete} {r['subscribers']:,.0f} subscribers in {r['elapsed']:.1f} s; sustained {r['rate']:.1f} msg/s "
           f"= {100 * r['rate'] / r['cap']:.1f}% of {r['cap']}/s")
-    print(f"  429 answers: {r['too_many']}; peak sends in any 1 s window: {r['peak_window']}; other errors: {r['errors']}")
+    print(f"  429 answers: {r['too_many']}; peak sends in any 1 s window: {r['peak_window']}; "
+          f"other errors: {r['errors']}")
     how = "measured" if r["measured"] else "projected at the sustained rate"
     print(f"  the last subscriber waited {r['last_wait']:.0f} s ({how})")
 

@@ -206,7 +206,8 @@ class AlertSender:
             await self._retry(item, "waiting for the photo download", 1.0, count=False)
             return
         try:
-            outcome = await self._first(item, material) if item.message_id is None else await self._update(item, material)
+            first = item.message_id is None
+            outcome = await (self._first(item, material) if first else self._update(item, material))
             if outcome == "held":
                 await mark_held(self.db, item)
             else:
