@@ -8,7 +8,7 @@ import aiosqlite
 
 from storage.database import Database
 
-__all__ = ["ChatSettings", "get_settings", "save_settings"]
+__all__ = ["ChatSettings", "DEFAULT_SETTINGS", "get_settings", "save_settings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,9 @@ class ChatSettings:
     break_killed: bool = True
 
 
+DEFAULT_SETTINGS = ChatSettings()
+
+
 async def get_settings(conn: aiosqlite.Connection | Database, chat_id: int) -> ChatSettings:
     """The chat's settings (the defaults when it never changed any)."""
     sql = """SELECT quiet_from, quiet_to, digest_at, break_local, break_killed
@@ -36,7 +39,7 @@ async def get_settings(conn: aiosqlite.Connection | Database, chat_id: int) -> C
         async with conn.execute(sql, (chat_id,)) as cursor:
             row = await cursor.fetchone()
     if row is None:
-        return ChatSettings()
+        return DEFAULT_SETTINGS
     return ChatSettings(row[0], row[1], row[2], bool(row[3]), bool(row[4]))
 
 
