@@ -290,3 +290,25 @@ async def test_a_429_pauses_and_slows_then_the_rate_recovers() -> None:
     assert clock() >= 2.0  # nothing went during the pause
     await clock.run(sends(600))
     assert limiter.rate == pytest.approx(30.0, abs=0.2)
+
+
+async def test_a_new_post_hours_after_the_last_alert_is_a_new_message(
+    tme: FakeTelegram, botapi: FakeBotAPI, bot_config: Path
+) -> None:
+    chat = 601
+    async with running_bot(bot_config) as app:
+        await _watch(app, chat, "UA-63", "Харківська область", "oblast")
+        await _strike(app, tme, NO_CASUALTIES)
+        await wait_for(lambda: len(botapi.sent_to(chat)) >= 1)
+        assert await settled_outbox(app) == {chat: "sent"}
+        # A follow-up within the hours: nothing new to say, nothing sent.
+        await _strike(app, tme, "Балаклія: рятувальники ДСНС розбирають завали після ракетного удару.")
+        await asyncio.sleep(0.3)
+        assert len(botapi.sent_to(chat)) == 1
+        async with app.db.write() as conn:
+            await conn.execute("UPDATE outbox SET alerted_at = ?", (to_db(utcnow() - timedelta(hours=4)),))
+        await _strike(app, tme, "Балаклія: ліквідовано наслідки ракетного удару, рятувальники завершили роботу.")
+        await wait_for(lambda: len(botapi.sent_to(chat)) >= 2)
+        first, again = botapi.sent_to(chat)
+        assert again["method"] == "sendMessage" and again["reply_to"] == first["message_id"] and not again["silent"]
+        assert "Оновлено" in again["text"] and "нові подробиці" in again["text"]
