@@ -4,9 +4,13 @@ Every call goes through `BotAPI._call`, the one place where HTTP replies and htt
 become `BotAPIError`s. The token is part of every URL (``/bot<token>/<method>``), so it is
 redacted from exception messages and from httpx's request log lines.
 
-    async with BotAPI(token, api_url=config.api_url) as api:
+    async with BotAPI(token, api_url=config.api_url, limiter=SendLimiter(29)) as api:
         me = await api.get_me()
         msg = await api.send_message(chat_id, "<b>Удар</b>")
+
+Every message sent or edited waits for its turn in the `SendLimiter` given (Telegram's 30 a
+second overall, one a second per chat), and a 429 pauses and slows all of them: pacing is part
+of the send path, so no caller can forget it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from bot.ratelimit import SendLimiter
 from dsns.errors import DsnsError
 
 __all__ = [
@@ -136,9 +141,11 @@ class BotAPI:
         token: str,
         api_url: str = DEFAULT_API_URL,
         client: httpx.AsyncClient | None = None,
+        limiter: SendLimiter | None = None,
     ) -> None:
         if not token:
             raise ValueError("a bot token is required")
+        self.limiter = limiter
         self._token = token
         self._base = f"{api_url.rstrip('/')}/bot{token}/"
         self._own_client = client is None
@@ -192,8 +199,13 @@ class BotAPI:
         reply_markup: dict[str, Any] | None = None,
         parse_mode: str | None = "HTML",
         disable_web_page_preview: bool = True,
+        *,
+        disable_notification: bool = False,
+        reply_to: int | None = None,
     ) -> dict[str, Any]:
-        """Send a text message (≤ 4096 characters after entity parsing); returns the Message."""
+        """Send a text message (≤ 4096 characters after entity parsing); returns the Message.
+        `disable_notification`: it arrives without sound; `reply_to`: a message it answers (sent
+        anyway when that one was deleted)."""
         params = {
             "chat_id": chat_id,
             "text": text,
@@ -202,8 +214,10 @@ class BotAPI:
             # link_preview_options replaced disable_web_page_preview in Bot API 7.0; the old
             # field is still accepted, and fakes and older self-hosted servers know only it.
             "disable_web_page_preview": disable_web_page_preview or None,
+            "disable_notification": disable_notification or None,
+            "reply_parameters": {"message_id": reply_to, "allow_sending_without_reply": True} if reply_to else None,
         }
-        return await self._call("sendMessage", params)
+        return await self._send(chat_id, "sendMessage", params)
 
     async def send_photo(
         self,
@@ -215,6 +229,7 @@ class BotAPI:
         *,
         content_type: str = "image/jpeg",
         filename: str = "photo.jpg",
+        disable_notification: bool = False,
     ) -> dict[str, Any]:
         """Send a photo: `bytes` are uploaded as multipart, labelled `content_type` and `filename`;
         a `str` is a file_id or an HTTP URL."""
@@ -223,11 +238,12 @@ class BotAPI:
             "caption": caption,
             "parse_mode": parse_mode if caption else None,
             "reply_markup": reply_markup,
+            "disable_notification": disable_notification or None,
         }
         if isinstance(photo, bytes):
-            return await self._call("sendPhoto", params, files={"photo": (filename, photo, content_type)})
+            return await self._send(chat_id, "sendPhoto", params, files={"photo": (filename, photo, content_type)})
         params["photo"] = photo
-        return await self._call("sendPhoto", params)
+        return await self._send(chat_id, "sendPhoto", params)
 
     async def edit_message_text(
         self,
@@ -247,7 +263,7 @@ class BotAPI:
             "reply_markup": reply_markup,
             "disable_web_page_preview": disable_web_page_preview or None,
         }
-        return await self._call("editMessageText", params)
+        return await self._send(chat_id, "editMessageText", params)
 
     async def edit_message_caption(
         self,
@@ -265,7 +281,7 @@ class BotAPI:
             "parse_mode": parse_mode,
             "reply_markup": reply_markup,
         }
-        return await self._call("editMessageCaption", params)
+        return await self._send(chat_id, "editMessageCaption", params)
 
     async def answer_callback_query(
         self,
@@ -286,7 +302,29 @@ class BotAPI:
         items = [c if isinstance(c, dict) else {"command": c[0], "description": c[1]} for c in commands]
         return await self._call("setMyCommands", {"commands": items, "language_code": language_code})
 
+    async def get_chat(self, chat_id: int | str) -> dict[str, Any]:
+        """A chat by id or "@username" (a channel's numeric id, its type and title)."""
+        return await self._call("getChat", {"chat_id": chat_id})
+
+    async def get_chat_member(self, chat_id: int | str, user_id: int) -> dict[str, Any]:
+        """A user's membership of a chat: "status" is creator, administrator, member, left…"""
+        return await self._call("getChatMember", {"chat_id": chat_id, "user_id": user_id})
+
     # --- the one edge --------------------------------------------------------------------------
+
+    async def _send(
+        self, chat_id: int | str, method: str, params: dict[str, Any],
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+    ) -> Any:
+        """A message sent or edited: paced by the limiter, which a 429 pauses and slows."""
+        if self.limiter is None:
+            return await self._call(method, params, files=files)
+        async with self.limiter.slot(chat_id):
+            try:
+                return await self._call(method, params, files=files)
+            except RetryAfter as exc:
+                self.limiter.pause(exc.retry_after)
+                raise
 
     async def _call(
         self,

@@ -148,7 +148,7 @@ async def handle_update(conn: aiosqlite.Connection, update: dict[str, Any], ctx:
     argument = rest.strip()
     if len(argument) > MAX_QUERY:
         return [Reply(chat_id, t(lang, "too_long"))]
-    handler = _COMMANDS.get(command)
+    handler = _COMMANDS.get(command) or _settings_commands().get(command)
     if handler is None:
         return [Reply(chat_id, t(lang, "unknown_command", command=html.escape(head[:40])))]
     if command == "stats" and chat_id not in ctx.admins:
@@ -325,6 +325,12 @@ async def _callback(conn: aiosqlite.Connection, query: dict[str, Any]) -> list[R
             return [Answer(query_id), await _add(conn, chat_id, lang, place, edit=message_id)]
         if kind == "list" and value.isdecimal() and len(value) <= 6:
             return [Answer(query_id), await _list_page(conn, chat_id, lang, int(value), edit=message_id)]
+        if kind == "set":
+            from bot.settings import settings_callback  # it builds on Reply and Answer from here
+
+            changed = await settings_callback(conn, chat_id, lang, value, query_id, message_id)
+            if changed is not None:
+                return changed
         if kind == "unsub":
             async with conn.execute(
                 "SELECT region_name FROM subscriptions WHERE chat_id = ? AND region = ?", (chat_id, value)
@@ -345,3 +351,10 @@ _COMMANDS = {
     "unsubscribe": _unsubscribe, "unsub": _unsubscribe, "mute": _mute, "last": _last,
     "regions": _regions, "stats": _stats,
 }
+
+
+def _settings_commands() -> dict[str, Any]:
+    """/quiet, /digest and /settings (`bot.settings`, which builds on Reply and Answer from here)."""
+    from bot.settings import SETTINGS_COMMANDS
+
+    return SETTINGS_COMMANDS

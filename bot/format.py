@@ -19,6 +19,7 @@ __all__ = [
     "AlertContent",
     "FormattedAlert",
     "format_alert",
+    "update_note",
     "weapon_label",
     "kyiv_time",
     "utf16_len",
@@ -59,6 +60,11 @@ _LABELS: dict[str, dict[str, str]] = {
         "time": "Час",
         "tz": "за Києвом",
         "source": "Джерело",
+        "updated": "Оновлено {time}",
+        "killed_now": "загинули {n}",
+        "injured_now": "поранені {n}",
+        "was": "було {n}",
+        "details": "нові подробиці",
     },
     "en": {
         "strike": "Strike",
@@ -73,6 +79,11 @@ _LABELS: dict[str, dict[str, str]] = {
         "time": "Time",
         "tz": "Kyiv time",
         "source": "Source",
+        "updated": "Updated {time}",
+        "killed_now": "killed {n}",
+        "injured_now": "injured {n}",
+        "was": "was {n}",
+        "details": "new details",
     },
 }
 
@@ -96,6 +107,8 @@ class AlertContent:
     children_killed: int | None = None
     children_injured: int | None = None
     has_photo: bool = False
+    # "Оновлено 11:05: загинули 3 (було 1)" on an update (`update_note`), None on a first alert
+    update: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +197,8 @@ def _frame(alert: AlertContent, lang: str, max_places: int) -> tuple[str, str]:
         extra = len(oblasts) - _MAX_TITLE_OBLASTS
         title += ": " + shown + (f" +{extra}" if extra > 0 else "")
     lines = [f"🚨 <b>{_esc(title)}</b>"]
+    if alert.update:
+        lines.append(f"🔄 <i>{_esc(alert.update)}</i>")
 
     places = _dedup(alert.places)
     if places:
@@ -242,3 +257,20 @@ def _dedup(items: list[str]) -> list[str]:
         if item:
             seen.setdefault(item, None)
     return list(seen)
+
+
+def update_note(
+    lang: str, at: datetime, before: tuple[int | None, int | None], now: tuple[int | None, int | None]
+) -> str:
+    """What changed and when, in plain text: "Оновлено 11:05: загинули 3 (було 1)"; a change of
+    anything but the figures (places, weapons) is "нові подробиці"."""
+    t = _LABELS[lang if lang in _LABELS else "uk"]
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    changes = []
+    for key, was, is_ in (("killed_now", before[0], now[0]), ("injured_now", before[1], now[1])):
+        if is_ is not None and is_ != was:
+            change = t[key].format(n=is_)
+            changes.append(change + (f" ({t['was'].format(n=was)})" if was is not None else ""))
+    head = t["updated"].format(time=at.astimezone(KYIV).strftime("%H:%M"))
+    return f"{head}: {', '.join(changes) or t['details']}"

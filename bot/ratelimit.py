@@ -4,12 +4,12 @@ and incoming commands (a token bucket per chat).
 Telegram allows about 30 messages a second overall and about one a second per chat; above
 that it answers 429 with `retry_after`, and the polite answer is to stop *all* sends.
 
-    limiter = SendLimiter(global_rate=25, per_chat_interval=1.0)
-    await limiter.acquire(chat_id)          # returns when this send may start
-    try:
-        await api.send_message(chat_id, text)
-    except RetryAfter as exc:
-        limiter.pause(exc.retry_after)
+    limiter = SendLimiter(global_rate=29, per_chat_interval=1.0)
+    api = BotAPI(token, limiter=limiter)    # every send of `api` waits its turn, and a 429
+    await api.send_message(chat_id, text)   # pauses them all and slows the rate a little
+
+A 429 means the rate was too high for Telegram just now: besides pausing, the rate drops by a
+tenth and climbs back to `global_rate` over the next few hundred sends.
 
 Every operation is O(1) amortised, whatever the number of chats: the global queue is an
 `asyncio.Lock` (FIFO, so senders are served in arrival order), and per-chat state lives in
@@ -23,13 +23,32 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Literal
 
-__all__ = ["SendLimiter", "CommandLimiter", "Verdict"]
+__all__ = ["SendLimiter", "SendCancelled", "STOP_SENDS", "CommandLimiter", "Verdict"]
 
 Verdict = Literal["ok", "warn", "drop"]
+
+
+# After a 429 the rate drops to this share of itself, never below `_FLOOR` of `global_rate`,
+# and each send afterwards takes back this share of the way to `global_rate`.
+_BACKOFF = 0.9
+_FLOOR = 0.5
+_RECOVERY = 0.005
+
+
+class SendCancelled(Exception):
+    """`STOP_SENDS` was set while a send waited for its turn: it was not started."""
+
+
+# Set by a sender (the alert sender) for the sends of its tasks: once the event is set, a send
+# still waiting for its turn (a 429 pause may last minutes) is not started. A context variable,
+# so the replies sharing the limiter keep their own grace at shutdown.
+STOP_SENDS: ContextVar[asyncio.Event | None] = ContextVar("STOP_SENDS", default=None)
 
 
 class _Chat:
@@ -69,6 +88,15 @@ class SendLimiter:
         self._next_global = float("-inf")
         self._paused_until = float("-inf")
         self._chats: OrderedDict[Hashable, _Chat] = OrderedDict()
+        # when the last `global_rate` sends ended (or were granted), and how many are under way
+        self._recent: deque[float] = deque(maxlen=max(1, int(global_rate)))
+        self._in_flight = 0
+        self._ended = asyncio.Event()
+
+    @property
+    def rate(self) -> float:
+        """The current rate (below `global_rate` for a while after a 429)."""
+        return 1.0 / self._interval
 
     @property
     def paused_for(self) -> float:
@@ -83,9 +111,46 @@ class SendLimiter:
     def pause(self, seconds: float) -> None:
         """Hold every send, queued or future, for `seconds` from now (a 429's retry_after)."""
         self._paused_until = max(self._paused_until, self._clock() + max(0.0, seconds))
+        self._interval = min(self._interval / _BACKOFF, 1.0 / (self.global_rate * _FLOOR))
 
     async def acquire(self, chat_id: Hashable) -> None:
-        """Wait until a message to `chat_id` may be sent, then count it as sent."""
+        """Wait until a message to `chat_id` may be sent, then count it as sent; `SendCancelled`
+        when the caller's `STOP_SENDS` is set first."""
+        await self._turn(chat_id, in_flight=False)
+
+    @asynccontextmanager
+    async def slot(self, chat_id: Hashable) -> AsyncIterator[None]:
+        """`acquire`, for a send made inside the block: until it has ended it counts as sent
+        *now*, since Telegram may count it at any moment until then. So however requests are
+        delayed on their way, no second ever holds more than `global_rate` of them."""
+        await self._turn(chat_id, in_flight=True)
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            self._recent.append(self._clock())
+            self._ended.set()
+
+    async def _turn(self, chat_id: Hashable, *, in_flight: bool) -> None:
+        stop = STOP_SENDS.get()
+        if stop is None:
+            await self._acquire(chat_id, in_flight)
+            return
+        if stop.is_set():
+            raise SendCancelled
+        turn = asyncio.ensure_future(self._acquire(chat_id, in_flight))
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait((turn, stopper), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            if not turn.done():
+                turn.cancel()
+        if not turn.done() or turn.cancelled():
+            raise SendCancelled
+        turn.result()
+
+    async def _acquire(self, chat_id: Hashable, in_flight: bool) -> None:
         chat = self._chats.get(chat_id)
         if chat is None:
             chat = self._chats[chat_id] = _Chat()
@@ -95,7 +160,7 @@ class SendLimiter:
             # holds the global queue while others could go.
             async with chat.lock:
                 await self._wait_until(lambda: chat.next_at)
-                await self._take_global_slot()
+                await self._take_global_slot(in_flight)
                 chat.next_at = self._clock() + self.per_chat_interval
         finally:
             chat.users -= 1
@@ -105,13 +170,33 @@ class SendLimiter:
                 self._chats.move_to_end(chat_id)
             self._prune()
 
-    async def _take_global_slot(self) -> None:
+    def _window_free_at(self) -> float | None:
+        """When one more send fits into the last second (Telegram counts sends in any one
+        second, so a catch-up after a late wake-up must not crowd one): sends in flight count,
+        and so do those that ended (or were granted, for `acquire`) less than a second ago.
+        None while the sends in flight alone fill it."""
+        room = self._recent.maxlen - self._in_flight - 1  # ended sends the second may still hold
+        if room < 0:
+            return None
+        recent = self._recent
+        return recent[len(recent) - room - 1] + 1.0 if len(recent) > room else float("-inf")
+
+    async def _take_global_slot(self, in_flight: bool) -> None:
         async with self._global:
-            now = await self._wait_until(lambda: max(self._next_global, self._paused_until))
+            while (free := self._window_free_at()) is None:
+                self._ended.clear()
+                await self._ended.wait()
+            now = await self._wait_until(lambda: max(self._next_global, self._paused_until, free))
             base = max(self._next_global, self._paused_until)
             # Catch up by at most half an interval when a sleep overslept, so the long-run
             # rate matches the setting without letting an idle spell build up a burst.
             self._next_global = max(base, now - self._interval / 2) + self._interval
+            if in_flight:
+                self._in_flight += 1
+            else:
+                self._recent.append(now)
+            target = 1.0 / self.global_rate
+            self._interval -= (self._interval - target) * _RECOVERY
 
     async def _wait_until(self, deadline: Callable[[], float]) -> float:
         # the deadline is re-read after each sleep: a pause may have extended it meanwhile

@@ -22,11 +22,14 @@ class BotMetrics(Protocol):
     def alerts_expired(self, count: int) -> None: ...
     def bot_getupdates_failed(self) -> None: ...
     def bot_command_refused(self) -> None: ...
+    def bot_send(self, outcome: str) -> None: ...
+    def alert_latency(self, seconds: float) -> None: ...
 
 
 class BotFaults(Protocol):
     def report(self, component: str, message: str, *, critical: bool = False) -> None: ...
     def clear(self, component: str) -> None: ...
+    def beat(self, name: str) -> None: ...
 
 
 class _Metrics:
@@ -56,6 +59,14 @@ class _Metrics:
         if self.sink:
             self.sink.bot_command_refused()
 
+    def bot_send(self, outcome: str) -> None:
+        if self.sink:
+            self.sink.bot_send(outcome)
+
+    def alert_latency(self, seconds: float) -> None:
+        if self.sink:
+            self.sink.alert_latency(seconds)
+
 
 class _Faults:
     sink: BotFaults | None = None
@@ -67,6 +78,10 @@ class _Faults:
     def clear(self, component: str) -> None:
         if self.sink:
             self.sink.clear(component)
+
+    def beat(self, name: str) -> None:
+        if self.sink:
+            self.sink.beat(name)
 
 
 metrics = _Metrics()

@@ -1,11 +1,16 @@
-"""Drains the alert outbox into Telegram within the rate limits.
+"""Drains the alert outbox into Telegram (paced by the `SendLimiter` inside `BotAPI`).
 
-Each row is sent (or, when its story's figures changed, the message already sent is edited)
-and marked in the archive at once. 429 pauses every send for `retry_after`; 403 marks the
-subscriber inactive; 400 is logged and dropped; network errors retry with backoff. A photo
-outside Telegram's rules, or one it refuses (400, 413), never costs the alert: it goes as text.
-Fresh news goes first; news older than `max_age` expires unsent. Once the daemon stops, no
-new send starts: those already talking to Telegram finish and are marked.
+Each row is sent and marked in the archive at once. When a story's figures change, the chat's
+message is edited to say what changed and when, quoting the post that gave the new figures; a
+change that matters (`bot.policy.matters`, or a new post hours after the last alert) is a new
+message instead, a reply to the first alert, with sound. Inside a chat's quiet window alerts
+arrive without sound, or wait for its morning digest, unless they break through.
+
+429 pauses every send for `retry_after`; 403 marks the subscriber inactive; 400 is logged and
+dropped; network errors retry with backoff. A photo outside Telegram's rules, or one it refuses
+(400, 413), never costs the alert: it goes as text. The most specific subscriptions and fresh
+news go first; news older than `max_age` expires unsent. Once the daemon stops, no new send
+starts: those already talking to Telegram finish and are marked.
 """
 
 from __future__ import annotations
@@ -13,19 +18,37 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
+from itertools import groupby
 
 from analysis.gazetteer import ISO_NAMES_EN, get_gazetteer
 from bot.api import BadRequest, BotAPI, BotAPIError, Forbidden, RetryAfter, TooLarge
-from bot.format import AlertContent, FormattedAlert, format_alert
+from bot.digest import digest_text
+from bot.format import AlertContent, FormattedAlert, format_alert, update_note
 from bot.photos import PHOTO_MAX_BYTES, Upload, photo_upload
-from bot.ratelimit import SendLimiter
+from bot.policy import UpdateRules, delivery, digest_due, matters
+from bot.ratelimit import STOP_SENDS, SendCancelled
 from bot.reporting import faults, metrics
-from storage.alert_material import AlertMaterial, load_alert_material
+from storage.alert_material import (
+    AlertMaterial,
+    figures_post,
+    load_alert_material,
+    story_change,
+)
 from storage.database import Database
 from storage.outbox import (
-    OutboxItem, due_items, expire_stale, mark_dropped, mark_retry, mark_sent, outbox_backlog,
+    OutboxItem,
+    due_items,
+    expire_stale,
+    held_items,
+    mark_digested,
+    mark_dropped,
+    mark_held,
+    mark_retry,
+    mark_sent,
+    outbox_backlog,
 )
 from storage.subscriptions import deactivate_chat
+from storage.timeutil import utcnow
 
 __all__ = ["AlertSender", "alert_content"]
 
@@ -37,8 +60,8 @@ PHOTO_WAITS = 5
 OUTBOX_STALL = 600.0
 
 
-def alert_content(material: AlertMaterial, lang: str) -> AlertContent:
-    """The alert's words from the story's current figures and its first post."""
+def alert_content(material: AlertMaterial, lang: str, update: str | None = None) -> AlertContent:
+    """The alert's words from the story's current figures and the post that gave them."""
     story = material.story
     gazetteer = get_gazetteer()
     oblast_names = [
@@ -60,6 +83,7 @@ def alert_content(material: AlertMaterial, lang: str) -> AlertContent:
         children_killed=story.children_killed,
         children_injured=story.children_injured,
         has_photo=material.photo is not None,
+        update=update,
     )
 
 
@@ -76,46 +100,21 @@ def _sendable_photo(material: AlertMaterial, item: OutboxItem) -> Upload | None:
     return photo
 
 
-class _Stopped(Exception):
-    """The daemon is stopping: this send was not started."""
-
-
-class _StoppingLimiter:
-    """The sender's way through the `SendLimiter`: a send still waiting for its turn (a 429
-    pause may last minutes) when the daemon stops is not started at all (`_Stopped`)."""
-
-    def __init__(self, limiter: SendLimiter) -> None:
-        self.limiter = limiter
-        self.stop = asyncio.Event()
-
-    def pause(self, seconds: float) -> None:
-        self.limiter.pause(seconds)
-
-    async def acquire(self, chat_id: int) -> None:
-        turn = asyncio.ensure_future(self.limiter.acquire(chat_id))
-        stopper = asyncio.ensure_future(self.stop.wait())
-        try:
-            await asyncio.wait((turn, stopper), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopper.cancel()
-            turn.cancel()  # a no-op once the turn is taken
-        if self.stop.is_set():
-            raise _Stopped
-
-
 class AlertSender:
-    """Sends due outbox rows concurrently (bounded) through one `SendLimiter`.
+    """Sends due outbox rows concurrently (bounded) through `api`, whose limiter paces them.
 
-    `max_age`: seconds after which an alert's news is too old to send (None: never).
+    `max_age`: seconds after which an alert's news is too old to send (None: never);
+    `rules`: which updates are new messages rather than silent edits.
     """
 
     def __init__(
-        self, db: Database, api: BotAPI, limiter: SendLimiter, *, concurrency: int = 20, max_age: float | None = None
+        self, db: Database, api: BotAPI, *, concurrency: int = 20, max_age: float | None = None,
+        rules: UpdateRules | None = None,
     ) -> None:
         self.db = db
         self.api = api
-        self.limiter = _StoppingLimiter(limiter)
         self.max_age = max_age
+        self.rules = rules or UpdateRules()
         self._slots = asyncio.Semaphore(concurrency)
         self._in_flight: set[int] = set()
         self.sent = 0
@@ -140,9 +139,10 @@ class AlertSender:
         self._soonest_retry = min(self._soonest_retry, delay)
 
     async def drain(self, stop: asyncio.Event | None = None) -> int:
-        """Send everything due now, until `stop` is set; returns the number of rows handled."""
+        """Send everything due now (and the digests due), until `stop` is set; returns the
+        number of rows handled."""
         stop = stop or asyncio.Event()
-        self.limiter.stop = stop
+        STOP_SENDS.set(stop)  # the tasks below inherit it
         handled = 0
         while not stop.is_set():
             await self._expire()
@@ -153,6 +153,8 @@ class AlertSender:
             tasks = [asyncio.create_task(self._deliver(item, stop)) for item in items]
             await asyncio.gather(*tasks)
             handled += len(items)
+        if not stop.is_set():
+            handled += await self._digests()
         return handled
 
     async def _deliver(self, item: OutboxItem, stop: asyncio.Event) -> None:
@@ -161,7 +163,7 @@ class AlertSender:
             async with self._slots:
                 if not stop.is_set():
                     await self._attempt(item)
-        except _Stopped:
+        except SendCancelled:
             pass  # still pending, untouched: the next run sends it
         finally:
             self._in_flight.discard(item.id)
@@ -183,11 +185,19 @@ class AlertSender:
         else:
             faults.clear("outbox")
 
+    async def _material(self, item: OutboxItem) -> AlertMaterial:
+        """The story and the post that gave its current figures (the row's post before any revision names one)."""
+        post_id = await figures_post(self.db, item.story_id) or item.post_id
+        try:
+            return await load_alert_material(self.db, item.story_id, post_id, photo_max_bytes=PHOTO_MAX_BYTES)
+        except KeyError:
+            if post_id == item.post_id:
+                raise
+            return await load_alert_material(self.db, item.story_id, item.post_id, photo_max_bytes=PHOTO_MAX_BYTES)
+
     async def _attempt(self, item: OutboxItem) -> None:
         try:
-            material = await load_alert_material(
-                self.db, item.story_id, item.post_id, photo_max_bytes=PHOTO_MAX_BYTES
-            )
+            material = await self._material(item)
         except KeyError:
             await mark_dropped(self.db, item, "story or post no longer in the archive")
             return
@@ -195,20 +205,20 @@ class AlertSender:
             # Wait briefly for the photo rather than send a bare text now and never show it.
             await self._retry(item, "waiting for the photo download", 1.0, count=False)
             return
-        formatted = format_alert(alert_content(material, item.language), lang=item.language)
-        await self.limiter.acquire(item.chat_id)
         try:
-            if item.message_id is None:
-                await self._send(item, _sendable_photo(material, item), formatted)
+            first = item.message_id is None
+            outcome = await (self._first(item, material) if first else self._update(item, material))
+            if outcome == "held":
+                await mark_held(self.db, item)
             else:
-                await self._edit(item, formatted.text, formatted.caption)
-            self.sent += 1
-            metrics.alert_sent()
-            log.debug("alert sent", extra={"chat": item.chat_id, "story": item.story_id, "revision": item.revision})
+                self.sent += 1
+                metrics.alert_sent()
+            metrics.bot_send(outcome)
+            log.debug("alert delivered", extra={"chat": item.chat_id, "story": item.story_id,
+                                                "revision": item.revision, "outcome": outcome})
         except RetryAfter as exc:
             self.rate_limited += 1
             metrics.alert_failed("rate_limited")
-            self.limiter.pause(exc.retry_after)
             await self._retry(item, str(exc), exc.retry_after)
             log.warning("rate limited by Telegram", extra={"retry_after": exc.retry_after})
         except Forbidden as exc:
@@ -229,26 +239,66 @@ class AlertSender:
             await self._retry(item, str(exc), delay)
             log.warning("alert not sent; will retry", extra={"story": item.story_id, "retry_in": delay, "error": str(exc)})
 
-    async def _send(self, item: OutboxItem, photo: Upload | None, formatted: FormattedAlert) -> None:
+    async def _first(self, item: OutboxItem, material: AlertMaterial) -> str:
+        """A first alert: loud, quiet (inside the chat's quiet window) or held for its digest."""
+        how = delivery(item.settings, rank=item.rank, killed=material.story.killed, now=utcnow())
+        if how == "hold":
+            return "held"
+        formatted = format_alert(alert_content(material, item.language), lang=item.language)
+        await self._send(item, _sendable_photo(material, item), formatted, quiet=how == "quiet")
+        self._observe_latency(item)
+        return "quiet" if how == "quiet" else "sent"
+
+    async def _update(self, item: OutboxItem, material: AlertMaterial) -> str:
+        """The story changed since the chat's message: a new message replying to the first alert
+        when the change matters (and the chat is not waiting for its digest), else an edit."""
+        story = material.story
+        change = await story_change(self.db, item.story_id, item.sent_revision, item.revision)
+        before, now = (change.killed_before, change.injured_before), (story.killed, story.injured)
+        # a new post without new figures (hours later) is news of its own time
+        changed_at = change.changed_at if item.revision != item.sent_revision else item.news_at
+        note = update_note(item.language, changed_at or utcnow(), before, now)
+        late = (
+            item.news_at is not None and item.alerted_at is not None
+            and (item.news_at - item.alerted_at).total_seconds() >= self.rules.late_after
+        )
+        big = late or (change.seen_known and matters(self.rules, before, now))
+        formatted = format_alert(alert_content(material, item.language, note), lang=item.language)
+        how = delivery(item.settings, rank=item.rank, killed=story.killed, now=utcnow()) if big else "edit"
+        if how in ("loud", "quiet"):
+            message = await self.api.send_message(
+                item.chat_id, formatted.text, disable_notification=how == "quiet",
+                reply_to=item.first_message_id or item.message_id,
+            )
+            await mark_sent(self.db, item, message.get("message_id"), with_photo=False, notified=True)
+            self._observe_latency(item)
+            return "reply"
+        await self._edit(item, formatted.text, formatted.caption)
+        return "edit"
+
+    def _observe_latency(self, item: OutboxItem) -> None:
+        if item.queued_at is not None:
+            metrics.alert_latency((utcnow() - item.queued_at).total_seconds())
+
+    async def _send(self, item: OutboxItem, photo: Upload | None, formatted: FormattedAlert, *, quiet: bool) -> None:
         """A first send: with the photo when there is one Telegram takes, else (or when Telegram
         refuses it after all) as text, whose source link leads to the photo."""
         if photo is not None and formatted.caption is not None:
             try:
                 message = await self.api.send_photo(
                     item.chat_id, photo.data, caption=formatted.caption,
-                    content_type=photo.content_type, filename=photo.filename,
+                    content_type=photo.content_type, filename=photo.filename, disable_notification=quiet,
                 )
             except (BadRequest, TooLarge) as exc:
                 # Nothing was delivered; a retry would be refused the same way, so the text goes now.
                 metrics.alert_photo_as_text("refused")
                 log.warning("photo refused by Telegram; sending the alert as text",
                             extra={"story": item.story_id, "error": str(exc)})
-                await self.limiter.acquire(item.chat_id)
             else:
-                await mark_sent(self.db, item, message.get("message_id"), with_photo=True)
+                await mark_sent(self.db, item, message.get("message_id"), with_photo=True, notified=True)
                 return
-        message = await self.api.send_message(item.chat_id, formatted.text)
-        await mark_sent(self.db, item, message.get("message_id"), with_photo=False)
+        message = await self.api.send_message(item.chat_id, formatted.text, disable_notification=quiet)
+        await mark_sent(self.db, item, message.get("message_id"), with_photo=False, notified=True)
 
     async def _edit(self, item: OutboxItem, text: str, caption: str | None) -> None:
         assert item.message_id is not None
@@ -261,3 +311,31 @@ class AlertSender:
             if not exc.not_modified:
                 raise
         await mark_sent(self.db, item, None, with_photo=item.with_photo)
+
+    async def _digests(self) -> int:
+        """Send each chat whose digest time came its held alerts in one message; returns how many alerts."""
+        now = utcnow()
+        handled = 0
+        for chat_id, group in groupby(await held_items(self.db), key=lambda i: i.chat_id):
+            items = list(group)
+            oldest = min((i.queued_at or now) for i in items)
+            if not digest_due(items[0].settings, oldest, now):
+                continue
+            lang = items[0].language
+            lines = []
+            for item in items:
+                try:
+                    lines.append(alert_content(await self._material(item), lang))
+                except KeyError:
+                    continue
+            try:
+                await self.api.send_message(chat_id, digest_text(lines, lang))
+            except Forbidden:
+                await deactivate_chat(self.db, chat_id)
+            except BotAPIError as exc:
+                log.warning("digest not sent; will retry", extra={"chat": chat_id, "error": str(exc)})
+                continue
+            await mark_digested(self.db, items)
+            metrics.bot_send("digest")
+            handled += len(items)
+        return handled

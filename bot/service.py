@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
 import aiosqlite
 
@@ -14,24 +14,37 @@ from analysis.gazetteer import ISO_NAMES_EN, get_gazetteer
 from bot.api import BadRequest, BotAPI, BotAPIError, RetryAfter, Unauthorized
 from bot.commands import Answer, CommandContext, Reply, handle_update, update_origin
 from bot.format import kyiv_time, weapon_label
+from bot.policy import UpdateRules
 from bot.ratelimit import CommandLimiter, SendLimiter
 from bot.replies import ReplyQueues
+from bot.reporting import faults, metrics
 from bot.sender import AlertSender
 from bot.texts import COMMANDS, t
-from bot.reporting import faults, metrics
 from storage.bot_state import get_value, set_value
+from storage.channels import disable_channel, sync_channel
 from storage.database import Database
 from storage.stories import latest_strikes
 from storage.timeutil import from_db
 
-__all__ = ["BotService"]
+__all__ = ["BotService", "ChannelSpec"]
+
+
+class ChannelSpec(Protocol):
+    """A broadcast channel as configured (`[[bot.channels]]`): the bot posts each story of
+    `regions` there once, in `language`, and keeps it up to date."""
+
+    chat: str
+    regions: list[str]
+    language: str
 
 log = logging.getLogger("dsns_monitor.bot")
 
 OFFSET_KEY = "getupdates_offset"
-# getUpdates failures in a row before the bot reports a fault (one blip is not worth a page)
-FAULT_AFTER = 3
 MAX_BACKOFF = 60.0
+# the beat /healthz shows as the bot's last good getUpdates
+POLLED = "bot_getupdates"
+# Telegram's member statuses that may post in a channel
+_POSTERS = ("creator", "administrator")
 
 
 class BotService:
@@ -40,20 +53,28 @@ class BotService:
     The update loop only reads updates and applies commands; replies go to per-chat queues
     (`ReplyQueues`), so a chat waiting for its send interval never holds up anyone else.
     Failed calls are retried after `backoff` seconds, doubling up to a minute; a token
-    Telegram rejected is tried again every `token_retry` seconds.
+    Telegram rejected is tried again every `token_retry` seconds. The Bot API failing for
+    longer than `degraded_after` seconds is a "bot" fault (/healthz turns degraded). Every send
+    is paced by `api.limiter` (made from `global_rate` and `per_chat_interval` if it has none).
+    `channels`: broadcast channels (`[[bot.channels]]`), checked and registered at connection.
     """
 
     def __init__(
-        self, db: Database, api: BotAPI, *, admins: set[int], global_rate: float = 25.0,
+        self, db: Database, api: BotAPI, *, admins: set[int], global_rate: float = 30.0,
         per_chat_interval: float = 1.0, poll_timeout: int = 30, command_burst: int = 20,
         commands_per_minute: float = 20.0, backoff: float = 1.0, token_retry: float = 300.0,
-        alert_max_age: float | None = None,
+        alert_max_age: float | None = None, rules: UpdateRules | None = None, degraded_after: float = 300.0,
+        channels: Sequence[ChannelSpec] | None = None,
     ) -> None:
         self.db = db
         self.api = api
-        self.limiter = SendLimiter(global_rate, per_chat_interval)
+        if api.limiter is None:
+            api.limiter = SendLimiter(global_rate, per_chat_interval)
         self.commands = CommandLimiter(command_burst, commands_per_minute)
-        self.sender = AlertSender(db, api, self.limiter, max_age=alert_max_age)
+        self.sender = AlertSender(db, api, max_age=alert_max_age, rules=rules)
+        self.degraded_after = degraded_after
+        self.channels = channels or []
+        self._failing_since: float | None = None  # loop time of the first of the current failures
         # A command makes at most a few replies: room for a whole burst, bounded all the same.
         self.replies = ReplyQueues(self._send, per_chat=3 * command_burst + 1)
         self.poll_timeout = poll_timeout
@@ -76,43 +97,88 @@ class BotService:
         finally:
             await self.replies.close()
 
+    def _failed(self, what: str, exc: BotAPIError) -> None:
+        """One more failed call; a fault once the Bot API has failed for `degraded_after` seconds."""
+        now = asyncio.get_running_loop().time()
+        if self._failing_since is None:
+            self._failing_since = now
+        if isinstance(exc, Unauthorized):
+            faults.report("bot", f"token rejected by Telegram ({exc.error_code})")
+        elif now - self._failing_since >= self.degraded_after:
+            faults.report("bot", f"{what} failing for {now - self._failing_since:.0f} s: {exc}")
+
+    def _worked(self) -> None:
+        if self._failing_since is not None:
+            faults.clear("bot")
+        self._failing_since = None
+
     async def _connect(self, stop: asyncio.Event) -> dict[str, Any] | None:
         """getMe until it works (None if stopped first); a rejected token is a fault, retried slowly.
 
         The sender does not start before: with a refused token every alert would fail and
         use up its retries, while waiting keeps them pending in the outbox.
         """
-        delay, failures = self.backoff, 0
+        delay = self.backoff
         while not stop.is_set():
             try:
                 me = await self.api.get_me()
-            except Unauthorized as exc:
-                faults.report("bot", f"token rejected by Telegram ({exc.error_code})")
-                log.error("the bot token was rejected by Telegram; trying again later",
-                          extra={"retry_in": self.token_retry, "error": str(exc)})
-                wait = self.token_retry
             except BotAPIError as exc:
-                failures += 1
-                if failures >= FAULT_AFTER:
-                    faults.report("bot", f"cannot reach the Bot API: {exc}")
-                log.warning("getMe failed; retrying", extra={"retry_in": delay, "error": str(exc)})
-                wait, delay = delay, min(delay * 2, MAX_BACKOFF)
+                self._failed("getMe", exc)
+                if isinstance(exc, Unauthorized):
+                    log.error("the bot token was rejected by Telegram; trying again later",
+                              extra={"retry_in": self.token_retry, "error": str(exc)})
+                    wait = self.token_retry
+                else:
+                    log.warning("getMe failed; retrying", extra={"retry_in": delay, "error": str(exc)})
+                    wait, delay = delay, min(delay * 2, MAX_BACKOFF)
             else:
+                self._failing_since = None
                 faults.clear("bot")
                 try:
                     for lang, commands in COMMANDS.items():
                         await self.api.set_my_commands(commands, language_code=None if lang == "uk" else lang)
                 except BotAPIError as exc:
                     log.warning("could not set the bot's commands; continuing", extra={"error": str(exc)})
-                return me if isinstance(me, dict) else {}
+                me = me if isinstance(me, dict) else {}
+                await self._check_channels(me.get("id"))
+                return me
             if await _stopped(stop, wait):
                 break
         return None
 
+    async def _check_channels(self, bot_id: object) -> None:
+        """Register each configured channel the bot may post in; one where it may not (or that
+        cannot be found) is a "channel:@name" fault and gets nothing, and the bot runs on."""
+        gazetteer = get_gazetteer()
+        for channel in self.channels:
+            component = f"channel:{channel.chat}"
+            try:
+                chat = await self.api.get_chat(channel.chat)
+                member = await self.api.get_chat_member(chat["id"], int(bot_id))  # type: ignore[arg-type]
+            except (BotAPIError, KeyError, TypeError, ValueError) as exc:
+                faults.report(component, f"cannot check channel {channel.chat}: {exc}")
+                log.error("broadcast channel unusable", extra={"channel": channel.chat, "error": str(exc)})
+                continue
+            allowed = member.get("status") in _POSTERS and member.get("can_post_messages") is not False
+            async with self.db.write() as conn:
+                if not allowed:
+                    await disable_channel(conn, chat["id"])
+                else:
+                    regions = {iso: gazetteer.oblast_unit(iso).title for iso in channel.regions}
+                    await sync_channel(conn, chat["id"], channel.language, regions)
+            if allowed:
+                faults.clear(component)
+                log.info("broadcast channel ready", extra={"channel": channel.chat, "regions": channel.regions})
+            else:
+                faults.report(component, f"the bot is not an administrator of {channel.chat} allowed to post: "
+                                         "add it as one; the channel gets no alerts until then")
+                log.error("the bot is not an administrator of a broadcast channel; it gets no alerts",
+                          extra={"channel": channel.chat, "status": member.get("status")})
+
     async def _updates(self, stop: asyncio.Event) -> None:
         offset_text = await get_value(self.db, OFFSET_KEY)
         offset = int(offset_text) if offset_text else None
-        delay, failures = self.backoff, 0
+        delay = self.backoff
         while not stop.is_set():
             poll = asyncio.ensure_future(
                 self.api.get_updates(offset, timeout=self.poll_timeout, allowed_updates=["message", "callback_query"])
@@ -127,22 +193,19 @@ class BotService:
                 updates = poll.result()
             except BotAPIError as exc:
                 metrics.bot_getupdates_failed()
-                failures += 1
+                self._failed("getUpdates", exc)
                 if isinstance(exc, Unauthorized):
-                    faults.report("bot", f"token rejected by Telegram ({exc.error_code})")
                     wait = self.token_retry
                 else:
-                    if failures >= FAULT_AFTER:
-                        faults.report("bot", f"getUpdates failing ({failures} in a row): {exc}")
                     wait = max(delay, exc.retry_after if isinstance(exc, RetryAfter) else 0.0)
                     delay = min(delay * 2, MAX_BACKOFF)
                 log.warning("getUpdates failed; retrying", extra={"retry_in": wait, "error": str(exc)})
                 if await _stopped(stop, wait):
                     break
                 continue
-            if failures:
-                faults.clear("bot")
-            delay, failures = self.backoff, 0
+            faults.beat(POLLED)
+            self._worked()
+            delay = self.backoff
             offset = await self._handle_batch(updates, offset)
 
     async def _handle_batch(self, updates: list[dict[str, Any]], offset: int | None) -> int | None:
@@ -196,7 +259,6 @@ class BotService:
             await self.api.answer_callback_query(action.callback_query_id, action.text)
             return
         markup = {"inline_keyboard": action.keyboard} if action.keyboard else None
-        await self.limiter.acquire(action.chat_id)
         if action.edit_message_id is not None:
             try:
                 await self.api.edit_message_text(action.chat_id, action.edit_message_id, action.text, reply_markup=markup)

@@ -10,7 +10,7 @@ import aiosqlite
 from analysis.model import Analysis
 from analysis.reach import regions_covering
 from analysis.stories import StoryIndex, features_of
-from storage.outbox import plan_alerts
+from storage.outbox import LATE_AFTER, plan_alerts
 from storage.posts import Change
 from storage.stories import Story, get_story, merge_into_story, open_story, record_revision, story_of_post
 from storage.subscriptions import chats_watching
@@ -22,9 +22,11 @@ __all__ = ["StoryPlanner"]
 class StoryPlanner:
     """Puts each stored post in its story and queues alerts for the chats watching it."""
 
-    def __init__(self, *, window: timedelta, alert_max_age: float) -> None:
+    def __init__(self, *, window: timedelta, alert_max_age: float, late_after: float = LATE_AFTER) -> None:
         self.index = StoryIndex(window)
         self.alert_max_age = alert_max_age
+        # a new post this long after a chat's last alert of the story notifies it again
+        self.late_after = late_after
 
     async def attach_and_plan(self, conn: aiosqlite.Connection, change: Change, analysis: Analysis) -> tuple[Story, int]:
         """Returns the post's story and how many alerts were queued.
@@ -56,7 +58,7 @@ class StoryPlanner:
         if utcnow() - at > timedelta(seconds=self.alert_max_age):
             return story, 0
         chats = await chats_watching(conn, regions_covering(story))
-        return story, await plan_alerts(conn, chats, story.id, post.id, story.revision)
+        return story, await plan_alerts(conn, chats, story.id, post.id, story.revision, late_after=self.late_after)
 
     def forget(self) -> None:
         """Drop the in-memory index (after a rolled-back transaction it may name stories that never were)."""

@@ -19,7 +19,7 @@ from dsns.errors import DsnsError
 
 __all__ = [
     "Config", "ConfigError", "load_config", "SourceConfig", "TelegramWebSource", "RSSSource",
-    "TelegramMTProtoSource", "TelegramConfig", "SOURCE_TYPES",
+    "TelegramMTProtoSource", "TelegramConfig", "SOURCE_TYPES", "BotChannelConfig",
 ]
 
 _OBLAST = re.compile(r"UA-\d\d")
@@ -128,14 +128,37 @@ def _http_url(value: str) -> str:
     return value.rstrip("/")
 
 
+class BotChannelConfig(_Section):
+    """A broadcast channel the bot posts each story of `regions` to, once, and keeps up to date."""
+
+    chat: str
+    regions: list[str] = Field(min_length=1)
+    language: Literal["uk", "en"] = "uk"
+
+    @field_validator("chat")
+    @classmethod
+    def _chat(cls, value: str) -> str:
+        return "@" + str(_channel(value))
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, value: list[str]) -> list[str]:
+        return [str(_oblast(v)) for v in value]
+
+
 class BotConfig(_Section):
     token_env: str = "DSNS_BOT_TOKEN"
     api_url: str = "https://api.telegram.org"
     admins: list[int] = Field(default_factory=list)
     alert_max_age: int = Field(7200, ge=0)
-    global_rate: float = Field(25.0, gt=0, le=30)
+    global_rate: float = Field(30.0, gt=0, le=30)
     per_chat_interval: float = Field(1.0, ge=0)
     poll_timeout: int = Field(30, ge=0, le=50)
+    update_ratio: float = Field(0.5, ge=0)
+    update_min_increase: int = Field(3, ge=1)
+    update_late_hours: float = Field(3.0, gt=0)
+    degraded_after: int = Field(300, ge=0)
+    channels: list[BotChannelConfig] = Field(default_factory=list)
 
     _url = field_validator("api_url")(_http_url)
 

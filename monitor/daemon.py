@@ -219,11 +219,15 @@ async def run_daemon(app: App, stop: asyncio.Event | None = None, *, config_path
     from bot.api import BotAPI
     from bot.service import BotService
 
-    api = BotAPI(token, app.config.bot.api_url)
+    from bot.policy import UpdateRules
+    from bot.ratelimit import SendLimiter
+
+    bot_config = app.config.bot
+    api = BotAPI(token, bot_config.api_url, limiter=SendLimiter(bot_config.global_rate, bot_config.per_chat_interval))
     service = BotService(
-        app.db, api, admins=set(app.config.bot.admins), global_rate=app.config.bot.global_rate,
-        per_chat_interval=app.config.bot.per_chat_interval, poll_timeout=app.config.bot.poll_timeout,
-        alert_max_age=app.config.bot.alert_max_age,
+        app.db, api, admins=set(bot_config.admins), poll_timeout=bot_config.poll_timeout,
+        alert_max_age=bot_config.alert_max_age, degraded_after=bot_config.degraded_after, channels=bot_config.channels,
+        rules=UpdateRules(bot_config.update_ratio, bot_config.update_min_increase, bot_config.update_late_hours * 3600),
     )
     if app.config.bot.admins:
         from monitor.watch import SourceWatch

@@ -19,7 +19,7 @@ from bot import reporting
 from monitor import metrics
 from storage.timeutil import to_db, utcnow
 
-__all__ = ["COMPONENTS", "Fault", "report", "clear", "active", "as_json", "reset"]
+__all__ = ["COMPONENTS", "Fault", "report", "clear", "active", "as_json", "reset", "beat", "last_beat"]
 
 # Components with a series from the start. A component outside this list may still report;
 # it gets its series on its first report.
@@ -37,6 +37,7 @@ class Fault:
 
 _lock = threading.Lock()  # reports come from worker threads too (analysis runs off the loop)
 _faults: dict[str, Fault] = {}
+_beats: dict[str, datetime] = {}
 
 
 def report(component: str, message: str, *, critical: bool = False) -> None:
@@ -70,11 +71,23 @@ def as_json() -> dict[str, dict[str, object]]:
     }
 
 
+def beat(name: str) -> None:
+    """`name` (as "bot_getupdates") just worked: /healthz shows when it last did."""
+    with _lock:
+        _beats[name] = utcnow()
+
+
+def last_beat(name: str) -> datetime | None:
+    with _lock:
+        return _beats.get(name)
+
+
 def reset() -> None:
-    """Forget every fault (a new daemon in the same process, as tests start them)."""
+    """Forget every fault and beat (a new daemon in the same process, as tests start them)."""
     with _lock:
         names = list(_faults)
         _faults.clear()
+        _beats.clear()
     for name in names:
         metrics.component_fault(name, False)
 

@@ -3,8 +3,8 @@
 No web framework: two read-only GET routes, `Connection: close`, bounded request size and
 time, so a stray client (or a port scanner) costs nothing and cannot stall the monitor.
 
-/healthz answers 200 with one JSON object per source, the outbox's depth and oldest wait, and the
-process's faults (`monitor.faults`):
+/healthz answers 200 with one JSON object per source, the outbox's depth and oldest wait, the bot's
+state (last good getUpdates, unusable broadcast channels), and the process's faults (`monitor.faults`):
 status "ok", or "degraded" while a source fails or is stale (silent for longer than 4 times its
 usual gap between posts, and `[health] stale_floor_hours`) or a component reports a fault; 503 "unhealthy"
 when every enabled source has been failing for longer than `[health] unhealthy_after`, the
@@ -25,7 +25,7 @@ from monitor import faults, metrics
 from monitor.config import Config, ConfigError, listen_address
 from storage.database import Database
 from storage.errors import StorageError
-from storage.outbox import outbox_backlog
+from storage.outbox import Backlog, outbox_backlog
 from storage.sources import list_sources, silences
 from storage.timeutil import to_db, utcnow
 
@@ -88,9 +88,25 @@ async def health_report(
         "heartbeat_age": round(heartbeat_age, 1) if heartbeat_age is not None else None,
         "sources": sources,
         "outbox": {"pending": backlog.pending, "oldest_pending_seconds": round(backlog.oldest_wait(now), 1)},
+        "bot": _bot_section(backlog, now, problems),
         "faults": faults.as_json(),
     }
     return healthy, report
+
+
+def _bot_section(backlog: Backlog, now: datetime, problems: list[faults.Fault]) -> dict[str, Any]:
+    """The bot's side: its last good getUpdates, the alerts waiting, and its faults ("bot" while
+    the Bot API has failed for longer than `[bot] degraded_after`, "channel:@name" per unusable
+    broadcast channel)."""
+    polled = faults.last_beat("bot_getupdates")
+    return {
+        "last_getupdates_ok": to_db(polled),
+        "outbox_pending": backlog.pending,
+        "oldest_pending_alert_seconds": round(backlog.oldest_wait(now), 1),
+        "failing": next((f.message for f in problems if f.component == "bot"), None),
+        "channels": {f.component.removeprefix("channel:"): f.message for f in problems
+                     if f.component.startswith("channel:")},
+    }
 
 
 class HealthServer:

@@ -25,7 +25,7 @@ __all__ = [
     "REGISTRY", "poll_finished", "posts_ingested", "photo_stored", "photo_failed", "timed_analysis",
     "analysis_failed", "post_rejected",
     "alert_sent", "alert_failed", "alert_photo_as_text", "alerts_expired", "bot_rate_limited",
-    "bot_getupdates_failed", "bot_command_refused", "refresh_from_archive", "component_fault", "loop_lag",
+    "bot_getupdates_failed", "bot_command_refused", "bot_send", "alert_latency", "SEND_OUTCOMES", "refresh_from_archive", "component_fault", "loop_lag",
     "render", "declare_series", "ALERT_FAILURE_REASONS",
 ]
 
@@ -110,8 +110,20 @@ LOOP_LAG = Histogram(
     registry=REGISTRY, buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120),
 )
 
+BOT_SENDS = Counter(
+    "dsns_bot_sends_total",
+    "Alerts handled, by outcome: sent (with sound), quiet (inside a quiet window), reply (a new message on "
+    "a change that matters), edit (silent update), held (for a digest), digest (one morning message).",
+    ["outcome"], registry=REGISTRY,
+)
+ALERT_LATENCY = Histogram(
+    "dsns_alert_latency_seconds", "From the post stored (alert queued) to the alert accepted by Telegram.",
+    registry=REGISTRY, buckets=(1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200),
+)
+
 
 ALERT_FAILURE_REASONS = ("blocked", "rejected", "error", "rate_limited")
+SEND_OUTCOMES = ("sent", "quiet", "reply", "edit", "held", "digest")
 
 
 def declare_series(sources: list[str]) -> None:
@@ -125,6 +137,8 @@ def declare_series(sources: list[str]) -> None:
             counter.labels(source)
     for reason in ALERT_FAILURE_REASONS:
         ALERTS_FAILED.labels(reason)
+    for outcome in SEND_OUTCOMES:
+        BOT_SENDS.labels(outcome)
 
 
 def poll_finished(source: str, seconds: float, *, ok: bool, rate_limited: bool = False) -> None:
@@ -203,6 +217,15 @@ def bot_getupdates_failed() -> None:
 
 def bot_command_refused() -> None:
     BOT_COMMANDS_REFUSED.inc()
+
+
+def bot_send(outcome: str) -> None:
+    """`outcome`: one of SEND_OUTCOMES."""
+    BOT_SENDS.labels(outcome).inc()
+
+
+def alert_latency(seconds: float) -> None:
+    ALERT_LATENCY.observe(max(0.0, seconds))
 
 
 async def refresh_from_archive(

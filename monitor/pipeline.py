@@ -110,7 +110,8 @@ class Pipeline:
             concurrency=config.storage.media_concurrency, timeout=config.storage.media_timeout,
         )
         self.stories = StoryPlanner(
-            window=timedelta(hours=config.stories.window_hours), alert_max_age=config.bot.alert_max_age
+            window=timedelta(hours=config.stories.window_hours), alert_max_age=config.bot.alert_max_age,
+            late_after=config.bot.update_late_hours * 3600,
         )
         # component → source → what its last ingest went through: a fault stays reported while
         # any source's latest ingest had it ("analysis": posts the analyser raised on,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from storage.database import Database
 from storage.stories import Story, get_story
 from storage.timeutil import from_db
 
-__all__ = ["AlertMaterial", "load_alert_material"]
+__all__ = ["AlertMaterial", "StoryChange", "load_alert_material", "figures_post", "story_change"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,4 +52,40 @@ async def load_alert_material(
         published_at=published.isoformat() if published else None, text=text,
         photo=bytes(first[2]) if first and first[2] is not None else None,
         photo_size=first[1] if first else None, photo_pending=pending,
+    )
+
+
+async def figures_post(db: Database, story_id: int) -> int | None:
+    """The post that brought the story's current figures: that of the earliest revision with them
+    (the quote of an updated alert must say what its header says)."""
+    row = await db.fetchone(
+        """SELECT r.post_id FROM story_revisions r JOIN stories s ON s.id = r.story_id
+           WHERE r.story_id = ? AND r.killed IS s.killed AND r.injured IS s.injured
+           ORDER BY r.revision LIMIT 1""",
+        (story_id,),
+    )
+    return int(row[0]) if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryChange:
+    """What a chat saw (the figures of the revision it was sent) and when the story last changed."""
+
+    seen_known: bool
+    killed_before: int | None
+    injured_before: int | None
+    changed_at: datetime | None
+
+
+async def story_change(db: Database, story_id: int, seen: int | None, current: int) -> StoryChange:
+    rows = await db.fetchall(
+        "SELECT revision, killed, injured, recorded_at FROM story_revisions WHERE story_id = ? AND revision IN (?, ?)",
+        (story_id, seen if seen is not None else -1, current),
+    )
+    by_revision = {r[0]: r for r in rows}
+    before = by_revision.get(seen) if seen is not None else None
+    now = by_revision.get(current)
+    return StoryChange(
+        seen_known=before is not None, killed_before=before[1] if before else None,
+        injured_before=before[2] if before else None, changed_at=from_db(now[3]) if now else None,
     )

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import aiosqlite
 
+from storage.chat_settings import DEFAULT_SETTINGS, ChatSettings
 from storage.database import Database
 from storage.timeutil import from_db, to_db, utcnow
 
 __all__ = [
     "OutboxItem", "Backlog", "plan_alerts", "due_items", "expire_stale", "mark_sent", "mark_retry", "mark_dropped",
-    "outbox_backlog",
+    "mark_held", "mark_digested", "held_items", "outbox_backlog", "LATE_AFTER", "OBLAST_RANK",
 ]
 
+# A new post this many seconds after a chat's last notified alert of the story notifies again.
+LATE_AFTER = 3 * 3600.0
+# `outbox.rank` of a subscription to the whole oblast (the least specific).
+OBLAST_RANK = 3
 
-@dataclass(frozen=True, slots=True)
+
+# not frozen: a drain builds hundreds at a time, and a frozen dataclass costs several times more to build
+@dataclass(slots=True)
 class OutboxItem:
     id: int
     chat_id: int
@@ -28,14 +36,27 @@ class OutboxItem:
     with_photo: bool
     attempts: int
     language: str
+    rank: int = OBLAST_RANK
+    first_message_id: int | None = None
+    alerted_at: datetime | None = None
+    news_at: datetime | None = None
+    queued_at: datetime | None = None
+    settings: ChatSettings = DEFAULT_SETTINGS
 
 
-async def plan_alerts(conn: aiosqlite.Connection, chat_ids: list[int], story_id: int, post_id: int, revision: int) -> int:
-    """Queue the story for each chat, once per (chat, story); a new revision re-queues a sent alert for editing.
+async def plan_alerts(
+    conn: aiosqlite.Connection, chats: Mapping[int, int] | Sequence[int], story_id: int, post_id: int, revision: int,
+    *, late_after: float = LATE_AFTER,
+) -> int:
+    """Queue the story for each chat, once per (chat, story); a new revision re-queues a sent alert
+    (to be edited, or followed by a new message), and so does a new post `late_after` seconds or
+    more after the chat was last notified of the story.
 
+    `chats`: chat → rank (how specific its subscription is, `OBLAST_RANK` when a plain list).
     Runs inside the transaction that stored the post. Returns the number of rows queued.
     `post_id` is the post that brought this revision: its publication time is the news' time.
     """
+    ranks = chats if isinstance(chats, Mapping) else dict.fromkeys(chats, OBLAST_RANK)
     now = utcnow()
     async with conn.execute("SELECT published_at FROM posts WHERE id = ?", (post_id,)) as cursor:
         row = await cursor.fetchone()
@@ -44,32 +65,52 @@ async def plan_alerts(conn: aiosqlite.Connection, chat_ids: list[int], story_id:
     news_at = to_db(min(published, now) if published else now)
     before = conn.total_changes
     await conn.executemany(
-        """INSERT INTO outbox (chat_id, story_id, post_id, revision, created_at, queued_at, news_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?)
+        f"""INSERT INTO outbox (chat_id, story_id, post_id, revision, created_at, queued_at, news_at, rank)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (chat_id, story_id) DO UPDATE SET revision = excluded.revision,
-               status = 'pending', attempts = 0, next_attempt_at = NULL,
-               queued_at = excluded.queued_at, news_at = excluded.news_at
-           WHERE excluded.revision > outbox.revision""",
-        [(chat_id, story_id, post_id, revision, to_db(now), to_db(now), news_at) for chat_id in chat_ids],
+               post_id = excluded.post_id, status = 'pending', attempts = 0, next_attempt_at = NULL,
+               queued_at = excluded.queued_at, news_at = excluded.news_at, rank = min(rank, excluded.rank)
+           WHERE excluded.revision > outbox.revision
+              OR (outbox.status = 'sent' AND excluded.news_at
+                  >= strftime('%Y-%m-%dT%H:%M:%SZ', outbox.alerted_at, '+{float(late_after):.0f} seconds'))""",
+        [(chat_id, story_id, post_id, revision, to_db(now), to_db(now), news_at, rank)
+         for chat_id, rank in ranks.items()],
     )
     return conn.total_changes - before
 
 
+_ITEM = """SELECT o.id, o.chat_id, o.story_id, o.post_id, o.revision, o.sent_revision, o.message_id,
+                  o.with_photo, o.attempts, c.language, o.rank, o.first_message_id, o.alerted_at, o.news_at,
+                  o.queued_at, s.quiet_from, s.quiet_to, s.digest_at, s.break_local, s.break_killed
+           FROM outbox o JOIN chats c ON c.chat_id = o.chat_id LEFT JOIN chat_settings s ON s.chat_id = o.chat_id"""
+
+
+def _item(r: aiosqlite.Row) -> OutboxItem:
+    # no settings row (break_local is NOT NULL in one): the defaults
+    settings = DEFAULT_SETTINGS if r[18] is None else ChatSettings(r[15], r[16], r[17], bool(r[18]), bool(r[19]))
+    return OutboxItem(
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]), r[8], r[9], r[10], r[11], from_db(r[12]),
+        from_db(r[13]), from_db(r[14]), settings,
+    )
+
+
 async def due_items(db: Database, limit: int = 200) -> list[OutboxItem]:
     """Rows due now: first sends before edits (an edit changes a message already seen, silently),
-    then the freshest news first, so a backlog never holds back a new strike. Read in the order
-    of the `outbox_due` index: no sort, whatever the backlog."""
+    then the most specific subscriptions (settlement, hromada, raion, oblast), then the freshest
+    news first, so a backlog never holds back a new strike. Read in the order of the `outbox_due`
+    index: no sort, whatever the backlog."""
     rows = await db.fetchall(
-        """SELECT o.id, o.chat_id, o.story_id, o.post_id, o.revision, o.sent_revision, o.message_id,
-                  o.with_photo, o.attempts, c.language
-           FROM outbox o JOIN chats c ON c.chat_id = o.chat_id
-           WHERE o.status = 'pending' AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)
-           ORDER BY o.message_id IS NOT NULL, o.news_at DESC, o.id LIMIT ?""",
+        _ITEM + """ WHERE o.status = 'pending' AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)
+           ORDER BY o.message_id IS NOT NULL, o.rank, o.news_at DESC, o.id LIMIT ?""",
         (to_db(utcnow()), limit),
     )
-    return [
-        OutboxItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]), r[8], r[9]) for r in rows
-    ]
+    return [_item(r) for r in rows]
+
+
+async def held_items(db: Database) -> list[OutboxItem]:
+    """Alerts held for morning digests, by chat, most specific and newest first."""
+    rows = await db.fetchall(_ITEM + " WHERE o.status = 'held' ORDER BY o.chat_id, o.rank, o.news_at DESC")
+    return [_item(r) for r in rows]
 
 
 async def expire_stale(db: Database, max_age: float) -> int:
@@ -77,24 +118,49 @@ async def expire_stale(db: Database, max_age: float) -> int:
     after an outage: old news is not worth a notification). Returns how many."""
     async with db.write() as conn:
         cursor = await conn.execute(
-            # The IN over both halves of `outbox_due` (first sends, edits) makes this two index
-            # range searches instead of a scan of the whole backlog on every drain.
+            # The INs over the leading columns of `outbox_due` (first sends or edits, and the four
+            # ranks) make this eight index range searches instead of a scan of the whole backlog
+            # on every drain.
             """UPDATE outbox SET status = 'expired', last_error = ?
-               WHERE status = 'pending' AND (message_id IS NOT NULL) IN (0, 1) AND news_at < ?""",
+               WHERE status = 'pending' AND (message_id IS NOT NULL) IN (0, 1) AND rank IN (0, 1, 2, 3)
+                 AND news_at < ?""",
             (f"not sent within alert_max_age ({max_age:g} s) of the news", to_db(utcnow() - timedelta(seconds=max_age))),
         )
         return cursor.rowcount
 
 
-async def mark_sent(db: Database, item: OutboxItem, message_id: int | None, with_photo: bool) -> None:
+async def mark_sent(
+    db: Database, item: OutboxItem, message_id: int | None, with_photo: bool, *, notified: bool = False
+) -> None:
+    """The row's revision reached the chat: in message `message_id` (None: the one it has), with
+    sound when `notified` (a first alert, or a new message on a change that matters)."""
     async with db.write() as conn:
         # A newer revision may have been planned while this one was in flight: stay pending then.
+        now = to_db(utcnow())
         await conn.execute(
             """UPDATE outbox SET sent_revision = ?, message_id = COALESCE(?, message_id),
+                   first_message_id = COALESCE(first_message_id, ?), alerted_at = CASE WHEN ? THEN ? ELSE alerted_at END,
                    with_photo = ?, sent_at = ?, last_error = NULL,
                    status = CASE WHEN revision > ? THEN 'pending' ELSE 'sent' END
                WHERE id = ?""",
-            (item.revision, message_id, int(with_photo), to_db(utcnow()), item.revision, item.id),
+            (item.revision, message_id, message_id, int(notified), now, int(with_photo), now, item.revision, item.id),
+        )
+
+
+async def mark_held(db: Database, item: OutboxItem) -> None:
+    """Keep the alert for the chat's morning digest (a newer revision makes it pending again)."""
+    async with db.write() as conn:
+        await conn.execute("UPDATE outbox SET status = 'held' WHERE id = ? AND revision = ?", (item.id, item.revision))
+
+
+async def mark_digested(db: Database, items: Sequence[OutboxItem]) -> None:
+    """The held alerts went out in a digest: as sent, with no message to edit, so a later change
+    of the story comes as a new alert."""
+    async with db.write() as conn:
+        await conn.executemany(
+            """UPDATE outbox SET status = 'sent', sent_revision = revision, sent_at = ?, message_id = NULL
+               WHERE id = ? AND status = 'held'""",
+            [(to_db(utcnow()), item.id) for item in items],
         )
 
 

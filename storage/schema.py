@@ -464,10 +464,44 @@ async def m011_poll_log(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m012_delivery(conn: aiosqlite.Connection) -> None:
+    """Updates that reach people, quiet nights and priority when the outbox is long."""
+    await run_script(
+        conn,
+        """
+        -- How specific the chat's subscription to the story is: 0 its settlement (or city),
+        -- 1 its hromada, 2 its raion, 3 its oblast. The most specific go first, and a strike
+        -- in one's own settlement or hromada breaks through a quiet night.
+        ALTER TABLE outbox ADD COLUMN rank INTEGER NOT NULL DEFAULT 3;
+        -- The first alert (later notifying updates reply to it) and when the chat was last
+        -- notified with sound (a new post hours later is worth a new message).
+        ALTER TABLE outbox ADD COLUMN first_message_id INTEGER;
+        ALTER TABLE outbox ADD COLUMN alerted_at TEXT;
+        UPDATE outbox SET first_message_id = message_id, alerted_at = sent_at WHERE message_id IS NOT NULL;
+        DROP INDEX outbox_due;
+        CREATE INDEX outbox_due ON outbox (message_id IS NOT NULL, rank, news_at DESC, id, next_attempt_at)
+            WHERE status = 'pending';
+        -- Alerts held for the chat's morning digest.
+        CREATE INDEX outbox_held ON outbox (chat_id) WHERE status = 'held';
+
+        -- A chat's quiet window and digest (minutes after midnight, Kyiv time) and what breaks
+        -- through the window.
+        CREATE TABLE chat_settings (
+            chat_id INTEGER PRIMARY KEY REFERENCES chats(chat_id),
+            quiet_from INTEGER,
+            quiet_to INTEGER,
+            digest_at INTEGER,
+            break_local INTEGER NOT NULL DEFAULT 1,
+            break_killed INTEGER NOT NULL DEFAULT 1
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial, m002_stories_and_alerts, m003_story_clustering, m004_search_trigram,
     m005_search_index_once_per_post, m006_forget_names, m007_outbox_priority, m008_analysis_errors,
-    m009_payloads, m010_search_lemmas, m011_poll_log,
+    m009_payloads, m010_search_lemmas, m011_poll_log, m012_delivery,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

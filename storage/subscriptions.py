@@ -122,16 +122,19 @@ async def deactivate_chat(db: Database, chat_id: int) -> None:
         )
 
 
-async def chats_watching(conn: aiosqlite.Connection, regions: set[str]) -> list[int]:
-    """Active, unmuted chats that watch any of `regions`."""
+async def chats_watching(conn: aiosqlite.Connection, regions: set[str]) -> dict[int, int]:
+    """Active, unmuted chats that watch any of `regions`, each with the rank of its most specific
+    matching subscription: 0 settlement (or city, city district), 1 hromada, 2 raion, 3 oblast."""
     if not regions:
-        return []
+        return {}
     marks = ",".join("?" * len(regions))
     async with conn.execute(
-        f"""SELECT DISTINCT s.chat_id FROM subscriptions s JOIN chats c ON c.chat_id = s.chat_id
+        f"""SELECT s.chat_id, min(CASE s.level WHEN 'hromada' THEN 1 WHEN 'raion' THEN 2 WHEN 'oblast' THEN 3
+                                  ELSE 0 END)
+            FROM subscriptions s JOIN chats c ON c.chat_id = s.chat_id
             WHERE s.region IN ({marks}) AND c.active = 1
               AND (c.muted_until IS NULL OR c.muted_until <= ?)
-            ORDER BY s.chat_id""",
+            GROUP BY s.chat_id ORDER BY s.chat_id""",
         (*sorted(regions), to_db(utcnow())),
     ) as cursor:
-        return [row[0] for row in await cursor.fetchall()]
+        return {row[0]: row[1] for row in await cursor.fetchall()}

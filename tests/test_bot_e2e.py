@@ -119,20 +119,34 @@ async def test_subscriber_gets_one_alert_only_for_their_region_also_across_resta
     assert botapi.pending_updates() == []
 
 
-async def test_edit_with_higher_figures_edits_the_alert(tme: FakeTelegram, botapi: FakeBotAPI, bot_config: Path) -> None:
+async def test_updates_edit_with_what_changed_and_a_change_that_matters_is_a_reply(
+    tme: FakeTelegram, botapi: FakeBotAPI, bot_config: Path
+) -> None:
     async with running_bot(bot_config) as app:
         botapi.user_says(111, "/subscribe Балаклія")
         await wait_for(lambda: len(botapi.sent) >= 1)
-        post_id = tme.post("dsns_telegram", STRIKE, date=datetime.now(UTC))
+        tme.post("dsns_telegram", STRIKE, date=datetime.now(UTC))
         await app.pipeline.poll(app.config.source("dsns_telegram"), force=True)
         await wait_for(lambda: len(botapi.sent_to(111)) >= 2)
-        tme.edit("dsns_telegram", post_id, STRIKE.replace("Загинула 1 людина, ще 8", "Загинули 3 людини, ще 13"))
+        # A second post with a little more: a silent edit saying what changed, quoting that post.
+        tme.post("dsns_telegram", "Харківщина: уточнені дані про ракетний удар по Балаклії. "
+                 "Загинули 2 людини, ще 9 травмовані.", date=datetime.now(UTC))
         await app.pipeline.poll(app.config.source("dsns_telegram"), force=True)
         await wait_for(lambda: len(botapi.sent_to(111)) >= 3)
         first, edit = botapi.sent_to(111)[1:3]
-        assert first["method"] == "sendMessage" and edit["method"] == "editMessageText"
-        assert edit["message_id"] == first["message_id"]
-        assert "13" in edit["text"]
+        assert first["method"] == "sendMessage" and not first["silent"]
+        assert edit["method"] == "editMessageText" and edit["message_id"] == first["message_id"]
+        assert "Оновлено " in edit["text"] and "загинули 2 (було 1), поранені 9 (було 8)" in edit["text"]
+        assert "уточнені дані" in edit["text"] and "Рятувальники" not in edit["text"]
+        # Injured up by more than half and by 3 or more: a new message, a reply to the first, with sound.
+        tme.post("dsns_telegram", "Харківщина: ракетний удар по Балаклії — загинули 2 людини, 20 людей травмовані.",
+                 date=datetime.now(UTC))
+        await app.pipeline.poll(app.config.source("dsns_telegram"), force=True)
+        await wait_for(lambda: len(botapi.sent_to(111)) >= 4)
+        reply = botapi.sent_to(111)[3]
+        assert reply["method"] == "sendMessage" and reply["reply_to"] == first["message_id"] and not reply["silent"]
+        assert "поранені 20 (було 9)" in reply["text"]
+        assert await settled_outbox(app) == {111: "sent"}
 
 
 async def test_blocked_user_is_marked_inactive_and_429_pauses(tme: FakeTelegram, botapi: FakeBotAPI, bot_config: Path) -> None:

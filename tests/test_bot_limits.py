@@ -178,7 +178,8 @@ async def test_getme_and_getupdates_failures_are_retried_counted_reported_and_cl
     botapi.fail_next(2, 503, method="getMe")  # retried with backoff, not given up
     botapi.fail_next(3, 502, method="getUpdates")
     botapi.fail_next(1, 502, method="getUpdates", delay=1.0)  # the fault stays visible a while
-    async with running_bot(bot_config, backoff=0.05):
+    # A fault once the Bot API has failed for longer than degraded_after (one blip is not worth a page).
+    async with running_bot(bot_config, backoff=0.05, degraded_after=0.1):
         await wait_for(lambda: any(f.component == "bot" for f in faults.active()), timeout=5)
         (fault,) = faults.active()
         assert "getUpdates" in fault.message and "502" in fault.message

@@ -105,9 +105,8 @@ async def _plan(app: App, story: tuple[int, int], ids: range) -> None:
 async def _sending(app: App, botapi: tuple[FakeBotAPI, LocalServer]) -> AsyncIterator[None]:
     """The alert sender running for the block; it must stop within 3 s whatever is queued."""
     fake, server = botapi
-    api = BotAPI(fake.token, server.url)
-    limiter = SendLimiter(global_rate=50, per_chat_interval=0)
-    sender = AlertSender(app.db, api, limiter, max_age=app.config.bot.alert_max_age)
+    api = BotAPI(fake.token, server.url, limiter=SendLimiter(global_rate=50, per_chat_interval=0))
+    sender = AlertSender(app.db, api, max_age=app.config.bot.alert_max_age)
     stop = asyncio.Event()
     run = asyncio.create_task(sender.run(asyncio.Event(), stop, idle=0.05))
     try:

@@ -12,6 +12,8 @@
         fake.fail_next(2, status=500)    # the next two non-getUpdates calls fail
         fake.refuse_photos(1, status=413)  # the next sendPhoto: 413 "Request Entity Too Large"
         fake.sent[-1]["photo_type"]      # an upload's Content-Type ("image/png"), and "photo_filename"
+        fake.sent[-1]["silent"], fake.sent[-1]["reply_to"]  # disable_notification, reply_parameters
+        fake.add_channel("@alerts", -1001, admin=False)   # getChat / getChatMember of the bot there
 
 Replies have Telegram's shape (``{"ok": false, "error_code": 429, "description": "Too Many
 Requests: retry after 1", "parameters": {"retry_after": 1}}``). Requests may be JSON, form
@@ -41,7 +43,7 @@ __all__ = ["FakeBotAPI", "DEFAULT_TOKEN", "check_html"]
 DEFAULT_TOKEN = "123456789:AAFakeTokenForTests-0123456789abcdef"
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{30,}$")
 _SEND_METHODS = {"sendMessage", "sendPhoto", "editMessageText", "editMessageCaption"}
-_METHODS = _SEND_METHODS | {"getMe", "getUpdates", "answerCallbackQuery", "setMyCommands"}
+_METHODS = _SEND_METHODS | {"getMe", "getUpdates", "answerCallbackQuery", "setMyCommands", "getChat", "getChatMember"}
 _ALLOWED_TAGS = {
     "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
     "blockquote", "tg-spoiler", "span", "tg-emoji",
@@ -134,6 +136,8 @@ class FakeBotAPI:
         self._allowed_updates: list[str] | None = None
         self._closed = False
         self.calls: Counter[str] = Counter()
+        self._channels: dict[str, int] = {}  # "@username" → chat id
+        self._admin_of: set[int] = set()  # channels where the bot is an administrator
 
     # --- what the test sees ----------------------------------------------------------------------
 
@@ -238,6 +242,13 @@ class FakeBotAPI:
         400 "Bad Request: PHOTO_INVALID_DIMENSIONS" or 413 "Request Entity Too Large"."""
         self.fail_next(n, status, description=_PHOTO_REFUSALS[status], method="sendPhoto")
 
+    def add_channel(self, username: str, chat_id: int, *, admin: bool) -> None:
+        """A channel getChat finds by `username`; the bot may post there only when `admin`."""
+        with self._cond:
+            self._channels[username] = chat_id
+            if admin:
+                self._admin_of.add(chat_id)
+
     def close(self) -> None:
         """Release every pending long poll now (call before stopping the server)."""
         with self._cond:
@@ -299,7 +310,11 @@ class FakeBotAPI:
             self._answered.append({"callback_query_id": query_id, "text": p.get("text"),
                                    "show_alert": _flag(p.get("show_alert"))})
             return True
+        if method in ("getChat", "getChatMember"):
+            return self._chat_info(method, p)
         chat_id = _chat_id(p)
+        if chat_id in self._channels.values() and chat_id not in self._admin_of:
+            raise _Error(403, "Forbidden: bot is not a member of the channel chat")
         if chat_id in self._blocked:
             raise _Error(403, "Forbidden: bot was blocked by the user")
         self._rate_check()
@@ -312,6 +327,22 @@ class FakeBotAPI:
                 raise _Error(413, _PHOTO_REFUSALS[413])
             return self._send(method, chat_id, p, "caption", 1024)
         return self._edit(method, chat_id, p)
+
+    def _chat_info(self, method: str, p: dict[str, Any]) -> dict[str, Any]:
+        ref = p.get("chat_id")
+        chat_id = self._channels.get(ref) if isinstance(ref, str) and ref.startswith("@") else _chat_id(p)
+        if chat_id is None:
+            raise _Error(400, "Bad Request: chat not found")
+        if method == "getChat":
+            name = next((n for n, i in self._channels.items() if i == chat_id), None)
+            kind = "channel" if name else "private"
+            return {"id": chat_id, "type": kind, **({"title": name, "username": name[1:]} if name else {})}
+        user = int(p.get("user_id", 0))
+        status = "administrator" if user == self.bot_id and chat_id in self._admin_of else "left"
+        member: dict[str, Any] = {"status": status, "user": {"id": user, "is_bot": user == self.bot_id}}
+        if status == "administrator":
+            member["can_post_messages"] = True
+        return member
 
     def _send(self, method: str, chat_id: int, p: dict[str, Any], field: str, limit: int) -> dict[str, Any]:
         content = self._content(p, field, limit, required=method == "sendMessage")
@@ -374,6 +405,10 @@ class FakeBotAPI:
     def _record(self, method: str, chat_id: int, message_id: int, p: dict[str, Any], field: str, markup: Any) -> None:
         entry = {"method": method, "chat_id": chat_id, "message_id": message_id, field: p.get(field),
                  "reply_markup": markup, "parse_mode": p.get("parse_mode"), "at": time.monotonic()}
+        if method in ("sendMessage", "sendPhoto"):
+            entry["silent"] = _flag(p.get("disable_notification"))
+            reply = _json_field(p, "reply_parameters")
+            entry["reply_to"] = reply.get("message_id") if isinstance(reply, dict) else None
         if method == "sendPhoto":
             entry["photo"] = p.get("photo")
             entry["photo_filename"], entry["photo_type"] = p.get("_uploads", {}).get("photo", (None, None))
