@@ -282,6 +282,11 @@ class BotAPI:
         items = [c if isinstance(c, dict) else {"command": c[0], "description": c[1]} for c in commands]
         return await self._call("setMyCommands", {"commands": items, "language_code": language_code})
 
+    async def get_chat_member(self, chat_id: int | str, user_id: int) -> dict[str, Any]:
+        """A member of a group or channel: its "status" is creator, administrator, member, restricted, left or kicked."""
+        result: dict[str, Any] = await self._call("getChatMember", {"chat_id": chat_id, "user_id": user_id})
+        return result
+
     # --- the one edge --------------------------------------------------------------------------
 
     async def _call(

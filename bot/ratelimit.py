@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Literal
 
@@ -32,17 +32,23 @@ __all__ = ["SendLimiter", "CommandLimiter", "Verdict"]
 Verdict = Literal["ok", "warn", "drop"]
 
 
+# Telegram's limit for one group: about 20 messages a minute. Group (and channel) ids are negative.
+GROUP_PER_MINUTE = 20
+
+
 class _Chat:
-    __slots__ = ("lock", "next_at", "users")
+    __slots__ = ("lock", "next_at", "users", "recent")
 
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
         self.next_at = 0.0
         self.users = 0
+        self.recent: deque[float] | None = None  # a group's last sends, for its per-minute limit
 
 
 class SendLimiter:
-    """At most `global_rate` sends a second overall and one per `per_chat_interval` per chat.
+    """At most `global_rate` sends a second overall and one per `per_chat_interval` per chat;
+    a group (negative chat id) also at most `group_per_minute` in any minute.
 
     `clock` and `sleep` are injectable for tests (a monotonic clock in seconds and a
     coroutine that waits that long).
@@ -53,6 +59,7 @@ class SendLimiter:
         global_rate: float = 25.0,
         per_chat_interval: float = 1.0,
         *,
+        group_per_minute: int = GROUP_PER_MINUTE,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
@@ -62,6 +69,7 @@ class SendLimiter:
             raise ValueError("per_chat_interval must not be negative")
         self.global_rate = global_rate
         self.per_chat_interval = per_chat_interval
+        self.group_per_minute = group_per_minute
         self._interval = 1.0 / global_rate
         self._clock = clock
         self._sleep = sleep
@@ -95,8 +103,15 @@ class SendLimiter:
             # holds the global queue while others could go.
             async with chat.lock:
                 await self._wait_until(lambda: chat.next_at)
+                group = isinstance(chat_id, int) and chat_id < 0
+                if group:
+                    if chat.recent is None:
+                        chat.recent = deque(maxlen=self.group_per_minute)
+                    await self._wait_until(lambda: self._group_turn(chat))
                 await self._take_global_slot()
                 chat.next_at = self._clock() + self.per_chat_interval
+                if chat.recent is not None:
+                    chat.recent.append(self._clock())
         finally:
             chat.users -= 1
             if chat_id in self._chats:
@@ -104,6 +119,14 @@ class SendLimiter:
                 # dict sorted by expiry and pruning needs to look at the front only.
                 self._chats.move_to_end(chat_id)
             self._prune()
+
+    def _group_turn(self, chat: _Chat) -> float:
+        """When a group may get its next message: a minute after the oldest of its last
+        `group_per_minute` (at once while it has had fewer)."""
+        recent = chat.recent
+        if recent is None or len(recent) < self.group_per_minute:
+            return float("-inf")
+        return recent[0] + 60.0
 
     async def _take_global_slot(self) -> None:
         async with self._global:
@@ -127,7 +150,8 @@ class SendLimiter:
         chats = self._chats
         while chats:
             chat_id, chat = next(iter(chats.items()))
-            if chat.users or chat.next_at > now:
+            # a group's minute window outlives its per-chat interval: kept until it has passed
+            if chat.users or chat.next_at > now or (chat.recent and chat.recent[-1] + 60.0 > now):
                 break
             chats.popitem(last=False)
 

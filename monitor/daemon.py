@@ -223,7 +223,8 @@ async def run_daemon(app: App, stop: asyncio.Event | None = None, *, config_path
     service = BotService(
         app.db, api, admins=set(app.config.bot.admins), global_rate=app.config.bot.global_rate,
         per_chat_interval=app.config.bot.per_chat_interval, poll_timeout=app.config.bot.poll_timeout,
-        alert_max_age=app.config.bot.alert_max_age,
+        alert_max_age=app.config.bot.alert_max_age, command_burst=app.config.bot.command_burst,
+        commands_per_minute=app.config.bot.commands_per_minute, max_subscriptions=app.config.bot.max_subscriptions,
     )
     if app.config.bot.admins:
         from monitor.watch import SourceWatch

@@ -12,6 +12,10 @@
         fake.fail_next(2, status=500)    # the next two non-getUpdates calls fail
         fake.refuse_photos(1, status=413)  # the next sendPhoto: 413 "Request Entity Too Large"
         fake.sent[-1]["photo_type"]      # an upload's Content-Type ("image/png"), and "photo_filename"
+        fake.group_says(-100, 111, "/subscribe@dsns_monitor_bot Балаклія")  # in a supergroup
+        fake.set_member(-100, 111, "administrator")  # what getChatMember answers (default "member")
+        fake.user_shares_location(111, 49.83, 36.68)
+        fake.group_per_minute = 20       # → 429 above 20 sends to one group in any minute
 
 Replies have Telegram's shape (``{"ok": false, "error_code": 429, "description": "Too Many
 Requests: retry after 1", "parameters": {"retry_after": 1}}``). Requests may be JSON, form
@@ -41,7 +45,7 @@ __all__ = ["FakeBotAPI", "DEFAULT_TOKEN", "check_html"]
 DEFAULT_TOKEN = "123456789:AAFakeTokenForTests-0123456789abcdef"
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{30,}$")
 _SEND_METHODS = {"sendMessage", "sendPhoto", "editMessageText", "editMessageCaption"}
-_METHODS = _SEND_METHODS | {"getMe", "getUpdates", "answerCallbackQuery", "setMyCommands"}
+_METHODS = _SEND_METHODS | {"getMe", "getUpdates", "answerCallbackQuery", "setMyCommands", "getChatMember"}
 _ALLOWED_TAGS = {
     "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
     "blockquote", "tg-spoiler", "span", "tg-emoji",
@@ -134,6 +138,10 @@ class FakeBotAPI:
         self._allowed_updates: list[str] | None = None
         self._closed = False
         self.calls: Counter[str] = Counter()
+        self._members: dict[tuple[int, int], str] = {}
+        self._chat_types: dict[int, str] = {}
+        self.group_per_minute: int | None = None
+        self._group_windows: dict[int, deque[float]] = {}
 
     # --- what the test sees ----------------------------------------------------------------------
 
@@ -189,6 +197,49 @@ class FakeBotAPI:
                 message["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16(command)}]
             return self._queue({"message": message})
 
+    def group_says(
+        self,
+        chat_id: int,
+        user_id: int,
+        text: str,
+        *,
+        chat_type: str = "supergroup",
+        language_code: str = "uk",
+        anonymous: bool = False,
+    ) -> dict[str, Any]:
+        """Queue a message in group `chat_id` from member `user_id`; `anonymous`: from an
+        anonymous administrator (Telegram sends it as from the group, with `sender_chat`)."""
+        with self._cond:
+            self._chat_types[chat_id] = chat_type
+            chat = {"id": chat_id, "type": chat_type, "title": "Будинок 5"}
+            message: dict[str, Any] = {"message_id": self._take_message_id(), "date": int(time.time()), "text": text,
+                                       "chat": chat}
+            if anonymous:
+                message["from"] = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+                message["sender_chat"] = dict(chat)
+            else:
+                message["from"] = self._user(user_id, language_code, "Олена", None)
+            if text.startswith("/"):
+                command = text.split()[0]
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16(command)}]
+            return self._queue({"message": message})
+
+    def user_shares_location(
+        self, chat_id: int, latitude: float, longitude: float, language_code: str = "uk"
+    ) -> dict[str, Any]:
+        """Queue a location shared in a private chat (📎 → Location)."""
+        with self._cond:
+            message = {"message_id": self._take_message_id(), "date": int(time.time()),
+                       "from": self._user(chat_id, language_code, "Олена", None),
+                       "chat": {"id": chat_id, "type": "private", "first_name": "Олена"},
+                       "location": {"latitude": latitude, "longitude": longitude}}
+            return self._queue({"message": message})
+
+    def set_member(self, chat_id: int, user_id: int, status: str) -> None:
+        """What getChatMember answers for `user_id` in `chat_id`: creator, administrator, member…"""
+        with self._cond:
+            self._members[(chat_id, user_id)] = status
+
     def user_clicks(
         self,
         chat_id: int,
@@ -196,6 +247,7 @@ class FakeBotAPI:
         message_id: int,
         language_code: str = "uk",
         first_name: str = "Олена",
+        user_id: int | None = None,
     ) -> str:
         """Queue a press of an inline button with `data` under message `message_id`; returns the query id."""
         with self._cond:
@@ -203,7 +255,7 @@ class FakeBotAPI:
             stored = self._messages.get((chat_id, message_id))
             message = dict(stored["message"]) if stored else {
                 "message_id": message_id, "chat": {"id": chat_id, "type": "private"}, "date": int(time.time())}
-            query = {"id": query_id, "from": self._user(chat_id, language_code, first_name, None),
+            query = {"id": query_id, "from": self._user(user_id or chat_id, language_code, first_name, None),
                      "message": message, "chat_instance": str(chat_id), "data": data}
             self._callbacks[query_id] = query
             self._queue({"callback_query": query})
@@ -299,10 +351,15 @@ class FakeBotAPI:
             self._answered.append({"callback_query_id": query_id, "text": p.get("text"),
                                    "show_alert": _flag(p.get("show_alert"))})
             return True
+        if method == "getChatMember":
+            chat, user = _chat_id(p), int(p.get("user_id") or 0)
+            status = self._members.get((chat, user), "member")
+            return {"status": status, "user": {"id": user, "is_bot": False, "first_name": "Олена"}}
         chat_id = _chat_id(p)
         if chat_id in self._blocked:
             raise _Error(403, "Forbidden: bot was blocked by the user")
         self._rate_check()
+        self._group_check(chat_id)
         if method == "sendMessage":
             return self._send(method, chat_id, p, "text", 4096)
         if method == "sendPhoto":
@@ -316,7 +373,8 @@ class FakeBotAPI:
     def _send(self, method: str, chat_id: int, p: dict[str, Any], field: str, limit: int) -> dict[str, Any]:
         content = self._content(p, field, limit, required=method == "sendMessage")
         message: dict[str, Any] = {
-            "message_id": self._take_message_id(), "date": int(time.time()), "chat": {"id": chat_id, "type": "private"},
+            "message_id": self._take_message_id(), "date": int(time.time()),
+            "chat": {"id": chat_id, "type": self._chat_types.get(chat_id, "private")},
             "from": {"id": self.bot_id, "is_bot": True, "first_name": "DSNS Monitor", "username": self.username}}
         if field == "text":
             message["text"] = content
@@ -390,6 +448,19 @@ class FakeBotAPI:
             self.too_many += 1
             raise _Error(429, f"Too Many Requests: retry after {self.retry_after}", retry_after=self.retry_after)
         self._window.append(now)
+
+    def _group_check(self, chat_id: int) -> None:
+        if self.group_per_minute is None or chat_id >= 0:
+            return
+        now = time.monotonic()
+        window = self._group_windows.setdefault(chat_id, deque())
+        while window and window[0] <= now - 60.0:
+            window.popleft()
+        if len(window) >= self.group_per_minute:
+            self.too_many += 1
+            retry = int(window[0] + 60.0 - now) + 1
+            raise _Error(429, f"Too Many Requests: retry after {retry}", retry_after=retry)
+        window.append(now)
 
     def _get_updates(self, p: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(p.get("offset") or 0)
