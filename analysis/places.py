@@ -29,6 +29,7 @@ EARTH_KM = 6371.0
 _SHORT = {"uk": {"hromada": "громада", "raion": "р-н"}, "en": {"hromada": "hromada", "raion": "raion"}}
 _CYRILLIC = re.compile(r"[а-яґєіїё]", re.IGNORECASE)
 _AREA_LEVELS = ("oblast", "city", "raion", "hromada")
+_KATOTTH = re.compile(r"^UA\d{17}$")
 
 
 def latin(text: str) -> str:
@@ -104,7 +105,12 @@ def find_places(query: str) -> list[Place]:
     """Places a user means by `query`, best first, as `resolve_region` finds them, but also when
     the name is followed by the area it lies in, in any of the three languages: "Іванівка
     Харківська", "Іванівка, Чугуївський район", "Ivanivka Kharkiv", "Ивановка Харьковская".
+    A KATOTTH code (UA63140150050055542) names its unit.
     """
+    code = query.strip().upper()
+    if _KATOTTH.match(code):
+        unit = get_gazetteer().units.get(code)
+        return [Place(unit.code, unit.title, unit.level, unit.oblast)] if unit else []
     places = _with_russian(query, resolve_region(query))
     if places:
         return places

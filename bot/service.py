@@ -20,7 +20,7 @@ from bot.commands import (
     member_to_check,
     update_origin,
 )
-from bot.format import kyiv_time, weapon_label
+from bot.format import kyiv_time, place_names, weapon_label
 from bot.ratelimit import CommandLimiter, SendLimiter
 from bot.replies import ReplyQueues
 from bot.sender import AlertSender
@@ -288,7 +288,7 @@ class BotService:
 
 def _last_line(story: Any, url: str | None, stream: str | None, lang: str) -> str:
     gazetteer = get_gazetteer()
-    where = ", ".join(p["name"] for p in story.places[:3]) or ", ".join(
+    where = ", ".join(place_names([p["name"] for p in story.places[:3]], lang)) or ", ".join(
         ISO_NAMES_EN.get(o, o) if lang == "en" else gazetteer.oblast_unit(o).title for o in story.oblasts
     )
     when = from_db(story.event_at)

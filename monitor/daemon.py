@@ -10,6 +10,7 @@ import signal
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -17,7 +18,9 @@ from analysis.gazetteer import get_gazetteer
 
 from monitor import faults, metrics, resources
 from monitor.app import App
-from monitor.config import AnySource, Config, ConfigError, RSSSource, TelegramMTProtoSource, TelegramWebSource, load_config
+from monitor.config import (
+    AnySource, BotConfig, Config, ConfigError, RSSSource, TelegramMTProtoSource, TelegramWebSource, load_config,
+)
 from monitor.mtproto import LiveFeeds
 from monitor.ops import OpsServices
 from monitor.pipeline import PollOutcome
@@ -205,6 +208,15 @@ async def run_forever(
         log.info("stopped")
 
 
+def bot_settings(bot: BotConfig) -> dict[str, Any]:
+    """BotService's arguments from `[bot]`."""
+    return {
+        "admins": set(bot.admins), "global_rate": bot.global_rate, "per_chat_interval": bot.per_chat_interval,
+        "poll_timeout": bot.poll_timeout, "alert_max_age": bot.alert_max_age, "command_burst": bot.command_burst,
+        "commands_per_minute": bot.commands_per_minute, "max_subscriptions": bot.max_subscriptions,
+    }
+
+
 async def run_daemon(app: App, stop: asyncio.Event | None = None, *, config_path: Path | None = None) -> None:
     """Collectors on their schedule plus, when a bot token is set, the bot; until stopped.
     SIGHUP re-reads the sources of `config_path`."""
@@ -220,12 +232,7 @@ async def run_daemon(app: App, stop: asyncio.Event | None = None, *, config_path
     from bot.service import BotService
 
     api = BotAPI(token, app.config.bot.api_url)
-    service = BotService(
-        app.db, api, admins=set(app.config.bot.admins), global_rate=app.config.bot.global_rate,
-        per_chat_interval=app.config.bot.per_chat_interval, poll_timeout=app.config.bot.poll_timeout,
-        alert_max_age=app.config.bot.alert_max_age, command_burst=app.config.bot.command_burst,
-        commands_per_minute=app.config.bot.commands_per_minute, max_subscriptions=app.config.bot.max_subscriptions,
-    )
+    service = BotService(app.db, api, **bot_settings(app.config.bot))
     if app.config.bot.admins:
         from monitor.watch import SourceWatch
 
