@@ -28,6 +28,7 @@ __all__ = [
 EARTH_KM = 6371.0
 _SHORT = {"uk": {"hromada": "громада", "raion": "р-н"}, "en": {"hromada": "hromada", "raion": "raion"}}
 _CYRILLIC = re.compile(r"[а-яґєіїё]", re.IGNORECASE)
+_UKRAINIAN = re.compile(r"[ґєії']", re.IGNORECASE)  # letters (and the apostrophe) Russian spelling has not
 _AREA_LEVELS = ("oblast", "city", "raion", "hromada")
 _KATOTTH = re.compile(r"^UA\d{17}$")
 
@@ -138,7 +139,7 @@ def _with_russian(query: str, places: list[Place]) -> list[Place]:
     """Settlements whose Ukrainian name is spelt `query` in Russian (Ивановка: every Іванівка),
     added when the query is not itself one of the names found."""
     text = norm(query.strip())
-    if not _CYRILLIC.search(text) or " " in text or any(norm(p.name) == text for p in places):
+    if not _CYRILLIC.search(text) or _UKRAINIAN.search(text) or " " in text or any(norm(p.name) == text for p in places):
         return places
     seen = {p.code for p in places}
     g = get_gazetteer()

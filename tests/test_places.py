@@ -21,6 +21,7 @@ from analysis.places import (
     within,
 )
 from monitor.cli import main
+from storage.research import event_of
 from tests.test_research_cli import _archive
 
 # Examples from the table of the Cabinet of Ministers' resolution No. 55 of 27.01.2010.
@@ -131,3 +132,17 @@ def test_cli_region_lists_namesakes_and_exits_2(tmp_path: Path, capsys: pytest.C
     # the code it printed (or a narrowing phrase that leaves one) picks the place
     assert main(["search", "пожежа", "--region", "UA63140150050055542", "--db", archive]) == 0
     assert "region: Іванівка (UA63140150050055542)" in capsys.readouterr().err
+
+
+def test_kyiv_events_export_with_coordinates() -> None:
+    g = get_gazetteer()
+    district = next(u for u in g.units.values() if u.name_uk == "Солом’янський" and u.oblast == "UA-30")
+    for place in (district, g.oblast_unit("UA-30")):
+        story = {"id": 1, "places": [{"code": place.code, "name": place.title, "level": place.level,
+                                      "oblast": "UA-30"}],
+                 "oblasts": ["UA-30"], "event_at": "2025-07-01T01:00:00Z", "weapons": ["drone"], "sources": ["x"],
+                 "killed": 1, "injured": 2, "children_killed": 0, "children_injured": 0, "post_urls": [],
+                 "first_text": "…"}
+        event = event_of(story)
+        assert event is not None and event["latitude"] and event["longitude"]
+        assert distance_km(event["latitude"], event["longitude"], 50.45, 30.52) < 10
