@@ -19,26 +19,11 @@ import aiosqlite
 from analysis.gazetteer import ISO_NAMES_EN, Unit, get_gazetteer
 from analysis.model import Place
 from analysis.places import (
-    covering,
-    distance_km,
-    find_places,
-    labels,
-    nearest,
-    needs_choice,
-    oblast_name,
-    unit_name,
-    within,
+    covering, distance_km, find_places, labels, nearest, needs_choice, oblast_name, unit_name, within,
 )
 from bot.texts import lang_of, t
 from storage.subscriptions import (
-    MAX_SUBSCRIPTIONS,
-    chat_regions,
-    get_pending,
-    mute,
-    set_pending,
-    subscribe,
-    subscriptions_page,
-    unsubscribe,
+    MAX_SUBSCRIPTIONS, chat_regions, get_pending, mute, set_pending, subscribe, subscriptions_page, unsubscribe,
     upsert_chat,
 )
 from storage.timeutil import utcnow
@@ -173,7 +158,7 @@ def _command_for_us(message: dict[str, Any], username: str) -> bool:
     text = message.get("text")
     if not isinstance(text, str) or not text.startswith("/"):
         return False
-    _, at, name = text.split(" ", 1)[0].partition("@")
+    _, at, name = text.split(maxsplit=1)[0].partition("@")
     return not at or not username or name.lower() == username.lower()
 
 

@@ -12,14 +12,7 @@ import aiosqlite
 
 from analysis.gazetteer import ISO_NAMES_EN, get_gazetteer
 from bot.api import BadRequest, BotAPI, BotAPIError, RetryAfter, Unauthorized
-from bot.commands import (
-    Answer,
-    CommandContext,
-    Reply,
-    handle_update,
-    member_to_check,
-    update_origin,
-)
+from bot.commands import Answer, CommandContext, Reply, handle_update, member_to_check, update_origin
 from bot.format import kyiv_time, place_names, weapon_label
 from bot.ratelimit import CommandLimiter, SendLimiter
 from bot.replies import ReplyQueues

@@ -15,7 +15,6 @@
         fake.group_says(-100, 111, "/subscribe@dsns_monitor_bot Балаклія")  # in a supergroup
         fake.set_member(-100, 111, "administrator")  # what getChatMember answers (default "member")
         fake.user_shares_location(111, 49.83, 36.68)
-        fake.group_per_minute = 20       # → 429 above 20 sends to one group in any minute
 
 Replies have Telegram's shape (``{"ok": false, "error_code": 429, "description": "Too Many
 Requests: retry after 1", "parameters": {"retry_after": 1}}``). Requests may be JSON, form
@@ -140,8 +139,6 @@ class FakeBotAPI:
         self.calls: Counter[str] = Counter()
         self._members: dict[tuple[int, int], str] = {}
         self._chat_types: dict[int, str] = {}
-        self.group_per_minute: int | None = None
-        self._group_windows: dict[int, deque[float]] = {}
 
     # --- what the test sees ----------------------------------------------------------------------
 
@@ -359,7 +356,6 @@ class FakeBotAPI:
         if chat_id in self._blocked:
             raise _Error(403, "Forbidden: bot was blocked by the user")
         self._rate_check()
-        self._group_check(chat_id)
         if method == "sendMessage":
             return self._send(method, chat_id, p, "text", 4096)
         if method == "sendPhoto":
@@ -448,19 +444,6 @@ class FakeBotAPI:
             self.too_many += 1
             raise _Error(429, f"Too Many Requests: retry after {self.retry_after}", retry_after=self.retry_after)
         self._window.append(now)
-
-    def _group_check(self, chat_id: int) -> None:
-        if self.group_per_minute is None or chat_id >= 0:
-            return
-        now = time.monotonic()
-        window = self._group_windows.setdefault(chat_id, deque())
-        while window and window[0] <= now - 60.0:
-            window.popleft()
-        if len(window) >= self.group_per_minute:
-            self.too_many += 1
-            retry = int(window[0] + 60.0 - now) + 1
-            raise _Error(429, f"Too Many Requests: retry after {retry}", retry_after=retry)
-        window.append(now)
 
     def _get_updates(self, p: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(p.get("offset") or 0)
