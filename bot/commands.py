@@ -357,6 +357,8 @@ async def _add(
 
 
 async def _radius(conn: aiosqlite.Connection, chat_id: int, lang: str, arg: str, ctx: CommandContext) -> list[Reply | Answer]:
+    if chat_id < 0:  # a group's members' locations do not reach bots in privacy mode
+        return [Reply(chat_id, t(lang, "radius_group"))]
     try:
         km = float(arg.replace(",", ".").lower().removesuffix("km").removesuffix("км").strip())
     except ValueError:

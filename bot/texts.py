@@ -63,6 +63,7 @@ _UK: dict[str, str] = {
     "radius_too_many": "У радіусі {km} км — {count} місць, а можна стежити щонайбільше за {limit} регіонами (уже є {have}). Спробуйте менший радіус: <code>/radius 5</code>.",
     "location_unknown": "Не знайшов населених пунктів України поблизу цієї точки.",
     "group_admins_only": "Змінювати підписки цього чату можуть лише його адміністратори.",
+    "radius_group": "У групі бот не бачить геопозицій: підпишіть групу за назвою (<code>/subscribe Чугуїв</code>) або надішліть геопозицію в особистому чаті з ботом.",
 }
 
 _EN: dict[str, str] = {
@@ -123,6 +124,7 @@ _EN: dict[str, str] = {
     "radius_too_many": "There are {count} places within {km} km, and you can watch at most {limit} regions (you have {have}). Try a smaller radius: <code>/radius 5</code>.",
     "location_unknown": "I found no Ukrainian settlement near that point.",
     "group_admins_only": "Only this chat's administrators can change its subscriptions.",
+    "radius_group": "In a group the bot does not see locations: subscribe the group by name (<code>/subscribe Chuhuiv</code>) or share the location in a private chat with the bot.",
 }
 
 COMMANDS: dict[str, list[tuple[str, str]]] = {

@@ -164,8 +164,11 @@ async def test_group_commands_only_from_admins(botapi: FakeBotAPI, bot_config: P
         botapi.group_says(GROUP, 7, "/mute 1")  # answered from the cache, no second question
         await wait_for(lambda: len(botapi.sent) >= 6)
         assert "вимкнено" in botapi.sent[-1]["text"]
+        botapi.group_says(GROUP, 7, "/radius 5")
+        await wait_for(lambda: len(botapi.sent) >= 7)
+        assert "особистому чаті" in botapi.sent[-1]["text"]
         rows = await app.db.fetchall("SELECT region FROM subscriptions WHERE chat_id = ?", (GROUP,))
-    assert rows == [] and all(m["chat_id"] == GROUP for m in botapi.sent) and len(botapi.sent) == 6
+    assert rows == [] and all(m["chat_id"] == GROUP for m in botapi.sent) and len(botapi.sent) == 7
     assert botapi.calls["getChatMember"] == 3  # members 8, 7 and 9, each asked once (then remembered)
 
 
