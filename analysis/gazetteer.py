@@ -27,7 +27,8 @@ ISO_NAMES_EN: dict[str, str] = {
 }
 _UK_ALPHABET = "'-  абвгґдеєжзиіїйклмнопрстуфхцчшщьюя"
 _UK_ORDER = {c: i for i, c in enumerate(_UK_ALPHABET)}
-_SUFFIX = {"oblast": " область", "raion": " район", "hromada": " громада", "city_district": " район"}
+# Crimea is a republic, not an "область": only the adjective names take the word.
+_SUFFIX = {"raion": " район", "hromada": " громада", "city_district": " район"}
 
 
 def uk_sort_key(name: str) -> tuple[int, ...]:
@@ -62,7 +63,7 @@ class Unit:
     def title(self) -> str:
         """Readable Ukrainian name: "Харківська область", "Ізюмський район", "Балаклія"."""
         if self.category == "O" and self.name_uk.endswith("а"):
-            return self.name_uk + _SUFFIX["oblast"]
+            return self.name_uk + " область"
         return self.name_uk + _SUFFIX.get(self.level, "")
 
 

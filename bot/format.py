@@ -15,12 +15,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from analysis.places import place_name
+
 __all__ = [
     "AlertContent",
     "FormattedAlert",
     "format_alert",
     "update_note",
     "weapon_label",
+    "place_names",
     "kyiv_time",
     "utf16_len",
     "visible_len",
@@ -127,6 +130,11 @@ def weapon_label(code: str, lang: str = "uk") -> str:
     return names.get(lang) or names["uk"]
 
 
+def place_names(names: list[str], lang: str) -> list[str]:
+    """Places as the reader spells them: the official Latin spelling in English ("Куп’янськ" → "Kupiansk")."""
+    return [place_name(n, lang) for n in names]
+
+
 def utf16_len(text: str) -> int:
     """Length in UTF-16 code units, the unit of Telegram's limits (emoji and rare CJK count 2)."""
     return len(text.encode("utf-16-le")) // 2
@@ -200,7 +208,7 @@ def _frame(alert: AlertContent, lang: str, max_places: int) -> tuple[str, str]:
     if alert.update:
         lines.append(f"🔄 <i>{_esc(alert.update)}</i>")
 
-    places = _dedup(alert.places)
+    places = _dedup(place_names(alert.places, lang))
     if places:
         shown = ", ".join(_clip(p) for p in places[:max_places])
         if len(places) > max_places:

@@ -51,17 +51,23 @@ class SendCancelled(Exception):
 STOP_SENDS: ContextVar[asyncio.Event | None] = ContextVar("STOP_SENDS", default=None)
 
 
+# Telegram's limit for one group: about 20 messages a minute. Group (and channel) ids are negative.
+GROUP_PER_MINUTE = 20
+
+
 class _Chat:
-    __slots__ = ("lock", "next_at", "users")
+    __slots__ = ("lock", "next_at", "users", "recent")
 
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
         self.next_at = 0.0
         self.users = 0
+        self.recent: deque[float] | None = None  # a group's last sends, for its per-minute limit
 
 
 class SendLimiter:
-    """At most `global_rate` sends a second overall and one per `per_chat_interval` per chat.
+    """At most `global_rate` sends a second overall and one per `per_chat_interval` per chat;
+    a group (negative chat id) also at most `group_per_minute` in any minute.
 
     `clock` and `sleep` are injectable for tests (a monotonic clock in seconds and a
     coroutine that waits that long).
@@ -72,6 +78,7 @@ class SendLimiter:
         global_rate: float = 25.0,
         per_chat_interval: float = 1.0,
         *,
+        group_per_minute: int = GROUP_PER_MINUTE,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
@@ -81,6 +88,7 @@ class SendLimiter:
             raise ValueError("per_chat_interval must not be negative")
         self.global_rate = global_rate
         self.per_chat_interval = per_chat_interval
+        self.group_per_minute = group_per_minute
         self._interval = 1.0 / global_rate
         self._clock = clock
         self._sleep = sleep
@@ -160,8 +168,15 @@ class SendLimiter:
             # holds the global queue while others could go.
             async with chat.lock:
                 await self._wait_until(lambda: chat.next_at)
+                group = isinstance(chat_id, int) and chat_id < 0
+                if group:
+                    if chat.recent is None:
+                        chat.recent = deque(maxlen=self.group_per_minute)
+                    await self._wait_until(lambda: self._group_turn(chat))
                 await self._take_global_slot(in_flight)
                 chat.next_at = self._clock() + self.per_chat_interval
+                if chat.recent is not None:
+                    chat.recent.append(self._clock())
         finally:
             chat.users -= 1
             if chat_id in self._chats:
@@ -180,6 +195,15 @@ class SendLimiter:
             return None
         recent = self._recent
         return recent[len(recent) - room - 1] + 1.0 if len(recent) > room else float("-inf")
+
+
+    def _group_turn(self, chat: _Chat) -> float:
+        """When a group may get its next message: a minute after the oldest of its last
+        `group_per_minute` (at once while it has had fewer)."""
+        recent = chat.recent
+        if recent is None or len(recent) < self.group_per_minute:
+            return float("-inf")
+        return recent[0] + 60.0
 
     async def _take_global_slot(self, in_flight: bool) -> None:
         async with self._global:
@@ -212,7 +236,8 @@ class SendLimiter:
         chats = self._chats
         while chats:
             chat_id, chat = next(iter(chats.items()))
-            if chat.users or chat.next_at > now:
+            # a group's minute window outlives its per-chat interval: kept until it has passed
+            if chat.users or chat.next_at > now or (chat.recent and chat.recent[-1] + 60.0 > now):
                 break
             chats.popitem(last=False)
 

@@ -12,8 +12,8 @@ import aiosqlite
 
 from analysis.gazetteer import ISO_NAMES_EN, get_gazetteer
 from bot.api import BadRequest, BotAPI, BotAPIError, RetryAfter, Unauthorized
-from bot.commands import Answer, CommandContext, Reply, handle_update, update_origin
-from bot.format import kyiv_time, weapon_label
+from bot.commands import Answer, CommandContext, Reply, handle_update, member_to_check, update_origin
+from bot.format import kyiv_time, place_names, weapon_label
 from bot.policy import UpdateRules
 from bot.ratelimit import CommandLimiter, SendLimiter
 from bot.replies import ReplyQueues
@@ -40,6 +40,10 @@ class ChannelSpec(Protocol):
 log = logging.getLogger("dsns_monitor.bot")
 
 OFFSET_KEY = "getupdates_offset"
+# How long a group member's getChatMember answer is trusted: a demoted admin loses the right
+# within this time, and a burst of one admin's commands costs one call.
+ADMIN_TTL = 60.0
+ADMIN_STATUSES = ("creator", "administrator")
 MAX_BACKOFF = 60.0
 # the beat /healthz shows as the bot's last good getUpdates
 POLLED = "bot_getupdates"
@@ -64,7 +68,7 @@ class BotService:
         per_chat_interval: float = 1.0, poll_timeout: int = 30, command_burst: int = 20,
         commands_per_minute: float = 20.0, backoff: float = 1.0, token_retry: float = 300.0,
         alert_max_age: float | None = None, rules: UpdateRules | None = None, degraded_after: float = 300.0,
-        channels: Sequence[ChannelSpec] | None = None,
+        channels: Sequence[ChannelSpec] | None = None, max_subscriptions: int | None = None,
     ) -> None:
         self.db = db
         self.api = api
@@ -81,6 +85,9 @@ class BotService:
         self.backoff = backoff
         self.token_retry = token_retry
         self.ctx = CommandContext(admins=admins, stats_text=self._stats_text, last_text=self._last_text)
+        if max_subscriptions is not None:
+            self.ctx.max_subscriptions = max_subscriptions
+        self._members: dict[tuple[int, int], tuple[bool, float]] = {}
         self.admins = admins
         # Loops run beside the update loop once connected, until `stop` (the source watch).
         self.watchers: list[Callable[[asyncio.Event], Awaitable[None]]] = []
@@ -90,6 +97,7 @@ class BotService:
         if me is None:
             return
         log.info("bot running", extra={"bot": me.get("username", "?")})
+        self.ctx.username = str(me.get("username") or "")
         try:
             await asyncio.gather(
                 self._updates(stop), self.sender.run(wake, stop), *(watcher(stop) for watcher in self.watchers)
@@ -216,7 +224,7 @@ class BotService:
             if not isinstance(update_id, int) or isinstance(update_id, bool):
                 continue
             offset = max(offset or 0, update_id + 1)
-            origin = update_origin(update)
+            origin = update_origin(update, self.ctx.username)
             if origin is None:
                 unsaved = True  # nothing to do for it; its offset is saved with the next write
                 continue
@@ -235,11 +243,34 @@ class BotService:
                 await set_value(conn, OFFSET_KEY, str(offset))
         return offset
 
+    async def _is_admin(self, chat_id: int, user_id: int) -> bool:
+        """Whether a group member is its administrator (getChatMember, remembered `ADMIN_TTL` s).
+
+        An unanswered question is a no: nothing changes in a group on a guess."""
+        now = asyncio.get_running_loop().time()
+        known = self._members.get((chat_id, user_id))
+        if known is not None and known[1] > now:
+            return known[0]
+        try:
+            member = await self.api.get_chat_member(chat_id, user_id)
+        except BotAPIError as exc:
+            log.warning("getChatMember failed; treating the member as not an admin",
+                        extra={"chat": chat_id, "error": str(exc)})
+            return False
+        admin = isinstance(member, dict) and member.get("status") in ADMIN_STATUSES
+        if len(self._members) > 10_000:  # bounded by recent group activity
+            self._members = {k: v for k, v in self._members.items() if v[1] > now}
+        self._members[(chat_id, user_id)] = (admin, now + ADMIN_TTL)
+        return admin
+
     async def _handle(self, update: dict[str, Any], update_id: int, chat_id: int) -> None:
         actions: list[Reply | Answer] = []
+        member = member_to_check(update, self.ctx.username)
+        # Asked before the transaction: no network call while holding the archive's writer.
+        admin = await self._is_admin(*member) if member is not None else False
         try:
             async with self.db.write() as conn:
-                actions = await handle_update(conn, update, self.ctx)
+                actions = await handle_update(conn, update, self.ctx, member_is_admin=admin)
                 # The offset moves with the command's effects: a restart never handles it twice.
                 await set_value(conn, OFFSET_KEY, str(update_id + 1))
         except Exception:
@@ -312,7 +343,7 @@ class BotService:
 
 def _last_line(story: Any, url: str | None, stream: str | None, lang: str) -> str:
     gazetteer = get_gazetteer()
-    where = ", ".join(p["name"] for p in story.places[:3]) or ", ".join(
+    where = ", ".join(place_names([p["name"] for p in story.places[:3]], lang)) or ", ".join(
         ISO_NAMES_EN.get(o, o) if lang == "en" else gazetteer.oblast_unit(o).title for o in story.oblasts
     )
     when = from_db(story.event_at)

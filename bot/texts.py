@@ -20,6 +20,7 @@ _UK: dict[str, str] = {
         "/unsubscribe &lt;регіон&gt; або <code>/unsubscribe all</code> — відписатися\n"
         "/last [регіон] — останні удари\n"
         "/mute &lt;години&gt; — тиша на кілька годин (<code>/mute 0</code> — увімкнути знову)\n"
+        "/radius &lt;км&gt; — стежити за всіма місцями навколо геопозиції, яку надішлете (сама геопозиція — громада)\n"
         "/help — ця довідка"
     ),
     "subscribe_usage": "Напишіть, за яким регіоном стежити, напр.: <code>/subscribe Харківщина</code>, <code>/subscribe Балаклія</code>. Або оберіть: /regions.",
@@ -52,6 +53,17 @@ _UK: dict[str, str] = {
     "too_many": "Забагато запитів. Спробуйте ще раз за хвилину.",
     "subscriptions_full": "Не додав <b>{name}</b>: можна стежити щонайбільше за {limit} регіонами. Спершу відпишіться від якогось: /unsubscribe.",
     "list_page": "<b>Ваші регіони</b> ({total}), сторінка {page} з {pages}:\n{items}",
+    "choose_page": "Місць «{query}»: {count} (сторінка {page} з {pages}). Оберіть потрібне або уточніть громаду, район чи область, напр. <code>/subscribe Іванівка, Чугуївський район</code>",
+    "covered": "Ви вже стежите за регіоном <b>{wider}</b>, а він охоплює <b>{name}</b>: окрема підписка не потрібна.",
+    "replaced": "\nВужчі підписки, які він охоплює, прибрав: {names}.",
+    "radius_hint": "\nЩоб стежити за всіма місцями поблизу, надішліть <code>/radius 15</code>, а потім знову геопозицію.",
+    "radius_usage": "Напишіть радіус у кілометрах (1–{max}): <code>/radius 15</code>, а потім надішліть геопозицію (📎 → Геопозиція).",
+    "radius_set": "Тепер надішліть геопозицію (📎 → Геопозиція): стежитиму за всіма місцями в радіусі {km} км від неї.",
+    "radius_subscribed": "Готово: стежу за місцями в радіусі {km} км ({count}): {names}.",
+    "radius_too_many": "У радіусі {km} км — {count} місць, а можна стежити щонайбільше за {limit} регіонами (уже є {have}). Спробуйте менший радіус: <code>/radius 5</code>.",
+    "location_unknown": "Не знайшов населених пунктів України поблизу цієї точки.",
+    "group_admins_only": "Змінювати підписки цього чату можуть лише його адміністратори.",
+    "radius_group": "У групі бот не бачить геопозицій: підпишіть групу за назвою (<code>/subscribe Чугуїв</code>) або надішліть геопозицію в особистому чаті з ботом.",
 }
 
 _EN: dict[str, str] = {
@@ -69,6 +81,7 @@ _EN: dict[str, str] = {
         "/unsubscribe &lt;region&gt; or <code>/unsubscribe all</code>\n"
         "/last [region] — latest strikes\n"
         "/mute &lt;hours&gt; — silence for a few hours (<code>/mute 0</code> to unmute)\n"
+        "/radius &lt;km&gt; — watch every place around the location you share next (a location alone: its hromada)\n"
         "/help — this help"
     ),
     "subscribe_usage": "Tell me which region to watch, e.g. <code>/subscribe Kharkiv region</code>, <code>/subscribe Balakliia</code>. Or pick one: /regions.",
@@ -101,6 +114,17 @@ _EN: dict[str, str] = {
     "too_many": "Too many requests. Try again in a minute.",
     "subscriptions_full": "Not added <b>{name}</b>: you can watch at most {limit} regions. Drop one first: /unsubscribe.",
     "list_page": "<b>Your regions</b> ({total}), page {page} of {pages}:\n{items}",
+    "choose_page": "Places called “{query}”: {count} (page {page} of {pages}). Pick one, or add the hromada, raion or oblast, e.g. <code>/subscribe Ivanivka, Chuhuiv raion</code>",
+    "covered": "You already watch <b>{wider}</b>, which includes <b>{name}</b>: no separate subscription needed.",
+    "replaced": "\nRemoved the narrower subscriptions it includes: {names}.",
+    "radius_hint": "\nTo watch every place nearby, send <code>/radius 15</code> and then the location again.",
+    "radius_usage": "Send a radius in kilometres (1–{max}): <code>/radius 15</code>, then share a location (📎 → Location).",
+    "radius_set": "Now share a location (📎 → Location): I will watch every place within {km} km of it.",
+    "radius_subscribed": "Done: watching the places within {km} km ({count}): {names}.",
+    "radius_too_many": "There are {count} places within {km} km, and you can watch at most {limit} regions (you have {have}). Try a smaller radius: <code>/radius 5</code>.",
+    "location_unknown": "I found no Ukrainian settlement near that point.",
+    "group_admins_only": "Only this chat's administrators can change its subscriptions.",
+    "radius_group": "In a group the bot does not see locations: subscribe the group by name (<code>/subscribe Chuhuiv</code>) or share the location in a private chat with the bot.",
 }
 
 COMMANDS: dict[str, list[tuple[str, str]]] = {
@@ -109,12 +133,14 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("list", "Мої підписки"), ("unsubscribe", "Відписатися"), ("last", "Останні удари"),
         ("mute", "Тиша на кілька годин"), ("help", "Довідка"),
         ("quiet", "Нічна тиша"), ("digest", "Ранкове зведення"), ("settings", "Налаштування сповіщень"),
+        ("radius", "Місця навколо геопозиції"),
     ],
     "en": [
         ("start", "Start"), ("subscribe", "Watch a region"), ("regions", "Pick an oblast"),
         ("list", "My subscriptions"), ("unsubscribe", "Unsubscribe"), ("last", "Latest strikes"),
         ("mute", "Mute for a few hours"), ("help", "Help"),
         ("quiet", "Quiet hours"), ("digest", "Morning digest"), ("settings", "Alert settings"),
+        ("radius", "Places around a location"),
     ],
 }
 

@@ -154,6 +154,11 @@ class BotConfig(_Section):
     global_rate: float = Field(30.0, gt=0, le=30)
     per_chat_interval: float = Field(1.0, ge=0)
     poll_timeout: int = Field(30, ge=0, le=50)
+    # Abuse: a chat's commands beyond `command_burst` at once and `commands_per_minute` after
+    # get one "too many requests" answer and are ignored; at most `max_subscriptions` watches.
+    command_burst: int = Field(20, ge=1, le=1000)
+    commands_per_minute: float = Field(20.0, gt=0, le=600)
+    max_subscriptions: int = Field(50, ge=1, le=1000)
     update_ratio: float = Field(0.5, ge=0)
     update_min_increase: int = Field(3, ge=1)
     update_late_hours: float = Field(3.0, gt=0)

@@ -10,6 +10,7 @@ import signal
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -17,7 +18,9 @@ from analysis.gazetteer import get_gazetteer
 
 from monitor import faults, metrics, resources
 from monitor.app import App
-from monitor.config import AnySource, Config, ConfigError, RSSSource, TelegramMTProtoSource, TelegramWebSource, load_config
+from monitor.config import (
+    AnySource, BotConfig, Config, ConfigError, RSSSource, TelegramMTProtoSource, TelegramWebSource, load_config,
+)
 from monitor.mtproto import LiveFeeds
 from monitor.ops import OpsServices
 from monitor.pipeline import PollOutcome
@@ -205,6 +208,19 @@ async def run_forever(
         log.info("stopped")
 
 
+def bot_settings(bot: BotConfig) -> dict[str, Any]:
+    """BotService's arguments from `[bot]`."""
+    from bot.policy import UpdateRules
+
+    return {
+        "admins": set(bot.admins), "global_rate": bot.global_rate, "per_chat_interval": bot.per_chat_interval,
+        "poll_timeout": bot.poll_timeout, "alert_max_age": bot.alert_max_age, "command_burst": bot.command_burst,
+        "commands_per_minute": bot.commands_per_minute, "max_subscriptions": bot.max_subscriptions,
+        "degraded_after": bot.degraded_after, "channels": bot.channels,
+        "rules": UpdateRules(bot.update_ratio, bot.update_min_increase, bot.update_late_hours * 3600),
+    }
+
+
 async def run_daemon(app: App, stop: asyncio.Event | None = None, *, config_path: Path | None = None) -> None:
     """Collectors on their schedule plus, when a bot token is set, the bot; until stopped.
     SIGHUP re-reads the sources of `config_path`."""
@@ -219,16 +235,8 @@ async def run_daemon(app: App, stop: asyncio.Event | None = None, *, config_path
     from bot.api import BotAPI
     from bot.service import BotService
 
-    from bot.policy import UpdateRules
-    from bot.ratelimit import SendLimiter
-
-    bot_config = app.config.bot
-    api = BotAPI(token, bot_config.api_url, limiter=SendLimiter(bot_config.global_rate, bot_config.per_chat_interval))
-    service = BotService(
-        app.db, api, admins=set(bot_config.admins), poll_timeout=bot_config.poll_timeout,
-        alert_max_age=bot_config.alert_max_age, degraded_after=bot_config.degraded_after, channels=bot_config.channels,
-        rules=UpdateRules(bot_config.update_ratio, bot_config.update_min_increase, bot_config.update_late_hours * 3600),
-    )
+    api = BotAPI(token, app.config.bot.api_url)
+    service = BotService(app.db, api, **bot_settings(app.config.bot))
     if app.config.bot.admins:
         from monitor.watch import SourceWatch
 

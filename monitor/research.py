@@ -10,6 +10,8 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, NoReturn, TextIO
 
+from analysis.gazetteer import get_gazetteer
+from analysis.places import find_places, labels, needs_choice, oblast_name
 from dsns.errors import UsageError
 from monitor.app import App
 from monitor.cli_support import EXIT_OK
@@ -24,6 +26,17 @@ __all__ = ["run_search", "export_research", "run_stats", "write_rows", "plot_str
 log = logging.getLogger("dsns_monitor")
 
 
+def namesake_list(query: str) -> str | None:
+    """The places `query` may mean, one a line (label, oblast, code), when it names several
+    and none clearly; None when it names one (or none)."""
+    places = find_places(query)
+    if not needs_choice(places):
+        return None
+    g = get_gazetteer()
+    units = [g.unit(p.code) for p in places]
+    return "\n".join(f"  {text} ({oblast_name(u.oblast, 'uk')})  {u.code}" for text, u in zip(labels(units), units, strict=True))
+
+
 def _fail(message: str) -> NoReturn:
     raise UsageError(message)
 
@@ -36,6 +49,10 @@ async def run_search(args: argparse.Namespace, app: App) -> int:
         return _fail(f"bad query: {exc}")
     region = None
     if args.region:
+        namesakes = namesake_list(args.region)
+        if namesakes:
+            return _fail(f"{args.region!r} names several places; name one by its code or add its area "
+                         f"(\"Іванівка, Чугуївський район\"):\n{namesakes}")
         found = region_filter(args.region)
         if found is None:
             return _fail(f"unknown region {args.region!r} (try UA-63, Харківщина, Ізюмський район)")

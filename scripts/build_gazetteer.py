@@ -196,6 +196,7 @@ def build(source: Path, out_dir: Path) -> None:
             own = {norm(s["name_uk"].strip()) for s in members[code]}
             extra_p[code].extend(f for f in shchyna_forms(r["name_uk"].strip()) if f not in own)
 
+    fill_coordinates(rows, source.parent / "ocha_codab_names_uk_ru_en.csv")
     out_dir.mkdir(parents=True, exist_ok=True)
     common_keys: set[str] = set()
     lines = []
@@ -263,6 +264,48 @@ def lexicon_lines(all_forms: dict[str, set[str]], common_keys: set[str]) -> list
     out += lemma_lines
     out += [f"C\t{k}" for k in sorted(common_keys)]
     return out
+
+
+def fill_coordinates(rows: list[dict], ocha_path: Path) -> None:
+    """Give every unit a point (export, map and `/radius` need one): a unit the data leaves
+    without gets the mean of its children's points, deepest first, so an oblast gets the mean of
+    its raions. Kyiv and Sevastopol, whose codifier children (city districts) have no points
+    either, take the mean of OCHA's points under their OCHA code; their districts, with no
+    finer data anywhere, take their city's point."""
+    children: dict[str, list[dict]] = defaultdict(list)
+    by_code = {r["katottg_code"]: r for r in rows}
+    for r in rows:
+        if r["parent_code"] in by_code:
+            children[r["parent_code"]].append(r)
+
+    def depth(r: dict) -> int:
+        n = 0
+        while r["parent_code"] in by_code:
+            r, n = by_code[r["parent_code"]], n + 1
+        return n
+
+    ocha: list[tuple[str, float, float]] = []
+    if ocha_path.exists():
+        with ocha_path.open(encoding="utf-8") as fh:
+            ocha = [(o["ocha_pcode"], float(o["lat"]), float(o["lon"])) for o in csv.DictReader(fh) if o["lat"]]
+
+    def mean(points: list[tuple[float, float]]) -> None | tuple[float, float]:
+        return (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)) if points else None
+
+    for r in sorted(rows, key=depth, reverse=True):
+        if r["lat"] and r["lon"]:
+            continue
+        point = mean([(float(c["lat"]), float(c["lon"])) for c in children[r["katottg_code"]] if c["lat"] and c["lon"]])
+        if point is None and r["ocha_pcode"]:
+            under = [o for o in ocha if o[0].startswith(r["ocha_pcode"]) and o[0] != r["ocha_pcode"]]
+            shortest = min((len(o[0]) for o in under), default=0)
+            point = mean([(o[1], o[2]) for o in under if len(o[0]) == shortest])
+        if point is not None:
+            r["lat"], r["lon"] = str(point[0]), str(point[1])
+    for r in sorted(rows, key=depth):
+        parent = by_code.get(r["parent_code"])
+        if not (r["lat"] and r["lon"]) and parent is not None and parent["lat"] and parent["lon"]:
+            r["lat"], r["lon"] = parent["lat"], parent["lon"]
 
 
 def write_gz(path: Path, lines: list[str]) -> None:

@@ -498,10 +498,25 @@ async def m012_delivery(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m013_chat_pending(conn: aiosqlite.Connection) -> None:
+    """What a chat asked for and has yet to finish: the namesake list its ◀ ▶ buttons page
+    through (a query too long for Telegram's 64-byte button data), and the radius its next
+    shared location is for. The location itself is never stored."""
+    await run_script(
+        conn,
+        """CREATE TABLE chat_pending (
+            chat_id INTEGER PRIMARY KEY REFERENCES chats(chat_id),
+            query TEXT,
+            radius_km REAL,
+            updated_at TEXT NOT NULL
+        );""",
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial, m002_stories_and_alerts, m003_story_clustering, m004_search_trigram,
     m005_search_index_once_per_post, m006_forget_names, m007_outbox_priority, m008_analysis_errors,
-    m009_payloads, m010_search_lemmas, m011_poll_log, m012_delivery,
+    m009_payloads, m010_search_lemmas, m011_poll_log, m012_delivery, m013_chat_pending,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -36,7 +36,7 @@ from typing import Any
 from analysis._lexicon import norm
 from analysis.gazetteer import get_gazetteer
 from analysis.morph import parse as morph_parse
-from analysis.regions import resolve_region
+from analysis.places import find_places
 from dsns.errors import UsageError
 from storage.database import Database
 from storage.errors import StorageError
@@ -369,7 +369,7 @@ async def search_posts(
 def region_filter(query: str) -> tuple[RegionFilter, str] | None:
     """The region a user means (UA-63, Харківщина, kharkiv, Ізюмський район, Балаклія) and its
     readable name; the most likely one when a name is shared; None when nothing matches."""
-    places = resolve_region(query)
+    places = find_places(query)
     if not places:
         return None
     place = places[0]

@@ -14,6 +14,7 @@ from storage.timeutil import from_db, to_db, utcnow
 __all__ = [
     "Chat", "Subscription", "MAX_SUBSCRIPTIONS", "upsert_chat", "get_chat", "subscribe", "unsubscribe",
     "list_subscriptions", "subscriptions_page", "mute", "deactivate_chat", "chats_watching",
+    "chat_regions", "Pending", "get_pending", "set_pending",
 ]
 
 Added = Literal["added", "already", "full"]
@@ -138,3 +139,34 @@ async def chats_watching(conn: aiosqlite.Connection, regions: set[str]) -> dict[
         (*sorted(regions), to_db(utcnow())),
     ) as cursor:
         return {row[0]: row[1] for row in await cursor.fetchall()}
+
+
+async def chat_regions(conn: aiosqlite.Connection, chat_id: int) -> dict[str, str]:
+    """A chat's watches, region key -> stored name, oldest first."""
+    async with conn.execute(
+        "SELECT region, region_name FROM subscriptions WHERE chat_id = ? ORDER BY created_at, region", (chat_id,)
+    ) as cursor:
+        return {r[0]: r[1] for r in await cursor.fetchall()}
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    query: str | None
+    radius_km: float | None
+
+
+async def get_pending(conn: aiosqlite.Connection, chat_id: int) -> Pending:
+    """The namesake query and the radius a chat has open (None for either when it has none)."""
+    async with conn.execute("SELECT query, radius_km FROM chat_pending WHERE chat_id = ?", (chat_id,)) as cursor:
+        row = await cursor.fetchone()
+    return Pending(row[0], row[1]) if row else Pending(None, None)
+
+
+async def set_pending(conn: aiosqlite.Connection, chat_id: int, field: Literal["query", "radius_km"], value: object) -> None:
+    """Open (or with None, close) the chat's namesake query or radius, leaving the other as it is."""
+    column = {"query": "query", "radius_km": "radius_km"}[field]  # never a caller's string in SQL
+    await conn.execute(
+        f"""INSERT INTO chat_pending (chat_id, {column}, updated_at) VALUES (?, ?, ?)
+            ON CONFLICT (chat_id) DO UPDATE SET {column} = excluded.{column}, updated_at = excluded.updated_at""",
+        (chat_id, value, to_db(utcnow())),
+    )

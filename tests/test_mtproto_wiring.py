@@ -22,7 +22,7 @@ from monitor.app import App, open_app
 from monitor.config import ConfigError, TelegramMTProtoSource, TelegramWebSource, load_config
 from monitor.daemon import poll_all_once, run_forever
 from monitor.mtproto import LiveFeeds
-from storage.sources import get_source, record_failure
+from storage.sources import get_source
 from tests.cli_run import dsns
 from tests.fakes.server import LocalServer
 from tests.fakes.telethon_fake import FakeTelethon

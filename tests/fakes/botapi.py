@@ -14,6 +14,9 @@
         fake.sent[-1]["photo_type"]      # an upload's Content-Type ("image/png"), and "photo_filename"
         fake.sent[-1]["silent"], fake.sent[-1]["reply_to"]  # disable_notification, reply_parameters
         fake.add_channel("@alerts", -1001, admin=False)   # getChat / getChatMember of the bot there
+        fake.group_says(-100, 111, "/subscribe@dsns_monitor_bot Балаклія")  # in a supergroup
+        fake.set_member(-100, 111, "administrator")  # what getChatMember answers (default "member")
+        fake.user_shares_location(111, 49.83, 36.68)
 
 Replies have Telegram's shape (``{"ok": false, "error_code": 429, "description": "Too Many
 Requests: retry after 1", "parameters": {"retry_after": 1}}``). Requests may be JSON, form
@@ -138,6 +141,8 @@ class FakeBotAPI:
         self.calls: Counter[str] = Counter()
         self._channels: dict[str, int] = {}  # "@username" → chat id
         self._admin_of: set[int] = set()  # channels where the bot is an administrator
+        self._members: dict[tuple[int, int], str] = {}
+        self._chat_types: dict[int, str] = {}
 
     # --- what the test sees ----------------------------------------------------------------------
 
@@ -193,6 +198,49 @@ class FakeBotAPI:
                 message["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16(command)}]
             return self._queue({"message": message})
 
+    def group_says(
+        self,
+        chat_id: int,
+        user_id: int,
+        text: str,
+        *,
+        chat_type: str = "supergroup",
+        language_code: str = "uk",
+        anonymous: bool = False,
+    ) -> dict[str, Any]:
+        """Queue a message in group `chat_id` from member `user_id`; `anonymous`: from an
+        anonymous administrator (Telegram sends it as from the group, with `sender_chat`)."""
+        with self._cond:
+            self._chat_types[chat_id] = chat_type
+            chat = {"id": chat_id, "type": chat_type, "title": "Будинок 5"}
+            message: dict[str, Any] = {"message_id": self._take_message_id(), "date": int(time.time()), "text": text,
+                                       "chat": chat}
+            if anonymous:
+                message["from"] = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+                message["sender_chat"] = dict(chat)
+            else:
+                message["from"] = self._user(user_id, language_code, "Олена", None)
+            if text.startswith("/"):
+                command = text.split()[0]
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16(command)}]
+            return self._queue({"message": message})
+
+    def user_shares_location(
+        self, chat_id: int, latitude: float, longitude: float, language_code: str = "uk"
+    ) -> dict[str, Any]:
+        """Queue a location shared in a private chat (📎 → Location)."""
+        with self._cond:
+            message = {"message_id": self._take_message_id(), "date": int(time.time()),
+                       "from": self._user(chat_id, language_code, "Олена", None),
+                       "chat": {"id": chat_id, "type": "private", "first_name": "Олена"},
+                       "location": {"latitude": latitude, "longitude": longitude}}
+            return self._queue({"message": message})
+
+    def set_member(self, chat_id: int, user_id: int, status: str) -> None:
+        """What getChatMember answers for `user_id` in `chat_id`: creator, administrator, member…"""
+        with self._cond:
+            self._members[(chat_id, user_id)] = status
+
     def user_clicks(
         self,
         chat_id: int,
@@ -200,6 +248,7 @@ class FakeBotAPI:
         message_id: int,
         language_code: str = "uk",
         first_name: str = "Олена",
+        user_id: int | None = None,
     ) -> str:
         """Queue a press of an inline button with `data` under message `message_id`; returns the query id."""
         with self._cond:
@@ -207,7 +256,7 @@ class FakeBotAPI:
             stored = self._messages.get((chat_id, message_id))
             message = dict(stored["message"]) if stored else {
                 "message_id": message_id, "chat": {"id": chat_id, "type": "private"}, "date": int(time.time())}
-            query = {"id": query_id, "from": self._user(chat_id, language_code, first_name, None),
+            query = {"id": query_id, "from": self._user(user_id or chat_id, language_code, first_name, None),
                      "message": message, "chat_instance": str(chat_id), "data": data}
             self._callbacks[query_id] = query
             self._queue({"callback_query": query})
@@ -337,8 +386,11 @@ class FakeBotAPI:
             name = next((n for n, i in self._channels.items() if i == chat_id), None)
             kind = "channel" if name else "private"
             return {"id": chat_id, "type": kind, **({"title": name, "username": name[1:]} if name else {})}
-        user = int(p.get("user_id", 0))
-        status = "administrator" if user == self.bot_id and chat_id in self._admin_of else "left"
+        user = int(p.get("user_id") or 0)
+        if user == self.bot_id:
+            status = "administrator" if chat_id in self._admin_of else "left"
+        else:  # a group's member as set_member made them; anyone else is a plain member
+            status = self._members.get((chat_id, user), "member")
         member: dict[str, Any] = {"status": status, "user": {"id": user, "is_bot": user == self.bot_id}}
         if status == "administrator":
             member["can_post_messages"] = True
@@ -347,7 +399,8 @@ class FakeBotAPI:
     def _send(self, method: str, chat_id: int, p: dict[str, Any], field: str, limit: int) -> dict[str, Any]:
         content = self._content(p, field, limit, required=method == "sendMessage")
         message: dict[str, Any] = {
-            "message_id": self._take_message_id(), "date": int(time.time()), "chat": {"id": chat_id, "type": "private"},
+            "message_id": self._take_message_id(), "date": int(time.time()),
+            "chat": {"id": chat_id, "type": self._chat_types.get(chat_id, "private")},
             "from": {"id": self.bot_id, "is_bot": True, "first_name": "DSNS Monitor", "username": self.username}}
         if field == "text":
             message["text"] = content
