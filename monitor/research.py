@@ -1,4 +1,4 @@
-"""The researchers' commands behind the CLI: search, export of stories/events, stats and plots."""
+"""The researchers' commands behind the CLI: search, export (posts, stories, events, photos), stats and plots."""
 
 from __future__ import annotations
 
@@ -6,19 +6,29 @@ import argparse
 import csv
 import json
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
+from collectors.media import sniff_image
 from monitor.app import App
 from monitor.cli_support import EXIT_OK, EXIT_USAGE
 from storage.database import Database
+from storage.export import POST_EXPORT_KEYS, iter_posts, photo_data
 from storage.research import (
-    EVENT_KEYS, STORY_KEYS, iter_events, iter_stories, kyiv_date, oblast_label, strike_stats,
+    EVENT_KEYS,
+    STORY_KEYS,
+    iter_events,
+    iter_stories,
+    kyiv_date,
+    oblast_label,
+    strike_stats,
 )
 from storage.search import QuerySyntaxError, parse_query, region_filter, search_posts
 
-__all__ = ["run_search", "export_research", "run_stats", "write_rows", "plot_strikes_per_day"]
+__all__ = ["run_search", "export_rows", "check_export", "run_stats", "write_rows", "plot_strikes_per_day", "DELIMITERS"]
 
 log = logging.getLogger("dsns_monitor")
 
@@ -91,34 +101,117 @@ def _kyiv_time(value: str | None) -> str:
     return moment.astimezone(KYIV).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
-def _csv_value(value: Any) -> Any:
+# Cells Excel would run as a formula: posts are other people's text (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t"}
+# A photo's file extension from the type its bytes show (collectors.media.sniff_image).
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
+
+
+def _csv_value(value: Any, excel: bool = False) -> Any:
     if isinstance(value, list):
-        return "; ".join(v["name"] if isinstance(v, dict) else str(v) for v in value)
-    if isinstance(value, bool):
+        value = "; ".join(v["name"] if isinstance(v, dict) else str(v) for v in value)
+    elif isinstance(value, bool):
         return str(value).lower()
-    return "" if value is None else value
+    elif value is None:
+        return ""
+    if excel and isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
-async def write_rows(rows: AsyncIterator[dict[str, Any]], keys: Sequence[str], fmt: str, out: TextIO) -> int:
-    """Write dict rows as JSON lines or CSV (lists joined by "; "); returns how many."""
-    writer = csv.DictWriter(out, fieldnames=list(keys), extrasaction="ignore") if fmt == "csv" else None
-    if writer:
+async def write_rows(
+    rows: AsyncIterator[dict[str, Any]], keys: Sequence[str], fmt: str, out: TextIO,
+    *, excel: bool = False, delimiter: str = ",",
+) -> int:
+    """Write dict rows as JSON lines or CSV (lists joined by "; "), each as it is read; returns
+    how many. `excel`: CSV that Excel opens as it is (a UTF-8 byte order mark, which it needs to
+    read Cyrillic; CRLF rows; cells starting like a formula prefixed with an apostrophe)."""
+    writer = None
+    if fmt == "csv":
+        if excel:
+            out.write("\ufeff")
+        writer = csv.DictWriter(out, fieldnames=list(keys), extrasaction="ignore", delimiter=delimiter)
         writer.writeheader()
     count = 0
     async for row in rows:
         if writer:
-            writer.writerow({k: _csv_value(row.get(k)) for k in keys})
+            writer.writerow({k: _csv_value(row.get(k), excel) for k in keys})
         else:
             out.write(json.dumps({k: row.get(k) for k in keys}, ensure_ascii=False) + "\n")
         count += 1
     return count
 
 
-async def export_research(args: argparse.Namespace, db: Database, out: TextIO) -> int:
-    """`export --what stories|events` into `out`; returns the number of rows."""
+class PhotoFiles:
+    """Writes each photo a row shows once, as `<sha256>.<ext>` in a folder, and names the files
+    for the row as the output sees them (relative to the output file's folder when there is one)."""
+
+    def __init__(self, db: Database, folder: Path, output: str | None) -> None:
+        self.db, self.folder = db, folder
+        base = Path(output).resolve().parent if output else None
+        self.prefix = Path(os.path.relpath(folder.resolve(), base)) if base else folder
+        self._names: dict[str, str] = {}
+        self.written = 0
+
+    async def name(self, sha256: str) -> str | None:
+        if sha256 not in self._names:
+            found = await photo_data(self.db, sha256)
+            if found is None:
+                return None
+            mime, data = found
+            name = f"{sha256}.{_EXTENSIONS.get(sniff_image(data) or mime, 'bin')}"
+            target = self.folder / name
+            if not target.exists():  # content-addressed: a file already there is this photo
+                partial = target.with_suffix(".partial")
+                partial.write_bytes(data)
+                partial.replace(target)
+                self.written += 1
+            self._names[sha256] = name
+        return str(self.prefix / self._names[sha256])
+
+    async def add(self, rows: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+        async for row in rows:
+            names = [await self.name(sha) for sha in row["photos"]]
+            yield {**row, "photo_files": [n for n in names if n is not None]}
+
+
+async def export_rows(args: argparse.Namespace, db: Database, out: TextIO) -> int:
+    """`dsns-monitor export` into `out`: posts, stories or events; returns the number of rows."""
+    fmt = "csv" if args.excel else args.format
+    delimiter = DELIMITERS[args.delimiter]
+    if args.what == "posts":
+        keys: Sequence[str] = POST_EXPORT_KEYS
+        rows = iter_posts(db, since=args.since, until=args.until)
+        if args.photos:
+            photos = PhotoFiles(db, Path(args.photos), args.output)
+            keys = (*keys, "photo_files")
+            count = await write_rows(photos.add(rows), keys, fmt, out, excel=args.excel, delimiter=delimiter)
+            print(f"{photos.written} photos written to {args.photos}", file=sys.stderr)
+            return count
+        return await write_rows(rows, keys, fmt, out, excel=args.excel, delimiter=delimiter)
     if args.what == "stories":
-        return await write_rows(iter_stories(db, since=args.since, until=args.until), STORY_KEYS, args.format, out)
-    return await write_rows(iter_events(db, since=args.since, until=args.until), EVENT_KEYS, args.format, out)
+        rows, keys = iter_stories(db, since=args.since, until=args.until), STORY_KEYS
+    else:
+        rows, keys = iter_events(db, since=args.since, until=args.until), EVENT_KEYS
+    return await write_rows(rows, keys, fmt, out, excel=args.excel, delimiter=delimiter)
+
+
+def check_export(args: argparse.Namespace) -> str | None:
+    """What is wrong with `export`'s options beyond argparse, as a one-line message, or None;
+    makes the --photos folder (not its parents)."""
+    if not args.photos:
+        return None
+    if args.what != "posts":
+        return "--photos goes with --what posts"
+    folder = Path(args.photos)
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as exc:
+        return f"{folder}: cannot make the photos folder: {exc.strerror}"
+    if not os.access(folder, os.W_OK):
+        return f"{folder}: not writable (for --photos)"
+    return None
 
 
 async def run_stats(args: argparse.Namespace, app: App) -> int:
