@@ -22,9 +22,9 @@ from storage.research import (
     STORY_KEYS,
     iter_events,
     iter_stories,
-    kyiv_date,
     oblast_label,
     strike_stats,
+    strikes_per_day_by_oblast,
 )
 from storage.search import QuerySyntaxError, parse_query, region_filter, search_posts
 
@@ -131,12 +131,12 @@ async def write_rows(
     if fmt == "csv":
         if excel:
             out.write("\ufeff")
-        writer = csv.DictWriter(out, fieldnames=list(keys), extrasaction="ignore", delimiter=delimiter)
-        writer.writeheader()
+        writer = csv.writer(out, delimiter=delimiter)
+        writer.writerow(keys)
     count = 0
     async for row in rows:
         if writer:
-            writer.writerow({k: _csv_value(row.get(k), excel) for k in keys})
+            writer.writerow([_csv_value(row.get(k), excel) for k in keys])
         else:
             out.write(json.dumps({k: row.get(k) for k in keys}, ensure_ascii=False) + "\n")
         count += 1
@@ -230,20 +230,10 @@ async def run_stats(args: argparse.Namespace, app: App) -> int:
         table.add_row(label, str(row["strikes"]), str(row["killed"]), str(row["injured"]))
     Console().print(table)
     if args.plot:
-        days = await _strikes_per_day_by_oblast(app.db, args)
+        days = await strikes_per_day_by_oblast(app.db, since=args.since, until=args.until)
         plot_strikes_per_day(days, args.plot)
         print(f"chart written to {args.plot}", file=sys.stderr)
     return EXIT_OK
-
-
-async def _strikes_per_day_by_oblast(db: Database, args: argparse.Namespace) -> dict[str, dict[str, int]]:
-    days: dict[str, dict[str, int]] = {}
-    async for story in iter_stories(db, since=args.since, until=args.until, strikes_only=True):
-        day = kyiv_date(story["event_at"]) or "?"
-        for iso in story["oblasts"] or ["?"]:
-            per = days.setdefault(day, {})
-            per[iso] = per.get(iso, 0) + 1
-    return days
 
 
 def plot_strikes_per_day(days: dict[str, dict[str, int]], path: str, top: int = 8) -> None:

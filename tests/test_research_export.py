@@ -8,16 +8,22 @@ import csv
 import hashlib
 import io
 import json
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from analysis.gazetteer import get_gazetteer
 from monitor.app import open_app
 from monitor.cli import main
 from monitor.config import load_config
 from monitor.daemon import poll_all_once
+from storage.database import Database
+from storage.research import (
+    event_of, iter_events, iter_stories, kyiv_date, strike_stats, strikes_per_day_by_oblast,
+)
 from tests.fakes.server import serve
 from tests.fakes.tme import FakeTelegram, jpeg_bytes
 
@@ -138,3 +144,100 @@ def test_photos_only_with_posts(archive: Path, tmp_path: Path, capsys: pytest.Ca
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--photos" in err
     assert not (tmp_path / "p").exists()
+
+
+# -- events and stats at scale: the streamed / SQL forms give what the story-by-story forms gave --
+
+G = get_gazetteer()
+_BALAKLIIA = next(u for u in G.units.values() if u.name_uk == "Балаклія" and u.oblast == "UA-63")
+_PLACES = [
+    [{"code": _BALAKLIIA.code, "name": "Балаклія", "level": _BALAKLIIA.level},
+     {"code": _BALAKLIIA.hromada_code, "name": "громада", "level": "hromada"}],
+    [{"code": _BALAKLIIA.raion_code, "name": "район", "level": "raion"}],
+    [{"code": "UA00000000000000000", "name": "нема", "level": "settlement"}],  # unknown: falls to the oblast
+    [],
+]
+_OBLASTS = [["UA-63"], ["UA-63", "UA-51"], [], ["UA-30"]]
+_WEAPONS = [["missile"], ["drone", "fpv"], [], ["guided_bomb", "missile"]]
+# Around Kyiv midnight in winter (UTC+2) and summer (UTC+3), on the DST change days, and none.
+_MOMENTS = ["2024-03-30T21:59:59Z", "2024-03-30T22:00:00Z", "2024-03-31T00:30:00Z", "2024-03-31T21:00:00Z",
+            "2024-10-26T20:59:00Z", "2024-10-26T21:00:00Z", "2024-10-27T22:30:00Z", "2024-12-31T22:00:00Z", None]
+_LONG = "Рятувальники  працюють\n\n" + "на місці  події,\tтриває розбір завалів. " * 40
+_SPACED = "Удар" + "   \n   ".join(["по  місту"] * 150)  # most of its first 750 characters are spaces
+
+
+async def _stories_archive(path: Path) -> Database:
+    """Stories made directly in SQL to cover what the pipeline's few posts do not: several
+    oblasts or weapons, none, unknown places, long texts with runs of whitespace, dates either
+    side of Kyiv midnight across DST changes, a story without an event time."""
+    db = await Database.open(path)
+    rng = random.Random(16)
+    async with db.write() as conn:
+        post_id = 0
+        for story_id in range(1, 121):
+            moment = _MOMENTS[story_id % len(_MOMENTS)]
+            published = moment or "2024-06-15T12:00:00Z"
+            first = post_id + 1
+            for k in range(1 + story_id % 3):
+                post_id += 1
+                stream = ("dsns_telegram", "news_uk")[(story_id + k) % 2]
+                text = {0: _LONG, 1: _SPACED}.get(story_id % 5, f"Пост {post_id}: удар по місту. Загиблих {k}.")
+                await conn.execute(
+                    """INSERT INTO posts (id, stream, external_id, url, published_at, text, text_hash,
+                       first_seen_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    (post_id, stream, str(post_id), None if k == 2 else f"https://t.me/{stream}/{post_id}",
+                     published, text, str(post_id), published, published))
+            await conn.execute(
+                """INSERT INTO stories (id, is_strike, oblasts, places, weapons, killed, injured, children_killed,
+                   children_injured, first_post_id, first_seen_at, last_seen_at, event_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (story_id, int(story_id % 4 != 0), json.dumps(rng.choice(_OBLASTS)),
+                 json.dumps(rng.choice(_PLACES), ensure_ascii=False), json.dumps(rng.choice(_WEAPONS)),
+                 rng.choice([None, 0, 3]), rng.choice([None, 7]), rng.choice([None, 1]), None,
+                 first, published, published, moment))
+            await conn.execute("UPDATE posts SET story_id = ? WHERE id >= ?", (story_id, first))
+    return db
+
+
+async def _stats_before(db: Database, by: str, **dates: datetime) -> list[dict]:
+    """strike_stats as it was, story by story in Python: the reference the SQL must match."""
+    rows: dict[str, dict] = {}
+    async for story in iter_stories(db, strikes_only=True, **dates):
+        keys = {"oblast": story["oblasts"] or ["?"], "weapon": story["weapons"] or ["unknown"],
+                "day": [kyiv_date(story["event_at"]) or "?"]}[by]
+        for key in keys:
+            row = rows.setdefault(key, {by: key, "strikes": 0, "killed": 0, "injured": 0})
+            row["strikes"] += 1
+            row["killed"] += story["killed"] or 0
+            row["injured"] += story["injured"] or 0
+    if by == "day":
+        return [rows[k] for k in sorted(rows)]
+    return sorted(rows.values(), key=lambda r: (-r["strikes"], r[by]))
+
+
+RANGES = [{}, {"since": datetime(2024, 3, 31, tzinfo=UTC)}, {"until": datetime(2024, 10, 27, tzinfo=UTC)}]
+
+
+async def test_streamed_events_and_sql_stats_match_the_story_by_story_forms(tmp_path: Path) -> None:
+    db = await _stories_archive(tmp_path / "stories.db")
+    try:
+        for dates in RANGES:
+            stories = [s async for s in iter_stories(db, strikes_only=True, **dates)]
+            before = [e for e in map(event_of, stories) if e is not None]
+            streamed = [e async for e in iter_events(db, batch=7, **dates)]  # pages end mid-archive
+            assert streamed == before and len(before) > 10, dates
+            for by in ("oblast", "day", "weapon"):
+                assert await strike_stats(db, by, **dates) == await _stats_before(db, by, **dates), (by, dates)
+            per_day: dict[str, dict[str, int]] = {}
+            for story in stories:
+                for iso in story["oblasts"] or ["?"]:
+                    day = per_day.setdefault(kyiv_date(story["event_at"]) or "?", {})
+                    day[iso] = day.get(iso, 0) + 1
+            assert await strikes_per_day_by_oblast(db, **dates) == per_day
+        notes = {e["notes"] for e in before}
+        for text in (_LONG, _SPACED):  # long texts: on one line, cut at 600 characters
+            assert " ".join(text.split())[:599].rstrip() + "…" in notes
+        days = {r["day"] for r in await strike_stats(db, "day")}
+        assert {"2024-03-30", "2024-03-31", "2024-04-01", "2024-10-27", "2024-10-28", "2025-01-01"} <= days
+    finally:
+        await db.close()
