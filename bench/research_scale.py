@@ -12,7 +12,7 @@ build time (bench/search.py measures them).
 Each measurement runs in its own child process (so its peak RSS is its own): the command's
 work from an open archive to the last row written (events as CSV to /dev/null, stats for
 --by oblast, day and weapon), with the implementation of this tree ("new") and of OLD_COMMIT
-("old", the modules loaded from git) in the same run. Prints wall time and peak RSS, and
+("old", the modules loaded from git) in the same run. Prints wall and CPU time and peak RSS, and
 checks that old and new give the same output (SHA-256 of the CSV, of the stats tables).
 
     python bench/research_scale.py [--sizes 100000,1000000] [--old-timeout 300]
@@ -183,12 +183,22 @@ class _Digest:
         return len(text)
 
 
+def _cpu() -> float:
+    """CPU seconds of this process, every thread (SQLite's included): on a shared machine the
+    wall time follows the neighbours' load, this much less."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 async def _child(which: str, task: str, path: Path, result: Path) -> None:
+    from analysis.gazetteer import get_gazetteer
     from storage.database import Database
 
     storage_research, monitor_research = _implementation(which)
+    get_gazetteer()  # a fixed cost of any command that names places, not one that grows with the archive
     db = await Database.open(path, read_only=True, create=False)
     try:
+        cpu = _cpu()
         began = time.perf_counter()
         if task == "events":
             out = _Digest()
@@ -200,10 +210,11 @@ async def _child(which: str, task: str, path: Path, result: Path) -> None:
             rows = sum(map(len, tables.values()))
             digest = hashlib.sha256(json.dumps(tables, sort_keys=True).encode()).hexdigest()
         elapsed = time.perf_counter() - began
+        cpu = _cpu() - cpu
     finally:
         await db.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result.write_text(json.dumps({"seconds": elapsed, "peak_mb": peak, "rows": rows, "digest": digest}))
+    result.write_text(json.dumps({"seconds": elapsed, "cpu": cpu, "peak_mb": peak, "rows": rows, "digest": digest}))
 
 
 def measure(which: str, task: str, path: Path, timeout: float) -> dict | None:
@@ -226,7 +237,8 @@ def main() -> None:
         which, task, path, result = args.child
         asyncio.run(_child(which, task, Path(path), Path(result)))
         return
-    print(f"{'posts':>9} {'task':<7} {'impl':<4} {'seconds':>8} {'peak MB':>8} {'rows':>8}  same as old")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"{'posts':>9} {'task':<7} {'impl':<4} {'wall s':>8} {'CPU s':>8} {'peak MB':>8} {'rows':>8}  same as old")
     for size in (int(s) for s in args.sizes.split(",")):
         path = build(size)
         for task in ("events", "stats"):
@@ -240,7 +252,7 @@ def main() -> None:
                 if which == "new" and found["old"]:
                     old = found["old"]
                     same = "yes" if (old["rows"], old["digest"]) == (figures["rows"], figures["digest"]) else "NO"
-                print(f"{size:>9,} {task:<7} {which:<4} {figures['seconds']:>8.2f} {figures['peak_mb']:>8.0f} "
+                print(f"{size:>9,} {task:<7} {which:<4} {figures['seconds']:>8.2f} {figures['cpu']:>8.2f} {figures['peak_mb']:>8.0f} "
                       f"{figures['rows']:>8,}  {same}", flush=True)
 
 

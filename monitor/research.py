@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Sequence
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -22,11 +23,13 @@ from storage.research import (
     STORY_KEYS,
     iter_events,
     iter_stories,
+    kyiv_date,
     oblast_label,
     strike_stats,
     strikes_per_day_by_oblast,
 )
 from storage.search import QuerySyntaxError, parse_query, region_filter, search_posts
+from storage.timeutil import to_db
 
 __all__ = ["run_search", "export_rows", "check_export", "run_stats", "write_rows", "plot_strikes_per_day", "DELIMITERS"]
 
@@ -109,10 +112,13 @@ _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "ima
 
 
 def _csv_value(value: Any, excel: bool = False) -> Any:
-    if isinstance(value, list):
+    kind = type(value)
+    if kind is int or kind is float:
+        return value
+    if kind is list:
         value = "; ".join(v["name"] if isinstance(v, dict) else str(v) for v in value)
-    elif isinstance(value, bool):
-        return str(value).lower()
+    elif kind is bool:
+        return "true" if value else "false"
     elif value is None:
         return ""
     if excel and isinstance(value, str) and value.startswith(_FORMULA_START):
@@ -231,40 +237,66 @@ async def run_stats(args: argparse.Namespace, app: App) -> int:
     Console().print(table)
     if args.plot:
         days = await strikes_per_day_by_oblast(app.db, since=args.since, until=args.until)
-        plot_strikes_per_day(days, args.plot)
-        print(f"chart written to {args.plot}", file=sys.stderr)
+        per_day = rows if args.by == "day" else await strike_stats(app.db, "day", since=args.since, until=args.until)
+        totals = {k: sum(r[k] for r in per_day) for k in ("strikes", "killed", "injured")}
+        plot_strikes_per_day(days, args.plot, size=args.size, totals=totals, since=args.since, until=args.until)
+        print(f"chart written to {args.plot} ({args.size[0]}x{args.size[1]} px)", file=sys.stderr)
     return EXIT_OK
 
 
-def plot_strikes_per_day(days: dict[str, dict[str, int]], path: str, top: int = 8) -> None:
+def _range_title(days: list[date], since: datetime | None, until: datetime | None) -> str:
+    """The chart's Kyiv dates: the range asked for (--until is exclusive), else the data's."""
+    first = date.fromisoformat(kyiv_date(to_db(since)) or "") if since else (days[0] if days else None)
+    last = date.fromisoformat(kyiv_date(to_db(until - timedelta(seconds=1))) or "") if until else (days[-1] if days else None)
+    if first is None or last is None:
+        return "no strikes"
+    return f"{first.isoformat()} – {last.isoformat()}" if first != last else first.isoformat()
+
+
+def plot_strikes_per_day(
+    days: dict[str, dict[str, int]], path: str, *, size: tuple[int, int] = (1600, 900),
+    totals: dict[str, int] | None = None, since: datetime | None = None, until: datetime | None = None,
+    top: int = 8,
+) -> None:
     """A stacked bar chart of strike stories per Kyiv day, one colour per oblast (the `top`
-    busiest; the rest grouped as "other" so the legend stays readable)."""
+    busiest; the rest grouped as "other" so the legend stays readable), `size` pixels, with
+    the date range and totals in the title and the legend beside the plot, not over the bars."""
     import matplotlib
 
     matplotlib.use("Agg")  # headless: no display on a server
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
-    totals: dict[str, int] = {}
-    for per in days.values():
+    dated = {date.fromisoformat(d): per for d, per in days.items() if d != "?"}
+    totals_by_oblast: dict[str, int] = {}
+    for per in dated.values():
         for iso, n in per.items():
-            totals[iso] = totals.get(iso, 0) + n
-    leaders = sorted(totals, key=lambda iso: -totals[iso])[:top]
-    series = leaders + (["other"] if len(totals) > top else [])
-    labels = sorted(days)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.35 * len(labels) + 3), 4.5))
+            totals_by_oblast[iso] = totals_by_oblast.get(iso, 0) + n
+    leaders = sorted(totals_by_oblast, key=lambda iso: (-totals_by_oblast[iso], iso))[:top]
+    series = leaders + (["other"] if len(totals_by_oblast) > top else [])
+    labels = sorted(dated)
+    dpi = 100
+    fig, ax = plt.subplots(figsize=(size[0] / dpi, size[1] / dpi), dpi=dpi, layout="constrained")
     bottom = [0] * len(labels)
     for name in series:
         values = [
-            sum(n for iso, n in days[d].items() if iso not in leaders) if name == "other"
-            else days[d].get(name, 0) for d in labels
+            sum(n for iso, n in dated[d].items() if iso not in leaders) if name == "other"
+            else dated[d].get(name, 0) for d in labels
         ]
-        ax.bar(labels, values, bottom=bottom, label=oblast_label(name) if name != "other" else "other")
+        label = f"{'other' if name == 'other' else oblast_label(name)} ({sum(values)})"
+        ax.bar(labels, values, bottom=bottom, width=0.85, label=label)
         bottom = [b + v for b, v in zip(bottom, values)]
-    ax.set_title("Strikes per day by oblast (DSNS reports)")
+    title = f"Strikes per day by oblast (Kyiv days), {_range_title(labels, since, until)}"
+    if totals is not None:
+        title += (f"\n{totals['strikes']:,} strike stories, {totals['killed']:,} killed, "
+                  f"{totals['injured']:,} injured (as DSNS and the configured feeds reported them)")
+    ax.set_title(title)
     ax.set_ylabel("strike stories")
-    ax.tick_params(axis="x", labelrotation=60)
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator())
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.grid(axis="y", alpha=0.3)
     if series:
-        ax.legend(fontsize="small", loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
+        fig.legend(loc="outside right upper", title="oblast (strikes)")
+    fig.savefig(path, format="png", dpi=dpi)
     plt.close(fig)

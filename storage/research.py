@@ -15,6 +15,7 @@ Events follow the ACLED codebook's columns so they load into tools built for ACL
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 from collections.abc import AsyncIterator
@@ -229,31 +230,44 @@ async def iter_events(
 ) -> AsyncIterator[dict[str, Any]]:
     """One ACLED-shaped row per strike story that names a place, oldest story first.
 
-    Streams: a page of strike stories at a time by id, each story's posts gathered in the same
-    statement, and its location from `_where_of_json` (cached by the places' JSON).
+    Streams a page of strike stories at a time (by id), their posts read by one statement per
+    page rather than one per story, and each location from `_where_of_json` (cached by the
+    places' JSON), so memory stays flat whatever the archive's size. The next page is read
+    (in SQLite's thread) while this one is turned into rows.
     """
-    when = "COALESCE(s.event_at, fp.published_at, s.first_seen_at)"
-    dates, params = date_filter(when, since, until)
-    sql = f"""SELECT s.id, {when} AS event_at, s.oblasts, s.places, s.weapons, s.killed, s.injured,
-                     s.children_killed, s.children_injured, fp.text AS first_text,
-                     (SELECT group_concat(stream || char(30) || coalesce(url, ''), char(31))
-                        FROM (SELECT stream, url FROM posts WHERE story_id = s.id
-                              ORDER BY published_at, id)) AS posts
-              FROM stories s JOIN posts fp ON fp.id = s.first_post_id
-              WHERE {' AND '.join(["s.id > ?", "s.is_strike = 1", *dates])} ORDER BY s.id LIMIT ?"""
-    last = 0
-    while True:
-        rows = await db.fetchall(sql, (last, *params, batch))
-        if not rows:
-            return
-        for row in rows:
-            where = _where_of_json(row["places"], row["oblasts"])
-            if where is None:
-                continue
-            posts = [p.split("\x1e") for p in row["posts"].split("\x1f")] if row["posts"] else []
-            yield _event(row, json.loads(row["weapons"]), list(dict.fromkeys(stream for stream, _ in posts)),
-                         [url for _, url in posts if url], where)
-        last = rows[-1]["id"]
+    dates, params = date_filter(_WHEN, since, until)
+    stories_sql = f"""SELECT s.id, {_WHEN} AS event_at, s.oblasts, s.places, s.weapons, s.killed, s.injured,
+                             s.children_killed, s.children_injured, fp.text AS first_text
+                      FROM stories s JOIN posts fp ON fp.id = s.first_post_id
+                      WHERE {' AND '.join(["s.id > ?", "s.is_strike = 1", *dates])} ORDER BY s.id LIMIT ?"""
+
+    async def read(after: int) -> tuple[list[Any], dict[int, list[tuple[str, str | None]]]]:
+        page = await db.fetchall(stories_sql, (after, *params, batch))
+        posts: dict[int, list[tuple[str, str | None]]] = {}
+        if page:
+            for story_id, stream, url in await db.fetchall(
+                f"""SELECT story_id, stream, url FROM posts WHERE story_id IN ({', '.join('?' * len(page))})
+                    ORDER BY story_id, published_at, id""", tuple(row[0] for row in page),
+            ):
+                posts.setdefault(story_id, []).append((stream, url))
+        return page, posts
+
+    ahead = asyncio.ensure_future(read(0))
+    try:
+        while True:
+            page, posts = await ahead
+            if not page:
+                return
+            ahead = asyncio.ensure_future(read(page[-1]["id"]))
+            for row in page:
+                where = _where_of_json(row["places"], row["oblasts"])
+                if where is None:
+                    continue
+                own = posts.get(row["id"], [])
+                yield _event(row, json.loads(row["weapons"]), list(dict.fromkeys(stream for stream, _ in own)),
+                             [url for _, url in own if url], where)
+    finally:
+        ahead.cancel()  # a reader that stops early leaves no query running
 
 
 _WHEN = "COALESCE(s.event_at, fp.published_at, s.first_seen_at)"

@@ -241,3 +241,48 @@ async def test_streamed_events_and_sql_stats_match_the_story_by_story_forms(tmp_
         assert {"2024-03-30", "2024-03-31", "2024-04-01", "2024-10-27", "2024-10-28", "2025-01-01"} <= days
     finally:
         await db.close()
+
+
+def test_plot_fits_a_report(archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from PIL import Image
+
+    png = tmp_path / "strikes.png"
+    assert main(["stats", "--db", str(archive), "--plot", str(png)]) == 0
+    with Image.open(png) as image:
+        assert image.size == (1600, 900)
+    out, err = capsys.readouterr()
+    assert "Kharkiv (UA-63)" in out
+    assert err.splitlines() == [f"chart written to {png} (1600x900 px)"]  # nothing from matplotlib
+    sized = tmp_path / "sized.png"
+    assert main(["stats", "--db", str(archive), "--plot", str(sized), "--size", "1200x700"]) == 0
+    with Image.open(sized) as image:
+        assert image.size == (1200, 700)
+    with pytest.raises(SystemExit) as refused:
+        main(["stats", "--db", str(archive), "--plot", str(sized), "--size", "12x7"])
+    assert refused.value.code == 2
+    assert "400-10000" in capsys.readouterr().err
+
+
+def test_plot_title_and_legend_outside_the_bars(tmp_path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    from monitor.research import plot_strikes_per_day
+
+    days = {"2024-05-01": {"UA-63": 2, "UA-51": 1}, "2024-05-04": {"UA-63": 1}}
+    captured = []
+    real_close = plt.close
+    plt.close = captured.append  # keep the figure to look at it  # type: ignore[assignment]
+    try:
+        plot_strikes_per_day(days, str(tmp_path / "p.png"), size=(1300, 600),
+                             totals={"strikes": 4, "killed": 3, "injured": 9})
+    finally:
+        plt.close = real_close
+    fig = captured[0]
+    ax = fig.axes[0]
+    assert "2024-05-01 – 2024-05-04" in ax.get_title() and "4 strike stories, 3 killed, 9 injured" in ax.get_title()
+    legend = fig.legends[0]
+    assert [t.get_text() for t in legend.get_texts()] == ["Kharkiv (3)", "Odesa (1)"]
+    renderer = fig.canvas.get_renderer()
+    assert legend.get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1  # beside, not over
+    assert len(ax.patches) == 2 * 2  # two days with bars (dates, not categories: 05-02 and 05-03 stay empty)
+    real_close(fig)
