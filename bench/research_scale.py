@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from storage.schema import SCHEMA_VERSION  # noqa: E402
+from storage.schema import SCHEMA_VERSION
 
 CACHE = Path(os.environ.get("DSNS_BENCH_DIR", "/tmp/dsns-bench"))
 OLD_COMMIT = "217654a"  # main before the streaming events and the SQL stats

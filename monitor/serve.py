@@ -50,7 +50,13 @@ from markupsafe import Markup, escape
 from monitor.app import App
 from monitor.cli_support import EXIT_FAILURE, EXIT_OK
 from storage.database import Database
-from storage.research import EVENT_KEYS, STORY_KEYS, iter_events, iter_stories, oblast_label
+from storage.research import (
+    EVENT_KEYS,
+    STORY_KEYS,
+    iter_events,
+    iter_stories,
+    oblast_label,
+)
 from storage.search import QuerySyntaxError, fts_expression
 
 __all__ = [

@@ -50,6 +50,9 @@ _ADMIN1 = {**ISO_NAMES_EN, "UA-30": "Kyiv City", "UA-32": "Kyiv", "UA-43": "Auto
 _PRECISION = {"city_district": 1, "settlement": 1, "city": 1, "hromada": 2, "raion": 2, "oblast": 3}
 _RANK = {"city_district": 0, "settlement": 1, "city": 1, "hromada": 2, "raion": 3, "oblast": 4}
 NOTES_MAX = 600
+# When a story happened (stories `s` joined to their first post `fp`): the time its text gives,
+# else its first post's publication, else when the archive first saw it.
+_WHEN = "COALESCE(s.event_at, fp.published_at, s.first_seen_at)"
 
 
 def kyiv_date(value: str | None) -> str | None:
@@ -84,12 +87,11 @@ async def iter_stories(
     strikes_only: bool = False, batch: int = 500,
 ) -> AsyncIterator[dict[str, Any]]:
     """One dict per story (STORY_KEYS), oldest first, with its posts' sources and URLs."""
-    when = "COALESCE(s.event_at, fp.published_at, s.first_seen_at)"
-    dates, params = date_filter(when, since, until)
+    dates, params = date_filter(_WHEN, since, until)
     where = ["s.id > ?", *dates]
     if strikes_only:
         where.append("s.is_strike = 1")
-    sql = f"""SELECT s.id, s.first_seen_at, s.last_seen_at, {when} AS event_at, s.is_strike,
+    sql = f"""SELECT s.id, s.first_seen_at, s.last_seen_at, {_WHEN} AS event_at, s.is_strike,
                      s.oblasts, s.places, s.weapons, s.killed, s.injured, s.children_killed,
                      s.children_injured, fp.text AS first_text,
                      (SELECT json_group_array(json_object('stream', p.stream, 'url', p.url))
@@ -270,7 +272,6 @@ async def iter_events(
         ahead.cancel()  # a reader that stops early leaves no query running
 
 
-_WHEN = "COALESCE(s.event_at, fp.published_at, s.first_seen_at)"
 # A story's moment grouped by its UTC hour (whole hours decide the Kyiv date, see
 # _kyiv_date_of_hour); a timestamp not in the archive's own form is kept whole.
 _HOUR = f"CASE WHEN length({_WHEN}) = 20 AND {_WHEN} LIKE '%Z' THEN substr({_WHEN}, 1, 13) ELSE {_WHEN} END"

@@ -22,7 +22,12 @@ from monitor.config import load_config
 from monitor.daemon import poll_all_once
 from storage.database import Database
 from storage.research import (
-    event_of, iter_events, iter_stories, kyiv_date, strike_stats, strikes_per_day_by_oblast,
+    event_of,
+    iter_events,
+    iter_stories,
+    kyiv_date,
+    strike_stats,
+    strikes_per_day_by_oblast,
 )
 from tests.fakes.server import serve
 from tests.fakes.tme import FakeTelegram, jpeg_bytes
