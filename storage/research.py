@@ -64,10 +64,10 @@ def kyiv_date(value: str | None) -> str | None:
     return moment.astimezone(KYIV).date().isoformat() if moment else None
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=65_536)
 def _kyiv_date_of_hour(hour: str) -> str | None:
     """The Kyiv date of a UTC hour ("2024-05-01T22"): Kyiv's offset has been whole hours since
-    1924, so the hour decides the date; a year of events is ~9,000 hours."""
+    1924, so the hour decides the date. A year is 8,760 hours: the cache holds seven years."""
     try:
         moment = datetime.fromisoformat(f"{hour}:00:00+00:00")
     except ValueError:
@@ -198,22 +198,24 @@ def _notes(text: str | None, others: list[str]) -> str:
 
 
 def _event(
-    story: Any, weapons: list[str], sources: list[str], post_urls: list[str], where: dict[str, Any],
+    story_id: int, event_at: str | None, figures: tuple[int | None, int | None, int | None, int | None],
+    weapons: list[str], first_text: str | None, sources: list[str], post_urls: list[str], where: dict[str, Any],
 ) -> dict[str, Any]:
-    """The event row of a story (a dict or row with its id, event_at, figures and first_text)."""
-    date = kyiv_date(story["event_at"])
+    """The event row of a strike story; `figures` are its killed, injured, children killed and injured."""
+    date = kyiv_date(event_at)
+    killed, injured, children_killed, children_injured = figures
     return {
-        "event_id_cnty": f"UKR-DSNS-{story['id']}", "event_date": date,
+        "event_id_cnty": f"UKR-DSNS-{story_id}", "event_date": date,
         "year": int(date[:4]) if date else None, "time_precision": 1,
         "disorder_type": "Political violence", "event_type": "Explosions/Remote violence",
         "sub_event_type": sub_event_type(weapons), "actor1": "Military Forces of Russia (2000-)",
         "country": "Ukraine", "iso": 804, "admin1": where["admin1"], "admin2": where["admin2"],
         "admin3": where["admin3"], "location": where["location"], "latitude": where["latitude"],
         "longitude": where["longitude"], "geo_precision": where["geo_precision"],
-        "source": "; ".join(sources), "notes": _notes(story["first_text"], where["others"]),
-        "fatalities": story["killed"] or 0, "injured": story["injured"] or 0,
-        "children_killed": story["children_killed"] or 0, "children_injured": story["children_injured"] or 0,
-        "weapons": weapons, "story_id": story["id"], "post_urls": post_urls,
+        "source": "; ".join(sources), "notes": _notes(first_text, where["others"]),
+        "fatalities": killed or 0, "injured": injured or 0,
+        "children_killed": children_killed or 0, "children_injured": children_injured or 0,
+        "weapons": weapons, "story_id": story_id, "post_urls": post_urls,
         "oblast": where["oblast"],  # ISO code; not an ACLED column, so exports leave it out
     }
 
@@ -224,7 +226,9 @@ def event_of(story: dict[str, Any]) -> dict[str, Any] | None:
     where = _where(story["places"], story["oblasts"])
     if where is None:
         return None
-    return _event(story, story["weapons"], story["sources"], story["post_urls"], where)
+    figures = (story["killed"], story["injured"], story["children_killed"], story["children_injured"])
+    return _event(story["id"], story["event_at"], figures, story["weapons"], story.get("first_text"),
+                  story["sources"], story["post_urls"], where)
 
 
 async def iter_events(
@@ -260,14 +264,14 @@ async def iter_events(
             page, posts = await ahead
             if not page:
                 return
-            ahead = asyncio.ensure_future(read(page[-1]["id"]))
-            for row in page:
-                where = _where_of_json(row["places"], row["oblasts"])
+            ahead = asyncio.ensure_future(read(page[-1][0]))
+            for story_id, event_at, oblasts, places, weapons, *figures, first_text in page:
+                where = _where_of_json(places, oblasts)
                 if where is None:
                     continue
-                own = posts.get(row["id"], [])
-                yield _event(row, json.loads(row["weapons"]), list(dict.fromkeys(stream for stream, _ in own)),
-                             [url for _, url in own if url], where)
+                own = posts.get(story_id, [])
+                yield _event(story_id, event_at, tuple(figures), json.loads(weapons), first_text,  # type: ignore[arg-type]
+                             list(dict.fromkeys(stream for stream, _ in own)), [url for _, url in own if url], where)
     finally:
         ahead.cancel()  # a reader that stops early leaves no query running
 
