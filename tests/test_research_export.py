@@ -9,7 +9,7 @@ import hashlib
 import io
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from monitor.app import open_app
 from monitor.cli import main
 from monitor.config import load_config
 from monitor.daemon import poll_all_once
+from monitor.research import DELIMITERS, write_rows
 from storage.database import Database
 from storage.research import (
     event_of,
@@ -122,6 +123,22 @@ def test_excel_csv_has_a_bom_and_disarms_formulas(archive: Path, tmp_path: Path)
     assert export(archive, "--format", "csv", "-o", str(plain)) == 0
     assert not plain.read_bytes().startswith(b"\xef\xbb\xbf")
     assert FORMULA in {r["text"] for r in csv.DictReader(plain.open(encoding="utf-8", newline=""))}
+
+
+async def test_excel_cells_with_delimiters_quotes_and_lines_survive() -> None:
+    async def one() -> AsyncIterator[dict]:
+        yield {"text": 'Рядок 1;\r\nрядок 2, "цитата"\tкінець', "places": [{"name": "Ізюм"}, {"name": "Балаклія"}],
+               "killed": 0, "is_strike": True, "url": None, "sum": "@SUM(A1)"}
+
+    for name, delimiter in (("semicolon", ";"), ("comma", ","), ("tab", "\t")):
+        out = io.StringIO(newline="")
+        assert await write_rows(one(), ("text", "places", "killed", "is_strike", "url", "sum"), "csv", out,
+                                excel=True, delimiter=DELIMITERS[name]) == 1
+        raw = out.getvalue()
+        assert raw.startswith("\ufeff") and raw.endswith("\r\n")
+        (row,) = csv.DictReader(io.StringIO(raw[1:], newline=""), delimiter=delimiter)
+        assert row == {"text": 'Рядок 1;\r\nрядок 2, "цитата"\tкінець', "places": "Ізюм; Балаклія", "killed": "0",
+                       "is_strike": "true", "url": "", "sum": "'@SUM(A1)"}, name
 
 
 def test_photos_are_files_named_by_their_sha256(archive: Path, tmp_path: Path) -> None:
