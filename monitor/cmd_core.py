@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import logging
 import sys
@@ -40,6 +39,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--since", type=iso_date, metavar="DATE", help="only posts published at or after DATE")
     export.add_argument("--until", type=iso_date, metavar="DATE", help="only posts published before DATE")
     export.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
+    export.add_argument("--excel", action="store_true", help="CSV that Excel opens as it is: UTF-8 with a byte order mark (implies --format csv)")
+    export.add_argument("--delimiter", choices=["comma", "semicolon", "tab"], default="comma", help="CSV delimiter; Excel in a comma-decimal locale (Ukrainian, most of Europe) splits on semicolon (default: %(default)s)")
+    export.add_argument("--photos", metavar="DIR", help="with --what posts: write each post's photos into DIR as <sha256>.<ext>, named in the rows' photo_files")
     export.set_defaults(handler=_export, needs="app", reads_only=True)
 
     reanalyze = commands.add_parser(
@@ -84,30 +86,16 @@ async def _run(args: argparse.Namespace, app: App) -> int:
 
 
 async def _export(args: argparse.Namespace, app: App) -> int:
-    from storage.export import POST_EXPORT_KEYS, iter_posts
+    from monitor.research import check_export, export_rows
 
+    check_export(args)
     out: TextIO = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
     try:
-        if args.what != "posts":
-            from monitor.research import export_research
-
-            count = await export_research(args, app.db, out)
-            log.info("exported %d %s", count, args.what)
-            return EXIT_OK
-        writer = csv.DictWriter(out, fieldnames=POST_EXPORT_KEYS) if args.format == "csv" else None
-        if writer:
-            writer.writeheader()
-        count = 0
-        async for row in iter_posts(app.db, since=args.since, until=args.until):
-            if writer:
-                writer.writerow({**row, "photos": " ".join(row["photos"]), "edited": str(row["edited"]).lower()})
-            else:
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
-            count += 1
+        count = await export_rows(args, app.db, out)
     finally:
         if args.output:
             out.close()
-    log.info("exported %d posts", count)
+    log.info("exported %d %s", count, args.what)
     return EXIT_OK
 
 

@@ -44,6 +44,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     stats.add_argument("--until", type=iso_date, metavar="DATE", help="only strikes before DATE")
     stats.add_argument("--by", choices=["oblast", "day", "weapon"], default="oblast", help="group by (default: %(default)s)")
     stats.add_argument("--plot", metavar="FILE.png", help="also write a PNG chart of strikes per day by oblast")
+    stats.add_argument("--size", type=_plot_size, default=(1600, 900), metavar="WxH", help="the chart's size in pixels (default: 1600x900)")
     stats.set_defaults(handler=_stats, needs="app", reads_only=True)
 
     serve = commands.add_parser(
@@ -71,6 +72,17 @@ def _cursor(value: str) -> int:
         return int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a search cursor: {value!r}") from None
+
+
+def _plot_size(value: str) -> tuple[int, int]:
+    width, _, height = value.lower().partition("x")
+    try:
+        size = (int(width), int(height))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {value!r} (e.g. 1600x900)") from None
+    if not (400 <= size[0] <= 10_000 and 300 <= size[1] <= 10_000):
+        raise argparse.ArgumentTypeError(f"{value}: width 400-10000 and height 300-10000 pixels")
+    return size
 
 
 def _port(value: str) -> int:

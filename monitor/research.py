@@ -1,4 +1,4 @@
-"""The researchers' commands behind the CLI: search, export of stories/events, stats and plots."""
+"""The researchers' commands behind the CLI: search, export (posts, stories, events, photos), stats and plots."""
 
 from __future__ import annotations
 
@@ -6,22 +6,35 @@ import argparse
 import csv
 import json
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Sequence
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from analysis.gazetteer import get_gazetteer
 from analysis.places import find_places, labels, needs_choice, oblast_name
-from dsns.errors import UsageError
+from dsns.errors import DsnsError, UsageError
+from dsns.images import sniff_image
 from monitor.app import App
 from monitor.cli_support import EXIT_OK
 from storage.database import Database
+from storage.export import POST_EXPORT_KEYS, iter_posts, photo_data
 from storage.research import (
-    EVENT_KEYS, STORY_KEYS, iter_events, iter_stories, kyiv_date, oblast_label, strike_stats,
+    EVENT_KEYS,
+    STORY_KEYS,
+    iter_events,
+    iter_stories,
+    kyiv_date,
+    oblast_label,
+    strike_stats,
+    strikes_per_day_by_oblast,
 )
 from storage.search import QuerySyntaxError, parse_query, region_filter, search_posts
+from storage.timeutil import to_db
 
-__all__ = ["run_search", "export_research", "run_stats", "write_rows", "plot_strikes_per_day"]
+__all__ = ["run_search", "export_rows", "check_export", "run_stats", "write_rows", "plot_strikes_per_day", "DELIMITERS"]
 
 log = logging.getLogger("dsns_monitor")
 
@@ -108,34 +121,119 @@ def _kyiv_time(value: str | None) -> str:
     return moment.astimezone(KYIV).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
-def _csv_value(value: Any) -> Any:
-    if isinstance(value, list):
-        return "; ".join(v["name"] if isinstance(v, dict) else str(v) for v in value)
-    if isinstance(value, bool):
-        return str(value).lower()
-    return "" if value is None else value
+# Cells Excel would run as a formula: posts are other people's text (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t"}
+# A photo's file extension from the type its bytes show (collectors.media.sniff_image).
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
 
 
-async def write_rows(rows: AsyncIterator[dict[str, Any]], keys: Sequence[str], fmt: str, out: TextIO) -> int:
-    """Write dict rows as JSON lines or CSV (lists joined by "; "); returns how many."""
-    writer = csv.DictWriter(out, fieldnames=list(keys), extrasaction="ignore") if fmt == "csv" else None
-    if writer:
-        writer.writeheader()
+def _csv_value(value: Any, excel: bool = False) -> Any:
+    kind = type(value)
+    if kind is int or kind is float:
+        return value
+    if kind is list:
+        value = "; ".join(v["name"] if isinstance(v, dict) else str(v) for v in value)
+    elif kind is bool:
+        return "true" if value else "false"
+    elif value is None:
+        return ""
+    if excel and isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+async def write_rows(
+    rows: AsyncIterator[dict[str, Any]], keys: Sequence[str], fmt: str, out: TextIO,
+    *, excel: bool = False, delimiter: str = ",",
+) -> int:
+    """Write dict rows as JSON lines or CSV (lists joined by "; "), each as it is read; returns
+    how many. `excel`: CSV that Excel opens as it is (a UTF-8 byte order mark, which it needs to
+    read Cyrillic; CRLF rows; cells starting like a formula prefixed with an apostrophe)."""
+    writer = None
+    if fmt == "csv":
+        if excel:
+            out.write("\ufeff")
+        writer = csv.writer(out, delimiter=delimiter)
+        writer.writerow(keys)
     count = 0
     async for row in rows:
         if writer:
-            writer.writerow({k: _csv_value(row.get(k)) for k in keys})
+            writer.writerow([_csv_value(row.get(k), excel) for k in keys])
         else:
             out.write(json.dumps({k: row.get(k) for k in keys}, ensure_ascii=False) + "\n")
         count += 1
     return count
 
 
-async def export_research(args: argparse.Namespace, db: Database, out: TextIO) -> int:
-    """`export --what stories|events` into `out`; returns the number of rows."""
+class PhotoFiles:
+    """Writes each photo a row shows once, as `<sha256>.<ext>` in a folder, and names the files
+    for the row as the output sees them (relative to the output file's folder when there is one)."""
+
+    def __init__(self, db: Database, folder: Path, output: str | None) -> None:
+        self.db, self.folder = db, folder
+        base = Path(output).resolve().parent if output else None
+        self.prefix = Path(os.path.relpath(folder.resolve(), base)) if base else folder
+        self._names: dict[str, str] = {}
+        self.written = 0
+
+    async def name(self, sha256: str) -> str | None:
+        if sha256 not in self._names:
+            found = await photo_data(self.db, sha256)
+            if found is None:
+                return None
+            mime, data = found
+            name = f"{sha256}.{_EXTENSIONS.get(sniff_image(data) or mime, 'bin')}"
+            target = self.folder / name
+            if not target.exists():  # content-addressed: a file already there is this photo
+                partial = target.with_suffix(".partial")
+                partial.write_bytes(data)
+                partial.replace(target)
+                self.written += 1
+            self._names[sha256] = name
+        return str(self.prefix / self._names[sha256])
+
+    async def add(self, rows: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+        async for row in rows:
+            names = [await self.name(sha) for sha in row["photos"]]
+            yield {**row, "photo_files": [n for n in names if n is not None]}
+
+
+async def export_rows(args: argparse.Namespace, db: Database, out: TextIO) -> int:
+    """`dsns-monitor export` into `out`: posts, stories or events; returns the number of rows."""
+    fmt = "csv" if args.excel else args.format
+    delimiter = DELIMITERS[args.delimiter]
+    if args.what == "posts":
+        keys: Sequence[str] = POST_EXPORT_KEYS
+        rows = iter_posts(db, since=args.since, until=args.until)
+        if args.photos:
+            photos = PhotoFiles(db, Path(args.photos), args.output)
+            keys = (*keys, "photo_files")
+            count = await write_rows(photos.add(rows), keys, fmt, out, excel=args.excel, delimiter=delimiter)
+            print(f"{photos.written} photos written to {args.photos}", file=sys.stderr)
+            return count
+        return await write_rows(rows, keys, fmt, out, excel=args.excel, delimiter=delimiter)
     if args.what == "stories":
-        return await write_rows(iter_stories(db, since=args.since, until=args.until), STORY_KEYS, args.format, out)
-    return await write_rows(iter_events(db, since=args.since, until=args.until), EVENT_KEYS, args.format, out)
+        rows, keys = iter_stories(db, since=args.since, until=args.until), STORY_KEYS
+    else:
+        rows, keys = iter_events(db, since=args.since, until=args.until), EVENT_KEYS
+    return await write_rows(rows, keys, fmt, out, excel=args.excel, delimiter=delimiter)
+
+
+def check_export(args: argparse.Namespace) -> None:
+    """Refuse what argparse cannot see in `export`'s options; makes the --photos folder (not
+    its parents)."""
+    if not args.photos:
+        return
+    if args.what != "posts":
+        raise UsageError("--photos goes with --what posts")
+    folder = Path(args.photos)
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise DsnsError(f"{folder}: cannot make the photos folder: {exc.strerror}") from exc
+    if not os.access(folder, os.W_OK):
+        raise DsnsError(f"{folder}: not writable (for --photos)")
 
 
 async def run_stats(args: argparse.Namespace, app: App) -> int:
@@ -154,51 +252,67 @@ async def run_stats(args: argparse.Namespace, app: App) -> int:
         table.add_row(label, str(row["strikes"]), str(row["killed"]), str(row["injured"]))
     Console().print(table)
     if args.plot:
-        days = await _strikes_per_day_by_oblast(app.db, args)
-        plot_strikes_per_day(days, args.plot)
-        print(f"chart written to {args.plot}", file=sys.stderr)
+        days = await strikes_per_day_by_oblast(app.db, since=args.since, until=args.until)
+        per_day = rows if args.by == "day" else await strike_stats(app.db, "day", since=args.since, until=args.until)
+        totals = {k: sum(r[k] for r in per_day) for k in ("strikes", "killed", "injured")}
+        plot_strikes_per_day(days, args.plot, size=args.size, totals=totals, since=args.since, until=args.until)
+        print(f"chart written to {args.plot} ({args.size[0]}x{args.size[1]} px)", file=sys.stderr)
     return EXIT_OK
 
 
-async def _strikes_per_day_by_oblast(db: Database, args: argparse.Namespace) -> dict[str, dict[str, int]]:
-    days: dict[str, dict[str, int]] = {}
-    async for story in iter_stories(db, since=args.since, until=args.until, strikes_only=True):
-        day = kyiv_date(story["event_at"]) or "?"
-        for iso in story["oblasts"] or ["?"]:
-            per = days.setdefault(day, {})
-            per[iso] = per.get(iso, 0) + 1
-    return days
+def _range_title(days: list[date], since: datetime | None, until: datetime | None) -> str:
+    """The chart's Kyiv dates: the range asked for (--until is exclusive), else the data's."""
+    first = date.fromisoformat(kyiv_date(to_db(since)) or "") if since else (days[0] if days else None)
+    last = date.fromisoformat(kyiv_date(to_db(until - timedelta(seconds=1))) or "") if until else (days[-1] if days else None)
+    if first is None or last is None:
+        return "no strikes"
+    return f"{first.isoformat()} – {last.isoformat()}" if first != last else first.isoformat()
 
 
-def plot_strikes_per_day(days: dict[str, dict[str, int]], path: str, top: int = 8) -> None:
+def plot_strikes_per_day(
+    days: dict[str, dict[str, int]], path: str, *, size: tuple[int, int] = (1600, 900),
+    totals: dict[str, int] | None = None, since: datetime | None = None, until: datetime | None = None,
+    top: int = 8,
+) -> None:
     """A stacked bar chart of strike stories per Kyiv day, one colour per oblast (the `top`
-    busiest; the rest grouped as "other" so the legend stays readable)."""
+    busiest; the rest grouped as "other" so the legend stays readable), `size` pixels, with
+    the date range and totals in the title and the legend beside the plot, not over the bars."""
     import matplotlib
 
     matplotlib.use("Agg")  # headless: no display on a server
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
-    totals: dict[str, int] = {}
-    for per in days.values():
+    dated = {date.fromisoformat(d): per for d, per in days.items() if d != "?"}
+    totals_by_oblast: dict[str, int] = {}
+    for per in dated.values():
         for iso, n in per.items():
-            totals[iso] = totals.get(iso, 0) + n
-    leaders = sorted(totals, key=lambda iso: -totals[iso])[:top]
-    series = leaders + (["other"] if len(totals) > top else [])
-    labels = sorted(days)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.35 * len(labels) + 3), 4.5))
+            totals_by_oblast[iso] = totals_by_oblast.get(iso, 0) + n
+    leaders = sorted(totals_by_oblast, key=lambda iso: (-totals_by_oblast[iso], iso))[:top]
+    series = leaders + (["other"] if len(totals_by_oblast) > top else [])
+    labels = sorted(dated)
+    dpi = 100
+    fig, ax = plt.subplots(figsize=(size[0] / dpi, size[1] / dpi), dpi=dpi, layout="constrained")
     bottom = [0] * len(labels)
     for name in series:
         values = [
-            sum(n for iso, n in days[d].items() if iso not in leaders) if name == "other"
-            else days[d].get(name, 0) for d in labels
+            sum(n for iso, n in dated[d].items() if iso not in leaders) if name == "other"
+            else dated[d].get(name, 0) for d in labels
         ]
-        ax.bar(labels, values, bottom=bottom, label=oblast_label(name) if name != "other" else "other")
+        label = f"{'other' if name == 'other' else oblast_label(name)} ({sum(values)})"
+        ax.bar(labels, values, bottom=bottom, width=0.85, label=label)
         bottom = [b + v for b, v in zip(bottom, values)]
-    ax.set_title("Strikes per day by oblast (DSNS reports)")
+    title = f"Strikes per day by oblast (Kyiv days), {_range_title(labels, since, until)}"
+    if totals is not None:
+        title += (f"\n{totals['strikes']:,} strike stories, {totals['killed']:,} killed, "
+                  f"{totals['injured']:,} injured (as DSNS and the configured feeds reported them)")
+    ax.set_title(title)
     ax.set_ylabel("strike stories")
-    ax.tick_params(axis="x", labelrotation=60)
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator())
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.grid(axis="y", alpha=0.3)
     if series:
-        ax.legend(fontsize="small", loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
+        fig.legend(loc="outside right upper", title="oblast (strikes)")
+    fig.savefig(path, format="png", dpi=dpi)
     plt.close(fig)

@@ -13,6 +13,13 @@ every start and go stale). Requests naming any host but localhost are refused, s
 the researcher visits cannot reach the server through a rebound DNS name. Datasette runs in
 this process under uvicorn, so nothing outlives a killed `serve`; SIGINT/SIGTERM stop it and
 remove the snapshot.
+
+What a researcher reads first: the home page lists the archive (the licences are a link, to
+/-/licences); the posts table leads with date, source, text and link; `posts_view` and
+`stories_view` (storage/schema.py) name oblasts and places as text; photos show as thumbnails
+served from the archive by hash at /-/photo/<sha256>, each fetched only when the browser shows
+it (datasette-render-images would inline every photo's bytes into the page as a data URI, and
+only for columns that hold the bytes, which the posts views do not).
 """
 
 from __future__ import annotations
@@ -20,12 +27,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import signal
 import socket
 import sqlite3
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,15 +44,26 @@ from datasette.app import Datasette
 from datasette.database import Database as DatasetteDatabase
 from datasette.plugins import pm
 from datasette.utils import escape_fts
+from datasette.utils.asgi import Request, Response
+from markupsafe import Markup, escape
 
 from dsns.errors import DsnsError
 from monitor.app import App
 from monitor.cli_support import EXIT_OK
 from storage.database import Database
-from storage.research import EVENT_KEYS, STORY_KEYS, iter_events, iter_stories
+from storage.research import (
+    EVENT_KEYS,
+    STORY_KEYS,
+    iter_events,
+    iter_stories,
+    oblast_label,
+)
 from storage.search import QuerySyntaxError, fts_expression
 
-__all__ = ["build_research_db", "build_metadata", "run_serve", "PRIVATE_TABLES", "local_hosts_only", "authorize"]
+__all__ = [
+    "build_research_db", "build_metadata", "build_datasette", "guarded", "run_serve", "PRIVATE_TABLES",
+    "local_hosts_only", "authorize",
+]
 
 # Subscribers' chat ids and the alert queue are nobody's research material.
 PRIVATE_TABLES = ("chats", "subscriptions", "outbox", "bot_state")
@@ -52,7 +72,13 @@ _UNREADABLE = frozenset({*PRIVATE_TABLES, "dbstat", "sqlite_dbpage"})
 _LOCAL_NAMES = ("localhost", "127.0.0.1", "[::1]")
 _PLUGIN_NAME = "dsns-monitor-private"
 _REPO_NOTICE = Path(__file__).resolve().parent.parent / "NOTICE"
-_JSON_COLUMNS = ("oblasts", "places", "weapons", "sources", "post_urls")
+# The posts table's columns a reader wants first; the others follow in the table's order.
+POSTS_FIRST = ("id", "published_at", "stream", "title", "text", "url", "story_id", "edited", "views")
+# Columns holding photo hashes (space-separated in the views), shown as thumbnails.
+_PHOTO_COLUMNS = {("posts_view", "photos"), ("post_media", "sha256")}
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+# Only what the photo downloader stores (collectors.media.sniff_image): never served as HTML or SVG.
+_PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 
 
 def _cell(value: Any) -> Any:
@@ -63,13 +89,17 @@ def _cell(value: Any) -> Any:
     return value
 
 
+# The snapshot's stories: oblasts and places as text right after the figures' key columns.
+_SNAPSHOT_STORY_KEYS = (*STORY_KEYS[:5], "oblast_names", "place_names", *STORY_KEYS[5:])
+
+
 async def build_research_db(db: Database, path: Path) -> tuple[int, int]:
     """Write the `events` and `stories` tables to a new SQLite file; returns their row counts."""
     conn = sqlite3.connect(path)
     try:
         event_cols = (*EVENT_KEYS, "oblast")
         conn.execute(f"CREATE TABLE events ({', '.join(event_cols)}, PRIMARY KEY (story_id))")
-        conn.execute(f"CREATE TABLE stories ({', '.join(STORY_KEYS)}, PRIMARY KEY (id))")
+        conn.execute(f"CREATE TABLE stories ({', '.join(_SNAPSHOT_STORY_KEYS)}, PRIMARY KEY (id))")
         events = 0
         async for event in iter_events(db):
             # The ISO code alongside ACLED's English admin1, for the region canned query.
@@ -78,7 +108,9 @@ async def build_research_db(db: Database, path: Path) -> tuple[int, int]:
             events += 1
         stories = 0
         async for story in iter_stories(db):
-            row = [_cell(story[k]) for k in STORY_KEYS]
+            named = {"oblast_names": ", ".join(map(oblast_label, story["oblasts"])) or None,
+                     "place_names": ", ".join(p["name"] for p in story["places"]) or None}
+            row = [_cell(story[k] if k in story else named[k]) for k in _SNAPSHOT_STORY_KEYS]
             conn.execute(f"INSERT INTO stories VALUES ({', '.join('?' * len(row))})", row)
             stories += 1
         conn.execute("CREATE INDEX events_date ON events (event_date)")
@@ -86,6 +118,9 @@ async def build_research_db(db: Database, path: Path) -> tuple[int, int]:
     finally:
         conn.close()
     return events, stories
+
+
+LICENCES_PATH = "/-/licences"
 
 
 def _attribution() -> str:
@@ -101,14 +136,14 @@ def build_metadata(archive_name: str) -> dict[str, Any]:
     return {
         "title": "DSNS strike archive",
         "description": "Posts of Ukraine's State Emergency Service (ДСНС) on Telegram and news feeds, "
-                       "archived by dsns-monitor, with detected Russian strikes grouped into stories.",
+                       "archived by dsns-monitor, with detected Russian strikes grouped into stories. "
+                       "Start with posts_view (each post with its analysis and photos) or stories_view.",
         "source": "ДСНС України (Telegram channels) and configured news feeds",
         "source_url": "https://t.me/s/dsns_telegram",
-        "license": "Posts: © their publishers, quoted for research. Gazetteer: ODbL 1.0 / CC BY-IGO 3.0 (see about)",
+        "license": "Posts: © their publishers, quoted for research. Gazetteer: ODbL 1.0 / CC BY-IGO 3.0",
         "license_url": "https://opendatacommons.org/licenses/odbl/1-0/",
-        "about": "Attribution (NOTICE)",
-        "about_url": "https://www.openstreetmap.org/copyright",
-        "description_html": "<pre style='white-space:pre-wrap'>" + _html(_attribution()) + "</pre>",
+        "about": "Licences and attribution",
+        "about_url": LICENCES_PATH,
         "plugins": {"datasette-cluster-map": {"latitude_column": "latitude", "longitude_column": "longitude"}},
         "databases": {
             archive_name: {
@@ -121,13 +156,20 @@ def build_metadata(archive_name: str) -> dict[str, Any]:
                         "fts_table": "posts_words", "fts_pk": "search_key", "sort_desc": "published_at",
                         "facets": ["stream", "edited"],
                     },
+                    "posts_view": {
+                        "description": "Each post with its analysis (strike, oblasts and places by name, "
+                                       "weapons, killed, injured), its story and its photos.",
+                        "sort_desc": "published_at",
+                    },
                     "analyses": {"description": "Detection per post: strike or not, weapons, places (JSON).",
                                  "facets": [{"array": "oblasts"}, {"array": "weapons"}, "is_strike"]},
                     "stories": {"description": "One real event across posts, with its best figures.",
                                 "facets": [{"array": "oblasts"}, {"array": "weapons"}, "is_strike"]},
-                    "stories_view": {"description": "Stories with their first post's source, URL and text.",
+                    "stories_view": {"description": "Stories with oblasts and places by name, and their "
+                                                    "first post's source, URL and text.",
                                      "facets": [{"array": "oblasts"}, {"array": "weapons"}, "is_strike"]},
                     "media": {"description": "Photos, stored once by SHA-256."},
+                    "oblast_names": {"description": "ISO 3166-2 codes of Ukraine's oblasts and their names."},
                     **hidden,
                 },
             },
@@ -161,10 +203,6 @@ def build_metadata(archive_name: str) -> dict[str, Any]:
             },
         },
     }
-
-
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 Scope = MutableMapping[str, Any]
@@ -215,6 +253,14 @@ class _PublicArchive(DatasetteDatabase):
     async def table_names(self) -> list[str]:
         return [name for name in await super().table_names() if name not in PRIVATE_TABLES]
 
+    async def table_columns(self, table: str) -> list[str]:
+        columns: list[str] = await super().table_columns(table)
+        if table != "posts":
+            return columns
+        # Datasette selects (and shows) the columns in this order.
+        first = [c for c in POSTS_FIRST if c in columns]
+        return first + [c for c in columns if c not in first]
+
     async def get_all_foreign_keys(self) -> dict[str, dict[str, list[dict[str, Any]]]]:
         keys: dict[str, dict[str, list[dict[str, Any]]]] = await super().get_all_foreign_keys()
         return {
@@ -232,13 +278,24 @@ def _search_expression(text: str) -> str:
         return escape_fts(text)
 
 
+def _thumbnails(hashes: str) -> Markup:
+    """Thumbnails of the photos with these hashes, each a link to the full photo."""
+    links = [
+        f'<a href="/-/photo/{sha}"><img src="/-/photo/{sha}" loading="lazy" alt="photo {sha[:12]}" '
+        'style="max-width:160px;max-height:120px;margin:2px"></a>'
+        for sha in hashes.split() if _SHA256.fullmatch(sha)
+    ]
+    return Markup("".join(links))
+
+
 class _Guard:
-    """The Datasette plugin that keeps the bot's data in: the authorizer and the Host check."""
+    """The Datasette plugin of `serve`: the authorizer and the Host check that keep the bot's data
+    in, the licences page, and the photos served by hash and shown as thumbnails."""
 
     __name__ = _PLUGIN_NAME  # Datasette lists plugins by module name; this one lives in code
 
-    def __init__(self, port: int) -> None:
-        self.port = port
+    def __init__(self, port: int, archive: str) -> None:
+        self.port, self.archive = port, archive
 
     @hookimpl(trylast=True)  # after Datasette's own, so its `escape_fts` is replaced by ours
     def prepare_connection(self, conn: sqlite3.Connection) -> None:
@@ -249,6 +306,60 @@ class _Guard:
     @hookimpl
     def asgi_wrapper(self) -> Callable[[ASGIApp], ASGIApp]:
         return lambda app: local_hosts_only(app, self.port)
+
+    @hookimpl
+    def register_routes(self) -> list[tuple[str, Callable[..., Awaitable[Response]]]]:
+        return [(r"^/-/photo/(?P<sha256>[0-9a-f]{64})$", self._photo), (f"^{LICENCES_PATH}$", self._licences)]
+
+    @hookimpl
+    def render_cell(self, row: Any, value: Any, column: str, table: str | None, database: str) -> Markup | None:
+        if database != self.archive:
+            return None
+        if (table, column) in _PHOTO_COLUMNS and isinstance(value, str) and value:
+            return _thumbnails(value)
+        if (table, column) == ("media", "data"):  # the bytes, shown (their hash is the row's key)
+            return _thumbnails(row["sha256"])
+        return None
+
+    async def _photo(self, request: Request, datasette: Datasette) -> Response:
+        sha256 = request.url_vars["sha256"]
+        found = await datasette.get_database(self.archive).execute(
+            "SELECT mime, data FROM media WHERE sha256 = ?", [sha256])
+        row = found.first()
+        if row is None or row["mime"] not in _PHOTO_TYPES:
+            return Response.text("no such photo\n", status=404)
+        return Response(bytes(row["data"]), content_type=row["mime"], headers={
+            "Cache-Control": "public, max-age=31536000, immutable",  # named by its content
+            "X-Content-Type-Options": "nosniff",
+        })
+
+    async def _licences(self, request: Request, datasette: Datasette) -> Response:
+        return Response.html(
+            "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Licences and attribution</title></head>"
+            "<body><p><a href='/'>&larr; the archive</a></p><h1>Licences and attribution</h1>"
+            f"<pre style='white-space:pre-wrap'>{escape(_attribution())}</pre></body></html>"
+        )
+
+
+def build_datasette(archive: Path, research: Path) -> Datasette:
+    """Datasette over the live archive (read-only, listed first) and the research snapshot."""
+    datasette = Datasette(
+        metadata=build_metadata(archive.stem), settings={"sql_time_limit_ms": 5000, "facet_time_limit_ms": 1000},
+    )
+    datasette.remove_database("_memory")  # Datasette's scratch database, added when given no files
+    datasette.add_database(_PublicArchive(datasette, path=str(archive)), name=archive.stem)
+    datasette.add_database(DatasetteDatabase(datasette, path=str(research), is_mutable=False), name="research")
+    return datasette
+
+
+@contextmanager
+def guarded(port: int, archive: Path) -> Iterator[None]:
+    """The plugin of `serve` registered with Datasette for the time of the block."""
+    pm.register(_Guard(port, archive.stem), name=_PLUGIN_NAME)
+    try:
+        yield
+    finally:
+        pm.unregister(name=_PLUGIN_NAME)
 
 
 async def run_serve(args: argparse.Namespace, app: App) -> int:
@@ -266,25 +377,19 @@ async def run_serve(args: argparse.Namespace, app: App) -> int:
     # there before it: ours, which only makes sure the process then exits with our status.
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: None)
-    pm.register(_Guard(args.port), name=_PLUGIN_NAME)
     try:
-        with tempfile.TemporaryDirectory(prefix="dsns-serve-") as tmp:
+        with guarded(args.port, archive), tempfile.TemporaryDirectory(prefix="dsns-serve-") as tmp:
             research = Path(tmp) / "research.db"
             events, stories = await build_research_db(app.db, research)
-            datasette = Datasette(
-                immutables=[str(research)], metadata=build_metadata(archive.stem),
-                settings={"sql_time_limit_ms": 5000, "facet_time_limit_ms": 1000},
-            )
-            datasette.add_database(_PublicArchive(datasette, path=str(archive)), name=archive.stem)
             server = uvicorn.Server(uvicorn.Config(
-                datasette.app(), lifespan="on", log_config=None, access_log=False, log_level="warning",
+                build_datasette(archive, research).app(), lifespan="on", log_config=None, access_log=False,
+                log_level="warning",
             ))
             print(f"serving {archive.name} ({events} events, {stories} stories) on http://127.0.0.1:{args.port}/ "
                   "- Ctrl-C stops", file=sys.stderr, flush=True)
             await server.serve(sockets=[listener])
             return EXIT_OK
     finally:
-        pm.unregister(name=_PLUGIN_NAME)
         listener.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

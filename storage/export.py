@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -9,9 +10,15 @@ from typing import Any
 from storage.database import Database
 from storage.timeutil import to_db
 
-__all__ = ["iter_posts", "POST_EXPORT_KEYS", "PHOTOS_SQL", "date_filter", "post_row"]
+__all__ = ["iter_posts", "POST_EXPORT_KEYS", "PHOTOS_SQL", "date_filter", "post_row", "photo_data"]
 
-POST_EXPORT_KEYS = ("source", "external_id", "url", "published_at", "text", "edited", "photos")
+POST_EXPORT_KEYS = (
+    "source", "external_id", "url", "published_at", "text", "edited", "photos",
+    "is_strike", "oblasts", "places", "weapons", "killed", "injured", "children_killed",
+    "children_injured", "story_id",
+)
+# Publication order, with the archive's own tiebreak: storage.schema.SEARCH_KEY, indexed.
+_SECONDS = 2147483648
 
 # The SHA-256 of a post's stored photos, in order, space-separated (alias `p` for posts).
 PHOTOS_SQL = """(SELECT group_concat(sha256, ' ') FROM
@@ -48,6 +55,20 @@ def post_row(row: Any) -> dict[str, Any]:
     }
 
 
+def _analysed(row: Any) -> dict[str, Any]:
+    """The analysis columns of an export row; None throughout for a post not analysed yet."""
+    done = row["is_strike"] is not None
+    return {
+        "is_strike": bool(row["is_strike"]) if done else None,
+        "oblasts": json.loads(row["oblasts"]) if done else None,
+        "places": json.loads(row["places"]) if done else None,
+        "weapons": json.loads(row["weapons"]) if done else None,
+        "killed": row["killed"], "injured": row["injured"],
+        "children_killed": row["children_killed"], "children_injured": row["children_injured"],
+        "story_id": row["story_id"],
+    }
+
+
 async def iter_posts(
     db: Database,
     *,
@@ -55,19 +76,35 @@ async def iter_posts(
     until: datetime | None = None,
     batch: int = 500,
 ) -> AsyncIterator[dict[str, Any]]:
-    """Every post in the order it was archived, with the SHA-256 of its stored photos.
+    """Every post (POST_EXPORT_KEYS) in publication order (a post without a date at the moment it
+    was archived), with its analysis, story and the SHA-256 of its stored photos.
 
-    Paged by id so a large archive streams in constant memory.
+    Paged by the indexed search key, so a large archive streams in constant memory and each
+    page starts where the last ended; a date range bounds that key too.
     """
     where, params = date_filter("p.published_at", since, until)
-    sql = f"""SELECT p.id, p.stream, p.external_id, p.url, p.published_at, p.title, p.text, p.edited,
-                     {PHOTOS_SQL}
-              FROM posts p WHERE {' AND '.join(["p.id > ?", *where])} ORDER BY p.id LIMIT ?"""
-    last_id = 0
+    if since is not None:
+        where.append(f"p.search_key >= unixepoch(?) * {_SECONDS}")
+        params.append(to_db(since))
+    if until is not None:
+        where.append(f"p.search_key < unixepoch(?) * {_SECONDS}")
+        params.append(to_db(until))
+    sql = f"""SELECT p.search_key, p.stream, p.external_id, p.url, p.published_at, p.title, p.text,
+                     p.edited, p.story_id, a.is_strike, a.oblasts, a.places, a.weapons, a.killed,
+                     a.injured, a.children_killed, a.children_injured, {PHOTOS_SQL}
+              FROM posts p LEFT JOIN analyses a ON a.post_id = p.id
+              WHERE {' AND '.join(["p.search_key > ?", *where])} ORDER BY p.search_key LIMIT ?"""
+    last = -(2**63)
     while True:
-        rows = await db.fetchall(sql, (last_id, *params, batch))
+        rows = await db.fetchall(sql, (last, *params, batch))
         if not rows:
             return
         for row in rows:
-            yield post_row(row)
-        last_id = rows[-1]["id"]
+            yield {**post_row(row), **_analysed(row)}
+        last = rows[-1]["search_key"]
+
+
+async def photo_data(db: Database, sha256: str) -> tuple[str, bytes] | None:
+    """A stored photo's recorded type and bytes, or None when the archive has no such photo."""
+    row = await db.fetchone("SELECT mime, data FROM media WHERE sha256 = ?", (sha256,))
+    return (row["mime"], bytes(row["data"])) if row else None

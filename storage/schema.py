@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from analysis.gazetteer import ISO_NAMES_EN
 from storage.errors import SchemaTooNewError, StorageError
 
 __all__ = ["migrate", "run_script", "MIGRATIONS", "SCHEMA_VERSION"]
@@ -513,10 +514,44 @@ async def m013_chat_pending(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m014_research_views(conn: aiosqlite.Connection) -> None:
+    """Views a reader of the archive (Datasette, sqlite3) sees as text: oblast names beside the
+    ISO codes, place names instead of JSON, each post with its analysis and photos, useful
+    columns first. The names are written into the view (27 rows): the view needs no table."""
+    names = ", ".join(f"('{iso}', '{name}')" for iso, name in sorted(ISO_NAMES_EN.items()))
+    oblast_names = """(SELECT group_concat(coalesce((SELECT name FROM oblast_names o WHERE o.iso = j.value),
+                       j.value), ', ') FROM json_each({0}) j)"""
+    place_names = "(SELECT group_concat(json_extract(j.value, '$.name'), ', ') FROM json_each({0}) j)"
+    await run_script(
+        conn,
+        f"""
+        CREATE VIEW oblast_names (iso, name) AS VALUES {names};
+        DROP VIEW stories_view;
+        CREATE VIEW stories_view AS
+            SELECT s.id, COALESCE(s.event_at, fp.published_at, s.first_seen_at) AS happened_at, s.is_strike,
+                   {oblast_names.format("s.oblasts")} AS oblast_names, {place_names.format("s.places")} AS place_names,
+                   s.weapons, s.killed, s.injured, s.children_killed, s.children_injured,
+                   (SELECT count(*) FROM posts p WHERE p.story_id = s.id) AS post_count,
+                   fp.stream AS first_source, fp.url AS first_url, fp.text AS first_text,
+                   s.oblasts, s.places, s.first_seen_at, s.last_seen_at
+            FROM stories s JOIN posts fp ON fp.id = s.first_post_id;
+        CREATE VIEW posts_view AS
+            SELECT p.id, p.published_at, p.stream, a.is_strike,
+                   {oblast_names.format("a.oblasts")} AS oblast_names, {place_names.format("a.places")} AS place_names,
+                   a.weapons, a.killed, a.injured, p.story_id, p.title, p.text, p.url,
+                   (SELECT group_concat(sha256, ' ') FROM (SELECT sha256 FROM post_media pm
+                     WHERE pm.post_id = p.id AND sha256 IS NOT NULL ORDER BY position)) AS photos,
+                   p.edited, p.external_id, a.oblasts
+            FROM posts p LEFT JOIN analyses a ON a.post_id = p.id;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial, m002_stories_and_alerts, m003_story_clustering, m004_search_trigram,
     m005_search_index_once_per_post, m006_forget_names, m007_outbox_priority, m008_analysis_errors,
     m009_payloads, m010_search_lemmas, m011_poll_log, m012_delivery, m013_chat_pending,
+    m014_research_views,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -117,7 +117,9 @@ def test_run_once_then_export_jsonl_and_csv(tme: FakeTelegram, config_file: Path
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert len(rows) == 10  # 5 channel posts + 3 + 2 feed entries
     first = next(r for r in rows if r["source"] == "dsns_telegram" and r["external_id"] == "1")
-    assert set(first) == {"source", "external_id", "url", "published_at", "text", "edited", "photos"}
+    assert set(first) == {"source", "external_id", "url", "published_at", "text", "edited", "photos", "is_strike",
+                          "oblasts", "places", "weapons", "killed", "injured", "children_killed", "children_injured",
+                          "story_id"}
     assert first["url"].endswith("/dsns_telegram/1")
     assert first["published_at"] == "2024-05-01T06:00:00Z"
     assert first["text"].startswith("Харківщина: внаслідок ракетного удару")

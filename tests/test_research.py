@@ -148,9 +148,9 @@ def test_events_export_acled_columns_and_gazetteer_values(archive: Path) -> None
     assert rows and {"id", "post_count", "post_urls", "is_strike", "killed", "weapons"} <= set(rows[0])
     assert all(r["post_count"] == len(r["post_urls"]) for r in rows if r["post_urls"])
 
-    posts = dsns("export", "--config", str(archive))  # --what defaults to posts, unchanged
+    posts = dsns("export", "--config", str(archive))  # --what defaults to posts, with their analysis
     first = json.loads(posts.stdout.splitlines()[0])
-    assert set(first) == {"source", "external_id", "url", "published_at", "text", "edited", "photos"}
+    assert {"source", "external_id", "url", "published_at", "text", "edited", "photos", "is_strike"} <= set(first)
 
 
 def test_stats_table_and_plot(archive: Path, tmp_path: Path) -> None:
