@@ -72,9 +72,10 @@ class Mention:
     notes: set[str] = field(default_factory=set)
 
 
-# A word with the quotes, brackets, dashes and spaces right before it: the character before
-# those says whether the word opens a sentence.
-_GAP_WORD = re.compile(r"[ \t\r\"'«»“”„()\[\]\-–—•*·>#]*(" + WORD_RE.pattern + ")")
+# The quotes, brackets, dashes and spaces right before a word: the character before those says
+# whether the word opens a sentence. Found by stepping back from the word, not by a regex prefix:
+# a prefix rescans a run of blanks (background blanked out by `scope`) from every position in it.
+_GAP = frozenset(" \t\r\"'«»“”„()[]-–—•*·>#")
 
 
 def tokenize(text: str) -> list[Token]:
@@ -85,15 +86,19 @@ def tokenize(text: str) -> list[Token]:
     # Brackets in the order they come, consumed as the words pass them.
     brackets = [k for k, c in enumerate(text) if c in "()"] if "(" in text else []
     depth, b = 0, 0
-    for m in _GAP_WORD.finditer(low):
-        s, e = m.span(1)
+    prev_end = 0
+    for m in WORD_RE.finditer(low):
+        s, e = m.span()
         while b < len(brackets) and brackets[b] < s:
             depth = depth + 1 if text[brackets[b]] == "(" else max(0, depth - 1)
             b += 1
-        g = m.start()
+        g = s
+        while g > prev_end and low[g - 1] in _GAP:
+            g -= 1
+        prev_end = e
         before = text[g - 1] if g else ""
         sent = not before or before in _BOUNDARY or not (before.isalnum() or before == ",")
-        word = m.group(1)
+        word = m.group()
         if word[-2:] == "'s" and is_latin(word):  # "Sumy Oblast's", "Kharkiv's"
             word = word[:-2]
         out.append(Token(word, s, e, text[s].isupper(), sent, e < n and text[e] == ".",
