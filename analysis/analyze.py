@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
-import pickle
 from collections.abc import Sequence
 
 from analysis.casualties import extract_casualties
@@ -78,6 +76,8 @@ def analyze_many(texts: Sequence[str], channels: Sequence[str | None] | None = N
     with no other threads running (a batch command, not the daemon). A worker's exception
     comes back as itself when it pickles, else as a RuntimeError naming it.
     """
+    import multiprocessing  # here: a tenth of the analyser's import time, and most runs never fork
+
     chans = list(channels) if channels is not None else [None] * len(texts)
     if len(chans) != len(texts):
         raise ValueError(f"{len(texts)} texts but {len(chans)} channels")
@@ -97,6 +97,9 @@ def analyze_many(texts: Sequence[str], channels: Sequence[str | None] | None = N
 
 
 def _analyze_chunk(pairs: list[tuple[str, str | None]]) -> list[Analysis | Exception]:
+    import multiprocessing
+    import pickle
+
     out: list[Analysis | Exception] = []
     for text, channel in pairs:
         result = analyze_or_error(text, channel=channel)
