@@ -232,7 +232,10 @@ def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: 
     first = toks[i]
     if not first.cap and all(k == "P" and u.level in _TOWNS for key in keys for u, k in g.names[key]):
         return None  # settlement names are proper nouns: "атака", "сума коштів" are no places
-    entries = list({(id(u), k): (u, k) for key in keys for u, k in g.names[key]}.values())
+    if len(keys) == 1:
+        entries = list(g.names[keys[0]])  # one key's entries are distinct already
+    else:
+        entries = list({(id(u), k): (u, k) for key in keys for u, k in g.names[key]}.values())
     key = keys[0]
     level = _level_after(toks, j, g)
     if not level and any(k == "A" for _, k in entries):
