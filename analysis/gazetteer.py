@@ -13,7 +13,6 @@ import hashlib
 import marshal
 import os
 import sys
-import tempfile
 import threading
 from dataclasses import dataclass
 from importlib import resources
@@ -82,14 +81,15 @@ class _Names(dict):  # type: ignore[type-arg]
 
     __slots__ = ("order",)
 
-    def __init__(self, order: list[Unit], items: dict[tuple[str, ...], tuple[tuple[int, str], ...]]) -> None:
+    def __init__(self, order: list[Unit], items: dict[tuple[str, ...], tuple[int, ...]]) -> None:
         super().__init__(items)
         self.order = order
 
     def __getitem__(self, key: tuple[str, ...]) -> list[tuple[Unit, str]]:
         entries = dict.__getitem__(self, key)
-        if type(entries) is tuple:
-            entries = [(self.order[k], kind) for k, kind in entries]
+        if type(entries) is tuple:  # unit indexes, ~index for an adjective name ("A")
+            order = self.order
+            entries = [(order[k], "P") if k >= 0 else (order[~k], "A") for k in entries]
             dict.__setitem__(self, key, entries)
         return entries
 
@@ -143,9 +143,9 @@ class Gazetteer:
             if centre:
                 self.centre_of.setdefault(centre, []).append(code)
             for n in p_names.split("|") if p_names else ():
-                self._add_key(tuple(n.split(" ")), u, "P")
+                self._add_key(tuple(map(intern, n.split(" "))), u, "P")
             for n in a_names.split("|") if a_names else ():
-                self._add_key(tuple(n.split(" ")), u, "A")
+                self._add_key(tuple(map(intern, n.split(" "))), u, "A")
 
     def _add_key(self, key: tuple[str, ...], unit: Unit, kind: str) -> None:
         entries = self.names.get(key)
@@ -163,12 +163,12 @@ class Gazetteer:
         for line in lines:
             parts = line.split("\t")
             if parts[0] == "P":
-                paradigms.append(frozenset(parts[2].split("|")))
+                paradigms.append(frozenset(map(intern, parts[2].split("|"))))
             elif parts[0] == "L":
-                lemma, stem_len, pid = parts[1], int(parts[2]), int(parts[3])
+                lemma, stem_len, pid = intern(parts[1]), int(parts[2]), int(parts[3])
                 stems.setdefault(lemma[:stem_len], []).append((lemma, pid))
             elif parts[0] == "C":
-                self.common.add(tuple(parts[1].split(" ")))
+                self.common.add(tuple(map(intern, parts[1].split(" "))))
         self.paradigms = paradigms
         self.stems = stems
         self.max_suffix = max((len(s) for p in paradigms for s in p), default=0)
@@ -177,13 +177,15 @@ class Gazetteer:
     # -- a prebuilt copy ---------------------------------------------------------------------
     # Building the indexes from the TSV files costs most of a short run's start-up; their marshal
     # dump loads several times faster. Units are rows and every reference to one an index into
-    # them, so the dump holds each unit once.
+    # them (~index for an adjective name), so the dump holds each unit once; name words, lemmas
+    # and endings are interned when built, so the dump and the loaded copy hold each string once.
 
     def _state(self) -> tuple[object, ...]:
         index = {u.code: k for k, u in enumerate(self.units.values())}
         rows = [(u.code, u.category, u.level, u.name_uk, u.name_en, u.oblast, u.parent, u.raion_code,
                  u.hromada_code, u.lat, u.lon, u.population, u.centre) for u in self.units.values()]
-        names = {key: tuple((index[u.code], kind) for u, kind in self.names[key]) for key in self.names}
+        names = {key: tuple(index[u.code] if kind == "P" else ~index[u.code] for u, kind in self.names[key])
+                 for key in self.names}
         ru = {key: tuple(index[u.code] for u in entries) for key, entries in self.ru_index().items()}
         return (rows, names, self.prefixes, self.centre_of, self.paradigms, self.stems, self.common,
                 self.lemma_set, self.max_suffix, ru)
@@ -278,7 +280,7 @@ _instance: Gazetteer | None = None
 
 _SOURCES = ("gazetteer.tsv.gz", "lexicon.tsv.gz")
 # Bump when `Gazetteer._state` changes shape.
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 
 
 def _read(name: str) -> list[str]:
@@ -327,13 +329,22 @@ def load_gazetteer() -> Gazetteer:
                 gc.enable()
     g = build_gazetteer()
     if path is not None:
+        import tempfile  # here: only the run that builds the cache needs it
+
+        temp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, delete=False) as fh:
+                temp = fh.name
                 fh.write(marshal.dumps(g._state()))
-            os.replace(fh.name, path)  # whole or not at all: a reader never sees half a file
+            os.replace(temp, path)  # whole or not at all: a reader never sees half a file
+            temp = None
+            for old in path.parent.glob("gazetteer-*.marshal"):
+                if old != path:
+                    old.unlink(missing_ok=True)  # another data's or Python's: ~8 MB each
         except OSError:
-            pass
+            if temp is not None:
+                Path(temp).unlink(missing_ok=True)
     return g
 
 

@@ -38,8 +38,11 @@ def test_the_cached_gazetteer_is_the_built_one(tmp_path: Path, monkeypatch: pyte
     path = cache_path()
     assert path is not None and path.parent == tmp_path
     path.write_bytes(b"\x00 not a marshal dump")  # a broken cache costs a build, nothing else
+    stale = tmp_path / "gazetteer-0000.marshal"  # an older data's
+    stale.write_bytes(b"old")
     built = load_gazetteer()
     assert path.stat().st_size > 1_000_000  # rewritten
+    assert not stale.exists() and [p.name for p in tmp_path.iterdir()] == [path.name]
     cached = load_gazetteer()
     assert cached.names.get(("балаклія",)) == cached.names[("балаклія",)]
     assert _facts(cached) == _facts(built)
