@@ -196,9 +196,10 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[list[Token], list[Mention]]:
     out: list[Mention] = []
     i, n = 0, len(toks)
     names, prefixes = g.names, g.prefixes
+    lems = [_token_lemmas(t) for t in toks]  # every token's are asked for, most twice
     while i < n:
         best: tuple[int, list[tuple[str, ...]]] | None = None
-        partial: list[tuple[str, ...]] = [(lem,) for lem in _token_lemmas(toks[i])]
+        partial: list[tuple[str, ...]] = [(lem,) for lem in lems[i]]
         j = i + 1
         while partial:
             # Keep every key of the longest length: "кам'янське" is also a form of the hromada
@@ -208,7 +209,7 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[list[Token], list[Mention]]:
                 best = (j, found)
             if j >= n:
                 break
-            nxt = _token_lemmas(toks[j])
+            nxt = lems[j]
             partial = [k + (lem,) for k in partial if k in prefixes for lem in nxt]
             j += 1
         if best is None:
