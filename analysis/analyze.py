@@ -10,6 +10,7 @@ from analysis.casualties import extract_casualties
 from analysis.event_date import stated_date
 from analysis.gazetteer import get_gazetteer
 from analysis.model import Analysis, Place
+from analysis.morph import morph
 from analysis.regions import find_places
 from analysis.scope import scope
 from analysis.strike import classify
@@ -71,10 +72,10 @@ def analyze_many(texts: Sequence[str], channels: Sequence[str | None] | None = N
     """`analyze_or_error` over `texts` (with their `channels`), in order.
 
     A batch of `PARALLEL_MIN` texts or more is shared among `workers` processes (default: one
-    per core) forked from this one after the gazetteer is loaded, so none loads it again and
-    they share its memory. Call it only where forking is safe: from a process's main thread
-    with no other threads running (a batch command, not the daemon). A worker's exception
-    comes back as itself when it pickles, else as a RuntimeError naming it.
+    per core) forked from this one after the gazetteer and pymorphy3 are loaded, so none loads
+    them again and they share their memory. Call it only where forking is safe: from a
+    process's main thread with no other threads running (a batch command, not the daemon). A
+    worker's exception comes back as itself when it pickles, else as a RuntimeError naming it.
     """
     import multiprocessing  # here: a tenth of the analyser's import time, and most runs never fork
 
@@ -85,6 +86,7 @@ def analyze_many(texts: Sequence[str], channels: Sequence[str | None] | None = N
     if count < 2 or len(texts) < PARALLEL_MIN or "fork" not in multiprocessing.get_all_start_methods():
         return _analyze_chunk(list(zip(texts, chans)))
     get_gazetteer()
+    morph()  # both loaded before the fork: no worker loads its own copy
     pairs = list(zip(texts, chans))
     size = -(-len(pairs) // (count * 4))  # a few chunks per worker: a slow one doesn't hold the rest
     chunks = [pairs[k:k + size] for k in range(0, len(pairs), size)]
