@@ -72,10 +72,12 @@ class Mention:
     notes: set[str] = field(default_factory=set)
 
 
-# The quotes, brackets, dashes and spaces right before a word: the character before those says
-# whether the word opens a sentence. Found by stepping back from the word, not by a regex prefix:
-# a prefix rescans a run of blanks (background blanked out by `scope`) from every position in it.
-_GAP = frozenset(" \t\r\"'«»“”„()[]-–—•*·>#")
+# A word with the quotes, brackets, dashes and spaces right before it: the character before
+# those says whether the word opens a sentence. The run of them starts after any other character
+# and is taken whole (possessive): otherwise a run of blanks not followed by a word (background
+# blanked out by `scope`) is rescanned from every position in it.
+_GAP = r"[ \t\r\"'«»“”„()\[\]\-–—•*·>#]"
+_GAP_WORD = re.compile(rf"(?<!{_GAP}){_GAP}*+(" + WORD_RE.pattern + ")")
 
 
 def tokenize(text: str) -> list[Token]:
@@ -86,19 +88,15 @@ def tokenize(text: str) -> list[Token]:
     # Brackets in the order they come, consumed as the words pass them.
     brackets = [k for k, c in enumerate(text) if c in "()"] if "(" in text else []
     depth, b = 0, 0
-    prev_end = 0
-    for m in WORD_RE.finditer(low):
-        s, e = m.span()
+    for m in _GAP_WORD.finditer(low):
+        s, e = m.span(1)
         while b < len(brackets) and brackets[b] < s:
             depth = depth + 1 if text[brackets[b]] == "(" else max(0, depth - 1)
             b += 1
-        g = s
-        while g > prev_end and low[g - 1] in _GAP:
-            g -= 1
-        prev_end = e
+        g = m.start()
         before = text[g - 1] if g else ""
         sent = not before or before in _BOUNDARY or not (before.isalnum() or before == ",")
-        word = m.group()
+        word = m.group(1)
         if word[-2:] == "'s" and is_latin(word):  # "Sumy Oblast's", "Kharkiv's"
             word = word[:-2]
         out.append(Token(word, s, e, text[s].isupper(), sent, e < n and text[e] == ".",
