@@ -84,24 +84,35 @@ def tokenize(text: str) -> list[Token]:
     """Word tokens with the facts the matcher needs about their surroundings."""
     low = norm(text)
     out: list[Token] = []
+    append = out.append
     n = len(text)
     # Brackets in the order they come, consumed as the words pass them.
     brackets = [k for k, c in enumerate(text) if c in "()"] if "(" in text else []
     depth, b = 0, 0
+    opens = _OPENS
     for m in _GAP_WORD.finditer(low):
         s, e = m.span(1)
-        while b < len(brackets) and brackets[b] < s:
-            depth = depth + 1 if text[brackets[b]] == "(" else max(0, depth - 1)
-            b += 1
+        if brackets:
+            while b < len(brackets) and brackets[b] < s:
+                depth = depth + 1 if text[brackets[b]] == "(" else max(0, depth - 1)
+                b += 1
         g = m.start()
         before = text[g - 1] if g else ""
-        sent = not before or before in _BOUNDARY or not (before.isalnum() or before == ",")
+        sent = opens.get(before)
+        if sent is None:
+            sent = not before or before in _BOUNDARY or not (before.isalnum() or before == ",")
+            if len(opens) < 4096:  # bounded whatever the texts' alphabet
+                opens[before] = sent
         word = m.group(1)
         if word[-2:] == "'s" and is_latin(word):  # "Sumy Oblast's", "Kharkiv's"
             word = word[:-2]
-        out.append(Token(word, s, e, text[s].isupper(), sent, e < n and text[e] == ".",
-                         e < n and text[e] == ":", depth > 0))
+        after = text[e] if e < n else ""
+        append(Token(word, s, e, text[s].isupper(), sent, after == ".", after == ":", depth > 0))
     return out
+
+
+# Whether a word after this character (and the gap before the word) opens a sentence, by character.
+_OPENS: dict[str, bool] = {}
 
 
 @functools.lru_cache(maxsize=200_000)
