@@ -14,6 +14,7 @@ import marshal
 import os
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -95,6 +96,12 @@ class _Names(dict):  # type: ignore[type-arg]
 
     def get(self, key: tuple[str, ...], default: Any = None) -> Any:
         return self[key] if key in self else default
+
+    def values(self) -> Iterator[list[tuple[Unit, str]]]:  # type: ignore[override]
+        return (self[key] for key in self)
+
+    def items(self) -> Iterator[tuple[tuple[str, ...], list[tuple[Unit, str]]]]:  # type: ignore[override]
+        return ((key, self[key]) for key in self)
 
 
 class Gazetteer:
