@@ -2,7 +2,7 @@
 real-length ones (~800 characters: a headline, the event with its figures and places, a
 background paragraph about an earlier attack, an advice paragraph).
 
-    python bench/analyze.py [--posts 10000] [--before REF]
+    python bench/analyze.py [--posts 10000] [--repeat 2] [--before REF]
 
 Each run is a fresh interpreter, so start-up (imports, the gazetteer) counts. It analyses the
 posts in two batches, 2,000 then the rest (as `reanalyze` goes batch by batch), and posts/s
@@ -244,7 +244,7 @@ def row(label: str, r: dict) -> tuple[str, bool]:
     return line, n_total / wall_total >= 2000 and peak <= 150
 
 
-def measure(label: str, posts: list[str], before: str, tmp: Path) -> bool:
+def measure(label: str, posts: list[str], before: str, tmp: Path, repeat: int) -> bool:
     """The three ways over `posts`, printed; True when the fastest meets the targets."""
     import os
 
@@ -254,17 +254,23 @@ def measure(label: str, posts: list[str], before: str, tmp: Path) -> bool:
     env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
     env["DSNS_CACHE_DIR"] = str(tmp / "cache")
     old = tmp / "before"
-    results: list[tuple[str, dict]] = []
     warm = [("now", ROOT)] + ([("before", old)] if old.exists() else [])
     for _, cwd in warm:  # bytecode written, the gazetteer cache built: what every later start finds
         subprocess.run([sys.executable, "-c", "from analysis.gazetteer import get_gazetteer; get_gazetteer()"],
                        cwd=cwd, env=env, check=True)
-    if old.exists():
-        results.append((f"before ({before})", run("one", path, old, env)))
-    results.append(("now, one process", run("one", path, ROOT, env)))
-    results.append(("now, analyze_many", run("many", path, ROOT, env)))
+    ways = ([(f"before ({before})", "one", old)] if old.exists() else []) + [
+        ("now, one process", "one", ROOT), ("now, analyze_many", "many", ROOT)]
+    # The ways take turns, `repeat` rounds, and each keeps its fastest run: a burst of load from
+    # other processes then favours none of them.
+    best: dict[str, dict] = {}
+    for _ in range(repeat):
+        for name, mode, cwd in ways:
+            r = run(mode, path, cwd, env)
+            if name not in best or r["marks"][-1][1] < best[name]["marks"][-1][1]:
+                best[name] = r
+    results = [(name, best[name]) for name, _, _ in ways]
     mean_chars = sum(map(len, posts)) / len(posts)
-    print(f"{label}: {len(posts):,} posts (uk/en/ru), {mean_chars:.0f} characters on average; "
+    print(f"{label}: {len(posts):,} posts (uk/en/ru), {mean_chars:.0f} characters on average, best of {repeat}; "
           f"places found: {', '.join(str(r['found']) for _, r in results)}")
     marks = "  ".join(f"{n:>6,}: wall CPU" for n, _, _ in results[0][1]["marks"])
     print(f"  {'':<22} start-up         per post   posts/s incl. start-up, at {marks}   peak RSS")
@@ -284,6 +290,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--posts", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=2, help="rounds; each way keeps its fastest run")
     parser.add_argument("--before", default=BEFORE, help="commit whose analyser is the baseline")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dsns-bench-analyze-") as name:
@@ -301,8 +308,8 @@ def main() -> None:
         load = os.getloadavg()[0]
         print(f"{os.cpu_count()} cores, load average {load:.1f} when started; first start of this tree "
               f"(gazetteer built and cached): {float(build.stdout):.2f} s CPU")
-        short = measure("short posts", make_posts(args.posts), args.before, tmp)
-        long = measure("real-length posts", make_long_posts(args.posts), args.before, tmp)
+        short = measure("short posts", make_posts(args.posts), args.before, tmp, args.repeat)
+        long = measure("real-length posts", make_long_posts(args.posts), args.before, tmp, args.repeat)
         print(f"load average {os.getloadavg()[0]:.1f} at the end")
     print("OK" if short and long else "BELOW TARGET")
 
