@@ -73,32 +73,46 @@ class Mention:
 
 
 # A word with the quotes, brackets, dashes and spaces right before it: the character before
-# those says whether the word opens a sentence.
-_GAP_WORD = re.compile(r"[ \t\r\"'«»“”„()\[\]\-–—•*·>#]*(" + WORD_RE.pattern + ")")
+# those says whether the word opens a sentence. The run of them starts after any other character
+# and is taken whole (possessive): otherwise a run of blanks not followed by a word (background
+# blanked out by `scope`) is rescanned from every position in it.
+_GAP = r"[ \t\r\"'«»“”„()\[\]\-–—•*·>#]"
+_GAP_WORD = re.compile(rf"(?<!{_GAP}){_GAP}*+(" + WORD_RE.pattern + ")")
 
 
 def tokenize(text: str) -> list[Token]:
     """Word tokens with the facts the matcher needs about their surroundings."""
     low = norm(text)
     out: list[Token] = []
+    append = out.append
     n = len(text)
     # Brackets in the order they come, consumed as the words pass them.
     brackets = [k for k, c in enumerate(text) if c in "()"] if "(" in text else []
     depth, b = 0, 0
+    opens = _OPENS
     for m in _GAP_WORD.finditer(low):
         s, e = m.span(1)
-        while b < len(brackets) and brackets[b] < s:
-            depth = depth + 1 if text[brackets[b]] == "(" else max(0, depth - 1)
-            b += 1
+        if brackets:
+            while b < len(brackets) and brackets[b] < s:
+                depth = depth + 1 if text[brackets[b]] == "(" else max(0, depth - 1)
+                b += 1
         g = m.start()
         before = text[g - 1] if g else ""
-        sent = not before or before in _BOUNDARY or not (before.isalnum() or before == ",")
+        sent = opens.get(before)
+        if sent is None:
+            sent = not before or before in _BOUNDARY or not (before.isalnum() or before == ",")
+            if len(opens) < 4096:  # bounded whatever the texts' alphabet
+                opens[before] = sent
         word = m.group(1)
         if word[-2:] == "'s" and is_latin(word):  # "Sumy Oblast's", "Kharkiv's"
             word = word[:-2]
-        out.append(Token(word, s, e, text[s].isupper(), sent, e < n and text[e] == ".",
-                         e < n and text[e] == ":", depth > 0))
+        after = text[e] if e < n else ""
+        append(Token(word, s, e, text[s].isupper(), sent, after == ".", after == ":", depth > 0))
     return out
+
+
+# Whether a word after this character (and the gap before the word) opens a sentence, by character.
+_OPENS: dict[str, bool] = {}
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -191,9 +205,10 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[list[Token], list[Mention]]:
     out: list[Mention] = []
     i, n = 0, len(toks)
     names, prefixes = g.names, g.prefixes
+    lems = [_token_lemmas(t) for t in toks]  # every token's are asked for, most twice
     while i < n:
         best: tuple[int, list[tuple[str, ...]]] | None = None
-        partial: list[tuple[str, ...]] = [(lem,) for lem in _token_lemmas(toks[i])]
+        partial: list[tuple[str, ...]] = [(lem,) for lem in lems[i]]
         j = i + 1
         while partial:
             # Keep every key of the longest length: "кам'янське" is also a form of the hromada
@@ -203,7 +218,7 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[list[Token], list[Mention]]:
                 best = (j, found)
             if j >= n:
                 break
-            nxt = _token_lemmas(toks[j])
+            nxt = lems[j]
             partial = [k + (lem,) for k in partial if k in prefixes for lem in nxt]
             j += 1
         if best is None:
@@ -227,7 +242,10 @@ def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: 
     first = toks[i]
     if not first.cap and all(k == "P" and u.level in _TOWNS for key in keys for u, k in g.names[key]):
         return None  # settlement names are proper nouns: "атака", "сума коштів" are no places
-    entries = list({(id(u), k): (u, k) for key in keys for u, k in g.names[key]}.values())
+    if len(keys) == 1:
+        entries = list(g.names[keys[0]])  # one key's entries are distinct already
+    else:
+        entries = list({(id(u), k): (u, k) for key in keys for u, k in g.names[key]}.values())
     key = keys[0]
     level = _level_after(toks, j, g)
     if not level and any(k == "A" for _, k in entries):

@@ -7,10 +7,19 @@ KATOTTH code.
 
 from __future__ import annotations
 
+import gc
 import gzip
+import hashlib
+import marshal
+import os
+import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
+from sys import intern
+from typing import Any
 
 from analysis._lexicon import KATOTTH_TO_ISO, ru_skeleton
 
@@ -67,6 +76,35 @@ class Unit:
         return self.name_uk + _SUFFIX.get(self.level, "")
 
 
+class _Names(dict):  # type: ignore[type-arg]
+    """Name key -> [(unit, kind)], the units kept as indexes into `order` until a key is asked
+    for: a text asks for a handful, and making all 69,000 pairs costs a cached start-up half its
+    time. `in` stays the plain dict test the matcher's inner loop makes."""
+
+    __slots__ = ("order",)
+
+    def __init__(self, order: list[Unit], items: dict[tuple[str, ...], tuple[int, ...]]) -> None:
+        super().__init__(items)
+        self.order = order
+
+    def __getitem__(self, key: tuple[str, ...]) -> list[tuple[Unit, str]]:
+        entries = dict.__getitem__(self, key)
+        if type(entries) is tuple:  # unit indexes, ~index for an adjective name ("A")
+            order = self.order
+            entries = [(order[k], "P") if k >= 0 else (order[~k], "A") for k in entries]
+            dict.__setitem__(self, key, entries)
+        return entries
+
+    def get(self, key: tuple[str, ...], default: Any = None) -> Any:
+        return self[key] if key in self else default
+
+    def values(self) -> Iterator[list[tuple[Unit, str]]]:  # type: ignore[override]
+        return (self[key] for key in self)
+
+    def items(self) -> Iterator[tuple[tuple[str, ...], list[tuple[Unit, str]]]]:  # type: ignore[override]
+        return ((key, self[key]) for key in self)
+
+
 class Gazetteer:
     """Units by code plus the name index the region matcher searches.
 
@@ -76,6 +114,11 @@ class Gazetteer:
     """
 
     def __init__(self, unit_lines: list[str], lexicon_lines: list[str]) -> None:
+        self._empty()
+        self._load_units(unit_lines)
+        self._load_lexicon(lexicon_lines)
+
+    def _empty(self) -> None:
         self.units: dict[str, Unit] = {}
         self.names: dict[tuple[str, ...], list[tuple[Unit, str]]] = {}
         self.prefixes: set[tuple[str, ...]] = set()
@@ -83,14 +126,19 @@ class Gazetteer:
         self._oblasts: dict[str, Unit] = {}
         self._raions: dict[str, list[Unit]] = {}
         self._ru_index: dict[str, list[Unit]] | None = None
-        self._load_units(unit_lines)
-        self._load_lexicon(lexicon_lines)
+
+    def _file(self, level: str, iso: str, u: Unit) -> None:
+        if level in ("oblast", "city"):
+            self._oblasts[iso] = u
+        elif level == "raion":
+            self._raions.setdefault(iso, []).append(u)
 
     def _load_units(self, lines: list[str]) -> None:
         units = self.units
         for line in lines[1:]:
             (code, cat, level, iso, parent, name_uk, name_en, lat, lon, pop, centre, p_names,
              a_names) = line.split("\t")
+            cat, level, iso = intern(cat), intern(level), intern(iso)  # one string each, not 31,000
             up = units.get(parent)
             parent = up.code if up else ""  # share the parent's string instead of a copy per row
             raion = code if level == "raion" else (up.raion_code if up else "")
@@ -99,16 +147,13 @@ class Gazetteer:
             u = Unit(code, cat, level, name_uk, latin[0] if latin else "", iso, parent, raion, hromada,
                      float(lat) if lat else None, float(lon) if lon else None, int(pop or 0), centre)
             units[code] = u
-            if level in ("oblast", "city"):
-                self._oblasts[iso] = u
-            elif level == "raion":
-                self._raions.setdefault(iso, []).append(u)
+            self._file(level, iso, u)
             if centre:
                 self.centre_of.setdefault(centre, []).append(code)
             for n in p_names.split("|") if p_names else ():
-                self._add_key(tuple(n.split(" ")), u, "P")
+                self._add_key(tuple(map(intern, n.split(" "))), u, "P")
             for n in a_names.split("|") if a_names else ():
-                self._add_key(tuple(n.split(" ")), u, "A")
+                self._add_key(tuple(map(intern, n.split(" "))), u, "A")
 
     def _add_key(self, key: tuple[str, ...], unit: Unit, kind: str) -> None:
         entries = self.names.get(key)
@@ -126,16 +171,47 @@ class Gazetteer:
         for line in lines:
             parts = line.split("\t")
             if parts[0] == "P":
-                paradigms.append(frozenset(parts[2].split("|")))
+                paradigms.append(frozenset(map(intern, parts[2].split("|"))))
             elif parts[0] == "L":
-                lemma, stem_len, pid = parts[1], int(parts[2]), int(parts[3])
+                lemma, stem_len, pid = intern(parts[1]), int(parts[2]), int(parts[3])
                 stems.setdefault(lemma[:stem_len], []).append((lemma, pid))
             elif parts[0] == "C":
-                self.common.add(tuple(parts[1].split(" ")))
+                self.common.add(tuple(map(intern, parts[1].split(" "))))
         self.paradigms = paradigms
         self.stems = stems
         self.max_suffix = max((len(s) for p in paradigms for s in p), default=0)
         self.lemma_set = {lemma for entries in stems.values() for lemma, _ in entries}
+
+    # -- a prebuilt copy ---------------------------------------------------------------------
+    # Building the indexes from the TSV files costs most of a short run's start-up; their marshal
+    # dump loads several times faster. Units are rows and every reference to one an index into
+    # them (~index for an adjective name), so the dump holds each unit once; name words, lemmas
+    # and endings are interned when built, so the dump and the loaded copy hold each string once.
+
+    def _state(self) -> tuple[object, ...]:
+        index = {u.code: k for k, u in enumerate(self.units.values())}
+        rows = [(u.code, u.category, u.level, u.name_uk, u.name_en, u.oblast, u.parent, u.raion_code,
+                 u.hromada_code, u.lat, u.lon, u.population, u.centre) for u in self.units.values()]
+        names = {key: tuple(index[u.code] if kind == "P" else ~index[u.code] for u, kind in self.names[key])
+                 for key in self.names}
+        ru = {key: tuple(index[u.code] for u in entries) for key, entries in self.ru_index().items()}
+        return (rows, names, self.prefixes, self.centre_of, self.paradigms, self.stems, self.common,
+                self.lemma_set, self.max_suffix, ru)
+
+    @classmethod
+    def _from_state(cls, state: tuple[Any, ...]) -> Gazetteer:
+        rows, names, prefixes, centre_of, paradigms, stems, common, lemma_set, max_suffix, ru = state
+        g = cls.__new__(cls)
+        g._empty()
+        order = [Unit(*row) for row in rows]
+        g.units = {u.code: u for u in order}
+        for u in order:
+            g._file(u.level, u.oblast, u)
+        g.names = _Names(order, names)
+        g.prefixes, g.centre_of, g.paradigms, g.stems = prefixes, centre_of, paradigms, stems
+        g.common, g.lemma_set, g.max_suffix = common, lemma_set, max_suffix
+        g._ru_index = {key: [order[k] for k in entries] for key, entries in ru.items()}
+        return g
 
     # -- lookup -----------------------------------------------------------------------------
 
@@ -210,18 +286,83 @@ _lock = threading.Lock()
 _instance: Gazetteer | None = None
 
 
+_SOURCES = ("gazetteer.tsv.gz", "lexicon.tsv.gz")
+# Bump when `Gazetteer._state` changes shape.
+_CACHE_FORMAT = 2
+
+
 def _read(name: str) -> list[str]:
-    data = resources.files("analysis").joinpath("data", name).read_bytes()
-    return gzip.decompress(data).decode("utf-8").splitlines()
+    return gzip.decompress(_data(name)).decode("utf-8").splitlines()
+
+
+def _data(name: str) -> bytes:
+    return resources.files("analysis").joinpath("data", name).read_bytes()
+
+
+def build_gazetteer() -> Gazetteer:
+    """A gazetteer built from the package's TSV files, no cache involved."""
+    return Gazetteer(_read(_SOURCES[0]), _read(_SOURCES[1]))
+
+
+def cache_path() -> Path | None:
+    """Where the prebuilt gazetteer of this package data and this Python is kept: the user's
+    cache folder ($DSNS_CACHE_DIR, else $XDG_CACHE_HOME or ~/.cache, then dsns-monitor), the file
+    named by a hash of the data, so new data or a new Python never reads an old copy. None
+    when caching is off ($DSNS_CACHE_DIR empty)."""
+    root = os.environ.get("DSNS_CACHE_DIR")
+    if root is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        root = os.path.join(base, "dsns-monitor")
+    if not root:
+        return None
+    digest = hashlib.sha256(f"{_CACHE_FORMAT}/{marshal.version}/{sys.version_info[:2]}".encode())
+    for name in _SOURCES:
+        digest.update(_data(name))
+    return Path(root) / f"gazetteer-{digest.hexdigest()[:20]}.marshal"
+
+
+def load_gazetteer() -> Gazetteer:
+    """The prebuilt gazetteer from the user's cache, or one built from the TSV files and cached
+    for the next process. A cache that cannot be read or written only costs the build."""
+    path = cache_path()
+    if path is not None:
+        collecting = gc.isenabled()
+        gc.disable()  # a million new objects, none garbage: collections would halve the speed
+        try:
+            return Gazetteer._from_state(marshal.loads(path.read_bytes()))
+        except (OSError, EOFError, ValueError, TypeError, IndexError, KeyError):
+            pass  # absent, unreadable or from an older build: build it again
+        finally:
+            if collecting:
+                gc.enable()
+    g = build_gazetteer()
+    if path is not None:
+        import tempfile  # here: only the run that builds the cache needs it
+
+        temp = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, delete=False) as fh:
+                temp = fh.name
+                fh.write(marshal.dumps(g._state()))
+            os.replace(temp, path)  # whole or not at all: a reader never sees half a file
+            temp = None
+            for old in path.parent.glob("gazetteer-*.marshal"):
+                if old != path:
+                    old.unlink(missing_ok=True)  # another data's or Python's: ~8 MB each
+        except OSError:
+            if temp is not None:
+                Path(temp).unlink(missing_ok=True)
+    return g
 
 
 def get_gazetteer() -> Gazetteer:
-    """The process-wide gazetteer, loaded from package data on first use."""
+    """The process-wide gazetteer, loaded on first use (`load_gazetteer`)."""
     global _instance
     if _instance is None:
         with _lock:
             if _instance is None:
-                _instance = Gazetteer(_read("gazetteer.tsv.gz"), _read("lexicon.tsv.gz"))
+                _instance = load_gazetteer()
     return _instance
 
 

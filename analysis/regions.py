@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 import re
 
 from analysis._lexicon import (
@@ -306,6 +307,9 @@ def _context(mentions: list[Mention]) -> tuple[dict[str, list[int]], set[str]]:
     return oblasts, units
 
 
+_POPULATION = operator.attrgetter("population")  # a namesake list runs to hundreds of villages
+
+
 def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_units: set[str],
             hint: str | None, named: set[str]) -> Unit | None:
     cands = m.candidates
@@ -331,7 +335,7 @@ def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_uni
             return u
         return None
 
-    if m.common and m.sent_start and not m.marker and max(u.population for u in cands) < COMMON_CITY and not any(
+    if m.common and m.sent_start and not m.marker and max(map(_POPULATION, cands)) < COMMON_CITY and not any(
             u.raion_code in ctx_units or u.hromada_code in ctx_units for u in cands):
         return None  # "Мирні жителі не постраждали": a word opening a sentence, not Мирне
     districts = [u for u in cands if u.level == "city_district" and u.parent in ctx_units]
@@ -341,7 +345,7 @@ def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_uni
         raions = [u for u in cands if u.level == "raion"]
         if raions:  # raion names are unique; a namesake city district needs its city named
             return raions[0]
-    top = max(cands, key=lambda u: u.population)
+    top = max(cands, key=_POPULATION)
     subset = [u for u in cands if (u.raion_code in ctx_units or u.hromada_code in ctx_units)]
     if not subset and others:
         in_text = [u for u in cands if u.oblast in others]
@@ -354,7 +358,7 @@ def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_uni
     if not subset and hint:
         subset = [u for u in cands if u.oblast == hint]
     if subset:
-        best = max(subset, key=lambda u: u.population)
+        best = max(subset, key=_POPULATION)
         # A million-city beats a hamlet in the hinted oblast: "Київ" in a Mykolaiv post is Kyiv.
         if top is not best and top.population >= BIG_CITY and top.population >= 50 * max(best.population, 1):
             return top
@@ -363,7 +367,7 @@ def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_uni
                 u.raion_code in ctx_units or u.hromada_code in ctx_units for u in subset):
             return None  # namesakes in the oblast the text names, nothing tells them apart
         return best
-    ranked = sorted(cands, key=lambda u: u.population, reverse=True)
+    ranked = sorted(cands, key=_POPULATION, reverse=True)
     second = ranked[1].population
     only_city = top.category in "MK" and not any(u.category in "MK" for u in ranked[1:])
     if top.population >= DOMINANT_MIN and (top.population >= DOMINANT_RATIO * max(second, 1)

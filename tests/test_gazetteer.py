@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
-from analysis.gazetteer import ISO_NAMES_EN, get_gazetteer
+from analysis.gazetteer import ISO_NAMES_EN, cache_path, get_gazetteer, load_gazetteer
 
 KHARKIV = "UA63120270010096107"
 KHOLODNOHIRSKYI = "UA63120270010877312"
@@ -19,6 +20,36 @@ def test_loads_fast_and_once() -> None:
     assert time.perf_counter() - start < 1.0
     assert get_gazetteer() is g
     assert len(g.units) == 31_748
+
+
+def _facts(g: object) -> tuple[object, ...]:
+    """What the matcher and the rest of the program read from a gazetteer, as plain values."""
+    units = [tuple(getattr(u, f) for f in ("code", "category", "level", "name_uk", "name_en", "oblast", "parent",
+                                            "raion_code", "hromada_code", "lat", "lon", "population", "centre"))
+             for u in g.units.values()]
+    names = {k: [(u.code, kind) for u, kind in g.names[k]] for k in g.names}
+    ru = {k: [u.code for u in v] for k, v in g.ru_index().items()}
+    return (units, names, g.prefixes, g.centre_of, g.paradigms, g.stems, g.common, g.lemma_set, g.max_suffix, ru,
+            [u.code for u in g.oblasts()], [u.code for u in g.raions("UA-63")])
+
+
+def test_the_cached_gazetteer_is_the_built_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DSNS_CACHE_DIR", str(tmp_path))
+    path = cache_path()
+    assert path is not None and path.parent == tmp_path
+    path.write_bytes(b"\x00 not a marshal dump")  # a broken cache costs a build, nothing else
+    stale = tmp_path / "gazetteer-0000.marshal"  # an older data's
+    stale.write_bytes(b"old")
+    built = load_gazetteer()
+    assert path.stat().st_size > 1_000_000  # rewritten
+    assert not stale.exists() and [p.name for p in tmp_path.iterdir()] == [path.name]
+    cached = load_gazetteer()
+    assert cached.names.get(("балаклія",)) == cached.names[("балаклія",)]
+    facts = _facts(built)
+    assert _facts(cached) == facts
+    assert {k: [(u.code, kind) for u, kind in v] for k, v in cached.names.items()} == facts[1]
+    monkeypatch.setenv("DSNS_CACHE_DIR", "")
+    assert cache_path() is None  # caching off
 
 
 def test_27_first_level_units_in_ukrainian_order() -> None:

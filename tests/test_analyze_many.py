@@ -1,0 +1,32 @@
+"""`analyze_many`: a batch on every core gives what `analyze` gives, text by text, in order."""
+
+from __future__ import annotations
+
+import pytest
+
+import analysis.analyze
+from analysis.analyze import analyze, analyze_many
+
+TEXTS = [
+    "Вночі ворог атакував Харків ударними БпЛА: загинули 2 людини, ще 5 поранені.",
+    "На Сумщині рятувальники ліквідували пожежу в житловому будинку.",
+    "A missile strike on Odesa killed 3 people and injured 8, the regional administration said.",
+    "В Днепре в результате обстрела повреждены дома, ранены 4 человека.",
+    "ДСНС нагадує: не залишайте дітей без нагляду біля водойм.",
+    "",
+]
+
+
+def test_a_parallel_batch_equals_analyze_text_by_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(analysis.analyze, "PARALLEL_MIN", 4)  # a small batch still forks
+    texts = [f"{t} #{k}" if t else t for k in range(4) for t in TEXTS]
+    channels = ["dsns_kharkiv" if k % 3 == 0 else None for k in range(len(texts))]
+    got = analyze_many(texts, channels, workers=2)
+    assert got == [analyze(t, channel=c) for t, c in zip(texts, channels)]
+    assert any(a.is_strike for a in got) and not all(a.is_strike for a in got)  # type: ignore[union-attr]
+    assert analyze_many(texts, channels, workers=1) == got
+
+
+def test_channels_must_match_texts() -> None:
+    with pytest.raises(ValueError, match="2 texts but 1 channels"):
+        analyze_many(["a", "b"], [None])
