@@ -99,21 +99,41 @@ async def _export(args: argparse.Namespace, app: App) -> int:
     return EXIT_OK
 
 
-def _analyze(stdin: TextIO, stdout: TextIO) -> int:
-    from analysis.analyze import analyze
+_ANALYZE_BATCH = 4_000
 
-    for number, line in enumerate(stdin, start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-                raise ValueError('each line must be an object with a "text" string')
-        except ValueError as exc:
-            result: dict[str, Any] = {"id": None, "error": f"line {number}: {exc}"}
-        else:
-            channel = item.get("channel") if isinstance(item.get("channel"), str) else None
-            result = {"id": item.get("id"), **analyze(item["text"], channel=channel).to_json()}
-        stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
-    stdout.flush()
+
+def _analyze(stdin: TextIO, stdout: TextIO) -> int:
+    from itertools import islice
+
+    from analysis.analyze import analyze_many
+
+    numbered = enumerate(stdin, start=1)
+    # Batches of lines so that a long input is shared among the cores (analyze_many forks for
+    # 1,000 posts or more); each batch's lines are written, in order, as soon as it is done.
+    while batch := list(islice(numbered, _ANALYZE_BATCH)):
+        items: list[tuple[int, Any]] = []
+        for number, line in batch:
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                    raise ValueError('each line must be an object with a "text" string')
+            except ValueError as exc:
+                items.append((number, exc))
+            else:
+                items.append((number, item))
+        posts = [item for _, item in items if isinstance(item, dict)]
+        results = iter(analyze_many(
+            [p["text"] for p in posts], [p["channel"] if isinstance(p.get("channel"), str) else None for p in posts],
+        ))
+        for number, item in items:
+            if isinstance(item, ValueError):
+                out: dict[str, Any] = {"id": None, "error": f"line {number}: {item}"}
+            elif isinstance(analysis := next(results), Exception):
+                out = {"id": item.get("id"), "error": f"line {number}: analysis failed: {analysis}"}
+            else:
+                out = {"id": item.get("id"), **analysis.to_json()}
+            stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        stdout.flush()
     return EXIT_OK
