@@ -3,15 +3,27 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.example.toml
-STAMP := $(VENV)/.installed
+# Extras beside the core install for `run` and `install` (config.example.toml needs none):
+# EXTRAS=mtproto for telegram_mtproto sources, EXTRAS=research for serve/--plot, or both, comma-separated.
+EXTRAS ?=
+# One stamp per install, named by what it installed: `make test` after `make run` adds the test
+# tools (and every extra), a changed EXTRAS installs again, and pyproject.toml's changes redo both.
+STAMP := $(VENV)/.installed-$(or $(EXTRAS),core)
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: run test install bench clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.$(if $(EXTRAS),[$(EXTRAS)])'
 	touch $(STAMP)
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(DEV_STAMP)
 
 install: $(STAMP)
 
@@ -20,10 +32,10 @@ run: $(STAMP)
 
 # One worker per core: most tests wait on local servers and subprocesses, not on each other.
 # The slowest 15 are listed so a test that grows shows in every CI log.
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(BIN)/python -m pytest -n auto --durations=15
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:

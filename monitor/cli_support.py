@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dsns.errors import DsnsError, UsageError
+from dsns.extras import require
 
 if TYPE_CHECKING:
     from monitor.config import Config
@@ -32,7 +33,7 @@ def iso_date(value: str) -> datetime:
 def check_args(args: argparse.Namespace) -> None:
     """Mistakes argparse cannot see option by option, found before any work is done: a date range
     that holds nothing (a `UsageError`, exit 2), an output file (`--output`, `--plot`) in a missing
-    or read-only folder, or that is a folder (a `DsnsError`, exit 1)."""
+    or read-only folder, or that is a folder (a `DsnsError`, exit 1); `--plot` without matplotlib."""
     since, until = getattr(args, "since", None), getattr(args, "until", None)
     if since and until and since >= until:
         raise UsageError(f"--since {since.isoformat()} is not before --until {until.isoformat()} (--until is exclusive)")
@@ -45,6 +46,8 @@ def check_args(args: argparse.Namespace) -> None:
             raise DsnsError(f"{value}: is a folder; name a file in it")
         if not os.access(folder, os.W_OK):
             raise DsnsError(f"{folder}: not writable (for {value})")
+    if getattr(args, "plot", None):  # matplotlib is the research extra's: say so before any work
+        require("matplotlib", "research", f"`{args.command} --plot`")
 
 
 def add_config(parser: argparse.ArgumentParser, *, db: bool = False) -> None:

@@ -68,13 +68,18 @@ async def _reanalyze(args: argparse.Namespace, app: App) -> int:
 
 async def _backfill(args: argparse.Namespace, app: App) -> int:
     from monitor.backfill import backfill
+    from monitor.mtproto import check_installed
+
+    check_installed(app.config)
 
     return await backfill(app, app.config.source(args.source), since=args.since, pages=args.pages)
 
 
 async def _run(args: argparse.Namespace, app: App) -> int:
     from monitor.daemon import poll_all_once, run_daemon
+    from monitor.mtproto import check_installed
 
+    check_installed(app.config)
     if args.once:
         outcomes = await poll_all_once(app)
         for outcome in outcomes:

@@ -105,6 +105,9 @@ async def _stats(args: argparse.Namespace, app: App) -> int:
 
 
 async def _serve(args: argparse.Namespace, app: App) -> int:
+    from dsns.extras import require
+
+    require("datasette", "research", "`serve`")
     from monitor.serve import run_serve
 
     return await run_serve(args, app)

@@ -43,6 +43,9 @@ def _login(args: argparse.Namespace, config: Config) -> int:
     import asyncio
 
     from collectors.telegram_mtproto.credentials import CredentialsError, MTProtoCredentials
+    from dsns.extras import require
+
+    require("telethon", "mtproto", "`telegram login`")
     from monitor.telegram_login import LoginError, login, session_hint
 
     try:

@@ -3,7 +3,9 @@
 `MTProtoHub` owns what must exist once per process: the `SharedClient` (a session can be open
 only once), the `EntityCache` (ResolveUsername is heavily rate-limited) and one collector per
 `telegram_mtproto` source, kept for the life of the process because each caches its resolved
-channel. Nothing is created, and Telethon never connects, until an MTProto source is used.
+channel. Nothing is created, and Telethon is not even imported, until an MTProto source is
+used: the daemon runs on the core install, without the mtproto extra, and `check_installed`
+refuses at start a configuration whose telegram_mtproto sources would need it.
 
 `LiveFeeds` runs `run_live` for every enabled source with `live = true`, restarting it with
 backoff when Telegram drops the connection; the scheduled catch-up poll of the same source is
@@ -21,25 +23,37 @@ from typing import TYPE_CHECKING, Any
 
 from collectors.base import FetchResult, RawPost, SourceError, SourceNetworkError
 from collectors.media import Photo
-from collectors.telegram_mtproto.client import EntityCache, SharedClient, build_client
-from collectors.telegram_mtproto.collector import TelegramMTProtoCollector
-from collectors.telegram_mtproto.convert import parse_photo_url
 from collectors.telegram_mtproto.credentials import ENV_SESSION, MTProtoCredentials
-from monitor.config import Config, TelegramMTProtoSource
+from collectors.telegram_mtproto.photo_urls import parse_photo_url
+from dsns.extras import MissingExtraError, require
+from monitor.config import Config, ConfigError, TelegramMTProtoSource
 from storage.posts import mark_deleted
 from storage.stories import note_deletions
 
 if TYPE_CHECKING:
     from telethon import TelegramClient
 
+    from collectors.telegram_mtproto.client import EntityCache, SharedClient
+    from collectors.telegram_mtproto.collector import TelegramMTProtoCollector
     from monitor.pipeline import Pipeline
 
-__all__ = ["ClientFactory", "MTProtoHub", "LiveFeeds"]
+__all__ = ["ClientFactory", "MTProtoHub", "LiveFeeds", "check_installed"]
 
 log = logging.getLogger("dsns_monitor.mtproto")
 
 # Builds a Telethon client that is not connected yet (tests pass one returning a fake).
 ClientFactory = Callable[[], "TelegramClient"]
+
+
+def check_installed(config: Config) -> None:
+    """At start: telegram_mtproto sources (enabled or not: their photos are still fetched)
+    without Telethon are a configuration error, not a failure of every poll once running."""
+    names = [s.source_name for s in config.sources if isinstance(s, TelegramMTProtoSource)]
+    if names:
+        try:
+            require("telethon", "mtproto", f"telegram_mtproto source `{names[0]}`")
+        except MissingExtraError as exc:
+            raise ConfigError(str(exc)) from exc
 
 
 class MTProtoHub:
@@ -60,6 +74,8 @@ class MTProtoHub:
     def _default_factory(self) -> TelegramClient:
         # Read at connect time, not at start-up: a missing credential is then the failure of
         # the MTProto sources (logged, backed off), not of the whole process.
+        from collectors.telegram_mtproto.client import build_client
+
         return build_client(
             MTProtoCredentials.from_env(), self.config.telegram.session,
             flood_sleep_threshold=self.config.telegram.flood_sleep_threshold,
@@ -67,11 +83,15 @@ class MTProtoHub:
 
     def _shared_client(self) -> SharedClient:
         if self._shared is None:
+            from collectors.telegram_mtproto.client import SharedClient
+
             self._shared = SharedClient(self._factory or self._default_factory)
         return self._shared
 
     def _entity_cache(self) -> EntityCache:
         if self._cache is None:
+            from collectors.telegram_mtproto.client import EntityCache
+
             session = self.config.telegram.session
             # Access hashes belong to one account: keep them beside the session file they came
             # with, and only in memory when the session is a string from the environment.
@@ -90,6 +110,8 @@ class MTProtoHub:
         """The collector of one source, made once and then reused."""
         collector = self._collectors.get(source.source_name)
         if collector is None:
+            from collectors.telegram_mtproto.collector import TelegramMTProtoCollector
+
             collector = TelegramMTProtoCollector(
                 source.source_name, source.channel, self.client,
                 flood_sleep_threshold=self.config.telegram.flood_sleep_threshold,

@@ -11,6 +11,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import aiosqlite
 import httpx
@@ -21,8 +22,7 @@ from collectors.base import FetchResult, Payload, RawPost, Rejected, SourceError
 from collectors.http import AddressPolicy, redact
 from collectors.media import Photo, download_photo
 from collectors.rss import RSSCollector
-from collectors.telegram_mtproto.collector import TelegramMTProtoCollector
-from collectors.telegram_mtproto.convert import parse_photo_url
+from collectors.telegram_mtproto.photo_urls import parse_photo_url
 from collectors.telegram_web import TelegramWebCollector
 from monitor import faults, metrics, resources
 from monitor.alerts import StoryPlanner
@@ -41,6 +41,9 @@ from storage.posts import Change, fault_of_post, is_unchanged, known_posts, mark
 from storage.stories import note_deletions
 from storage.sources import SourceState, ensure_source, get_source, post_profile, record_failure, record_success
 from storage.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from collectors.telegram_mtproto.collector import TelegramMTProtoCollector
 
 __all__ = ["Pipeline", "PollOutcome", "collector_for", "address_policy"]
 

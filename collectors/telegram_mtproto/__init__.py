@@ -1,8 +1,9 @@
 """Telegram channels over MTProto (Telethon): catch-up polls, live events, full-size photos.
 
-Every Telethon import of the project lives in this package: `credentials` (the account, no
-Telethon), `client` (the shared client, the entity cache), `convert` (message → RawPost),
-`collector` (one channel). Import the module you need; this file imports nothing.
+Every Telethon import of the project lives in this package: `credentials` (the account) and
+`photo_urls` (the photos' tg:// pseudo-URLs), both without Telethon; `client` (the shared
+client, the entity cache), `convert` (message → RawPost), `collector` (one channel). Import the
+module you need; this file imports nothing.
 
 Posts get the same identity as the web preview (`collectors.telegram_web`): stream is the
 lower-cased channel username, external id the message id, and an album is ONE post whose id

@@ -11,21 +11,9 @@ from telethon import utils
 from telethon.tl import types
 
 from collectors.base import RawPost
+from collectors.telegram_mtproto.photo_urls import parse_photo_url, photo_url
 
 __all__ = ["photo_url", "parse_photo_url", "media_kind", "group_to_raw", "message_to_raw", "group_messages"]
-
-_PHOTO_URL_RE = re.compile(r"^tg://([A-Za-z0-9_]+)/(\d+)/(photo|thumb)$")
-
-
-def photo_url(channel: str, message_id: int, kind: str = "photo") -> str:
-    """The pseudo-URL of a message's photo (`kind` "photo") or video poster frame ("thumb")."""
-    return f"tg://{channel.lower()}/{message_id}/{kind}"
-
-
-def parse_photo_url(url: str) -> tuple[str, int, str] | None:
-    """(channel, message id, kind) of a ``tg://`` photo URL; None for any other URL."""
-    match = _PHOTO_URL_RE.match(url)
-    return (match.group(1), int(match.group(2)), match.group(3)) if match else None
 
 
 def _visible_text(raw: str | None) -> str:
