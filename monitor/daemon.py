@@ -7,9 +7,10 @@ import asyncio
 import logging
 import random
 import signal
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -21,6 +22,9 @@ from monitor.config import AnySource, Config, ConfigError, RSSSource, TelegramMT
 from monitor.mtproto import LiveFeeds
 from monitor.ops import OpsServices
 from monitor.pipeline import PollOutcome
+
+if TYPE_CHECKING:
+    from research.site.worker import SiteWorker
 
 __all__ = ["run_forever", "poll_all_once", "run_daemon"]
 
@@ -42,6 +46,7 @@ class _Jobs:
         self.app = app
         self.scheduler = scheduler
         self.in_flight: set[asyncio.Task[object]] = set()
+        self.stories_changed: Callable[[], None] | None = None  # told after a poll that stored posts
 
     async def poll(self, source: TelegramWebSource | RSSSource) -> None:
         task = asyncio.current_task()
@@ -56,6 +61,8 @@ class _Jobs:
             return
         finally:
             self.in_flight.discard(task)
+        if (outcome.new or outcome.edited) and self.stories_changed is not None:
+            self.stories_changed()
         if not outcome.ok and outcome.retry_in:
             # Move the next run to the backoff time rather than waking up just to skip.
             next_run = datetime.now().astimezone() + timedelta(seconds=outcome.retry_in)
@@ -178,6 +185,10 @@ async def run_forever(
             loop.add_signal_handler(signal.SIGHUP, reload_sources, jobs, ops, config_path)
         except (NotImplementedError, RuntimeError):
             pass
+    site = _site_worker(app, stop)
+    if site is not None:
+        jobs.stories_changed = site[0].poke
+        workers = [*workers, site[1]]
     log.info("monitor running with %d source(s); stop with Ctrl-C or SIGTERM", len(sources))
     try:
         await ops.start()
@@ -203,6 +214,18 @@ async def run_forever(
         await app.pipeline.photos.close()
         await ops.close()
         log.info("stopped")
+
+
+def _site_worker(app: App, stop: asyncio.Event) -> tuple[SiteWorker, asyncio.Task[None]] | None:
+    """With `[site] out` set: the site rendered now, and again after polls that changed stories."""
+    out = app.config.site.out
+    if out is None:
+        return None
+    from research.site import Site
+    from research.site.worker import SiteWorker
+
+    worker = SiteWorker(Site(app.db, app.config, out), app.config.site.debounce)
+    return worker, asyncio.create_task(worker.run(stop))
 
 
 async def run_daemon(app: App, stop: asyncio.Event | None = None, *, config_path: Path | None = None) -> None:
