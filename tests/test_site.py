@@ -28,10 +28,12 @@ from PIL import Image
 
 from analysis.analyze import analyze
 from collectors.base import RawPost
+from monitor import faults
 from monitor.alerts import StoryPlanner
 from monitor.cli import main
 from monitor.config import Config, ConfigError, SiteConfig, load_config
 from research.site import RenderReport, Site
+from research.site.worker import SiteWorker
 from storage.database import Database
 from storage.media import pending_media, store_media
 from storage.posts import upsert_posts
@@ -209,6 +211,36 @@ def test_site_config_out_is_relative_to_the_config_file(tmp_path: Path) -> None:
     (tmp_path / "bad.toml").write_text('[site]\nbase_url = "example.org"\n')
     with pytest.raises(ConfigError, match="site.base_url"):
         load_config(tmp_path / "bad.toml")
+
+
+async def test_daemon_worker_renders_at_start_and_after_a_burst_of_polls(site: Rendered, tmp_path: Path) -> None:
+    shutil.copy(site.db, tmp_path / "archive.db")
+    db = await Database.open(tmp_path / "archive.db")
+    out = tmp_path / "www"
+    worker = SiteWorker(Site(db, Config(), out), debounce=0.05, sweep=60)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        await _appears(out / "uk/index.html")
+        planner = StoryPlanner(window=timedelta(hours=12), alert_max_age=0)
+        await _store(db, planner, [(107, 0, "Запоріжжя: ворог завдав удару КАБами, поранено 4 людей.", 0)])
+        worker.poke()
+        worker.poke()  # polls of several sources end together: one render
+        await _appears(out / "uk/story/6.html")
+        assert "Запоріж" in (out / "uk/index.html").read_text()
+        assert not faults.active()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        await db.close()
+
+
+async def _appears(path: Path, timeout: float = 10) -> None:
+    for _ in range(int(timeout / 0.02)):
+        if path.exists():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{path} was not rendered")
 
 
 # --- In a real browser -------------------------------------------------------------------------

@@ -186,7 +186,7 @@ def top_hromadas(stories: list[StoryView], oblast: str, limit: int = 10) -> list
                 found.add(code)
         counts.update(found)
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
-    return [({"code": code, "name": g.units[code].name_uk}, n) for code, n in ranked]
+    return [({"code": code, "name": g.units[code].name_uk, "level": "hromada"}, n) for code, n in ranked]
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,11 +204,12 @@ def chart(counts: list[tuple[str, int]], *, bar: int = 16, gap: int = 3, height:
     """The per-day chart of `day_counts`, scaled to its busiest day; a tick every 5 days."""
     top = max((n for _, n in counts), default=0) or 1
     plot = height - 20  # room for the day labels under the bars
+    margin = 16  # room for the first and last labels, centred under their bars
     bars, ticks = [], []
     for index, (day, n) in enumerate(counts):
-        x = index * (bar + gap)
+        x = margin + index * (bar + gap)
         h = round(plot * n / top)
         bars.append((x, plot - h, h, day, n))
         if index % 5 == 0 or index == len(counts) - 1:
             ticks.append((x + bar // 2, day[8:10] + "." + day[5:7]))
-    return Chart(width=len(counts) * (bar + gap), height=height, bars=bars, ticks=ticks, top=top)
+    return Chart(width=2 * margin + len(counts) * (bar + gap), height=height, bars=bars, ticks=ticks, top=top)
