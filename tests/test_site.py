@@ -196,6 +196,14 @@ def test_oblast_page_lists_its_stories_with_a_30_day_chart(site: Rendered) -> No
     assert "Балаклійська" in page  # the hromada with strikes
 
 
+def test_coverage_page_shows_each_source_with_its_state_and_last_post(site: Rendered) -> None:
+    page = (site.out / "en/coverage.html").read_text()
+    row = page[page.index('<tr class="ok">'):]
+    row = row[:row.index("</tr>")]
+    assert 'href="https://t.me/s/dsns_telegram"' in row and "<td>working</td>" in row
+    assert row.count(f"{NOW.year}") == 2  # the last post and the last check, in Kyiv time
+
+
 def test_cli_renders_into_out_and_names_the_missing_folder(site: Rendered, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["site", "--db", str(site.db)]) == 2
     assert "--out DIR" in capsys.readouterr().err

@@ -69,9 +69,11 @@ def thumbnail(data: bytes) -> bytes | None:
     """A JPEG at most THUMBNAIL_PX on its longer side; None for bytes that are not an image."""
     try:
         with Image.open(io.BytesIO(data)) as image:
+            # A JPEG (most photos) decodes straight at a fraction of its size: several times faster.
+            image.draft("RGB", (THUMBNAIL_PX, THUMBNAIL_PX))
             image.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
             out = io.BytesIO()
-            image.convert("RGB").save(out, "JPEG", quality=80, optimize=True)
+            image.convert("RGB").save(out, "JPEG", quality=80)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         log.warning("site: photo not shown, cannot make a thumbnail: %s", exc)
         return None
