@@ -114,6 +114,8 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["kyiv"] = _kyiv
+    # Map data in UTF-8, not \u escapes: a Cyrillic title takes a third of the bytes.
+    env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "separators": (",", ":")}
     env.globals.update(weapon_label=weapon_label, oblast_name=oblast_name, place_name=place_name)
     return env
 
