@@ -142,6 +142,9 @@ def test_pages_are_small_and_every_file_is_published_readable(site: Rendered) ->
         assert page.stat().st_size < PAGE_LIMIT, page
         assert page.stat().st_mode & 0o044 == 0o044
     assert not list(site.out.rglob("*.tmp"))
+    # Without JavaScript the list is the page: every story is in the HTML as served.
+    front = (site.out / "en/index.html").read_text()
+    assert front.count('<li class="story"') == 4 and 'href="../uk/index.html"' in front
 
 
 def _atom(path: Path) -> feedparser.FeedParserDict:
