@@ -115,6 +115,20 @@ async def archive(stories: int) -> Path:
     return path
 
 
+async def align(db: Database) -> None:
+    """Move the stories' times so the newest change was an hour ago, whenever the cached archive
+    was built: the week's map stays full, and the poll's changes are the newest."""
+    row = await db.fetchone("SELECT unixepoch(max(last_seen_at)) FROM stories")
+    shift = f"{int(time.time()) - 3600 - row[0]:+d} seconds"
+    fmt = "strftime('%Y-%m-%dT%H:%M:%SZ', {}, ?)"
+    async with db.write() as conn:
+        await conn.execute(
+            f"UPDATE stories SET event_at = {fmt.format('event_at')}, first_seen_at = {fmt.format('first_seen_at')}, "
+            f"last_seen_at = {fmt.format('last_seen_at')}", (shift, shift, shift),
+        )
+        await conn.execute(f"UPDATE story_revisions SET recorded_at = {fmt.format('recorded_at')}", (shift,))
+
+
 async def poll(db: Database) -> None:
     """What one busy poll brings: three new strikes and two updates of an existing one."""
     source = await ensure_source(db, "dsns_telegram", "telegram_web", "https://t.me/s/dsns_telegram")
@@ -142,13 +156,18 @@ async def run(stories: int) -> None:
         path = Path(tmp) / "archive.db"
         shutil.copy(cached, path)
         db = await Database.open(path)
+        await align(db)
         started = time.perf_counter()
         read = sum([1 async for _ in iter_stories(db, strikes_only=True)])
         baseline = time.perf_counter() - started
         site = Site(db, Config(site=SiteConfig()), Path(tmp) / "site")
+        cpu = time.process_time()
         full = await site.render_all()
+        full_cpu = time.process_time() - cpu
         await poll(db)
+        cpu = time.process_time()
         after = await site.render_changes()
+        after_cpu = time.process_time() - cpu
         pages = list((Path(tmp) / "site").rglob("*.html"))
         largest = max(pages, key=lambda p: p.stat().st_size)
         largest_kb, largest_name = largest.stat().st_size / 1000, largest.relative_to(Path(tmp) / "site")
@@ -156,8 +175,10 @@ async def run(stories: int) -> None:
         await db.close()
     print(f"archive: {read} strike stories; site: {len(pages)} pages, {size / 1e6:.0f} MB")
     print(f"read every story (baseline): {baseline:6.2f} s")
-    print(f"full render:                 {full.seconds:6.2f} s  ({full.written} files; aim < 60 s)")
-    print(f"render after a poll:         {after.seconds:6.2f} s  ({after.stories} stories, {after.written} files; aim < 2 s)")
+    # CPU time (all threads) beside wall time: on a shared machine the wall time is mostly waiting.
+    print(f"full render:                 {full.seconds:6.2f} s  (CPU {full_cpu:.2f} s; {full.written} files; aim < 60 s)")
+    print(f"render after a poll:         {after.seconds:6.2f} s  (CPU {after_cpu:.2f} s; {after.stories} stories, "
+          f"{after.written} files; aim < 2 s)")
     print(f"largest page:                {largest_kb:6.1f} kB ({largest_name}; aim < 200 kB)")
 
 

@@ -18,7 +18,7 @@ from storage.research import (
 )
 from storage.search import QuerySyntaxError, parse_query, region_filter, search_posts
 
-__all__ = ["run_search", "export_research", "run_stats", "write_rows", "plot_strikes_per_day"]
+__all__ = ["run_search", "export_research", "run_stats", "write_rows", "csv_row", "plot_strikes_per_day"]
 
 log = logging.getLogger("dsns_monitor")
 
@@ -99,6 +99,11 @@ def _csv_value(value: Any) -> Any:
     return "" if value is None else value
 
 
+def csv_row(row: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+    """A row's CSV cells: lists joined by "; ", booleans as true/false, None as empty."""
+    return {k: _csv_value(row.get(k)) for k in keys}
+
+
 async def write_rows(rows: AsyncIterator[dict[str, Any]], keys: Sequence[str], fmt: str, out: TextIO) -> int:
     """Write dict rows as JSON lines or CSV (lists joined by "; "); returns how many."""
     writer = csv.DictWriter(out, fieldnames=list(keys), extrasaction="ignore") if fmt == "csv" else None
@@ -107,7 +112,7 @@ async def write_rows(rows: AsyncIterator[dict[str, Any]], keys: Sequence[str], f
     count = 0
     async for row in rows:
         if writer:
-            writer.writerow({k: _csv_value(row.get(k)) for k in keys})
+            writer.writerow(csv_row(row, keys))
         else:
             out.write(json.dumps({k: row.get(k) for k in keys}, ensure_ascii=False) + "\n")
         count += 1

@@ -199,6 +199,11 @@ def test_oblast_page_lists_its_stories_with_a_30_day_chart(site: Rendered) -> No
     assert "Балаклійська" in page  # the hromada with strikes
 
 
+def test_events_csv_is_what_export_writes(site: Rendered, tmp_path: Path) -> None:
+    assert main(["export", "--what", "events", "--format", "csv", "--db", str(site.db), "-o", str(tmp_path / "e.csv")]) == 0
+    assert (site.out / "events.csv").read_bytes() == (tmp_path / "e.csv").read_bytes()
+
+
 def test_coverage_page_shows_each_source_with_its_state_and_last_post(site: Rendered) -> None:
     page = (site.out / "en/coverage.html").read_text()
     row = page[page.index('<tr class="ok">'):]

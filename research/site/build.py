@@ -10,9 +10,10 @@ runs in a thread, off the event loop.
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from io import StringIO
@@ -21,6 +22,7 @@ from typing import Any
 
 from analysis.gazetteer import get_gazetteer
 from monitor.config import Config
+from monitor.research import csv_row
 from research.site.model import (
     LANGS, StoryView, chart, day_counts, oblast_name, place_name, story_view, top_hromadas, with_history,
 )
@@ -58,6 +60,10 @@ class Site:
         self.output = Output(Path(out))
         self.stories: dict[int, StoryView] = {}
         self.rows: dict[int, dict[str, Any]] = {}  # STORY_KEYS rows, for stories.json
+        # Each story's line of events.csv and feature of events.geojson (None: not there), made
+        # when the story is read, so the files are joined, not remade, after a poll.
+        self.data_lines: dict[int, tuple[str | None, str | None]] = {}
+        self.day = ""  # the Kyiv date of the last render: oblast charts move with it
         self.watermark: str | None = None  # the newest story change already rendered
         self.photos: set[str] = set()  # SHA-256 of thumbnails in the folder
         self.unreadable: set[str] = set()  # stored photos that are not images
@@ -70,6 +76,7 @@ class Site:
         await asyncio.to_thread(self.output.copy_static)
         self.stories.clear()
         self.rows.clear()
+        self.data_lines.clear()
         ids = await self._load(iter_stories(self.db, strikes_only=True))
         await self._story_pages(ids)
         await self._lists()
@@ -88,7 +95,7 @@ class Site:
         # At or after: a change in the same second as the last render's newest is read again.
         ids = await self._load(iter_stories(self.db, strikes_only=True, changed_since=self.watermark), only_changed=True)
         await self._story_pages(ids)
-        await self._lists()
+        await self._lists({iso for i in ids for iso in self.stories[i].oblasts})
         self.watermark = watermark
         return self._report(len(ids), started, before)
 
@@ -105,12 +112,13 @@ class Site:
         found = [row async for row in rows]
         if only_changed:
             found = [row for row in found if self.rows.get(row["id"]) != {key: row[key] for key in STORY_KEYS}]
-        views = await asyncio.to_thread(lambda: [story_view(row) for row in found])
-        ids = [view.id for view in views]
+        views = await asyncio.to_thread(lambda: [(view, _data_lines(view)) for view in map(story_view, found)])
+        ids = [view.id for view, _ in views]
         history = await figure_history(self.db, ids)
-        for row, view in zip(found, views):
+        for row, (view, lines) in zip(found, views):
             self.stories[view.id] = with_history(view, history.get(view.id, []))
             self.rows[view.id] = {key: row[key] for key in STORY_KEYS}
+            self.data_lines[view.id] = lines
         return ids
 
     async def _story_pages(self, ids: list[int]) -> None:
@@ -142,7 +150,7 @@ class Site:
                            for p in story.precise_places if p["point"]]
                 path = f"story/{story_id}.html"
                 self.output.write(f"{lang}/{path}", self._page(
-                    "story.html", lang, path, depth=2, s=story, posts=posts.get(story_id, []),
+                    "story.html", lang, path, depth=2, s=story, title=story.title(lang), posts=posts.get(story_id, []),
                     photos=self.photos, markers=markers, maps=bool(markers),
                 ))
 
@@ -154,14 +162,18 @@ class Site:
             **{"maps": False, **context},
         )
 
-    async def _lists(self) -> None:
+    async def _lists(self, oblasts: set[str] | None = None) -> None:
+        """The front, sources and oblast pages, the feeds and the data files; only the pages and
+        feeds of `oblasts` among the oblasts' (all of them on a new day, or when None)."""
         sources = await list_sources(self.db)
         quiet = await silences(self.db)
-        await asyncio.to_thread(self._write_lists, sources, quiet)
+        await asyncio.to_thread(self._write_lists, sources, quiet, oblasts)
 
-    def _write_lists(self, sources: list[Any], quiet: dict[str, Any]) -> None:
+    def _write_lists(self, sources: list[Any], quiet: dict[str, Any], only: set[str] | None) -> None:
         now = utcnow()
         today = now.astimezone(KYIV).date()
+        if today.isoformat() != self.day:
+            only, self.day = None, today.isoformat()
         newest = sorted(self.stories.values(), key=lambda s: (s.event_at or "", s.id), reverse=True)
         week = to_db(now - timedelta(days=MAP_DAYS)) or ""
         first_day = (today - timedelta(days=CHART_DAYS - 1)).isoformat()
@@ -179,7 +191,7 @@ class Site:
                 oblasts=counts, maps=True,
             ))
             self._feed(lang, "feed.atom", LABELS[lang]["all_ukraine"], "all", newest, depth=0)
-            for iso in oblasts:
+            for iso in oblasts if only is None else [iso for iso in oblasts if iso in only]:
                 stories = by_oblast.get(iso, [])
                 month = [s for s in stories if (s.day or "") >= first_day]
                 path = f"oblast/{iso}.html"
@@ -216,25 +228,17 @@ class Site:
         ))
 
     def _open_data(self, recent: list[StoryView]) -> None:
-        from monitor.research import write_rows
-
         site = self.config.site
         attribution = LABELS["en"]["attribution"]
-        ordered = [self.stories[i] for i in sorted(self.stories)]
-        events = [s.event for s in ordered if s.event is not None]
-        features = [
-            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [e["longitude"], e["latitude"]]},
-             "properties": {k: e[k] for k in EVENT_KEYS}}
-            for e in events if e["latitude"] is not None and e["longitude"] is not None
-        ]
-        self.without_coordinates = len(events) - len(features)
-        self.output.write("events.geojson", _json({
+        lines = [self.data_lines[i] for i in sorted(self.data_lines)]
+        features = [feature for _, feature in lines if feature is not None]
+        self.without_coordinates = sum(1 for row, feature in lines if row is not None and feature is None)
+        head = json.dumps({
             "type": "FeatureCollection", "licence": site.licence, "attribution": attribution,
-            "events_without_coordinates": self.without_coordinates, "features": features,
-        }))
-        csv = StringIO()
-        asyncio.run(write_rows(_aiter(events), EVENT_KEYS, "csv", csv))
-        self.output.write("events.csv", csv.getvalue().encode("utf-8"))
+            "events_without_coordinates": self.without_coordinates,
+        }, ensure_ascii=False, separators=(",", ":"))
+        self.output.write("events.geojson", f'{head[:-1]},"features":[{",".join(features)}]}}\n'.encode("utf-8"))
+        self.output.write("events.csv", (_CSV_HEADER + "".join(row for row, _ in lines if row is not None)).encode("utf-8"))
         self.output.write("stories.json", _json({
             "licence": site.licence, "attribution": attribution,
             "stories": [{**self.rows[s.id], "page": f"uk/story/{s.id}.html"} for s in sorted(recent, key=lambda s: s.id)],
@@ -246,9 +250,31 @@ class Site:
         ).encode("utf-8"))
 
 
-async def _aiter(rows: Iterable[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
-    for row in rows:
-        yield row
+def _csv_line(cells: dict[str, Any] | None) -> str:
+    out = StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(EVENT_KEYS))
+    if cells is None:
+        writer.writeheader()
+    else:
+        writer.writerow(cells)
+    return out.getvalue()
+
+
+_CSV_HEADER = _csv_line(None)
+
+
+def _data_lines(story: StoryView) -> tuple[str | None, str | None]:
+    """The story's events.csv line (the ACLED row of `export --what events`) and, when it has
+    coordinates, its events.geojson feature."""
+    event = story.event
+    if event is None:
+        return None, None
+    row = _csv_line(csv_row(event, EVENT_KEYS))
+    if event["latitude"] is None or event["longitude"] is None:
+        return row, None
+    feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [event["longitude"], event["latitude"]]},
+               "properties": {k: event[k] for k in EVENT_KEYS}}
+    return row, json.dumps(feature, ensure_ascii=False, separators=(",", ":"))
 
 
 def _json(value: Any) -> bytes:

@@ -7,7 +7,7 @@ import io
 import logging
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -29,6 +29,7 @@ class Output:
     root: Path
     written: int = 0
     unchanged: int = 0
+    folders: set[Path] = field(default_factory=set)  # made (or found) already
 
     def write(self, relative: str, data: bytes) -> None:
         path = self.root / relative
@@ -37,7 +38,9 @@ class Output:
                 self.unchanged += 1
                 return
         except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.parent not in self.folders:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.folders.add(path.parent)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as file:
