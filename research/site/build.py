@@ -85,12 +85,14 @@ class Site:
 
     async def render_changes(self) -> RenderReport:
         """The pages of the stories changed since the last render, and the lists, feeds and data
-        files; the first time, everything."""
+        files (those of the oblasts with changed stories); the first time, everything."""
         if self.watermark is None:
             return await self.render_all()
         started, before = time.perf_counter(), (self.output.written, self.output.unchanged)
         watermark = await last_change(self.db)
         if watermark == self.watermark:
+            # No story changed; the sources' states (and, past midnight, the charts) may have.
+            await self._lists(set())
             return self._report(0, started, before)
         # At or after: a change in the same second as the last render's newest is read again.
         ids = await self._load(iter_stories(self.db, strikes_only=True, changed_since=self.watermark), only_changed=True)
