@@ -90,11 +90,9 @@ class Site:
             return await self.render_all()
         started, before = time.perf_counter(), (self.output.written, self.output.unchanged)
         watermark = await last_change(self.db)
-        if watermark == self.watermark:
-            # No story changed; the sources' states (and, past midnight, the charts) may have.
-            await self._lists(set())
-            return self._report(0, started, before)
-        # At or after: a change in the same second as the last render's newest is read again.
+        # At or after: a change in the same second as the last render's newest is read again
+        # (and skipped when it is what was rendered). With no story changed, the lists are still
+        # redone: the sources' states (and, past midnight, the charts) may have moved.
         ids = await self._load(iter_stories(self.db, strikes_only=True, changed_since=self.watermark), only_changed=True)
         await self._story_pages(ids)
         await self._lists({iso for i in ids for iso in self.stories[i].oblasts})
