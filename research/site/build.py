@@ -224,7 +224,7 @@ class Site:
             self_href=f"{base}/{lang}/{path}" if base else path.rsplit("/", 1)[-1],
             html_href=f"{base}/{lang}/{html}" if base else html.rsplit("/", 1)[-1],
             story_base=f"{base}/{lang}/story/" if base else "../" * depth + "story/",
-            stories=entries, licence=self.config.site.licence, summary=story_summary, oblast_name=oblast_name,
+            stories=entries, licence=self.config.site.licence, summary=story_summary,
         ))
 
     def _open_data(self, recent: list[StoryView]) -> None:
