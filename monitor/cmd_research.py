@@ -1,11 +1,15 @@
-"""The researchers' commands: search, stats, serve (export --what lives with export in cmd_core)."""
+"""The researchers' commands: search, stats, serve, site (export --what lives with export in cmd_core)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from monitor.cli_support import add_config, iso_date
+from dsns.errors import DsnsError, UsageError
+from dsns.extras import require
+from monitor.cli_support import EXIT_OK, add_config, iso_date
 
 if TYPE_CHECKING:
     from monitor.app import App
@@ -14,7 +18,7 @@ __all__ = ["add_parsers"]
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
-    """Register `search`, `stats` and `serve`."""
+    """Register `search`, `stats`, `serve` and `site`."""
     search = commands.add_parser(
         "search", help="full-text search of the archive, across word forms",
         description="Find posts by words in any inflected form (Балаклія finds 'по Балаклії'). Words are "
@@ -55,6 +59,16 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     add_config(serve, db=True)
     serve.add_argument("--port", type=_port, default=8001, metavar="N", help="port on 127.0.0.1 (default: %(default)s)")
     serve.set_defaults(handler=_serve, needs="app", reads_only=True)
+
+    site = commands.add_parser(
+        "site", help="render the public static site: map, oblast and story pages, Atom feeds, open data",
+        description="Render the archive's strike stories as a static site (Ukrainian and English pages, a "
+                    "map, Atom feeds, events.csv/.geojson, stories.json) into a folder any web server serves. "
+                    "Files are replaced atomically and only when they change.",
+    )
+    add_config(site, db=True)
+    site.add_argument("--out", metavar="DIR", type=Path, help="the folder to write (default: [site] out)")
+    site.set_defaults(handler=_site, needs="app", reads_only=True)
 
 
 def _positive(value: str) -> int:
@@ -102,6 +116,24 @@ async def _stats(args: argparse.Namespace, app: App) -> int:
     from monitor.research import run_stats
 
     return await run_stats(args, app)
+
+
+async def _site(args: argparse.Namespace, app: App) -> int:
+    require("jinja2", "research", "`site`")
+    from research.site import Site
+
+    out = args.out or app.config.site.out
+    if out is None:
+        raise UsageError("name the folder to write: --out DIR, or [site] out in the config")
+    if out.exists() and not out.is_dir():
+        raise DsnsError(f"{out}: not a folder")
+    report = await Site(app.db, app.config, out).render_all()
+    print(
+        f"site: {report.stories} strike stories, {report.written} files written, {report.unchanged} unchanged, "
+        f"{report.without_coordinates} events without coordinates left out of events.geojson, "
+        f"in {report.seconds:.1f} s -> {out}", file=sys.stderr,
+    )
+    return EXIT_OK
 
 
 async def _serve(args: argparse.Namespace, app: App) -> int:

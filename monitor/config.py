@@ -19,7 +19,7 @@ from dsns.errors import DsnsError
 
 __all__ = [
     "Config", "ConfigError", "load_config", "SourceConfig", "TelegramWebSource", "RSSSource",
-    "TelegramMTProtoSource", "TelegramConfig", "SOURCE_TYPES", "BotChannelConfig",
+    "TelegramMTProtoSource", "TelegramConfig", "SOURCE_TYPES", "BotChannelConfig", "SiteConfig",
 ]
 
 _OBLAST = re.compile(r"UA-\d\d")
@@ -277,6 +277,29 @@ AnySource = TelegramWebSource | RSSSource | TelegramMTProtoSource
 SourceConfig = Annotated[AnySource, Field(discriminator="type")]
 
 
+class SiteConfig(_Section):
+    """`[site]`: the public static site (`dsns-monitor site`, and the daemon when `out` is set)."""
+
+    # The folder the site is written to; relative to the config file. Unset: the daemon renders nothing.
+    out: Path | None = None
+    # Where the site is published ("https://example.org/strikes"): makes the Atom feeds' links absolute.
+    base_url: str = ""
+    # The map's tiles and their attribution (HTML, shown on every map).
+    tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    attribution: str = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+    # The language the site's root page sends readers to; both are always rendered.
+    language: Literal["uk", "en"] = "uk"
+    # The licence the published data is offered under, named in every page and file.
+    licence: str = "CC BY 4.0"
+    # Seconds of quiet after a poll that changed stories before the daemon re-renders.
+    debounce: float = Field(10.0, ge=0, le=3600)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base(cls, value: str) -> str:
+        return _http_url(value) if value else value
+
+
 class Config(_Section):
     storage: StorageConfig = StorageConfig()
     http: HTTPConfig = HTTPConfig()
@@ -286,6 +309,7 @@ class Config(_Section):
     telegram: TelegramConfig = TelegramConfig()
     stories: StoriesConfig = StoriesConfig()
     health: HealthConfig = HealthConfig()
+    site: SiteConfig = SiteConfig()
     sources: list[SourceConfig] = Field(default_factory=list)
 
     @field_validator("sources")
@@ -372,4 +396,7 @@ def load_config(path: str | Path) -> Config:
         session = session.expanduser()
         telegram = config.telegram.model_copy(update={"session": session if session.is_absolute() else path.parent / session})
         config = config.model_copy(update={"telegram": telegram})
+    out = config.site.out
+    if out is not None and not out.expanduser().is_absolute():
+        config = config.model_copy(update={"site": config.site.model_copy(update={"out": path.parent / out.expanduser()})})
     return config

@@ -7,15 +7,15 @@ import asyncio
 import logging
 import random
 import signal
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from analysis.gazetteer import get_gazetteer
-
+from dsns.extras import require
 from monitor import faults, metrics, resources
 from monitor.app import App
 from monitor.config import (
@@ -24,6 +24,9 @@ from monitor.config import (
 from monitor.mtproto import LiveFeeds
 from monitor.ops import OpsServices
 from monitor.pipeline import PollOutcome
+
+if TYPE_CHECKING:
+    from research.site.worker import SiteWorker
 
 __all__ = ["run_forever", "poll_all_once", "run_daemon"]
 
@@ -45,6 +48,7 @@ class _Jobs:
         self.app = app
         self.scheduler = scheduler
         self.in_flight: set[asyncio.Task[object]] = set()
+        self.stories_changed: Callable[[], None] | None = None  # told after a poll that stored posts
 
     async def poll(self, source: TelegramWebSource | RSSSource) -> None:
         task = asyncio.current_task()
@@ -59,6 +63,8 @@ class _Jobs:
             return
         finally:
             self.in_flight.discard(task)
+        if (outcome.new or outcome.edited) and self.stories_changed is not None:
+            self.stories_changed()
         if not outcome.ok and outcome.retry_in:
             # Move the next run to the backoff time rather than waking up just to skip.
             next_run = datetime.now().astimezone() + timedelta(seconds=outcome.retry_in)
@@ -181,6 +187,10 @@ async def run_forever(
             loop.add_signal_handler(signal.SIGHUP, reload_sources, jobs, ops, config_path)
         except (NotImplementedError, RuntimeError):
             pass
+    site = _site_worker(app, stop)
+    if site is not None:
+        jobs.stories_changed = site[0].poke
+        workers = [*workers, site[1]]
     log.info("monitor running with %d source(s); stop with Ctrl-C or SIGTERM", len(sources))
     try:
         await ops.start()
@@ -219,6 +229,19 @@ def bot_settings(bot: BotConfig) -> dict[str, Any]:
         "degraded_after": bot.degraded_after, "channels": bot.channels,
         "rules": UpdateRules(bot.update_ratio, bot.update_min_increase, bot.update_late_hours * 3600),
     }
+
+
+def _site_worker(app: App, stop: asyncio.Event) -> tuple[SiteWorker, asyncio.Task[None]] | None:
+    """With `[site] out` set: the site rendered now, and again after polls that changed stories."""
+    out = app.config.site.out
+    if out is None:
+        return None
+    require("jinja2", "research", "[site] out")
+    from research.site import Site
+    from research.site.worker import SiteWorker
+
+    worker = SiteWorker(Site(app.db, app.config, out), app.config.site.debounce)
+    return worker, asyncio.create_task(worker.run(stop))
 
 
 async def run_daemon(app: App, stop: asyncio.Event | None = None, *, config_path: Path | None = None) -> None:

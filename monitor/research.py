@@ -34,7 +34,7 @@ from storage.research import (
 from storage.search import QuerySyntaxError, parse_query, region_filter, search_posts
 from storage.timeutil import to_db
 
-__all__ = ["run_search", "export_rows", "check_export", "run_stats", "write_rows", "plot_strikes_per_day", "DELIMITERS"]
+__all__ = ["run_search", "export_rows", "check_export", "run_stats", "write_rows", "csv_row", "plot_strikes_per_day", "DELIMITERS"]
 
 log = logging.getLogger("dsns_monitor")
 
@@ -143,6 +143,12 @@ def _csv_value(value: Any, excel: bool = False) -> Any:
     return value
 
 
+def csv_row(row: dict[str, Any], keys: Sequence[str], excel: bool = False) -> list[Any]:
+    """A row's CSV cells in `keys` order: lists joined by "; ", booleans as true/false, None as
+    empty; with `excel`, text that would start a formula prefixed with an apostrophe."""
+    return [_csv_value(row.get(k), excel) for k in keys]
+
+
 async def write_rows(
     rows: AsyncIterator[dict[str, Any]], keys: Sequence[str], fmt: str, out: TextIO,
     *, excel: bool = False, delimiter: str = ",",
@@ -159,7 +165,7 @@ async def write_rows(
     count = 0
     async for row in rows:
         if writer:
-            writer.writerow([_csv_value(row.get(k), excel) for k in keys])
+            writer.writerow(csv_row(row, keys, excel))
         else:
             out.write(json.dumps({k: row.get(k) for k in keys}, ensure_ascii=False) + "\n")
         count += 1

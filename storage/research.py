@@ -30,7 +30,7 @@ from storage.timeutil import from_db
 
 __all__ = [
     "STORY_KEYS", "EVENT_KEYS", "iter_stories", "iter_events", "event_of", "kyiv_date",
-    "sub_event_type", "strike_stats", "strikes_per_day_by_oblast",
+    "sub_event_type", "strike_stats", "strikes_per_day_by_oblast", "place_point",
 ]
 
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -84,13 +84,17 @@ def sub_event_type(weapons: list[str]) -> str:
 
 async def iter_stories(
     db: Database, *, since: datetime | None = None, until: datetime | None = None,
-    strikes_only: bool = False, batch: int = 500,
+    strikes_only: bool = False, batch: int = 500, changed_since: str | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
-    """One dict per story (STORY_KEYS), oldest first, with its posts' sources and URLs."""
+    """One dict per story (STORY_KEYS), oldest first, with its posts' sources and URLs;
+    `changed_since` (an archive timestamp): only stories a post joined at or after it."""
     dates, params = date_filter(_WHEN, since, until)
     where = ["s.id > ?", *dates]
     if strikes_only:
         where.append("s.is_strike = 1")
+    if changed_since is not None:
+        where.append("s.last_seen_at >= ?")
+        params.append(changed_since)
     sql = f"""SELECT s.id, s.first_seen_at, s.last_seen_at, {_WHEN} AS event_at, s.is_strike,
                      s.oblasts, s.places, s.weapons, s.killed, s.injured, s.children_killed,
                      s.children_injured, fp.text AS first_text,
@@ -343,3 +347,14 @@ async def strikes_per_day_by_oblast(
 def oblast_label(iso: str) -> str:
     """An oblast's English name for tables and charts (UA-63 -> Kharkiv)."""
     return _ADMIN1.get(iso, iso)
+
+
+def place_point(code: str) -> tuple[float, float] | None:
+    """(lat, lon) to draw a place at: its own, else its nearest enclosing unit's; an oblast at
+    its centre. None when neither it nor any unit around it has coordinates."""
+    g = get_gazetteer()
+    try:
+        located, _ = _located(g.unit(code))
+    except KeyError:
+        return None
+    return (located.lat, located.lon) if located.lat is not None and located.lon is not None else None

@@ -37,6 +37,12 @@ NOT_YET_CUT: dict[tuple[str, str], str] = {
     # Inert while these are in monitor/ (monitor imports anything); they move to research/.
     ("monitor.research", "monitor"): "the CLI glue (App, exit codes) into monitor/cli/research.py",
     ("monitor.serve", "monitor"): "the CLI glue (App, exit codes) into monitor/cli/research.py",
+    # The public site (research/site) arrived with these; each has its cut.
+    ("research.site.build", "monitor.config"): "the site takes its settings as a record of its own, as the "
+                                               "bot takes its channels (bot.service.ChannelSpec)",
+    ("research.site.build", "monitor.research"): "csv_row moves to research/ with monitor/research.py",
+    ("research.site.render", "bot.format"): "the display names of weapons and Kyiv time move to a shared module",
+    ("research.site.worker", "monitor.faults"): "the worker reports through a callback, as bot/reporting.py does",
 }
 
 

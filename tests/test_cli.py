@@ -69,7 +69,7 @@ def test_init_writes_a_starter_config_and_never_overwrites(tmp_path: Path, capsy
 
 def _with_defaults_uncommented(text: str, path: Path) -> Path:
     """The starter with its defaults switched on (the regional examples and optional keys stay off)."""
-    keep_off = ("# name = ", "# session = ", "# oblast = ")
+    keep_off = ("# name = ", "# session = ", "# oblast = ", "# out = ")
     lines, in_examples = [], False
     for line in text.splitlines():
         in_examples = in_examples or line.startswith("# Regional")

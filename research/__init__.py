@@ -1,0 +1,1 @@
+"""The archive's second reader, beside the bot: search, events, stats, export, serve, the public site."""
