@@ -23,8 +23,11 @@ from bot.texts import COMMANDS, t
 from storage.bot_state import get_value, set_value
 from storage.channels import disable_channel, sync_channel
 from storage.database import Database
+from storage.sources import list_sources
+from storage.stats import archive_counts
 from storage.stories import latest_strikes
-from storage.timeutil import from_db
+from storage.subscriptions import list_subscriptions
+from storage.timeutil import from_db, to_db
 
 __all__ = ["BotService", "ChannelSpec"]
 
@@ -301,33 +304,23 @@ class BotService:
         await self.api.send_message(action.chat_id, action.text, reply_markup=markup)
 
     async def _stats_text(self, conn: aiosqlite.Connection, lang: str) -> str:
-        async def one(sql: str) -> int:
-            async with conn.execute(sql) as cursor:
-                row = await cursor.fetchone()
-            return int(row[0]) if row else 0
-
         lines = []
-        async with conn.execute("SELECT name, error_count, last_error, last_success_at FROM sources ORDER BY name") as cursor:
-            for name, errors, last_error, last_ok in await cursor.fetchall():
-                state = "✅" if not errors else f"⚠️ {errors}× {html.escape((last_error or '')[:80])}"
-                lines.append(f"• {html.escape(name)}: {state} ({last_ok or '—'})")
+        for source in await list_sources(self.db):
+            errors = source.error_count
+            state = "✅" if not errors else f"⚠️ {errors}× {html.escape((source.last_error or '')[:80])}"
+            lines.append(f"• {html.escape(source.name)}: {state} ({to_db(source.last_success_at) or '—'})")
+        n = await archive_counts(conn)
         return t(
             lang, "stats",
-            chats=await one("SELECT count(*) FROM chats"), active=await one("SELECT count(*) FROM chats WHERE active = 1"),
-            subs=await one("SELECT count(*) FROM subscriptions"), posts=await one("SELECT count(*) FROM posts"),
-            strikes=await one("SELECT count(*) FROM stories WHERE is_strike = 1"),
-            sent=await one("SELECT count(*) FROM outbox WHERE status = 'sent'"),
-            pending=await one("SELECT count(*) FROM outbox WHERE status = 'pending'"),
-            dropped=await one("SELECT count(*) FROM outbox WHERE status = 'dropped'"),
-            sources="\n".join(lines) or "—",
+            chats=n.chats, active=n.active_chats, subs=n.subscriptions, posts=n.posts, strikes=n.strikes,
+            sent=n.sent, pending=n.pending, dropped=n.dropped, sources="\n".join(lines) or "—",
         )
 
     async def _last_text(self, regions: set[str] | None, chat_id: int, lang: str) -> str:
         from analysis.reach import regions_covering
 
         if regions is None:
-            rows = await self.db.fetchall("SELECT region FROM subscriptions WHERE chat_id = ?", (chat_id,))
-            regions = {r[0] for r in rows}
+            regions = {s.region for s in await list_subscriptions(self.db, chat_id)}
             if not regions:
                 return t(lang, "last_none")
         items = []
