@@ -12,7 +12,6 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import aiosqlite
 
@@ -22,6 +21,7 @@ from analysis.places import (
     covering, distance_km, find_places, labels, nearest, needs_choice, oblast_name, unit_name, within,
 )
 from bot.texts import lang_of, t
+from dsns.timezone import KYIV
 from storage.subscriptions import (
     MAX_SUBSCRIPTIONS, chat_regions, get_pending, mute, set_pending, subscribe, subscriptions_page, unsubscribe,
     upsert_chat,
@@ -35,7 +35,6 @@ __all__ = [
 
 log = logging.getLogger("dsns_monitor.bot")
 
-KYIV = ZoneInfo("Europe/Kyiv")
 MAX_QUERY = 100
 MAX_CHOICES = 8  # namesake buttons a page
 MAX_RADIUS_KM = 50
