@@ -54,7 +54,7 @@ class _Jobs:
             outcome = await self.app.pipeline.poll(source)
         except Exception as exc:
             # A bug must not kill the source's job: log it with the traceback and carry on.
-            log.exception("source=%s poll crashed", source.source_name)
+            log.exception("poll crashed", extra={"source": source.source_name})
             resources.note_error(exc, f"poll of {source.source_name}")
             return
         finally:

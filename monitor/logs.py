@@ -24,6 +24,12 @@ def _extras(record: logging.LogRecord) -> dict[str, object]:
     return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
 
 
+def _shown(value: object) -> str:
+    # Quoted when a value would run into the next pair (an error message, an empty string).
+    text = str(value)
+    return repr(text) if not text or any(c.isspace() or c == "=" for c in text) else text
+
+
 class KeyValueFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -32,7 +38,7 @@ class KeyValueFormatter(logging.Formatter):
         line = super().format(record)
         extras = _extras(record)
         if extras:
-            line += " " + " ".join(f"{k}={v}" for k, v in extras.items())
+            line += " " + " ".join(f"{k}={_shown(v)}" for k, v in extras.items())
         return redact(line)
 
 

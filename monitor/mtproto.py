@@ -183,10 +183,10 @@ class LiveFeeds:
                 if isinstance(exc, SourceNetworkError):
                     await hub.discard_if_disconnected(client)
                 wait = max(delay, exc.retry_after or 0.0)
-                log.warning("source=%s live feed stopped: %s; restarting in %.0fs", name, exc, wait)
+                log.warning("live feed stopped", extra={"source": name, "error": str(exc), "retry_in": round(wait)})
             except Exception:
                 wait = delay
-                log.exception("source=%s live feed crashed; restarting in %.0fs", name, wait)
+                log.exception("live feed crashed", extra={"source": name, "retry_in": round(wait)})
             if time.monotonic() - started >= self.stable_after:
                 delay = self.first_delay  # it ran fine for a while: this is a fresh failure
             await asyncio.sleep(wait)
@@ -199,7 +199,7 @@ class LiveFeeds:
             changes = await self.pipeline.ingest(
                 source, state, FetchResult(posts=posts, cursor=None), touch_source=False
             )
-            log.info("source=%s live posts=%d changes=%d", source.source_name, len(posts), len(changes))
+            log.info("live posts", extra={"source": source.source_name, "posts": len(posts), "changes": len(changes)})
             if any(p.photos for p in posts):
                 self.pipeline.photos.wake(state.id, source.source_name)
 
@@ -210,6 +210,6 @@ class LiveFeeds:
             async with self.pipeline.db.write() as conn:
                 marked = await mark_deleted(conn, stream, ids)
                 await note_deletions(conn, marked)  # as a re-read that no longer shows them would
-            log.info("source=%s live deleted=%s marked=%d", name, ",".join(ids), len(marked))
+            log.info("live deletions", extra={"source": name, "posts": ",".join(ids), "marked": len(marked)})
 
         return on_deleted

@@ -74,3 +74,14 @@ def test_one_redaction_for_tokens_and_registered_secrets() -> None:
     assert redact(text) == f"hash {REDACTED}, token {REDACTED}, feed https://u:***@h.example/x"
     record = logging.makeLogRecord({"msg": "login with %s", "args": ("hunter2-api-hash",), "chat": token})
     assert "hunter2" not in KeyValueFormatter().format(record) and "AAAA" not in JSONFormatter().format(record)
+
+
+def test_log_fields_are_keys_in_json_and_pairs_in_text() -> None:
+    record = logging.makeLogRecord(
+        {"msg": "poll failed", "levelname": "ERROR", "source": "news_uk", "error": "HTTP 503 from x", "retry_in": 120}
+    )
+    entry = json.loads(JSONFormatter().format(record))
+    assert (entry["message"], entry["source"], entry["error"], entry["retry_in"]) == (
+        "poll failed", "news_uk", "HTTP 503 from x", 120,
+    )
+    assert KeyValueFormatter().format(record).endswith("poll failed source=news_uk error='HTTP 503 from x' retry_in=120")
