@@ -25,6 +25,7 @@ from collectors.telegram_mtproto.client import EntityCache, SharedClient, build_
 from collectors.telegram_mtproto.collector import TelegramMTProtoCollector
 from collectors.telegram_mtproto.convert import parse_photo_url
 from collectors.telegram_mtproto.credentials import ENV_SESSION, MTProtoCredentials
+from dsns.backoff import Backoff
 from monitor.config import Config, TelegramMTProtoSource
 from storage.posts import mark_deleted
 from storage.stories import note_deletions
@@ -168,7 +169,7 @@ class LiveFeeds:
         name = source.source_name
         hub = self.pipeline.mtproto
         collector = hub.collector(source)
-        delay = self.first_delay
+        backoff = Backoff(self.first_delay, self.max_delay)
         while True:
             started = time.monotonic()
             client = None
@@ -182,15 +183,18 @@ class LiveFeeds:
             except SourceError as exc:
                 if isinstance(exc, SourceNetworkError):
                     await hub.discard_if_disconnected(client)
-                wait = max(delay, exc.retry_after or 0.0)
-                log.warning("live feed stopped", extra={"source": name, "error": str(exc), "retry_in": round(wait)})
-            except Exception:
-                wait = delay
-                log.exception("live feed crashed", extra={"source": name, "retry_in": round(wait)})
+                failure: BaseException = exc
+            except Exception as exc:
+                failure = exc
             if time.monotonic() - started >= self.stable_after:
-                delay = self.first_delay  # it ran fine for a while: this is a fresh failure
+                backoff.reset()  # it ran fine for a while: this is a fresh failure
+            wait = backoff.next()
+            if isinstance(failure, SourceError):
+                wait = max(wait, failure.retry_after or 0.0)
+                log.warning("live feed stopped", extra={"source": name, "error": str(failure), "retry_in": round(wait)})
+            else:
+                log.error("live feed crashed", exc_info=failure, extra={"source": name, "retry_in": round(wait)})
             await asyncio.sleep(wait)
-            delay = min(delay * 2, self.max_delay)
 
     def _on_posts(self, source: TelegramMTProtoSource, state: Any) -> Callable[[list[RawPost]], Any]:
         async def on_posts(posts: list[RawPost]) -> None:
