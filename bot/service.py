@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import aiosqlite
 
-from analysis.gazetteer import ISO_NAMES_EN, get_gazetteer
+from analysis.places import oblast_name
 from bot.api import BadRequest, BotAPI, BotAPIError, RetryAfter, Unauthorized
 from bot.commands import Answer, CommandContext, Reply, handle_update, member_to_check, update_origin
 from bot.format import kyiv_time, place_names, weapon_label
@@ -160,7 +160,6 @@ class BotService:
     async def _check_channels(self, bot_id: object) -> None:
         """Register each configured channel the bot may post in; one where it may not (or that
         cannot be found) is a "channel:@name" fault and gets nothing, and the bot runs on."""
-        gazetteer = get_gazetteer()
         for channel in self.channels:
             component = f"channel:{channel.chat}"
             try:
@@ -175,7 +174,7 @@ class BotService:
                 if not allowed:
                     await disable_channel(conn, chat["id"])
                 else:
-                    regions = {iso: gazetteer.oblast_unit(iso).title for iso in channel.regions}
+                    regions = {iso: oblast_name(iso, "uk") for iso in channel.regions}
                     await sync_channel(conn, chat["id"], channel.language, regions)
             if allowed:
                 faults.clear(component)
@@ -335,9 +334,8 @@ class BotService:
 
 
 def _last_line(story: Any, url: str | None, stream: str | None, lang: str) -> str:
-    gazetteer = get_gazetteer()
     where = ", ".join(place_names([p["name"] for p in story.places[:3]], lang)) or ", ".join(
-        ISO_NAMES_EN.get(o, o) if lang == "en" else gazetteer.oblast_unit(o).title for o in story.oblasts
+        oblast_name(o, lang) for o in story.oblasts
     )
     when = from_db(story.event_at)
     parts = [kyiv_time(when) if when else "", html.escape(where)]
