@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from storage.database import Database
 from storage.timeutil import to_db, utcnow
 
-__all__ = ["PendingMedia", "pending_media", "store_media", "record_media_failure", "photo"]
+__all__ = ["PendingMedia", "pending_media", "store_media", "record_media_failure", "photo", "photo_data"]
 
 MAX_ATTEMPTS = 20
 
@@ -62,7 +62,17 @@ async def record_media_failure(db: Database, item: PendingMedia, error: str) -> 
         )
 
 
+# A stored photo's recorded type and bytes by its hash.
+_PHOTO = "SELECT mime, data FROM media WHERE sha256 = ?"
+
+
+async def photo_data(db: Database, sha256: str) -> tuple[str, bytes] | None:
+    """A stored photo's recorded type and bytes, or None when the archive has no such photo."""
+    row = await db.fetchone(_PHOTO, (sha256,))
+    return (row["mime"], bytes(row["data"])) if row else None
+
+
 def photo(conn: sqlite3.Connection, sha256: str) -> tuple[str, bytes] | None:
-    """A stored photo's type and bytes, on a plain connection (Datasette's, in its thread)."""
-    row = conn.execute("SELECT mime, data FROM media WHERE sha256 = ?", (sha256,)).fetchone()
+    """`photo_data` on a plain connection (Datasette's, in its thread)."""
+    row = conn.execute(_PHOTO, (sha256,)).fetchone()
     return (row[0], bytes(row[1])) if row else None
