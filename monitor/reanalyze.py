@@ -36,7 +36,7 @@ def _analyze_rows(rows: list[Stale]) -> list[tuple[int, Analysis | Exception]]:
     for row in rows:
         reading = analyze_or_error(f"{row.title}\n{row.text}" if row.title else row.text, channel=row.stream)
         if isinstance(reading, Exception):
-            log.error("post=%d analysis failed", row.post_id, exc_info=reading)
+            log.error("analysis failed", exc_info=reading, extra={"post": row.post_id})
         results.append((row.post_id, reading))
     return results
 
