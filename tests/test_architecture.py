@@ -144,3 +144,26 @@ def test_the_sql_check_sees_statements(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert sorted(line for line, _ in sql_strings(source)) == [1, 2, 3, 5, 6]
+
+
+LOG_METHODS = {"debug", "info", "warning", "error", "exception", "critical"}
+FIELD_IN_MESSAGE = re.compile(r"\b[a-z_]+=%")
+
+
+def fields_in_messages(path: Path) -> Iterator[tuple[int, str]]:
+    """Log calls whose message holds `key=%s`: that key belongs in `extra`, where JSON logs see it."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if (
+            isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in LOG_METHODS
+            and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+            and FIELD_IN_MESSAGE.search(node.args[0].value)
+        ):
+            yield node.lineno, node.args[0].value
+
+
+def test_log_lines_pass_their_fields_as_extra(tmp_path: Path) -> None:
+    found = [f"{path.relative_to(ROOT)}:{line}: {text}" for _, path in modules() for line, text in fields_in_messages(path)]
+    assert found == [], "\n".join(found)
+    probe = tmp_path / "m.py"
+    probe.write_text('log.error("source=%s failed", n)\nlog.info("done", extra={"source": n})\n', encoding="utf-8")
+    assert [line for line, _ in fields_in_messages(probe)] == [1]
