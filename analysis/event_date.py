@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from analysis.model import EventDate
 from analysis.scope import _dates
+from dsns.timezone import KYIV
 
 __all__ = ["stated_date", "resolve"]
 
-KYIV = ZoneInfo("Europe/Kyiv")
 
 _WEEKDAYS = {
     **dict.fromkeys(("понеділок", "понеділка", "понедельник", "понедельника", "monday"), 0),

@@ -24,6 +24,7 @@ import httpx
 
 from bot.ratelimit import SendLimiter
 from dsns.errors import DsnsError
+from dsns.redact import redact, register_secret
 
 __all__ = [
     "BotAPI",
@@ -35,7 +36,6 @@ __all__ = [
     "Unauthorized",
     "ServerError",
     "NetworkError",
-    "redact",
 ]
 
 DEFAULT_API_URL = "https://api.telegram.org"
@@ -43,7 +43,6 @@ DEFAULT_API_URL = "https://api.telegram.org"
 # outlast that or every quiet poll would end as a spurious NetworkError.
 _LONG_POLL_MARGIN = 10.0
 _DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=10.0)
-_REDACTED = "<token>"
 
 
 class BotAPIError(DsnsError):
@@ -104,25 +103,14 @@ class NetworkError(BotAPIError):
     """The API could not be reached (connection refused, DNS, timeout): retry with backoff."""
 
 
-def redact(text: str, token: str) -> str:
-    """`text` with every occurrence of `token` replaced, so it is safe to log."""
-    return text.replace(token, _REDACTED) if token else text
-
-
 class _RedactFilter(logging.Filter):
     """Strips bot tokens from httpx's "HTTP Request: POST https://…/bot<token>/…" log lines."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.tokens: set[str] = set()
-
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.tokens:
-            message = record.getMessage()
-            if any(t in message for t in self.tokens):
-                for token in self.tokens:
-                    message = redact(message, token)
-                record.msg, record.args = message, None
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
         return True
 
 
@@ -150,10 +138,10 @@ class BotAPI:
         self._base = f"{api_url.rstrip('/')}/bot{token}/"
         self._own_client = client is None
         self._client = client or httpx.AsyncClient(timeout=_DEFAULT_TIMEOUT)
-        _log_filter.tokens.add(token)
+        register_secret(token)
 
     def __repr__(self) -> str:
-        return f"BotAPI({redact(self._base, self._token)!r})"
+        return f"BotAPI({redact(self._base)!r})"
 
     async def aclose(self) -> None:
         """Close the HTTP client if this object created it."""
@@ -351,15 +339,15 @@ class BotAPI:
         except httpx.TimeoutException as exc:
             raise NetworkError(method, f"timed out ({type(exc).__name__})") from self._scrub(exc)
         except httpx.TransportError as exc:
-            detail = redact(str(exc), self._token) or type(exc).__name__
+            detail = redact(str(exc)) or type(exc).__name__
             raise NetworkError(method, f"cannot reach the Bot API: {detail}") from self._scrub(exc)
         except httpx.InvalidURL as exc:
-            raise BotAPIError(method, f"invalid api_url: {redact(str(exc), self._token)}") from self._scrub(exc)
+            raise BotAPIError(method, f"invalid api_url: {redact(str(exc))}") from self._scrub(exc)
         return self._result(method, response)
 
     def _scrub(self, exc: BaseException) -> BaseException:
         # tracebacks print the cause's args; httpx may put the request URL (with the token) there
-        exc.args = tuple(redact(a, self._token) if isinstance(a, str) else a for a in exc.args)
+        exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
         return exc
 
     def _result(self, method: str, response: httpx.Response) -> Any:
@@ -379,7 +367,7 @@ class BotAPI:
         if body.get("ok"):
             return body.get("result")
         code = int(body.get("error_code") or status)
-        description = redact(str(body.get("description") or f"HTTP {status}"), self._token)
+        description = redact(str(body.get("description") or f"HTTP {status}"))
         parameters = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}
         if code == 429:
             retry_after = _seconds(parameters.get("retry_after") or response.headers.get("retry-after"))

@@ -12,7 +12,6 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import aiosqlite
 
@@ -22,6 +21,7 @@ from analysis.places import (
     covering, distance_km, find_places, labels, nearest, needs_choice, oblast_name, unit_name, within,
 )
 from bot.texts import lang_of, t
+from dsns.timezone import KYIV
 from storage.subscriptions import (
     MAX_SUBSCRIPTIONS, chat_regions, get_pending, mute, set_pending, subscribe, subscriptions_page, unsubscribe,
     upsert_chat,
@@ -35,7 +35,6 @@ __all__ = [
 
 log = logging.getLogger("dsns_monitor.bot")
 
-KYIV = ZoneInfo("Europe/Kyiv")
 MAX_QUERY = 100
 MAX_CHOICES = 8  # namesake buttons a page
 MAX_RADIUS_KM = 50
@@ -432,8 +431,7 @@ async def _list_page(conn: aiosqlite.Connection, chat_id: int, lang: str, page: 
 
 
 async def _unsubscribe(conn: aiosqlite.Connection, chat_id: int, lang: str, arg: str, ctx: CommandContext) -> list[Reply | Answer]:
-    async with conn.execute("SELECT region, region_name FROM subscriptions WHERE chat_id = ?", (chat_id,)) as cursor:
-        subs = {r[0]: r[1] for r in await cursor.fetchall()}
+    subs = await chat_regions(conn, chat_id)
     if not arg:
         if not subs:
             return [Reply(chat_id, t(lang, "list_empty"))]
@@ -540,14 +538,11 @@ async def _callback(
             if changed is not None:
                 return changed
         if kind == "unsub":
-            async with conn.execute(
-                "SELECT region_name FROM subscriptions WHERE chat_id = ? AND region = ?", (chat_id, value)
-            ) as cursor:
-                row = await cursor.fetchone()
-            if row is None:
+            stored = (await chat_regions(conn, chat_id)).get(value)
+            if stored is None:
                 return [Answer(query_id, t(lang, "button_gone"))]
             await unsubscribe(conn, chat_id, value)
-            name = html.escape(region_name(value, row[0], lang))
+            name = html.escape(region_name(value, stored, lang))
             return [Answer(query_id), Reply(chat_id, t(lang, "unsubscribed", name=name), edit_message_id=message_id)]
     except KeyError:
         pass

@@ -13,9 +13,9 @@ import html
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from analysis.places import place_name
+from dsns.timezone import KYIV
 
 __all__ = [
     "AlertContent",
@@ -32,7 +32,6 @@ __all__ = [
     "CAPTION_LIMIT",
 ]
 
-KYIV = ZoneInfo("Europe/Kyiv")
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 _MAX_PLACES = 10

@@ -20,7 +20,8 @@ import logging
 from datetime import datetime
 from itertools import groupby
 
-from analysis.gazetteer import ISO_NAMES_EN, get_gazetteer
+from analysis.gazetteer import ISO_NAMES_EN
+from analysis.places import oblast_name
 from bot.api import BadRequest, BotAPI, BotAPIError, Forbidden, RetryAfter, TooLarge
 from bot.digest import digest_text
 from bot.format import AlertContent, FormattedAlert, format_alert, update_note
@@ -63,11 +64,7 @@ OUTBOX_STALL = 600.0
 def alert_content(material: AlertMaterial, lang: str, update: str | None = None) -> AlertContent:
     """The alert's words from the story's current figures and the post that gave them."""
     story = material.story
-    gazetteer = get_gazetteer()
-    oblast_names = [
-        ISO_NAMES_EN.get(iso, iso) if lang == "en" else gazetteer.oblast_unit(iso).title
-        for iso in story.oblasts if iso in ISO_NAMES_EN
-    ]
+    oblast_names = [oblast_name(iso, lang) for iso in story.oblasts if iso in ISO_NAMES_EN]
     places = [p["name"] for p in story.places if p.get("level") not in ("oblast",)]
     published = datetime.fromisoformat(material.published_at) if material.published_at else None
     return AlertContent(

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import aiosqlite
 
-from analysis.gazetteer import ISO_NAMES_EN, get_gazetteer
+from analysis.places import oblast_name
 from bot.api import BadRequest, BotAPI, BotAPIError, RetryAfter, Unauthorized
 from bot.commands import Answer, CommandContext, Reply, handle_update, member_to_check, update_origin
 from bot.format import kyiv_time, place_names, weapon_label
@@ -23,8 +23,11 @@ from bot.texts import COMMANDS, t
 from storage.bot_state import get_value, set_value
 from storage.channels import disable_channel, sync_channel
 from storage.database import Database
+from storage.sources import list_sources
+from storage.stats import archive_counts
 from storage.stories import latest_strikes
-from storage.timeutil import from_db
+from storage.subscriptions import list_subscriptions
+from storage.timeutil import from_db, to_db
 
 __all__ = ["BotService", "ChannelSpec"]
 
@@ -157,7 +160,6 @@ class BotService:
     async def _check_channels(self, bot_id: object) -> None:
         """Register each configured channel the bot may post in; one where it may not (or that
         cannot be found) is a "channel:@name" fault and gets nothing, and the bot runs on."""
-        gazetteer = get_gazetteer()
         for channel in self.channels:
             component = f"channel:{channel.chat}"
             try:
@@ -172,7 +174,7 @@ class BotService:
                 if not allowed:
                     await disable_channel(conn, chat["id"])
                 else:
-                    regions = {iso: gazetteer.oblast_unit(iso).title for iso in channel.regions}
+                    regions = {iso: oblast_name(iso, "uk") for iso in channel.regions}
                     await sync_channel(conn, chat["id"], channel.language, regions)
             if allowed:
                 faults.clear(component)
@@ -301,33 +303,23 @@ class BotService:
         await self.api.send_message(action.chat_id, action.text, reply_markup=markup)
 
     async def _stats_text(self, conn: aiosqlite.Connection, lang: str) -> str:
-        async def one(sql: str) -> int:
-            async with conn.execute(sql) as cursor:
-                row = await cursor.fetchone()
-            return int(row[0]) if row else 0
-
         lines = []
-        async with conn.execute("SELECT name, error_count, last_error, last_success_at FROM sources ORDER BY name") as cursor:
-            for name, errors, last_error, last_ok in await cursor.fetchall():
-                state = "✅" if not errors else f"⚠️ {errors}× {html.escape((last_error or '')[:80])}"
-                lines.append(f"• {html.escape(name)}: {state} ({last_ok or '—'})")
+        for source in await list_sources(self.db):
+            errors = source.error_count
+            state = "✅" if not errors else f"⚠️ {errors}× {html.escape((source.last_error or '')[:80])}"
+            lines.append(f"• {html.escape(source.name)}: {state} ({to_db(source.last_success_at) or '—'})")
+        n = await archive_counts(conn)
         return t(
             lang, "stats",
-            chats=await one("SELECT count(*) FROM chats"), active=await one("SELECT count(*) FROM chats WHERE active = 1"),
-            subs=await one("SELECT count(*) FROM subscriptions"), posts=await one("SELECT count(*) FROM posts"),
-            strikes=await one("SELECT count(*) FROM stories WHERE is_strike = 1"),
-            sent=await one("SELECT count(*) FROM outbox WHERE status = 'sent'"),
-            pending=await one("SELECT count(*) FROM outbox WHERE status = 'pending'"),
-            dropped=await one("SELECT count(*) FROM outbox WHERE status = 'dropped'"),
-            sources="\n".join(lines) or "—",
+            chats=n.chats, active=n.active_chats, subs=n.subscriptions, posts=n.posts, strikes=n.strikes,
+            sent=n.sent, pending=n.pending, dropped=n.dropped, sources="\n".join(lines) or "—",
         )
 
     async def _last_text(self, regions: set[str] | None, chat_id: int, lang: str) -> str:
         from analysis.reach import regions_covering
 
         if regions is None:
-            rows = await self.db.fetchall("SELECT region FROM subscriptions WHERE chat_id = ?", (chat_id,))
-            regions = {r[0] for r in rows}
+            regions = {s.region for s in await list_subscriptions(self.db, chat_id)}
             if not regions:
                 return t(lang, "last_none")
         items = []
@@ -342,9 +334,8 @@ class BotService:
 
 
 def _last_line(story: Any, url: str | None, stream: str | None, lang: str) -> str:
-    gazetteer = get_gazetteer()
     where = ", ".join(place_names([p["name"] for p in story.places[:3]], lang)) or ", ".join(
-        ISO_NAMES_EN.get(o, o) if lang == "en" else gazetteer.oblast_unit(o).title for o in story.oblasts
+        oblast_name(o, lang) for o in story.oblasts
     )
     when = from_db(story.event_at)
     parts = [kyiv_time(when) if when else "", html.escape(where)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -28,7 +29,12 @@ __all__ = [
     "message_id_cursor",
     "message_id",
     "valid_posts",
+    "CHANNEL_NAME",
 ]
+
+# A Telegram channel's username, the one rule for the config and both Telegram collectors:
+# letters, digits and _, starting with a letter, at most 32 long.
+CHANNEL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 
 # Telegram message ids are 32-bit in its API; anything larger is not a message of a channel.
 MAX_MESSAGE_ID = 2**31 - 1

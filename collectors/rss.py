@@ -118,12 +118,14 @@ def parse_feed(
     if parsed.bozo and isinstance(parsed.get("bozo_exception"), xml.sax.SAXException):
         # Real feeds are often slightly broken (a stray &); what the lenient parser recovers
         # is kept rather than losing the whole feed until its owner fixes it.
-        log.warning(
-            "source=%s feed is malformed (%s); kept %d entries", name, parsed.bozo_exception, len(parsed.entries)
-        )
+        log.warning("feed is malformed; kept what it could", extra={
+            "source": name, "error": str(parsed.bozo_exception), "entries": len(parsed.entries),
+        })
     posts: list[RawPost] = []
     if len(parsed.entries) > max_entries:
-        log.warning("source=%s feed has %d entries; read the first %d", name, len(parsed.entries), max_entries)
+        log.warning("feed has too many entries; read the first ones", extra={
+            "source": name, "entries": len(parsed.entries), "read": max_entries,
+        })
     for entry in parsed.entries[:max_entries]:
         candidates = (entry.get("id"), entry.get("guid"), entry.get("link"))
         key = next((str(v).strip() for v in candidates if v and str(v).strip()), "")

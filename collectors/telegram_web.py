@@ -25,6 +25,7 @@ import httpx
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from collectors.base import (
+    CHANNEL_NAME,
     FetchResult,
     Payload,
     PreviewDisabledError,
@@ -47,7 +48,6 @@ __all__ = ["LinkPreview", "WebPost", "parse_page", "parse_views", "TelegramWebCo
 log = logging.getLogger("dsns_monitor.telegram_web")
 
 _MAX_REDIRECTS = 3
-_CHANNEL_RE = re.compile(r"^[A-Za-z0-9_]{3,64}$")
 # The URL stops at the next quote, bracket or blank and is never rescanned (possessive), so a
 # style of many unclosed "url(" costs one pass.
 _BACKGROUND_RE = re.compile(r"background-image\s*:\s*url\(\s*['\"]?([^'\"()\s]++)['\"]?\s*\)", re.I)
@@ -315,7 +315,7 @@ class TelegramWebCollector:
         policy: AddressPolicy | None = None,
     ) -> None:
         channel = channel.strip().removeprefix("@")
-        if not _CHANNEL_RE.match(channel):
+        if not CHANNEL_NAME.fullmatch(channel):
             raise ValueError(f"{name}: {channel!r} is not a Telegram channel username")
         if min(first_pages, max_pages, reread_pages) < 1:
             raise ValueError(f"{name}: first_pages, max_pages and reread_pages must be at least 1")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
 import aiosqlite
@@ -12,7 +11,9 @@ from analysis.reach import regions_covering
 from analysis.stories import StoryIndex, features_of
 from storage.outbox import LATE_AFTER, plan_alerts
 from storage.posts import Change
-from storage.stories import Story, get_story, merge_into_story, open_story, record_revision, story_of_post
+from storage.stories import (
+    Story, get_story, merge_into_story, open_story, record_revision, stories_between, story_of_post,
+)
 from storage.subscriptions import chats_watching
 from storage.timeutil import from_db, to_db, utcnow
 
@@ -68,8 +69,5 @@ class StoryPlanner:
         if self.index.covers(at):
             return
         start, end = self.index.reset(at)
-        async with conn.execute(
-            "SELECT id, event_at, features FROM stories WHERE event_at BETWEEN ? AND ?", (to_db(start), to_db(end))
-        ) as cursor:
-            for story_id, event_at, features in await cursor.fetchall():
-                self.index.add(story_id, from_db(event_at) or at, frozenset(json.loads(features)))
+        for story_id, event_at, features in await stories_between(conn, start, end):
+            self.index.add(story_id, event_at or at, features)

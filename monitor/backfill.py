@@ -33,7 +33,7 @@ async def backfill(
         # source's poll catches up from its cursor (up to catchup_limit messages).
         outcome = await app.pipeline.poll(source, force=True)
         if not outcome.ok:
-            log.error("source=%s backfill failed: %s", source.source_name, outcome.error)
+            log.error("backfill failed", extra={"source": source.source_name, "error": outcome.error})
             return 1
         await app.pipeline.photos.drain()
         print(f"{source.source_name}: {outcome.new} new, {outcome.edited} edited")

@@ -7,7 +7,6 @@ import contextlib
 import logging
 import os
 import re
-import sqlite3
 import sys
 import time
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from dsns.errors import UsageError
 from monitor.cli_support import EXIT_OK, add_config
+from storage.backup import copy_archive
 from storage.errors import StorageError
 
 if TYPE_CHECKING:
@@ -25,7 +25,6 @@ __all__ = ["add_parsers", "backup_archive", "prune_backups"]
 
 log = logging.getLogger("dsns_monitor.backup")
 
-BUSY_TIMEOUT_MS = 30_000
 # Only the copies `backup` names itself are ever rotated away, never other files in the folder.
 DATED_BACKUP = re.compile(r"dsns-monitor-\d{8}T\d{6}Z\.db")
 
@@ -95,33 +94,11 @@ def backup_archive(source: Path, dest: Path, *, force: bool = False) -> Path:
     try:
         # O_EXCL + 0600 before any byte is written: the archive holds subscribers' chat ids.
         os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        _copy(source, partial)
+        copy_archive(source, partial)
         os.replace(partial, dest)
-    except sqlite3.Error as exc:
-        raise StorageError(f"{source}: backup failed: {exc}") from exc
     except OSError as exc:
         raise StorageError(f"{dest}: cannot write the backup: {exc}") from exc
     finally:
         with contextlib.suppress(FileNotFoundError):
             partial.unlink()
     return dest
-
-
-def _copy(source: Path, target: Path) -> None:
-    # Read-only source: the backup must never take the daemon's write lock or run migrations.
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
-    dst = sqlite3.connect(target)
-    try:
-        src.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        # pages=-1: the whole database in one step, i.e. one read snapshot. Stepwise copying
-        # restarts whenever the daemon writes in between and might never finish.
-        src.backup(dst, pages=-1)
-        # A single self-contained file (no -wal beside it), readable by plain sqlite3.
-        dst.execute("PRAGMA journal_mode = DELETE")
-        result = dst.execute("PRAGMA quick_check").fetchone()[0]
-        if result != "ok":
-            raise sqlite3.DatabaseError(f"the copy failed its integrity check: {result}")
-    finally:
-        dst.close()
-        src.close()
-    os.chmod(target, 0o600)

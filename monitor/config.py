@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from collectors.base import CHANNEL_NAME
 from dsns.errors import DsnsError
 
 __all__ = [
@@ -23,8 +24,6 @@ __all__ = [
 ]
 
 _OBLAST = re.compile(r"UA-\d\d")
-# A channel's username; t.me links and @names are reduced to it before the check.
-_CHANNEL = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 _TME_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?(?:t|telegram)\.me/(?:s/)?", re.IGNORECASE)
 
 
@@ -42,7 +41,8 @@ def _channel(value: object) -> object:
     if not isinstance(value, str):
         return value  # the field's own type check reports it
     name = _TME_PREFIX.sub("", value.strip()).split("?", 1)[0].strip("/").removeprefix("@")
-    if not _CHANNEL.fullmatch(name):
+    # t.me links and @names are reduced to the username before the check.
+    if not CHANNEL_NAME.fullmatch(name):
         raise ValueError(
             "channel must be a channel's username (5 to 32 letters, digits or _, starting with a letter), "
             "as in dsns_telegram, @dsns_telegram or https://t.me/dsns_telegram"

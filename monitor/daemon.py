@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from analysis.gazetteer import get_gazetteer
+from dsns.backoff import Backoff
 from dsns.extras import require
 from monitor import faults, metrics, resources
 from monitor.app import App
@@ -58,7 +59,7 @@ class _Jobs:
             outcome = await self.app.pipeline.poll(source)
         except Exception as exc:
             # A bug must not kill the source's job: log it with the traceback and carry on.
-            log.exception("source=%s poll crashed", source.source_name)
+            log.exception("poll crashed", extra={"source": source.source_name})
             resources.note_error(exc, f"poll of {source.source_name}")
             return
         finally:
@@ -266,7 +267,7 @@ async def run_daemon(app: App, stop: asyncio.Event | None = None, *, config_path
         service.watchers.append(SourceWatch(app.db, app.config, service.notify_admins).run)
 
     async def supervise_bot() -> None:
-        delay = 1.0
+        backoff = Backoff(1.0, 60.0)
         while not stop.is_set():
             try:
                 await service.run(app.pipeline.alerts_planned, stop)
@@ -275,9 +276,9 @@ async def run_daemon(app: App, stop: asyncio.Event | None = None, *, config_path
                 # The archive keeps filling while the bot recovers; the outbox keeps the alerts.
                 # The fault stays until the bot is connected again (BotService clears it).
                 faults.report("bot", f"bot crashed ({type(exc).__name__}); restarting")
-                log.exception("bot crashed; restarting in %.0fs", delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60.0)
+                wait = backoff.next()
+                log.exception("bot crashed; restarting in %.0fs", wait)
+                await asyncio.sleep(wait)
 
     bot = asyncio.create_task(supervise_bot())
     try:

@@ -9,36 +9,25 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from dsns.redact import redact
+from dsns.redact import redact, register_secret
 
 __all__ = ["setup_logging", "register_secret", "quiet_during_progress", "KeyValueFormatter", "JSONFormatter"]
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
-# A bot token in a URL or message: digits, a colon, 35 url-safe characters.
-_TOKEN_RE = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")
-_secrets: set[str] = set()
-
-
-def register_secret(value: str | None) -> None:
-    """Never print `value` in any log line from now on."""
-    if value and len(value) >= 6:
-        _secrets.add(value)
-
-
-def _redact(text: str) -> str:
-    text = redact(_TOKEN_RE.sub("[REDACTED]", text))  # and credentials in URLs
-    for secret in _secrets:
-        text = text.replace(secret, "[REDACTED]")
-    return text
 
 
 def _extras(record: logging.LogRecord) -> dict[str, object]:
     return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+
+
+def _shown(value: object) -> str:
+    # Quoted when a value would run into the next pair (an error message, an empty string).
+    text = str(value)
+    return repr(text) if not text or any(c.isspace() or c == "=" for c in text) else text
 
 
 class KeyValueFormatter(logging.Formatter):
@@ -49,8 +38,8 @@ class KeyValueFormatter(logging.Formatter):
         line = super().format(record)
         extras = _extras(record)
         if extras:
-            line += " " + " ".join(f"{k}={v}" for k, v in extras.items())
-        return _redact(line)
+            line += " " + " ".join(f"{k}={_shown(v)}" for k, v in extras.items())
+        return redact(line)
 
 
 class JSONFormatter(logging.Formatter):
@@ -64,7 +53,7 @@ class JSONFormatter(logging.Formatter):
         entry.update({k: v if isinstance(v, (int, float, bool, type(None))) else str(v) for k, v in _extras(record).items()})
         if record.exc_info:
             entry["traceback"] = self.formatException(record.exc_info)
-        return _redact(json.dumps(entry, ensure_ascii=False))
+        return redact(json.dumps(entry, ensure_ascii=False))
 
 
 def setup_logging(level: str = "INFO", fmt: str = "text", secrets_env: Iterable[str] = ()) -> None:

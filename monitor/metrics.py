@@ -18,8 +18,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Proc
 from bot import reporting
 from storage.database import Database
 from storage.outbox import outbox_backlog
-from storage.sources import silences
-from storage.timeutil import from_db, utcnow
+from storage.sources import list_sources, silences
+from storage.stats import table_sizes
+from storage.timeutil import utcnow
 
 __all__ = [
     "REGISTRY", "poll_finished", "posts_ingested", "photo_stored", "photo_failed", "timed_analysis",
@@ -235,13 +236,12 @@ async def refresh_from_archive(
     backlog = await outbox_backlog(db)
     OUTBOX.set(backlog.pending)
     OUTBOX_OLDEST.set(backlog.oldest_wait())
-    for name, errors, last_ok in await db.fetchall("SELECT name, error_count, last_success_at FROM sources"):
-        if source_names is not None and name not in source_names:
+    for source in await list_sources(db):
+        if source_names is not None and source.name not in source_names:
             continue
-        CONSECUTIVE_FAILURES.labels(name).set(errors or 0)
-        when = from_db(last_ok)
-        if when is not None:
-            LAST_SUCCESS.labels(name).set(when.timestamp())
+        CONSECUTIVE_FAILURES.labels(source.name).set(source.error_count or 0)
+        if source.last_success_at is not None:
+            LAST_SUCCESS.labels(source.name).set(source.last_success_at.timestamp())
     now = utcnow()
     for name, silence in (await silences(db)).items():
         if source_names is not None and name not in source_names:
@@ -250,10 +250,8 @@ async def refresh_from_archive(
         silent = silence.silent_for(now)
         if silent is not None:
             SILENT.labels(name).set(silent)
-    # max(rowid) rather than count(*): O(1) on tables of millions of rows; deletions are rare.
-    for table in ("posts", "post_versions", "media", "stories"):
-        row = await db.fetchone(f"SELECT coalesce(max(rowid), 0) FROM {table}")
-        ARCHIVE.labels(table).set(row[0] if row else 0)
+    for table, size in (await table_sizes(db)).items():
+        ARCHIVE.labels(table).set(size)
 
 
 def component_fault(component: str, faulty: bool) -> None:

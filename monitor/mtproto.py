@@ -25,6 +25,7 @@ from collectors.base import FetchResult, RawPost, SourceError, SourceNetworkErro
 from collectors.media import Photo
 from collectors.telegram_mtproto.credentials import ENV_SESSION, MTProtoCredentials
 from collectors.telegram_mtproto.photo_urls import parse_photo_url
+from dsns.backoff import Backoff
 from dsns.extras import MissingExtraError, require
 from monitor.config import Config, ConfigError, TelegramMTProtoSource
 from storage.posts import mark_deleted
@@ -190,7 +191,7 @@ class LiveFeeds:
         name = source.source_name
         hub = self.pipeline.mtproto
         collector = hub.collector(source)
-        delay = self.first_delay
+        backoff = Backoff(self.first_delay, self.max_delay)
         while True:
             started = time.monotonic()
             client = None
@@ -204,15 +205,18 @@ class LiveFeeds:
             except SourceError as exc:
                 if isinstance(exc, SourceNetworkError):
                     await hub.discard_if_disconnected(client)
-                wait = max(delay, exc.retry_after or 0.0)
-                log.warning("source=%s live feed stopped: %s; restarting in %.0fs", name, exc, wait)
-            except Exception:
-                wait = delay
-                log.exception("source=%s live feed crashed; restarting in %.0fs", name, wait)
+                failure: BaseException = exc
+            except Exception as exc:
+                failure = exc
             if time.monotonic() - started >= self.stable_after:
-                delay = self.first_delay  # it ran fine for a while: this is a fresh failure
+                backoff.reset()  # it ran fine for a while: this is a fresh failure
+            wait = backoff.next()
+            if isinstance(failure, SourceError):
+                wait = max(wait, failure.retry_after or 0.0)
+                log.warning("live feed stopped", extra={"source": name, "error": str(failure), "retry_in": round(wait)})
+            else:
+                log.error("live feed crashed", exc_info=failure, extra={"source": name, "retry_in": round(wait)})
             await asyncio.sleep(wait)
-            delay = min(delay * 2, self.max_delay)
 
     def _on_posts(self, source: TelegramMTProtoSource, state: Any) -> Callable[[list[RawPost]], Any]:
         async def on_posts(posts: list[RawPost]) -> None:
@@ -221,7 +225,7 @@ class LiveFeeds:
             changes = await self.pipeline.ingest(
                 source, state, FetchResult(posts=posts, cursor=None), touch_source=False
             )
-            log.info("source=%s live posts=%d changes=%d", source.source_name, len(posts), len(changes))
+            log.info("live posts", extra={"source": source.source_name, "posts": len(posts), "changes": len(changes)})
             if any(p.photos for p in posts):
                 self.pipeline.photos.wake(state.id, source.source_name)
 
@@ -232,6 +236,6 @@ class LiveFeeds:
             async with self.pipeline.db.write() as conn:
                 marked = await mark_deleted(conn, stream, ids)
                 await note_deletions(conn, marked)  # as a re-read that no longer shows them would
-            log.info("source=%s live deleted=%s marked=%d", name, ",".join(ids), len(marked))
+            log.info("live deletions", extra={"source": name, "posts": ",".join(ids), "marked": len(marked)})
 
         return on_deleted

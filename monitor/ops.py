@@ -23,6 +23,7 @@ from monitor.resources import ArchiveHealth, Descriptors
 from monitor.systemd import Heartbeat, Watchdog, notify, watchdog_interval
 from storage.errors import StorageError
 from storage.payloads import prune_payloads
+from storage.stats import ping
 from storage.timeutil import utcnow
 
 __all__ = [
@@ -76,7 +77,7 @@ class OpsServices:
         self.app = app
         self.scheduler = scheduler
         # The beat reads the archive too: a wedged database connection stops the pings.
-        self.heartbeat = Heartbeat(lambda: app.db.fetchone("SELECT 1"))
+        self.heartbeat = Heartbeat(lambda: ping(app.db))
         self.health: HealthServer | None = None
         self._watchdog_task: asyncio.Task[None] | None = None
         self.archive = ArchiveHealth(app.db)

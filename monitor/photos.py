@@ -107,7 +107,7 @@ class PhotoWorker:
                         await self._pass(source_id, name, limit, asked)
                     except Exception:
                         # The archive could not list the photos (locked, full…): the next wake retries.
-                        log.exception("source=%s photo pass failed", name)
+                        log.exception("photo pass failed", extra={"source": name})
             finally:
                 self._passing = False
             self._settle()
@@ -146,10 +146,10 @@ class PhotoWorker:
                 metrics.photo_stored()
                 return
             metrics.photo_failed()
-            log.warning("source=%s photo=%s error=%r", name, item.url, error)
+            log.warning("photo failed", extra={"source": name, "url": item.url, "error": error})
             self._failed_at[(item.post_id, item.position)] = time.monotonic()
             await record_media_failure(self.db, item, error)
         except Exception:
             # A bug or an archive error: logged with its traceback; the slot stays for a later pass.
             metrics.photo_failed()
-            log.exception("source=%s photo=%s download crashed", name, item.url)
+            log.exception("photo download crashed", extra={"source": name, "url": item.url})

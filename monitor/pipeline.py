@@ -37,7 +37,9 @@ from storage.errors import StorageError
 from storage.media import PendingMedia
 from storage.payloads import pack, store_payloads
 from storage.polls import PollRecord, record_poll
-from storage.posts import Change, fault_of_post, is_unchanged, known_posts, mark_deleted, upsert_posts
+from storage.posts import (
+    Change, fault_of_post, is_unchanged, known_posts, live_ids_between, mark_deleted, upsert_posts,
+)
 from storage.stories import note_deletions
 from storage.sources import SourceState, ensure_source, get_source, post_profile, record_failure, record_success
 from storage.timeutil import utcnow
@@ -159,15 +161,14 @@ class Pipeline:
             # A bug or an archive fault: failure state and backoff on the source like any
             # other failure (so /healthz sees it), the traceback once in the log.
             resources.note_error(exc, f"poll of {name}")
-            log.exception("source=%s poll failed unexpectedly", name)
+            log.exception("poll failed unexpectedly", extra={"source": name})
             failure = PollRecord(started_at, ok=False, kind="internal", error=f"internal error: {type(exc).__name__}: {exc}")
             return await self._failed(source, state, started, failure, None)
         new = sum(c.kind == "new" for c in changes)
-        log.info(
-            "source=%s fetched=%d new=%d edited=%d not_modified=%s duration=%.2fs",
-            name, len(result.posts), new, len(changes) - new, result.not_modified,
-            time.monotonic() - started,
-        )
+        log.info("poll done", extra={
+            "source": name, "fetched": len(result.posts), "new": new, "edited": len(changes) - new,
+            "not_modified": result.not_modified, "duration": round(time.monotonic() - started, 2),
+        })
         metrics.poll_finished(name, time.monotonic() - started, ok=True)
         metrics.posts_ingested(name, new, len(changes) - new)
         self.photos.wake(state.id, name)  # photos download beside the polls, never inside one
@@ -187,7 +188,9 @@ class Pipeline:
             await record_poll(conn, state.id, poll)
         retry_in = (failed.next_check_at - utcnow()).total_seconds() if failed.next_check_at else None
         metrics.poll_finished(name, time.monotonic() - started, ok=False, rate_limited=retry_after is not None)
-        log.error("source=%s error=%r failures=%d retry_in=%.0fs", name, error, failed.error_count, retry_in or 0)
+        log.error("poll failed", extra={
+            "source": name, "error": error, "failures": failed.error_count, "retry_in": round(retry_in or 0),
+        })
         return PollOutcome(name, ok=False, error=error, retry_in=retry_in)
 
     async def _check_layout(self, source: TelegramWebSource | RSSSource, state: SourceState, result: FetchResult) -> None:
@@ -212,7 +215,7 @@ class Pipeline:
             async with self.db.write() as conn:
                 await store_payloads(conn, state.id, packed)
         except Exception:
-            log.exception("source=%s bodies of a failed poll not kept", state.name)
+            log.exception("bodies of a failed poll not kept", extra={"source": state.name})
 
     async def _fetch(self, source: TelegramWebSource | RSSSource | TelegramMTProtoSource, state: SourceState) -> FetchResult:
         if isinstance(source, TelegramMTProtoSource):
@@ -291,8 +294,9 @@ class Pipeline:
                 if not fault_of_post(exc):
                     raise
                 self.stories.forget()
-                log.error("source=%s post=%s/%s failed to store with its story", source.source_name,
-                          post.stream, post.external_id[:40], exc_info=exc)
+                log.error("post failed to store with its story", exc_info=exc, extra={
+                    "source": source.source_name, "post": f"{post.stream}/{post.external_id[:40]}",
+                })
                 failure: Exception = exc
             try:
                 # The post alone, with the error, so its text is archived and `reanalyze` retries it.
@@ -332,7 +336,7 @@ class Pipeline:
         metrics.analysis_failed(source, len(failed))
         metrics.post_rejected(source, len(rejected))
         for item in rejected:
-            log.warning("source=%s post=%s skipped: %s", source, item.label, item.reason)
+            log.warning("post skipped", extra={"source": source, "post": item.label, "error": item.reason})
         if failed:
             last = failed[-1]
             self._trouble("analysis", source, (
@@ -358,16 +362,11 @@ class Pipeline:
         assert result.covered is not None
         low, high = result.covered
         seen = {p.external_id for p in result.posts}
-        async with conn.execute(
-            """SELECT external_id FROM posts WHERE stream = ? AND deleted_at IS NULL
-               AND CAST(external_id AS INTEGER) BETWEEN ? AND ?""",
-            (source.stream, low, high),
-        ) as cursor:
-            gone = [row[0] for row in await cursor.fetchall() if row[0] not in seen]
+        gone = [i for i in await live_ids_between(conn, source.stream, low, high) if i not in seen]
         if gone:
             marked = await mark_deleted(conn, source.stream, gone)
             await note_deletions(conn, marked)
-            log.info("source=%s deleted posts noticed: %s", source.source_name, ",".join(gone))
+            log.info("deleted posts noticed", extra={"source": source.source_name, "posts": ",".join(gone)})
 
     async def _unseen(self, posts: list[RawPost]) -> list[RawPost]:
         known = await known_posts(self.db.reader, posts)
@@ -381,8 +380,9 @@ class Pipeline:
                 channel=source.stream, oblast_hint=source.oblast,
             )
             if isinstance(reading, Exception):
-                log.error("source=%s post=%s/%s analysis failed", source.source_name, post.stream,
-                          post.external_id, exc_info=reading)
+                log.error("analysis failed", exc_info=reading, extra={
+                    "source": source.source_name, "post": f"{post.stream}/{post.external_id}",
+                })
             readings[id(post)] = reading
         return readings
 

@@ -20,7 +20,8 @@ from dsns.images import sniff_image
 from monitor.app import App
 from monitor.cli_support import EXIT_OK
 from storage.database import Database
-from storage.export import POST_EXPORT_KEYS, iter_posts, photo_data
+from storage.export import POST_EXPORT_KEYS, iter_posts
+from storage.media import photo_data
 from storage.research import (
     EVENT_KEYS,
     STORY_KEYS,

@@ -58,7 +58,9 @@ from storage.research import (
     iter_stories,
     oblast_label,
 )
+from storage.media import photo
 from storage.search import QuerySyntaxError, fts_expression
+from storage.snapshot import SNAPSHOT_QUERIES, Snapshot
 
 __all__ = [
     "build_research_db", "build_metadata", "build_datasette", "guarded", "run_serve", "PRIVATE_TABLES",
@@ -95,28 +97,21 @@ _SNAPSHOT_STORY_KEYS = (*STORY_KEYS[:5], "oblast_names", "place_names", *STORY_K
 
 async def build_research_db(db: Database, path: Path) -> tuple[int, int]:
     """Write the `events` and `stories` tables to a new SQLite file; returns their row counts."""
-    conn = sqlite3.connect(path)
-    try:
-        event_cols = (*EVENT_KEYS, "oblast")
-        conn.execute(f"CREATE TABLE events ({', '.join(event_cols)}, PRIMARY KEY (story_id))")
-        conn.execute(f"CREATE TABLE stories ({', '.join(_SNAPSHOT_STORY_KEYS)}, PRIMARY KEY (id))")
-        events = 0
+    event_cols = (*EVENT_KEYS, "oblast")
+    events = stories = 0
+    with Snapshot(path) as snapshot:
+        snapshot.create("events", event_cols, key="story_id")
+        snapshot.create("stories", _SNAPSHOT_STORY_KEYS, key="id")
         async for event in iter_events(db):
             # The ISO code alongside ACLED's English admin1, for the region canned query.
-            row = [_cell(event[k]) for k in EVENT_KEYS] + [event["oblast"]]
-            conn.execute(f"INSERT INTO events VALUES ({', '.join('?' * len(row))})", row)
+            snapshot.add("events", [_cell(event[k]) for k in EVENT_KEYS] + [event["oblast"]])
             events += 1
-        stories = 0
         async for story in iter_stories(db):
             named = {"oblast_names": ", ".join(map(oblast_label, story["oblasts"])) or None,
                      "place_names": ", ".join(p["name"] for p in story["places"]) or None}
-            row = [_cell(story[k] if k in story else named[k]) for k in _SNAPSHOT_STORY_KEYS]
-            conn.execute(f"INSERT INTO stories VALUES ({', '.join('?' * len(row))})", row)
+            snapshot.add("stories", [_cell(story[k] if k in story else named[k]) for k in _SNAPSHOT_STORY_KEYS])
             stories += 1
-        conn.execute("CREATE INDEX events_date ON events (event_date)")
-        conn.commit()
-    finally:
-        conn.close()
+        snapshot.index("events", "event_date")
     return events, stories
 
 
@@ -183,23 +178,7 @@ def build_metadata(archive_name: str) -> dict[str, Any]:
                     },
                     "stories": {"facets": [{"array": "oblasts"}, {"array": "weapons"}, "is_strike"]},
                 },
-                "queries": {
-                    "strikes_in_region": {
-                        "title": "Strikes in a region",
-                        "description": "Strike events whose oblast (UA-63 or Kharkiv), raion, hromada or place matches.",
-                        "sql": "SELECT event_date, admin1, admin2, admin3, location, sub_event_type, fatalities, "
-                               "injured, notes, post_urls FROM events WHERE :region <> '' AND ("
-                               "oblast = upper(:region) OR admin1 LIKE :region OR admin2 LIKE :region "
-                               "OR admin3 LIKE :region OR location LIKE :region) ORDER BY event_date DESC",
-                    },
-                    "casualties_by_month": {
-                        "title": "Casualties by month",
-                        "sql": "SELECT substr(event_date, 1, 7) AS month, count(*) AS strikes, "
-                               "sum(fatalities) AS killed, sum(injured) AS injured, "
-                               "sum(children_killed) AS children_killed, sum(children_injured) AS children_injured "
-                               "FROM events GROUP BY month ORDER BY month",
-                    },
-                },
+                "queries": SNAPSHOT_QUERIES,
             },
         },
     }
@@ -323,12 +302,11 @@ class _Guard:
 
     async def _photo(self, request: Request, datasette: Datasette) -> Response:
         sha256 = request.url_vars["sha256"]
-        found = await datasette.get_database(self.archive).execute(
-            "SELECT mime, data FROM media WHERE sha256 = ?", [sha256])
-        row = found.first()
-        if row is None or row["mime"] not in _PHOTO_TYPES:
+        found = await datasette.get_database(self.archive).execute_fn(lambda conn: photo(conn, sha256))
+        if found is None or found[0] not in _PHOTO_TYPES:
             return Response.text("no such photo\n", status=404)
-        return Response(bytes(row["data"]), content_type=row["mime"], headers={
+        mime, data = found
+        return Response(data, content_type=mime, headers={
             "Cache-Control": "public, max-age=31536000, immutable",  # named by its content
             "X-Content-Type-Options": "nosniff",
         })

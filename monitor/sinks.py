@@ -26,14 +26,7 @@ class LogSink:
     async def publish(self, change: Change, analysis: Analysis) -> None:
         post = change.post
         first_line = (post.title or post.text).strip().splitlines()[0:1]
-        log.info(
-            "%s post %s/%s strike=%s oblasts=%s killed=%s injured=%s: %s",
-            change.kind,
-            post.stream,
-            post.external_id,
-            analysis.is_strike,
-            ",".join(analysis.oblasts) or "-",
-            analysis.killed,
-            analysis.injured,
-            (first_line[0][:120] if first_line else ""),
-        )
+        log.info("%s post: %s", change.kind, first_line[0][:120] if first_line else "", extra={
+            "post": f"{post.stream}/{post.external_id}", "strike": analysis.is_strike,
+            "oblasts": ",".join(analysis.oblasts) or "-", "killed": analysis.killed, "injured": analysis.injured,
+        })

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import aiosqlite
 
 from analysis.model import Analysis
+from storage.database import Database
 from storage.timeutil import to_db, utcnow
 
-__all__ = ["save_analysis", "record_analysis_error"]
+__all__ = ["save_analysis", "record_analysis_error", "Stale", "count_stale", "stale_posts"]
 
 
 def _json(value: object) -> str:
@@ -49,3 +51,42 @@ async def record_analysis_error(conn: aiosqlite.Connection, post_id: int, versio
                failed_at = excluded.failed_at""",
         (post_id, version, f"{type(error).__name__}: {error}"[:500], to_db(utcnow())),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Stale:
+    """A post to analyse again; `storyless` when it was archived while the analyser failed on
+    it, so it has yet to join a story."""
+
+    post_id: int
+    text: str
+    title: str | None
+    stream: str
+    storyless: bool
+
+
+def _stale_where(version: str | None) -> tuple[str, tuple]:
+    # version None: every post is stale.
+    if version is None:
+        return "", ()
+    return "WHERE (a.version IS NULL OR a.version != ? OR p.id IN (SELECT post_id FROM analysis_errors))", (version,)
+
+
+async def count_stale(db: Database, version: str | None) -> int:
+    """How many posts have no analysis by `version` or a failed one (every post with None)."""
+    where, params = _stale_where(version)
+    row = await db.fetchone(f"SELECT count(*) FROM posts p LEFT JOIN analyses a ON a.post_id = p.id {where}", params)
+    return row[0] if row else 0
+
+
+async def stale_posts(db: Database, version: str | None, after_id: int, limit: int) -> list[Stale]:
+    """The next `limit` posts by id after `after_id` that `count_stale` counts."""
+    where, params = _stale_where(version)
+    where = f"{where} {'AND' if where else 'WHERE'} p.id > ?"
+    rows = await db.fetchall(
+        f"""SELECT p.id, p.text, p.title, p.stream, p.story_id IS NULL AND p.id IN
+                (SELECT post_id FROM analysis_errors) AS storyless
+            FROM posts p LEFT JOIN analyses a ON a.post_id = p.id {where} ORDER BY p.id LIMIT ?""",
+        (*params, after_id, limit),
+    )
+    return [Stale(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]

@@ -10,7 +10,7 @@ from typing import Any
 from storage.database import Database
 from storage.timeutil import to_db
 
-__all__ = ["iter_posts", "POST_EXPORT_KEYS", "PHOTOS_SQL", "date_filter", "post_row", "photo_data"]
+__all__ = ["iter_posts", "POST_EXPORT_KEYS", "PHOTOS_SQL", "date_filter", "post_row"]
 
 POST_EXPORT_KEYS = (
     "source", "external_id", "url", "published_at", "text", "edited", "photos",
@@ -102,9 +102,3 @@ async def iter_posts(
         for row in rows:
             yield {**post_row(row), **_analysed(row)}
         last = rows[-1]["search_key"]
-
-
-async def photo_data(db: Database, sha256: str) -> tuple[str, bytes] | None:
-    """A stored photo's recorded type and bytes, or None when the archive has no such photo."""
-    row = await db.fetchone("SELECT mime, data FROM media WHERE sha256 = ?", (sha256,))
-    return (row["mime"], bytes(row["data"])) if row else None

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from dataclasses import dataclass
 
 from storage.database import Database
 from storage.timeutil import to_db, utcnow
 
-__all__ = ["PendingMedia", "pending_media", "store_media", "record_media_failure"]
+__all__ = ["PendingMedia", "pending_media", "store_media", "record_media_failure", "photo", "photo_data"]
 
 MAX_ATTEMPTS = 20
 
@@ -59,3 +60,19 @@ async def record_media_failure(db: Database, item: PendingMedia, error: str) -> 
                WHERE post_id = ? AND position = ?""",
             (error, item.post_id, item.position),
         )
+
+
+# A stored photo's recorded type and bytes by its hash.
+_PHOTO = "SELECT mime, data FROM media WHERE sha256 = ?"
+
+
+async def photo_data(db: Database, sha256: str) -> tuple[str, bytes] | None:
+    """A stored photo's recorded type and bytes, or None when the archive has no such photo."""
+    row = await db.fetchone(_PHOTO, (sha256,))
+    return (row["mime"], bytes(row["data"])) if row else None
+
+
+def photo(conn: sqlite3.Connection, sha256: str) -> tuple[str, bytes] | None:
+    """`photo_data` on a plain connection (Datasette's, in its thread)."""
+    row = conn.execute(_PHOTO, (sha256,)).fetchone()
+    return (row[0], bytes(row[1])) if row else None

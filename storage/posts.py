@@ -16,7 +16,7 @@ from storage.timeutil import from_db, to_db, utcnow
 
 __all__ = [
     "StoredPost", "Change", "upsert_posts", "text_hash", "mark_deleted", "known_posts", "is_unchanged",
-    "fault_of_post", "stored_post",
+    "fault_of_post", "stored_post", "live_ids_between",
 ]
 
 class RawPost(Protocol):
@@ -261,3 +261,13 @@ async def mark_deleted(conn: aiosqlite.Connection, stream: str, external_ids: li
         ) as cursor:
             marked.extend(int(row[0]) for row in await cursor.fetchall())
     return marked
+
+
+async def live_ids_between(conn: aiosqlite.Connection, stream: str, low: int, high: int) -> list[str]:
+    """External ids of the stream's not-deleted posts whose numeric id is in [low, high]."""
+    async with conn.execute(
+        """SELECT external_id FROM posts WHERE stream = ? AND deleted_at IS NULL
+           AND CAST(external_id AS INTEGER) BETWEEN ? AND ?""",
+        (stream, low, high),
+    ) as cursor:
+        return [row[0] for row in await cursor.fetchall()]

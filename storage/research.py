@@ -21,9 +21,9 @@ import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from analysis.gazetteer import ISO_NAMES_EN, Unit, get_gazetteer
+from dsns.timezone import KYIV
 from storage.database import Database
 from storage.export import date_filter
 from storage.timeutil import from_db
@@ -33,7 +33,6 @@ __all__ = [
     "sub_event_type", "strike_stats", "strikes_per_day_by_oblast", "place_point",
 ]
 
-KYIV = ZoneInfo("Europe/Kyiv")
 AERIAL = frozenset({"drone", "fpv", "guided_bomb"})
 STORY_KEYS = (
     "id", "first_seen_at", "last_seen_at", "event_at", "is_strike", "oblasts", "places", "weapons",

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 import aiosqlite
 
 from analysis.model import Analysis
 from storage.database import Database
-from storage.timeutil import to_db, utcnow
+from storage.timeutil import from_db, to_db, utcnow
 
 __all__ = [
     "Story", "story_of_post", "open_story", "merge_into_story", "get_story", "latest_strikes",
-    "record_revision", "note_deletions",
+    "record_revision", "note_deletions", "refresh_story_figures", "stories_between",
 ]
 
 
@@ -94,6 +96,31 @@ def _higher(current: int | None, new: int | None) -> int | None:
     return new if current is None else max(current, new)
 
 
+@dataclass(frozen=True, slots=True)
+class _Figures:
+    """What a story shows, folded from its posts' analyses: a strike if any post says so, the
+    union of oblasts and weapons, the first place seen per code, the highest of each figure."""
+
+    is_strike: bool = False
+    oblasts: tuple[str, ...] = ()
+    weapons: tuple[str, ...] = ()
+    places: tuple[dict, ...] = ()
+    casualties: tuple[int | None, ...] = (None, None, None, None)  # killed, injured, children k./i.
+
+    def fold(
+        self, is_strike: bool, oblasts: Iterable[str], weapons: Iterable[str], places: Iterable[dict],
+        casualties: Iterable[int | None],
+    ) -> _Figures:
+        by_code = {p["code"]: p for p in self.places}
+        for place in places:
+            by_code.setdefault(place["code"], place)
+        return _Figures(
+            self.is_strike or bool(is_strike), tuple(sorted(set(self.oblasts) | set(oblasts))),
+            tuple(sorted(set(self.weapons) | set(weapons))), tuple(by_code.values()),
+            tuple(_higher(a, b) for a, b in zip(self.casualties, casualties, strict=True)),
+        )
+
+
 async def merge_into_story(
     conn: aiosqlite.Connection, story: Story, post_id: int, analysis: Analysis, features: frozenset[str] = frozenset(),
 ) -> tuple[Story, bool]:
@@ -103,21 +130,16 @@ async def merge_into_story(
     Returns the updated story and whether anything an alert shows changed (then the
     revision is bumped so sent alerts get edited).
     """
-    places = {p["code"]: p for p in story.places}
-    for place in analysis.places:
-        places.setdefault(place.code, place.to_json())
-    oblasts = sorted(set(story.oblasts) | set(analysis.oblasts))
-    weapons = sorted(set(story.weapons) | set(analysis.weapons))
     c = analysis.casualties
-    figures = (
-        _higher(story.killed, c.killed), _higher(story.injured, c.injured),
-        _higher(story.children_killed, c.children_killed), _higher(story.children_injured, c.children_injured),
+    known = (story.killed, story.injured, story.children_killed, story.children_injured)
+    folded = _Figures(story.is_strike, story.oblasts, story.weapons, story.places, known).fold(
+        analysis.is_strike, analysis.oblasts, analysis.weapons, (p.to_json() for p in analysis.places),
+        (c.killed, c.injured, c.children_killed, c.children_injured),
     )
-    is_strike = story.is_strike or analysis.is_strike
     changed = (
-        figures != (story.killed, story.injured, story.children_killed, story.children_injured)
-        or tuple(oblasts) != story.oblasts or tuple(weapons) != story.weapons
-        or len(places) != len(story.places) or is_strike != story.is_strike
+        folded.casualties != known
+        or folded.oblasts != story.oblasts or folded.weapons != story.weapons
+        or len(folded.places) != len(story.places) or folded.is_strike != story.is_strike
     )
     await conn.execute("UPDATE posts SET story_id = ? WHERE id = ?", (story.id, post_id))
     await conn.execute(
@@ -126,11 +148,39 @@ async def merge_into_story(
                revision = revision + ?, features = ?
            WHERE id = ?""",
         (
-            int(is_strike), _dumps(oblasts), _dumps(list(places.values())), _dumps(weapons), *figures,
-            to_db(utcnow()), int(changed), _dumps(sorted(story.features | features)), story.id,
+            int(folded.is_strike), _dumps(folded.oblasts), _dumps(folded.places), _dumps(folded.weapons),
+            *folded.casualties, to_db(utcnow()), int(changed), _dumps(sorted(story.features | features)), story.id,
         ),
     )
     return await get_story(conn, story.id), changed
+
+
+async def refresh_story_figures(conn: aiosqlite.Connection, post_ids: list[int]) -> None:
+    """Recompute each story the posts belong to from its posts' stored analyses, folded as
+    `merge_into_story` folds them (membership, revision and features stay as they are)."""
+    marks = ",".join("?" * len(post_ids))
+    async with conn.execute(
+        f"SELECT DISTINCT story_id FROM posts WHERE id IN ({marks}) AND story_id IS NOT NULL", post_ids
+    ) as cur:
+        story_ids = [r[0] for r in await cur.fetchall()]
+    for story_id in story_ids:
+        async with conn.execute(
+            """SELECT a.is_strike, a.weapons, a.oblasts, a.places, a.killed, a.injured, a.children_killed,
+                      a.children_injured FROM analyses a JOIN posts p ON p.id = a.post_id WHERE p.story_id = ?""",
+            (story_id,),
+        ) as cur:
+            members = await cur.fetchall()
+        folded = _Figures()
+        for m in members:
+            folded = folded.fold(bool(m[0]), json.loads(m[2]), json.loads(m[1]), json.loads(m[3]), tuple(m[4:8]))
+        await conn.execute(
+            """UPDATE stories SET is_strike = ?, weapons = ?, oblasts = ?, places = ?, killed = ?, injured = ?,
+                   children_killed = ?, children_injured = ? WHERE id = ?""",
+            (
+                int(folded.is_strike), _dumps(folded.weapons), _dumps(folded.oblasts), _dumps(folded.places),
+                *folded.casualties, story_id,
+            ),
+        )
 
 
 async def latest_strikes(db: Database, limit: int = 200) -> list[tuple[Story, str | None, str | None]]:
@@ -163,3 +213,13 @@ async def note_deletions(conn: aiosqlite.Connection, post_ids: list[int]) -> Non
             "UPDATE stories SET deleted_posts = deleted_posts + 1 WHERE id = (SELECT story_id FROM posts WHERE id = ?)",
             (post_id,),
         )
+
+
+async def stories_between(
+    conn: aiosqlite.Connection, start: datetime, end: datetime
+) -> list[tuple[int, datetime | None, frozenset[str]]]:
+    """Each story whose event time falls in [start, end]: its id, event time and features."""
+    async with conn.execute(
+        "SELECT id, event_at, features FROM stories WHERE event_at BETWEEN ? AND ?", (to_db(start), to_db(end))
+    ) as cursor:
+        return [(r[0], from_db(r[1]), frozenset(json.loads(r[2]))) for r in await cursor.fetchall()]

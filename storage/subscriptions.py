@@ -9,10 +9,10 @@ from typing import Literal
 import aiosqlite
 
 from storage.database import Database
-from storage.timeutil import from_db, to_db, utcnow
+from storage.timeutil import to_db, utcnow
 
 __all__ = [
-    "Chat", "Subscription", "MAX_SUBSCRIPTIONS", "upsert_chat", "get_chat", "subscribe", "unsubscribe",
+    "Subscription", "MAX_SUBSCRIPTIONS", "upsert_chat", "subscribe", "unsubscribe",
     "list_subscriptions", "subscriptions_page", "mute", "deactivate_chat", "chats_watching",
     "chat_regions", "Pending", "get_pending", "set_pending",
 ]
@@ -22,14 +22,6 @@ Added = Literal["added", "already", "full"]
 # Enough for a family spread over a few oblasts; a bound on what one chat can make the planner
 # and `/list` carry (forged button data once added 5,000 watches to one chat).
 MAX_SUBSCRIPTIONS = 50
-
-
-@dataclass(frozen=True, slots=True)
-class Chat:
-    chat_id: int
-    language: str
-    active: bool
-    muted_until: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +41,6 @@ async def upsert_chat(conn: aiosqlite.Connection, chat_id: int, language: str) -
            ON CONFLICT (chat_id) DO UPDATE SET language = excluded.language, active = 1, deactivated_at = NULL""",
         (chat_id, language, to_db(utcnow())),
     )
-
-
-async def get_chat(db: Database, chat_id: int) -> Chat | None:
-    row = await db.fetchone("SELECT chat_id, language, active, muted_until FROM chats WHERE chat_id = ?", (chat_id,))
-    if row is None:
-        return None
-    return Chat(row[0], row[1], bool(row[2]), from_db(row[3]))
 
 
 async def subscribe(

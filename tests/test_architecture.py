@@ -7,6 +7,7 @@ import counts, also under TYPE_CHECKING and inside a function: a dependency all 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -110,3 +111,65 @@ def test_the_rules_catch_what_they_forbid() -> None:
     assert not violations("collectors.telegram_mtproto.client", "telethon")
     assert not violations("analysis.strike", "analysis._lexicon")
     assert {module for module, _ in modules()} >= {"storage.posts", "bot.sender", "dsns.errors", "monitor.pipeline"}
+
+
+# A string that starts like a SQL statement: keyword, then what follows it in a statement.
+SQL_STATEMENT = re.compile(
+    r"\s*(SELECT\s+\S|INSERT\s+(OR\s+\w+\s+)?INTO\b|UPDATE\s+\w+\s+SET\b|DELETE\s+FROM\b|CREATE\s+"
+    r"(TABLE|(UNIQUE\s+)?INDEX|VIEW|TRIGGER|VIRTUAL)\b|PRAGMA\s+\w|WITH\s+(RECURSIVE\s+)?\w+(\s*\([^)]*\))?\s+AS\s*\()",
+)
+SQL_HOME = "storage"
+
+
+def sql_strings(path: Path) -> Iterator[tuple[int, str]]:
+    """String constants (the pieces of an f-string included) that start a SQL statement."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+            continue
+        text = node.value
+        if SQL_STATEMENT.match(text):
+            yield node.lineno, text.strip().splitlines()[0][:60]
+
+
+def test_every_sql_statement_lives_in_storage() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{line}: {text}"
+        for module, path in modules()
+        if not _within(module, SQL_HOME)
+        for line, text in sql_strings(path)
+    ]
+    assert found == [], "SQL outside storage/:\n" + "\n".join(found)
+
+
+def test_the_sql_check_sees_statements(tmp_path: Path) -> None:
+    source = tmp_path / "m.py"
+    source.write_text(
+        'a = "SELECT 1"\nb = f"INSERT INTO {t} VALUES (?)"\nc = """\n  UPDATE posts SET x = 1"""\n'
+        'd = "WITH ranked AS (SELECT 1) SELECT * FROM ranked"\ne = "PRAGMA quick_check"\n'
+        'f = "Select a region"\ng = "UPDATE: figures rose"\nh = "delete from the list"\n',
+        encoding="utf-8",
+    )
+    assert sorted(line for line, _ in sql_strings(source)) == [1, 2, 3, 5, 6]
+
+
+LOG_METHODS = {"debug", "info", "warning", "error", "exception", "critical"}
+FIELD_IN_MESSAGE = re.compile(r"\b[a-z_]+=%")
+
+
+def fields_in_messages(path: Path) -> Iterator[tuple[int, str]]:
+    """Log calls whose message holds `key=%s`: that key belongs in `extra`, where JSON logs see it."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if (
+            isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in LOG_METHODS
+            and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+            and FIELD_IN_MESSAGE.search(node.args[0].value)
+        ):
+            yield node.lineno, node.args[0].value
+
+
+def test_log_lines_pass_their_fields_as_extra(tmp_path: Path) -> None:
+    found = [f"{path.relative_to(ROOT)}:{line}: {text}" for _, path in modules() for line, text in fields_in_messages(path)]
+    assert found == [], "\n".join(found)
+    probe = tmp_path / "m.py"
+    probe.write_text('log.error("source=%s failed", n)\nlog.info("done", extra={"source": n})\n', encoding="utf-8")
+    assert [line for line, _ in fields_in_messages(probe)] == [1]

@@ -271,7 +271,7 @@ async def test_token_redacted_from_httpx_logs(
     lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
     assert lines, "httpx logs each request at INFO"
     assert all(fake.token not in line for line in lines)
-    assert any("/bot<token>/getMe" in line for line in lines)
+    assert any("/bot[REDACTED]/getMe" in line for line in lines)
 
 
 def test_fake_html_checker() -> None:

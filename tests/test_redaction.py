@@ -62,3 +62,26 @@ async def test_feed_url_credentials_are_redacted_everywhere(
     assert any("reader:***@" in text for text in shown[3:])
     for text in shown:
         assert not any(secret in text for secret in SECRETS), text
+
+
+def test_one_redaction_for_tokens_and_registered_secrets() -> None:
+    # The log formatters, the Bot API client and stored errors all go through dsns.redact.
+    from dsns.redact import REDACTED, register_secret
+
+    register_secret("hunter2-api-hash")
+    token = "123456789:" + "A" * 35
+    text = f"hash hunter2-api-hash, token {token}, feed https://u:pw@h.example/x"
+    assert redact(text) == f"hash {REDACTED}, token {REDACTED}, feed https://u:***@h.example/x"
+    record = logging.makeLogRecord({"msg": "login with %s", "args": ("hunter2-api-hash",), "chat": token})
+    assert "hunter2" not in KeyValueFormatter().format(record) and "AAAA" not in JSONFormatter().format(record)
+
+
+def test_log_fields_are_keys_in_json_and_pairs_in_text() -> None:
+    record = logging.makeLogRecord(
+        {"msg": "poll failed", "levelname": "ERROR", "source": "news_uk", "error": "HTTP 503 from x", "retry_in": 120}
+    )
+    entry = json.loads(JSONFormatter().format(record))
+    assert (entry["message"], entry["source"], entry["error"], entry["retry_in"]) == (
+        "poll failed", "news_uk", "HTTP 503 from x", 120,
+    )
+    assert KeyValueFormatter().format(record).endswith("poll failed source=news_uk error='HTTP 503 from x' retry_in=120")

@@ -61,4 +61,4 @@ def test_not_a_feed_is_a_parse_error_naming_the_source(body: bytes) -> None:
 def test_malformed_feed_keeps_what_it_can_and_warns(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
         parse_feed(_read("malformed.xml"), stream="broken")
-    assert any("broken" in r.getMessage() and "malformed" in r.getMessage() for r in caplog.records)
+    assert any(getattr(r, "source", None) == "broken" and "malformed" in r.getMessage() for r in caplog.records)

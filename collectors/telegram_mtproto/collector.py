@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -13,6 +12,7 @@ from telethon import TelegramClient, errors, events, utils
 from telethon.tl import types
 
 from collectors.base import (
+    CHANNEL_NAME,
     FetchResult,
     RawPost,
     SourceError,
@@ -74,7 +74,7 @@ class TelegramMTProtoCollector:
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
         channel = channel.strip().removeprefix("@")
-        if not re.fullmatch(r"[A-Za-z0-9_]{3,64}", channel):
+        if not CHANNEL_NAME.fullmatch(channel):
             raise ValueError(f"{name}: {channel!r} is not a Telegram channel username")
         if catchup_limit < 2 * _ALBUM_MAX or first_limit < 1 or reread < 0:
             raise ValueError(f"{name}: catchup_limit must be at least {2 * _ALBUM_MAX}, first_limit at least 1")
