@@ -156,16 +156,16 @@ def build(count: int) -> Path:
 
 
 def _implementation(which: str) -> tuple[object, object]:
-    """(storage.research, monitor.research) of this tree, or of OLD_COMMIT loaded from git."""
+    """(storage.research, research.commands) of this tree, or of OLD_COMMIT loaded from git."""
     if which == "new":
-        import monitor.research
+        import research.commands
         import storage.research
 
-        return storage.research, monitor.research
+        return storage.research, research.commands
     folder = Path(tempfile.mkdtemp(prefix="dsns-old-"))
     try:
         modules = []
-        for name in ("storage/research.py", "monitor/research.py"):
+        for name in ("storage/research.py", "research/commands.py"):
             source = subprocess.run(["git", "-C", str(ROOT), "show", f"{OLD_COMMIT}:{name}"],
                                     check=True, capture_output=True, text=True).stdout
             file = folder / name.replace("/", "_")

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from analysis.analyze import analyze  # noqa: E402
 from analysis.gazetteer import get_gazetteer  # noqa: E402
 from collectors.base import RawPost  # noqa: E402
-from monitor.alerts import StoryPlanner  # noqa: E402
+from monitor.planner import StoryPlanner  # noqa: E402
 from storage.database import Database  # noqa: E402
 from storage.posts import upsert_posts  # noqa: E402
 from storage.sources import ensure_source  # noqa: E402

@@ -3,7 +3,7 @@
 `bench/data/story_events.jsonl` (written by `bench/story_texts.py`): ten strikes, each reported in
 Ukrainian, English and Russian by three outlets with differing figures, four follow-ups 26–34 h
 later with a higher toll, and eight look-alikes. The posts go through a temporary archive and the
-daemon's story planner (`monitor.alerts.StoryPlanner`) feed by feed, as a first poll of three
+daemon's story planner (`monitor.planner.StoryPlanner`) feed by feed, as a first poll of three
 feeds would: the Ukrainian one, then the Russian, then the English, each oldest first.
 
 Printed, for the project and for the naive grouping (a post joins the latest story sharing an
@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from analysis.analyze import analyze  # noqa: E402
 from analysis.model import Analysis  # noqa: E402
 from collectors.base import RawPost  # noqa: E402
-from monitor.alerts import StoryPlanner  # noqa: E402
+from monitor.planner import StoryPlanner  # noqa: E402
 from storage.database import Database  # noqa: E402
 from storage.posts import upsert_posts  # noqa: E402
 from storage.sources import ensure_source  # noqa: E402

@@ -2,8 +2,8 @@
 /metrics, faults for /healthz.
 
 bot/ imports storage and analysis only. `metrics` and `faults` here pass each report on to the
-sink plugged in with `plug_metrics` / `plug_faults`: the daemon's `monitor.metrics` and
-`monitor.faults` plug themselves in when they are loaded, so whatever can read a report receives
+sink plugged in with `plug_metrics` / `plug_faults`: the daemon's `monitor.ops.metrics` and
+`monitor.ops.faults` plug themselves in when they are loaded, so whatever can read a report receives
 it. With nothing plugged in (the bot in a bench, a command that never loads them) a report goes
 nowhere.
 """

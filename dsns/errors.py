@@ -1,7 +1,7 @@
 """The root of the project's own errors, importable by every package (it imports nothing).
 
 An error of ours carries a message fit for the user; the command line prints it as one line
-(`dsns-monitor: <label>: <message>`) and exits with its `exit_code` in one place, monitor/cli.py.
+(`dsns-monitor: <label>: <message>`) and exits with its `exit_code` in one place, monitor/cli/main.py.
 Anything else that escapes is a bug and shows a traceback.
 """
 

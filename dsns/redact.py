@@ -1,7 +1,7 @@
 """Secrets out of text before it is logged or stored, the project's one redaction: credentials
 in URLs (`user:password@`, `?token=…`), anything shaped like a bot token, and every value
 registered with `register_secret` (the daemon registers the secrets it was configured with,
-`monitor.logs`; a Bot API client its token, `bot.api`)."""
+`monitor.ops.logs`; a Bot API client its token, `bot.api`)."""
 
 from __future__ import annotations
 

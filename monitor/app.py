@@ -14,7 +14,7 @@ from storage.database import Database
 from storage.lock import exclusive_archive
 
 if TYPE_CHECKING:
-    from monitor.mtproto import ClientFactory
+    from monitor.live import ClientFactory
     from monitor.pipeline import Pipeline
 
 __all__ = ["App", "open_app"]

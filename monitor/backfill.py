@@ -5,13 +5,19 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from collectors.base import FetchResult, Payload
 from collectors.telegram_web import TelegramWebCollector
 from monitor.app import App
 from monitor.config import RSSSource, TelegramMTProtoSource, TelegramWebSource
-from monitor.logs import quiet_during_progress
+from monitor.ops.logs import quiet_during_progress
 from monitor.pipeline import collector_for
 
 __all__ = ["backfill"]

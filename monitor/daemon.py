@@ -17,13 +17,20 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from analysis.gazetteer import get_gazetteer
 from dsns.backoff import Backoff
 from dsns.extras import require
-from monitor import faults, metrics, resources
 from monitor.app import App
 from monitor.config import (
-    AnySource, BotConfig, Config, ConfigError, RSSSource, TelegramMTProtoSource, TelegramWebSource, load_config,
+    AnySource,
+    BotConfig,
+    Config,
+    ConfigError,
+    RSSSource,
+    TelegramMTProtoSource,
+    TelegramWebSource,
+    load_config,
 )
-from monitor.mtproto import LiveFeeds
-from monitor.ops import OpsServices
+from monitor.live import LiveFeeds
+from monitor.ops import faults, metrics, resources
+from monitor.ops.services import OpsServices
 from monitor.pipeline import PollOutcome
 
 if TYPE_CHECKING:
@@ -262,7 +269,7 @@ async def run_daemon(app: App, stop: asyncio.Event | None = None, *, config_path
     api = BotAPI(token, app.config.bot.api_url)
     service = BotService(app.db, api, **bot_settings(app.config.bot))
     if app.config.bot.admins:
-        from monitor.watch import SourceWatch
+        from monitor.ops.watch import SourceWatch
 
         service.watchers.append(SourceWatch(app.db, app.config, service.notify_admins).run)
 

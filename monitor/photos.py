@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 
 from collectors.base import SourceError
 from collectors.media import Photo
-from monitor import metrics
+from monitor.ops import metrics
 from storage.database import Database
 from storage.media import PendingMedia, pending_media, record_media_failure, store_media
 

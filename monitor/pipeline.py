@@ -18,18 +18,26 @@ import httpx
 
 from analysis.analyze import ANALYZER_VERSION, analyze_or_error
 from analysis.model import Analysis
-from collectors.base import FetchResult, Payload, RawPost, Rejected, SourceError, SourceLayoutError, valid_posts
+from collectors.base import (
+    FetchResult,
+    Payload,
+    RawPost,
+    Rejected,
+    SourceError,
+    SourceLayoutError,
+    valid_posts,
+)
 from collectors.http import AddressPolicy, redact
 from collectors.media import Photo, download_photo
 from collectors.rss import RSSCollector
 from collectors.telegram_mtproto.photo_urls import parse_photo_url
 from collectors.telegram_web import TelegramWebCollector
-from monitor import faults, metrics, resources
-from monitor.alerts import StoryPlanner
 from monitor.canary import layout_change
 from monitor.config import Config, RSSSource, TelegramMTProtoSource, TelegramWebSource
-from monitor.mtproto import ClientFactory, MTProtoHub
+from monitor.live import ClientFactory, MTProtoHub
+from monitor.ops import faults, metrics, resources
 from monitor.photos import PhotoWorker
+from monitor.planner import StoryPlanner
 from monitor.sinks import AlertSink
 from storage.analyses import record_analysis_error, save_analysis
 from storage.database import Database
@@ -38,10 +46,23 @@ from storage.media import PendingMedia
 from storage.payloads import pack, store_payloads
 from storage.polls import PollRecord, record_poll
 from storage.posts import (
-    Change, fault_of_post, is_unchanged, known_posts, live_ids_between, mark_deleted, upsert_posts,
+    Change,
+    fault_of_post,
+    is_unchanged,
+    known_posts,
+    live_ids_between,
+    mark_deleted,
+    upsert_posts,
+)
+from storage.sources import (
+    SourceState,
+    ensure_source,
+    get_source,
+    post_profile,
+    record_failure,
+    record_success,
 )
 from storage.stories import note_deletions
-from storage.sources import SourceState, ensure_source, get_source, post_profile, record_failure, record_success
 from storage.timeutil import utcnow
 
 if TYPE_CHECKING:

@@ -13,14 +13,26 @@ import asyncio
 import logging
 
 import aiosqlite
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from analysis.analyze import ANALYZER_VERSION, analyze_or_error
 from analysis.model import Analysis
 from collectors.base import RawPost
 from monitor.app import App
-from monitor.logs import quiet_during_progress
-from storage.analyses import Stale, count_stale, record_analysis_error, save_analysis, stale_posts
+from monitor.ops.logs import quiet_during_progress
+from storage.analyses import (
+    Stale,
+    count_stale,
+    record_analysis_error,
+    save_analysis,
+    stale_posts,
+)
 from storage.posts import Change, stored_post
 from storage.stories import refresh_story_figures
 

@@ -16,7 +16,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from collectors.base import FetchResult, RawPost, Rejected, SourceError
 from collectors.rss import parse_feed
@@ -24,7 +30,7 @@ from collectors.telegram_web import parse_page
 from monitor.app import App
 from monitor.canary import layout_change
 from monitor.config import AnySource, ConfigError, RSSSource, TelegramWebSource
-from monitor.logs import quiet_during_progress
+from monitor.ops.logs import quiet_during_progress
 from storage.payloads import StoredPayload, count_payloads, iter_payloads
 from storage.sources import PostProfile, post_profile
 

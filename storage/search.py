@@ -16,7 +16,7 @@ gave the trigram index tens of thousands of candidates to check in Python at 10^
 (minutes), the forms expansion none. A lemma column would need Python on every write path;
 expanded forms keep the index on plain-SQL triggers, so every writer (daemon, backfill, MTProto)
 keeps it current, edits and earlier versions are searchable at once, and Datasette's search box
-runs the same expansion (monitor/serve.py registers it as its FTS escaper).
+runs the same expansion (research/serve.py registers it as its FTS escaper).
 
 Query language: words are ANDed; `OR` (upper case) separates alternatives, lowest precedence
 (`a b OR c` is (a AND b) OR c); "quoted words" must follow one another; `-word` excludes;

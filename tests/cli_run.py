@@ -10,7 +10,7 @@ import sys
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 
-from monitor.cli import main
+from monitor.cli.main import main
 
 __all__ = ["CliResult", "dsns", "dsns_process"]
 
@@ -43,5 +43,5 @@ def dsns(*args: str, input: str | None = None, timeout: float | None = None) -> 
 def dsns_process(*args: str, input: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """`dsns-monitor ARGS` as a real process, as a user or systemd starts it."""
     return subprocess.run(
-        [sys.executable, "-m", "monitor.cli", *args], capture_output=True, text=True, input=input, timeout=timeout,
+        [sys.executable, "-m", "monitor.cli.main", *args], capture_output=True, text=True, input=input, timeout=timeout,
     )

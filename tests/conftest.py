@@ -15,7 +15,7 @@ settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
-from monitor import faults
+from monitor.ops import faults
 from tests.fakes.feeds import FakeFeeds
 from tests.fakes.server import LocalServer, serve
 from tests.fakes.tme import FakeTelegram

@@ -19,11 +19,11 @@ import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from collectors.base import RawPost
-from monitor import faults
 from monitor.app import App, open_app
 from monitor.config import load_config
-from monitor.ops import OpsServices
-from monitor.resources import runs_out_of_descriptors
+from monitor.ops import faults
+from monitor.ops.resources import runs_out_of_descriptors
+from monitor.ops.services import OpsServices
 from storage.database import Database
 from storage.errors import StorageError
 from storage.posts import upsert_posts

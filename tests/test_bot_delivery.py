@@ -12,20 +12,34 @@ import pytest
 
 from bench.fanout import max_in_window
 from bot.format import update_note
-from bot.policy import UpdateRules, delivery, digest_due, in_window, kyiv_minute, matters
+from bot.policy import (
+    UpdateRules,
+    delivery,
+    digest_due,
+    in_window,
+    kyiv_minute,
+    matters,
+)
 from bot.ratelimit import SendLimiter
 from bot.settings import parse_range
-from monitor import faults, metrics
 from monitor.app import App, open_app
 from monitor.config import BotChannelConfig, load_config
-from monitor.health import health_report
+from monitor.ops import faults, metrics
+from monitor.ops.health import health_report
 from storage.chat_settings import ChatSettings
 from storage.outbox import due_items, plan_alerts
 from storage.subscriptions import chats_watching, subscribe, upsert_chat
 from storage.timeutil import to_db, utcnow
 from tests.fakes.botapi import FakeBotAPI
 from tests.fakes.tme import FakeTelegram
-from tests.test_bot_e2e import bot_config, bot_server, botapi, running_bot, settled_outbox, wait_for  # noqa: F401
+from tests.test_bot_e2e import (  # noqa: F401
+    bot_config,
+    bot_server,
+    botapi,
+    running_bot,
+    settled_outbox,
+    wait_for,
+)
 from tests.test_bot_ratelimit import VirtualClock
 
 BALAKLIIA = "UA63040010010039074"

@@ -13,10 +13,10 @@ from analysis.gazetteer import get_gazetteer
 from bot.api import BotAPI
 from bot.commands import update_origin
 from bot.service import BotService
-from monitor import faults, metrics
 from monitor.app import open_app
 from monitor.config import load_config
-from monitor.health import HealthServer
+from monitor.ops import faults, metrics
+from monitor.ops.health import HealthServer
 from storage.schema import m006_forget_names
 from storage.subscriptions import subscribe, upsert_chat
 from tests.fakes.botapi import DEFAULT_TOKEN, FakeBotAPI

@@ -14,10 +14,9 @@ import time
 import tomllib
 from pathlib import Path
 
-
 import pytest
 
-from monitor.cli import build_parser, main
+from monitor.cli.main import build_parser, main
 from monitor.config import Config, load_config
 from tests.cli_run import dsns, dsns_process
 from tests.fakes.tme import FakeTelegram
@@ -173,7 +172,7 @@ def test_backfill_pages_back_with_progress(tme: FakeTelegram, config_file: Path)
 def test_daemon_polls_and_stops_cleanly_on_sigterm(tme: FakeTelegram, config_file: Path) -> None:
     tme.fill("dsns_telegram", 3)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor.cli", "run", "--config", str(config_file)],
+        [sys.executable, "-m", "monitor.cli.main", "run", "--config", str(config_file)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     db_path = config_file.parent / "archive.db"
@@ -212,7 +211,7 @@ def test_help_imports_none_of_the_engine_and_search_export_no_telethon(tmp_path:
     # read the archive, run without Telethon, the story matcher's scipy or matplotlib.
     probe = (
         "import asyncio, sys\n"
-        "from monitor.cli import main\n"
+        "from monitor.cli.main import main\n"
         "for argv in ([], ['search'], ['export'], ['run'], ['telegram', 'login']):\n"
         "    try:\n"
         "        main([*argv, '--help'])\n"

@@ -14,15 +14,15 @@ import pytest
 from bot.api import BotAPI
 from bot.service import BotService
 from collectors import telegram_web
-from monitor import metrics
 from monitor.app import open_app
 from monitor.backfill import backfill
-from monitor.cli import main
+from monitor.cli.main import main
 from monitor.config import load_config
-from monitor.health import health_report
-from monitor.ops import prune_old_payloads
+from monitor.ops import metrics
+from monitor.ops.health import health_report
+from monitor.ops.services import prune_old_payloads
+from monitor.ops.watch import SourceWatch
 from monitor.reparse import reparse
-from monitor.watch import SourceWatch
 from storage.coverage import coverage_days
 from storage.payloads import iter_payloads
 from storage.polls import PollRecord, record_poll

@@ -13,8 +13,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from analysis.gazetteer import get_gazetteer
 from monitor.app import open_app
 from monitor.config import load_config
-from monitor.metrics import REGISTRY
-from monitor.ops import LAG_EVERY, OpsServices, watch_loop_lag
+from monitor.ops.metrics import REGISTRY
+from monitor.ops.services import LAG_EVERY, OpsServices, watch_loop_lag
 from tests.fakes.botapi import FakeBotAPI
 from tests.fakes.feeds import FakeFeeds
 from tests.test_bot_e2e import bot_config, bot_server, botapi, running_bot  # noqa: F401 (fixtures)

@@ -112,7 +112,7 @@ def test_the_daemon_runs_on_the_core_install(config_file: Path) -> None:
         "import sys\n"
         f"for name in {EXTRA_LIBRARIES!r}:\n"
         "    sys.modules[name] = None\n"
-        "from monitor.cli import main\n"
+        "from monitor.cli.main import main\n"
         "sys.exit(main(['run', '--once', '--config', sys.argv[1]]))\n"
     )
     result = subprocess.run([sys.executable, "-c", probe, str(config_file)], capture_output=True, text=True, timeout=60)

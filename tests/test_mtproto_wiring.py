@@ -19,9 +19,14 @@ import pytest
 from telethon.tl import types
 
 from monitor.app import App, open_app
-from monitor.config import ConfigError, TelegramMTProtoSource, TelegramWebSource, load_config
+from monitor.config import (
+    ConfigError,
+    TelegramMTProtoSource,
+    TelegramWebSource,
+    load_config,
+)
 from monitor.daemon import poll_all_once, run_forever
-from monitor.mtproto import LiveFeeds
+from monitor.live import LiveFeeds
 from storage.sources import get_source
 from tests.cli_run import dsns
 from tests.fakes.server import LocalServer

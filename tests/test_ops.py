@@ -22,12 +22,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from monitor import faults
 from monitor.app import App, open_app
 from monitor.config import Config, ConfigError, load_config
 from monitor.daemon import poll_all_once
-from monitor.health import HealthServer
-from monitor.systemd import Heartbeat, Watchdog, notify, watchdog_interval
+from monitor.ops import faults
+from monitor.ops.health import HealthServer
+from monitor.ops.systemd import Heartbeat, Watchdog, notify, watchdog_interval
 from storage.timeutil import utcnow
 from tests.cli_run import dsns
 from tests.fakes.feeds import FakeFeeds
@@ -185,7 +185,7 @@ def test_daemon_notifies_ready_watchdog_and_stopping(tmp_path: Path, config_file
     env = {**os.environ, "NOTIFY_SOCKET": address, "WATCHDOG_USEC": "1000000"}
     env.pop("WATCHDOG_PID", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor.cli", "run", "--config", str(config_file)],
+        [sys.executable, "-m", "monitor.cli.main", "run", "--config", str(config_file)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
     messages: list[str] = []
@@ -282,7 +282,7 @@ def test_status_reads_the_archive_like_healthz(
     tme: FakeTelegram, feeds: FakeFeeds, config_file: Path, capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from monitor.cli import main
+    from monitor.cli.main import main
 
     monkeypatch.setenv("COLUMNS", "160")  # a terminal's width, so the table's cells are not folded
 
@@ -313,7 +313,7 @@ def test_status_reads_the_archive_like_healthz(
 
 
 def test_backup_keep_rotates_only_dated_copies(config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from monitor.cli import main
+    from monitor.cli.main import main
 
     asyncio.run(_open_and_close(config_file))  # an (empty) archive to copy
     dest = tmp_path / "backups"
@@ -342,7 +342,7 @@ async def _open_and_close(config_file: Path) -> None:
 def test_units_start_commands_the_cli_accepts(unit: str) -> None:
     import shlex
 
-    from monitor.cli import build_parser
+    from monitor.cli.main import build_parser
 
     text = (ROOT / "deploy" / unit).read_text()
     (exec_start,) = [line.split("=", 1)[1] for line in text.splitlines() if line.startswith("ExecStart=")]
@@ -358,8 +358,8 @@ def test_units_start_commands_the_cli_accepts(unit: str) -> None:
 
 
 async def test_labelled_failure_counters_have_a_series_from_the_start(config_file: Path) -> None:
-    from monitor import metrics
     from monitor.daemon import run_forever
+    from monitor.ops import metrics
 
     # A name no other test uses: the registry is the process's, as in the daemon.
     text = config_file.read_text().replace('channel = "dsns_telegram"', 'channel = "dsns_telegram"\nname = "fresh_start"', 1)

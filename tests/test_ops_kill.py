@@ -102,7 +102,7 @@ def _start(config: Path, token: str, log: Path) -> subprocess.Popen[bytes]:
     env.pop("NOTIFY_SOCKET", None)
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "run", "--config", str(config)], stdout=out, stderr=out, env=env
+            [sys.executable, "-m", "monitor.cli.main", "run", "--config", str(config)], stdout=out, stderr=out, env=env
         )
 
 

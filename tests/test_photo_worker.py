@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from monitor import metrics
 from monitor.app import open_app
 from monitor.config import load_config
+from monitor.ops import metrics
 from tests.fakes.feeds import FakeFeeds
 
 

@@ -8,9 +8,19 @@ import pytest
 
 from analysis.gazetteer import get_gazetteer
 from analysis.places import (
-    covering, distance_km, find_places, label, labels, latin, nearest, needs_choice, oblast_name, unit_name, within,
+    covering,
+    distance_km,
+    find_places,
+    label,
+    labels,
+    latin,
+    nearest,
+    needs_choice,
+    oblast_name,
+    unit_name,
+    within,
 )
-from monitor.cli import main
+from monitor.cli.main import main
 from storage.research import event_of
 from tests.test_research_cli import _archive
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor import faults, metrics
 from monitor.app import App, open_app
 from monitor.config import load_config
-from monitor.health import health_report
+from monitor.ops import faults, metrics
+from monitor.ops.health import health_report
 from monitor.reanalyze import reanalyze
 from storage.posts import FUTURE_SLACK
 from storage.subscriptions import subscribe, upsert_chat

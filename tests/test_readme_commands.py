@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from monitor.cli import build_parser
+from monitor.cli.main import build_parser
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

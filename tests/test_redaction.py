@@ -11,8 +11,8 @@ import pytest
 from dsns.redact import redact
 from monitor.app import open_app
 from monitor.config import load_config
-from monitor.health import health_report
-from monitor.logs import JSONFormatter, KeyValueFormatter
+from monitor.ops.health import health_report
+from monitor.ops.logs import JSONFormatter, KeyValueFormatter
 from storage.timeutil import utcnow
 from tests.fakes.server import LocalServer
 

@@ -199,7 +199,7 @@ def test_serve_answers_json_api_and_stops_on_sigterm(archive: Path, tmp_path: Pa
     asyncio.run(_add_subscriber(archive))
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor.cli", "serve", "--config", str(archive), "--port", str(port)],
+        [sys.executable, "-m", "monitor.cli.main", "serve", "--config", str(archive), "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     base = f"http://127.0.0.1:{port}"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli import main
-from monitor.logs import quiet_during_progress, setup_logging
+from monitor.cli.main import main
+from monitor.ops.logs import quiet_during_progress, setup_logging
 
 
 def _config(tmp_path: Path, database: Path) -> Path:

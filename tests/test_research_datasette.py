@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from monitor.serve import build_datasette, build_research_db, guarded
+from research.serve import build_datasette, build_research_db, guarded
 from storage.database import Database
 from storage.subscriptions import subscribe, upsert_chat
 from tests.test_research_export import BALAKLIIA, KYIV, build_archive

@@ -17,10 +17,10 @@ import pytest
 
 from analysis.gazetteer import get_gazetteer
 from monitor.app import open_app
-from monitor.cli import main
+from monitor.cli.main import main
 from monitor.config import load_config
 from monitor.daemon import poll_all_once
-from monitor.research import DELIMITERS, write_rows
+from research.commands import DELIMITERS, write_rows
 from storage.database import Database
 from storage.research import (
     event_of,
@@ -288,7 +288,7 @@ def test_plot_fits_a_report(archive: Path, tmp_path: Path, capsys: pytest.Captur
 def test_plot_title_and_legend_outside_the_bars(tmp_path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    from monitor.research import plot_strikes_per_day
+    from research.commands import plot_strikes_per_day
 
     days = {"2024-05-01": {"UA-63": 2, "UA-51": 1}, "2024-05-04": {"UA-63": 1}}
     captured = []

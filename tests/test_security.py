@@ -27,11 +27,12 @@ from collectors.telegram_mtproto.credentials import prepare_session_file
 from monitor.app import open_app
 from monitor.config import load_config
 from monitor.daemon import poll_all_once
-from monitor.serve import authorize
+from research.serve import authorize
 from storage.database import Database
 from tests.fakes.botapi import check_html
 from tests.fakes.feeds import FakeFeeds
-from tests.fakes.server import LocalServer, Reply as HTTPReply, Request, serve
+from tests.fakes.server import LocalServer, Request, serve
+from tests.fakes.server import Reply as HTTPReply
 from tests.fakes.tme import FakeTelegram, jpeg_bytes
 
 
@@ -211,7 +212,7 @@ def test_a_killed_serve_leaves_nothing_listening(config_file: Path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor.cli", "serve", "--config", str(config_file), "--port", str(port)],
+        [sys.executable, "-m", "monitor.cli.main", "serve", "--config", str(config_file), "--port", str(port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     try:

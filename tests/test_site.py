@@ -28,10 +28,10 @@ from PIL import Image
 
 from analysis.analyze import analyze
 from collectors.base import RawPost
-from monitor import faults
-from monitor.alerts import StoryPlanner
-from monitor.cli import main
+from monitor.cli.main import main
 from monitor.config import Config, ConfigError, SiteConfig, load_config
+from monitor.ops import faults
+from monitor.planner import StoryPlanner
 from research.site import RenderReport, Site
 from research.site.worker import SiteWorker
 from storage.database import Database

@@ -21,12 +21,12 @@ import pytest
 from bot.api import BotAPI
 from bot.ratelimit import SendLimiter
 from bot.sender import AlertSender
-from monitor import faults
 from monitor.app import App, open_app
 from monitor.config import load_config
 from monitor.daemon import poll_all_once, run_forever
-from monitor.health import health_report
-from monitor.metrics import REGISTRY, refresh_from_archive
+from monitor.ops import faults
+from monitor.ops.health import health_report
+from monitor.ops.metrics import REGISTRY, refresh_from_archive
 from storage.outbox import due_items, plan_alerts
 from storage.timeutil import to_db, utcnow
 from tests.fakes.botapi import FakeBotAPI
@@ -232,7 +232,7 @@ def test_sigterm_with_5000_queued_alerts_stops_in_time_and_a_second_daemon_is_re
     asyncio.run(queue())
     env = {**os.environ, "DSNS_BOT_TOKEN": fake.token}
     env.pop("NOTIFY_SOCKET", None)
-    cli = [sys.executable, "-m", "monitor.cli", "run", "--config", str(config_path)]
+    cli = [sys.executable, "-m", "monitor.cli.main", "run", "--config", str(config_path)]
     daemon = subprocess.Popen(cli, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert fake.wait_sent(5, timeout=30), "the daemon never started sending"

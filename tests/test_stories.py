@@ -11,10 +11,10 @@ from analysis.stories import StoryIndex
 from bench.story_groups import load as load_story_bench
 from bench.story_groups import naive_groups, project_groups, score
 from collectors.base import RawPost
-from monitor.alerts import StoryPlanner
 from monitor.app import open_app
 from monitor.config import load_config
 from monitor.daemon import poll_all_once
+from monitor.planner import StoryPlanner
 from storage.canonical import canonical_url
 from storage.database import Database
 from storage.posts import upsert_posts

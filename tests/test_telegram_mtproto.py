@@ -20,9 +20,13 @@ from collectors.base import RawPost, SourceError, SourceRateLimited
 from collectors.telegram_mtproto.client import EntityCache, SharedClient, build_client
 from collectors.telegram_mtproto.collector import TelegramMTProtoCollector
 from collectors.telegram_mtproto.convert import message_to_raw, parse_photo_url
-from collectors.telegram_mtproto.credentials import CredentialsError, MTProtoCredentials, prepare_session_file
+from collectors.telegram_mtproto.credentials import (
+    CredentialsError,
+    MTProtoCredentials,
+    prepare_session_file,
+)
+from collectors.telegram_mtproto.login import LoginError, login
 from collectors.telegram_web import parse_page
-from monitor.telegram_login import LoginError, login
 from storage.database import Database
 from storage.posts import upsert_posts
 from storage.sources import ensure_source

@@ -22,9 +22,17 @@ from typing import Any
 
 from analysis.gazetteer import get_gazetteer
 from monitor.config import Config
-from monitor.research import csv_row
+from research.commands import csv_row
 from research.site.model import (
-    LANGS, StoryView, chart, day_counts, oblast_name, place_name, story_view, top_hromadas, with_history,
+    LANGS,
+    StoryView,
+    chart,
+    day_counts,
+    oblast_name,
+    place_name,
+    story_view,
+    top_hromadas,
+    with_history,
 )
 from research.site.output import Output, thumbnail
 from research.site.render import LABELS, render, story_summary

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from monitor import faults
+from monitor.ops import faults
 from research.site.build import RenderReport, Site
 
 __all__ = ["SiteWorker"]

@@ -1,6 +1,6 @@
 """Admins are told when a source goes wrong, and when it is right again.
 
-What a source's trouble is comes from `/healthz`'s own report (`monitor.health.health_report`):
+What a source's trouble is comes from `/healthz`'s own report (`monitor.ops.health.health_report`):
 "layout" (the canary fired), "down" (failing for longer than `[health] unhealthy_after`) or
 "stale" (silent for longer than its cadence allows). What the admins were last told is kept in
 `bot_state`, so a restart neither repeats an alarm nor forgets a recovery. A source is told
@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from monitor.config import Config
-from monitor.health import health_report
+from monitor.ops.health import health_report
 from storage.bot_state import get_value, set_value
 from storage.database import Database
 from storage.timeutil import from_db, to_db, utcnow

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from dsns.errors import DsnsError
-from monitor.cli_support import EXIT_OK, check_args
+from monitor.cli.options import EXIT_OK, check_args
 
 if TYPE_CHECKING:
     from monitor.config import Config
@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 
 COMMAND_MODULES = (
-    "monitor.cmd_core", "monitor.cmd_config", "monitor.cmd_telegram", "monitor.cmd_ops", "monitor.cmd_status",
-    "monitor.cmd_research", "monitor.cmd_coverage",
+    "monitor.cli.run", "monitor.cli.config", "monitor.cli.telegram", "monitor.cli.archive", "monitor.cli.status",
+    "monitor.cli.research", "monitor.cli.coverage",
 )
 
 
@@ -81,8 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from monitor.cli_support import command_config
-    from monitor.logs import setup_logging
+    from monitor.cli.options import command_config
+    from monitor.ops.logs import setup_logging
 
     if args.needs == "none":
         setup_logging(args.log_level or "WARNING", args.log_format)

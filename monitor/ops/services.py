@@ -1,5 +1,5 @@
 """What the daemon runs for its operator: health server, heartbeat, event-loop lag, systemd
-notifications, and the watch on the archive and descriptors (`monitor.resources`).
+notifications, and the watch on the archive and descriptors (`monitor.ops.resources`).
 
 `OpsServices.start()` is called once storage is open and the scheduler runs; `stopping()` at
 the start of shutdown; `close()` at its end. Kept out of daemon.py so the scheduler code stays
@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from monitor import metrics
 from monitor.app import App
 from monitor.config import ConfigError
-from monitor.health import HealthServer
-from monitor.resources import ArchiveHealth, Descriptors
-from monitor.systemd import Heartbeat, Watchdog, notify, watchdog_interval
+from monitor.ops import metrics
+from monitor.ops.health import HealthServer
+from monitor.ops.resources import ArchiveHealth, Descriptors
+from monitor.ops.systemd import Heartbeat, Watchdog, notify, watchdog_interval
 from storage.errors import StorageError
 from storage.payloads import prune_payloads
 from storage.stats import ping

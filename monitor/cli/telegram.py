@@ -8,9 +8,13 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from collectors.telegram_mtproto.credentials import ENV_API_HASH, ENV_API_ID, ENV_SESSION
+from collectors.telegram_mtproto.credentials import (
+    ENV_API_HASH,
+    ENV_API_ID,
+    ENV_SESSION,
+)
 from dsns.errors import UsageError
-from monitor.cli_support import EXIT_OK, add_config
+from monitor.cli.options import EXIT_OK, add_config
 
 if TYPE_CHECKING:
     from monitor.config import Config
@@ -42,11 +46,14 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 def _login(args: argparse.Namespace, config: Config) -> int:
     import asyncio
 
-    from collectors.telegram_mtproto.credentials import CredentialsError, MTProtoCredentials
+    from collectors.telegram_mtproto.credentials import (
+        CredentialsError,
+        MTProtoCredentials,
+    )
     from dsns.extras import require
 
     require("telethon", "mtproto", "`telegram login`")
-    from monitor.telegram_login import LoginError, login, session_hint
+    from collectors.telegram_mtproto.login import LoginError, login, session_hint
 
     try:
         credentials = MTProtoCredentials.from_env()

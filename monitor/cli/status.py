@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from monitor.cli_support import EXIT_FAILURE, EXIT_OK, add_config
+from monitor.cli.options import EXIT_FAILURE, EXIT_OK, add_config
 from storage.timeutil import from_db, to_db
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 
 async def status_report(config: Config) -> tuple[bool, dict[str, Any]]:
     """(healthy, /healthz's report plus each source's `last_post`), from the archive alone."""
-    from monitor.health import health_report
+    from monitor.ops.health import health_report
     from storage.database import Database
     from storage.sources import last_posts
 

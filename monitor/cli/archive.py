@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dsns.errors import UsageError
-from monitor.cli_support import EXIT_OK, add_config
+from monitor.cli.options import EXIT_OK, add_config
 from storage.backup import copy_archive
 from storage.errors import StorageError
 

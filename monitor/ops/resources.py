@@ -21,7 +21,7 @@ import resource
 import time
 from typing import Any
 
-from monitor import faults
+from monitor.ops import faults
 from storage.database import Database
 
 __all__ = ["ArchiveHealth", "Descriptors", "descriptor_use", "note_error", "runs_out_of_descriptors"]

@@ -12,7 +12,13 @@ from analysis.stories import StoryIndex, features_of
 from storage.outbox import LATE_AFTER, plan_alerts
 from storage.posts import Change
 from storage.stories import (
-    Story, get_story, merge_into_story, open_story, record_revision, stories_between, story_of_post,
+    Story,
+    get_story,
+    merge_into_story,
+    open_story,
+    record_revision,
+    stories_between,
+    story_of_post,
 )
 from storage.subscriptions import chats_watching
 from storage.timeutil import from_db, to_db, utcnow

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from dsns.errors import UsageError
-from monitor.cli_support import EXIT_OK, add_config, iso_date
+from monitor.cli.options import EXIT_OK, add_config, iso_date
 from storage.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ async def _write(rows: Sequence[Any], kind: type, fmt: str) -> None:
     """Dataclass rows as a table, JSON lines or CSV (the research commands' writer)."""
     keys = [f.name for f in dataclasses.fields(kind)]
     if fmt != "table":
-        from monitor.research import write_rows
+        from research.commands import write_rows
 
         async def records() -> AsyncIterator[dict[str, Any]]:
             for row in rows:

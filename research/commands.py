@@ -18,7 +18,7 @@ from analysis.places import find_places, labels, needs_choice, oblast_name
 from dsns.errors import DsnsError, UsageError
 from dsns.images import sniff_image
 from monitor.app import App
-from monitor.cli_support import EXIT_OK
+from monitor.cli.options import EXIT_OK
 from storage.database import Database
 from storage.export import POST_EXPORT_KEYS, iter_posts
 from storage.media import photo_data

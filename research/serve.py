@@ -49,8 +49,9 @@ from markupsafe import Markup, escape
 
 from dsns.errors import DsnsError
 from monitor.app import App
-from monitor.cli_support import EXIT_OK
+from monitor.cli.options import EXIT_OK
 from storage.database import Database
+from storage.media import photo
 from storage.research import (
     EVENT_KEYS,
     STORY_KEYS,
@@ -58,7 +59,6 @@ from storage.research import (
     iter_stories,
     oblast_label,
 )
-from storage.media import photo
 from storage.search import QuerySyntaxError, fts_expression
 from storage.snapshot import SNAPSHOT_QUERIES, Snapshot
 

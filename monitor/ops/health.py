@@ -4,7 +4,7 @@ No web framework: two read-only GET routes, `Connection: close`, bounded request
 time, so a stray client (or a port scanner) costs nothing and cannot stall the monitor.
 
 /healthz answers 200 with one JSON object per source, the outbox's depth and oldest wait, the bot's
-state (last good getUpdates, unusable broadcast channels), and the process's faults (`monitor.faults`):
+state (last good getUpdates, unusable broadcast channels), and the process's faults (`monitor.ops.faults`):
 status "ok", or "degraded" while a source fails or is stale (silent for longer than 4 times its
 usual gap between posts, and `[health] stale_floor_hours`) or a component reports a fault; 503 "unhealthy"
 when every enabled source has been failing for longer than `[health] unhealthy_after`, the
@@ -21,8 +21,8 @@ from datetime import datetime
 from typing import Any
 
 from dsns.redact import redact
-from monitor import faults, metrics
 from monitor.config import Config, ConfigError, listen_address
+from monitor.ops import faults, metrics
 from storage.database import Database
 from storage.errors import StorageError
 from storage.outbox import Backlog, outbox_backlog

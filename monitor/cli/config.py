@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dsns.errors import DsnsError
-from monitor.cli_support import EXIT_OK, add_config
+from monitor.cli.options import EXIT_OK, add_config
 
 if TYPE_CHECKING:
     from monitor.config import Config

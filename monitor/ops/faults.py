@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot import reporting
-from monitor import metrics
+from monitor.ops import metrics
 from storage.timeutil import to_db, utcnow
 
 __all__ = ["COMPONENTS", "Fault", "report", "clear", "active", "as_json", "reset", "beat", "last_beat"]

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from monitor.cli_support import EXIT_FAILURE, EXIT_OK, add_config, iso_date
+from monitor.cli.options import EXIT_FAILURE, EXIT_OK, add_config, iso_date
 
 if TYPE_CHECKING:
     from monitor.app import App
@@ -68,7 +68,7 @@ async def _reanalyze(args: argparse.Namespace, app: App) -> int:
 
 async def _backfill(args: argparse.Namespace, app: App) -> int:
     from monitor.backfill import backfill
-    from monitor.mtproto import check_installed
+    from monitor.live import check_installed
 
     check_installed(app.config)
 
@@ -77,7 +77,7 @@ async def _backfill(args: argparse.Namespace, app: App) -> int:
 
 async def _run(args: argparse.Namespace, app: App) -> int:
     from monitor.daemon import poll_all_once, run_daemon
-    from monitor.mtproto import check_installed
+    from monitor.live import check_installed
 
     check_installed(app.config)
     if args.once:
@@ -91,7 +91,7 @@ async def _run(args: argparse.Namespace, app: App) -> int:
 
 
 async def _export(args: argparse.Namespace, app: App) -> int:
-    from monitor.research import check_export, export_rows
+    from research.commands import check_export, export_rows
 
     check_export(args)
     out: TextIO = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from dsns.errors import DsnsError, UsageError
 from dsns.extras import require
-from monitor.cli_support import EXIT_OK, add_config, iso_date
+from monitor.cli.options import EXIT_OK, add_config, iso_date
 
 if TYPE_CHECKING:
     from monitor.app import App
@@ -107,13 +107,13 @@ def _port(value: str) -> int:
 
 
 async def _search(args: argparse.Namespace, app: App) -> int:
-    from monitor.research import run_search
+    from research.commands import run_search
 
     return await run_search(args, app)
 
 
 async def _stats(args: argparse.Namespace, app: App) -> int:
-    from monitor.research import run_stats
+    from research.commands import run_stats
 
     return await run_stats(args, app)
 
@@ -140,6 +140,6 @@ async def _serve(args: argparse.Namespace, app: App) -> int:
     from dsns.extras import require
 
     require("datasette", "research", "`serve`")
-    from monitor.serve import run_serve
+    from research.serve import run_serve
 
     return await run_serve(args, app)
