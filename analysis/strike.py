@@ -111,6 +111,7 @@ def _rx(*parts: str, guards: tuple[str, ...] = ()) -> _Cue:
 
 # FPV is matched (and removed) before the generic drone patterns so "FPV-дрон" is fpv only.
 _FPV = re.compile(r"(?<!\w)(?:fpv|фпв)(?:[\s-]*(?:дрон\w*|drone\w*|безпілотн\w*|беспилотн\w*|камікадзе))?")
+_FPV_WORDS = ("fpv", "фпв")
 _WEAPONS: dict[str, _Cue] = {
     "missile": _rx(
         r"ракет\w*", r"ракетно\w*", r"балісти\w*", r"баллисти\w*", r"іскандер\w*", r"искандер\w*",
@@ -202,6 +203,9 @@ _UKR_ATTACKER = re.compile(
     r"|ukrainian (?:\w+\s+)?(?:drones?|missiles?|shelling|strikes?|attacks?|forces (?:hit|struck|attacked))"
     r"|ukraine (?:says it |said it )?(?:struck|hit|attacked)"
 )
+# Every match of `_UKR_ATTACKER` holds one of these: most posts are spared its scan.
+_UKR_ATTACKER_WORDS = ("зсу", "всу", "сили оборони", "силы обороны", "сбу", "українськ", "украинск", "ukrainian",
+                       "ukraine")
 _RUSSIA_PLACE = _rx(
     r"бєлгород\w*", r"белгород\w*", r"belgorod", r"курськ\w*", r"курск\w*", r"kursk", r"брянськ\w*",
     r"брянск\w*", r"bryansk", r"саратов\w*", r"saratov", r"шебекин\w*", r"рильськ\w*", r"рыльск\w*",
@@ -243,6 +247,10 @@ _ONLY_HEARD = re.compile(
     r"раздал\w*|раздавал\w*)(?:\s+\w+){0,3}?\s+(?:вибух|взрыв)\w*|explosions? (?:\w+ ){0,3}?(?:were |was )?heard|"
     r"heard (?:\w+ ){0,3}?explosions?"
 )
+# The words every match of `_ONLY_HEARD`, and of `_NOT_A_HIT`, holds: the scans are skipped without them.
+_ONLY_HEARD_WORDS = ("вибух", "взрыв", "explosion")
+_NOT_A_HIT_WORDS = ("destroyed", "downed", "intercepted", "shot down", "знищено", "збито", "уничтожен", "сбит", "уламк",
+                    "обломк", "debris", "wreckage")
 _HEARD_WORDS = ("вибух", "взрыв", "explosion", "destroyed", "знищен", "уничтожен", "полі", "поле", "field",
                 "відкрит", "открыт", "open ")
 # Targets destroyed by air defence, debris that fell in a field: no hit either.
@@ -342,7 +350,7 @@ def classify(text: str) -> StrikeReading:
     denied = _has(low, _DENIAL_WORDS) and bool(_DENIAL.search(low))
     if denied:
         low = _DENIAL.sub(_spaces, low)
-    fpv = bool(_FPV.search(low))
+    fpv = _has(low, _FPV_WORDS) and bool(_FPV.search(low))
     rest = _FPV.sub(_spaces, low) if fpv else low
     weapons = {name for name, rx in _WEAPONS.items() if rx.search(rest)}
     if fpv:
@@ -353,7 +361,10 @@ def classify(text: str) -> StrikeReading:
         weapons.discard("drone")
     told = low  # what did happen; positions kept
     if _has(told, _HEARD_WORDS):
-        told = _NOT_A_HIT.sub(_spaces, _ONLY_HEARD.sub(_spaces, told))
+        if _has(told, _ONLY_HEARD_WORDS):
+            told = _ONLY_HEARD.sub(_spaces, told)
+        if _has(told, _NOT_A_HIT_WORDS):
+            told = _NOT_A_HIT.sub(_spaces, told)
     if _has(told, _NEGATION_WORDS) and _NO_DAMAGE.search(told):
         told = _NO_HARM.sub(_spaces, _NO_DAMAGE.sub(_spaces, told))
     attack = bool(_ATTACK.search(told))
@@ -366,7 +377,7 @@ def classify(text: str) -> StrikeReading:
         score += 1.0
     if denied:
         score -= 3.0
-    if _UKR_ATTACKER.search(low):
+    if _has(low, _UKR_ATTACKER_WORDS) and _UKR_ATTACKER.search(low):
         score -= 4.0
     if _OCCUPATION_VOICE.search(low):
         score -= 3.0
@@ -425,7 +436,8 @@ def _lead(text: str, told: str) -> tuple[int, bool]:
     if not spans:
         return len(told), False
     lead = told[:spans[min(2, len(spans) - 1)][1]]
-    pair = bool(_HIT.search(lead)) and bool(_ATTACK.search(lead) or _STRONG.search(lead) or _FPV.search(lead)
+    pair = bool(_HIT.search(lead)) and bool(_ATTACK.search(lead) or _STRONG.search(lead)
+                                            or (_has(lead, _FPV_WORDS) and _FPV.search(lead))
                                             or any(rx.search(lead) for rx in _WEAPONS.values()))
     return spans[0][1], pair
 
