@@ -304,10 +304,11 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
             named = set().union(*(dated(spans[i][0], spans[i][1]) for i in block))
             if oblasts_of is None:
                 same = bool(named & event_dates)
-            else:
+            elif _OTHER_TIME.search(body.lower()) or not named <= event_dates:
+                same = False
+            else:  # the places last: finding them costs the most
                 where = oblasts_of(body)
-                same = (not _OTHER_TIME.search(body.lower()) and named <= event_dates and bool(where)
-                        and where <= event_oblasts)
+                same = bool(where) and where <= event_oblasts
             if same:
                 retold.update(block)
         if retold:

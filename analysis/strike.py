@@ -45,11 +45,21 @@ class _Cue:
     from most posts. A stem with no literal head ("(?:a|b)…") turns the pre-check off.
     """
 
-    __slots__ = ("rx", "heads")
+    __slots__ = ("rx", "fast", "guards", "heads")
 
-    def __init__(self, parts: tuple[str, ...]) -> None:
-        # One lookbehind for the whole alternation (one per branch is ten times slower).
+    def __init__(self, parts: tuple[str, ...], guards: tuple[str, ...] = ()) -> None:
+        # One lookbehind for the whole alternation (one per branch before its first letter is ten
+        # times slower).
         self.rx = re.compile("(?<![\\w-])(?:" + "|".join(parts) + ")")
+        # The same alternation with the lookbehind after each stem's first letter: every branch
+        # then opens with a letter, and the regex engine skips in C to the positions holding one
+        # of them instead of trying every branch at every position. A stem opening with a group
+        # cannot be written so: it is left out of `fast`, which serves only texts without any of
+        # `guards` (strings such a stem needs), where the stem could not match anyway.
+        lead = [p for p in parts if _letter_first(p)]
+        self.guards = guards
+        assert len(lead) == len(parts) or guards, "a stem opening with a group needs guards"
+        self.fast = re.compile("|".join(f"{p[0]}(?<![\\w-]{p[0]}){p[1:]}" for p in lead)) if lead else None
         heads = tuple(_head(p) for p in parts)
         self.heads = heads if all(heads) else ()
 
@@ -61,14 +71,21 @@ class _Cue:
                 return False
         return True
 
+    def _pick(self, low: str) -> re.Pattern[str] | None:
+        for g in self.guards:
+            if g in low:
+                return self.rx
+        return self.fast
+
     def search(self, low: str) -> re.Match[str] | None:
-        return None if self._absent(low) else self.rx.search(low)
+        if self._absent(low):
+            return None
+        rx = self._pick(low)
+        return None if rx is None else rx.search(low)
 
     def finditer(self, low: str) -> Iterator[re.Match[str]]:
-        return iter(()) if self._absent(low) else self.rx.finditer(low)
-
-    def sub(self, repl: str, low: str) -> str:
-        return low if self._absent(low) else self.rx.sub(repl, low)
+        rx = None if self._absent(low) else self._pick(low)
+        return iter(()) if rx is None else rx.finditer(low)
 
 
 _META = frozenset("\\.^$*+?{}[]|()")
@@ -84,12 +101,17 @@ def _head(part: str) -> str:
     return part[:i]
 
 
-def _rx(*parts: str) -> _Cue:
-    return _Cue(parts)
+def _letter_first(part: str) -> bool:
+    return part[0] not in _META and (len(part) < 2 or part[1] not in "?*+{")
+
+
+def _rx(*parts: str, guards: tuple[str, ...] = ()) -> _Cue:
+    return _Cue(parts, guards)
 
 
 # FPV is matched (and removed) before the generic drone patterns so "FPV-дрон" is fpv only.
 _FPV = re.compile(r"(?<!\w)(?:fpv|фпв)(?:[\s-]*(?:дрон\w*|drone\w*|безпілотн\w*|беспилотн\w*|камікадзе))?")
+_FPV_WORDS = ("fpv", "фпв")
 _WEAPONS: dict[str, _Cue] = {
     "missile": _rx(
         r"ракет\w*", r"ракетно\w*", r"балісти\w*", r"баллисти\w*", r"іскандер\w*", r"искандер\w*",
@@ -100,7 +122,7 @@ _WEAPONS: dict[str, _Cue] = {
     "drone": _rx(
         r"дрон\w*", r"безпілотн\w*", r"беспилотн\w*", r"бпла", r"бплa", r"шахед\w*", r"шахід\w*",
         r"геран\w*", r"ланцет\w*", r"drones?", r"uavs?", r"shaheds?", r"geran\w*", r"lancet\w*",
-        r"\w+-дронов\w*",
+        r"\w+-дронов\w*", guards=("-дронов",),
     ),
     "artillery": _rx(
         r"артилер\w*", r"артилл\w*", r"артобстр\w*", r"артудар\w*", r"мінометн?\w*", r"миномет\w*", r"ствольн\w*",
@@ -111,6 +133,7 @@ _WEAPONS: dict[str, _Cue] = {
         r"рсзв", r"mlrs", r"«\s*(?:град|ураган|смерч|торнадо)\w*", r"градів", r"градами",
         r"(?:multiple )?(?:launch )?rocket (?:launchers?|systems?)", r"multiple-launch", r"реактивн\w* систем\w* залпов\w*", r"залпов\w* огн\w*",
         r"grads?\b(?= (?:rocket|mlrs|multiple))", r"grads\b",
+        guards=("rocket ",),
     ),
     "guided_bomb": _rx(
         r"каб(?:и|ами|ів|ом|у|а|ах)?\b", r"авіабомб\w*", r"авиабомб\w*", r"авіаційн\w* бомб\w*",
@@ -156,6 +179,7 @@ _HIT = _rx(
     # The target of an attack on the grid is itself the hit ("атакував енергетичну інфраструктуру").
     r"інфраструктур\w*", r"инфраструктур\w*", r"infrastructure", r"енергетичн\w*", r"энергетич\w*",
     r"energy (?:grid|facilit\w*)", r"without power", r"без электричества",
+    guards=("житт", "жизн"),
 )
 # Phrases that on their own say "this is the aftermath of an attack".
 _STRONG = re.compile(
@@ -179,6 +203,9 @@ _UKR_ATTACKER = re.compile(
     r"|ukrainian (?:\w+\s+)?(?:drones?|missiles?|shelling|strikes?|attacks?|forces (?:hit|struck|attacked))"
     r"|ukraine (?:says it |said it )?(?:struck|hit|attacked)"
 )
+# Every match of `_UKR_ATTACKER` holds one of these: most posts are spared its scan.
+_UKR_ATTACKER_WORDS = ("зсу", "всу", "сили оборони", "силы обороны", "сбу", "українськ", "украинск", "ukrainian",
+                       "ukraine")
 _RUSSIA_PLACE = _rx(
     r"бєлгород\w*", r"белгород\w*", r"belgorod", r"курськ\w*", r"курск\w*", r"kursk", r"брянськ\w*",
     r"брянск\w*", r"bryansk", r"саратов\w*", r"saratov", r"шебекин\w*", r"рильськ\w*", r"рыльск\w*",
@@ -220,6 +247,10 @@ _ONLY_HEARD = re.compile(
     r"раздал\w*|раздавал\w*)(?:\s+\w+){0,3}?\s+(?:вибух|взрыв)\w*|explosions? (?:\w+ ){0,3}?(?:were |was )?heard|"
     r"heard (?:\w+ ){0,3}?explosions?"
 )
+# The words every match of `_ONLY_HEARD`, and of `_NOT_A_HIT`, holds: the scans are skipped without them.
+_ONLY_HEARD_WORDS = ("вибух", "взрыв", "explosion")
+_NOT_A_HIT_WORDS = ("destroyed", "downed", "intercepted", "shot down", "знищено", "збито", "уничтожен", "сбит", "уламк",
+                    "обломк", "debris", "wreckage")
 _HEARD_WORDS = ("вибух", "взрыв", "explosion", "destroyed", "знищен", "уничтожен", "полі", "поле", "field",
                 "відкрит", "открыт", "open ")
 # Targets destroyed by air defence, debris that fell in a field: no hit either.
@@ -319,7 +350,7 @@ def classify(text: str) -> StrikeReading:
     denied = _has(low, _DENIAL_WORDS) and bool(_DENIAL.search(low))
     if denied:
         low = _DENIAL.sub(_spaces, low)
-    fpv = bool(_FPV.search(low))
+    fpv = _has(low, _FPV_WORDS) and bool(_FPV.search(low))
     rest = _FPV.sub(_spaces, low) if fpv else low
     weapons = {name for name, rx in _WEAPONS.items() if rx.search(rest)}
     if fpv:
@@ -330,7 +361,10 @@ def classify(text: str) -> StrikeReading:
         weapons.discard("drone")
     told = low  # what did happen; positions kept
     if _has(told, _HEARD_WORDS):
-        told = _NOT_A_HIT.sub(_spaces, _ONLY_HEARD.sub(_spaces, told))
+        if _has(told, _ONLY_HEARD_WORDS):
+            told = _ONLY_HEARD.sub(_spaces, told)
+        if _has(told, _NOT_A_HIT_WORDS):
+            told = _NOT_A_HIT.sub(_spaces, told)
     if _has(told, _NEGATION_WORDS) and _NO_DAMAGE.search(told):
         told = _NO_HARM.sub(_spaces, _NO_DAMAGE.sub(_spaces, told))
     attack = bool(_ATTACK.search(told))
@@ -343,7 +377,7 @@ def classify(text: str) -> StrikeReading:
         score += 1.0
     if denied:
         score -= 3.0
-    if _UKR_ATTACKER.search(low):
+    if _has(low, _UKR_ATTACKER_WORDS) and _UKR_ATTACKER.search(low):
         score -= 4.0
     if _OCCUPATION_VOICE.search(low):
         score -= 3.0
@@ -402,7 +436,8 @@ def _lead(text: str, told: str) -> tuple[int, bool]:
     if not spans:
         return len(told), False
     lead = told[:spans[min(2, len(spans) - 1)][1]]
-    pair = bool(_HIT.search(lead)) and bool(_ATTACK.search(lead) or _STRONG.search(lead) or _FPV.search(lead)
+    pair = bool(_HIT.search(lead)) and bool(_ATTACK.search(lead) or _STRONG.search(lead)
+                                            or (_has(lead, _FPV_WORDS) and _FPV.search(lead))
                                             or any(rx.search(lead) for rx in _WEAPONS.values()))
     return spans[0][1], pair
 
