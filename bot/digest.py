@@ -1,4 +1,5 @@
-"""The morning digest: every story held overnight for a chat, one line each, latest figures."""
+"""The morning digest: every story held overnight for a chat, one line each, latest figures
+(and, for a story the chat had an alert of, what changed since)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ def _line(alert: AlertContent, t: dict[str, str], lang: str) -> str:
         parts.append(t["killed"].format(n=alert.killed))
     if alert.injured:
         parts.append(t["injured"].format(n=alert.injured))
+    if alert.update:  # a story the chat had an alert of: what changed since
+        parts.append(html.escape(alert.update))
     line = " · ".join(p for p in parts if p)
     if alert.source_url.startswith(("https://", "http://")):
         line += f' · <a href="{html.escape(alert.source_url, quote=True)}">{t["source"]}</a>'

@@ -30,9 +30,16 @@ _TEXTS: dict[str, dict[str, str]] = {
             "Вкажіть час ранкового зведення за Києвом: <code>/digest 08:00</code>. Замість нічних сповіщень "
             "надішлю одне повідомлення з усіма подіями ночі. <code>/digest off</code> — вимкнути."
         ),
-        "quiet_set": "Тиша з {start} до {end} (за Києвом): сповіщення надходитимуть без звуку.",
+        "quiet_set": (
+            "Тиша з {start} до {end} (за Києвом): сповіщення надходитимуть без звуку. Зі звуком — лише удар "
+            "у вашому населеному пункті чи громаді або із загиблими; змінити: /settings."
+        ),
         "quiet_off": "Години тиші вимкнено: усі сповіщення зі звуком.",
-        "digest_set": "Ранкове зведення о {at} (за Києвом): нічні сповіщення з {start} до {end} зберу в одне повідомлення.",
+        "quiet_off_digest": "Години тиші й ранкове зведення вимкнено: усі сповіщення зі звуком, одразу.",
+        "digest_set": (
+            "Ранкове зведення о {at} (за Києвом): сповіщення з {start} до {end} зберу в одне повідомлення; "
+            "ті, що лунають попри тишу (/settings), надійдуть одразу."
+        ),
         "digest_off": "Ранкове зведення вимкнено.",
         "title": "<b>Налаштування сповіщень</b>",
         "quiet": "🌙 Тиша: {value}",
@@ -59,9 +66,16 @@ _TEXTS: dict[str, dict[str, str]] = {
             "Give the time of the morning digest, Kyiv time: <code>/digest 08:00</code>. Instead of the night's "
             "alerts you get one message with all of them. <code>/digest off</code> to stop."
         ),
-        "quiet_set": "Quiet from {start} to {end} (Kyiv time): alerts arrive without sound.",
+        "quiet_set": (
+            "Quiet from {start} to {end} (Kyiv time): alerts arrive without sound. Only a strike in your "
+            "settlement or hromada, or one with people killed, rings; change it: /settings."
+        ),
         "quiet_off": "Quiet hours off: every alert with sound.",
-        "digest_set": "Morning digest at {at} (Kyiv time): the alerts from {start} to {end} come in one message.",
+        "quiet_off_digest": "Quiet hours and the morning digest off: every alert at once, with sound.",
+        "digest_set": (
+            "Morning digest at {at} (Kyiv time): the alerts from {start} to {end} come in one message; "
+            "those that ring despite the quiet hours (/settings) come at once."
+        ),
         "digest_off": "Morning digest off.",
         "title": "<b>Alert settings</b>",
         "quiet": "🌙 Quiet hours: {value}",
@@ -124,7 +138,8 @@ async def _quiet(conn: aiosqlite.Connection, chat_id: int, lang: str, arg: str, 
     settings = await get_settings(conn, chat_id)
     if arg.lower().startswith(_OFF):
         await save_settings(conn, chat_id, replace(settings, quiet_from=None, quiet_to=None, digest_at=None))
-        return [Reply(chat_id, _t(lang, "quiet_off"))]
+        # the digest collects the quiet window's alerts: it goes with the window
+        return [Reply(chat_id, _t(lang, "quiet_off" if settings.digest_at is None else "quiet_off_digest"))]
     window = parse_range(arg)
     if window is None:
         return [Reply(chat_id, _t(lang, "quiet_usage"))]
