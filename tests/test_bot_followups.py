@@ -16,6 +16,9 @@ from bench.fanout import max_in_window
 from bot import settings as settings_texts
 from bot import texts
 from bot.api import BotAPI, RetryAfter
+from bot.commands import CommandContext, Reply, handle_update
+from bot.digest import digest_text
+from bot.format import AlertContent
 from bot.policy import kyiv_minute
 from bot.ratelimit import SendLimiter
 from bot.service import BotService
@@ -24,6 +27,7 @@ from monitor.app import App
 from monitor.config import BotChannelConfig, load_config
 from monitor.daemon import bot_settings
 from monitor.health import health_report
+from storage.chat_settings import get_settings
 from storage.database import Database
 from storage.subscriptions import subscribe, upsert_chat
 from storage.timeutil import to_db, utcnow
@@ -238,3 +242,45 @@ async def test_group_allowance_and_channel_recheck_come_from_config(tmp_path: Pa
     path.write_text(sources)
     defaults = load_config(path).bot
     assert (defaults.group_per_minute, defaults.channel_recheck) == (20, 600)
+
+
+# --- a new user's replies -----------------------------------------------------------------------
+
+_ids = itertools.count(1)
+
+
+async def _replies(db: Database, text: str, lang: str = "uk", chat: int = 801) -> str:
+    n = next(_ids)
+    update = {"update_id": n, "message": {"message_id": n, "text": text, "chat": {"id": chat, "type": "private"},
+                                          "from": {"id": chat, "language_code": lang}}}
+    async with db.write() as conn:
+        replies = await handle_update(conn, update, CommandContext())
+    return "\n".join(r.text for r in replies if isinstance(r, Reply))
+
+
+async def test_morning_times_are_times_not_off_and_replies_say_what_happened(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "a.db")
+    try:
+        # "08:00" begins with "0", which alone means off: it must still set the digest
+        assert "Ранкове зведення о 08:00" in await _replies(db, "/digest 08:00")
+        assert "Тиша з 07:00 до 09:00" in await _replies(db, "/quiet 07-09")
+        async with db.write() as conn:
+            settings = await get_settings(conn, 801)
+        assert (settings.quiet_from, settings.quiet_to, settings.digest_at) == (7 * 60, 9 * 60, 8 * 60)
+        assert "зведення вимкнено" in await _replies(db, "/quiet вимкнути")
+        assert "із загиблими" in await _replies(db, "/quiet 23-07")  # what still rings
+        # nothing to drop: said so, not "unsubscribed from all regions (0)"
+        assert "немає підписок" in await _replies(db, "/unsubscribe all")
+        # English names an oblast as one, and a place with its oblast
+        assert "<b>Kharkiv oblast</b>" in await _replies(db, "/subscribe Kharkiv region", "en", 802)
+        assert "Balakliia (Kharkiv oblast)" in await _replies(db, "/subscribe Balakliia", "en", 802)
+    finally:
+        await db.close()
+
+
+def test_the_english_digest_names_places_in_latin() -> None:
+    alert = AlertContent(published_at=datetime(2024, 5, 1, 0, 10, tzinfo=UTC), source_url="", source_name="x",
+                         excerpt="", places=["Куп’янськ"], oblasts=["Kharkiv"], injured=6,
+                         update="Updated 03:10: injured 6 (was 1)")
+    text = digest_text([alert], "en")
+    assert "Kupiansk" in text and "Куп" not in text and "🔄 Updated 03:10: injured 6 (was 1)" in text
