@@ -138,16 +138,14 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
     "uk": [
         ("start", "Почати"), ("subscribe", "Стежити за регіоном"), ("regions", "Вибрати область"),
         ("list", "Мої підписки"), ("unsubscribe", "Відписатися"), ("last", "Останні удари"),
-        ("mute", "Тиша на кілька годин"), ("help", "Довідка"),
-        ("quiet", "Нічна тиша"), ("digest", "Ранкове зведення"), ("settings", "Налаштування сповіщень"),
-        ("radius", "Місця навколо геопозиції"),
+        ("mute", "Тиша на кілька годин"), ("quiet", "Нічна тиша"), ("digest", "Ранкове зведення"),
+        ("settings", "Налаштування сповіщень"), ("radius", "Місця навколо геопозиції"), ("help", "Довідка"),
     ],
     "en": [
         ("start", "Start"), ("subscribe", "Watch a region"), ("regions", "Pick an oblast"),
         ("list", "My subscriptions"), ("unsubscribe", "Unsubscribe"), ("last", "Latest strikes"),
-        ("mute", "Mute for a few hours"), ("help", "Help"),
-        ("quiet", "Quiet hours"), ("digest", "Morning digest"), ("settings", "Alert settings"),
-        ("radius", "Places around a location"),
+        ("mute", "Mute for a few hours"), ("quiet", "Quiet hours"), ("digest", "Morning digest"),
+        ("settings", "Alert settings"), ("radius", "Places around a location"), ("help", "Help"),
     ],
 }
 
