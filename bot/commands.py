@@ -84,7 +84,7 @@ def subscription_key(place: Place) -> tuple[str, str, str]:
 
 
 def region_name(key: str, stored: str, lang: str) -> str:
-    """A watch's name in `lang` ("Balakliia (Kharkiv)"); in Ukrainian, and for a key the
+    """A watch's name in `lang` ("Balakliia (Kharkiv oblast)"); in Ukrainian, and for a key the
     gazetteer lost, the name stored with it."""
     if lang != "en":
         return stored
@@ -92,8 +92,17 @@ def region_name(key: str, stored: str, lang: str) -> str:
         unit = get_gazetteer().unit(key)
     except KeyError:
         return stored
-    name = unit_name(unit, lang)
-    return name if unit.level in ("oblast", "city") else f"{name} ({oblast_name(unit.oblast, lang)})"
+    if unit.level in ("oblast", "city"):
+        return _oblast_en(unit.oblast)
+    return f"{unit_name(unit, lang)} ({_oblast_en(unit.oblast)})"
+
+
+def _oblast_en(iso: str) -> str:
+    """"Kharkiv oblast", not "Kharkiv", which readers take for the city (Kyiv, Sevastopol and
+    Crimea are named as they are)."""
+    name = oblast_name(iso, "en")
+    unit = get_gazetteer().oblast_unit(iso)
+    return name if unit.level != "oblast" or iso == "UA-43" or name.endswith("oblast") else f"{name} oblast"
 
 
 def _button(text: str, data: str) -> dict[str, str]:
@@ -439,7 +448,7 @@ async def _unsubscribe(conn: aiosqlite.Connection, chat_id: int, lang: str, arg:
         return [Reply(chat_id, t(lang, "unsub_usage"), keyboard=rows)]
     if arg.lower() in ("all", "усі", "все", "всі"):
         count = await unsubscribe(conn, chat_id, None)
-        return [Reply(chat_id, t(lang, "unsubscribed_all", count=count))]
+        return [Reply(chat_id, t(lang, "unsubscribed_all", count=count) if count else t(lang, "list_empty"))]
     wanted = arg.upper() if arg.upper() in subs else None
     if wanted is None:
         for key, name in subs.items():

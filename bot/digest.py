@@ -1,10 +1,11 @@
-"""The morning digest: every story held overnight for a chat, one line each, latest figures."""
+"""The morning digest: every story held overnight for a chat, one line each, latest figures
+(and, for a story the chat had an alert of, what changed since)."""
 
 from __future__ import annotations
 
 import html
 
-from bot.format import KYIV, TEXT_LIMIT, AlertContent, visible_len, weapon_label
+from bot.format import KYIV, TEXT_LIMIT, AlertContent, place_names, visible_len, weapon_label
 
 __all__ = ["digest_text"]
 
@@ -18,7 +19,7 @@ _MAX_PLACES = 3
 
 
 def _line(alert: AlertContent, t: dict[str, str], lang: str) -> str:
-    where = ", ".join(alert.places[:_MAX_PLACES]) or ", ".join(alert.oblasts)
+    where = ", ".join(place_names(alert.places[:_MAX_PLACES], lang)) or ", ".join(alert.oblasts)
     parts = [alert.published_at.astimezone(KYIV).strftime("%H:%M"), html.escape(where)]
     if alert.weapons:
         parts.append(html.escape(", ".join(weapon_label(w, lang) for w in alert.weapons)))
@@ -26,6 +27,8 @@ def _line(alert: AlertContent, t: dict[str, str], lang: str) -> str:
         parts.append(t["killed"].format(n=alert.killed))
     if alert.injured:
         parts.append(t["injured"].format(n=alert.injured))
+    if alert.update:  # a story the chat had an alert of: what changed since
+        parts.append("🔄 " + html.escape(alert.update))
     line = " · ".join(p for p in parts if p)
     if alert.source_url.startswith(("https://", "http://")):
         line += f' · <a href="{html.escape(alert.source_url, quote=True)}">{t["source"]}</a>'

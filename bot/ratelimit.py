@@ -1,5 +1,5 @@
-"""Pacing of the Bot API: outgoing sends (a global rate, a per-chat interval, a global pause)
-and incoming commands (a token bucket per chat).
+"""Pacing of the Bot API: outgoing sends (a global rate, a per-chat interval, a per-group
+window, a global pause) and incoming commands (a token bucket per chat).
 
 Telegram allows about 30 messages a second overall and about one a second per chat; above
 that it answers 429 with `retry_after`, and the polite answer is to stop *all* sends.
@@ -53,21 +53,35 @@ STOP_SENDS: ContextVar[asyncio.Event | None] = ContextVar("STOP_SENDS", default=
 
 # Telegram's limit for one group: about 20 messages a minute. Group (and channel) ids are negative.
 GROUP_PER_MINUTE = 20
+GROUP_WINDOW = 60.0
 
 
 class _Chat:
-    __slots__ = ("lock", "next_at", "users", "recent")
+    __slots__ = ("lock", "next_at", "users", "recent", "sending", "ended")
 
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
         self.next_at = 0.0
         self.users = 0
-        self.recent: deque[float] | None = None  # a group's last sends, for its per-minute limit
+        # a group's last sends (when they ended), those under way, and a signal when one ends
+        self.recent: deque[float] | None = None
+        self.sending = 0
+        self.ended: asyncio.Event | None = None
+
+
+def _free_at(ended: deque[float], under_way: int, limit: int, window: float) -> float | None:
+    """When one more send fits into any `window` seconds holding at most `limit`: sends under way
+    count as sent now, and so do those that ended less than `window` ago (`ended`: the last
+    `limit` of them, oldest first). None while the sends under way alone fill it."""
+    room = limit - under_way - 1  # ended sends the window may still hold
+    if room < 0:
+        return None
+    return ended[len(ended) - room - 1] + window if len(ended) > room else float("-inf")
 
 
 class SendLimiter:
     """At most `global_rate` sends a second overall and one per `per_chat_interval` per chat;
-    a group (negative chat id) also at most `group_per_minute` in any minute.
+    a group (negative chat id) also at most `group_per_minute` in any `group_window` seconds.
 
     `clock` and `sleep` are injectable for tests (a monotonic clock in seconds and a
     coroutine that waits that long).
@@ -79,6 +93,7 @@ class SendLimiter:
         per_chat_interval: float = 1.0,
         *,
         group_per_minute: int = GROUP_PER_MINUTE,
+        group_window: float = GROUP_WINDOW,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
@@ -86,9 +101,12 @@ class SendLimiter:
             raise ValueError("global_rate must be positive")
         if per_chat_interval < 0:
             raise ValueError("per_chat_interval must not be negative")
+        if group_per_minute < 1 or group_window <= 0:
+            raise ValueError("group_per_minute and group_window must be positive")
         self.global_rate = global_rate
         self.per_chat_interval = per_chat_interval
         self.group_per_minute = group_per_minute
+        self.group_window = group_window
         self._interval = 1.0 / global_rate
         self._clock = clock
         self._sleep = sleep
@@ -131,19 +149,25 @@ class SendLimiter:
         """`acquire`, for a send made inside the block: until it has ended it counts as sent
         *now*, since Telegram may count it at any moment until then. So however requests are
         delayed on their way, no second ever holds more than `global_rate` of them."""
-        await self._turn(chat_id, in_flight=True)
+        group = await self._turn(chat_id, in_flight=True)
         try:
             yield
         finally:
             self._in_flight -= 1
-            self._recent.append(self._clock())
+            now = self._clock()
+            self._recent.append(now)
             self._ended.set()
+            if group is not None:
+                assert group.recent is not None and group.ended is not None
+                group.sending -= 1
+                group.recent.append(now)
+                group.ended.set()
 
-    async def _turn(self, chat_id: Hashable, *, in_flight: bool) -> None:
+    async def _turn(self, chat_id: Hashable, *, in_flight: bool) -> _Chat | None:
+        """Wait for the turn; returns the group's state when the send counts as under way in it."""
         stop = STOP_SENDS.get()
         if stop is None:
-            await self._acquire(chat_id, in_flight)
-            return
+            return await self._acquire(chat_id, in_flight)
         if stop.is_set():
             raise SendCancelled
         turn = asyncio.ensure_future(self._acquire(chat_id, in_flight))
@@ -156,9 +180,9 @@ class SendLimiter:
                 turn.cancel()
         if not turn.done() or turn.cancelled():
             raise SendCancelled
-        turn.result()
+        return turn.result()
 
-    async def _acquire(self, chat_id: Hashable, in_flight: bool) -> None:
+    async def _acquire(self, chat_id: Hashable, in_flight: bool) -> _Chat | None:
         chat = self._chats.get(chat_id)
         if chat is None:
             chat = self._chats[chat_id] = _Chat()
@@ -170,13 +194,17 @@ class SendLimiter:
                 await self._wait_until(lambda: chat.next_at)
                 group = isinstance(chat_id, int) and chat_id < 0
                 if group:
-                    if chat.recent is None:
-                        chat.recent = deque(maxlen=self.group_per_minute)
-                    await self._wait_until(lambda: self._group_turn(chat))
+                    await self._group_turn(chat)
                 await self._take_global_slot(in_flight)
                 chat.next_at = self._clock() + self.per_chat_interval
-                if chat.recent is not None:
-                    chat.recent.append(self._clock())
+                if not group:
+                    return None
+                assert chat.recent is not None
+                if in_flight:
+                    chat.sending += 1  # counted in the window until it ends (`slot`)
+                    return chat
+                chat.recent.append(self._clock())
+                return None
         finally:
             chat.users -= 1
             if chat_id in self._chats:
@@ -190,20 +218,31 @@ class SendLimiter:
         second, so a catch-up after a late wake-up must not crowd one): sends in flight count,
         and so do those that ended (or were granted, for `acquire`) less than a second ago.
         None while the sends in flight alone fill it."""
-        room = self._recent.maxlen - self._in_flight - 1  # ended sends the second may still hold
-        if room < 0:
-            return None
-        recent = self._recent
-        return recent[len(recent) - room - 1] + 1.0 if len(recent) > room else float("-inf")
+        assert self._recent.maxlen is not None
+        return _free_at(self._recent, self._in_flight, self._recent.maxlen, 1.0)
 
+    async def _group_turn(self, chat: _Chat) -> None:
+        """Wait until the group may get one more message: Telegram counts a send when it
+        arrives, so one under way counts until it has ended, and one that ended counts for
+        `group_window` seconds after. Holding the chat's lock, no other send of the group
+        starts meanwhile, so the time found only comes sooner as sends end."""
+        if chat.recent is None:
+            chat.recent = deque(maxlen=self.group_per_minute)
+            chat.ended = asyncio.Event()
+        assert chat.ended is not None
+        while (free := self._group_free_at(chat)) is None:
+            chat.ended.clear()
+            await chat.ended.wait()
 
-    def _group_turn(self, chat: _Chat) -> float:
-        """When a group may get its next message: a minute after the oldest of its last
-        `group_per_minute` (at once while it has had fewer)."""
-        recent = chat.recent
-        if recent is None or len(recent) < self.group_per_minute:
-            return float("-inf")
-        return recent[0] + 60.0
+        def deadline() -> float:
+            at = self._group_free_at(chat)
+            return free if at is None else at
+
+        await self._wait_until(deadline)
+
+    def _group_free_at(self, chat: _Chat) -> float | None:
+        assert chat.recent is not None
+        return _free_at(chat.recent, chat.sending, self.group_per_minute, self.group_window)
 
     async def _take_global_slot(self, in_flight: bool) -> None:
         async with self._global:
@@ -236,8 +275,9 @@ class SendLimiter:
         chats = self._chats
         while chats:
             chat_id, chat = next(iter(chats.items()))
-            # a group's minute window outlives its per-chat interval: kept until it has passed
-            if chat.users or chat.next_at > now or (chat.recent and chat.recent[-1] + 60.0 > now):
+            # a group's window outlives its per-chat interval: kept until it has passed
+            if (chat.users or chat.sending or chat.next_at > now
+                    or (chat.recent and chat.recent[-1] + self.group_window > now)):
                 break
             chats.popitem(last=False)
 

@@ -4,7 +4,9 @@ Each row is sent and marked in the archive at once. When a story's figures chang
 message is edited to say what changed and when, quoting the post that gave the new figures; a
 change that matters (`bot.policy.matters`, or a new post hours after the last alert) is a new
 message instead, a reply to the first alert, with sound. Inside a chat's quiet window alerts
-arrive without sound, or wait for its morning digest, unless they break through.
+arrive without sound, or wait for its morning digest, unless they break through; a change
+that matters waiting for the digest edits the message silently at once and is in the digest
+too, with what changed since the chat's last alert.
 
 429 pauses every send for `retry_after`; 403 marks the subscriber inactive; 400 is logged and
 dropped; network errors retry with backoff. A photo outside Telegram's rules, or one it refuses
@@ -248,7 +250,9 @@ class AlertSender:
 
     async def _update(self, item: OutboxItem, material: AlertMaterial) -> str:
         """The story changed since the chat's message: a new message replying to the first alert
-        when the change matters (and the chat is not waiting for its digest), else an edit."""
+        when the change matters, else an edit. A change that matters while the chat waits for
+        its digest is an edit too, and is held for the digest: the revision the chat saw stays
+        as it was, so a later change of the night is measured from it and held the same way."""
         story = material.story
         change = await story_change(self.db, item.story_id, item.sent_revision, item.revision)
         before, now = (change.killed_before, change.injured_before), (story.killed, story.injured)
@@ -271,6 +275,9 @@ class AlertSender:
             self._observe_latency(item)
             return "reply"
         await self._edit(item, formatted.text, formatted.caption)
+        if how == "hold":
+            return "held"
+        await mark_sent(self.db, item, None, with_photo=item.with_photo)
         return "edit"
 
     def _observe_latency(self, item: OutboxItem) -> None:
@@ -307,7 +314,18 @@ class AlertSender:
         except BadRequest as exc:
             if not exc.not_modified:
                 raise
-        await mark_sent(self.db, item, None, with_photo=item.with_photo)
+
+    async def _digest_note(self, item: OutboxItem, material: AlertMaterial) -> str | None:
+        """For an alert the chat already has (an update held for the digest), what changed
+        since that alert: "Оновлено 02:10: поранені 6 (було 1)"."""
+        if item.message_id is None:
+            return None
+        change = await story_change(self.db, item.story_id, item.sent_revision, item.revision)
+        if not change.seen_known:
+            return None
+        story = material.story
+        before = (change.killed_before, change.injured_before)
+        return update_note(item.language, change.changed_at or utcnow(), before, (story.killed, story.injured))
 
     async def _digests(self) -> int:
         """Send each chat whose digest time came its held alerts in one message; returns how many alerts."""
@@ -322,7 +340,8 @@ class AlertSender:
             lines = []
             for item in items:
                 try:
-                    lines.append(alert_content(await self._material(item), lang))
+                    material = await self._material(item)
+                    lines.append(alert_content(material, lang, await self._digest_note(item, material)))
                 except KeyError:
                     continue
             try:

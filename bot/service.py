@@ -15,7 +15,7 @@ from bot.api import BadRequest, BotAPI, BotAPIError, RetryAfter, Unauthorized
 from bot.commands import Answer, CommandContext, Reply, handle_update, member_to_check, update_origin
 from bot.format import kyiv_time, place_names, weapon_label
 from bot.policy import UpdateRules
-from bot.ratelimit import CommandLimiter, SendLimiter
+from bot.ratelimit import GROUP_PER_MINUTE, GROUP_WINDOW, CommandLimiter, SendLimiter
 from bot.replies import ReplyQueues
 from bot.reporting import faults, metrics
 from bot.sender import AlertSender
@@ -62,8 +62,10 @@ class BotService:
     Failed calls are retried after `backoff` seconds, doubling up to a minute; a token
     Telegram rejected is tried again every `token_retry` seconds. The Bot API failing for
     longer than `degraded_after` seconds is a "bot" fault (/healthz turns degraded). Every send
-    is paced by `api.limiter` (made from `global_rate` and `per_chat_interval` if it has none).
-    `channels`: broadcast channels (`[[bot.channels]]`), checked and registered at connection.
+    is paced by `api.limiter` (made from `global_rate`, `per_chat_interval`, `group_per_minute`
+    and `group_window` if it has none).
+    `channels`: broadcast channels (`[[bot.channels]]`), checked and registered at connection,
+    and those the bot may not post in checked again every `channel_recheck` seconds.
     """
 
     def __init__(
@@ -72,15 +74,21 @@ class BotService:
         commands_per_minute: float = 20.0, backoff: float = 1.0, token_retry: float = 300.0,
         alert_max_age: float | None = None, rules: UpdateRules | None = None, degraded_after: float = 300.0,
         channels: Sequence[ChannelSpec] | None = None, max_subscriptions: int | None = None,
+        group_per_minute: int = GROUP_PER_MINUTE, group_window: float = GROUP_WINDOW,
+        channel_recheck: float = 600.0,
     ) -> None:
         self.db = db
         self.api = api
         if api.limiter is None:
-            api.limiter = SendLimiter(global_rate, per_chat_interval)
+            api.limiter = SendLimiter(
+                global_rate, per_chat_interval, group_per_minute=group_per_minute, group_window=group_window
+            )
         self.commands = CommandLimiter(command_burst, commands_per_minute)
         self.sender = AlertSender(db, api, max_age=alert_max_age, rules=rules)
         self.degraded_after = degraded_after
         self.channels = channels or []
+        self.channel_recheck = channel_recheck
+        self._channel_ready: dict[str, bool] = {}  # "@name" → whether the bot may post there
         self._failing_since: float | None = None  # loop time of the first of the current failures
         # A command makes at most a few replies: room for a whole burst, bounded all the same.
         self.replies = ReplyQueues(self._send, per_chat=3 * command_burst + 1)
@@ -103,7 +111,8 @@ class BotService:
         self.ctx.username = str(me.get("username") or "")
         try:
             await asyncio.gather(
-                self._updates(stop), self.sender.run(wake, stop), *(watcher(stop) for watcher in self.watchers)
+                self._updates(stop), self.sender.run(wake, stop), self._recheck_channels(me.get("id"), stop),
+                *(watcher(stop) for watcher in self.watchers),
             )
         finally:
             await self.replies.close()
@@ -157,17 +166,31 @@ class BotService:
                 break
         return None
 
+    async def _recheck_channels(self, bot_id: object, stop: asyncio.Event) -> None:
+        """Check the channels again every `channel_recheck` seconds: one whose admins add the
+        bot later gets the next story without a restart, one that lost the bot gets nothing."""
+        while self.channels and not await _stopped(stop, self.channel_recheck):
+            await self._check_channels(bot_id)
+
     async def _check_channels(self, bot_id: object) -> None:
         """Register each configured channel the bot may post in; one where it may not (or that
-        cannot be found) is a "channel:@name" fault and gets nothing, and the bot runs on."""
+        cannot be found) is a "channel:@name" fault and gets nothing, and the bot runs on.
+        Logged when a channel's state changes; a failed re-check leaves a ready channel ready."""
         for channel in self.channels:
             component = f"channel:{channel.chat}"
+            was = self._channel_ready.get(channel.chat)
             try:
                 chat = await self.api.get_chat(channel.chat)
                 member = await self.api.get_chat_member(chat["id"], int(bot_id))  # type: ignore[arg-type]
             except (BotAPIError, KeyError, TypeError, ValueError) as exc:
+                if was:
+                    log.warning("could not check a broadcast channel again; it stays ready",
+                                extra={"channel": channel.chat, "error": str(exc)})
+                    continue
                 faults.report(component, f"cannot check channel {channel.chat}: {exc}")
-                log.error("broadcast channel unusable", extra={"channel": channel.chat, "error": str(exc)})
+                if was is None:
+                    log.error("broadcast channel unusable", extra={"channel": channel.chat, "error": str(exc)})
+                self._channel_ready[channel.chat] = False
                 continue
             allowed = member.get("status") in _POSTERS and member.get("can_post_messages") is not False
             async with self.db.write() as conn:
@@ -176,14 +199,18 @@ class BotService:
                 else:
                     regions = {iso: oblast_name(iso, "uk") for iso in channel.regions}
                     await sync_channel(conn, chat["id"], channel.language, regions)
+            self._channel_ready[channel.chat] = allowed
             if allowed:
                 faults.clear(component)
-                log.info("broadcast channel ready", extra={"channel": channel.chat, "regions": channel.regions})
+                if not was:
+                    log.info("broadcast channel ready", extra={"channel": channel.chat, "regions": channel.regions})
             else:
                 faults.report(component, f"the bot is not an administrator of {channel.chat} allowed to post: "
-                                         "add it as one; the channel gets no alerts until then")
-                log.error("the bot is not an administrator of a broadcast channel; it gets no alerts",
-                          extra={"channel": channel.chat, "status": member.get("status")})
+                                         "add it as one; the channel gets alerts within "
+                                         f"{self.channel_recheck / 60:g} min of that")
+                if was is not False:
+                    log.error("the bot is not an administrator of a broadcast channel; it gets no alerts",
+                              extra={"channel": channel.chat, "status": member.get("status")})
 
     async def _updates(self, stop: asyncio.Event) -> None:
         offset_text = await get_value(self.db, OFFSET_KEY)

@@ -30,9 +30,20 @@ _TEXTS: dict[str, dict[str, str]] = {
             "Вкажіть час ранкового зведення за Києвом: <code>/digest 08:00</code>. Замість нічних сповіщень "
             "надішлю одне повідомлення з усіма подіями ночі. <code>/digest off</code> — вимкнути."
         ),
-        "quiet_set": "Тиша з {start} до {end} (за Києвом): сповіщення надходитимуть без звуку.",
+        "quiet_set": "Тиша з {start} до {end} (за Києвом): сповіщення надходитимуть без звуку.{breaks}",
+        "breaks_both": (
+            " Зі звуком і в ці години — удар у вашому населеному пункті чи громаді або із загиблими "
+            "(змінити: /settings)."
+        ),
+        "breaks_local": " Зі звуком і в ці години — удар у вашому населеному пункті чи громаді (змінити: /settings).",
+        "breaks_killed": " Зі звуком і в ці години — удар, де є загиблі (змінити: /settings).",
+        "breaks_none": " Без винятків (змінити: /settings).",
         "quiet_off": "Години тиші вимкнено: усі сповіщення зі звуком.",
-        "digest_set": "Ранкове зведення о {at} (за Києвом): нічні сповіщення з {start} до {end} зберу в одне повідомлення.",
+        "quiet_off_digest": "Години тиші й ранкове зведення вимкнено: усі сповіщення зі звуком, одразу.",
+        "digest_set": (
+            "Ранкове зведення о {at} (за Києвом): сповіщення з {start} до {end} зберу в одне повідомлення; "
+            "ті, що лунають попри тишу (/settings), надійдуть одразу."
+        ),
         "digest_off": "Ранкове зведення вимкнено.",
         "title": "<b>Налаштування сповіщень</b>",
         "quiet": "🌙 Тиша: {value}",
@@ -59,9 +70,20 @@ _TEXTS: dict[str, dict[str, str]] = {
             "Give the time of the morning digest, Kyiv time: <code>/digest 08:00</code>. Instead of the night's "
             "alerts you get one message with all of them. <code>/digest off</code> to stop."
         ),
-        "quiet_set": "Quiet from {start} to {end} (Kyiv time): alerts arrive without sound.",
+        "quiet_set": "Quiet from {start} to {end} (Kyiv time): alerts arrive without sound.{breaks}",
+        "breaks_both": (
+            " Still with sound: a strike in your settlement or hromada, or one where people were killed "
+            "(change: /settings)."
+        ),
+        "breaks_local": " Still with sound: a strike in your settlement or hromada (change: /settings).",
+        "breaks_killed": " Still with sound: a strike where people were killed (change: /settings).",
+        "breaks_none": " No exceptions (change: /settings).",
         "quiet_off": "Quiet hours off: every alert with sound.",
-        "digest_set": "Morning digest at {at} (Kyiv time): the alerts from {start} to {end} come in one message.",
+        "quiet_off_digest": "Quiet hours and the morning digest off: every alert at once, with sound.",
+        "digest_set": (
+            "Morning digest at {at} (Kyiv time): the alerts from {start} to {end} come in one message; "
+            "those that keep their sound in the quiet hours (/settings) come at once."
+        ),
         "digest_off": "Morning digest off.",
         "title": "<b>Alert settings</b>",
         "quiet": "🌙 Quiet hours: {value}",
@@ -83,7 +105,7 @@ _TEXTS: dict[str, dict[str, str]] = {
 _TIME = r"(\d{1,2})(?:[:.](\d{2}))?"
 _RANGE = re.compile(rf"^{_TIME}\s*[-–—]\s*{_TIME}$")
 _AT = re.compile(rf"^{_TIME}$")
-_OFF = ("off", "0", "вимк", "ні", "no")
+_OFF = re.compile(r"^(off|0|ні|no|вимк\w*)$")
 # the buttons' presets
 _PRESET_QUIET = (23 * 60, 7 * 60)
 _PRESET_DIGEST = 8 * 60
@@ -116,25 +138,34 @@ def parse_time(text: str) -> int | None:
     return _minutes(match[1], match[2]) if match else None
 
 
+def _off(arg: str) -> bool:
+    """"off", "вимкнути", "0"… (a whole word: "08:00" is a time, not "0")."""
+    return _OFF.match(arg.strip().lower()) is not None
+
+
 def _hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 async def _quiet(conn: aiosqlite.Connection, chat_id: int, lang: str, arg: str, ctx: Any) -> list[Reply | Answer]:
     settings = await get_settings(conn, chat_id)
-    if arg.lower().startswith(_OFF):
+    if _off(arg):
         await save_settings(conn, chat_id, replace(settings, quiet_from=None, quiet_to=None, digest_at=None))
-        return [Reply(chat_id, _t(lang, "quiet_off"))]
+        # the digest collects the quiet window's alerts: it goes with the window
+        return [Reply(chat_id, _t(lang, "quiet_off" if settings.digest_at is None else "quiet_off_digest"))]
     window = parse_range(arg)
     if window is None:
         return [Reply(chat_id, _t(lang, "quiet_usage"))]
     await save_settings(conn, chat_id, replace(settings, quiet_from=window[0], quiet_to=window[1]))
-    return [Reply(chat_id, _t(lang, "quiet_set", start=_hhmm(window[0]), end=_hhmm(window[1])))]
+    breaks = {(True, True): "breaks_both", (True, False): "breaks_local", (False, True): "breaks_killed",
+              (False, False): "breaks_none"}[settings.break_local, settings.break_killed]
+    return [Reply(chat_id, _t(lang, "quiet_set", start=_hhmm(window[0]), end=_hhmm(window[1]),
+                              breaks=_t(lang, breaks)))]
 
 
 async def _digest(conn: aiosqlite.Connection, chat_id: int, lang: str, arg: str, ctx: Any) -> list[Reply | Answer]:
     settings = await get_settings(conn, chat_id)
-    if arg.lower().startswith(_OFF):
+    if _off(arg):
         await save_settings(conn, chat_id, replace(settings, digest_at=None))
         return [Reply(chat_id, _t(lang, "digest_off"))]
     at = parse_time(arg)

@@ -9,7 +9,7 @@ _UK: dict[str, str] = {
         "Вітаю! Я надсилаю сповіщення про російські удари, про які повідомляють ДСНС і новини, "
         "у регіонах, за якими ви стежите.\n\n"
         "Щоб підписатися, напишіть <code>/subscribe Харківщина</code> (або назву міста, громади, району) "
-        "чи оберіть область: /regions.\n"
+        "чи оберіть область: /regions. Або надішліть геопозицію (📎 → Геопозиція) — стежитиму за громадою, де вона.\n"
         "Ваші підписки: /list. Довідка: /help."
     ),
     "help": (
@@ -20,12 +20,15 @@ _UK: dict[str, str] = {
         "/unsubscribe &lt;регіон&gt; або <code>/unsubscribe all</code> — відписатися\n"
         "/last [регіон] — останні удари\n"
         "/mute &lt;години&gt; — тиша на кілька годин (<code>/mute 0</code> — увімкнути знову)\n"
-        "/radius &lt;км&gt; — стежити за всіма місцями навколо геопозиції, яку надішлете (сама геопозиція — громада)\n"
-        "/help — ця довідка"
+        "/quiet 23-07 — нічна тиша за Києвом: сповіщення без звуку (<code>/quiet off</code> — вимкнути)\n"
+        "/digest 08:00 — замість нічних сповіщень одне ранкове зведення (<code>/digest off</code> — вимкнути)\n"
+        "/settings — тиша, зведення і що лунає вночі попри тишу, кнопками\n"
+        "/radius &lt;км&gt; — стежити за всіма місцями в радіусі від геопозиції, яку надішлете після цього\n"
+        "/help — ця довідка\n\n"
+        "📍 Надішліть геопозицію (📎 → Геопозиція) — стежитиму за громадою, де вона."
     ),
     "subscribe_usage": "Напишіть, за яким регіоном стежити, напр.: <code>/subscribe Харківщина</code>, <code>/subscribe Балаклія</code>. Або оберіть: /regions.",
     "not_found": "Не знайшов регіону «{query}». Спробуйте назву області, району, громади чи населеного пункту, напр. «Харківщина» або «Балаклія», чи оберіть: /regions.",
-    "choose": "Знайшов кілька місць «{query}». Оберіть потрібне:",
     "subscribed": "Готово: стежу за регіоном <b>{name}</b>. Сповіщу про удари там.",
     "already": "Ви вже стежите за регіоном <b>{name}</b>.",
     "list_empty": "У вас немає підписок. Додайте: /subscribe &lt;регіон&gt; або /regions.",
@@ -60,7 +63,7 @@ _UK: dict[str, str] = {
     "radius_usage": "Напишіть радіус у кілометрах (1–{max}): <code>/radius 15</code>, а потім надішліть геопозицію (📎 → Геопозиція).",
     "radius_set": "Тепер надішліть геопозицію (📎 → Геопозиція): стежитиму за всіма місцями в радіусі {km} км від неї.",
     "radius_subscribed": "Готово: стежу за місцями в радіусі {km} км ({count}): {names}.",
-    "radius_too_many": "У радіусі {km} км — {count} місць, а можна стежити щонайбільше за {limit} регіонами (уже є {have}). Спробуйте менший радіус: <code>/radius 5</code>.",
+    "radius_too_many": "Місць у радіусі {km} км: {count}, а можна стежити щонайбільше за {limit} регіонами (уже є {have}). Спробуйте менший радіус: <code>/radius 5</code>.",
     "location_unknown": "Не знайшов населених пунктів України поблизу цієї точки.",
     "group_admins_only": "Змінювати підписки цього чату можуть лише його адміністратори.",
     "radius_group": "У групі бот не бачить геопозицій: підпишіть групу за назвою (<code>/subscribe Чугуїв</code>) або надішліть геопозицію в особистому чаті з ботом.",
@@ -71,22 +74,26 @@ _EN: dict[str, str] = {
         "Hello! I send alerts about Russian strikes reported by Ukraine's State Emergency Service "
         "(DSNS) and the news, in the regions you watch.\n\n"
         "To subscribe, send <code>/subscribe Kharkiv region</code> (or a city, hromada or raion) "
-        "or pick an oblast: /regions.\nYour subscriptions: /list. Help: /help."
+        "or pick an oblast: /regions. Or share a location (📎 → Location) to watch the hromada it lies in.\n"
+        "Your subscriptions: /list. Help: /help."
     ),
     "help": (
         "<b>Commands</b>\n"
         "/subscribe &lt;region&gt; — watch an oblast, raion, hromada or settlement\n"
         "/regions — pick an oblast and raion with buttons\n"
         "/list — my subscriptions\n"
-        "/unsubscribe &lt;region&gt; or <code>/unsubscribe all</code>\n"
+        "/unsubscribe &lt;region&gt; or <code>/unsubscribe all</code> — stop watching\n"
         "/last [region] — latest strikes\n"
         "/mute &lt;hours&gt; — silence for a few hours (<code>/mute 0</code> to unmute)\n"
-        "/radius &lt;km&gt; — watch every place around the location you share next (a location alone: its hromada)\n"
-        "/help — this help"
+        "/quiet 23-07 — quiet hours, Kyiv time: alerts without sound (<code>/quiet off</code> to stop)\n"
+        "/digest 08:00 — one morning summary instead of the night's alerts (<code>/digest off</code> to stop)\n"
+        "/settings — quiet hours, the digest and what still rings at night, with buttons\n"
+        "/radius &lt;km&gt; — watch every place within that distance of the location you share next\n"
+        "/help — this help\n\n"
+        "📍 Share a location (📎 → Location) to watch the hromada it lies in."
     ),
     "subscribe_usage": "Tell me which region to watch, e.g. <code>/subscribe Kharkiv region</code>, <code>/subscribe Balakliia</code>. Or pick one: /regions.",
     "not_found": "No region “{query}” found. Try an oblast, raion, hromada or settlement name, e.g. “Kharkiv region” or “Balakliia”, or pick one: /regions.",
-    "choose": "Several places are called “{query}”. Pick one:",
     "subscribed": "Done: watching <b>{name}</b>. I will alert you about strikes there.",
     "already": "You already watch <b>{name}</b>.",
     "list_empty": "You have no subscriptions. Add one: /subscribe &lt;region&gt; or /regions.",
@@ -131,16 +138,14 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
     "uk": [
         ("start", "Почати"), ("subscribe", "Стежити за регіоном"), ("regions", "Вибрати область"),
         ("list", "Мої підписки"), ("unsubscribe", "Відписатися"), ("last", "Останні удари"),
-        ("mute", "Тиша на кілька годин"), ("help", "Довідка"),
-        ("quiet", "Нічна тиша"), ("digest", "Ранкове зведення"), ("settings", "Налаштування сповіщень"),
-        ("radius", "Місця навколо геопозиції"),
+        ("mute", "Тиша на кілька годин"), ("quiet", "Нічна тиша"), ("digest", "Ранкове зведення"),
+        ("settings", "Налаштування сповіщень"), ("radius", "Місця навколо геопозиції"), ("help", "Довідка"),
     ],
     "en": [
         ("start", "Start"), ("subscribe", "Watch a region"), ("regions", "Pick an oblast"),
         ("list", "My subscriptions"), ("unsubscribe", "Unsubscribe"), ("last", "Latest strikes"),
-        ("mute", "Mute for a few hours"), ("help", "Help"),
-        ("quiet", "Quiet hours"), ("digest", "Morning digest"), ("settings", "Alert settings"),
-        ("radius", "Places around a location"),
+        ("mute", "Mute for a few hours"), ("quiet", "Quiet hours"), ("digest", "Morning digest"),
+        ("settings", "Alert settings"), ("radius", "Places around a location"), ("help", "Help"),
     ],
 }
 

@@ -164,6 +164,10 @@ class BotConfig(_Section):
     update_late_hours: float = Field(3.0, gt=0)
     degraded_after: int = Field(300, ge=0)
     channels: list[BotChannelConfig] = Field(default_factory=list)
+    # Telegram's limit for one group or channel: messages a minute.
+    group_per_minute: int = Field(20, ge=1)
+    # Seconds between checks of a broadcast channel the bot may not post in (made admin later).
+    channel_recheck: float = Field(600.0, gt=0)
 
     _url = field_validator("api_url")(_http_url)
 

@@ -235,6 +235,7 @@ def bot_settings(bot: BotConfig) -> dict[str, Any]:
         "poll_timeout": bot.poll_timeout, "alert_max_age": bot.alert_max_age, "command_burst": bot.command_burst,
         "commands_per_minute": bot.commands_per_minute, "max_subscriptions": bot.max_subscriptions,
         "degraded_after": bot.degraded_after, "channels": bot.channels,
+        "group_per_minute": bot.group_per_minute, "channel_recheck": bot.channel_recheck,
         "rules": UpdateRules(bot.update_ratio, bot.update_min_increase, bot.update_late_hours * 3600),
     }
 

@@ -154,11 +154,11 @@ async def mark_held(db: Database, item: OutboxItem) -> None:
 
 
 async def mark_digested(db: Database, items: Sequence[OutboxItem]) -> None:
-    """The held alerts went out in a digest: as sent, with no message to edit, so a later change
-    of the story comes as a new alert."""
+    """The held alerts went out in a digest: as sent. A first alert held has no message, so a later
+    change of the story comes as a new alert; a held update keeps its (already edited) message."""
     async with db.write() as conn:
         await conn.executemany(
-            """UPDATE outbox SET status = 'sent', sent_revision = revision, sent_at = ?, message_id = NULL
+            """UPDATE outbox SET status = 'sent', sent_revision = revision, sent_at = ?
                WHERE id = ? AND status = 'held'""",
             [(to_db(utcnow()), item.id) for item in items],
         )

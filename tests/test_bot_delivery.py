@@ -156,8 +156,10 @@ async def test_quiet_window_is_silent_except_own_place_and_deaths_and_settings_b
         assert silent(oblast) == {"Балаклія": True, "Ізюм": False}  # someone killed breaks through
         assert silent(own) == {"Балаклія": False}  # a strike in one's own settlement breaks through
         assert silent(no_killed_break) == {"Балаклія": True, "Ізюм": True}
-        assert metrics.REGISTRY.get_sample_value("dsns_bot_sends_total", {"outcome": "quiet"}) == quiet_before + 3
-        assert metrics.REGISTRY.get_sample_value("dsns_alert_latency_seconds_count") == latencies + 5
+        # counted just after the fake has seen the send: waited for, not raced
+        await wait_for(lambda: metrics.REGISTRY.get_sample_value("dsns_bot_sends_total", {"outcome": "quiet"})
+                       == quiet_before + 3)
+        await wait_for(lambda: metrics.REGISTRY.get_sample_value("dsns_alert_latency_seconds_count") == latencies + 5)
 
 
 async def test_digest_holds_the_night_and_sends_one_message(tme: FakeTelegram, botapi: FakeBotAPI, bot_config: Path) -> None:

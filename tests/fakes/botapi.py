@@ -9,11 +9,14 @@
         assert fake.sent[-1]["text"] == "Підписано"
         fake.block(222)                  # → 403 "Forbidden: bot was blocked by the user"
         fake.max_per_second = 30         # → 429 with retry_after above 30 sends in any second
+        fake.group_per_window = 20       # → 429 above 20 sends to one group or channel in any
+        fake.group_window = 60.0         #   `group_window` seconds (Telegram's 20 a minute)
         fake.fail_next(2, status=500)    # the next two non-getUpdates calls fail
         fake.refuse_photos(1, status=413)  # the next sendPhoto: 413 "Request Entity Too Large"
         fake.sent[-1]["photo_type"]      # an upload's Content-Type ("image/png"), and "photo_filename"
         fake.sent[-1]["silent"], fake.sent[-1]["reply_to"]  # disable_notification, reply_parameters
         fake.add_channel("@alerts", -1001, admin=False)   # getChat / getChatMember of the bot there
+        fake.set_channel_admin(-1001, True)  # its admins add the bot later (or remove it)
         fake.group_says(-100, 111, "/subscribe@dsns_monitor_bot Балаклія")  # in a supergroup
         fake.set_member(-100, 111, "administrator")  # what getChatMember answers (default "member")
         fake.user_shares_location(111, 49.83, 36.68)
@@ -31,6 +34,7 @@ import email.parser
 import email.policy
 import html
 import json
+import math
 import re
 import threading
 import time
@@ -122,6 +126,9 @@ class FakeBotAPI:
         self.username = username
         self.bot_id = int(token.split(":", 1)[0])
         self.max_per_second: int | None = None
+        self.group_per_window: int | None = None
+        self.group_window = 60.0
+        self._group_sends: dict[int, deque[float]] = {}
         self.retry_after = 1
         self.too_many = 0
         self._cond = threading.Condition()
@@ -298,6 +305,14 @@ class FakeBotAPI:
             if admin:
                 self._admin_of.add(chat_id)
 
+    def set_channel_admin(self, chat_id: int, admin: bool) -> None:
+        """The channel's admins add the bot as an administrator allowed to post, or remove it."""
+        with self._cond:
+            if admin:
+                self._admin_of.add(chat_id)
+            else:
+                self._admin_of.discard(chat_id)
+
     def close(self) -> None:
         """Release every pending long poll now (call before stopping the server)."""
         with self._cond:
@@ -367,6 +382,8 @@ class FakeBotAPI:
         if chat_id in self._blocked:
             raise _Error(403, "Forbidden: bot was blocked by the user")
         self._rate_check()
+        if chat_id < 0:
+            self._group_check(chat_id)
         if method == "sendMessage":
             return self._send(method, chat_id, p, "text", 4096)
         if method == "sendPhoto":
@@ -478,6 +495,19 @@ class FakeBotAPI:
             self.too_many += 1
             raise _Error(429, f"Too Many Requests: retry after {self.retry_after}", retry_after=self.retry_after)
         self._window.append(now)
+
+    def _group_check(self, chat_id: int) -> None:
+        if self.group_per_window is None:
+            return
+        now = time.monotonic()
+        window = self._group_sends.setdefault(chat_id, deque())
+        while window and window[0] <= now - self.group_window:
+            window.popleft()
+        if len(window) >= self.group_per_window:
+            self.too_many += 1
+            retry = max(1, math.ceil(window[0] + self.group_window - now))
+            raise _Error(429, f"Too Many Requests: retry after {retry}", retry_after=retry)
+        window.append(now)
 
     def _get_updates(self, p: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(p.get("offset") or 0)
