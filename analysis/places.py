@@ -40,13 +40,20 @@ def latin(text: str) -> str:
 
 
 def oblast_name(iso: str, lang: str) -> str:
-    """An oblast (or Kyiv, Sevastopol, Crimea) by ISO code: "Харківська область" / "Kharkiv"."""
+    """An oblast (or Kyiv, Sevastopol, Crimea) by ISO code: "Харківська область" / "Kharkiv
+    oblast" — not a bare "Kharkiv", which readers take for the city."""
     if lang == "en":
-        return ISO_NAMES_EN.get(iso, iso)
+        name = ISO_NAMES_EN.get(iso, iso)
+        standalone = iso not in ISO_NAMES_EN or iso in _NAMED_AS_THEY_ARE or name.endswith(" oblast")
+        return name if standalone else f"{name} oblast"
     try:
         return get_gazetteer().oblast_unit(iso).title
     except KeyError:
         return iso
+
+
+# Crimea, Kyiv and Sevastopol are no oblasts: their English names stand alone.
+_NAMED_AS_THEY_ARE = frozenset({"UA-43", "UA-30", "UA-40"})
 
 
 def unit_name(unit: Unit, lang: str) -> str:

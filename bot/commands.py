@@ -93,16 +93,8 @@ def region_name(key: str, stored: str, lang: str) -> str:
     except KeyError:
         return stored
     if unit.level in ("oblast", "city"):
-        return _oblast_en(unit.oblast)
-    return f"{unit_name(unit, lang)} ({_oblast_en(unit.oblast)})"
-
-
-def _oblast_en(iso: str) -> str:
-    """"Kharkiv oblast", not "Kharkiv", which readers take for the city (Kyiv, Sevastopol and
-    Crimea are named as they are)."""
-    name = oblast_name(iso, "en")
-    unit = get_gazetteer().oblast_unit(iso)
-    return name if unit.level != "oblast" or iso == "UA-43" or name.endswith("oblast") else f"{name} oblast"
+        return oblast_name(unit.oblast, lang)
+    return f"{unit_name(unit, lang)} ({oblast_name(unit.oblast, lang)})"
 
 
 def _button(text: str, data: str) -> dict[str, str]:

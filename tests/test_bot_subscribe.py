@@ -129,6 +129,7 @@ async def test_english_alert_and_list_name_places_in_latin(tme: FakeTelegram, bo
         await wait_for(lambda: len(botapi.sent_to(555)) >= 2, timeout=10)
         alert = botapi.sent_to(555)[-1].get("text") or botapi.sent_to(555)[-1].get("caption")
         assert "Place: Balakliia" in alert and "Балаклія" not in alert.split("\n\n")[0]
+        assert "Strike: Kharkiv oblast" in alert  # not a bare "Kharkiv", read as the city
     formatted = format_alert(AlertContent(published_at=datetime.now(UTC), source_url="", source_name="x",
                                           excerpt="", places=["Куп’янськ"]), lang="en")
     assert "Place: Kupiansk" in formatted.text

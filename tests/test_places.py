@@ -58,8 +58,8 @@ def test_oblast_names_for_crimea_kyiv_and_sevastopol() -> None:
     assert g.oblast_unit("UA-43").title == "Автономна Республіка Крим"  # not "… Крим область"
     assert [oblast_name(iso, "uk") for iso in ("UA-43", "UA-30", "UA-40", "UA-63")] == [
         "Автономна Республіка Крим", "Київ", "Севастополь", "Харківська область"]
-    assert [oblast_name(iso, "en") for iso in ("UA-43", "UA-30", "UA-40", "UA-63")] == [
-        "Crimea", "Kyiv", "Sevastopol", "Kharkiv"]
+    assert [oblast_name(iso, "en") for iso in ("UA-43", "UA-30", "UA-40", "UA-63", "UA-32")] == [
+        "Crimea", "Kyiv", "Sevastopol", "Kharkiv oblast", "Kyiv oblast"]
 
 
 def test_namesakes_have_labels_that_tell_them_apart() -> None:
