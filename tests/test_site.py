@@ -32,12 +32,12 @@ from monitor.cli.main import main
 from monitor.config import Config, ConfigError, SiteConfig, load_config
 from monitor.ops import faults
 from monitor.planner import StoryPlanner
+from research.events import EVENT_KEYS
 from research.site import RenderReport, Site
 from research.site.worker import SiteWorker
 from storage.database import Database
 from storage.media import pending_media, store_media
 from storage.posts import upsert_posts
-from storage.research import EVENT_KEYS
 from storage.sources import ensure_source, record_success
 from storage.timeutil import utcnow
 

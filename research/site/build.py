@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from analysis.gazetteer import get_gazetteer
+from dsns.timezone import KYIV
 from monitor.config import Config
 from research.commands import csv_row
+from research.events import EVENT_KEYS
 from research.site.model import (
     LANGS,
     StoryView,
@@ -37,7 +39,7 @@ from research.site.model import (
 from research.site.output import Output, thumbnail
 from research.site.render import LABELS, render, story_summary
 from storage.database import Database
-from storage.research import EVENT_KEYS, KYIV, STORY_KEYS, iter_stories
+from storage.research import STORY_KEYS, iter_stories
 from storage.site import SitePost, figure_history, last_change, photo, story_posts
 from storage.sources import list_sources, silences
 from storage.timeutil import to_db, utcnow
