@@ -33,11 +33,6 @@ FRONT_DOOR = "monitor.cli"  # the package, before and after the moves (restructu
 NOT_YET_CUT: dict[tuple[str, str], str] = {
     ("monitor.live", "telethon"): "the MTProto hub moves into collectors/telegram_mtproto/ (live feeds reach "
                                      "the pipeline through ingest_live / note_deleted)",
-    # The public site (research/site) arrived with these; each has its cut.
-    ("research.site.build", "monitor.config"): "the site takes its settings as a record of its own, as the "
-                                               "bot takes its channels (bot.service.ChannelSpec)",
-    ("research.site.render", "bot.format"): "the display names of weapons and Kyiv time move to a shared module",
-    ("research.site.worker", "monitor.ops.faults"): "the worker reports through a callback, as bot/reporting.py does",
 }
 
 
