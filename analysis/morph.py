@@ -1,4 +1,5 @@
-"""The one Ukrainian morphological analyser of the process, loaded on first use."""
+"""The one Ukrainian morphological analyser of the process, loaded on first use, and the one
+normaliser of words (`norm`) that search and analysis share."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import functools
 
 import pymorphy3
 
-__all__ = ["morph", "parse"]
+from analysis._lexicon import norm
+
+__all__ = ["morph", "parse", "norm"]
 
 
 @functools.lru_cache(maxsize=1)

@@ -156,12 +156,13 @@ def build(count: int) -> Path:
 
 
 def _implementation(which: str) -> tuple[object, object]:
-    """(storage.research, research.commands) of this tree, or of OLD_COMMIT loaded from git."""
+    """(research.events, research.commands) of this tree, or (storage.research, research.commands)
+    of OLD_COMMIT loaded from git."""
     if which == "new":
         import research.commands
-        import storage.research
+        import research.events
 
-        return storage.research, research.commands
+        return research.events, research.commands
     folder = Path(tempfile.mkdtemp(prefix="dsns-old-"))
     try:
         modules = []

@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 from analysis.gazetteer import get_gazetteer  # noqa: E402
 from storage.database import Database  # noqa: E402
 from storage.schema import SCHEMA_VERSION  # noqa: E402
-from storage.search import parse_query, region_filter, search_posts, word_forms  # noqa: E402
+from research.query import parse_query, region_filter, search_posts, word_forms  # noqa: E402
 
 CACHE = Path(os.environ.get("DSNS_BENCH_DIR", "/tmp/dsns-bench"))
 OLD_COMMIT = "09dbf61"  # main before issue 19: trigram candidates checked word by word in Python

@@ -14,8 +14,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from analysis.labels import weapon_label
 from analysis.places import place_name
-from dsns.timezone import KYIV
+from dsns.timezone import KYIV, kyiv_time
 
 __all__ = [
     "AlertContent",
@@ -38,15 +39,6 @@ _MAX_PLACES = 10
 _MAX_TITLE_OBLASTS = 3
 _FIELD_CAP = 100  # a single place or name never takes more than this many characters
 _ELLIPSIS = "…"
-
-_WEAPONS: dict[str, dict[str, str]] = {
-    "missile": {"uk": "ракети", "en": "missiles"},
-    "drone": {"uk": "дрони", "en": "drones"},
-    "fpv": {"uk": "FPV-дрони", "en": "FPV drones"},
-    "guided_bomb": {"uk": "КАБи", "en": "guided bombs"},
-    "artillery": {"uk": "артилерія", "en": "artillery"},
-    "mlrs": {"uk": "РСЗВ", "en": "MLRS"},
-}
 
 _LABELS: dict[str, dict[str, str]] = {
     "uk": {
@@ -121,14 +113,6 @@ class FormattedAlert:
     caption: str | None
 
 
-def weapon_label(code: str, lang: str = "uk") -> str:
-    """The human name of a weapon code ("missile" → "ракети"); an unknown code is returned as is."""
-    names = _WEAPONS.get(code)
-    if names is None:
-        return code
-    return names.get(lang) or names["uk"]
-
-
 def place_names(names: list[str], lang: str) -> list[str]:
     """Places as the reader spells them: the official Latin spelling in English ("Куп’янськ" → "Kupiansk")."""
     return [place_name(n, lang) for n in names]
@@ -150,13 +134,6 @@ def format_alert(alert: AlertContent, *, lang: str = "uk") -> FormattedAlert:
     text = _fit(alert, lang, TEXT_LIMIT)
     caption = _fit(alert, lang, CAPTION_LIMIT) if alert.has_photo else None
     return FormattedAlert(text=text, caption=caption)
-
-
-def kyiv_time(moment: datetime) -> str:
-    """"01.05.2024 09:40" in Kyiv time; a naive datetime is taken to be UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(KYIV).strftime("%d.%m.%Y %H:%M")
 
 
 def _fit(alert: AlertContent, lang: str, limit: int) -> str:

@@ -249,8 +249,16 @@ def _site_worker(app: App, stop: asyncio.Event) -> tuple[SiteWorker, asyncio.Tas
     from research.site import Site
     from research.site.worker import SiteWorker
 
-    worker = SiteWorker(Site(app.db, app.config, out), app.config.site.debounce)
+    worker = SiteWorker(Site(app.db, app.config, out), app.config.site.debounce, on_result=_site_fault)
     return worker, asyncio.create_task(worker.run(stop))
+
+
+def _site_fault(error: str | None) -> None:
+    """A failed render is a "site" fault in /healthz until one succeeds."""
+    if error is None:
+        faults.clear("site")
+    else:
+        faults.report("site", error)
 
 
 async def run_daemon(app: App, stop: asyncio.Event | None = None, *, config_path: Path | None = None) -> None:

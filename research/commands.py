@@ -17,22 +17,19 @@ from analysis.gazetteer import get_gazetteer
 from analysis.places import find_places, labels, needs_choice, oblast_name
 from dsns.errors import DsnsError, UsageError
 from dsns.images import sniff_image
-from monitor.app import App
-from monitor.cli.options import EXIT_OK
-from storage.database import Database
-from storage.export import POST_EXPORT_KEYS, iter_posts
-from storage.media import photo_data
-from storage.research import (
+from research.events import (
     EVENT_KEYS,
-    STORY_KEYS,
     iter_events,
-    iter_stories,
     kyiv_date,
     oblast_label,
     strike_stats,
     strikes_per_day_by_oblast,
 )
-from storage.search import QuerySyntaxError, parse_query, region_filter, search_posts
+from research.query import QuerySyntaxError, parse_query, region_filter, search_posts
+from storage.database import Database
+from storage.export import POST_EXPORT_KEYS, iter_posts
+from storage.media import photo_data
+from storage.research import STORY_KEYS, iter_stories
 from storage.timeutil import to_db
 
 __all__ = ["run_search", "export_rows", "check_export", "run_stats", "write_rows", "csv_row", "plot_strikes_per_day", "DELIMITERS"]
@@ -55,25 +52,25 @@ def _fail(message: str) -> NoReturn:
     raise UsageError(message)
 
 
-async def run_search(args: argparse.Namespace, app: App) -> int:
+async def run_search(args: argparse.Namespace, db: Database) -> None:
     """`dsns-monitor search`: matching posts as a rich table or JSON lines."""
     try:
         query = parse_query(args.query)
     except QuerySyntaxError as exc:
-        return _fail(f"bad query: {exc}")
+        _fail(f"bad query: {exc}")
     region = None
     if args.region:
         namesakes = namesake_list(args.region)
         if namesakes:
-            return _fail(f"{args.region!r} names several places; name one by its code or add its area "
+            _fail(f"{args.region!r} names several places; name one by its code or add its area "
                          f"(\"Іванівка, Чугуївський район\"):\n{namesakes}")
         found = region_filter(args.region)
         if found is None:
-            return _fail(f"unknown region {args.region!r} (try UA-63, Харківщина, Ізюмський район)")
+            _fail(f"unknown region {args.region!r} (try UA-63, Харківщина, Ізюмський район)")
         region, name = found
         print(f"region: {name} ({region.code})", file=sys.stderr)
     rows = search_posts(
-        app.db, query, region=region, since=args.since, until=args.until,
+        db, query, region=region, since=args.since, until=args.until,
         strikes=args.strikes, limit=args.limit, after=args.after, skip=(args.page - 1) * args.limit,
     )
     last = None
@@ -89,11 +86,10 @@ async def run_search(args: argparse.Namespace, app: App) -> int:
             count = await _print_table(found)
             last = found[-1]["cursor"] if found else None
     except QuerySyntaxError as exc:
-        return _fail(f"bad query: {exc}")
+        _fail(f"bad query: {exc}")
     if count == args.limit and last is not None:
         print(f"next page: --after {last}", file=sys.stderr)
     log.info("search found %d posts", count)
-    return EXIT_OK
 
 
 async def _print_table(rows: list[dict[str, Any]]) -> int:
@@ -115,7 +111,7 @@ async def _print_table(rows: list[dict[str, Any]]) -> int:
 
 
 def _kyiv_time(value: str | None) -> str:
-    from storage.research import KYIV
+    from dsns.timezone import KYIV
     from storage.timeutil import from_db
 
     moment = from_db(value)
@@ -243,12 +239,12 @@ def check_export(args: argparse.Namespace) -> None:
         raise DsnsError(f"{folder}: not writable (for --photos)")
 
 
-async def run_stats(args: argparse.Namespace, app: App) -> int:
+async def run_stats(args: argparse.Namespace, db: Database) -> None:
     """`dsns-monitor stats`: strike counts as a table, and optionally a chart."""
     from rich.console import Console
     from rich.table import Table
 
-    rows = await strike_stats(app.db, args.by, since=args.since, until=args.until)
+    rows = await strike_stats(db, args.by, since=args.since, until=args.until)
     table = Table(title=f"Strike stories by {args.by}")
     for column in (args.by, "strikes", "killed", "injured"):
         table.add_column(column, justify="left" if column == args.by else "right")
@@ -259,12 +255,11 @@ async def run_stats(args: argparse.Namespace, app: App) -> int:
         table.add_row(label, str(row["strikes"]), str(row["killed"]), str(row["injured"]))
     Console().print(table)
     if args.plot:
-        days = await strikes_per_day_by_oblast(app.db, since=args.since, until=args.until)
-        per_day = rows if args.by == "day" else await strike_stats(app.db, "day", since=args.since, until=args.until)
+        days = await strikes_per_day_by_oblast(db, since=args.since, until=args.until)
+        per_day = rows if args.by == "day" else await strike_stats(db, "day", since=args.since, until=args.until)
         totals = {k: sum(r[k] for r in per_day) for k in ("strikes", "killed", "injured")}
         plot_strikes_per_day(days, args.plot, size=args.size, totals=totals, since=args.since, until=args.until)
         print(f"chart written to {args.plot} ({args.size[0]}x{args.size[1]} px)", file=sys.stderr)
-    return EXIT_OK
 
 
 def _range_title(days: list[date], since: datetime | None, until: datetime | None) -> str:

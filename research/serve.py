@@ -24,7 +24,6 @@ only for columns that hold the bytes, which the posts views do not).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import re
@@ -48,18 +47,11 @@ from datasette.utils.asgi import Request, Response
 from markupsafe import Markup, escape
 
 from dsns.errors import DsnsError
-from monitor.app import App
-from monitor.cli.options import EXIT_OK
+from research.events import EVENT_KEYS, iter_events, oblast_label
+from research.query import QuerySyntaxError, fts_expression
 from storage.database import Database
 from storage.media import photo
-from storage.research import (
-    EVENT_KEYS,
-    STORY_KEYS,
-    iter_events,
-    iter_stories,
-    oblast_label,
-)
-from storage.search import QuerySyntaxError, fts_expression
+from storage.research import STORY_KEYS, iter_stories
 from storage.snapshot import SNAPSHOT_QUERIES, Snapshot
 
 __all__ = [
@@ -340,33 +332,32 @@ def guarded(port: int, archive: Path) -> Iterator[None]:
         pm.unregister(name=_PLUGIN_NAME)
 
 
-async def run_serve(args: argparse.Namespace, app: App) -> int:
-    """Build the snapshot, serve Datasette on 127.0.0.1 in this process until SIGINT/SIGTERM."""
-    archive = Path(app.config.storage.database)
+async def run_serve(db: Database, archive: Path, port: int) -> None:
+    """Build the snapshot of `db` (the archive at `archive`), serve Datasette on 127.0.0.1:`port`
+    in this process until SIGINT/SIGTERM."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", args.port))
+        listener.bind(("127.0.0.1", port))
     except OSError as exc:
         listener.close()
-        raise DsnsError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}") from exc
+        raise DsnsError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from exc
     loop = asyncio.get_running_loop()
     # uvicorn stops on SIGINT/SIGTERM, then raises the signal again for the handler that was
     # there before it: ours, which only makes sure the process then exits with our status.
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: None)
     try:
-        with guarded(args.port, archive), tempfile.TemporaryDirectory(prefix="dsns-serve-") as tmp:
+        with guarded(port, archive), tempfile.TemporaryDirectory(prefix="dsns-serve-") as tmp:
             research = Path(tmp) / "research.db"
-            events, stories = await build_research_db(app.db, research)
+            events, stories = await build_research_db(db, research)
             server = uvicorn.Server(uvicorn.Config(
                 build_datasette(archive, research).app(), lifespan="on", log_config=None, access_log=False,
                 log_level="warning",
             ))
-            print(f"serving {archive.name} ({events} events, {stories} stories) on http://127.0.0.1:{args.port}/ "
+            print(f"serving {archive.name} ({events} events, {stories} stories) on http://127.0.0.1:{port}/ "
                   "- Ctrl-C stops", file=sys.stderr, flush=True)
             await server.serve(sockets=[listener])
-            return EXIT_OK
     finally:
         listener.close()
         for sig in (signal.SIGINT, signal.SIGTERM):

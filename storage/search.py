@@ -1,276 +1,27 @@
-"""Full-text search where one form of a Ukrainian word finds the others, in milliseconds.
+"""Full-text search over the word index, in milliseconds at any archive size.
 
-How: the `posts_words` FTS5 table (migration m008) indexes words (unicode61 tokenizer). A query
-word is expanded to every inflected form of every lexeme it can belong to (pymorphy3 paradigms
-and the gazetteer's name paradigms), so "Балаклія" becomes `балаклія OR балаклії OR …` and
-SQLite alone finds "по Балаклії" without "пожежа" finding "пожежний". The index's rowid is the
-post's search key (publication second, then id), which FTS5 streams newest first: ordering,
-filters and LIMIT run inside SQLite and a first page reads only its own rows, so it costs the
-same at 10^4 and 10^6 posts. Only quoted phrases are checked in Python (word adjacency across
-forms), on the rows SQL already narrowed to posts holding every word.
-
-Why forms at query time over a lemma column or the trigram index (measured by
-tests/test_research_measure.py and bench/search.py): all three reach recall and precision 1.00
-on the labelled set once the trigram candidates are checked word by word; but a common word
-gave the trigram index tens of thousands of candidates to check in Python at 10^6 posts
-(minutes), the forms expansion none. A lemma column would need Python on every write path;
-expanded forms keep the index on plain-SQL triggers, so every writer (daemon, backfill, MTProto)
-keeps it current, edits and earlier versions are searchable at once, and Datasette's search box
-runs the same expansion (research/serve.py registers it as its FTS escaper).
-
-Query language: words are ANDed; `OR` (upper case) separates alternatives, lowest precedence
-(`a b OR c` is (a AND b) OR c); "quoted words" must follow one another; `-word` excludes;
-`word*` is a plain prefix (no inflection). Anything else that is not a word is a separator.
+How: the `posts_words` FTS5 table (migration m008) indexes words (unicode61 tokenizer); the
+search language (`research.query`) turns a query into a MATCH expression of every form of its
+words. The index's rowid is the post's search key (publication second, then id), which FTS5
+streams newest first: ordering, filters and LIMIT run inside SQLite and a first page reads only
+its own rows, so it costs the same at 10^4 and 10^6 posts. Only what SQL cannot decide (a
+phrase's word adjacency) is left to the caller's `check`, on the rows SQL already narrowed.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import re
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from analysis._lexicon import norm
-from analysis.gazetteer import get_gazetteer
-from analysis.morph import parse as morph_parse
-from analysis.places import find_places
-from dsns.errors import UsageError
 from storage.database import Database
-from storage.errors import StorageError
 from storage.export import PHOTOS_SQL, post_row
 
-__all__ = [
-    "QuerySyntaxError", "Term", "Query", "parse_query", "word_lemmas", "word_forms", "text_words",
-    "RegionFilter", "region_filter", "search_posts", "search_sql", "search_key", "ID_BITS", "fts_expression",
-]
+__all__ = ["search_posts", "search_sql", "search_key", "ID_BITS"]
 
-MIN_TERM = 3  # shorter words are in too many posts to be a search
 ID_BITS = 31  # posts_words.rowid = publication second << ID_BITS | post id (storage/schema.py)
 _ID_MASK = (1 << ID_BITS) - 1
-_WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
-_QUERY_TOKEN_RE = re.compile(r'\s+|"|\(|\)|-?[^\W_]+(?:\'[^\W_]+)*\*?|.', re.UNICODE)
-# Texts write the apostrophe as ' or ’ (separators for unicode61) or as ʼ (a letter to it).
-_MODIFIER_APOSTROPHE = "\u02bc"
-
-
-class QuerySyntaxError(UsageError, ValueError):
-    """The query cannot be parsed; the message says why in one line."""
-
-    label = "bad query"
-
-
-def text_words(text: str) -> list[str]:
-    """Normalised words of a text; hyphenated words split, so both halves are searchable."""
-    return _WORD_RE.findall(norm(text))
-
-
-def _latin_or_number(word: str) -> bool:
-    return "a" <= word[0] <= "z" or word[0].isdigit()
-
-
-@functools.lru_cache(maxsize=100_000)
-def word_lemmas(word: str) -> frozenset[str]:
-    """Every dictionary form `word` (normalised) can be: itself, pymorphy3's, the gazetteer's."""
-    out = {word}
-    if not _latin_or_number(word):
-        out.update(p.normal_form for p in morph_parse(word))
-        out.update(get_gazetteer().lemmas(word))
-    return frozenset(out)
-
-
-def _name_forms(lemma: str) -> set[str]:
-    """The forms the gazetteer's name paradigms give `lemma` (Балаклія -> балаклії, …)."""
-    g = get_gazetteer()
-    forms: set[str] = set()
-    for k in range(1, len(lemma) + 1):
-        stem = lemma[:k]
-        for name, pid in g.stems.get(stem, ()):
-            if name == lemma:
-                forms.update(stem + suffix for suffix in g.paradigms[pid])
-    return forms
-
-
-@functools.lru_cache(maxsize=10_000)
-def word_forms(word: str) -> frozenset[str]:
-    """Every form of every lexeme `word` (normalised) can belong to: what a query word matches."""
-    if _latin_or_number(word):
-        return frozenset((word,))
-    lemmas = word_lemmas(word)
-    forms = {word, *lemmas}
-    for lemma in lemmas:
-        for parse in morph_parse(lemma):
-            if parse.normal_form in lemmas:
-                forms.update(f.word for f in parse.lexeme)
-        forms.update(_name_forms(lemma))
-    return frozenset(norm(f) for f in forms)
-
-
-def _quote(s: str) -> str:
-    return '"' + s.replace('"', '""') + '"'
-
-
-def _word_fts(word: str, prefix: bool) -> str:
-    """FTS5 alternatives for one query word: its forms, or a prefix."""
-    if prefix:
-        return _quote(word) + " *"
-    alts: list[str] = []
-    for form in sorted(word_forms(word)):
-        alts.append(_quote(form))  # with ' the tokenizer makes it a phrase of both halves
-        if "'" in form:
-            alts.append(_quote(form.replace("'", _MODIFIER_APOSTROPHE)))
-    return "(" + " OR ".join(alts) + ")"
-
-
-@dataclass(frozen=True, slots=True)
-class Term:
-    """One query word, a prefix, or a phrase (several words that must be adjacent)."""
-
-    words: tuple[str, ...]
-    prefix: bool = False
-    negated: bool = False
-
-    def fts(self) -> str:
-        """The FTS5 expression over `posts_words` every match satisfies; exact unless a phrase."""
-        return " AND ".join(_word_fts(w, self.prefix) for w in self.words)
-
-    def matches(self, lowered: str) -> bool:
-        """Whether a lower-cased text holds this term in some inflected form, its words one
-        after the other as `text_words` splits them."""
-        return _term_regex(self.words, self.prefix).search(lowered) is not None
-
-
-# A word ends where no letter/digit, nor an apostrophe joining one, follows.
-_WORD_START = r"\b(?<!\w')"
-_WORD_END = r"(?![^\W_]|'[^\W_])"
-# norm() is too slow for a page of texts (str.translate): the check matches its variants itself.
-_ANY_APOSTROPHE = "['ʼ’‘`′´ʹ]"
-
-
-@functools.lru_cache(maxsize=1_000)
-def _term_regex(words: tuple[str, ...], prefix: bool) -> re.Pattern[str]:
-    """One regex for a term: each word's forms (or prefix), separated by non-word characters."""
-    parts = []
-    for word in words:
-        if prefix:
-            parts.append(re.escape(word) + r"[^\W_]*(?:'[^\W_]+)*")
-        else:
-            forms = sorted(word_forms(word), key=len, reverse=True)
-            parts.append("(?:" + "|".join(re.escape(f).replace("'", _ANY_APOSTROPHE) for f in forms) + ")")
-    return re.compile(_WORD_START + (_WORD_END + r"[\W_]+?").join(parts) + _WORD_END)
-
-
-@dataclass(slots=True)
-class Query:
-    """Alternatives (OR) of term lists (AND); negated terms only exclude."""
-
-    groups: list[list[Term]] = field(default_factory=list)
-
-    def fts(self) -> str:
-        """An FTS5 MATCH expression over `posts_words`; exact when `needs_check` is False."""
-        alts = []
-        for group in self.groups:
-            expr = " AND ".join(f"({t.fts()})" for t in group if not t.negated)
-            # A negated phrase cannot be excluded in SQL (its words may be apart): checked later.
-            excluded = [f"({t.fts()})" for t in group if t.negated and len(t.words) == 1]
-            if excluded:
-                expr = f"({expr}) NOT ({' OR '.join(excluded)})"
-            alts.append(f"({expr})")
-        return " OR ".join(alts)
-
-    @property
-    def needs_check(self) -> bool:
-        """Whether SQL's matches must be checked by `matches` (phrases: word adjacency)."""
-        return any(len(t.words) > 1 for group in self.groups for t in group)
-
-    def matches(self, text: str) -> bool:
-        """The exact check (inflection-aware, word-bounded, adjacency of phrase words)."""
-        lowered = text.lower()
-        return any(
-            all(t.matches(lowered) != t.negated for t in group) for group in self.groups
-        )
-
-
-def fts_expression(query: str) -> str:
-    """The `posts_words` MATCH expression for a query in the search language (Datasette's box)."""
-    return parse_query(query).fts()
-
-
-def parse_query(query: str) -> Query:
-    """Parse the search language (see the module docstring); QuerySyntaxError if malformed."""
-    if query.count('"') % 2:
-        raise QuerySyntaxError('unbalanced quotes: every " needs a closing "')
-    groups: list[list[Term]] = [[]]
-    phrase: list[str] | None = None
-    negate_phrase = False
-    pending_minus = False
-    for token in _QUERY_TOKEN_RE.findall(query):
-        if token in ("(", ")"):
-            raise QuerySyntaxError("parentheses are not supported: use OR between alternatives")
-        if token == '"':
-            if phrase is None:
-                phrase, negate_phrase, pending_minus = [], pending_minus, False
-            else:
-                if not phrase:
-                    raise QuerySyntaxError('empty quotes ""')
-                groups[-1].append(Term(tuple(phrase), negated=negate_phrase))
-                phrase = None
-            continue
-        if token.isspace():
-            pending_minus = False
-            continue
-        if token == "-" and phrase is None:
-            pending_minus = True
-            continue
-        if not _WORD_RE.match(token.lstrip("-")):
-            continue  # punctuation separates words, like in the texts
-        negated = token.startswith("-") and phrase is None
-        raw = token.lstrip("-")
-        if phrase is None and raw == "OR":
-            if not groups[-1]:
-                raise QuerySyntaxError("OR needs a search term on both sides")
-            groups.append([])
-            continue
-        prefix = raw.endswith("*")
-        word = norm(raw.rstrip("*"))
-        if len(word.replace("'", "")) < MIN_TERM:
-            raise QuerySyntaxError(f"{raw!r} is too short: search terms need at least {MIN_TERM} letters")
-        if phrase is not None:
-            phrase.append(word)
-        else:
-            groups[-1].append(Term((word,), prefix=prefix, negated=negated or pending_minus))
-            pending_minus = False
-    if not groups[-1]:
-        raise QuerySyntaxError("OR needs a search term on both sides" if len(groups) > 1 else "empty query")
-    for group in groups:
-        if all(t.negated for t in group):
-            raise QuerySyntaxError("a query needs at least one word to find, not only excluded ones")
-    return Query(groups)
-
-
-@dataclass(frozen=True, slots=True)
-class RegionFilter:
-    """A region to search in: posts naming a place inside it, or the oblast itself."""
-
-    code: str     # ISO 3166-2 for an oblast or Kyiv/Sevastopol, else KATOTTH
-    oblast: str   # ISO 3166-2 of the oblast it lies in
-    whole_oblast: bool
-
-    def sql(self) -> tuple[str, list[Any]]:
-        """A condition on the analysis `a`: its oblasts or places fall inside this region."""
-        if self.whole_oblast:
-            return "EXISTS (SELECT 1 FROM json_each(a.oblasts) WHERE value = ?)", [self.oblast]
-        return ("EXISTS (SELECT 1 FROM json_each(a.places) WHERE json_extract(value, '$.code') "
-                "IN (SELECT value FROM json_each(?)))", [json.dumps(_units_inside(self.code))])
-
-
-@functools.lru_cache(maxsize=64)
-def _units_inside(code: str) -> list[str]:
-    """KATOTTH codes of the units inside a raion, hromada or settlement, itself included."""
-    g = get_gazetteer()
-    return sorted(u for u in g.units if u == code or code in g.ancestors(u))
 
 
 def search_key(moment: datetime) -> int:
@@ -279,16 +30,19 @@ def search_key(moment: datetime) -> int:
 
 
 def search_sql(
-    query: Query,
+    match: str,
     *,
-    region: RegionFilter | None = None,
+    oblast: str | None = None,
+    units: Sequence[str] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     strikes: bool = False,
 ) -> tuple[str, list[Any]]:
-    """The page query and its parameters, less the last two: the cursor (keys below it) and LIMIT."""
+    """The page query for a `posts_words` MATCH expression and its parameters, less the last
+    two: the cursor (keys below it) and LIMIT. `oblast`: posts analysed as in that oblast;
+    `units`: posts naming one of those gazetteer units."""
     where = ["posts_words MATCH ?"]
-    params: list[Any] = [query.fts()]
+    params: list[Any] = [match]
     if since is not None:
         where.append("w.rowid >= ?")
         params.append(search_key(since))
@@ -297,10 +51,13 @@ def search_sql(
         params.append(search_key(until))
     if strikes:
         where.append("a.is_strike = 1")
-    if region is not None:
-        cond, cond_params = region.sql()
-        where.append(cond)
-        params.extend(cond_params)
+    if oblast is not None:
+        where.append("EXISTS (SELECT 1 FROM json_each(a.oblasts) WHERE value = ?)")
+        params.append(oblast)
+    if units is not None:
+        where.append("EXISTS (SELECT 1 FROM json_each(a.places) WHERE json_extract(value, '$.code') "
+                     "IN (SELECT value FROM json_each(?)))")
+        params.append(json.dumps(list(units)))
     sql = f"""SELECT w.rowid AS cursor, w.versions, p.id, p.stream, p.external_id, p.url,
                      p.published_at, p.title, p.text, p.edited, p.deleted_at, a.is_strike,
                      a.oblasts, a.places, {PHOTOS_SQL}
@@ -313,9 +70,11 @@ def search_sql(
 
 async def search_posts(
     db: Database,
-    query: Query,
+    match: str,
     *,
-    region: RegionFilter | None = None,
+    check: Callable[[str], bool] | None = None,
+    oblast: str | None = None,
+    units: Sequence[str] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     strikes: bool = False,
@@ -324,29 +83,23 @@ async def search_posts(
     skip: int = 0,
     batch: int = 200,
 ) -> AsyncIterator[dict[str, Any]]:
-    """Posts matching `query`, newest first, as export rows plus is_strike/oblasts/places and
+    """Posts matching `match`, newest first, as export rows plus is_strike/oblasts/places and
     `cursor` (pass the last one as `after` for the next page; `skip` pages by count).
 
     SQLite streams the word index in key order (published second, then id) with every filter
-    applied, so LIMIT stops it after a page; only phrases are checked in Python.
+    applied, so LIMIT stops it after a page; only `check` (given a post's title, text and
+    earlier wordings) runs in Python.
     """
-    sql, params = search_sql(query, region=region, since=since, until=until, strikes=strikes)
-    check = query.needs_check
+    sql, params = search_sql(match, oblast=oblast, units=units, since=since, until=until, strikes=strikes)
     cursor = (1 << 63) - 1 if after is None else after
     found = 0
     while found < limit:
-        # Phrases: most rows holding both words hold them together, so ask for little more.
+        # A checked match (a phrase): most rows holding both words hold them together, so ask for little more.
         want = min(batch, 2 * (limit - found + skip) + 10) if check else limit - found + skip
-        try:
-            rows = await db.fetchall(sql, (*params, cursor, want))
-        except StorageError as exc:
-            if "fts5" in str(exc).lower():  # our quoting makes this a bug, but say it plainly
-                raise QuerySyntaxError(f"the index rejected the query: {exc}") from exc
-            raise
+        rows = await db.fetchall(sql, (*params, cursor, want))
         for row in rows:
             cursor = row["cursor"]
-            if check and not query.matches("\n".join(
-                    x for x in (row["title"], row["text"], row["versions"]) if x)):
+            if check and not check("\n".join(x for x in (row["title"], row["text"], row["versions"]) if x)):
                 continue
             if skip:
                 skip -= 1
@@ -364,15 +117,3 @@ async def search_posts(
                 return
         if len(rows) < want:
             return
-
-
-def region_filter(query: str) -> tuple[RegionFilter, str] | None:
-    """The region a user means (UA-63, Харківщина, kharkiv, Ізюмський район, Балаклія) and its
-    readable name; the most likely one when a name is shared; None when nothing matches."""
-    places = find_places(query)
-    if not places:
-        return None
-    place = places[0]
-    whole = place.level in ("oblast", "city")
-    code = place.oblast if whole else place.code
-    return RegionFilter(code, place.oblast, whole), place.name

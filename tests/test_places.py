@@ -21,7 +21,7 @@ from analysis.places import (
     within,
 )
 from monitor.cli.main import main
-from storage.research import event_of
+from research.events import event_of
 from tests.test_research_cli import _archive
 
 # Examples from the table of the Cabinet of Ministers' resolution No. 55 of 27.01.2010.

@@ -21,15 +21,15 @@ from monitor.cli.main import main
 from monitor.config import load_config
 from monitor.daemon import poll_all_once
 from research.commands import DELIMITERS, write_rows
-from storage.database import Database
-from storage.research import (
+from research.events import (
     event_of,
     iter_events,
-    iter_stories,
     kyiv_date,
     strike_stats,
     strikes_per_day_by_oblast,
 )
+from storage.database import Database
+from storage.research import iter_stories
 from tests.fakes.server import serve
 from tests.fakes.tme import FakeTelegram, jpeg_bytes
 

@@ -1,4 +1,4 @@
-"""The measurement behind storage/search.py's choice, on a small labelled set: query words
+"""The measurement behind research/query.py's choice, on a small labelled set: query words
 expanded to their forms against a word index (chosen), a lemmatised FTS column, and trigram
 substrings of the shared stem. Run with `-s` to see the figures. Also: the search's own SQL on a
 real archive (the plan streams the index, no sort), paging, edits and the migration's backfill.
@@ -13,11 +13,17 @@ from pathlib import Path
 
 import aiosqlite
 
+from research.query import (
+    parse_query,
+    region_filter,
+    search_posts,
+    search_sql,
+    text_words,
+    word_forms,
+    word_lemmas,
+)
 from storage.database import Database
 from storage.schema import MIGRATIONS, migrate
-from storage.search import (
-    parse_query, region_filter, search_posts, search_sql, text_words, word_forms, word_lemmas,
-)
 
 CORPUS = [
     "Харківщина: внаслідок ракетного удару по Балаклії зруйновано будинок.",          # 0

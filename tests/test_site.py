@@ -32,12 +32,12 @@ from monitor.cli.main import main
 from monitor.config import Config, ConfigError, SiteConfig, load_config
 from monitor.ops import faults
 from monitor.planner import StoryPlanner
+from research.events import EVENT_KEYS
 from research.site import RenderReport, Site
 from research.site.worker import SiteWorker
 from storage.database import Database
 from storage.media import pending_media, store_media
 from storage.posts import upsert_posts
-from storage.research import EVENT_KEYS
 from storage.sources import ensure_source, record_success
 from storage.timeutil import utcnow
 
@@ -233,7 +233,8 @@ async def test_daemon_worker_renders_at_start_and_after_a_burst_of_polls(site: R
     shutil.copy(site.db, tmp_path / "archive.db")
     db = await Database.open(tmp_path / "archive.db")
     out = tmp_path / "www"
-    worker = SiteWorker(Site(db, Config(), out), debounce=0.05, sweep=60)
+    results: list[str | None] = []
+    worker = SiteWorker(Site(db, Config(), out), debounce=0.05, sweep=60, on_result=results.append)
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
     try:
@@ -245,10 +246,26 @@ async def test_daemon_worker_renders_at_start_and_after_a_burst_of_polls(site: R
         await _appears(out / "uk/index.html", "Запоріж")  # the lists are written after the story pages
         assert (out / "uk/story/6.html").exists()
         assert not faults.active()
+        assert results and set(results) == {None}  # every render succeeded, and said so
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
         await db.close()
+
+
+async def test_site_worker_reports_a_failed_render_to_its_callback(site: Rendered, tmp_path: Path) -> None:
+    out = tmp_path / "www"
+    out.write_text("a file where the folder should be")
+    results: list[str | None] = []
+    db = await Database.open(site.db, read_only=True)
+    try:
+        worker = SiteWorker(Site(db, Config(), out), debounce=0.05, sweep=60, on_result=results.append)
+        stop = asyncio.Event()
+        stop.set()  # render once at start, then stop
+        await worker.run(stop)
+    finally:
+        await db.close()
+    assert len(results) == 1 and (results[0] or "").startswith("site render failed"), results
 
 
 async def _appears(path: Path, text: str = "", timeout: float = 10) -> None:

@@ -109,13 +109,15 @@ def _port(value: str) -> int:
 async def _search(args: argparse.Namespace, app: App) -> int:
     from research.commands import run_search
 
-    return await run_search(args, app)
+    await run_search(args, app.db)
+    return EXIT_OK
 
 
 async def _stats(args: argparse.Namespace, app: App) -> int:
     from research.commands import run_stats
 
-    return await run_stats(args, app)
+    await run_stats(args, app.db)
+    return EXIT_OK
 
 
 async def _site(args: argparse.Namespace, app: App) -> int:
@@ -142,4 +144,5 @@ async def _serve(args: argparse.Namespace, app: App) -> int:
     require("datasette", "research", "`serve`")
     from research.serve import run_serve
 
-    return await run_serve(args, app)
+    await run_serve(app.db, Path(app.config.storage.database), args.port)
+    return EXIT_OK

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from io import StringIO
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from analysis.gazetteer import get_gazetteer
-from monitor.config import Config
+from dsns.timezone import KYIV
 from research.commands import csv_row
+from research.events import EVENT_KEYS
 from research.site.model import (
     LANGS,
     StoryView,
@@ -37,7 +38,7 @@ from research.site.model import (
 from research.site.output import Output, thumbnail
 from research.site.render import LABELS, render, story_summary
 from storage.database import Database
-from storage.research import EVENT_KEYS, KYIV, STORY_KEYS, iter_stories
+from storage.research import STORY_KEYS, iter_stories
 from storage.site import SitePost, figure_history, last_change, photo, story_posts
 from storage.sources import list_sources, silences
 from storage.timeutil import to_db, utcnow
@@ -59,10 +60,42 @@ class RenderReport:
     without_coordinates: int  # events left out of events.geojson
 
 
+class SiteSection(Protocol):
+    """What the site reads of the `[site]` settings."""
+
+    @property
+    def language(self) -> str: ...
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def licence(self) -> str: ...
+    @property
+    def tile_url(self) -> str: ...
+    @property
+    def attribution(self) -> str: ...
+
+
+class HealthSection(Protocol):
+    """What the site reads of the `[health]` settings: when a silent source counts as stale."""
+
+    @property
+    def stale_floor_hours(self) -> float: ...
+
+
+class SiteSettings(Protocol):
+    """The settings the site renders with (monitor.config.Config meets it), as the bot takes its
+    channels: the site knows nothing of how they are configured."""
+
+    @property
+    def site(self) -> SiteSection: ...
+    @property
+    def health(self) -> HealthSection: ...
+
+
 class Site:
     """The site in `out`, rendered from `db` with `config`'s `[site]` and `[health]` settings."""
 
-    def __init__(self, db: Database, config: Config, out: Path) -> None:
+    def __init__(self, db: Database, config: SiteSettings, out: Path) -> None:
         self.db = db
         self.config = config
         self.output = Output(Path(out))
@@ -285,7 +318,7 @@ def _json(value: Any) -> bytes:
     return (json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
-def _coverage(config: Config, sources: list[Any], quiet: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+def _coverage(config: SiteSettings, sources: list[Any], quiet: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
     """Each source's state as a reader needs it: working, failing, silent for longer than usual."""
     floor = config.health.stale_floor_hours * 3600
     out = []

@@ -11,7 +11,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from analysis.gazetteer import get_gazetteer
-from storage.research import KYIV, event_of, kyiv_date, oblast_label, place_point
+from dsns.timezone import KYIV
+from research.events import event_of, kyiv_date, oblast_label, place_point
 from storage.site import FigureRevision
 from storage.timeutil import from_db
 
@@ -55,7 +56,7 @@ class StoryView:
     sources: list[str]
     excerpt: str
     last_seen_at: str
-    event: dict[str, Any] | None  # the ACLED-shaped row (`storage.research.event_of`)
+    event: dict[str, Any] | None  # the ACLED-shaped row (`research.events.event_of`)
     history: dict[str, list[Step]] = field(default_factory=dict)
     updated: str = ""  # when its figures last changed (Atom's <updated>)
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import jinja2
 
-from bot.format import kyiv_time, weapon_label
+from analysis.labels import weapon_label
+from dsns.timezone import kyiv_time
 from research.site.model import StoryView, oblast_name, place_name
 from storage.timeutil import from_db
 

@@ -1,5 +1,6 @@
 """The daemon's side of the site: re-render after polls that changed stories, debounced, one
-render at a time; a failed render is a "site" fault in /healthz until one succeeds."""
+render at a time; each render's outcome goes to `on_result` (the daemon makes a failure a "site"
+fault in /healthz until one succeeds)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from monitor.ops import faults
 from research.site.build import RenderReport, Site
 
 __all__ = ["SiteWorker"]
@@ -23,12 +23,17 @@ SWEEP_SECONDS = 300.0
 
 class SiteWorker:
     """`poke()` after a poll that changed stories; `run(stop)` renders everything once, then
-    what changed, `debounce` seconds after the last poke of a burst."""
+    what changed, `debounce` seconds after the last poke of a burst. `on_result` hears of every
+    render: a one-line error when it failed, None when it succeeded."""
 
-    def __init__(self, site: Site, debounce: float, sweep: float = SWEEP_SECONDS) -> None:
+    def __init__(
+        self, site: Site, debounce: float, sweep: float = SWEEP_SECONDS,
+        on_result: Callable[[str | None], None] = lambda _error: None,
+    ) -> None:
         self.site = site
         self.debounce = debounce
         self.sweep = sweep
+        self.on_result = on_result
         self._poked = asyncio.Event()
 
     def poke(self) -> None:
@@ -51,9 +56,9 @@ class SiteWorker:
         except Exception as exc:
             # The archive and the alerts go on; the site is retried at the next change or sweep.
             log.exception("site: render failed")
-            faults.report("site", f"site render failed ({type(exc).__name__}: {exc})")
+            self.on_result(f"site render failed ({type(exc).__name__}: {exc})")
             return None
-        faults.clear("site")
+        self.on_result(None)
         if report.stories or report.written:
             log.info(
                 "site: %d stories rendered, %d files written in %.1f s", report.stories, report.written, report.seconds,

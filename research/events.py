@@ -1,0 +1,259 @@
+"""ACLED-style events and strike statistics out of the archive's stories, for researchers.
+
+Events follow the ACLED codebook's columns so they load into tools built for ACLED. Choices:
+- event_type is always "Explosions/Remote violence" (only strike stories become events).
+- sub_event_type: "Air/drone strike" when the only weapons named are aerial (drone, fpv,
+  guided_bomb: glide bombs are dropped by aircraft); otherwise, missiles included,
+  "Shelling/artillery/missile attack". DSNS rarely says whether a missile was air-launched,
+  and ACLED codes ground- and sea-launched missiles as shelling; the `weapons` column is kept
+  so a user can recode.
+- location: the most precise place the story names (city district, settlement, hromada,
+  raion); with only an oblast, its administrative centre, as ACLED does at precision 3.
+- fatalities: the story's figure (the highest any of its reports gave, since reports only
+  update upwards); none stated counts 0, as ACLED records unknown fatalities.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+from analysis.gazetteer import ISO_NAMES_EN, Unit, get_gazetteer
+from dsns.timezone import KYIV
+from storage.database import Database
+from storage.research import strike_groups, strike_story_pages
+from storage.timeutil import from_db
+
+__all__ = [
+    "EVENT_KEYS", "iter_events", "event_of", "kyiv_date", "sub_event_type", "strike_stats",
+    "strikes_per_day_by_oblast", "oblast_label", "place_point",
+]
+
+AERIAL = frozenset({"drone", "fpv", "guided_bomb"})
+EVENT_KEYS = (
+    "event_id_cnty", "event_date", "year", "time_precision", "disorder_type", "event_type",
+    "sub_event_type", "actor1", "country", "iso", "admin1", "admin2", "admin3", "location",
+    "latitude", "longitude", "geo_precision", "source", "notes", "fatalities", "injured",
+    "children_killed", "children_injured", "weapons", "story_id", "post_urls",
+)
+# ACLED's names where they differ from the ISO short names.
+_ADMIN1 = {**ISO_NAMES_EN, "UA-30": "Kyiv City", "UA-32": "Kyiv", "UA-43": "Autonomous Republic of Crimea"}
+_PRECISION = {"city_district": 1, "settlement": 1, "city": 1, "hromada": 2, "raion": 2, "oblast": 3}
+_RANK = {"city_district": 0, "settlement": 1, "city": 1, "hromada": 2, "raion": 3, "oblast": 4}
+NOTES_MAX = 600
+
+
+def kyiv_date(value: str | None) -> str | None:
+    """The Kyiv calendar date (YYYY-MM-DD) of an archive timestamp: a 01:30 Kyiv strike is
+    22:30 UTC the day before, and ACLED dates events locally."""
+    if value and len(value) == 20 and value.endswith("Z"):  # the archive's own form (to_db)
+        return _kyiv_date_of_hour(value[:13])
+    moment = from_db(value)
+    return moment.astimezone(KYIV).date().isoformat() if moment else None
+
+
+@functools.lru_cache(maxsize=65_536)
+def _kyiv_date_of_hour(hour: str) -> str | None:
+    """The Kyiv date of a UTC hour ("2024-05-01T22"): Kyiv's offset has been whole hours since
+    1924, so the hour decides the date. A year is 8,760 hours: the cache holds seven years."""
+    try:
+        moment = datetime.fromisoformat(f"{hour}:00:00+00:00")
+    except ValueError:
+        return None
+    return moment.astimezone(KYIV).date().isoformat()
+
+
+def sub_event_type(weapons: list[str]) -> str:
+    """ACLED sub-event type for the weapons a story names (see the module docstring)."""
+    if weapons and set(weapons) <= AERIAL:
+        return "Air/drone strike"
+    return "Shelling/artillery/missile attack"
+
+
+def _best_place(places: list[dict[str, Any]], oblasts: list[str]) -> Unit | None:
+    """The most precise gazetteer unit named, else the first oblast's centre."""
+    g = get_gazetteer()
+    units: list[Unit] = []
+    for place in places:
+        try:
+            units.append(g.unit(place["code"]))
+        except KeyError:
+            continue
+    if units:
+        return min(units, key=lambda u: _RANK.get(u.level, 5))  # min is stable: first named wins
+    for iso in oblasts:
+        try:
+            return g.oblast_unit(iso)
+        except KeyError:
+            continue
+    return None
+
+
+def _located(unit: Unit) -> tuple[Unit, int]:
+    """The unit that carries the coordinates and the ACLED precision code."""
+    g = get_gazetteer()
+    precision = _PRECISION.get(unit.level, 3)
+    if unit.level == "oblast" and unit.centre in g.units:
+        return g.units[unit.centre], 3
+    probe = unit
+    while probe.lat is None and probe.parent in g.units:
+        probe = g.units[probe.parent]
+        precision = max(precision, _PRECISION.get(probe.level, 3))
+    return probe, precision
+
+
+def _name(unit: Unit | None) -> str | None:
+    return (unit.name_en or unit.name_uk) if unit else None
+
+
+def _where(places: list[dict[str, Any]], oblasts: list[str]) -> dict[str, Any] | None:
+    """An event's location columns (and, under "others", the other places named, for its notes)."""
+    g = get_gazetteer()
+    unit = _best_place(places, oblasts)
+    if unit is None:
+        return None
+    located, precision = _located(unit)
+    raion = g.units.get(unit.raion_code) if unit.raion_code else None
+    hromada = g.units.get(unit.hromada_code) if unit.hromada_code else None
+    return {
+        "admin1": _ADMIN1.get(unit.oblast, unit.oblast), "admin2": _name(raion), "admin3": _name(hromada),
+        "location": _name(located if unit.level == "oblast" else unit),
+        "latitude": located.lat, "longitude": located.lon, "geo_precision": precision,
+        "oblast": unit.oblast,
+        "others": [p["name"] for p in places
+                   if p.get("code") != unit.code and p.get("level") not in ("oblast", "city")],
+    }
+
+
+@functools.lru_cache(maxsize=4096)
+def _where_of_json(places: str, oblasts: str) -> dict[str, Any] | None:
+    """`_where` keyed by the stories' own JSON: the same towns come up day after day, so most
+    stories skip decoding their places and the gazetteer walk (bounded: memory stays flat)."""
+    return _where(json.loads(places), json.loads(oblasts))
+
+
+def _notes(text: str | None, others: list[str]) -> str:
+    """The first post's text on one line, cut at NOTES_MAX, and the other places named."""
+    text = text or ""
+    head = text[: NOTES_MAX + NOTES_MAX // 4]  # its words begin the whole text's words
+    notes = " ".join(head.split())
+    if len(notes) <= NOTES_MAX and len(head) < len(text):
+        notes = " ".join(text.split())
+    if len(notes) > NOTES_MAX:
+        notes = notes[: NOTES_MAX - 1].rstrip() + "…"
+    if others:
+        notes += f" [Also named: {', '.join(others)}]"
+    return notes
+
+
+def _event(
+    story_id: int, event_at: str | None, figures: tuple[int | None, int | None, int | None, int | None],
+    weapons: list[str], first_text: str | None, sources: list[str], post_urls: list[str], where: dict[str, Any],
+) -> dict[str, Any]:
+    """The event row of a strike story; `figures` are its killed, injured, children killed and injured."""
+    date = kyiv_date(event_at)
+    killed, injured, children_killed, children_injured = figures
+    return {
+        "event_id_cnty": f"UKR-DSNS-{story_id}", "event_date": date,
+        "year": int(date[:4]) if date else None, "time_precision": 1,
+        "disorder_type": "Political violence", "event_type": "Explosions/Remote violence",
+        "sub_event_type": sub_event_type(weapons), "actor1": "Military Forces of Russia (2000-)",
+        "country": "Ukraine", "iso": 804, "admin1": where["admin1"], "admin2": where["admin2"],
+        "admin3": where["admin3"], "location": where["location"], "latitude": where["latitude"],
+        "longitude": where["longitude"], "geo_precision": where["geo_precision"],
+        "source": "; ".join(sources), "notes": _notes(first_text, where["others"]),
+        "fatalities": killed or 0, "injured": injured or 0,
+        "children_killed": children_killed or 0, "children_injured": children_injured or 0,
+        "weapons": weapons, "story_id": story_id, "post_urls": post_urls,
+        "oblast": where["oblast"],  # ISO code; not an ACLED column, so exports leave it out
+    }
+
+
+def event_of(story: dict[str, Any]) -> dict[str, Any] | None:
+    """The ACLED-shaped row (EVENT_KEYS) for a strike story (as iter_stories gives it); None
+    when it names no place."""
+    where = _where(story["places"], story["oblasts"])
+    if where is None:
+        return None
+    figures = (story["killed"], story["injured"], story["children_killed"], story["children_injured"])
+    return _event(story["id"], story["event_at"], figures, story["weapons"], story.get("first_text"),
+                  story["sources"], story["post_urls"], where)
+
+
+async def iter_events(
+    db: Database, *, since: datetime | None = None, until: datetime | None = None, batch: int = 1000,
+) -> AsyncIterator[dict[str, Any]]:
+    """One ACLED-shaped row per strike story that names a place, oldest story first.
+
+    Strike stories come a page at a time with their posts (`storage.research.strike_story_pages`,
+    which reads the next page while this one is turned into rows), and each location from
+    `_where_of_json` (cached by the places' JSON), so memory stays flat whatever the archive's size.
+    """
+    pages = strike_story_pages(db, since=since, until=until, batch=batch)
+    try:
+        async for page, posts in pages:
+            for story_id, event_at, oblasts, places, weapons, *figures, first_text in page:
+                where = _where_of_json(places, oblasts)
+                if where is None:
+                    continue
+                own = posts.get(story_id, [])
+                yield _event(story_id, event_at, tuple(figures), json.loads(weapons), first_text,  # type: ignore[arg-type]
+                             list(dict.fromkeys(stream for stream, _ in own)), [url for _, url in own if url], where)
+    finally:
+        await pages.aclose()  # a reader that stops early leaves no query running
+
+
+def _day(key: str | None) -> str:
+    """The Kyiv date of a strike group's moment: a UTC hour ("2024-05-01T22") or a whole timestamp."""
+    return (_kyiv_date_of_hour(key) if key and len(key) == 13 else kyiv_date(key)) or "?"
+
+
+async def strike_stats(
+    db: Database, by: str, *, since: datetime | None = None, until: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Strike stories counted by oblast, Kyiv day or weapon, with killed/injured sums.
+
+    A story naming two oblasts (or weapons) counts once in each, so rows may sum to more than
+    the number of strikes. One GROUP BY in SQLite; by day, its UTC hours are folded into Kyiv days.
+    """
+    if by != "day":
+        groups = await strike_groups(db, [by], since, until)
+        rows = [{by: g[by], "strikes": g["strikes"], "killed": g["killed"], "injured": g["injured"]} for g in groups]
+        return sorted(rows, key=lambda r: (-r["strikes"], r[by]))
+    days: dict[str, dict[str, Any]] = {}
+    for g in await strike_groups(db, ["hour"], since, until):
+        day = _day(g["hour"])
+        row = days.setdefault(day, {"day": day, "strikes": 0, "killed": 0, "injured": 0})
+        for column in ("strikes", "killed", "injured"):
+            row[column] += g[column]
+    return [days[k] for k in sorted(days)]
+
+
+async def strikes_per_day_by_oblast(
+    db: Database, *, since: datetime | None = None, until: datetime | None = None,
+) -> dict[str, dict[str, int]]:
+    """Strike stories per Kyiv day and oblast ("?" for none named), for the chart."""
+    days: dict[str, dict[str, int]] = {}
+    for g in await strike_groups(db, ["hour", "oblast"], since, until):
+        per = days.setdefault(_day(g["hour"]), {})
+        per[g["oblast"]] = per.get(g["oblast"], 0) + g["strikes"]
+    return days
+
+
+def oblast_label(iso: str) -> str:
+    """An oblast's English name for tables and charts (UA-63 -> Kharkiv)."""
+    return _ADMIN1.get(iso, iso)
+
+
+def place_point(code: str) -> tuple[float, float] | None:
+    """(lat, lon) to draw a place at: its own, else its nearest enclosing unit's; an oblast at
+    its centre. None when neither it nor any unit around it has coordinates."""
+    g = get_gazetteer()
+    try:
+        located, _ = _located(g.unit(code))
+    except KeyError:
+        return None
+    return (located.lat, located.lon) if located.lat is not None and located.lon is not None else None
