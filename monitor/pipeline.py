@@ -34,7 +34,9 @@ from storage.analyses import record_analysis_error, save_analysis
 from storage.database import Database
 from storage.media import PendingMedia
 from storage.payloads import pack, store_payloads
-from storage.posts import Change, fault_of_post, is_unchanged, known_posts, mark_deleted, upsert_posts
+from storage.posts import (
+    Change, fault_of_post, is_unchanged, known_posts, mark_deleted, upsert_posts, vanished_posts,
+)
 from storage.stories import note_deletions
 from storage.sources import SourceState, ensure_source, get_source, post_profile, record_failure, record_success
 from storage.timeutil import utcnow
@@ -332,13 +334,7 @@ class Pipeline:
         """Soft-delete posts inside the id range a re-read covered that the channel no longer shows."""
         assert result.covered is not None
         low, high = result.covered
-        seen = {p.external_id for p in result.posts}
-        async with conn.execute(
-            """SELECT external_id FROM posts WHERE stream = ? AND deleted_at IS NULL
-               AND CAST(external_id AS INTEGER) BETWEEN ? AND ?""",
-            (source.stream, low, high),
-        ) as cursor:
-            gone = [row[0] for row in await cursor.fetchall() if row[0] not in seen]
+        gone = await vanished_posts(conn, source.stream, low, high, {p.external_id for p in result.posts})
         if gone:
             marked = await mark_deleted(conn, source.stream, gone)
             await note_deletions(conn, marked)

@@ -16,7 +16,7 @@ from storage.timeutil import from_db, to_db, utcnow
 
 __all__ = [
     "StoredPost", "Change", "upsert_posts", "text_hash", "mark_deleted", "known_posts", "is_unchanged",
-    "fault_of_post", "stored_post",
+    "fault_of_post", "stored_post", "VANISHED_SQL", "vanished_posts",
 ]
 
 _ALIAS = "alias"
@@ -231,3 +231,16 @@ async def mark_deleted(conn: aiosqlite.Connection, stream: str, external_ids: li
         ) as cursor:
             marked.extend(int(row[0]) for row in await cursor.fetchall())
     return marked
+
+
+# On the `posts_external_num` index: a range of one channel's message numbers, whatever its size.
+VANISHED_SQL = """SELECT external_id FROM posts WHERE stream = ? AND deleted_at IS NULL
+                  AND external_num BETWEEN ? AND ?"""
+
+
+async def vanished_posts(
+    conn: aiosqlite.Connection, stream: str, low: int, high: int, seen: set[str]
+) -> list[str]:
+    """External ids of the stream's posts numbered low..high that are not deleted and not in `seen`."""
+    async with conn.execute(VANISHED_SQL, (stream, low, high)) as cursor:
+        return [row[0] for row in await cursor.fetchall() if row[0] not in seen]
