@@ -30,7 +30,7 @@ from monitor.config import Config, RSSSource, TelegramMTProtoSource, TelegramWeb
 from monitor.mtproto import ClientFactory, MTProtoHub
 from monitor.photos import PhotoWorker
 from monitor.sinks import AlertSink
-from storage.analyses import record_analysis_error, save_analysis
+from storage.analyses import record_analysis_error, record_analysis_errors, save_analyses
 from storage.database import Database
 from storage.media import PendingMedia
 from storage.payloads import pack, store_payloads
@@ -290,15 +290,14 @@ class Pipeline:
         source_id: int, posts: list[RawPost], readings: dict[int, Reading],
     ) -> list[Change]:
         changes = await upsert_posts(conn, source_id, posts)
-        for change in changes:
-            if id(change.raw) not in readings:  # its text changed since it was analysed
-                readings.update(self._analyze_all(source, [change.raw]))
-            reading = readings[id(change.raw)]
-            if isinstance(reading, Analysis):
-                await save_analysis(conn, change.post.id, reading)
-                await self.stories.attach_and_plan(conn, change, reading)
-            else:
-                await record_analysis_error(conn, change.post.id, ANALYZER_VERSION, reading)
+        # Its text changed since it was analysed (an edit between the read and the write lock).
+        readings.update(self._analyze_all(source, [c.raw for c in changes if id(c.raw) not in readings]))
+        analysed = [(c, r) for c in changes if isinstance(r := readings[id(c.raw)], Analysis)]
+        await save_analyses(conn, [(c.post.id, r) for c, r in analysed])
+        await record_analysis_errors(
+            conn, [(c.post.id, r) for c in changes if isinstance(r := readings[id(c.raw)], Exception)], ANALYZER_VERSION
+        )
+        await self.stories.attach_all(conn, analysed)
         return changes
 
     def _note_troubles(

@@ -11,7 +11,7 @@ from storage.database import Database
 from storage.timeutil import from_db, to_db, utcnow
 
 __all__ = [
-    "OutboxItem", "Backlog", "plan_alerts", "due_items", "expire_stale", "mark_sent", "mark_retry", "mark_dropped",
+    "OutboxItem", "Backlog", "AlertPlan", "plan_alerts", "queue_alerts", "due_items", "expire_stale", "mark_sent", "mark_retry", "mark_dropped",
     "outbox_backlog",
 ]
 
@@ -31,18 +31,39 @@ class OutboxItem:
 
 
 async def plan_alerts(conn: aiosqlite.Connection, chat_ids: list[int], story_id: int, post_id: int, revision: int) -> int:
-    """Queue the story for each chat, once per (chat, story); a new revision re-queues a sent alert for editing.
-
-    Runs inside the transaction that stored the post. Returns the number of rows queued.
-    `post_id` is the post that brought this revision: its publication time is the news' time.
-    """
-    now = utcnow()
+    """Queue the story for each chat (see `queue_alerts`); `post_id` is the post that brought
+    this revision. Returns the number of rows queued."""
     async with conn.execute("SELECT published_at FROM posts WHERE id = ?", (post_id,)) as cursor:
         row = await cursor.fetchone()
-    published = from_db(row[0]) if row else None
-    # A post dated in the future must not jump the queue for ever nor escape expiry.
-    news_at = to_db(min(published, now) if published else now)
+    return await queue_alerts(conn, [AlertPlan(chat_ids, story_id, post_id, revision, from_db(row[0]) if row else None)])
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPlan:
+    """A story's revision for some chats; `published` is when the post that brought it was published."""
+
+    chat_ids: list[int]
+    story_id: int
+    post_id: int
+    revision: int
+    published: datetime | None
+
+
+async def queue_alerts(conn: aiosqlite.Connection, plans: list[AlertPlan]) -> int:
+    """Queue each plan's story for its chats, once per (chat, story); a new revision re-queues a
+    sent alert for editing. Plans apply in order, in one statement.
+
+    Runs inside the transaction that stored the posts. Returns the number of rows queued.
+    """
+    now = utcnow()
     before = conn.total_changes
+    rows = []
+    for plan in plans:
+        # A post dated in the future must not jump the queue for ever nor escape expiry: its
+        # publication is the news' time, never later than now.
+        news_at = to_db(min(plan.published, now) if plan.published else now)
+        rows += [(chat_id, plan.story_id, plan.post_id, plan.revision, to_db(now), to_db(now), news_at)
+                 for chat_id in plan.chat_ids]
     await conn.executemany(
         """INSERT INTO outbox (chat_id, story_id, post_id, revision, created_at, queued_at, news_at)
            VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -50,7 +71,7 @@ async def plan_alerts(conn: aiosqlite.Connection, chat_ids: list[int], story_id:
                status = 'pending', attempts = 0, next_attempt_at = NULL,
                queued_at = excluded.queued_at, news_at = excluded.news_at
            WHERE excluded.revision > outbox.revision""",
-        [(chat_id, story_id, post_id, revision, to_db(now), to_db(now), news_at) for chat_id in chat_ids],
+        rows,
     )
     return conn.total_changes - before
 

@@ -59,67 +59,91 @@ async def upsert_posts(
 
     Runs inside the caller's write transaction. A post seen again with the same text changes
     nothing but its view count; a post whose text changed gets a new `post_versions` row and
-    keeps its latest text, so the full-text index always searches the current wording.
+    keeps its latest text, so the word index always searches the current wording. Each kind of
+    row goes in by one executemany for the whole batch: a page costs a handful of statements,
+    not a few per post.
     """
     seen_at = utcnow()
     now = to_db(seen_at)
     # One row per identity: a batch that repeats a post keeps its last (newest) copy.
     posts = list({(p.stream, p.external_id): p for p in posts}.values())
     known = await known_posts(conn, posts)
-    changes: list[Change] = []
-    versions: list[tuple[int, int, str | None, str, str, str | None]] = []
-    media: list[tuple[int, int, str]] = []
+    canonicals = {id(p): canonical_url(p.url) if p.kind == "article" else None for p in posts}
+    archived = await _posts_by_canonical(
+        conn, [c for p in posts if (c := canonicals[id(p)]) and (p.stream, p.external_id) not in known]
+    )
+    inserts: list[RawPost] = []
+    aliases: list[tuple[RawPost, str]] = []  # (post, canonical URL of the post it copies)
+    touched: list[tuple[int | None, int, int]] = []
+    edits: list[tuple] = []
+    edited: list[tuple[RawPost, int, int]] = []
     for raw in posts:
-        digest = text_hash(raw.title, raw.text)
         row = known.get((raw.stream, raw.external_id))
-        canonical = canonical_url(raw.url) if raw.kind == "article" else None
-        if row is None and canonical is not None and await _alias_of(conn, raw, canonical, source_id, now):
-            continue  # the same article, already archived from another feed
+        canonical = canonicals[id(raw)]
         if row is None:
-            published = _clamped(raw.published_at, seen_at)
-            inserted = await conn.execute_insert(
-                """INSERT INTO posts (stream, external_id, source_id, url, published_at, title,
-                       text, text_hash, kind, edited, views, forwarded_from, link_preview,
-                       first_seen_at, updated_at, canonical_url)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (
-                    raw.stream, raw.external_id, source_id, raw.url, to_db(published),
-                    raw.title, raw.text, digest, raw.kind, int(raw.edited), raw.views,
-                    raw.forwarded_from, raw.link_preview, now, now, canonical,
-                ),
+            if canonical is not None and canonical in archived:
+                aliases.append((raw, canonical))  # the same article, already archived from another feed
+            else:
+                inserts.append(raw)
+                if canonical is not None:
+                    archived[canonical] = None  # a later copy in this batch is an alias of this one
+            continue
+        post_id, _, version = row
+        if is_unchanged(row, raw):
+            if raw.views is not None or raw.edited:
+                touched.append((raw.views, int(raw.edited), post_id))
+            continue
+        digest = text_hash(raw.title, raw.text)
+        edits.append((raw.title, raw.text, digest, version + 1, raw.views, now, raw.url, post_id))
+        edited.append((raw, post_id, version + 1))
+    await conn.executemany(
+        """INSERT INTO posts (stream, external_id, source_id, url, published_at, title,
+               text, text_hash, kind, edited, views, forwarded_from, link_preview,
+               first_seen_at, updated_at, canonical_url)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [
+            (
+                raw.stream, raw.external_id, source_id, raw.url, to_db(_clamped(raw.published_at, seen_at)),
+                raw.title, raw.text, text_hash(raw.title, raw.text), raw.kind, int(raw.edited), raw.views,
+                raw.forwarded_from, raw.link_preview, now, now, canonicals[id(raw)],
             )
-            assert inserted is not None
-            post_id, version = int(inserted[0]), 1
-            known[(raw.stream, raw.external_id)] = (post_id, digest, version)
-            changes.append(Change("new", _stored(post_id, raw, version, published), raw))
-        else:
-            post_id, old_hash, version = row
-            if is_unchanged(row, raw):
-                if raw.views is not None or raw.edited:
-                    await conn.execute(
-                        "UPDATE posts SET views = COALESCE(?, views), edited = MAX(edited, ?) WHERE id = ?",
-                        (raw.views, int(raw.edited), post_id),
-                    )
-                continue
-            version += 1
-            await conn.execute(
-                """UPDATE posts SET title = ?, text = ?, text_hash = ?, edited = 1, version = ?,
-                       views = COALESCE(?, views), updated_at = ?, url = COALESCE(?, url)
-                   WHERE id = ?""",
-                (raw.title, raw.text, digest, version, raw.views, now, raw.url, post_id),
-            )
-            known[(raw.stream, raw.external_id)] = (post_id, digest, version)
-            changes.append(Change("edited", _stored(post_id, raw, version, _clamped(raw.published_at, seen_at)), raw))
-        versions.append((post_id, version, raw.title, raw.text, digest, now))
-        # An edit may add photos; existing slots keep their downloaded bytes.
-        media.extend((post_id, position, url) for position, url in enumerate(raw.photos))
+            for raw in inserts
+        ],
+    )
+    await conn.executemany(
+        "UPDATE posts SET views = COALESCE(?, views), edited = MAX(edited, ?) WHERE id = ?", touched
+    )
+    await conn.executemany(
+        """UPDATE posts SET title = ?, text = ?, text_hash = ?, edited = 1, version = ?,
+               views = COALESCE(?, views), updated_at = ?, url = COALESCE(?, url)
+           WHERE id = ?""",
+        edits,
+    )
+    ids = {key: row[0] for key, row in (await known_posts(conn, inserts)).items()}
+    if aliases:
+        archived.update(await _posts_by_canonical(conn, [c for _, c in aliases if archived[c] is None]))
+        await conn.executemany(
+            """INSERT OR IGNORE INTO post_aliases (stream, external_id, post_id, source_id, first_seen_at)
+               VALUES (?, ?, ?, ?, ?)""",
+            [(raw.stream, raw.external_id, archived[c], source_id, now) for raw, c in aliases],
+        )
+    changes = [
+        Change("new", _stored(ids[(raw.stream, raw.external_id)], raw, 1, _clamped(raw.published_at, seen_at)), raw)
+        for raw in inserts
+    ]
+    changes += [Change("edited", _stored(post_id, raw, version, _clamped(raw.published_at, seen_at)), raw)
+                for raw, post_id, version in edited]
+    order = {id(raw): n for n, raw in enumerate(posts)}
+    changes.sort(key=lambda change: order[id(change.raw)])
     await conn.executemany(
         """INSERT INTO post_versions (post_id, version, title, text, text_hash, seen_at)
            VALUES (?, ?, ?, ?, ?, ?)""",
-        versions,
+        [(c.post.id, c.post.version, c.raw.title, c.raw.text, text_hash(c.raw.title, c.raw.text), now) for c in changes],
     )
+    # An edit may add photos; existing slots keep their downloaded bytes.
     await conn.executemany(
-        "INSERT OR IGNORE INTO post_media (post_id, position, url) VALUES (?, ?, ?)", media
+        "INSERT OR IGNORE INTO post_media (post_id, position, url) VALUES (?, ?, ?)",
+        [(c.post.id, position, url) for c in changes for position, url in enumerate(c.raw.photos)],
     )
     return changes
 
@@ -129,20 +153,19 @@ def is_unchanged(known: tuple[int, str, int] | None, raw: RawPost) -> bool:
     return known is not None and known[1] in (_ALIAS, text_hash(raw.title, raw.text))
 
 
-async def _alias_of(conn: aiosqlite.Connection, raw: RawPost, canonical: str, source_id: int, now: str | None) -> bool:
-    """Link (stream, external_id) to an archived post with the same canonical URL, if any."""
-    async with conn.execute(
-        "SELECT id FROM posts WHERE canonical_url = ? ORDER BY id LIMIT 1", (canonical,)
-    ) as cursor:
-        row = await cursor.fetchone()
-    if row is None:
-        return False
-    await conn.execute(
-        """INSERT OR IGNORE INTO post_aliases (stream, external_id, post_id, source_id, first_seen_at)
-           VALUES (?, ?, ?, ?, ?)""",
-        (raw.stream, raw.external_id, row[0], source_id, now),
-    )
-    return True
+async def _posts_by_canonical(conn: aiosqlite.Connection, urls: list[str]) -> dict[str, int | None]:
+    """Canonical URL → the first archived post with it, for those of `urls` the archive holds."""
+    found: dict[str, int | None] = {}
+    urls = sorted(set(urls))
+    for start in range(0, len(urls), 500):
+        chunk = urls[start : start + 500]
+        async with conn.execute(
+            f"SELECT canonical_url, min(id) FROM posts WHERE canonical_url IN ({','.join('?' * len(chunk))}) "
+            "GROUP BY canonical_url",
+            chunk,
+        ) as cursor:
+            found.update((row[0], int(row[1])) for row in await cursor.fetchall())
+    return found
 
 
 async def known_posts(

@@ -122,16 +122,19 @@ async def deactivate_chat(db: Database, chat_id: int) -> None:
         )
 
 
-async def chats_watching(conn: aiosqlite.Connection, regions: set[str]) -> list[int]:
-    """Active, unmuted chats that watch any of `regions`."""
-    if not regions:
-        return []
-    marks = ",".join("?" * len(regions))
-    async with conn.execute(
-        f"""SELECT DISTINCT s.chat_id FROM subscriptions s JOIN chats c ON c.chat_id = s.chat_id
-            WHERE s.region IN ({marks}) AND c.active = 1
-              AND (c.muted_until IS NULL OR c.muted_until <= ?)
-            ORDER BY s.chat_id""",
-        (*sorted(regions), to_db(utcnow())),
-    ) as cursor:
-        return [row[0] for row in await cursor.fetchall()]
+async def chats_watching(conn: aiosqlite.Connection, regions: set[str]) -> dict[str, set[int]]:
+    """region → the active, unmuted chats that watch it, for those of `regions` someone watches
+    (one query for the regions of a whole page of stories)."""
+    found: dict[str, set[int]] = {}
+    ordered = sorted(regions)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        async with conn.execute(
+            f"""SELECT s.region, s.chat_id FROM subscriptions s JOIN chats c ON c.chat_id = s.chat_id
+                WHERE s.region IN ({','.join('?' * len(chunk))}) AND c.active = 1
+                  AND (c.muted_until IS NULL OR c.muted_until <= ?)""",
+            (*chunk, to_db(utcnow())),
+        ) as cursor:
+            for region, chat_id in await cursor.fetchall():
+                found.setdefault(region, set()).add(chat_id)
+    return found
