@@ -7,6 +7,7 @@ import json
 import aiosqlite
 
 from analysis.model import Analysis
+from storage.database import write_rows
 from storage.timeutil import to_db, utcnow
 
 __all__ = ["save_analysis", "save_analyses", "record_analysis_error", "record_analysis_errors"]
@@ -24,7 +25,8 @@ async def save_analysis(conn: aiosqlite.Connection, post_id: int, analysis: Anal
 async def save_analyses(conn: aiosqlite.Connection, readings: list[tuple[int, Analysis]]) -> None:
     """Replace each (post id, analysis)'s analysis, and forget its error (in the caller's transaction)."""
     now = to_db(utcnow())
-    await conn.executemany(
+    await write_rows(
+        conn,
         """INSERT INTO analyses (post_id, version, is_strike, weapons, oblasts, places, killed,
                injured, children_killed, children_injured, analyzed_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -42,7 +44,7 @@ async def save_analyses(conn: aiosqlite.Connection, readings: list[tuple[int, An
             for post_id, a in readings
         ],
     )
-    await conn.executemany("DELETE FROM analysis_errors WHERE post_id = ?", [(post_id,) for post_id, _ in readings])
+    await write_rows(conn, "DELETE FROM analysis_errors WHERE post_id = ?", [(post_id,) for post_id, _ in readings])
 
 
 async def record_analysis_error(conn: aiosqlite.Connection, post_id: int, version: str, error: BaseException) -> None:
@@ -57,7 +59,8 @@ async def record_analysis_errors(conn: aiosqlite.Connection, failures: list[tupl
     `reanalyze` succeeds.
     """
     now = to_db(utcnow())
-    await conn.executemany(
+    await write_rows(
+        conn,
         """INSERT INTO analysis_errors (post_id, version, error, failed_at) VALUES (?, ?, ?, ?)
            ON CONFLICT (post_id) DO UPDATE SET version = excluded.version, error = excluded.error,
                failed_at = excluded.failed_at""",

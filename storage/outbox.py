@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from storage.database import Database
+from storage.database import Database, write_rows
 from storage.timeutil import from_db, to_db, utcnow
 
 __all__ = [
@@ -64,7 +64,8 @@ async def queue_alerts(conn: aiosqlite.Connection, plans: list[AlertPlan]) -> in
         news_at = to_db(min(plan.published, now) if plan.published else now)
         rows += [(chat_id, plan.story_id, plan.post_id, plan.revision, to_db(now), to_db(now), news_at)
                  for chat_id in plan.chat_ids]
-    await conn.executemany(
+    await write_rows(
+        conn,
         """INSERT INTO outbox (chat_id, story_id, post_id, revision, created_at, queued_at, news_at)
            VALUES (?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (chat_id, story_id) DO UPDATE SET revision = excluded.revision,

@@ -11,6 +11,7 @@ import aiosqlite
 
 from collectors.base import RawPost
 from storage.canonical import canonical_url
+from storage.database import write_rows
 from storage.errors import StorageError
 from storage.timeutil import from_db, to_db, utcnow
 
@@ -96,7 +97,8 @@ async def upsert_posts(
         digest = text_hash(raw.title, raw.text)
         edits.append((raw.title, raw.text, digest, version + 1, raw.views, now, raw.url, post_id))
         edited.append((raw, post_id, version + 1))
-    await conn.executemany(
+    await write_rows(
+        conn,
         """INSERT INTO posts (stream, external_id, source_id, url, published_at, title,
                text, text_hash, kind, edited, views, forwarded_from, link_preview,
                first_seen_at, updated_at, canonical_url)
@@ -110,10 +112,12 @@ async def upsert_posts(
             for raw in inserts
         ],
     )
-    await conn.executemany(
+    await write_rows(
+        conn,
         "UPDATE posts SET views = COALESCE(?, views), edited = MAX(edited, ?) WHERE id = ?", touched
     )
-    await conn.executemany(
+    await write_rows(
+        conn,
         """UPDATE posts SET title = ?, text = ?, text_hash = ?, edited = 1, version = ?,
                views = COALESCE(?, views), updated_at = ?, url = COALESCE(?, url)
            WHERE id = ?""",
@@ -122,7 +126,8 @@ async def upsert_posts(
     ids = {key: row[0] for key, row in (await known_posts(conn, inserts)).items()}
     if aliases:
         archived.update(await _posts_by_canonical(conn, [c for _, c in aliases if archived[c] is None]))
-        await conn.executemany(
+        await write_rows(
+            conn,
             """INSERT OR IGNORE INTO post_aliases (stream, external_id, post_id, source_id, first_seen_at)
                VALUES (?, ?, ?, ?, ?)""",
             [(raw.stream, raw.external_id, archived[c], source_id, now) for raw, c in aliases],
@@ -135,13 +140,15 @@ async def upsert_posts(
                 for raw, post_id, version in edited]
     order = {id(raw): n for n, raw in enumerate(posts)}
     changes.sort(key=lambda change: order[id(change.raw)])
-    await conn.executemany(
+    await write_rows(
+        conn,
         """INSERT INTO post_versions (post_id, version, title, text, text_hash, seen_at)
            VALUES (?, ?, ?, ?, ?, ?)""",
         [(c.post.id, c.post.version, c.raw.title, c.raw.text, text_hash(c.raw.title, c.raw.text), now) for c in changes],
     )
     # An edit may add photos; existing slots keep their downloaded bytes.
-    await conn.executemany(
+    await write_rows(
+        conn,
         "INSERT OR IGNORE INTO post_media (post_id, position, url) VALUES (?, ?, ?)",
         [(c.post.id, position, url) for c in changes for position, url in enumerate(c.raw.photos)],
     )
@@ -159,12 +166,12 @@ async def _posts_by_canonical(conn: aiosqlite.Connection, urls: list[str]) -> di
     urls = sorted(set(urls))
     for start in range(0, len(urls), 500):
         chunk = urls[start : start + 500]
-        async with conn.execute(
+        rows = await conn.execute_fetchall(
             f"SELECT canonical_url, min(id) FROM posts WHERE canonical_url IN ({','.join('?' * len(chunk))}) "
             "GROUP BY canonical_url",
             chunk,
-        ) as cursor:
-            found.update((row[0], int(row[1])) for row in await cursor.fetchall())
+        )
+        found.update((row[0], int(row[1])) for row in rows)
     return found
 
 
@@ -177,23 +184,19 @@ async def known_posts(
         ids = [p.external_id for p in posts if p.stream == stream]
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            async with conn.execute(
-                f"SELECT external_id, id, text_hash, version FROM posts WHERE stream = ? "
-                f"AND external_id IN ({','.join('?' * len(chunk))})",
-                (stream, *chunk),
-            ) as cursor:
-                for row in await cursor.fetchall():
-                    known[(stream, row[0])] = (int(row[1]), row[2], int(row[3]))
-            async with conn.execute(
-                f"SELECT a.external_id, p.id, p.text_hash, p.version FROM post_aliases a "
-                f"JOIN posts p ON p.id = a.post_id WHERE a.stream = ? "
-                f"AND a.external_id IN ({','.join('?' * len(chunk))})",
-                (stream, *chunk),
-            ) as cursor:
-                # Another feed's copy of an archived article: its wording there never
-                # overwrites the post, so it is treated as unchanged.
-                for row in await cursor.fetchall():
-                    known[(stream, row[0])] = (int(row[1]), _ALIAS, int(row[3]))
+            marks = ",".join("?" * len(chunk))
+            # Another feed's copy of an archived article (an alias): its wording there never
+            # overwrites the post, so it is treated as unchanged.
+            rows = await conn.execute_fetchall(
+                f"""SELECT external_id, id, text_hash, version FROM posts
+                    WHERE stream = ? AND external_id IN ({marks})
+                    UNION ALL
+                    SELECT a.external_id, p.id, '{_ALIAS}', p.version FROM post_aliases a
+                    JOIN posts p ON p.id = a.post_id WHERE a.stream = ? AND a.external_id IN ({marks})""",
+                (stream, *chunk, stream, *chunk),
+            )
+            for row in rows:
+                known[(stream, row[0])] = (int(row[1]), row[2], int(row[3]))
     return known
 
 
@@ -265,5 +268,4 @@ async def vanished_posts(
     conn: aiosqlite.Connection, stream: str, low: int, high: int, seen: set[str]
 ) -> list[str]:
     """External ids of the stream's posts numbered low..high that are not deleted and not in `seen`."""
-    async with conn.execute(VANISHED_SQL, (stream, low, high)) as cursor:
-        return [row[0] for row in await cursor.fetchall() if row[0] not in seen]
+    return [row[0] for row in await conn.execute_fetchall(VANISHED_SQL, (stream, low, high)) if row[0] not in seen]

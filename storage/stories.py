@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import aiosqlite
 
 from analysis.model import Analysis
-from storage.database import Database
+from storage.database import Database, write_rows
 from storage.timeutil import to_db, utcnow
 
 __all__ = [
@@ -72,8 +72,8 @@ async def get_stories(conn: aiosqlite.Connection, story_ids: list[int]) -> dict[
     ids = sorted(set(story_ids))
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        async with conn.execute(f"SELECT * FROM stories WHERE id IN ({','.join('?' * len(chunk))})", chunk) as cursor:
-            found.update((row["id"], _story(row)) for row in await cursor.fetchall())
+        rows = await conn.execute_fetchall(f"SELECT * FROM stories WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+        found.update((row["id"], _story(row)) for row in rows)
     return found
 
 
@@ -83,21 +83,20 @@ async def stories_of_posts(conn: aiosqlite.Connection, post_ids: list[int]) -> d
     ids = sorted(set(post_ids))
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        async with conn.execute(
+        rows = await conn.execute_fetchall(
             f"SELECT p.id AS post_id, s.* FROM stories s JOIN posts p ON p.story_id = s.id "
             f"WHERE p.id IN ({','.join('?' * len(chunk))})",
             chunk,
-        ) as cursor:
-            found.update((row["post_id"], _story(row)) for row in await cursor.fetchall())
+        )
+        found.update((row["post_id"], _story(row)) for row in rows)
     return found
 
 
 async def next_story_id(conn: aiosqlite.Connection) -> int:
     """The id the next story takes. Callers hold the write transaction, so the ids a batch
     gives its new stories from here on are theirs."""
-    async with conn.execute("SELECT coalesce(max(id), 0) + 1 FROM stories") as cursor:
-        row = await cursor.fetchone()
-    return int(row[0]) if row else 1
+    (row,) = await conn.execute_fetchall("SELECT coalesce(max(id), 0) + 1 FROM stories")
+    return int(row[0])
 
 
 def new_story(
@@ -164,20 +163,22 @@ async def save_stories(
     """Store the stories a batch `opened` and the current state of those it `updated`, and put
     each (story id, post id) of `members` in its story (inside the caller's transaction)."""
     now = to_db(utcnow())
-    await conn.executemany(
+    await write_rows(
+        conn,
         """INSERT INTO stories (is_strike, oblasts, places, weapons, killed, injured, children_killed,
                children_injured, first_seen_at, last_seen_at, revision, features, id, first_post_id, event_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [(*row[:8], now, *row[8:], story.first_post_id, story.event_at)
          for story in opened for row in [_row(story, now)]],
     )
-    await conn.executemany(
+    await write_rows(
+        conn,
         """UPDATE stories SET is_strike = ?, oblasts = ?, places = ?, weapons = ?, killed = ?,
                injured = ?, children_killed = ?, children_injured = ?, last_seen_at = ?, revision = ?, features = ?
            WHERE id = ?""",
         [_row(story, now) for story in updated],
     )
-    await conn.executemany("UPDATE posts SET story_id = ? WHERE id = ?", members)
+    await write_rows(conn, "UPDATE posts SET story_id = ? WHERE id = ?", members)
 
 
 async def latest_strikes(db: Database, limit: int = 200) -> list[tuple[Story, str | None, str | None]]:
@@ -194,7 +195,8 @@ async def latest_strikes(db: Database, limit: int = 200) -> list[tuple[Story, st
 async def record_revisions(conn: aiosqlite.Connection, revisions: list[tuple[Story, int]]) -> None:
     """Keep each story's figures and places as of its revision, brought by the post (story, post id)."""
     now = to_db(utcnow())
-    await conn.executemany(
+    await write_rows(
+        conn,
         """INSERT OR REPLACE INTO story_revisions (story_id, revision, post_id, killed, injured, places,
                weapons, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
         [

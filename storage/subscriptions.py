@@ -129,12 +129,12 @@ async def chats_watching(conn: aiosqlite.Connection, regions: set[str]) -> dict[
     ordered = sorted(regions)
     for start in range(0, len(ordered), 500):
         chunk = ordered[start : start + 500]
-        async with conn.execute(
+        rows = await conn.execute_fetchall(
             f"""SELECT s.region, s.chat_id FROM subscriptions s JOIN chats c ON c.chat_id = s.chat_id
                 WHERE s.region IN ({','.join('?' * len(chunk))}) AND c.active = 1
                   AND (c.muted_until IS NULL OR c.muted_until <= ?)""",
             (*chunk, to_db(utcnow())),
-        ) as cursor:
-            for region, chat_id in await cursor.fetchall():
-                found.setdefault(region, set()).add(chat_id)
+        )
+        for region, chat_id in rows:
+            found.setdefault(region, set()).add(chat_id)
     return found
