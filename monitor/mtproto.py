@@ -21,21 +21,16 @@ from typing import TYPE_CHECKING, Any
 
 from collectors.base import FetchResult, RawPost, SourceError, SourceNetworkError
 from collectors.media import Photo
-from collectors.telegram_mtproto import (
-    ENV_SESSION,
-    EntityCache,
-    MTProtoCredentials,
-    SharedClient,
-    TelegramMTProtoCollector,
-    build_client,
-    parse_photo_url,
-)
 from monitor.config import Config, TelegramMTProtoSource
 from storage.posts import mark_deleted
 from storage.stories import note_deletions
 
+# Telethon (~40 MB resident) is imported when a telegram_mtproto source is first used, not by
+# every daemon that reads only t.me pages and feeds: hence the imports inside the methods.
 if TYPE_CHECKING:
     from telethon import TelegramClient
+
+    from collectors.telegram_mtproto import EntityCache, SharedClient, TelegramMTProtoCollector
 
     from monitor.pipeline import Pipeline
 
@@ -65,6 +60,8 @@ class MTProtoHub:
     def _default_factory(self) -> TelegramClient:
         # Read at connect time, not at start-up: a missing credential is then the failure of
         # the MTProto sources (logged, backed off), not of the whole process.
+        from collectors.telegram_mtproto import MTProtoCredentials, build_client  # noqa: PLC0415
+
         return build_client(
             MTProtoCredentials.from_env(), self.config.telegram.session,
             flood_sleep_threshold=self.config.telegram.flood_sleep_threshold,
@@ -72,11 +69,15 @@ class MTProtoHub:
 
     def _shared_client(self) -> SharedClient:
         if self._shared is None:
+            from collectors.telegram_mtproto import SharedClient  # noqa: PLC0415
+
             self._shared = SharedClient(self._factory or self._default_factory)
         return self._shared
 
     def _entity_cache(self) -> EntityCache:
         if self._cache is None:
+            from collectors.telegram_mtproto import ENV_SESSION, EntityCache  # noqa: PLC0415
+
             session = self.config.telegram.session
             # Access hashes belong to one account: keep them beside the session file they came
             # with, and only in memory when the session is a string from the environment.
@@ -95,6 +96,8 @@ class MTProtoHub:
         """The collector of one source, made once and then reused."""
         collector = self._collectors.get(source.source_name)
         if collector is None:
+            from collectors.telegram_mtproto import TelegramMTProtoCollector  # noqa: PLC0415
+
             collector = TelegramMTProtoCollector(
                 source.source_name, source.channel, self.client,
                 flood_sleep_threshold=self.config.telegram.flood_sleep_threshold,
@@ -114,6 +117,8 @@ class MTProtoHub:
 
     async def fetch_photo(self, url: str, *, max_bytes: int) -> Photo:
         """The bytes behind a ``tg://<channel>/<id>/photo`` URL, via that channel's source."""
+        from collectors.telegram_mtproto import parse_photo_url  # noqa: PLC0415
+
         parsed = parse_photo_url(url)
         if parsed is None:
             raise SourceError("telegram", f"{url!r} is not a tg:// photo URL")

@@ -11,6 +11,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import aiosqlite
 import httpx
@@ -21,7 +22,6 @@ from collectors.base import FetchResult, Payload, RawPost, Rejected, SourceError
 from collectors.http import AddressPolicy, redact
 from collectors.media import Photo, download_photo
 from collectors.rss import RSSCollector
-from collectors.telegram_mtproto import TelegramMTProtoCollector, parse_photo_url
 from collectors.telegram_web import TelegramWebCollector
 from monitor import faults, metrics, resources
 from monitor.alerts import StoryPlanner
@@ -40,6 +40,9 @@ from storage.posts import (
 from storage.stories import note_deletions
 from storage.sources import SourceState, ensure_source, get_source, post_profile, record_failure, record_success
 from storage.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from collectors.telegram_mtproto import TelegramMTProtoCollector
 
 __all__ = ["Pipeline", "PollOutcome", "collector_for", "address_policy"]
 
@@ -358,7 +361,7 @@ class Pipeline:
 
     async def _fetch_photo(self, item: PendingMedia, source_name: str) -> Photo:
         """One photo's bytes (for the photo worker): from Telegram for MTProto photos, else over HTTP."""
-        if parse_photo_url(item.url) is not None:
+        if item.url.startswith("tg://"):  # see MTProtoHub.fetch_photo
             return await self.mtproto.fetch_photo(item.url, max_bytes=self.config.storage.media_max_bytes)
         return await download_photo(
             self.client, item.url, source=source_name,
