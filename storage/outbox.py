@@ -30,14 +30,6 @@ class OutboxItem:
     language: str
 
 
-async def plan_alerts(conn: aiosqlite.Connection, chat_ids: list[int], story_id: int, post_id: int, revision: int) -> int:
-    """Queue the story for each chat (see `queue_alerts`); `post_id` is the post that brought
-    this revision. Returns the number of rows queued."""
-    async with conn.execute("SELECT published_at FROM posts WHERE id = ?", (post_id,)) as cursor:
-        row = await cursor.fetchone()
-    return await queue_alerts(conn, [AlertPlan(chat_ids, story_id, post_id, revision, from_db(row[0]) if row else None)])
-
-
 @dataclass(frozen=True, slots=True)
 class AlertPlan:
     """A story's revision for some chats; `published` is when the post that brought it was published."""
@@ -47,6 +39,14 @@ class AlertPlan:
     post_id: int
     revision: int
     published: datetime | None
+
+
+async def plan_alerts(conn: aiosqlite.Connection, chat_ids: list[int], story_id: int, post_id: int, revision: int) -> int:
+    """Queue the story for each chat (see `queue_alerts`); `post_id` is the post that brought
+    this revision. Returns the number of rows queued."""
+    async with conn.execute("SELECT published_at FROM posts WHERE id = ?", (post_id,)) as cursor:
+        row = await cursor.fetchone()
+    return await queue_alerts(conn, [AlertPlan(chat_ids, story_id, post_id, revision, from_db(row[0]) if row else None)])
 
 
 async def queue_alerts(conn: aiosqlite.Connection, plans: list[AlertPlan]) -> int:
