@@ -111,3 +111,35 @@ async def test_m011_drops_unread_indexes_and_numbers_posts_on_an_index(tmp_path:
         assert "posts_external_num" in plan
     finally:
         await db.close()
+
+
+async def test_word_index_reads_the_posts_text_and_follows_edits_exactly(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "a.db")
+    try:
+        source = await ensure_source(db, "dsns_telegram", "telegram_web", None)
+        async with db.write() as conn:
+            await upsert_posts(conn, source.id, [_post("1", "Пожежа в Ізюмі"), _post("2", "Обстріл Харкова")])
+            await upsert_posts(conn, source.id, [_post("1", "Пожежу в Ізюмі ліквідовано")])
+            await upsert_posts(conn, source.id, [_post("1", "Пожежу в Ізюмі ліквідовано, загиблих немає")])
+            # A version with a wording the post does not hold (not what an upsert writes) is indexed too.
+            await conn.execute(
+                "INSERT INTO post_versions (post_id, version, text, text_hash, seen_at) "
+                "SELECT id, 9, 'чернетка Балаклія', 'h', 'now' FROM posts WHERE external_id = '2'")
+            await conn.execute("UPDATE posts SET published_at = '2024-05-02T00:00:00Z' WHERE external_id = '2'")
+
+        async def found(word: str) -> list[str]:
+            rows = await db.fetchall(
+                "SELECT p.external_id FROM posts_words w JOIN posts p ON p.search_key = w.rowid "
+                "WHERE posts_words MATCH ? ORDER BY 1", (word,))
+            return [r[0] for r in rows]
+
+        assert await found("ліквідовано") == ["1"]
+        assert await found("Пожежа") == ["1"]  # the first wording, kept as an earlier version
+        assert await found("немає") == ["1"] and await found("Балаклія") == ["2"] and await found("Харкова") == ["2"]
+        # Every row the index holds is the one its content gives (no copy of the text is kept).
+        async with db.write() as conn:
+            await conn.execute("INSERT INTO posts_words (posts_words, rank) VALUES ('integrity-check', 1)")
+        tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master")}
+        assert "posts_words_content" not in tables
+    finally:
+        await db.close()
