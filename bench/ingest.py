@@ -1,98 +1,239 @@
-"""Ingest throughput: parse t.me/s pages + store through the archive, vs a bare executemany.
+"""Ingest throughput at 10^4 and 10^5 (and 10^6) archived posts: the full pipeline, parse + store,
+and a bare executemany of the same rows, in the same run.
 
-Generates 20,000 DSNS-style posts as real t.me/s pages (20 a page), then times
-  1. parse_page + upsert_posts, one write transaction per page (what a poll does), and
-  2. sqlite3 executemany of the same rows into a table of the same shape (the floor),
-in the same run, and prints posts/s for both and their ratio.
+The archives are bench/search.py's (cached in /tmp/dsns-bench): realistic DSNS posts of ~800
+characters across the 25 oblast channels, built through the archive's own migrations. Each size
+is copied once per run, given 500 subscribed chats, and then takes, on one of its channels,
+`--posts` new real-length posts (same generator, dated the last hours so alerts are planned)
+rendered as t.me/s pages of 20 and read back by the t.me parser:
 
-    python bench/ingest.py [--posts N]
+  full pipeline     parse_page + Pipeline.ingest per page, as a poll or a backfill does it:
+                    store, analyse, stories, outbox, the deleted-post check of the covered range
+  without analysis  the same, the analyses computed beforehand (the storage side alone)
+  parse + store     parse_page + upsert_posts, one write transaction per page
+  bare executemany  sqlite3 executemany of the same rows into a table of the posts' shape
+
+and the archive's size per 100,000 posts.
+
+`--before COMMIT` runs this same bench on the code at COMMIT first (exported beside the cache;
+its archives are built by its own migrations), so the table shows before and after in one run.
+
+    python bench/ingest.py [--sizes 10000,100000] [--posts 2000] [--before 217654a]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import random
+import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from collectors.base import RawPost  # noqa: E402
+from search import CACHE, Places, build, make_post  # noqa: E402
+
+from analysis.gazetteer import get_gazetteer  # noqa: E402
+from collectors.base import FetchResult, RawPost  # noqa: E402
 from collectors.telegram_web import parse_page  # noqa: E402
+from monitor.config import load_config  # noqa: E402
+from monitor.pipeline import Pipeline  # noqa: E402
+from monitor.sinks import AlertSink  # noqa: E402
 from storage.database import Database  # noqa: E402
 from storage.posts import text_hash, upsert_posts  # noqa: E402
 from storage.sources import ensure_source  # noqa: E402
 from tests.fakes.tme import PAGE_SIZE, FakeTelegram  # noqa: E402
 
 BASE = "http://127.0.0.1:1"
+CHANNEL = "dsns_ua_63"  # one of the archive's channels: the deleted-post check meets its posts
+CHATS = 500
+SEED = 20
 
 
-def render_pages(count: int) -> list[str]:
+class _Quiet(AlertSink):
+    async def publish(self, change, analysis) -> None:  # type: ignore[no-untyped-def]
+        return None
+
+
+def render_pages(count: int, first_id: int, seed: int) -> list[str]:
+    """`count` new posts of CHANNEL numbered from `first_id`, as t.me/s pages, oldest page first."""
+    places = Places(random.Random(seed))
     fake = FakeTelegram()
-    fake.add_channel("dsns_telegram", "ДСНС України")
-    fake.fill("dsns_telegram", count)
+    fake.add_channel(CHANNEL, "ДСНС Харківщини")
+    start = datetime.now(UTC) - timedelta(hours=6)
+    for n in range(count):
+        post, _ = make_post(first_id + n, places, start)
+        fake.post(CHANNEL, post[4], date=start + timedelta(seconds=10 * n), message_id=first_id + n)
     pages: list[str] = []
     before: int | None = None
     while True:
-        html = fake._render(fake._channel("dsns_telegram"), before, BASE)  # noqa: SLF001
+        html = fake._render(fake._channel(CHANNEL), before, BASE)  # noqa: SLF001
         posts = parse_page(html, BASE)
         if not posts:
-            return pages[::-1]
+            break
         pages.append(html)
         before = posts[0].id
-        if before <= 1:
-            return pages[::-1]
+    return pages[::-1]
 
 
-async def archive_run(pages: list[str], path: Path) -> tuple[float, int]:
+def _config(folder: Path, database: Path) -> object:
+    path = folder / "bench.toml"
+    path.write_text(
+        f'[storage]\ndatabase = "{database}"\n\n[[sources]]\ntype = "telegram_web"\nchannel = "{CHANNEL}"\n'
+        f'base_url = "{BASE}"\n'
+    )
+    return load_config(path)
+
+
+def subscribe(path: Path) -> None:
+    """CHATS chats watching one to three oblasts each (the bot's tables, written directly)."""
+    rng = random.Random(SEED)
+    oblasts = [o.code for o in get_gazetteer().oblasts()]
+    conn = sqlite3.connect(path)
+    with conn:
+        now = "2025-01-01T00:00:00Z"
+        conn.executemany("INSERT OR IGNORE INTO chats (chat_id, created_at) VALUES (?, ?)",
+                         [(chat, now) for chat in range(1, CHATS + 1)])
+        conn.executemany(
+            "INSERT OR IGNORE INTO subscriptions (chat_id, region, region_name, level, created_at) VALUES (?, ?, ?, 'oblast', ?)",
+            [(chat, code, code, now) for chat in range(1, CHATS + 1) for code in rng.sample(oblasts, rng.randint(1, 3))],
+        )
+    conn.close()
+
+
+async def pipeline_run(path: Path, pages: list[str], *, analysed: bool) -> tuple[float, int]:
+    """Seconds to parse and ingest `pages` through the pipeline; `analysed` False: the analyses
+    are computed before the clock starts (the storage side alone)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        config = _config(Path(tmp), path)
+        db = await Database.open(path)
+        pipeline = Pipeline(config, db, None, _Quiet())  # type: ignore[arg-type]
+        source = config.sources[0]  # type: ignore[attr-defined]
+        state = await pipeline.source_state(source)
+        if not analysed:
+            posts = [p.to_raw() for html in pages for p in parse_page(html, BASE)]
+            by_key = {(p.stream, p.external_id): r for p, r in zip(
+                posts, pipeline._analyze_all(source, posts).values(), strict=True)}  # noqa: SLF001
+            pipeline._analyze_all = lambda _source, batch: {  # type: ignore[method-assign]  # noqa: SLF001
+                id(p): by_key[(p.stream, p.external_id)] for p in batch}
+        stored = 0
+        began = time.perf_counter()
+        for html in pages:
+            parsed = parse_page(html, BASE)
+            ids = [p.id for p in parsed]
+            result = FetchResult(posts=[p.to_raw() for p in parsed], covered=(min(ids), max(ids)))
+            stored += len(await pipeline.ingest(source, state, result, touch_source=False))
+        elapsed = time.perf_counter() - began
+        await pipeline.photos.close()
+        await db.close()
+    return elapsed, stored
+
+
+async def store_run(path: Path, pages: list[str]) -> tuple[float, int]:
     db = await Database.open(path)
-    source = await ensure_source(db, "dsns_telegram", "telegram_web", None)
+    source = await ensure_source(db, CHANNEL, "telegram_web", None)
     stored = 0
-    started = time.perf_counter()
+    began = time.perf_counter()
     for html in pages:
         posts = [p.to_raw() for p in parse_page(html, BASE)]
         async with db.write() as conn:
             stored += len(await upsert_posts(conn, source.id, posts))
-    elapsed = time.perf_counter() - started
+    elapsed = time.perf_counter() - began
     await db.close()
     return elapsed, stored
 
 
-def baseline_run(rows: list[RawPost], path: Path) -> float:
+def bare_run(rows: list[RawPost], path: Path) -> float:
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute(
         """CREATE TABLE posts (id INTEGER PRIMARY KEY, stream TEXT, external_id TEXT, url TEXT,
            published_at TEXT, text TEXT, text_hash TEXT, views INTEGER, UNIQUE (stream, external_id))"""
     )
-    started = time.perf_counter()
+    began = time.perf_counter()
     with conn:
         conn.executemany(
             "INSERT INTO posts (stream, external_id, url, published_at, text, text_hash, views) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(p.stream, p.external_id, p.url, str(p.published_at), p.text, text_hash(p.title, p.text), p.views) for p in rows],
+            [(p.stream, p.external_id, p.url, str(p.published_at), p.text, text_hash(p.title, p.text), p.views)
+             for p in rows],
         )
-    elapsed = time.perf_counter() - started
+    elapsed = time.perf_counter() - began
     conn.close()
     return elapsed
 
 
+def measure(size: int, count: int) -> dict[str, float]:
+    """posts/s of each way, and GB per 100,000 posts, on a copy of the archive of `size` posts."""
+    cached = build(size)
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        path = Path(tmp) / "archive.db"
+        shutil.copyfile(cached, path)
+        subscribe(path)
+        out: dict[str, float] = {"GB per 100,000 posts": cached.stat().st_size * 100_000 / size / 1e9}
+        # Each way takes its own new posts (numbered above the archive's), so none meets another's.
+        ways = [("full pipeline", "full"), ("without analysis", "stored"), ("parse + store", "store")]
+        for n, (label, way) in enumerate(ways):
+            pages = render_pages(count, size + 1 + n * count, SEED + n)
+            if way == "store":
+                elapsed, stored = asyncio.run(store_run(path, pages))
+            else:
+                elapsed, stored = asyncio.run(pipeline_run(path, pages, analysed=way == "full"))
+            assert stored == count, (label, stored)
+            out[label] = count / elapsed
+            print(f"  {size:,}: {label} {count / elapsed:.0f} posts/s", file=sys.stderr, flush=True)
+        rows = [p.to_raw() for html in render_pages(count, 1, SEED) for p in parse_page(html, BASE)]
+        out["bare executemany"] = count / bare_run(rows, Path(tmp) / "bare.db")
+    return out
+
+
+def _before(commit: str, argv: list[str]) -> str:
+    """This bench's table on the code at `commit` (exported once into the cache)."""
+    tree = CACHE / f"code-{commit}"
+    if not tree.exists():
+        tree.parent.mkdir(parents=True, exist_ok=True)
+        partial = tree.with_name(tree.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit], capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(partial)], input=archive, check=True)
+        partial.rename(tree)
+    shutil.copyfile(__file__, tree / "bench" / "ingest_now.py")
+    done = subprocess.run([sys.executable, str(tree / "bench" / "ingest_now.py"), *argv], cwd=tree,
+                          stdout=subprocess.PIPE, text=True, check=True)
+    return done.stdout
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--posts", type=int, default=20_000)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--posts", type=int, default=2000, help="new posts per way (a multiple of 20)")
+    parser.add_argument("--before", metavar="COMMIT", help="first run this bench on the code at COMMIT")
     args = parser.parse_args()
-    pages = render_pages(args.posts)
-    rows = [p.to_raw() for html in pages for p in parse_page(html, BASE)]
-    with tempfile.TemporaryDirectory() as tmp:
-        ours, stored = asyncio.run(archive_run(pages, Path(tmp) / "archive.db"))
-        floor = baseline_run(rows, Path(tmp) / "bare.db")
-    n = len(rows)
-    print(f"posts: {n} in {len(pages)} pages of {PAGE_SIZE}; stored {stored}")
-    print(f"parse + store (archive, a transaction per page): {n / ours:10.0f} posts/s  ({ours:.2f} s)")
-    print(f"bare sqlite3 executemany, one transaction:        {n / floor:10.0f} posts/s  ({floor:.2f} s)")
-    print(f"ratio archive/bare: {floor / ours:.3f}")
+    began = time.perf_counter()
+    sum(range(10**6))
+    print(f"CPU check: sum(range(10**6)) {1000 * (time.perf_counter() - began):.0f} ms (~15 ms on an idle core); "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    if args.before:
+        print(f"before ({args.before}):")
+        print(_before(args.before, ["--sizes", args.sizes, "--posts", str(args.posts)]).split("\n", 1)[1], flush=True)
+        print("after (this tree):")
+    sizes = [int(s) for s in args.sizes.split(",")]
+    table = {size: measure(size, args.posts) for size in sizes}
+    keys = list(next(iter(table.values())))
+    print(f"{args.posts:,} new posts of ~800 characters in pages of {PAGE_SIZE}; posts/s unless said")
+    print("| archive size | " + " | ".join(keys) + " |")
+    print("|---|" + "---|" * len(keys))
+    for size, row in table.items():
+        print(f"| {size:,} | " + " | ".join(f"{row[k]:.2f}" if k.startswith("GB") else f"{row[k]:,.0f}" for k in keys) + " |")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Search latency at 10^4, 10^5 and 10^6 posts: the word-form index against the old trigram one.
+"""Search latency at 10^4, 10^5 and 10^6 posts through the word-form index.
 
 Builds (once; cached in /tmp/dsns-bench) archives of realistic posts: ~800 characters of
 DSNS-style Ukrainian written from templates, with gazetteer place names in inflected forms,
@@ -7,16 +7,15 @@ each with an analysis row (oblasts, places) for `--region`. A larger archive sta
 largest one already built (100,000 or 10,000 generated posts) and repeats its posts at other
 moments of the year by SQL (generating costs ~2 ms a post; word frequencies stay the same). The archive is created by
 storage's migrations (Database.open); rows go in by executemany into `posts` and `analyses`,
-and the schema's triggers fill every index (posts_fts, the trigram posts_search, posts_words)
-as they do for the daemon's writes.
+and the schema's triggers fill the word index (posts_words) as they do for the daemon's writes.
 
 Then it times `search_posts` (first page of 50, as `dsns-monitor search` runs it) for each
-query kind of issue 19, and the old implementation (storage/search.py at OLD_COMMIT, the
-trigram index + word check in Python) on the same archive in a child process, killed after
-TIMEOUT seconds a run. Prints p50/p95 per kind and size, the archive size per 100,000 posts
-and the cost of the migration's backfill of the word index.
+query kind of issue 19. Prints p50/p95 per kind and size, the archive size per 100,000 posts
+and the cost of the migration's backfill of the word index. (The old implementation, the
+trigram index + a word check in Python, was timed here against the same archives until m011
+dropped its index: 15 s to over 120 s a query, see issue 19.)
 
-    python bench/search.py [--sizes 10000,100000,1000000] [--runs 5] [--old-runs 3]
+    python bench/search.py [--sizes 10000,100000,1000000] [--runs 5]
 """
 
 from __future__ import annotations
@@ -24,14 +23,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import importlib.util
 import json
 import os
 import random
-import selectors
 import shutil
 import sqlite3
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -46,12 +42,6 @@ from storage.schema import SCHEMA_VERSION  # noqa: E402
 from research.query import parse_query, region_filter, search_posts, word_forms  # noqa: E402
 
 CACHE = Path(os.environ.get("DSNS_BENCH_DIR", "/tmp/dsns-bench"))
-OLD_COMMIT = "09dbf61"  # main before issue 19: trigram candidates checked word by word in Python
-TIMEOUT = 10.0
-# The old trigram index triples the build time; above this size it and posts_fts (which search
-# no longer reads) are not filled, and the old implementation is not timed (issue 19 measured
-# it over 120 s at 10^6).
-TRIGRAM_UP_TO = 100_000
 RARE_VILLAGE = "UA63040010010039074"  # Балаклія stands in for a village: its posts are placed, not drawn
 RARE_EVERY = 20_000
 GENERATED = 100_000  # texts written from templates; larger archives repeat them (see _copy_posts)
@@ -199,9 +189,6 @@ def build(count: int) -> Path:
     start = datetime(2025, 1, 1, tzinfo=UTC)
     conn = sqlite3.connect(partial)
     conn.execute("PRAGMA synchronous = OFF")  # a bench file: durability costs time, not results
-    if count > TRIGRAM_UP_TO:  # indexes search no longer reads: built only where the old one is timed
-        conn.execute("DROP TRIGGER posts_search_insert")
-        conn.execute("DROP TRIGGER posts_fts_insert")
     began = time.perf_counter()
     chunk = 10_000
     for first in range(done, count, chunk):
@@ -235,7 +222,7 @@ def _index_bytes(path: Path) -> dict[str, int] | None:
         conn.close()
     out: dict[str, int] = {}
     for name, size in rows:
-        for prefix in ("posts_words", "posts_search", "posts_fts"):
+        for prefix in ("posts_words",):
             if name.startswith(prefix):
                 out[prefix] = out.get(prefix, 0) + size
     out["posts"] = dict(rows).get("posts", 0)
@@ -281,67 +268,10 @@ async def time_new(path: Path, runs: int) -> tuple[dict[str, list[float]], dict[
     return out, first
 
 
-def _load_old() -> object:
-    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{OLD_COMMIT}:storage/search.py"],
-                            capture_output=True, text=True, check=True).stdout
-    spec = importlib.util.spec_from_loader("old_search", loader=None)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules["old_search"] = module  # dataclasses look their module up
-    exec(compile(source, "old_search.py", "exec"), module.__dict__)  # noqa: S102 - our own file at a commit
-    return module
-
-
-async def _old_child(path: Path, query: str, region_name: str | None, runs: int) -> None:
-    old = _load_old()
-    db = await Database.open(path, read_only=True)
-    region = old.region_filter(region_name)[0] if region_name else None  # type: ignore[attr-defined]
-    parsed = old.parse_query(query)  # type: ignore[attr-defined]
-    parsed.matches("Харків пожежа")  # loads the morphology and gazetteer: a CLI start, not the search
-    print("ready", flush=True)
-    for _ in range(runs):
-        began = time.perf_counter()
-        _ = [r async for r in old.search_posts(db, parsed, region=region, limit=50)]  # type: ignore[attr-defined]
-        print(time.perf_counter() - began, flush=True)
-    await db.close()
-
-
-def time_old(path: Path, runs: int) -> dict[str, list[float | None]]:
-    """The old implementation's runs per kind (first query of each); None = over TIMEOUT."""
-    out: dict[str, list[float | None]] = {}
-    for kind, queries, region_name in KINDS:
-        args = [sys.executable, __file__, "--old-child", str(path), queries[0], region_name or "", str(runs)]
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
-        sel = selectors.DefaultSelector()
-        sel.register(proc.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
-        times: list[float | None] = []
-        deadline = time.monotonic() + 120  # imports and gazetteer load, then TIMEOUT per run
-        try:
-            while len(times) < runs:
-                if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
-                    times.extend([None] * (runs - len(times)))
-                    break
-                line = proc.stdout.readline()  # type: ignore[union-attr]
-                if not line:
-                    raise RuntimeError(f"old search child failed on {queries[0]!r}")
-                if line.strip() != "ready":
-                    times.append(float(line))
-                deadline = time.monotonic() + TIMEOUT
-        finally:
-            proc.kill()
-            proc.wait()
-        out[kind] = times
-    return out
-
-
-def _ms(values: list[float | None], q: float) -> str:
+def _ms(values: list[float], q: float) -> str:
     if not values:
         return "-"
-    if any(v is None for v in values):
-        done = sorted(v for v in values if v is not None)
-        if len(done) < q * len(values):
-            return f">{TIMEOUT:.0f} s"
-        values = done
-    ordered = sorted(values)  # type: ignore[arg-type]
+    ordered = sorted(values)
     value = ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if len(ordered) > 1 else ordered[0]
     return f"{value * 1000:.1f} ms" if value < 10 else f"{value:.1f} s"
 
@@ -350,25 +280,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--runs", type=int, default=5, help="runs of each query (new index)")
-    parser.add_argument("--old-runs", type=int, default=3, help="runs of each kind's first query (old; 0 skips)")
-    parser.add_argument("--old-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.old_child:
-        path, query, region, runs = args.old_child
-        asyncio.run(_old_child(Path(path), query, region or None, int(runs)))
-        return
     sizes = [int(s) for s in args.sizes.split(",")]
     began = time.perf_counter()
     sum(range(10**6))
     print(f"CPU check: sum(range(10**6)) {1000 * (time.perf_counter() - began):.0f} ms (~15 ms on an idle core); "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
-    table: dict[int, tuple[dict, dict, dict]] = {}
+    table: dict[int, tuple[dict, dict]] = {}
     for size in sizes:
         print(f"archive of {size:,} posts", file=sys.stderr, flush=True)
         path = build(size)
         new, first = asyncio.run(time_new(path, args.runs))
-        old = time_old(path, args.old_runs) if args.old_runs and size <= TRIGRAM_UP_TO else {}
-        table[size] = (new, first, old)
+        table[size] = (new, first)
         per_100k = path.stat().st_size * 100_000 / size / 1e9
         parts = _index_bytes(path) if size <= 100_000 else None
         detail = ""
@@ -378,16 +301,13 @@ def main() -> None:
         print(f"{size:>9,} posts: archive {per_100k:.2f} GB per 100,000 posts{detail}"
               + (f"; m008 backfill {backfill:.1f} s ({backfill * 10:.0f} s at 10^6)" if backfill else ""))
     print()
-    print("| query kind | " + " | ".join(f"{s:,}: p50 / p95 [first run] (old p50 / p95)" for s in sizes) + " |")
+    print("| query kind | " + " | ".join(f"{s:,}: p50 / p95 [first run]" for s in sizes) + " |")
     print("|---|" + "---|" * len(sizes))
     for kind, _, _ in KINDS:
         cells = []
         for size in sizes:
-            new, first, old = table[size]
-            cell = f"{_ms(new[kind], 0.5)} / {_ms(new[kind], 0.95)} [{_ms(first[kind], 1.0)}]"
-            if old:
-                cell += f" ({_ms(old[kind], 0.5)} / {_ms(old[kind], 0.95)})"
-            cells.append(cell)
+            new, first = table[size]
+            cells.append(f"{_ms(new[kind], 0.5)} / {_ms(new[kind], 0.95)} [{_ms(first[kind], 1.0)}]")
         print(f"| {kind} | " + " | ".join(cells) + " |")
 
 

@@ -39,7 +39,7 @@ from monitor.ops import faults, metrics, resources
 from monitor.photos import PhotoWorker
 from monitor.planner import StoryPlanner
 from monitor.sinks import AlertSink
-from storage.analyses import record_analysis_error, save_analysis
+from storage.analyses import record_analysis_error, record_analysis_errors, save_analyses
 from storage.database import Database
 from storage.errors import StorageError
 from storage.media import PendingMedia
@@ -50,9 +50,9 @@ from storage.posts import (
     fault_of_post,
     is_unchanged,
     known_posts,
-    live_ids_between,
     mark_deleted,
     upsert_posts,
+    vanished_posts,
 )
 from storage.sources import (
     SourceState,
@@ -338,15 +338,14 @@ class Pipeline:
         source_id: int, posts: list[RawPost], readings: dict[int, Reading],
     ) -> list[Change]:
         changes = await upsert_posts(conn, source_id, posts)
-        for change in changes:
-            if id(change.raw) not in readings:  # its text changed since it was analysed
-                readings.update(self._analyze_all(source, [change.raw]))
-            reading = readings[id(change.raw)]
-            if isinstance(reading, Analysis):
-                await save_analysis(conn, change.post.id, reading)
-                await self.stories.attach_and_plan(conn, change, reading)
-            else:
-                await record_analysis_error(conn, change.post.id, ANALYZER_VERSION, reading)
+        # Its text changed since it was analysed (an edit between the read and the write lock).
+        readings.update(self._analyze_all(source, [c.raw for c in changes if id(c.raw) not in readings]))
+        analysed = [(c, r) for c in changes if isinstance(r := readings[id(c.raw)], Analysis)]
+        await save_analyses(conn, [(c.post.id, r) for c, r in analysed])
+        await record_analysis_errors(
+            conn, [(c.post.id, r) for c in changes if isinstance(r := readings[id(c.raw)], Exception)], ANALYZER_VERSION
+        )
+        await self.stories.attach_all(conn, analysed)
         return changes
 
     def _note_troubles(
@@ -382,8 +381,7 @@ class Pipeline:
         """Soft-delete posts inside the id range a re-read covered that the channel no longer shows."""
         assert result.covered is not None
         low, high = result.covered
-        seen = {p.external_id for p in result.posts}
-        gone = [i for i in await live_ids_between(conn, source.stream, low, high) if i not in seen]
+        gone = await vanished_posts(conn, source.stream, low, high, {p.external_id for p in result.posts})
         if gone:
             marked = await mark_deleted(conn, source.stream, gone)
             await note_deletions(conn, marked)

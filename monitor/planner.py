@@ -9,18 +9,20 @@ import aiosqlite
 from analysis.model import Analysis
 from analysis.reach import regions_covering
 from analysis.stories import StoryIndex, features_of
-from storage.outbox import LATE_AFTER, plan_alerts
+from storage.outbox import LATE_AFTER, AlertPlan, queue_alerts
 from storage.posts import Change
 from storage.stories import (
     Story,
-    get_story,
-    merge_into_story,
-    open_story,
-    record_revision,
+    get_stories,
+    merged,
+    new_story,
+    next_story_id,
+    record_revisions,
+    save_stories,
     stories_between,
-    story_of_post,
+    stories_of_posts,
 )
-from storage.subscriptions import chats_watching
+from storage.subscriptions import nearest_ranks, watchers_by_region
 from storage.timeutil import from_db, to_db, utcnow
 
 __all__ = ["StoryPlanner"]
@@ -36,44 +38,91 @@ class StoryPlanner:
         self.late_after = late_after
 
     async def attach_and_plan(self, conn: aiosqlite.Connection, change: Change, analysis: Analysis) -> tuple[Story, int]:
-        """Returns the post's story and how many alerts were queued.
+        """Returns the post's story and how many alerts were queued (see `attach_all`)."""
+        (story,), queued = await self.attach_all(conn, [(change, analysis)])
+        return story, queued
+
+    async def attach_all(
+        self, conn: aiosqlite.Connection, items: list[tuple[Change, Analysis]]
+    ) -> tuple[list[Story], int]:
+        """Put each stored post in its story, in order; returns each post's story as it left it
+        and how many alerts were queued.
 
         A post published longer than `alert_max_age` seconds ago (first run, backfill,
-        catch-up) is archived and clustered but alerts nobody.
+        catch-up) is archived and clustered but alerts nobody. Matching runs on the in-memory
+        index and the stories read for the batch; the batch's stories, revisions and alerts are
+        then written by a few executemany, so a page costs a few statements whatever its size.
         """
-        post = change.post
-        at = post.published_at or utcnow()
+        now = utcnow()
+        posts = [(change, analysis, change.post.published_at or now) for change, analysis in items]
+        features = [features_of(analysis, at) for _, analysis, at in posts]
         # A new row has no story yet; an edited one keeps the story it is in.
-        story = await story_of_post(conn, post.id) if change.kind != "new" else None
-        features = features_of(analysis, at)
-        if story is None:
-            await self._load(conn, at)
-            match = self.index.match(at, features)
-            if match is None:
-                story = await open_story(conn, post.id, analysis, to_db(at), features)
-                changed = True
+        of_post = await stories_of_posts(conn, [c.post.id for c, _, _ in posts if c.kind != "new"])
+        current = {story.id: story for story in of_post.values()}
+        # The stories the posts match before the batch changes anything, read at once; one the
+        # batch's own merges make matching is read when met.
+        likely: set[int] = set()
+        for (change, _, at), feats in zip(posts, features, strict=True):
+            if change.post.id not in of_post:
+                await self._load(conn, at, current)
+                likely.add(self.index.match(at, feats) or 0)
+        current.update(await get_stories(conn, sorted(likely - set(current) - {0})))
+        opened: list[int] = []
+        members: list[tuple[int, int]] = []
+        revisions: list[tuple[Story, int]] = []
+        alerts: list[tuple[Story, int, datetime]] = []
+        result: list[Story] = []
+        next_id: int | None = None
+        for (change, analysis, at), feats in zip(posts, features, strict=True):
+            post = change.post
+            story = of_post.get(post.id)
+            if story is not None:
+                story, changed = merged(current[story.id], analysis, feats)
             else:
-                story, changed = await merge_into_story(conn, await get_story(conn, match), post.id, analysis, features)
-        else:
-            story, changed = await merge_into_story(conn, story, post.id, analysis, features)
-        # The story's features are those of all its posts: a follow-up's date stays on the story.
-        self.index.add(story.id, from_db(story.event_at) or at, story.features)
-        if changed:
-            await record_revision(conn, story, post.id)
-        if not story.is_strike:
-            return story, 0
-        if utcnow() - at > timedelta(seconds=self.alert_max_age):
-            return story, 0
-        chats = await chats_watching(conn, regions_covering(story))
-        return story, await plan_alerts(conn, chats, story.id, post.id, story.revision, late_after=self.late_after)
+                await self._load(conn, at, current)
+                match = self.index.match(at, feats)
+                if match is None:
+                    next_id = next_id or await next_story_id(conn)
+                    story, changed = new_story(next_id, post.id, analysis, to_db(at), feats), True
+                    opened.append(next_id)
+                    next_id += 1
+                else:
+                    if match not in current:
+                        current.update(await get_stories(conn, [match]))
+                    story, changed = merged(current[match], analysis, feats)
+            current[story.id] = story
+            # The story's features are those of all its posts: a follow-up's date stays on the story.
+            self.index.add(story.id, from_db(story.event_at) or at, story.features)
+            members.append((story.id, post.id))
+            if changed:
+                revisions.append((story, post.id))
+            if story.is_strike and now - at <= timedelta(seconds=self.alert_max_age):
+                alerts.append((story, post.id, at))
+            result.append(story)
+        await save_stories(
+            conn, opened=[current[i] for i in opened], members=members,
+            updated=[current[i] for i in {story_id for story_id, _ in members} - set(opened)],
+        )
+        await record_revisions(conn, revisions)
+        covering = [regions_covering(story) for story, _, _ in alerts]
+        watchers = await watchers_by_region(conn, set().union(*covering))
+        plans = [
+            AlertPlan(nearest_ranks(watchers, regions), story.id, post_id, story.revision, at)
+            for (story, post_id, at), regions in zip(alerts, covering, strict=True)
+        ]
+        return result, await queue_alerts(conn, [plan for plan in plans if plan.chats], late_after=self.late_after)
 
     def forget(self) -> None:
         """Drop the in-memory index (after a rolled-back transaction it may name stories that never were)."""
         self.index = StoryIndex(self.index.window)
 
-    async def _load(self, conn: aiosqlite.Connection, at: datetime) -> None:
+    async def _load(self, conn: aiosqlite.Connection, at: datetime, batch: dict[int, Story]) -> None:
+        """Make the index cover `at`: on moving it, read the stories of the new span, and add
+        back the `batch`'s own stories, which are not written yet."""
         if self.index.covers(at):
             return
         start, end = self.index.reset(at)
         for story_id, event_at, features in await stories_between(conn, start, end):
             self.index.add(story_id, event_at or at, features)
+        for story in batch.values():
+            self.index.add(story.id, from_db(story.event_at) or at, story.features)

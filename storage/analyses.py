@@ -8,10 +8,13 @@ from dataclasses import dataclass
 import aiosqlite
 
 from analysis.model import Analysis
-from storage.database import Database
+from storage.database import Database, write_rows
 from storage.timeutil import to_db, utcnow
 
-__all__ = ["save_analysis", "record_analysis_error", "Stale", "count_stale", "stale_posts"]
+__all__ = [
+    "save_analysis", "save_analyses", "record_analysis_error", "record_analysis_errors", "Stale", "count_stale",
+    "stale_posts",
+]
 
 
 def _json(value: object) -> str:
@@ -20,8 +23,14 @@ def _json(value: object) -> str:
 
 async def save_analysis(conn: aiosqlite.Connection, post_id: int, analysis: Analysis) -> None:
     """Replace the post's analysis (inside the caller's transaction)."""
-    c = analysis.casualties
-    await conn.execute(
+    await save_analyses(conn, [(post_id, analysis)])
+
+
+async def save_analyses(conn: aiosqlite.Connection, readings: list[tuple[int, Analysis]]) -> None:
+    """Replace each (post id, analysis)'s analysis, and forget its error (in the caller's transaction)."""
+    now = to_db(utcnow())
+    await write_rows(
+        conn,
         """INSERT INTO analyses (post_id, version, is_strike, weapons, oblasts, places, killed,
                injured, children_killed, children_injured, analyzed_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -30,26 +39,36 @@ async def save_analysis(conn: aiosqlite.Connection, post_id: int, analysis: Anal
                oblasts = excluded.oblasts, places = excluded.places, killed = excluded.killed,
                injured = excluded.injured, children_killed = excluded.children_killed,
                children_injured = excluded.children_injured, analyzed_at = excluded.analyzed_at""",
-        (
-            post_id, analysis.version, int(analysis.is_strike), _json(list(analysis.weapons)),
-            _json(list(analysis.oblasts)), _json([p.to_json() for p in analysis.places]),
-            c.killed, c.injured, c.children_killed, c.children_injured, to_db(utcnow()),
-        ),
+        [
+            (
+                post_id, a.version, int(a.is_strike), _json(list(a.weapons)), _json(list(a.oblasts)),
+                _json([p.to_json() for p in a.places]), a.casualties.killed, a.casualties.injured,
+                a.casualties.children_killed, a.casualties.children_injured, now,
+            )
+            for post_id, a in readings
+        ],
     )
-    await conn.execute("DELETE FROM analysis_errors WHERE post_id = ?", (post_id,))
+    await write_rows(conn, "DELETE FROM analysis_errors WHERE post_id = ?", [(post_id,) for post_id, _ in readings])
 
 
 async def record_analysis_error(conn: aiosqlite.Connection, post_id: int, version: str, error: BaseException) -> None:
-    """Note that analyser `version` failed on the post (inside the caller's transaction).
+    """Note that analyser `version` failed on the post (inside the caller's transaction)."""
+    await record_analysis_errors(conn, [(post_id, error)], version)
 
-    An earlier analysis of the post, if any, is kept: it is the best reading there is until
+
+async def record_analysis_errors(conn: aiosqlite.Connection, failures: list[tuple[int, BaseException]], version: str) -> None:
+    """Note that analyser `version` failed on each (post id, error) (inside the caller's transaction).
+
+    An earlier analysis of a post, if any, is kept: it is the best reading there is until
     `reanalyze` succeeds.
     """
-    await conn.execute(
+    now = to_db(utcnow())
+    await write_rows(
+        conn,
         """INSERT INTO analysis_errors (post_id, version, error, failed_at) VALUES (?, ?, ?, ?)
            ON CONFLICT (post_id) DO UPDATE SET version = excluded.version, error = excluded.error,
                failed_at = excluded.failed_at""",
-        (post_id, version, f"{type(error).__name__}: {error}"[:500], to_db(utcnow())),
+        [(post_id, version, f"{type(error).__name__}: {error}"[:500], now) for post_id, error in failures],
     )
 
 

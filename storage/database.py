@@ -27,7 +27,7 @@ import aiosqlite
 from storage.errors import StorageError
 from storage.schema import migrate
 
-__all__ = ["Database", "ArchiveWatcher"]
+__all__ = ["Database", "ArchiveWatcher", "write_rows"]
 
 BUSY_TIMEOUT_MS = 30_000
 # Primary result codes that mean the archive's file or disk is at fault, not the statement:
@@ -234,3 +234,10 @@ async def _connect(path: Path, *, read_only: bool) -> aiosqlite.Connection:
         await conn.close()
         raise
     return conn
+
+
+async def write_rows(conn: aiosqlite.Connection, sql: str, rows: list[tuple]) -> None:
+    """`executemany`, but nothing at all for no rows: each call is a trip to the writer's thread,
+    and a page's batch has several kinds of rows that are most often none (edits, aliases, errors)."""
+    if rows:
+        await conn.executemany(sql, rows)

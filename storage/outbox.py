@@ -9,12 +9,13 @@ from datetime import datetime, timedelta
 import aiosqlite
 
 from storage.chat_settings import DEFAULT_SETTINGS, ChatSettings
-from storage.database import Database
+from storage.database import Database, write_rows
 from storage.timeutil import from_db, to_db, utcnow
 
 __all__ = [
-    "OutboxItem", "Backlog", "plan_alerts", "due_items", "expire_stale", "mark_sent", "mark_retry", "mark_dropped",
-    "mark_held", "mark_digested", "held_items", "outbox_backlog", "LATE_AFTER", "OBLAST_RANK",
+    "OutboxItem", "Backlog", "AlertPlan", "plan_alerts", "queue_alerts", "due_items", "expire_stale", "mark_sent",
+    "mark_retry", "mark_dropped", "mark_held", "mark_digested", "held_items", "outbox_backlog", "LATE_AFTER",
+    "OBLAST_RANK",
 ]
 
 # A new post this many seconds after a chat's last notified alert of the story notifies again.
@@ -44,27 +45,52 @@ class OutboxItem:
     settings: ChatSettings = DEFAULT_SETTINGS
 
 
+@dataclass(frozen=True, slots=True)
+class AlertPlan:
+    """A story's revision for some chats: `chats` maps chat → rank (how specific its subscription
+    is, 0 settlement … `OBLAST_RANK`); `published` is when the post that brought it was published."""
+
+    chats: Mapping[int, int]
+    story_id: int
+    post_id: int
+    revision: int
+    published: datetime | None
+
+
 async def plan_alerts(
     conn: aiosqlite.Connection, chats: Mapping[int, int] | Sequence[int], story_id: int, post_id: int, revision: int,
     *, late_after: float = LATE_AFTER,
 ) -> int:
-    """Queue the story for each chat, once per (chat, story); a new revision re-queues a sent alert
-    (to be edited, or followed by a new message), and so does a new post `late_after` seconds or
-    more after the chat was last notified of the story.
-
-    `chats`: chat → rank (how specific its subscription is, `OBLAST_RANK` when a plain list).
-    Runs inside the transaction that stored the post. Returns the number of rows queued.
-    `post_id` is the post that brought this revision: its publication time is the news' time.
-    """
+    """Queue the story for each chat (see `queue_alerts`); `chats`: chat → rank (`OBLAST_RANK`
+    when a plain list). `post_id` is the post that brought this revision: its publication time is
+    the news' time. Returns the number of rows queued."""
     ranks = chats if isinstance(chats, Mapping) else dict.fromkeys(chats, OBLAST_RANK)
-    now = utcnow()
     async with conn.execute("SELECT published_at FROM posts WHERE id = ?", (post_id,)) as cursor:
         row = await cursor.fetchone()
-    published = from_db(row[0]) if row else None
-    # A post dated in the future must not jump the queue for ever nor escape expiry.
-    news_at = to_db(min(published, now) if published else now)
+    return await queue_alerts(
+        conn, [AlertPlan(ranks, story_id, post_id, revision, from_db(row[0]) if row else None)], late_after=late_after
+    )
+
+
+async def queue_alerts(conn: aiosqlite.Connection, plans: list[AlertPlan], *, late_after: float = LATE_AFTER) -> int:
+    """Queue each plan's story for its chats, once per (chat, story); a new revision re-queues a
+    sent alert (to be edited, or followed by a new message), and so does a new post `late_after`
+    seconds or more after the chat was last notified of the story. A chat keeps the rank of its
+    most specific subscription. Plans apply in order, in one statement.
+
+    Runs inside the transaction that stored the posts. Returns the number of rows queued.
+    """
+    now = utcnow()
     before = conn.total_changes
-    await conn.executemany(
+    rows = []
+    for plan in plans:
+        # A post dated in the future must not jump the queue for ever nor escape expiry: its
+        # publication is the news' time, never later than now.
+        news_at = to_db(min(plan.published, now) if plan.published else now)
+        rows += [(chat_id, plan.story_id, plan.post_id, plan.revision, to_db(now), to_db(now), news_at, rank)
+                 for chat_id, rank in plan.chats.items()]
+    await write_rows(
+        conn,
         f"""INSERT INTO outbox (chat_id, story_id, post_id, revision, created_at, queued_at, news_at, rank)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (chat_id, story_id) DO UPDATE SET revision = excluded.revision,
@@ -73,8 +99,7 @@ async def plan_alerts(
            WHERE excluded.revision > outbox.revision
               OR (outbox.status = 'sent' AND excluded.news_at
                   >= strftime('%Y-%m-%dT%H:%M:%SZ', outbox.alerted_at, '+{float(late_after):.0f} seconds'))""",
-        [(chat_id, story_id, post_id, revision, to_db(now), to_db(now), news_at, rank)
-         for chat_id, rank in ranks.items()],
+        rows,
     )
     return conn.total_changes - before
 

@@ -11,13 +11,15 @@ from typing import Protocol
 import aiosqlite
 
 from storage.canonical import canonical_url
+from storage.database import write_rows
 from storage.errors import StorageError
 from storage.timeutil import from_db, to_db, utcnow
 
 __all__ = [
     "StoredPost", "Change", "upsert_posts", "text_hash", "mark_deleted", "known_posts", "is_unchanged",
-    "fault_of_post", "stored_post", "live_ids_between",
+    "fault_of_post", "stored_post", "VANISHED_SQL", "vanished_posts",
 ]
+
 
 class RawPost(Protocol):
     """A post as a source showed it, as the archive stores it (`collectors.base.RawPost` is one;
@@ -89,67 +91,97 @@ async def upsert_posts(
 
     Runs inside the caller's write transaction. A post seen again with the same text changes
     nothing but its view count; a post whose text changed gets a new `post_versions` row and
-    keeps its latest text, so the full-text index always searches the current wording.
+    keeps its latest text, so the word index always searches the current wording. Each kind of
+    row goes in by one executemany for the whole batch: a page costs a handful of statements,
+    not a few per post.
     """
     seen_at = utcnow()
     now = to_db(seen_at)
     # One row per identity: a batch that repeats a post keeps its last (newest) copy.
     posts = list({(p.stream, p.external_id): p for p in posts}.values())
     known = await known_posts(conn, posts)
-    changes: list[Change] = []
-    versions: list[tuple[int, int, str | None, str, str, str | None]] = []
-    media: list[tuple[int, int, str]] = []
+    canonicals = {id(p): canonical_url(p.url) if p.kind == "article" else None for p in posts}
+    archived = await _posts_by_canonical(
+        conn, [c for p in posts if (c := canonicals[id(p)]) and (p.stream, p.external_id) not in known]
+    )
+    inserts: list[RawPost] = []
+    aliases: list[tuple[RawPost, str]] = []  # (post, canonical URL of the post it copies)
+    touched: list[tuple[int | None, int, int]] = []
+    edits: list[tuple] = []
+    edited: list[tuple[RawPost, int, int]] = []
     for raw in posts:
-        digest = text_hash(raw.title, raw.text)
         row = known.get((raw.stream, raw.external_id))
-        canonical = canonical_url(raw.url) if raw.kind == "article" else None
-        if row is None and canonical is not None and await _alias_of(conn, raw, canonical, source_id, now):
-            continue  # the same article, already archived from another feed
+        canonical = canonicals[id(raw)]
         if row is None:
-            published = _clamped(raw.published_at, seen_at)
-            inserted = await conn.execute_insert(
-                """INSERT INTO posts (stream, external_id, source_id, url, published_at, title,
-                       text, text_hash, kind, edited, views, forwarded_from, link_preview,
-                       first_seen_at, updated_at, canonical_url)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (
-                    raw.stream, raw.external_id, source_id, raw.url, to_db(published),
-                    raw.title, raw.text, digest, raw.kind, int(raw.edited), raw.views,
-                    raw.forwarded_from, raw.link_preview, now, now, canonical,
-                ),
+            if canonical is not None and canonical in archived:
+                aliases.append((raw, canonical))  # the same article, already archived from another feed
+            else:
+                inserts.append(raw)
+                if canonical is not None:
+                    archived[canonical] = None  # a later copy in this batch is an alias of this one
+            continue
+        post_id, _, version = row
+        if is_unchanged(row, raw):
+            if raw.views is not None or raw.edited:
+                touched.append((raw.views, int(raw.edited), post_id))
+            continue
+        digest = text_hash(raw.title, raw.text)
+        edits.append((raw.title, raw.text, digest, version + 1, raw.views, now, raw.url, post_id))
+        edited.append((raw, post_id, version + 1))
+    await write_rows(
+        conn,
+        """INSERT INTO posts (stream, external_id, source_id, url, published_at, title,
+               text, text_hash, kind, edited, views, forwarded_from, link_preview,
+               first_seen_at, updated_at, canonical_url)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [
+            (
+                raw.stream, raw.external_id, source_id, raw.url, to_db(_clamped(raw.published_at, seen_at)),
+                raw.title, raw.text, text_hash(raw.title, raw.text), raw.kind, int(raw.edited), raw.views,
+                raw.forwarded_from, raw.link_preview, now, now, canonicals[id(raw)],
             )
-            assert inserted is not None
-            post_id, version = int(inserted[0]), 1
-            known[(raw.stream, raw.external_id)] = (post_id, digest, version)
-            changes.append(Change("new", _stored(post_id, raw, version, published), raw))
-        else:
-            post_id, old_hash, version = row
-            if is_unchanged(row, raw):
-                if raw.views is not None or raw.edited:
-                    await conn.execute(
-                        "UPDATE posts SET views = COALESCE(?, views), edited = MAX(edited, ?) WHERE id = ?",
-                        (raw.views, int(raw.edited), post_id),
-                    )
-                continue
-            version += 1
-            await conn.execute(
-                """UPDATE posts SET title = ?, text = ?, text_hash = ?, edited = 1, version = ?,
-                       views = COALESCE(?, views), updated_at = ?, url = COALESCE(?, url)
-                   WHERE id = ?""",
-                (raw.title, raw.text, digest, version, raw.views, now, raw.url, post_id),
-            )
-            known[(raw.stream, raw.external_id)] = (post_id, digest, version)
-            changes.append(Change("edited", _stored(post_id, raw, version, _clamped(raw.published_at, seen_at)), raw))
-        versions.append((post_id, version, raw.title, raw.text, digest, now))
-        # An edit may add photos; existing slots keep their downloaded bytes.
-        media.extend((post_id, position, url) for position, url in enumerate(raw.photos))
-    await conn.executemany(
+            for raw in inserts
+        ],
+    )
+    await write_rows(
+        conn,
+        "UPDATE posts SET views = COALESCE(?, views), edited = MAX(edited, ?) WHERE id = ?", touched
+    )
+    await write_rows(
+        conn,
+        """UPDATE posts SET title = ?, text = ?, text_hash = ?, edited = 1, version = ?,
+               views = COALESCE(?, views), updated_at = ?, url = COALESCE(?, url)
+           WHERE id = ?""",
+        edits,
+    )
+    ids = {key: row[0] for key, row in (await known_posts(conn, inserts)).items()}
+    if aliases:
+        archived.update(await _posts_by_canonical(conn, [c for _, c in aliases if archived[c] is None]))
+        await write_rows(
+            conn,
+            """INSERT OR IGNORE INTO post_aliases (stream, external_id, post_id, source_id, first_seen_at)
+               VALUES (?, ?, ?, ?, ?)""",
+            [(raw.stream, raw.external_id, archived[c], source_id, now) for raw, c in aliases],
+        )
+    changes = [
+        Change("new", _stored(ids[(raw.stream, raw.external_id)], raw, 1, _clamped(raw.published_at, seen_at)), raw)
+        for raw in inserts
+    ]
+    changes += [Change("edited", _stored(post_id, raw, version, _clamped(raw.published_at, seen_at)), raw)
+                for raw, post_id, version in edited]
+    order = {id(raw): n for n, raw in enumerate(posts)}
+    changes.sort(key=lambda change: order[id(change.raw)])
+    await write_rows(
+        conn,
         """INSERT INTO post_versions (post_id, version, title, text, text_hash, seen_at)
            VALUES (?, ?, ?, ?, ?, ?)""",
-        versions,
+        [(c.post.id, c.post.version, c.raw.title, c.raw.text, text_hash(c.raw.title, c.raw.text), now) for c in changes],
     )
-    await conn.executemany(
-        "INSERT OR IGNORE INTO post_media (post_id, position, url) VALUES (?, ?, ?)", media
+    # An edit may add photos; existing slots keep their downloaded bytes.
+    await write_rows(
+        conn,
+        "INSERT OR IGNORE INTO post_media (post_id, position, url) VALUES (?, ?, ?)",
+        [(c.post.id, position, url) for c in changes for position, url in enumerate(c.raw.photos)],
     )
     return changes
 
@@ -159,20 +191,19 @@ def is_unchanged(known: tuple[int, str, int] | None, raw: RawPost) -> bool:
     return known is not None and known[1] in (_ALIAS, text_hash(raw.title, raw.text))
 
 
-async def _alias_of(conn: aiosqlite.Connection, raw: RawPost, canonical: str, source_id: int, now: str | None) -> bool:
-    """Link (stream, external_id) to an archived post with the same canonical URL, if any."""
-    async with conn.execute(
-        "SELECT id FROM posts WHERE canonical_url = ? ORDER BY id LIMIT 1", (canonical,)
-    ) as cursor:
-        row = await cursor.fetchone()
-    if row is None:
-        return False
-    await conn.execute(
-        """INSERT OR IGNORE INTO post_aliases (stream, external_id, post_id, source_id, first_seen_at)
-           VALUES (?, ?, ?, ?, ?)""",
-        (raw.stream, raw.external_id, row[0], source_id, now),
-    )
-    return True
+async def _posts_by_canonical(conn: aiosqlite.Connection, urls: list[str]) -> dict[str, int | None]:
+    """Canonical URL → the first archived post with it, for those of `urls` the archive holds."""
+    found: dict[str, int | None] = {}
+    urls = sorted(set(urls))
+    for start in range(0, len(urls), 500):
+        chunk = urls[start : start + 500]
+        rows = await conn.execute_fetchall(
+            f"SELECT canonical_url, min(id) FROM posts WHERE canonical_url IN ({','.join('?' * len(chunk))}) "
+            "GROUP BY canonical_url",
+            chunk,
+        )
+        found.update((row[0], int(row[1])) for row in rows)
+    return found
 
 
 async def known_posts(
@@ -184,23 +215,19 @@ async def known_posts(
         ids = [p.external_id for p in posts if p.stream == stream]
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            async with conn.execute(
-                f"SELECT external_id, id, text_hash, version FROM posts WHERE stream = ? "
-                f"AND external_id IN ({','.join('?' * len(chunk))})",
-                (stream, *chunk),
-            ) as cursor:
-                for row in await cursor.fetchall():
-                    known[(stream, row[0])] = (int(row[1]), row[2], int(row[3]))
-            async with conn.execute(
-                f"SELECT a.external_id, p.id, p.text_hash, p.version FROM post_aliases a "
-                f"JOIN posts p ON p.id = a.post_id WHERE a.stream = ? "
-                f"AND a.external_id IN ({','.join('?' * len(chunk))})",
-                (stream, *chunk),
-            ) as cursor:
-                # Another feed's copy of an archived article: its wording there never
-                # overwrites the post, so it is treated as unchanged.
-                for row in await cursor.fetchall():
-                    known[(stream, row[0])] = (int(row[1]), _ALIAS, int(row[3]))
+            marks = ",".join("?" * len(chunk))
+            # Another feed's copy of an archived article (an alias): its wording there never
+            # overwrites the post, so it is treated as unchanged.
+            rows = await conn.execute_fetchall(
+                f"""SELECT external_id, id, text_hash, version FROM posts
+                    WHERE stream = ? AND external_id IN ({marks})
+                    UNION ALL
+                    SELECT a.external_id, p.id, '{_ALIAS}', p.version FROM post_aliases a
+                    JOIN posts p ON p.id = a.post_id WHERE a.stream = ? AND a.external_id IN ({marks})""",
+                (stream, *chunk, stream, *chunk),
+            )
+            for row in rows:
+                known[(stream, row[0])] = (int(row[1]), row[2], int(row[3]))
     return known
 
 
@@ -263,11 +290,13 @@ async def mark_deleted(conn: aiosqlite.Connection, stream: str, external_ids: li
     return marked
 
 
-async def live_ids_between(conn: aiosqlite.Connection, stream: str, low: int, high: int) -> list[str]:
-    """External ids of the stream's not-deleted posts whose numeric id is in [low, high]."""
-    async with conn.execute(
-        """SELECT external_id FROM posts WHERE stream = ? AND deleted_at IS NULL
-           AND CAST(external_id AS INTEGER) BETWEEN ? AND ?""",
-        (stream, low, high),
-    ) as cursor:
-        return [row[0] for row in await cursor.fetchall()]
+# On the `posts_external_num` index: a range of one channel's message numbers, whatever its size.
+VANISHED_SQL = """SELECT external_id FROM posts WHERE stream = ? AND deleted_at IS NULL
+                  AND external_num BETWEEN ? AND ?"""
+
+
+async def vanished_posts(
+    conn: aiosqlite.Connection, stream: str, low: int, high: int, seen: set[str]
+) -> list[str]:
+    """External ids of the stream's posts numbered low..high that are not deleted and not in `seen`."""
+    return [row[0] for row in await conn.execute_fetchall(VANISHED_SQL, (stream, low, high)) if row[0] not in seen]

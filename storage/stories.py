@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import aiosqlite
 
 from analysis.model import Analysis
-from storage.database import Database
+from storage.database import Database, write_rows
 from storage.timeutil import from_db, to_db, utcnow
 
 __all__ = [
-    "Story", "story_of_post", "open_story", "merge_into_story", "get_story", "latest_strikes",
-    "record_revision", "note_deletions", "refresh_story_figures", "stories_between",
+    "Story", "open_story", "get_story", "latest_strikes", "note_deletions", "refresh_story_figures",
+    "stories_between", "get_stories", "stories_of_posts", "next_story_id", "new_story", "merged", "save_stories",
+    "record_revisions",
 ]
 
 
@@ -58,35 +59,60 @@ async def get_story(conn: aiosqlite.Connection, story_id: int) -> Story:
     return _story(row)
 
 
-async def story_of_post(conn: aiosqlite.Connection, post_id: int) -> Story | None:
-    async with conn.execute(
-        "SELECT s.* FROM stories s JOIN posts p ON p.story_id = s.id WHERE p.id = ?", (post_id,)
-    ) as cursor:
-        row = await cursor.fetchone()
-    return _story(row) if row else None
-
-
 async def open_story(
     conn: aiosqlite.Connection, post_id: int, analysis: Analysis, event_at: str | None,
     features: frozenset[str] = frozenset(),
 ) -> Story:
     """A new story whose only post is `post_id`, matched on `features` (`analysis.stories`)."""
-    now = to_db(utcnow())
+    story = new_story(await next_story_id(conn), post_id, analysis, event_at, features)
+    await save_stories(conn, opened=[story], updated=[], members=[(story.id, post_id)])
+    return story
+
+
+async def get_stories(conn: aiosqlite.Connection, story_ids: list[int]) -> dict[int, Story]:
+    """The stories of `story_ids` the archive holds, by id."""
+    found: dict[int, Story] = {}
+    ids = sorted(set(story_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = await conn.execute_fetchall(f"SELECT * FROM stories WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+        found.update((row["id"], _story(row)) for row in rows)
+    return found
+
+
+async def stories_of_posts(conn: aiosqlite.Connection, post_ids: list[int]) -> dict[int, Story]:
+    """post id → the story it belongs to, for those of `post_ids` in one."""
+    found: dict[int, Story] = {}
+    ids = sorted(set(post_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = await conn.execute_fetchall(
+            f"SELECT p.id AS post_id, s.* FROM stories s JOIN posts p ON p.story_id = s.id "
+            f"WHERE p.id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        )
+        found.update((row["post_id"], _story(row)) for row in rows)
+    return found
+
+
+async def next_story_id(conn: aiosqlite.Connection) -> int:
+    """The id the next story takes. Callers hold the write transaction, so the ids a batch
+    gives its new stories from here on are theirs."""
+    (row,) = await conn.execute_fetchall("SELECT coalesce(max(id), 0) + 1 FROM stories")
+    return int(row[0])
+
+
+def new_story(
+    story_id: int, post_id: int, analysis: Analysis, event_at: str | None, features: frozenset[str] = frozenset(),
+) -> Story:
+    """Story `story_id` opened by one post (not stored yet: see `save_stories`)."""
     c = analysis.casualties
-    inserted = await conn.execute_insert(
-        """INSERT INTO stories (is_strike, oblasts, places, weapons, killed, injured,
-               children_killed, children_injured, first_post_id, first_seen_at, last_seen_at, event_at, features)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        (
-            int(analysis.is_strike), _dumps(list(analysis.oblasts)),
-            _dumps([p.to_json() for p in analysis.places]), _dumps(list(analysis.weapons)),
-            c.killed, c.injured, c.children_killed, c.children_injured, post_id, now, now, event_at,
-            _dumps(sorted(features)),
-        ),
+    return Story(
+        id=story_id, is_strike=analysis.is_strike, oblasts=tuple(analysis.oblasts),
+        places=tuple(p.to_json() for p in analysis.places), weapons=tuple(analysis.weapons),
+        killed=c.killed, injured=c.injured, children_killed=c.children_killed, children_injured=c.children_injured,
+        first_post_id=post_id, revision=1, event_at=event_at, features=frozenset(features),
     )
-    assert inserted is not None
-    await conn.execute("UPDATE posts SET story_id = ? WHERE id = ?", (inserted[0], post_id))
-    return await get_story(conn, int(inserted[0]))
 
 
 def _higher(current: int | None, new: int | None) -> int | None:
@@ -121,14 +147,11 @@ class _Figures:
         )
 
 
-async def merge_into_story(
-    conn: aiosqlite.Connection, story: Story, post_id: int, analysis: Analysis, features: frozenset[str] = frozenset(),
-) -> tuple[Story, bool]:
-    """Attach the post (new or re-analysed) to `story` and fold in its figures, places and
-    matching `features`.
+def merged(story: Story, analysis: Analysis, features: frozenset[str] = frozenset()) -> tuple[Story, bool]:
+    """`story` with a post's (new or re-analysed) figures, places and matching `features` folded in.
 
-    Returns the updated story and whether anything an alert shows changed (then the
-    revision is bumped so sent alerts get edited).
+    Returns the story and whether anything an alert shows changed (then its revision is bumped,
+    so sent alerts get edited). Nothing is stored: see `save_stories`.
     """
     c = analysis.casualties
     known = (story.killed, story.injured, story.children_killed, story.children_injured)
@@ -141,23 +164,50 @@ async def merge_into_story(
         or folded.oblasts != story.oblasts or folded.weapons != story.weapons
         or len(folded.places) != len(story.places) or folded.is_strike != story.is_strike
     )
-    await conn.execute("UPDATE posts SET story_id = ? WHERE id = ?", (story.id, post_id))
-    await conn.execute(
-        """UPDATE stories SET is_strike = ?, oblasts = ?, places = ?, weapons = ?, killed = ?,
-               injured = ?, children_killed = ?, children_injured = ?, last_seen_at = ?,
-               revision = revision + ?, features = ?
-           WHERE id = ?""",
-        (
-            int(folded.is_strike), _dumps(folded.oblasts), _dumps(folded.places), _dumps(folded.weapons),
-            *folded.casualties, to_db(utcnow()), int(changed), _dumps(sorted(story.features | features)), story.id,
-        ),
+    return replace(
+        story, is_strike=folded.is_strike, oblasts=folded.oblasts, places=folded.places, weapons=folded.weapons,
+        killed=folded.casualties[0], injured=folded.casualties[1], children_killed=folded.casualties[2],
+        children_injured=folded.casualties[3], revision=story.revision + int(changed),
+        features=story.features | features,
+    ), changed
+
+
+def _row(story: Story, now: str) -> tuple:
+    """The values of a stories UPDATE: the figures ... last_seen_at, revision, features, then the id."""
+    return (
+        int(story.is_strike), _dumps(list(story.oblasts)), _dumps(list(story.places)), _dumps(list(story.weapons)),
+        story.killed, story.injured, story.children_killed, story.children_injured, now, story.revision,
+        _dumps(sorted(story.features)), story.id,
     )
-    return await get_story(conn, story.id), changed
+
+
+async def save_stories(
+    conn: aiosqlite.Connection, *, opened: list[Story], updated: list[Story], members: list[tuple[int, int]],
+) -> None:
+    """Store the stories a batch `opened` and the current state of those it `updated`, and put
+    each (story id, post id) of `members` in its story (inside the caller's transaction)."""
+    now = to_db(utcnow())
+    await write_rows(
+        conn,
+        """INSERT INTO stories (is_strike, oblasts, places, weapons, killed, injured, children_killed,
+               children_injured, first_seen_at, last_seen_at, revision, features, id, first_post_id, event_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [(*row[:8], now, *row[8:], story.first_post_id, story.event_at)
+         for story in opened for row in [_row(story, now)]],
+    )
+    await write_rows(
+        conn,
+        """UPDATE stories SET is_strike = ?, oblasts = ?, places = ?, weapons = ?, killed = ?,
+               injured = ?, children_killed = ?, children_injured = ?, last_seen_at = ?, revision = ?, features = ?
+           WHERE id = ?""",
+        [_row(story, now) for story in updated],
+    )
+    await write_rows(conn, "UPDATE posts SET story_id = ? WHERE id = ?", members)
 
 
 async def refresh_story_figures(conn: aiosqlite.Connection, post_ids: list[int]) -> None:
     """Recompute each story the posts belong to from its posts' stored analyses, folded as
-    `merge_into_story` folds them (membership, revision and features stay as they are)."""
+    `merged` folds them (membership, revision and features stay as they are)."""
     marks = ",".join("?" * len(post_ids))
     async with conn.execute(
         f"SELECT DISTINCT story_id FROM posts WHERE id IN ({marks}) AND story_id IS NOT NULL", post_ids
@@ -194,15 +244,18 @@ async def latest_strikes(db: Database, limit: int = 200) -> list[tuple[Story, st
     return [(_story(row), row["post_url"], row["post_stream"]) for row in rows]
 
 
-async def record_revision(conn: aiosqlite.Connection, story: Story, post_id: int) -> None:
-    """Keep the story's figures and places as of this revision."""
-    await conn.execute(
+async def record_revisions(conn: aiosqlite.Connection, revisions: list[tuple[Story, int]]) -> None:
+    """Keep each story's figures and places as of its revision, brought by the post (story, post id)."""
+    now = to_db(utcnow())
+    await write_rows(
+        conn,
         """INSERT OR REPLACE INTO story_revisions (story_id, revision, post_id, killed, injured, places,
                weapons, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-        (
-            story.id, story.revision, post_id, story.killed, story.injured,
-            _dumps([p["code"] for p in story.places]), _dumps(list(story.weapons)), to_db(utcnow()),
-        ),
+        [
+            (story.id, story.revision, post_id, story.killed, story.injured,
+             _dumps([p["code"] for p in story.places]), _dumps(list(story.weapons)), now)
+            for story, post_id in revisions
+        ],
     )
 
 

@@ -14,7 +14,7 @@ from storage.timeutil import to_db, utcnow
 __all__ = [
     "Subscription", "MAX_SUBSCRIPTIONS", "upsert_chat", "subscribe", "unsubscribe",
     "list_subscriptions", "subscriptions_page", "mute", "deactivate_chat", "chats_watching",
-    "chat_regions", "Pending", "get_pending", "set_pending",
+    "chat_regions", "Pending", "get_pending", "set_pending", "watchers_by_region", "nearest_ranks",
 ]
 
 Added = Literal["added", "already", "full"]
@@ -108,22 +108,42 @@ async def deactivate_chat(db: Database, chat_id: int) -> None:
         )
 
 
+async def watchers_by_region(conn: aiosqlite.Connection, regions: set[str]) -> dict[str, dict[int, int]]:
+    """region → the active, unmuted chats that watch it, each with the rank of that subscription:
+    0 settlement (or city, city district), 1 hromada, 2 raion, 3 oblast. Only the regions someone
+    watches; one query for the regions of a whole page of stories."""
+    found: dict[str, dict[int, int]] = {}
+    ordered = sorted(regions)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        rows = await conn.execute_fetchall(
+            f"""SELECT s.region, s.chat_id,
+                       CASE s.level WHEN 'hromada' THEN 1 WHEN 'raion' THEN 2 WHEN 'oblast' THEN 3 ELSE 0 END
+                FROM subscriptions s JOIN chats c ON c.chat_id = s.chat_id
+                WHERE s.region IN ({','.join('?' * len(chunk))}) AND c.active = 1
+                  AND (c.muted_until IS NULL OR c.muted_until <= ?)""",
+            (*chunk, to_db(utcnow())),
+        )
+        for region, chat_id, rank in rows:
+            chats = found.setdefault(region, {})
+            chats[chat_id] = min(rank, chats.get(chat_id, rank))
+    return found
+
+
+def nearest_ranks(watchers: dict[str, dict[int, int]], regions: set[str]) -> dict[int, int]:
+    """The chats watching any of `regions` (of `watchers_by_region`), each with the rank of its most
+    specific matching subscription, by chat id."""
+    ranks: dict[int, int] = {}
+    for region in regions:
+        for chat_id, rank in watchers.get(region, {}).items():
+            ranks[chat_id] = min(rank, ranks.get(chat_id, rank))
+    return dict(sorted(ranks.items()))
+
+
 async def chats_watching(conn: aiosqlite.Connection, regions: set[str]) -> dict[int, int]:
     """Active, unmuted chats that watch any of `regions`, each with the rank of its most specific
     matching subscription: 0 settlement (or city, city district), 1 hromada, 2 raion, 3 oblast."""
-    if not regions:
-        return {}
-    marks = ",".join("?" * len(regions))
-    async with conn.execute(
-        f"""SELECT s.chat_id, min(CASE s.level WHEN 'hromada' THEN 1 WHEN 'raion' THEN 2 WHEN 'oblast' THEN 3
-                                  ELSE 0 END)
-            FROM subscriptions s JOIN chats c ON c.chat_id = s.chat_id
-            WHERE s.region IN ({marks}) AND c.active = 1
-              AND (c.muted_until IS NULL OR c.muted_until <= ?)
-            GROUP BY s.chat_id ORDER BY s.chat_id""",
-        (*sorted(regions), to_db(utcnow())),
-    ) as cursor:
-        return {row[0]: row[1] for row in await cursor.fetchall()}
+    return nearest_ranks(await watchers_by_region(conn, regions), regions)
 
 
 async def chat_regions(conn: aiosqlite.Connection, chat_id: int) -> dict[str, str]:

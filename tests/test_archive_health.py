@@ -190,7 +190,8 @@ async def test_a_poll_that_runs_out_of_descriptors_reports_it(config_file: Path)
 
 
 async def test_a_poll_on_a_broken_archive_is_a_failure_not_a_crash(tme: FakeTelegram, config_file: Path) -> None:
-    tme.fill("dsns_telegram", 3)
+    for n in range(3):  # long enough to need pages the archive does not have (nor has free)
+        tme.post("dsns_telegram", f"Повідомлення {n}: " + "рятувальники ДСНС працюють на місці. " * 400)
     async with open_app(load_config(config_file)) as app:
         web, feed = app.config.sources[0], app.config.sources[1]
         await ensure_source(app.db, web.source_name, web.type, web.url)

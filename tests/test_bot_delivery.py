@@ -203,6 +203,8 @@ async def test_most_specific_subscriptions_and_newest_stories_go_first(tme: Fake
         async with app.db.write() as conn:
             ranks = await chats_watching(conn, {"UA-63", RAION, HROMADA, BALAKLIIA})
         assert ranks == {501: 3, 502: 2, 503: 1, 504: 0}
+        # The page's batch queued each chat with the rank of its most specific subscription.
+        assert dict(await app.db.fetchall("SELECT chat_id, rank FROM outbox")) == ranks
         stories = [r[0] for r in await app.db.fetchall("SELECT id FROM stories ORDER BY id")]
         old_post = (await app.db.fetchone("SELECT id FROM posts ORDER BY id LIMIT 1"))[0]
         await _strike(app, tme, KILLED)

@@ -68,8 +68,10 @@ async def test_edit_makes_a_version_and_updates_text(tme: FakeTelegram, config_f
         versions = await app.db.fetchall("SELECT version, text FROM post_versions WHERE post_id=? ORDER BY version", (post["id"],))
         assert [v["version"] for v in versions] == [1, 2]
         assert versions[0]["text"] != versions[1]["text"]
-        # The full-text index follows the edit.
-        hits = await app.db.fetchall("SELECT rowid FROM posts_fts WHERE posts_fts MATCH 'Оновлено'")
+        # The word index follows the edit.
+        hits = await app.db.fetchall(
+            "SELECT p.id FROM posts_words w JOIN posts p ON p.search_key = w.rowid WHERE posts_words MATCH 'Оновлено'"
+        )
         assert [h[0] for h in hits] == [post["id"]]
 
 

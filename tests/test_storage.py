@@ -7,13 +7,14 @@ import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
 from collectors.base import RawPost
 from storage.database import Database
 from storage.errors import SchemaTooNewError
-from storage.posts import upsert_posts
-from storage.schema import SCHEMA_VERSION
+from storage.posts import VANISHED_SQL, upsert_posts, vanished_posts
+from storage.schema import MIGRATIONS, SCHEMA_VERSION, m015_ingest_indexes
 from storage.sources import backoff_delay, ensure_source
 
 
@@ -28,7 +29,9 @@ async def test_new_archive_is_migrated_wal_and_owner_only(tmp_path: Path) -> Non
         assert (await db.fetchone("PRAGMA user_version"))[0] == SCHEMA_VERSION
         assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"
         tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert {"sources", "posts", "post_versions", "media", "post_media", "analyses", "posts_fts"} <= tables
+        assert {"sources", "posts", "post_versions", "media", "post_media", "analyses", "posts_words"} <= tables
+        # Indexes nothing reads any more are not kept up on every insert.
+        assert not {"posts_fts", "posts_search"} & tables
     finally:
         await db.close()
     assert stat.S_IMODE((tmp_path / "a.db").stat().st_mode) == 0o600
@@ -82,3 +85,61 @@ def test_backoff_doubles_is_capped_and_honours_retry_after() -> None:
     assert [backoff_delay(n, interval=60, retry_after=None, max_backoff=600) for n in (1, 2, 3, 4, 5)] == [60, 120, 240, 480, 600]
     assert backoff_delay(1, interval=60, retry_after=900, max_backoff=600) == 900
     assert backoff_delay(50, interval=60, retry_after=None, max_backoff=3600) == 3600
+
+
+async def test_m015_drops_unread_indexes_and_numbers_posts_on_an_index(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    before = MIGRATIONS.index(m015_ingest_indexes)
+    async with aiosqlite.connect(path, isolation_level=None) as conn:
+        for migration in MIGRATIONS[:before]:
+            await migration(conn)
+        await conn.execute(f"PRAGMA user_version = {before}")
+        await conn.executemany(
+            """INSERT INTO posts (stream, external_id, text, text_hash, first_seen_at, updated_at, deleted_at)
+               VALUES (?, ?, 'x', 'h', '2024-05-01T00:00:00Z', '2024-05-01T00:00:00Z', ?)""",
+            [("dsns_telegram", "9", None), ("dsns_telegram", "10", None), ("dsns_telegram", "11", "2024-05-02"),
+             ("dsns_telegram", "12", None), ("dsns_telegram", "200", None), ("other", "10", None)],
+        )
+    db = await Database.open(path)
+    try:
+        tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master")}
+        assert not {"posts_fts", "posts_search", "posts_fts_insert", "posts_search_insert"} & tables
+        async with db.write() as conn:
+            # Posts archived before the migration are numbered too; deleted and seen ones are not gone.
+            assert await vanished_posts(conn, "dsns_telegram", 10, 100, {"12"}) == ["10"]
+        plan = " ".join(r[3] for r in await db.fetchall(f"EXPLAIN QUERY PLAN {VANISHED_SQL}", ("s", 1, 2)))
+        assert "posts_external_num" in plan
+    finally:
+        await db.close()
+
+
+async def test_word_index_reads_the_posts_text_and_follows_edits_exactly(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "a.db")
+    try:
+        source = await ensure_source(db, "dsns_telegram", "telegram_web", None)
+        async with db.write() as conn:
+            await upsert_posts(conn, source.id, [_post("1", "Пожежа в Ізюмі"), _post("2", "Обстріл Харкова")])
+            await upsert_posts(conn, source.id, [_post("1", "Пожежу в Ізюмі ліквідовано")])
+            await upsert_posts(conn, source.id, [_post("1", "Пожежу в Ізюмі ліквідовано, загиблих немає")])
+            # A version with a wording the post does not hold (not what an upsert writes) is indexed too.
+            await conn.execute(
+                "INSERT INTO post_versions (post_id, version, text, text_hash, seen_at) "
+                "SELECT id, 9, 'чернетка Балаклія', 'h', 'now' FROM posts WHERE external_id = '2'")
+            await conn.execute("UPDATE posts SET published_at = '2024-05-02T00:00:00Z' WHERE external_id = '2'")
+
+        async def found(word: str) -> list[str]:
+            rows = await db.fetchall(
+                "SELECT p.external_id FROM posts_words w JOIN posts p ON p.search_key = w.rowid "
+                "WHERE posts_words MATCH ? ORDER BY 1", (word,))
+            return [r[0] for r in rows]
+
+        assert await found("ліквідовано") == ["1"]
+        assert await found("Пожежа") == ["1"]  # the first wording, kept as an earlier version
+        assert await found("немає") == ["1"] and await found("Балаклія") == ["2"] and await found("Харкова") == ["2"]
+        # Every row the index holds is the one its content gives (no copy of the text is kept).
+        async with db.write() as conn:
+            await conn.execute("INSERT INTO posts_words (posts_words, rank) VALUES ('integrity-check', 1)")
+        tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master")}
+        assert "posts_words_content" not in tables
+    finally:
+        await db.close()
