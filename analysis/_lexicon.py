@@ -288,6 +288,16 @@ def words(text: str) -> list[str]:
     return WORD_RE.findall(norm(text))
 
 
+def alternation(options: list[str]) -> str:
+    """A regex alternation of the literal `options`, tried in the order given, grouped by first
+    letter ("с(?:ічня|ерпня)|л(?:ютого|ипня)"): at a word start the engine then tests a letter
+    per group, not every option; only options sharing a letter compete, in their order."""
+    groups: dict[str, list[str]] = {}
+    for option in options:
+        groups.setdefault(option[0], []).append(re.escape(option[1:]))
+    return "|".join(f"{re.escape(first)}(?:{'|'.join(rest)})" for first, rest in groups.items())
+
+
 def is_latin(word: str) -> bool:
     return "a" <= word[0] <= "z"
 
