@@ -10,7 +10,7 @@ from typing import Any
 from storage.database import Database
 from storage.export import PHOTOS_SQL
 
-__all__ = ["SitePost", "FigureRevision", "story_posts", "figure_history", "photo", "last_change"]
+__all__ = ["SitePost", "FigureRevision", "story_posts", "figure_history", "last_change"]
 
 # Ids per IN (...) list: far below SQLite's limit on parameters, and a page of stories at a time.
 _BATCH = 500
@@ -90,12 +90,6 @@ async def figure_history(db: Database, story_ids: Sequence[int]) -> dict[int, li
             row["story_id"], row["revision"], row["killed"], row["injured"], row["at"], row["recorded_at"],
         ))
     return out
-
-
-async def photo(db: Database, sha256: str) -> tuple[bytes, str] | None:
-    """A stored photo's bytes and MIME type."""
-    row = await db.fetchone("SELECT data, mime FROM media WHERE sha256 = ?", (sha256,))
-    return (bytes(row["data"]), row["mime"]) if row else None
 
 
 async def last_change(db: Database) -> str | None:

@@ -38,8 +38,9 @@ from research.site.model import (
 from research.site.output import Output, thumbnail
 from research.site.render import LABELS, render, story_summary
 from storage.database import Database
+from storage.media import photo_data
 from storage.research import STORY_KEYS, iter_stories
-from storage.site import SitePost, figure_history, last_change, photo, story_posts
+from storage.site import SitePost, figure_history, last_change, story_posts
 from storage.sources import list_sources, silences
 from storage.timeutil import to_db, utcnow
 
@@ -172,8 +173,8 @@ class Site:
                     continue
                 if self.output.exists(f"photos/{sha}.jpg"):
                     self.photos.add(sha)
-                elif (stored := await photo(self.db, sha)) is not None:
-                    blobs[sha] = stored[0]
+                elif (stored := await photo_data(self.db, sha)) is not None:
+                    blobs[sha] = stored[1]
             await asyncio.to_thread(self._write_story_pages, batch, posts, blobs)
 
     def _write_story_pages(self, ids: list[int], posts: dict[int, list[SitePost]], blobs: dict[str, bytes]) -> None:
