@@ -14,7 +14,7 @@ from storage.database import Database
 from storage.lock import exclusive_archive
 
 if TYPE_CHECKING:
-    from monitor.live import ClientFactory
+    from collectors.telegram_mtproto.hub import ClientFactory
     from monitor.pipeline import Pipeline
 
 __all__ = ["App", "open_app"]

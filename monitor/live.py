@@ -1,49 +1,35 @@
-"""Telegram over MTProto inside the application: one client per process, live feeds supervised.
+"""Telegram over MTProto inside the application: live feeds supervised, the extra checked.
 
-`MTProtoHub` owns what must exist once per process: the `SharedClient` (a session can be open
-only once), the `EntityCache` (ResolveUsername is heavily rate-limited) and one collector per
-`telegram_mtproto` source, kept for the life of the process because each caches its resolved
-channel. Nothing is created, and Telethon is not even imported, until an MTProto source is
-used: the daemon runs on the core install, without the mtproto extra, and `check_installed`
+The process's client, entity cache and collectors live in `collectors.telegram_mtproto.hub`
+(the pipeline holds the one `MTProtoHub`); Telethon is not imported until an MTProto source is
+used, so the daemon runs on the core install, without the mtproto extra, and `check_installed`
 refuses at start a configuration whose telegram_mtproto sources would need it.
 
 `LiveFeeds` runs `run_live` for every enabled source with `live = true`, restarting it with
 backoff when Telegram drops the connection; the scheduled catch-up poll of the same source is
-the safety net for whatever the live feed misses.
+the safety net for whatever the live feed misses. What a feed brings reaches the archive only
+through the pipeline: `Pipeline.ingest_live` for posts, `Pipeline.note_deleted` for deletions.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from collectors.base import FetchResult, RawPost, SourceError, SourceNetworkError
-from collectors.media import Photo
-from collectors.telegram_mtproto.credentials import ENV_SESSION, MTProtoCredentials
-from collectors.telegram_mtproto.photo_urls import parse_photo_url
+from collectors.base import RawPost, SourceError, SourceNetworkError
 from dsns.backoff import Backoff
 from dsns.extras import MissingExtraError, require
 from monitor.config import Config, ConfigError, TelegramMTProtoSource
-from storage.posts import mark_deleted
-from storage.stories import note_deletions
 
 if TYPE_CHECKING:
-    from telethon import TelegramClient
-
-    from collectors.telegram_mtproto.client import EntityCache, SharedClient
-    from collectors.telegram_mtproto.collector import TelegramMTProtoCollector
     from monitor.pipeline import Pipeline
 
-__all__ = ["ClientFactory", "MTProtoHub", "LiveFeeds", "check_installed"]
+__all__ = ["LiveFeeds", "check_installed"]
 
 log = logging.getLogger("dsns_monitor.mtproto")
-
-# Builds a Telethon client that is not connected yet (tests pass one returning a fake).
-ClientFactory = Callable[[], "TelegramClient"]
 
 
 def check_installed(config: Config) -> None:
@@ -55,100 +41,6 @@ def check_installed(config: Config) -> None:
             require("telethon", "mtproto", f"telegram_mtproto source `{names[0]}`")
         except MissingExtraError as exc:
             raise ConfigError(str(exc)) from exc
-
-
-class MTProtoHub:
-    """The process's MTProto client, entity cache and collectors, created on first use."""
-
-    def __init__(self, config: Config, client_factory: ClientFactory | None = None) -> None:
-        self.config = config
-        self._factory = client_factory
-        self._shared: SharedClient | None = None
-        self._cache: EntityCache | None = None
-        self._collectors: dict[str, TelegramMTProtoCollector] = {}
-
-    @property
-    def started(self) -> bool:
-        """True once a client was asked for (so there may be a connection to close)."""
-        return self._shared is not None
-
-    def _default_factory(self) -> TelegramClient:
-        # Read at connect time, not at start-up: a missing credential is then the failure of
-        # the MTProto sources (logged, backed off), not of the whole process.
-        from collectors.telegram_mtproto.client import build_client
-
-        return build_client(
-            MTProtoCredentials.from_env(), self.config.telegram.session,
-            flood_sleep_threshold=self.config.telegram.flood_sleep_threshold,
-        )
-
-    def _shared_client(self) -> SharedClient:
-        if self._shared is None:
-            from collectors.telegram_mtproto.client import SharedClient
-
-            self._shared = SharedClient(self._factory or self._default_factory)
-        return self._shared
-
-    def _entity_cache(self) -> EntityCache:
-        if self._cache is None:
-            from collectors.telegram_mtproto.client import EntityCache
-
-            session = self.config.telegram.session
-            # Access hashes belong to one account: keep them beside the session file they came
-            # with, and only in memory when the session is a string from the environment.
-            if session is not None and not os.environ.get(ENV_SESSION, "").strip():
-                session.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # as the session file's would be
-                self._cache = EntityCache.beside(session.with_name(session.name.removesuffix(".session") + ".session"))
-            else:
-                self._cache = EntityCache()
-        return self._cache
-
-    async def client(self) -> TelegramClient:
-        """The shared client, connected and authorised (raises `SourceError`s otherwise)."""
-        return await self._shared_client().get()
-
-    def collector(self, source: TelegramMTProtoSource) -> TelegramMTProtoCollector:
-        """The collector of one source, made once and then reused."""
-        collector = self._collectors.get(source.source_name)
-        if collector is None:
-            from collectors.telegram_mtproto.collector import TelegramMTProtoCollector
-
-            collector = TelegramMTProtoCollector(
-                source.source_name, source.channel, self.client,
-                flood_sleep_threshold=self.config.telegram.flood_sleep_threshold,
-                catchup_limit=source.catchup_limit, first_limit=source.first_limit,
-                reread=source.reread, entity_cache=self._entity_cache(),
-            )
-            self._collectors[source.source_name] = collector
-        return collector
-
-    async def poll(self, source: TelegramMTProtoSource, cursor: str | None) -> FetchResult:
-        """One catch-up poll; a dead connection is dropped so the next poll reconnects."""
-        try:
-            return await self.collector(source).poll(cursor)
-        except SourceNetworkError:
-            await self.discard_if_disconnected()
-            raise
-
-    async def fetch_photo(self, url: str, *, max_bytes: int) -> Photo:
-        """The bytes behind a ``tg://<channel>/<id>/photo`` URL, via that channel's source."""
-        parsed = parse_photo_url(url)
-        if parsed is None:
-            raise SourceError("telegram", f"{url!r} is not a tg:// photo URL")
-        for source in self.config.sources:
-            if isinstance(source, TelegramMTProtoSource) and source.stream == parsed[0]:
-                return await self.collector(source).fetch_photo(url, max_bytes=max_bytes)
-        raise SourceError("telegram", f"{url}: no telegram_mtproto source reads @{parsed[0]} any more")
-
-    async def discard_if_disconnected(self, client: Any = None) -> None:
-        """Forget the shared client if it lost its connection (or is `client`, known dead)."""
-        if self._shared is not None:
-            await self._shared.discard_if_dead(client)
-
-    async def close(self) -> None:
-        """Disconnect at shutdown (nothing to do when MTProto was never used)."""
-        if self._shared is not None:
-            await self._shared.close()
 
 
 class LiveFeeds:
@@ -196,9 +88,9 @@ class LiveFeeds:
             started = time.monotonic()
             client = None
             try:
-                state = await self.pipeline.source_state(source)
+                await self.pipeline.source_state(source)  # the archive answers before Telegram is asked
                 client = await hub.client()
-                await collector.run_live(self._on_posts(source, state), self._on_deleted(name, collector.stream))
+                await collector.run_live(self._on_posts(source), self._on_deleted(source))
                 raise SourceNetworkError(name, "live updates stopped")  # run_live only returns by raising
             except asyncio.CancelledError:
                 raise
@@ -218,24 +110,16 @@ class LiveFeeds:
                 log.error("live feed crashed", exc_info=failure, extra={"source": name, "retry_in": round(wait)})
             await asyncio.sleep(wait)
 
-    def _on_posts(self, source: TelegramMTProtoSource, state: Any) -> Callable[[list[RawPost]], Any]:
+    def _on_posts(self, source: TelegramMTProtoSource) -> Callable[[list[RawPost]], Any]:
         async def on_posts(posts: list[RawPost]) -> None:
-            # cursor None: live posts never move the catch-up cursor, so a gap before them is
-            # still caught up; touch_source False: a flood-wait backoff on the row stays.
-            changes = await self.pipeline.ingest(
-                source, state, FetchResult(posts=posts, cursor=None), touch_source=False
-            )
+            changes = await self.pipeline.ingest_live(source, posts)
             log.info("live posts", extra={"source": source.source_name, "posts": len(posts), "changes": len(changes)})
-            if any(p.photos for p in posts):
-                self.pipeline.photos.wake(state.id, source.source_name)
 
         return on_posts
 
-    def _on_deleted(self, name: str, stream: str) -> Callable[[list[str]], Any]:
+    def _on_deleted(self, source: TelegramMTProtoSource) -> Callable[[list[str]], Any]:
         async def on_deleted(ids: list[str]) -> None:
-            async with self.pipeline.db.write() as conn:
-                marked = await mark_deleted(conn, stream, ids)
-                await note_deletions(conn, marked)  # as a re-read that no longer shows them would
-            log.info("live deletions", extra={"source": name, "posts": ",".join(ids), "marked": len(marked)})
+            marked = await self.pipeline.note_deleted(source, ids)
+            log.info("live deletions", extra={"source": source.source_name, "posts": ",".join(ids), "marked": len(marked)})
 
         return on_deleted

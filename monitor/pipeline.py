@@ -30,11 +30,11 @@ from collectors.base import (
 from collectors.http import AddressPolicy, redact
 from collectors.media import Photo, download_photo
 from collectors.rss import RSSCollector
+from collectors.telegram_mtproto.hub import ClientFactory, MTProtoHub
 from collectors.telegram_mtproto.photo_urls import parse_photo_url
 from collectors.telegram_web import TelegramWebCollector
 from monitor.canary import layout_change
 from monitor.config import Config, RSSSource, TelegramMTProtoSource, TelegramWebSource
-from monitor.live import ClientFactory, MTProtoHub
 from monitor.ops import faults, metrics, resources
 from monitor.photos import PhotoWorker
 from monitor.planner import StoryPlanner
@@ -128,7 +128,10 @@ class Pipeline:
         self.client = client
         self.sink = sink
         # MTProto client, entity cache and collectors: one each per process, made on first use.
-        self.mtproto = MTProtoHub(config, telegram_client_factory)
+        self.mtproto = MTProtoHub(
+            config.telegram.session, flood_sleep_threshold=config.telegram.flood_sleep_threshold,
+            client_factory=telegram_client_factory,
+        )
         # Set when posts were stored, so the alert sender wakes without polling the outbox.
         self.alerts_planned = asyncio.Event()
         self.photos = PhotoWorker(
@@ -292,6 +295,24 @@ class Pipeline:
             self.alerts_planned.set()
         return changes
 
+    async def ingest_live(self, source: TelegramMTProtoSource, posts: list[RawPost]) -> list[Change]:
+        """Store posts a live feed pushed between polls, and wake the photo worker for theirs."""
+        state = await self.source_state(source)
+        # cursor None: live posts never move the catch-up cursor, so a gap before them is
+        # still caught up; touch_source False: a flood-wait backoff on the row stays.
+        changes = await self.ingest(source, state, FetchResult(posts=posts, cursor=None), touch_source=False)
+        if any(p.photos for p in posts):
+            self.photos.wake(state.id, source.source_name)
+        return changes
+
+    async def note_deleted(
+        self, source: TelegramWebSource | RSSSource | TelegramMTProtoSource, external_ids: list[str],
+    ) -> list[int]:
+        """Soft-delete posts a live feed reported deleted, as a re-read that no longer shows them
+        would; the ids of the posts marked."""
+        async with self.db.write() as conn:
+            return await self._delete(conn, source.stream, external_ids)
+
     async def _store(
         self, conn: aiosqlite.Connection, source: TelegramWebSource | RSSSource | TelegramMTProtoSource,
         source_id: int, posts: list[RawPost], readings: dict[int, Reading], rejected: list[Rejected],
@@ -383,9 +404,14 @@ class Pipeline:
         low, high = result.covered
         gone = await vanished_posts(conn, source.stream, low, high, {p.external_id for p in result.posts})
         if gone:
-            marked = await mark_deleted(conn, source.stream, gone)
-            await note_deletions(conn, marked)
+            await self._delete(conn, source.stream, gone)
             log.info("deleted posts noticed", extra={"source": source.source_name, "posts": ",".join(gone)})
+
+    async def _delete(self, conn: aiosqlite.Connection, stream: str, external_ids: list[str]) -> list[int]:
+        """The one deletion write: soft-delete the posts and let their stories take note."""
+        marked = await mark_deleted(conn, stream, external_ids)
+        await note_deletions(conn, marked)
+        return marked
 
     async def _unseen(self, posts: list[RawPost]) -> list[RawPost]:
         known = await known_posts(self.db.reader, posts)
@@ -408,7 +434,8 @@ class Pipeline:
     async def _fetch_photo(self, item: PendingMedia, source_name: str) -> Photo:
         """One photo's bytes (for the photo worker): from Telegram for MTProto photos, else over HTTP."""
         if parse_photo_url(item.url) is not None:
-            return await self.mtproto.fetch_photo(item.url, max_bytes=self.config.storage.media_max_bytes)
+            sources = [s for s in self.config.sources if isinstance(s, TelegramMTProtoSource)]
+            return await self.mtproto.fetch_photo(item.url, sources, max_bytes=self.config.storage.media_max_bytes)
         return await download_photo(
             self.client, item.url, source=source_name,
             max_bytes=self.config.storage.media_max_bytes, policy=address_policy(self.config),

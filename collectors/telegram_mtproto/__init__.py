@@ -2,8 +2,9 @@
 
 Every Telethon import of the project lives in this package: `credentials` (the account) and
 `photo_urls` (the photos' tg:// pseudo-URLs), both without Telethon; `client` (the shared
-client, the entity cache), `convert` (message → RawPost), `collector` (one channel). Import the
-module you need; this file imports nothing.
+client, the entity cache), `convert` (message → RawPost), `collector` (one channel), `hub`
+(the process's one client, cache and collectors, made on first use). Import the module you
+need; this file imports nothing.
 
 Posts get the same identity as the web preview (`collectors.telegram_web`): stream is the
 lower-cased channel username, external id the message id, and an album is ONE post whose id
