@@ -149,8 +149,9 @@ async def test_timeout_and_429_are_errors_with_backoff(tme: FakeTelegram, feeds:
         outcomes = {o.source: o for o in await poll_all_once(app)}
         assert not outcomes["dsns_telegram"].ok and "timed out" in (outcomes["dsns_telegram"].error or "")
         limited = [o for o in outcomes.values() if o.error and "429" in o.error]
-        # Retry-After beats the feed's 300 s interval and the 60 s backoff cap.
-        assert len(limited) == 1 and limited[0].retry_in is not None and limited[0].retry_in >= 899
+        # Retry-After beats the feed's 300 s interval and the 60 s backoff cap (retry_in is counted
+        # from when the poll ended: a loaded machine takes a few seconds off the 900).
+        assert len(limited) == 1 and limited[0].retry_in is not None and limited[0].retry_in >= 880
         assert outcomes["news_uk"].ok != outcomes["news_ru"].ok
 
 
