@@ -417,3 +417,30 @@ def test_pages_in_a_real_browser(site: Rendered, served: str, tmp_path: Path) ->
     for name in ("front", "oblast", "story"):
         with Image.open(tmp_path / f"{name}.png") as shot:
             assert shot.size[0] > 0
+
+
+async def test_hostile_post_text_and_a_stored_non_image_do_not_stop_a_render(tmp_path: Path) -> None:
+    # Markup, a right-to-left override, zero-width and mathematical digits in a long post, and a
+    # "photo" whose bytes are no image: the page escapes the text and leaves the photo out.
+    hostile = ("Харківщина: ракетний удар по Балаклії, загинула 1 людина. <script>alert(1)</script> "
+               "\u202e\u200b𝟗𝟗 м ² " + "ж" * 60_000)
+    db = await Database.open(tmp_path / "archive.db")
+    try:
+        source = await ensure_source(db, "dsns_telegram", "telegram_web", "https://t.me/s/dsns_telegram")
+        post = RawPost(stream="dsns_telegram", external_id="7", url="https://t.me/dsns_telegram/7",
+                       published_at=NOW - timedelta(hours=1), text=hostile, photos=("https://cdn.invalid/7.jpg",))
+        planner = StoryPlanner(window=timedelta(hours=12), alert_max_age=0)
+        async with db.write() as conn:
+            (change,) = await upsert_posts(conn, source.id, [post])
+            await planner.attach_and_plan(conn, change, analyze(hostile))
+        for item in await pending_media(db):
+            await store_media(db, item, b"\xff\xd8\xff not really a jpeg", "image/jpeg")
+        out = tmp_path / "out"
+        report = await Site(db, Config(site=SiteConfig(base_url="")), out).render_all()
+    finally:
+        await db.close()
+    assert report.stories == 1
+    page = (out / "uk/story/1.html").read_text()
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    photos = out / "photos"
+    assert not photos.exists() or not any(photos.iterdir())
