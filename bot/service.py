@@ -12,7 +12,14 @@ import aiosqlite
 
 from analysis.places import oblast_name
 from bot.api import BadRequest, BotAPI, BotAPIError, RetryAfter, Unauthorized
-from bot.commands import Answer, CommandContext, Reply, handle_update, member_to_check, update_origin
+from bot.commands import (
+    Answer,
+    CommandContext,
+    Reply,
+    handle_update,
+    member_to_check,
+    update_origin,
+)
 from bot.format import kyiv_time, place_names, weapon_label
 from bot.policy import UpdateRules
 from bot.ratelimit import GROUP_PER_MINUTE, GROUP_WINDOW, CommandLimiter, SendLimiter
@@ -20,6 +27,7 @@ from bot.replies import ReplyQueues
 from bot.reporting import faults, metrics
 from bot.sender import AlertSender
 from bot.texts import COMMANDS, t
+from dsns.backoff import Backoff
 from storage.bot_state import get_value, set_value
 from storage.channels import disable_channel, sync_channel
 from storage.database import Database
@@ -138,7 +146,7 @@ class BotService:
         The sender does not start before: with a refused token every alert would fail and
         use up its retries, while waiting keeps them pending in the outbox.
         """
-        delay = self.backoff
+        backoff = Backoff(self.backoff, MAX_BACKOFF)
         while not stop.is_set():
             try:
                 me = await self.api.get_me()
@@ -149,8 +157,8 @@ class BotService:
                               extra={"retry_in": self.token_retry, "error": str(exc)})
                     wait = self.token_retry
                 else:
-                    log.warning("getMe failed; retrying", extra={"retry_in": delay, "error": str(exc)})
-                    wait, delay = delay, min(delay * 2, MAX_BACKOFF)
+                    wait = backoff.next()
+                    log.warning("getMe failed; retrying", extra={"retry_in": wait, "error": str(exc)})
             else:
                 self._failing_since = None
                 faults.clear("bot")
@@ -215,7 +223,7 @@ class BotService:
     async def _updates(self, stop: asyncio.Event) -> None:
         offset_text = await get_value(self.db, OFFSET_KEY)
         offset = int(offset_text) if offset_text else None
-        delay = self.backoff
+        backoff = Backoff(self.backoff, MAX_BACKOFF)
         while not stop.is_set():
             poll = asyncio.ensure_future(
                 self.api.get_updates(offset, timeout=self.poll_timeout, allowed_updates=["message", "callback_query"])
@@ -234,15 +242,14 @@ class BotService:
                 if isinstance(exc, Unauthorized):
                     wait = self.token_retry
                 else:
-                    wait = max(delay, exc.retry_after if isinstance(exc, RetryAfter) else 0.0)
-                    delay = min(delay * 2, MAX_BACKOFF)
+                    wait = max(backoff.next(), exc.retry_after if isinstance(exc, RetryAfter) else 0.0)
                 log.warning("getUpdates failed; retrying", extra={"retry_in": wait, "error": str(exc)})
                 if await _stopped(stop, wait):
                     break
                 continue
             faults.beat(POLLED)
             self._worked()
-            delay = self.backoff
+            backoff.reset()
             offset = await self._handle_batch(updates, offset)
 
     async def _handle_batch(self, updates: list[dict[str, Any]], offset: int | None) -> int | None:
