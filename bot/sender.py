@@ -31,6 +31,7 @@ from bot.photos import PHOTO_MAX_BYTES, Upload, photo_upload
 from bot.policy import UpdateRules, delivery, digest_due, matters
 from bot.ratelimit import STOP_SENDS, SendCancelled
 from bot.reporting import faults, metrics
+from dsns.backoff import doubling_delay
 from storage.alert_material import (
     AlertMaterial,
     figures_post,
@@ -57,6 +58,8 @@ __all__ = ["AlertSender", "alert_content"]
 
 log = logging.getLogger("dsns_monitor.bot.sender")
 
+# A network failure's retry waits 2 s after the first failed attempt, doubling to 10 min.
+RETRY_FIRST = 2.0
 MAX_BACKOFF = 600.0
 PHOTO_WAITS = 5
 # An alert waiting longer than this means sends fail or cannot keep up: an "outbox" fault.
@@ -234,7 +237,7 @@ class AlertSender:
         except BotAPIError as exc:
             self.failed += 1
             metrics.alert_failed("error")
-            delay = min(MAX_BACKOFF, 2.0 ** min(item.attempts + 1, 10))
+            delay = doubling_delay(item.attempts + 1, RETRY_FIRST, MAX_BACKOFF)
             await self._retry(item, str(exc), delay)
             log.warning("alert not sent; will retry", extra={"story": item.story_id, "retry_in": delay, "error": str(exc)})
 

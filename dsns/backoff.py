@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-__all__ = ["Backoff"]
+__all__ = ["Backoff", "doubling_delay"]
+
+# 2**16 times the first wait is past every cap in use; the bound only keeps the power finite.
+_MOST_DOUBLINGS = 16
+
+
+def doubling_delay(failures: int, first: float, most: float) -> float:
+    """The wait after `failures` failures in a row: `first` after one, twice as long after each
+    further one, never more than `most` (nor a cap below `first` shortening `first`)."""
+    return min(first * 2 ** min(max(failures - 1, 0), _MOST_DOUBLINGS), max(most, first))
 
 
 class Backoff:
@@ -12,13 +21,12 @@ class Backoff:
     def __init__(self, first: float, most: float) -> None:
         self.first = first
         self.most = max(most, first)
-        self._delay = first
+        self._failures = 0
 
     def next(self) -> float:
         """The wait after this failure; the next one waits twice as long (up to `most`)."""
-        wait = self._delay
-        self._delay = min(self._delay * 2, self.most)
-        return wait
+        self._failures += 1
+        return doubling_delay(self._failures, self.first, self.most)
 
     def reset(self) -> None:
-        self._delay = self.first
+        self._failures = 0

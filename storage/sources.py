@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
+from dsns.backoff import doubling_delay
 from dsns.redact import redact
 from storage.database import Database
 from storage.timeutil import from_db, to_db, utcnow
@@ -139,7 +140,7 @@ async def record_failure(
 
 def backoff_delay(errors: int, *, interval: float, retry_after: float | None, max_backoff: float) -> float:
     """Seconds until the next try after `errors` consecutive failures."""
-    delay = min(interval * 2 ** min(errors - 1, 16), max(max_backoff, interval))
+    delay = doubling_delay(errors, interval, max_backoff)
     # A server's own Retry-After wins even over the cap, up to a day.
     return max(delay, min(retry_after or 0.0, 86_400.0))
 
