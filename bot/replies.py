@@ -48,7 +48,8 @@ class ReplyQueues:
         queue = self._queues.get(chat_id)
         waiting = len(queue) if queue else 0
         if waiting + len(actions) > self.per_chat or self._queued + len(actions) > self.total:
-            log.warning("reply queue full; replies dropped", extra={"count": len(actions), "queued": self._queued})
+            log.warning("reply queue full; replies dropped",
+                        extra={"chat": chat_id, "count": len(actions), "queued": self._queued})
             return False
         if queue is None:
             queue = self._queues[chat_id] = deque()
@@ -66,9 +67,9 @@ class ReplyQueues:
                 try:
                     await self._send(action)
                 except BotAPIError as exc:
-                    log.warning("reply not delivered", extra={"error": str(exc)})
+                    log.warning("reply not delivered", extra={"chat": chat_id, "error": str(exc)})
                 except Exception:  # a bug in one reply must not stop the chat's later ones
-                    log.exception("reply failed")
+                    log.exception("reply failed", extra={"chat": chat_id})
         finally:
             self._queued -= len(queue)
             queue.clear()

@@ -97,7 +97,8 @@ def _sendable_photo(material: AlertMaterial, item: OutboxItem) -> Upload | None:
     photo = photo_upload(material.photo) if material.photo is not None else f"{material.photo_size} bytes"
     if isinstance(photo, str):
         metrics.alert_photo_as_text("rules")
-        log.info("photo outside Telegram's rules; alert goes as text", extra={"story": item.story_id, "why": photo})
+        log.info("photo outside Telegram's rules; alert goes as text",
+                 extra={"chat": item.chat_id, "story": item.story_id, "why": photo})
         return None
     return photo
 
@@ -222,7 +223,7 @@ class AlertSender:
             self.rate_limited += 1
             metrics.alert_failed("rate_limited")
             await self._retry(item, str(exc), exc.retry_after)
-            log.warning("rate limited by Telegram", extra={"retry_after": exc.retry_after})
+            log.warning("rate limited by Telegram", extra={"chat": item.chat_id, "retry_after": exc.retry_after})
         except Forbidden as exc:
             self.failed += 1
             metrics.alert_failed("blocked")
@@ -233,13 +234,14 @@ class AlertSender:
             self.failed += 1
             metrics.alert_failed("rejected")
             await mark_dropped(self.db, item, str(exc))
-            log.error("alert rejected by Telegram", extra={"story": item.story_id, "error": str(exc)})
+            log.error("alert rejected by Telegram", extra={"chat": item.chat_id, "story": item.story_id, "error": str(exc)})
         except BotAPIError as exc:
             self.failed += 1
             metrics.alert_failed("error")
             delay = doubling_delay(item.attempts + 1, RETRY_FIRST, MAX_BACKOFF)
             await self._retry(item, str(exc), delay)
-            log.warning("alert not sent; will retry", extra={"story": item.story_id, "retry_in": delay, "error": str(exc)})
+            log.warning("alert not sent; will retry",
+                        extra={"chat": item.chat_id, "story": item.story_id, "retry_in": delay, "error": str(exc)})
 
     async def _first(self, item: OutboxItem, material: AlertMaterial) -> str:
         """A first alert: loud, quiet (inside the chat's quiet window) or held for its digest."""
@@ -300,7 +302,7 @@ class AlertSender:
                 # Nothing was delivered; a retry would be refused the same way, so the text goes now.
                 metrics.alert_photo_as_text("refused")
                 log.warning("photo refused by Telegram; sending the alert as text",
-                            extra={"story": item.story_id, "error": str(exc)})
+                            extra={"chat": item.chat_id, "story": item.story_id, "error": str(exc)})
             else:
                 await mark_sent(self.db, item, message.get("message_id"), with_photo=True, notified=True)
                 return

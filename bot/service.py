@@ -193,11 +193,11 @@ class BotService:
             except (BotAPIError, KeyError, TypeError, ValueError) as exc:
                 if was:
                     log.warning("could not check a broadcast channel again; it stays ready",
-                                extra={"channel": channel.chat, "error": str(exc)})
+                                extra={"chat": channel.chat, "error": str(exc)})
                     continue
                 faults.report(component, f"cannot check channel {channel.chat}: {exc}")
                 if was is None:
-                    log.error("broadcast channel unusable", extra={"channel": channel.chat, "error": str(exc)})
+                    log.error("broadcast channel unusable", extra={"chat": channel.chat, "error": str(exc)})
                 self._channel_ready[channel.chat] = False
                 continue
             allowed = member.get("status") in _POSTERS and member.get("can_post_messages") is not False
@@ -211,14 +211,14 @@ class BotService:
             if allowed:
                 faults.clear(component)
                 if not was:
-                    log.info("broadcast channel ready", extra={"channel": channel.chat, "regions": channel.regions})
+                    log.info("broadcast channel ready", extra={"chat": channel.chat, "regions": channel.regions})
             else:
                 faults.report(component, f"the bot is not an administrator of {channel.chat} allowed to post: "
                                          "add it as one; the channel gets alerts within "
                                          f"{self.channel_recheck / 60:g} min of that")
                 if was is not False:
                     log.error("the bot is not an administrator of a broadcast channel; it gets no alerts",
-                              extra={"channel": channel.chat, "status": member.get("status")})
+                              extra={"chat": channel.chat, "status": member.get("status")})
 
     async def _updates(self, stop: asyncio.Event) -> None:
         offset_text = await get_value(self.db, OFFSET_KEY)

@@ -139,23 +139,40 @@ def test_the_sql_check_sees_statements(tmp_path: Path) -> None:
 
 
 LOG_METHODS = {"debug", "info", "warning", "error", "exception", "critical"}
-FIELD_IN_MESSAGE = re.compile(r"\b[a-z_]+=%")
+# `key=%s` (or `key={…}` in an f-string) for any key; the stable keys also when merely named before
+# the value (`chat %d`, `source: %s`): JSON logs only see what is passed in `extra`.
+FIELD_IN_MESSAGE = re.compile(r"\b[a-z_]+=[%{]|\b(source|url|error|chat)\b:?\s*[%{]")
+
+
+def _message(node: ast.expr) -> str | None:
+    """A log call's message as written, an f-string's values shown as `{}`."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(p.value if isinstance(p, ast.Constant) else "{}" for p in node.values)
+    return None
 
 
 def fields_in_messages(path: Path) -> Iterator[tuple[int, str]]:
-    """Log calls whose message holds `key=%s`: that key belongs in `extra`, where JSON logs see it."""
+    """Log calls whose message holds a field's value: that key belongs in `extra`, where JSON logs see it."""
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if (
             isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in LOG_METHODS
-            and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
-            and FIELD_IN_MESSAGE.search(node.args[0].value)
+            and node.args and (message := _message(node.args[0])) is not None
+            and FIELD_IN_MESSAGE.search(message)
         ):
-            yield node.lineno, node.args[0].value
+            yield node.lineno, message
 
 
 def test_log_lines_pass_their_fields_as_extra(tmp_path: Path) -> None:
     found = [f"{path.relative_to(ROOT)}:{line}: {text}" for _, path in modules() for line, text in fields_in_messages(path)]
     assert found == [], "\n".join(found)
     probe = tmp_path / "m.py"
-    probe.write_text('log.error("source=%s failed", n)\nlog.info("done", extra={"source": n})\n', encoding="utf-8")
-    assert [line for line, _ in fields_in_messages(probe)] == [1]
+    probe.write_text(
+        'log.error("source=%s failed", n)\nlog.info("done", extra={"source": n})\n'
+        'log.warning("send to chat %d failed", c)\nlog.warning(f"chat={c} blocked")\n'
+        'log.info("digest sent", extra={"chat": c})\nlog.info("%d chats told", n)\n'
+        'log.error(f"poll of {n} failed: {e}")\nlog.debug("error: %s", e)\n',
+        encoding="utf-8",
+    )
+    assert [line for line, _ in fields_in_messages(probe)] == [1, 3, 4, 8]

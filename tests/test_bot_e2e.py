@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -15,6 +17,7 @@ from bot.api import BotAPI
 from bot.service import BotService
 from monitor.app import App, open_app
 from monitor.config import load_config
+from monitor.ops.logs import JSONFormatter
 from tests.fakes.botapi import FakeBotAPI
 from tests.fakes.server import LocalServer, serve
 from tests.fakes.tme import FakeTelegram
@@ -264,7 +267,10 @@ async def test_settlement_watch_offers_its_oblast(botapi: FakeBotAPI, bot_config
     assert "Балаклія" in botapi.sent[-1]["text"] and "прибрав" in botapi.sent[-1]["text"]
 
 
-async def test_bad_request_is_logged_and_dropped_others_still_sent(tme: FakeTelegram, botapi: FakeBotAPI, bot_config: Path) -> None:
+async def test_bad_request_is_logged_and_dropped_others_still_sent(
+    tme: FakeTelegram, botapi: FakeBotAPI, bot_config: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="dsns_monitor")
     async with running_bot(bot_config) as app:
         for chat in (111, 222):
             botapi.user_says(chat, "/subscribe Харківщина")
@@ -274,5 +280,9 @@ async def test_bad_request_is_logged_and_dropped_others_still_sent(tme: FakeTele
         await app.pipeline.poll(app.config.source("dsns_telegram"), force=True)
         statuses = await settled_outbox(app)
         assert sorted(statuses.values()) == ["dropped", "sent"]
-        dropped = await app.db.fetchone("SELECT last_error FROM outbox WHERE status = 'dropped'")
-        assert "chat not found" in dropped[0]
+        dropped = await app.db.fetchone("SELECT chat_id, last_error FROM outbox WHERE status = 'dropped'")
+        assert "chat not found" in dropped[1]
+    # The chat is a field, so JSON logs carry it as a key.
+    (record,) = [r for r in caplog.records if r.getMessage() == "alert rejected by Telegram"]
+    entry = json.loads(JSONFormatter().format(record))
+    assert entry["chat"] == dropped[0] and "chat not found" in entry["error"]
