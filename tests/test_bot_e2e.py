@@ -37,7 +37,7 @@ def botapi() -> FakeBotAPI:
 def bot_server(botapi: FakeBotAPI) -> Iterator[LocalServer]:
     with serve(botapi.route) as server:
         yield server
-    botapi.close()
+        botapi.close()  # pending long polls let go before the server stops
 
 
 @pytest.fixture

@@ -22,15 +22,15 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from tests.fakes.botapi import FakeBotAPI
-from tests.fakes.server import LocalServer, serve
+from tests.fakes.server import LocalServer
 from tests.fakes.tme import FakeTelegram
+from tests.test_bot_e2e import bot_server, botapi  # noqa: F401 (fixtures)
 
 KILLS = 4
 # Time between Telegram accepting a send and the archive recording it, with margin for a
@@ -60,14 +60,6 @@ def report(n: int) -> str:
     )
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def botapi() -> Iterator[tuple[FakeBotAPI, LocalServer]]:
-    fake = FakeBotAPI()
-    with serve(fake.route) as server:
-        yield fake, server
-        fake.close()
 
 
 def _config(path: Path, tme_url: str, bot_url: str) -> Path:
@@ -124,9 +116,9 @@ def _query(db: Path, sql: str) -> list[tuple]:
 
 
 def test_kill_9_loses_and_doubles_nothing(
-    tme: FakeTelegram, tme_server: LocalServer, botapi: tuple[FakeBotAPI, LocalServer], tmp_path: Path
+    tme: FakeTelegram, tme_server: LocalServer, botapi: FakeBotAPI, bot_server: LocalServer, tmp_path: Path
 ) -> None:
-    fake, bot_server = botapi
+    fake = botapi
     rng = random.Random(os.environ.get("KILL_SEED") or None)
     config = _config(tmp_path / "config.toml", tme_server.url, bot_server.url)
     db = tmp_path / "archive.db"

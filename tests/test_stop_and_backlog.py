@@ -11,12 +11,10 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from bot.api import BotAPI
 from bot.ratelimit import SendLimiter
@@ -32,20 +30,13 @@ from storage.timeutil import to_db, utcnow
 from tests.fakes.botapi import FakeBotAPI
 from tests.fakes.server import LocalServer, serve
 from tests.fakes.tme import FakeTelegram
+from tests.test_bot_e2e import bot_server, botapi  # noqa: F401 (fixtures)
 
 STRIKES = {
     "Балаклія": "Харківщина: внаслідок ракетного удару по Балаклії зруйновано приватний будинок. Травмовано 3 людей.",
     "Нікополь": "Дніпропетровщина: внаслідок артилерійського обстрілу Нікополя пошкоджено будинок. Травмовано 2 людей.",
     "Дарниця": "Київ, Дарницький район: внаслідок атаки ударних БпЛА пошкоджено житловий будинок. Травмовано 1 людину.",
 }
-
-
-@pytest.fixture
-def botapi() -> Iterator[tuple[FakeBotAPI, LocalServer]]:
-    fake = FakeBotAPI()
-    with serve(fake.route) as server:
-        yield fake, server
-        fake.close()
 
 
 def _config(tmp_path: Path, tme_url: str, *, bot_url: str = "http://127.0.0.1:9", shutdown_timeout: float = 2) -> Path:
@@ -102,9 +93,8 @@ async def _plan(app: App, story: tuple[int, int], ids: range) -> None:
 
 
 @asynccontextmanager
-async def _sending(app: App, botapi: tuple[FakeBotAPI, LocalServer]) -> AsyncIterator[None]:
+async def _sending(app: App, fake: FakeBotAPI, server: LocalServer) -> AsyncIterator[None]:
     """The alert sender running for the block; it must stop within 3 s whatever is queued."""
-    fake, server = botapi
     api = BotAPI(fake.token, server.url, limiter=SendLimiter(global_rate=50, per_chat_interval=0))
     sender = AlertSender(app.db, api, max_age=app.config.bot.alert_max_age)
     stop = asyncio.Event()
@@ -129,9 +119,9 @@ async def _status(app: App) -> dict[str, int]:
 
 
 async def test_fresh_news_goes_ahead_of_a_backlog_and_old_news_expires(
-    tme: FakeTelegram, tme_server: LocalServer, botapi: tuple[FakeBotAPI, LocalServer], tmp_path: Path
+    tme: FakeTelegram, tme_server: LocalServer, botapi: FakeBotAPI, bot_server: LocalServer, tmp_path: Path
 ) -> None:
-    fake, _ = botapi
+    fake = botapi
     config = load_config(_config(tmp_path, tme_server.url))
     async with open_app(config) as app:
         stories = await _stories(app, tme, {
@@ -145,7 +135,7 @@ async def test_fresh_news_goes_ahead_of_a_backlog_and_old_news_expires(
             await conn.execute("UPDATE outbox SET message_id = 7, sent_revision = 1 WHERE chat_id = 12002")
         expired_before = REGISTRY.get_sample_value("dsns_alerts_expired_total") or 0.0
 
-        async with _sending(app, botapi):  # which stops in time, a backlog of 10,000 or not
+        async with _sending(app, botapi, bot_server):  # which stops in time, a backlog of 10,000 or not
             assert await asyncio.to_thread(fake.wait_sent, 5, 10)
 
         sent = fake.sent
@@ -180,9 +170,9 @@ async def test_a_poll_in_flight_at_stop_finishes_its_transaction(tme: FakeTelegr
 
 
 async def test_an_outbox_that_stalls_is_a_fault_in_healthz(
-    tme: FakeTelegram, tme_server: LocalServer, botapi: tuple[FakeBotAPI, LocalServer], tmp_path: Path
+    tme: FakeTelegram, tme_server: LocalServer, botapi: FakeBotAPI, bot_server: LocalServer, tmp_path: Path
 ) -> None:
-    fake, _ = botapi
+    fake = botapi
     config = load_config(_config(tmp_path, tme_server.url))
     async with open_app(config) as app:
         stories = await _stories(app, tme, {"Балаклія": timedelta(0)})
@@ -194,7 +184,7 @@ async def test_an_outbox_that_stalls_is_a_fault_in_healthz(
                 "UPDATE outbox SET queued_at = ?, next_attempt_at = ?",
                 (to_db(utcnow() - timedelta(minutes=15)), to_db(utcnow() + timedelta(minutes=5))),
             )
-        async with _sending(app, botapi):
+        async with _sending(app, botapi, bot_server):
             await _until(lambda: "outbox" in faults.as_json())
             _, report = await health_report(app.db, config, started_at=utcnow())
             assert report["status"] == "degraded" and "outbox" in report["faults"]
@@ -212,9 +202,9 @@ async def test_an_outbox_that_stalls_is_a_fault_in_healthz(
 
 
 def test_sigterm_with_5000_queued_alerts_stops_in_time_and_a_second_daemon_is_refused(
-    tme: FakeTelegram, tme_server: LocalServer, botapi: tuple[FakeBotAPI, LocalServer], tmp_path: Path
+    tme: FakeTelegram, tme_server: LocalServer, botapi: FakeBotAPI, bot_server: LocalServer, tmp_path: Path
 ) -> None:
-    fake, bot_server = botapi
+    fake = botapi
     config_path = _config(tmp_path, tme_server.url, bot_url=bot_server.url, shutdown_timeout=2)
     config = load_config(config_path)
 
