@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from analysis import places
 from analysis.gazetteer import get_gazetteer
 from dsns.timezone import KYIV
 from research.events import event_of, kyiv_date, oblast_label, place_point
@@ -144,13 +145,9 @@ def with_history(story: StoryView, revisions: list[FigureRevision]) -> StoryView
 
 
 def oblast_name(iso: str, lang: str) -> str:
-    """"Харківська область" / "Kharkiv"; the code itself when unknown."""
-    if lang == "en":
-        return oblast_label(iso)
-    try:
-        return get_gazetteer().oblast_unit(iso).title
-    except KeyError:
-        return iso
+    """"Харківська область" / "Kharkiv": in English the open data's name (`oblast_label`), so a
+    page and the events it offers name an oblast alike; the code itself when unknown."""
+    return oblast_label(iso) if lang == "en" else places.oblast_name(iso, lang)
 
 
 def place_name(place: dict[str, Any], lang: str) -> str:
