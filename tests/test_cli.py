@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -18,6 +19,7 @@ import pytest
 
 from monitor.cli.main import build_parser, main
 from monitor.config import Config, load_config
+from storage.lock import exclusive_archive
 from tests.cli_run import dsns, dsns_process
 from tests.fakes.tme import FakeTelegram
 
@@ -231,3 +233,17 @@ def test_help_imports_none_of_the_engine_and_search_export_no_telethon(tmp_path:
     assert result.stdout.count("usage: dsns-monitor") == 5
     assert result.stderr.strip().splitlines()[0] == "[]"
     assert result.stderr.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("command", [["backfill", "--source", "dsns_telegram"], ["reanalyze"], ["reparse"]])
+def test_commands_that_write_the_archive_wait_for_the_daemon_to_stop(command: list[str], config_file: Path) -> None:
+    # The running daemon's story index would not see the stories they write: one strike, two stories.
+    archive = config_file.parent / "archive.db"
+    with exclusive_archive(archive):  # as a running `run` holds it
+        refused = dsns(*command, "--config", str(config_file))
+    message = refused.stderr.strip()
+    assert refused.returncode == 1 and "\n" not in message
+    assert "archive.db is in use" in message and f"pid {os.getpid()}" in message
+    assert not archive.exists()  # refused before the archive was opened
+    done = dsns(*command, "--config", str(config_file))  # the daemon gone, the command runs
+    assert done.returncode == 0, done.stderr

@@ -33,7 +33,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     reparse.add_argument("--source", metavar="NAME", help="only this source's payloads")
     reparse.add_argument("--since", type=iso_date, metavar="DATE", help="only payloads fetched at or after DATE")
     reparse.add_argument("--until", type=iso_date, metavar="DATE", help="only payloads fetched before DATE")
-    reparse.set_defaults(handler=_reparse, needs="app")
+    reparse.set_defaults(handler=_reparse, needs="app", exclusive=True)  # as backfill (monitor.cli.run)
 
     coverage = commands.add_parser(
         "coverage", help="per source per day: posts, edits, deletions, missing ids, fetches, polls, gaps, staleness",

@@ -30,7 +30,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     backfill.add_argument("--source", required=True, metavar="NAME", help="source name (a channel, or a feed's name)")
     backfill.add_argument("--since", type=iso_date, metavar="DATE", help="stop at posts older than this date")
     backfill.add_argument("--pages", type=int, default=50, metavar="N", help="at most N pages of about 20 posts (default: %(default)s)")
-    backfill.set_defaults(handler=_backfill, needs="app")
+    # Like `run`, the archive to itself: another writer's stories are unseen by the running
+    # daemon's story index, so one strike would become two stories (and two alerts).
+    backfill.set_defaults(handler=_backfill, needs="app", exclusive=True)
 
     export = commands.add_parser("export", help="write archived posts, stories or events as JSON lines or CSV", description="Export archived posts, stories (one row per event) or ACLED-shaped strike events, one per line (jsonl) or row (csv), to stdout or a file.")
     add_config(export, db=True)
@@ -50,7 +52,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     )
     add_config(reanalyze)
     reanalyze.add_argument("--all", action="store_true", help="re-analyse every post, not only stale ones")
-    reanalyze.set_defaults(handler=_reanalyze, needs="app")
+    reanalyze.set_defaults(handler=_reanalyze, needs="app", exclusive=True)  # as backfill
 
     analyze = commands.add_parser(
         "analyze", help="analyse JSON lines from stdin",
