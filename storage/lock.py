@@ -3,7 +3,8 @@
 Two daemons on one archive would each send every alert (each has its own in-memory view of
 what is in flight), so `run` takes `flock(LOCK_EX)` on `<archive>.lock` before opening the
 archive. The OS releases it when the process ends, even by kill -9: no stale lock to clean up.
-Readers (search, export, serve, backup) never take it. The holder's pid is written into the
+`backfill`, `reanalyze` and `reparse` take it too: the daemon's story index would not see the
+stories they write. Readers (search, export, serve, backup) never take it. The holder's pid is written into the
 file only to name it in the refusal.
 """
 
