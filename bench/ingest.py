@@ -7,8 +7,11 @@ is copied once per run, given 500 subscribed chats, and then takes, on one of it
 `--posts` new real-length posts (same generator, dated the last hours so alerts are planned)
 rendered as t.me/s pages of 20 and read back by the t.me parser:
 
-  full pipeline     parse_page + Pipeline.ingest per page, as a poll or a backfill does it:
-                    store, analyse, stories, outbox, the deleted-post check of the covered range
+  full pipeline     parse_page + Pipeline.ingest per page, as a poll does it: store, analyse,
+                    stories, outbox, the deleted-post check of the covered range
+  overlapped        the same through Pipeline.ingest_pages, as backfill and reparse run it: each
+                    page analysed in an AnalysisPool worker while the page before it is stored
+                    (the pool started and warm before the clock: a backfill's first second)
   without analysis  the same, the analyses computed beforehand (the storage side alone)
   parse + store     parse_page + upsert_posts, one write transaction per page
   bare executemany  sqlite3 executemany of the same rows into a table of the posts' shape
@@ -33,6 +36,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -45,6 +50,7 @@ from search import CACHE, Places, build, make_post  # noqa: E402
 from analysis.gazetteer import get_gazetteer  # noqa: E402
 from collectors.base import FetchResult, RawPost  # noqa: E402
 from collectors.telegram_web import parse_page  # noqa: E402
+from monitor.analysis_pool import AnalysisPool  # noqa: E402
 from monitor.config import load_config  # noqa: E402
 from monitor.pipeline import Pipeline  # noqa: E402
 from monitor.sinks import AlertSink  # noqa: E402
@@ -110,29 +116,41 @@ def subscribe(path: Path) -> None:
     conn.close()
 
 
-async def pipeline_run(path: Path, pages: list[str], *, analysed: bool) -> tuple[float, int]:
-    """Seconds to parse and ingest `pages` through the pipeline; `analysed` False: the analyses
-    are computed before the clock starts (the storage side alone)."""
+async def pipeline_run(path: Path, pages: list[str], *, way: str) -> tuple[float, int]:
+    """Seconds to parse and ingest `pages` through the pipeline. `way` "full": page by page as a
+    poll; "overlapped": as a backfill; "stored": the analyses computed before the clock starts
+    (the storage side alone)."""
     with tempfile.TemporaryDirectory() as tmp:
         config = _config(Path(tmp), path)
         db = await Database.open(path)
         pipeline = Pipeline(config, db, None, _Quiet())  # type: ignore[arg-type]
         source = config.sources[0]  # type: ignore[attr-defined]
         state = await pipeline.source_state(source)
-        if not analysed:
+        if way == "stored":
             posts = [p.to_raw() for html in pages for p in parse_page(html, BASE)]
             by_key = {(p.stream, p.external_id): r for p, r in zip(
                 posts, pipeline._analyze_all(source, posts).values(), strict=True)}  # noqa: SLF001
             pipeline._analyze_all = lambda _source, batch: {  # type: ignore[method-assign]  # noqa: SLF001
                 id(p): by_key[(p.stream, p.external_id)] for p in batch}
-        stored = 0
-        began = time.perf_counter()
-        for html in pages:
-            parsed = parse_page(html, BASE)
-            ids = [p.id for p in parsed]
-            result = FetchResult(posts=[p.to_raw() for p in parsed], covered=(min(ids), max(ids)))
-            stored += len(await pipeline.ingest(source, state, result, touch_source=False))
-        elapsed = time.perf_counter() - began
+        async with AnalysisPool() as pool:
+            await pool.analyse([("Харків", None, None)])  # the workers ready, as a backfill's are after its first page
+
+            async def results() -> AsyncIterator[FetchResult]:
+                for html in pages:
+                    parsed = parse_page(html, BASE)
+                    ids = [p.id for p in parsed]
+                    yield FetchResult(posts=[p.to_raw() for p in parsed], covered=(min(ids), max(ids)))
+
+            stored = 0
+            began = time.perf_counter()
+            if way == "overlapped":
+                async with aclosing(pipeline.ingest_pages(source, state, results(), pool, touch_source=False)) as done:
+                    async for _, changes in done:
+                        stored += len(changes)
+            else:
+                async for result in results():
+                    stored += len(await pipeline.ingest(source, state, result, touch_source=False))
+            elapsed = time.perf_counter() - began
         await pipeline.photos.close()
         await db.close()
     return elapsed, stored
@@ -180,13 +198,14 @@ def measure(size: int, count: int) -> dict[str, float]:
         subscribe(path)
         out: dict[str, float] = {"GB per 100,000 posts": cached.stat().st_size * 100_000 / size / 1e9}
         # Each way takes its own new posts (numbered above the archive's), so none meets another's.
-        ways = [("full pipeline", "full"), ("without analysis", "stored"), ("parse + store", "store")]
+        ways = [("full pipeline", "full"), ("overlapped", "overlapped"), ("without analysis", "stored"),
+                ("parse + store", "store")]
         for n, (label, way) in enumerate(ways):
             pages = render_pages(count, size + 1 + n * count, SEED + n)
             if way == "store":
                 elapsed, stored = asyncio.run(store_run(path, pages))
             else:
-                elapsed, stored = asyncio.run(pipeline_run(path, pages, analysed=way == "full"))
+                elapsed, stored = asyncio.run(pipeline_run(path, pages, way=way))
             assert stored == count, (label, stored)
             out[label] = count / elapsed
             print(f"  {size:,}: {label} {count / elapsed:.0f} posts/s", file=sys.stderr, flush=True)
