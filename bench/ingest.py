@@ -11,7 +11,11 @@ rendered as t.me/s pages of 20 and read back by the t.me parser:
                     stories, outbox, the deleted-post check of the covered range
   overlapped        the same through Pipeline.ingest_pages, as backfill and reparse run it: each
                     page analysed in an AnalysisPool worker while the page before it is stored
-                    (the pool started and warm before the clock: a backfill's first second)
+                    (the pool started and warm before the clock: a backfill's first second);
+                    beside it the CPU milliseconds per post of the bench's process and of the
+                    pool's workers, and the posts/s they allow on idle cores (the slowest of the
+                    command's pace, the workers' and all the cores'): the figure to read when
+                    other work shares the machine
   without analysis  the same, the analyses computed beforehand (the storage side alone)
   parse + store     parse_page + upsert_posts, one write transaction per page
   bare executemany  sqlite3 executemany of the same rows into a table of the posts' shape
@@ -50,7 +54,6 @@ from search import CACHE, Places, build, make_post  # noqa: E402
 from analysis.gazetteer import get_gazetteer  # noqa: E402
 from collectors.base import FetchResult, RawPost  # noqa: E402
 from collectors.telegram_web import parse_page  # noqa: E402
-from monitor.analysis_pool import AnalysisPool  # noqa: E402
 from monitor.config import load_config  # noqa: E402
 from monitor.pipeline import Pipeline  # noqa: E402
 from monitor.sinks import AlertSink  # noqa: E402
@@ -58,6 +61,11 @@ from storage.database import Database  # noqa: E402
 from storage.posts import text_hash, upsert_posts  # noqa: E402
 from storage.sources import ensure_source  # noqa: E402
 from tests.fakes.tme import PAGE_SIZE, FakeTelegram  # noqa: E402
+
+try:
+    from monitor.analysis_pool import AnalysisPool, default_workers
+except ImportError:  # `--before` a commit that has none: no overlapped row
+    AnalysisPool = None  # type: ignore[assignment,misc]
 
 BASE = "http://127.0.0.1:1"
 CHANNEL = "dsns_ua_63"  # one of the archive's channels: the deleted-post check meets its posts
@@ -132,28 +140,46 @@ async def pipeline_run(path: Path, pages: list[str], *, way: str) -> tuple[float
                 posts, pipeline._analyze_all(source, posts).values(), strict=True)}  # noqa: SLF001
             pipeline._analyze_all = lambda _source, batch: {  # type: ignore[method-assign]  # noqa: SLF001
                 id(p): by_key[(p.stream, p.external_id)] for p in batch}
-        async with AnalysisPool() as pool:
-            await pool.analyse([("Харків", None, None)])  # the workers ready, as a backfill's are after its first page
 
-            async def results() -> AsyncIterator[FetchResult]:
-                for html in pages:
-                    parsed = parse_page(html, BASE)
-                    ids = [p.id for p in parsed]
-                    yield FetchResult(posts=[p.to_raw() for p in parsed], covered=(min(ids), max(ids)))
+        async def results() -> AsyncIterator[FetchResult]:
+            for html in pages:
+                parsed = parse_page(html, BASE)
+                ids = [p.id for p in parsed]
+                yield FetchResult(posts=[p.to_raw() for p in parsed], covered=(min(ids), max(ids)))
 
-            stored = 0
-            began = time.perf_counter()
-            if way == "overlapped":
+        stored = 0
+        if way == "overlapped":
+            async with AnalysisPool() as pool:
+                await pool.analyse([("Харків", None, None)])  # the workers ready, as a backfill's are after its first page
+                workers = list(pool._executor._processes)  # type: ignore[union-attr]  # noqa: SLF001
+                cpu = (time.process_time(), _cpu_seconds(workers))
+                began = time.perf_counter()
                 async with aclosing(pipeline.ingest_pages(source, state, results(), pool, touch_source=False)) as done:
                     async for _, changes in done:
                         stored += len(changes)
-            else:
-                async for result in results():
-                    stored += len(await pipeline.ingest(source, state, result, touch_source=False))
+                elapsed = time.perf_counter() - began
+                CPU[way] = (time.process_time() - cpu[0], _cpu_seconds(workers) - cpu[1])
+        else:
+            began = time.perf_counter()
+            async for result in results():
+                stored += len(await pipeline.ingest(source, state, result, touch_source=False))
             elapsed = time.perf_counter() - began
         await pipeline.photos.close()
         await db.close()
     return elapsed, stored
+
+
+# way → CPU seconds of the bench's process (parsing, storing, SQLite) and of the pool's workers
+CPU: dict[str, tuple[float, float]] = {}
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of the processes `pids` (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 async def store_run(path: Path, pages: list[str]) -> tuple[float, int]:
@@ -200,6 +226,8 @@ def measure(size: int, count: int) -> dict[str, float]:
         # Each way takes its own new posts (numbered above the archive's), so none meets another's.
         ways = [("full pipeline", "full"), ("overlapped", "overlapped"), ("without analysis", "stored"),
                 ("parse + store", "store")]
+        if AnalysisPool is None:
+            ways.remove(("overlapped", "overlapped"))
         for n, (label, way) in enumerate(ways):
             pages = render_pages(count, size + 1 + n * count, SEED + n)
             if way == "store":
@@ -209,6 +237,15 @@ def measure(size: int, count: int) -> dict[str, float]:
             assert stored == count, (label, stored)
             out[label] = count / elapsed
             print(f"  {size:,}: {label} {count / elapsed:.0f} posts/s", file=sys.stderr, flush=True)
+            if way == "overlapped":
+                # What the run cost in CPU, whatever else the machine ran meanwhile: on two idle
+                # cores the overlapped pipeline goes as fast as the busier of its two processes.
+                main, analysis = (1000 * seconds / count for seconds in CPU[way])
+                out["overlapped: command CPU ms/post"] = main
+                out["overlapped: workers' CPU ms/post"] = analysis
+                # The pace of the command (one thread at a time), of its workers, of all the cores.
+                workers, cores = default_workers(), os.cpu_count() or 1
+                out[f"overlapped on {cores} idle cores"] = 1000 / max(main, analysis / workers, (main + analysis) / cores)
         rows = [p.to_raw() for html in render_pages(count, 1, SEED) for p in parse_page(html, BASE)]
         out["bare executemany"] = count / bare_run(rows, Path(tmp) / "bare.db")
     return out
@@ -252,7 +289,8 @@ def main() -> None:
     print("| archive size | " + " | ".join(keys) + " |")
     print("|---|" + "---|" * len(keys))
     for size, row in table.items():
-        print(f"| {size:,} | " + " | ".join(f"{row[k]:.2f}" if k.startswith("GB") else f"{row[k]:,.0f}" for k in keys) + " |")
+        print(f"| {size:,} | " + " | ".join(f"{row[k]:.2f}" if k.startswith("GB") or "ms/post" in k else f"{row[k]:,.0f}"
+                                        for k in keys) + " |")
 
 
 if __name__ == "__main__":

@@ -48,17 +48,19 @@ T = TypeVar("T")
 U = TypeVar("U")
 
 
-async def read_ahead(items: AsyncIterable[T], prepare: Callable[[T], Awaitable[U]]) -> AsyncIterator[tuple[T, U]]:
-    """Each of `items` with what `prepare` made of it, in order. The next item is taken and its
-    `prepare` started before one is handed over, so it runs (in a pool, a thread, or awaiting a
-    server) while the caller stores this one. Use it in `contextlib.aclosing`: leaving early
-    cancels the `prepare` under way.
+async def read_ahead(
+    items: AsyncIterable[T], prepare: Callable[[T], Awaitable[U]], ahead: int = 1
+) -> AsyncIterator[tuple[T, U]]:
+    """Each of `items` with what `prepare` made of it, in order. The next `ahead` items are taken
+    and their `prepare` started before one is handed over, so they run (in a pool, a thread, or
+    awaiting a server) while the caller stores this one. Use it in `contextlib.aclosing`:
+    leaving early cancels the `prepare`s under way.
     """
     pending: deque[tuple[T, asyncio.Future[U]]] = deque()
     try:
         async for item in items:
             pending.append((item, asyncio.ensure_future(prepare(item))))
-            if len(pending) > 1:
+            if len(pending) > ahead:
                 first, future = pending.popleft()
                 yield first, await future
         while pending:
@@ -71,8 +73,11 @@ async def read_ahead(items: AsyncIterable[T], prepare: Callable[[T], Awaitable[U
 
 
 def default_workers() -> int:
-    """One core stays with the command itself (parsing, SQLite); the others analyse."""
-    return max(1, (os.cpu_count() or 1) - 1)
+    """A worker per core, up to 4. The command itself (parsing, SQLite) keeps about one core
+    busy, yet a worker per core still helps: the workers run while the command waits on SQLite or
+    the network, and the analyser needs more CPU a post than the storing does. Beyond 4 the
+    command's own pace is the limit."""
+    return max(1, min(os.cpu_count() or 1, 4))
 
 
 @asynccontextmanager

@@ -301,7 +301,7 @@ class Pipeline:
         def prepare(result: FetchResult) -> Awaitable[_Prepared]:
             return self._prepare(source, result, pool)
 
-        async with aclosing(read_ahead(results, prepare)) as prepared:
+        async with aclosing(read_ahead(results, prepare, ahead=pool.workers if pool else 1)) as prepared:
             async for result, ready in prepared:
                 yield result, await self._commit(source, state, result, ready, touch_source=touch_source)
 
