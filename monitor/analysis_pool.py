@@ -1,8 +1,8 @@
 """Analysis in worker processes, for the batch commands (backfill, reparse, reanalyze).
 
 The daemon analyses a few posts a minute in a thread and must stay small. A batch command
-reads thousands, and the analyser is most of its CPU: in another process a page is analysed
-while the page before it is stored, so the analyser and SQLite each keep a core busy.
+reads thousands, and the analyser is most of its CPU: in other processes the next pages are
+analysed while the command stores the current one, so the analyser and SQLite use every core.
 
 The workers start from a clean interpreter ("forkserver", else "spawn"), never by forking the
 command itself: its SQLite connections run in threads, and a fork copies their locks mid-use.
@@ -109,7 +109,7 @@ class AnalysisPool:
         else:
             self._context = multiprocessing.get_context("spawn")
         self._executor: ProcessPoolExecutor | None = None
-        self._alive: Connection  # the write end of the workers' `_exit_with` pipe
+        self._pipe: tuple[Connection, Connection]  # the workers' `_exit_with` pipe: read end, write end
 
     async def __aenter__(self) -> Self:
         self._start()
@@ -125,14 +125,14 @@ class AnalysisPool:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
-            self._alive.close()
+            self._close_pipe()
 
     def _start(self) -> ProcessPoolExecutor:
         if self._executor is None:
-            # The workers watch the read end; it ends when this process closes the write end or dies.
-            watched, self._alive = self._context.Pipe(duplex=False)
+            # The workers watch the read end: it ends when this process closes the write end or dies.
+            self._pipe = self._context.Pipe(duplex=False)
             self._executor = ProcessPoolExecutor(
-                self.workers, mp_context=self._context, initializer=_start_worker, initargs=(watched,)
+                self.workers, mp_context=self._context, initializer=_start_worker, initargs=(self._pipe[0],)
             )
             for _ in range(self.workers):
                 # Each start loads the gazetteer (a second or so): begun now, it overlaps the
@@ -175,8 +175,12 @@ class AnalysisPool:
         if self._executor is broken:
             broken.shutdown(wait=False, cancel_futures=True)
             self._executor = None
-            self._alive.close()  # its other workers leave too
+            self._close_pipe()  # its other workers leave too
         return self._start()
+
+    def _close_pipe(self) -> None:
+        for end in self._pipe:
+            end.close()
 
 
 def _start_worker(watched: Connection) -> None:

@@ -73,15 +73,11 @@ from storage.timeutil import utcnow
 
 if TYPE_CHECKING:
     from collectors.telegram_mtproto.collector import TelegramMTProtoCollector
-    from monitor.analysis_pool import AnalysisPool
+    from monitor.analysis_pool import AnalysisPool, Reading
 
 __all__ = ["Pipeline", "PollOutcome", "collector_for", "address_policy"]
 
 log = logging.getLogger("dsns_monitor.pipeline")
-
-# A post's analysis: the result, or what the analyser raised on it.
-Reading = Analysis | Exception
-
 
 def _text(post: RawPost) -> str:
     """What the analyser reads of a post."""

@@ -32,6 +32,7 @@ from collectors.rss import parse_feed
 from collectors.telegram_web import parse_page
 from monitor.analysis_pool import pool_for
 from monitor.app import App
+from monitor.backfill import PAGE_POSTS
 from monitor.canary import layout_change
 from monitor.config import AnySource, ConfigError, RSSSource, TelegramWebSource
 from monitor.ops.logs import quiet_during_progress
@@ -96,33 +97,34 @@ async def reparse(
     rejected: dict[str, list[Rejected]] = {name: [] for name in names}
     parsed: set[tuple[str, str]] = set()
     total = await count_payloads(app.db, sources=names, since=since, until=until)
-    with quiet_during_progress(), Progress(
-        TextColumn("[bold]reparse"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[posts]} posts"), TimeElapsedColumn(),
-    ) as progress:
-        task = progress.add_task("payloads", total=total, posts=0)
-        async for payload in iter_payloads(app.db, sources=names, since=since, until=until):
-            summary.payloads += 1
-            progress.update(task, advance=1)
-            if (payload.source, payload.digest) in parsed:
-                continue  # the same body again: it holds the same readings
-            parsed.add((payload.source, payload.digest))
-            try:
-                posts, skipped = await asyncio.to_thread(
-                    _parse, sources[payload.source], payload, app.config.http.max_entries
-                )
-                problem = layout_change(FetchResult(posts=posts, rejected=skipped), profiles[payload.source])
-            except SourceError as exc:
-                problem = str(exc)
-            if problem is not None:
-                summary.unreadable += 1
-                log.warning("payload %d of %s (%s) still unreadable: %s", payload.id, payload.source, payload.url, problem)
-                continue
-            # Payloads come in fetch order, so a later reading replaces an earlier one.
-            latest[payload.source].update(((p.stream, p.external_id), p) for p in posts)
-            rejected[payload.source] += skipped
-            progress.update(task, posts=sum(len(v) for v in latest.values()))
-    async with pool_for(sum(len(v) for v in latest.values())) as pool:
+    # Started first, the workers load while the bodies are parsed.
+    async with pool_for(total * PAGE_POSTS) as pool:
+        with quiet_during_progress(), Progress(
+            TextColumn("[bold]reparse"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[posts]} posts"), TimeElapsedColumn(),
+        ) as progress:
+            task = progress.add_task("payloads", total=total, posts=0)
+            async for payload in iter_payloads(app.db, sources=names, since=since, until=until):
+                summary.payloads += 1
+                progress.update(task, advance=1)
+                if (payload.source, payload.digest) in parsed:
+                    continue  # the same body again: it holds the same readings
+                parsed.add((payload.source, payload.digest))
+                try:
+                    posts, skipped = await asyncio.to_thread(
+                        _parse, sources[payload.source], payload, app.config.http.max_entries
+                    )
+                    problem = layout_change(FetchResult(posts=posts, rejected=skipped), profiles[payload.source])
+                except SourceError as exc:
+                    problem = str(exc)
+                if problem is not None:
+                    summary.unreadable += 1
+                    log.warning("payload %d of %s (%s) still unreadable: %s", payload.id, payload.source, payload.url, problem)
+                    continue
+                # Payloads come in fetch order, so a later reading replaces an earlier one.
+                latest[payload.source].update(((p.stream, p.external_id), p) for p in posts)
+                rejected[payload.source] += skipped
+                progress.update(task, posts=sum(len(v) for v in latest.values()))
         for name in names:
             readings = list(latest[name].values())
             if not readings and not rejected[name]:
