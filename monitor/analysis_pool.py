@@ -57,8 +57,20 @@ async def read_ahead(
     leaving early cancels the `prepare`s under way.
     """
     pending: deque[tuple[T, asyncio.Future[U]]] = deque()
+    source = aiter(items)
     try:
-        async for item in items:
+        while True:
+            try:
+                item = await anext(source)
+            except StopAsyncIteration:
+                break
+            except Exception:
+                # The items' source failed (a fetch): what it gave before is handed over first,
+                # as it would have been without reading ahead.
+                while pending:
+                    first, future = pending.popleft()
+                    yield first, await future
+                raise
             pending.append((item, asyncio.ensure_future(prepare(item))))
             if len(pending) > ahead:
                 first, future = pending.popleft()

@@ -121,3 +121,25 @@ async def test_a_worker_that_dies_on_a_post_costs_that_post_only(pool: AnalysisP
     # The pool works on afterwards.
     (after,) = await pool.analyse([(TEXTS[4], CHANNEL, None)])
     assert isinstance(after, Analysis) and after.is_strike
+
+
+async def test_pages_read_before_a_failed_fetch_are_stored(tmp_path: Path) -> None:
+    """A backfill whose next fetch fails keeps every page it fetched before, as it did when it
+    stored each page before fetching the next."""
+    async with open_app(load_config(_config(tmp_path)), _Quiet()) as app:
+        source = app.config.sources[0]
+        state = await app.pipeline.source_state(source)
+
+        async def results() -> AsyncIterator[FetchResult]:
+            for page in _pages()[:2]:
+                yield FetchResult(posts=page)
+            raise ConnectionError("t.me went away")
+
+        stored: list[int] = []
+        with pytest.raises(ConnectionError):
+            async with aclosing(app.pipeline.ingest_pages(source, state, results(), None)) as pages:
+                async for _, changes in pages:
+                    stored.append(len(changes))
+        assert stored == [5, 5]
+        row = await app.db.fetchone("SELECT count(*) FROM posts")
+        assert row[0] == 10
