@@ -41,11 +41,7 @@ from monitor.ops import faults, metrics, resources
 from monitor.photos import PhotoWorker
 from monitor.planner import StoryPlanner
 from monitor.sinks import AlertSink
-from storage.analyses import (
-    record_analysis_error,
-    record_analysis_errors,
-    save_analyses,
-)
+from storage.analyses import record_analysis_error, record_analysis_errors, save_analyses
 from storage.database import Database
 from storage.errors import StorageError
 from storage.media import PendingMedia

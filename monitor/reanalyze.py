@@ -77,7 +77,7 @@ async def reanalyze(app: App, *, everything: bool = False) -> int:
                     return await asyncio.to_thread(_analyze_rows, rows)
                 return await pool.analyse([_job(row) for row in rows])
 
-            async with aclosing(read_ahead(batches(), analyse)) as analysed:
+            async with aclosing(read_ahead(batches(), analyse, ahead=pool.workers if pool else 1)) as analysed:
                 async for rows, readings in analysed:
                     await _store(app, rows, readings)
                     failures = sum(isinstance(r, Exception) for r in readings)
