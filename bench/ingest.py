@@ -7,8 +7,19 @@ is copied once per run, given 500 subscribed chats, and then takes, on one of it
 `--posts` new real-length posts (same generator, dated the last hours so alerts are planned)
 rendered as t.me/s pages of 20 and read back by the t.me parser:
 
-  full pipeline     parse_page + Pipeline.ingest per page, as a poll or a backfill does it:
-                    store, analyse, stories, outbox, the deleted-post check of the covered range
+  full pipeline     parse_page + Pipeline.ingest per page, as a poll does it: store, analyse,
+                    stories, outbox, the deleted-post check of the covered range
+  overlapped        the same through Pipeline.ingest_pages, as backfill and reparse run it: each
+                    page analysed in an AnalysisPool worker while the page before it is stored
+                    (the pool started and warm before the clock: a backfill's first second);
+                    beside it the CPU milliseconds per post of the bench's process and of the
+                    pool's workers, and the posts/s they allow on idle cores (the slowest of the
+                    command's pace, the workers' and all the cores'): the figure to read when
+                    other work shares the machine
+  reparse           `reparse` of the same pages kept as the channel's bodies: parse, layout check
+                    and the overlapped pipeline in batches of 200, the workers' start included;
+                    beside it its own CPU per post and the pace on idle cores (its workers' CPU
+                    taken from the overlapped run)
   without analysis  the same, the analyses computed beforehand (the storage side alone)
   parse + store     parse_page + upsert_posts, one write transaction per page
   bare executemany  sqlite3 executemany of the same rows into a table of the posts' shape
@@ -33,6 +44,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import aclosing, redirect_stdout
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,15 +56,23 @@ sys.path.insert(0, str(ROOT / "bench"))
 from search import CACHE, Places, build, make_post  # noqa: E402
 
 from analysis.gazetteer import get_gazetteer  # noqa: E402
-from collectors.base import FetchResult, RawPost  # noqa: E402
+from collectors.base import FetchResult, Payload, RawPost  # noqa: E402
 from collectors.telegram_web import parse_page  # noqa: E402
-from monitor.config import load_config  # noqa: E402
+from monitor.app import open_app  # noqa: E402
+from monitor.config import TelegramWebSource, load_config  # noqa: E402
 from monitor.pipeline import Pipeline  # noqa: E402
 from monitor.sinks import AlertSink  # noqa: E402
 from storage.database import Database  # noqa: E402
+from storage.payloads import pack, store_payloads  # noqa: E402
 from storage.posts import text_hash, upsert_posts  # noqa: E402
 from storage.sources import ensure_source  # noqa: E402
 from tests.fakes.tme import PAGE_SIZE, FakeTelegram  # noqa: E402
+
+try:
+    from monitor.analysis_pool import AnalysisPool, default_workers
+    from monitor.reparse import reparse
+except ImportError:  # `--before` a commit that has none: no overlapped row
+    AnalysisPool = None  # type: ignore[assignment,misc]
 
 BASE = "http://127.0.0.1:1"
 CHANNEL = "dsns_ua_63"  # one of the archive's channels: the deleted-post check meets its posts
@@ -110,32 +131,87 @@ def subscribe(path: Path) -> None:
     conn.close()
 
 
-async def pipeline_run(path: Path, pages: list[str], *, analysed: bool) -> tuple[float, int]:
-    """Seconds to parse and ingest `pages` through the pipeline; `analysed` False: the analyses
-    are computed before the clock starts (the storage side alone)."""
+async def pipeline_run(path: Path, pages: list[str], *, way: str) -> tuple[float, int]:
+    """Seconds to parse and ingest `pages` through the pipeline. `way` "full": page by page as a
+    poll; "overlapped": as a backfill; "stored": the analyses computed before the clock starts
+    (the storage side alone)."""
     with tempfile.TemporaryDirectory() as tmp:
         config = _config(Path(tmp), path)
         db = await Database.open(path)
         pipeline = Pipeline(config, db, None, _Quiet())  # type: ignore[arg-type]
-        source = config.sources[0]  # type: ignore[attr-defined]
-        state = await pipeline.source_state(source)
-        if not analysed:
-            posts = [p.to_raw() for html in pages for p in parse_page(html, BASE)]
-            by_key = {(p.stream, p.external_id): r for p, r in zip(
-                posts, pipeline._analyze_all(source, posts).values(), strict=True)}  # noqa: SLF001
-            pipeline._analyze_all = lambda _source, batch: {  # type: ignore[method-assign]  # noqa: SLF001
-                id(p): by_key[(p.stream, p.external_id)] for p in batch}
-        stored = 0
-        began = time.perf_counter()
+        try:
+            return await _through(pipeline, config.sources[0], pages, way)  # type: ignore[attr-defined]
+        finally:  # Ctrl-C included: the connections' threads would keep the process alive
+            await pipeline.photos.close()
+            await db.close()
+
+
+async def _through(pipeline: Pipeline, source: TelegramWebSource, pages: list[str], way: str) -> tuple[float, int]:
+    state = await pipeline.source_state(source)
+    if way == "stored":
+        posts = [p.to_raw() for html in pages for p in parse_page(html, BASE)]
+        by_key = {(p.stream, p.external_id): r for p, r in zip(
+            posts, pipeline._analyze_all(source, posts).values(), strict=True)}  # noqa: SLF001
+        pipeline._analyze_all = lambda _source, batch: {  # type: ignore[method-assign]  # noqa: SLF001
+            id(p): by_key[(p.stream, p.external_id)] for p in batch}
+
+    async def results() -> AsyncIterator[FetchResult]:
         for html in pages:
             parsed = parse_page(html, BASE)
             ids = [p.id for p in parsed]
-            result = FetchResult(posts=[p.to_raw() for p in parsed], covered=(min(ids), max(ids)))
+            yield FetchResult(posts=[p.to_raw() for p in parsed], covered=(min(ids), max(ids)))
+
+    stored = 0
+    if way == "overlapped":
+        async with AnalysisPool() as pool:
+            await pool.analyse([("Харків", None, None)])  # the workers ready, as a backfill's are after its first page
+            workers = list(pool._executor._processes)  # type: ignore[union-attr]  # noqa: SLF001
+            cpu = (time.process_time(), _cpu_seconds(workers))
+            began = time.perf_counter()
+            async with aclosing(pipeline.ingest_pages(source, state, results(), pool, touch_source=False)) as done:
+                async for _, changes in done:
+                    stored += len(changes)
+            elapsed = time.perf_counter() - began
+            CPU[way] = (time.process_time() - cpu[0], _cpu_seconds(workers) - cpu[1])
+    else:
+        began = time.perf_counter()
+        async for result in results():
             stored += len(await pipeline.ingest(source, state, result, touch_source=False))
         elapsed = time.perf_counter() - began
-        await pipeline.photos.close()
-        await db.close()
     return elapsed, stored
+
+
+async def reparse_run(path: Path, pages: list[str]) -> tuple[float, int]:
+    """Seconds for `dsns-monitor reparse` to read `pages`, stored as the channel's kept bodies,
+    into the archive: the parse, its checks, and the overlapped pipeline, worker start included."""
+    with tempfile.TemporaryDirectory() as tmp:
+        config = _config(Path(tmp), path)
+        async with open_app(config, _Quiet()) as app:  # type: ignore[arg-type]
+            state = await app.pipeline.source_state(config.sources[0])  # type: ignore[attr-defined]
+            fetched = datetime.now(UTC)
+            bodies = [Payload(f"{BASE}/s/{CHANNEL}?n={n}", 200, html.encode(), fetched, "bench")
+                      for n, html in enumerate(pages)]
+            async with app.db.write() as conn:
+                await store_payloads(conn, state.id, pack(bodies))
+            began, cpu = time.perf_counter(), time.process_time()
+            with redirect_stdout(sys.stderr):  # its progress bar: stdout is the table's
+                summary = await reparse(app, source=CHANNEL, since=fetched)
+            elapsed = time.perf_counter() - began
+            CPU["reparse"] = (time.process_time() - cpu, 0.0)  # its workers come and go inside
+    return elapsed, summary.new
+
+
+# way → CPU seconds of the bench's process (parsing, storing, SQLite) and of the pool's workers
+CPU: dict[str, tuple[float, float]] = {}
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of the processes `pids` (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 async def store_run(path: Path, pages: list[str]) -> tuple[float, int]:
@@ -180,16 +256,35 @@ def measure(size: int, count: int) -> dict[str, float]:
         subscribe(path)
         out: dict[str, float] = {"GB per 100,000 posts": cached.stat().st_size * 100_000 / size / 1e9}
         # Each way takes its own new posts (numbered above the archive's), so none meets another's.
-        ways = [("full pipeline", "full"), ("without analysis", "stored"), ("parse + store", "store")]
+        ways = [("full pipeline", "full"), ("overlapped", "overlapped"), ("reparse", "reparse"),
+                ("without analysis", "stored"), ("parse + store", "store")]
+        if AnalysisPool is None:
+            ways = [w for w in ways if w[1] not in ("overlapped", "reparse")]
         for n, (label, way) in enumerate(ways):
             pages = render_pages(count, size + 1 + n * count, SEED + n)
             if way == "store":
                 elapsed, stored = asyncio.run(store_run(path, pages))
+            elif way == "reparse":
+                elapsed, stored = asyncio.run(reparse_run(path, pages))
             else:
-                elapsed, stored = asyncio.run(pipeline_run(path, pages, analysed=way == "full"))
+                elapsed, stored = asyncio.run(pipeline_run(path, pages, way=way))
             assert stored == count, (label, stored)
             out[label] = count / elapsed
             print(f"  {size:,}: {label} {count / elapsed:.0f} posts/s", file=sys.stderr, flush=True)
+            if way == "overlapped":
+                # What the run cost in CPU, whatever else the machine ran meanwhile: on two idle
+                # cores the overlapped pipeline goes as fast as the busier of its two processes.
+                main, analysis = (1000 * seconds / count for seconds in CPU[way])
+                out["overlapped: command CPU ms/post"] = main
+                out["overlapped: workers' CPU ms/post"] = analysis
+                # The pace of the command (one thread at a time), of its workers, of all the cores.
+                workers, cores = default_workers(), os.cpu_count() or 1
+                out[f"overlapped on {cores} idle cores"] = 1000 / max(main, analysis / workers, (main + analysis) / cores)
+            if way == "reparse":
+                # Its workers analyse what the overlapped run's did: that run's figure stands in.
+                main = 1000 * CPU[way][0] / count
+                out["reparse: command CPU ms/post"] = main
+                out[f"reparse on {cores} idle cores"] = 1000 / max(main, analysis / workers, (main + analysis) / cores)
         rows = [p.to_raw() for html in render_pages(count, 1, SEED) for p in parse_page(html, BASE)]
         out["bare executemany"] = count / bare_run(rows, Path(tmp) / "bare.db")
     return out
@@ -233,7 +328,8 @@ def main() -> None:
     print("| archive size | " + " | ".join(keys) + " |")
     print("|---|" + "---|" * len(keys))
     for size, row in table.items():
-        print(f"| {size:,} | " + " | ".join(f"{row[k]:.2f}" if k.startswith("GB") else f"{row[k]:,.0f}" for k in keys) + " |")
+        print(f"| {size:,} | " + " | ".join(f"{row[k]:.2f}" if k.startswith("GB") or "ms/post" in k else f"{row[k]:,.0f}"
+                                        for k in keys) + " |")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import aclosing
 from datetime import datetime
 
 from rich.progress import (
@@ -15,6 +17,7 @@ from rich.progress import (
 
 from collectors.base import FetchResult, Payload
 from collectors.telegram_web import TelegramWebCollector
+from monitor.analysis_pool import pool_for
 from monitor.app import App
 from monitor.config import RSSSource, TelegramMTProtoSource, TelegramWebSource
 from monitor.ops.logs import quiet_during_progress
@@ -24,6 +27,9 @@ __all__ = ["backfill"]
 
 log = logging.getLogger("dsns_monitor.backfill")
 
+# Posts on a t.me/s page.
+PAGE_POSTS = 20
+
 
 async def backfill(
     app: App, source: TelegramWebSource | RSSSource | TelegramMTProtoSource, *, since: datetime | None, pages: int
@@ -31,7 +37,8 @@ async def backfill(
     """Store a source's history; the cursor of live polling is left where it was.
 
     Each page is stored in its own transaction, so an interrupted backfill keeps what it got
-    and can simply be run again (posts already stored are skipped).
+    and can simply be run again (posts already stored are skipped). In a long backfill a page
+    is analysed in a worker process while the page before it is stored.
     """
     collector = collector_for(source, app.config, app.pipeline.mtproto)
     if not isinstance(collector, TelegramWebCollector):
@@ -52,15 +59,23 @@ async def backfill(
         transient=False,
     ) as progress:
         task = progress.add_task(source.source_name, total=pages, posts=0, new=0)
-        # Each page's body is kept like a poll's, so `reparse` can read the history again.
-        bodies: list[Payload] = []
-        async for page in collector.backfill(app.client, since=since, pages=pages, payloads=bodies):
-            changes = await app.pipeline.ingest(source, state, FetchResult(posts=page, payloads=bodies[:]))
-            bodies.clear()
-            fetched += len(page)
-            new += sum(c.kind == "new" for c in changes)
-            edited += sum(c.kind == "edited" for c in changes)
-            progress.update(task, advance=1, posts=fetched, new=new)
+
+        async def results() -> AsyncIterator[FetchResult]:
+            bodies: list[Payload] = []  # each page's body, kept like a poll's for `reparse`
+            async for page in collector.backfill(app.client, since=since, pages=pages, payloads=bodies):
+                kept = bodies[:]
+                bodies.clear()
+                yield FetchResult(posts=page, payloads=kept)
+
+        async with (
+            pool_for(pages * PAGE_POSTS) as pool,
+            aclosing(app.pipeline.ingest_pages(source, state, results(), pool)) as stored,
+        ):
+            async for result, changes in stored:
+                fetched += len(result.posts)
+                new += sum(c.kind == "new" for c in changes)
+                edited += sum(c.kind == "edited" for c in changes)
+                progress.update(task, advance=1, posts=fetched, new=new)
         progress.update(task, total=progress.tasks[0].completed)
     app.pipeline.photos.wake(state.id, source.source_name, limit=10_000)
     await app.pipeline.photos.drain()

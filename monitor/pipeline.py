@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -43,7 +45,7 @@ from storage.analyses import record_analysis_error, record_analysis_errors, save
 from storage.database import Database
 from storage.errors import StorageError
 from storage.media import PendingMedia
-from storage.payloads import pack, store_payloads
+from storage.payloads import PackedPayload, pack, store_payloads
 from storage.polls import PollRecord, record_poll
 from storage.posts import (
     Change,
@@ -67,13 +69,26 @@ from storage.timeutil import utcnow
 
 if TYPE_CHECKING:
     from collectors.telegram_mtproto.collector import TelegramMTProtoCollector
+    from monitor.analysis_pool import AnalysisPool, Reading
 
 __all__ = ["Pipeline", "PollOutcome", "collector_for", "address_policy"]
 
 log = logging.getLogger("dsns_monitor.pipeline")
 
-# A post's analysis: the result, or what the analyser raised on it.
-Reading = Analysis | Exception
+def _text(post: RawPost) -> str:
+    """What the analyser reads of a post."""
+    return f"{post.title}\n{post.text}" if post.title else post.text
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A fetch result's part of `Pipeline.ingest` done before the write lock: its valid posts,
+    those refused, each fresh post's reading by `id(post)`, the packed bodies."""
+
+    posts: list[RawPost]
+    rejected: list[Rejected]
+    readings: dict[int, Reading]
+    packed: list[PackedPayload]
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,16 +276,55 @@ class Pipeline:
         `touch_source` False leaves the source row alone (cursor, failure state and backoff):
         for posts pushed by a live feed between polls. `poll_started` logs the poll (storage.polls).
         """
+        prepared = await self._prepare(source, result, None)
+        return await self._commit(source, state, result, prepared, touch_source=touch_source, poll_started=poll_started)
+
+    async def ingest_pages(
+        self, source: TelegramWebSource | RSSSource | TelegramMTProtoSource, state: SourceState,
+        results: AsyncIterable[FetchResult], pool: AnalysisPool | None, *, touch_source: bool = True,
+    ) -> AsyncIterator[tuple[FetchResult, list[Change]]]:
+        """`ingest` each of `results` in turn (each in its own transaction), yielding it with its
+        changes, for the batch commands: a page's analysis runs (in `pool`, else in a thread) while
+        the page before it is stored. Use it in `contextlib.aclosing`: leaving early cancels what
+        is analysed ahead.
+        """
+        from monitor.analysis_pool import read_ahead  # here: the daemon never needs it
+
+        def prepare(result: FetchResult) -> Awaitable[_Prepared]:
+            return self._prepare(source, result, pool)
+
+        async with aclosing(read_ahead(results, prepare, ahead=pool.workers if pool else 1)) as prepared:
+            async for result, ready in prepared:
+                yield result, await self._commit(source, state, result, ready, touch_source=touch_source)
+
+    async def _prepare(
+        self, source: TelegramWebSource | RSSSource | TelegramMTProtoSource, result: FetchResult,
+        pool: AnalysisPool | None,
+    ) -> _Prepared:
+        """What `_commit` stores, read before the write lock is taken: the valid posts, their
+        analyses (in a thread, or in `pool`) and the packed bodies."""
         posts, rejected = valid_posts(result.posts)
         rejected += result.rejected
         # Analysis is CPU work: done off the event loop, before the write lock is taken, and
         # only for posts whose text the archive does not hold yet (re-read pages repeat most).
         fresh = await self._unseen(posts)
-        readings = await asyncio.to_thread(metrics.timed_analysis, self._analyze_all, source, fresh)
+        if pool is None:
+            readings = await asyncio.to_thread(metrics.timed_analysis, self._analyze_all, source, fresh)
+        else:  # a batch command: it serves no /metrics
+            found = await pool.analyse([(_text(post), source.stream, source.oblast) for post in fresh])
+            readings = self._readings(source, fresh, found)
         packed = await asyncio.to_thread(pack, result.payloads) if result.payloads else []
+        return _Prepared(posts, rejected, readings, packed)
+
+    async def _commit(
+        self, source: TelegramWebSource | RSSSource | TelegramMTProtoSource, state: SourceState,
+        result: FetchResult, prepared: _Prepared, *, touch_source: bool = True, poll_started: datetime | None = None,
+    ) -> list[Change]:
+        """The write transaction of `ingest`, then the troubles noted and the alerts published."""
+        posts, rejected, readings = prepared.posts, prepared.rejected, prepared.readings
         try:
             async with self.db.write() as conn:
-                await store_payloads(conn, state.id, packed)
+                await store_payloads(conn, state.id, prepared.packed)
                 changes = await self._store(conn, source, state.id, posts, readings, rejected)
                 if result.covered is not None:
                     await self._mark_vanished(conn, source, result)
@@ -418,12 +472,15 @@ class Pipeline:
         return [p for p in posts if not is_unchanged(known.get((p.stream, p.external_id)), p)]
 
     def _analyze_all(self, source: TelegramWebSource | RSSSource, posts: list[RawPost]) -> dict[int, Reading]:
+        found = [analyze_or_error(_text(post), channel=source.stream, oblast_hint=source.oblast) for post in posts]
+        return self._readings(source, posts, found)
+
+    def _readings(
+        self, source: TelegramWebSource | RSSSource, posts: list[RawPost], found: list[Reading]
+    ) -> dict[int, Reading]:
+        """Each post's reading by `id(post)`; the analyser's failures logged."""
         readings: dict[int, Reading] = {}
-        for post in posts:
-            reading = analyze_or_error(
-                f"{post.title}\n{post.text}" if post.title else post.text,
-                channel=source.stream, oblast_hint=source.oblast,
-            )
+        for post, reading in zip(posts, found, strict=True):
             if isinstance(reading, Exception):
                 log.error("analysis failed", exc_info=reading, extra={
                     "source": source.source_name, "post": f"{post.stream}/{post.external_id}",

@@ -5,12 +5,15 @@ belong to are rewritten in one transaction, so an interrupted run keeps what it 
 a rerun picks up the rest (only posts whose analysis is older than this analyzer, or that
 the analyser failed on: those the daemon archived with an error in `analysis_errors`).
 A post the analyser still fails on keeps its error (updated) and does not stop the run.
+With many posts, a batch is analysed in worker processes while the batch before it is stored.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import aclosing
 
 import aiosqlite
 from rich.progress import (
@@ -24,13 +27,14 @@ from rich.progress import (
 from analysis.analyze import ANALYZER_VERSION, analyze_or_error
 from analysis.model import Analysis
 from collectors.base import RawPost
+from monitor.analysis_pool import Job, Reading, pool_for, read_ahead
 from monitor.app import App
 from monitor.ops.logs import quiet_during_progress
 from storage.analyses import (
     Stale,
     count_stale,
-    record_analysis_error,
-    save_analysis,
+    record_analysis_errors,
+    save_analyses,
     stale_posts,
 )
 from storage.posts import Change, stored_post
@@ -43,14 +47,12 @@ log = logging.getLogger("dsns_monitor.reanalyze")
 BATCH = 500
 
 
-def _analyze_rows(rows: list[Stale]) -> list[tuple[int, Analysis | Exception]]:
-    results: list[tuple[int, Analysis | Exception]] = []
-    for row in rows:
-        reading = analyze_or_error(f"{row.title}\n{row.text}" if row.title else row.text, channel=row.stream)
-        if isinstance(reading, Exception):
-            log.error("analysis failed", exc_info=reading, extra={"post": row.post_id})
-        results.append((row.post_id, reading))
-    return results
+def _job(row: Stale) -> Job:
+    return (f"{row.title}\n{row.text}" if row.title else row.text, row.stream, None)
+
+
+def _analyze_rows(rows: list[Stale]) -> list[Reading]:
+    return [analyze_or_error(*_job(row)) for row in rows]
 
 
 async def reanalyze(app: App, *, everything: bool = False) -> int:
@@ -58,35 +60,54 @@ async def reanalyze(app: App, *, everything: bool = False) -> int:
     version = None if everything else ANALYZER_VERSION
     total = await count_stale(app.db, version)
     done = failed = 0
-    last_id = 0
+
+    async def batches() -> AsyncIterator[list[Stale]]:
+        last_id = 0
+        # Keyed by id, so the next batch is read (and analysed) before this one is stored.
+        while rows := await stale_posts(app.db, version, last_id, BATCH):
+            last_id = rows[-1].post_id
+            yield rows
+
     with quiet_during_progress(), Progress(TextColumn("[bold]reanalyze"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as progress:
         task = progress.add_task("posts", total=total)
-        while True:
-            rows = await stale_posts(app.db, version, last_id, BATCH)
-            if not rows:
-                break
-            results = await asyncio.to_thread(_analyze_rows, rows)
-            storyless = {r.post_id for r in rows if r.storyless}
-            async with app.db.write() as conn:
-                for post_id, reading in results:
-                    if isinstance(reading, Analysis):
-                        await save_analysis(conn, post_id, reading)
-                        if post_id in storyless:
-                            # Archived by the daemon when the analyser failed on it: it joins its
-                            # story now (and alerts, if it is still fresh enough to).
-                            await _attach(app, conn, post_id, reading)
-                    else:
-                        await record_analysis_error(conn, post_id, ANALYZER_VERSION, reading)
-                await refresh_story_figures(conn, [post_id for post_id, r in results if isinstance(r, Analysis)])
-            failures = sum(isinstance(r, Exception) for _, r in results)
-            done += len(rows) - failures
-            failed += failures
-            last_id = rows[-1].post_id
-            progress.update(task, advance=len(rows))
+        async with pool_for(total) as pool:
+
+            async def analyse(rows: list[Stale]) -> list[Reading]:
+                if pool is None:
+                    return await asyncio.to_thread(_analyze_rows, rows)
+                return await pool.analyse([_job(row) for row in rows])
+
+            async with aclosing(read_ahead(batches(), analyse, ahead=pool.workers if pool else 1)) as analysed:
+                async for rows, readings in analysed:
+                    await _store(app, rows, readings)
+                    failures = sum(isinstance(r, Exception) for r in readings)
+                    done += len(rows) - failures
+                    failed += failures
+                    progress.update(task, advance=len(rows))
     print(f"re-analysed {done} posts with analyzer {ANALYZER_VERSION}")
     if failed:
         print(f"the analyser failed on {failed} posts: their errors are in the analysis_errors table")
     return done
+
+
+async def _store(app: App, rows: list[Stale], readings: list[Reading]) -> None:
+    """One batch's analyses and errors, and its stories' figures, in one transaction."""
+    for row, reading in zip(rows, readings, strict=True):
+        if isinstance(reading, Exception):
+            log.error("analysis failed", exc_info=reading, extra={"post": row.post_id})
+    analysed = [(row, r) for row, r in zip(rows, readings, strict=True) if isinstance(r, Analysis)]
+    async with app.db.write() as conn:
+        await save_analyses(conn, [(row.post_id, analysis) for row, analysis in analysed])
+        await record_analysis_errors(
+            conn, [(row.post_id, r) for row, r in zip(rows, readings, strict=True) if isinstance(r, Exception)],
+            ANALYZER_VERSION,
+        )
+        for row, analysis in analysed:
+            if row.storyless:
+                # Archived by the daemon when the analyser failed on it: it joins its story now
+                # (and alerts, if it is still fresh enough to).
+                await _attach(app, conn, row.post_id, analysis)
+        await refresh_story_figures(conn, [row.post_id for row, _ in analysed])
 
 
 async def _attach(app: App, conn: aiosqlite.Connection, post_id: int, analysis: Analysis) -> None:

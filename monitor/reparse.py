@@ -6,13 +6,16 @@ fetched; of a post seen in several of them only the latest reading counts (an ol
 must not turn an edited post back into its first text). Those readings then go through the
 daemon's own ingest, without touching the source's cursor or failure state: new posts are
 stored, changed ones become new versions, analyses and stories are refreshed, and the story
-planner sends no alert for a post older than `[bot] alert_max_age`.
+planner sends no alert for a post older than `[bot] alert_max_age`. With many posts, a batch
+is analysed in a worker process while the batch before it is stored.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,7 +30,9 @@ from rich.progress import (
 from collectors.base import FetchResult, RawPost, Rejected, SourceError
 from collectors.rss import parse_feed
 from collectors.telegram_web import parse_page
+from monitor.analysis_pool import pool_for
 from monitor.app import App
+from monitor.backfill import PAGE_POSTS
 from monitor.canary import layout_change
 from monitor.config import AnySource, ConfigError, RSSSource, TelegramWebSource
 from monitor.ops.logs import quiet_during_progress
@@ -61,6 +66,12 @@ def _parse(source: AnySource, payload: StoredPayload, max_entries: int) -> tuple
     return parse_feed(payload.body, stream=source.source_name, max_entries=max_entries), rejected
 
 
+async def _batches(readings: list[RawPost], rejected: list[Rejected]) -> AsyncIterator[FetchResult]:
+    """A source's readings in ingests of `BATCH` (the refused posts go with the first)."""
+    for start in range(0, max(len(readings), 1), BATCH):
+        yield FetchResult(posts=readings[start:start + BATCH], rejected=rejected if start == 0 else [])
+
+
 async def reparse(
     app: App, *, source: str | None = None, since: datetime | None = None, until: datetime | None = None
 ) -> ReparseSummary:
@@ -86,47 +97,46 @@ async def reparse(
     rejected: dict[str, list[Rejected]] = {name: [] for name in names}
     parsed: set[tuple[str, str]] = set()
     total = await count_payloads(app.db, sources=names, since=since, until=until)
-    with quiet_during_progress(), Progress(
-        TextColumn("[bold]reparse"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[posts]} posts"), TimeElapsedColumn(),
-    ) as progress:
-        task = progress.add_task("payloads", total=total, posts=0)
-        async for payload in iter_payloads(app.db, sources=names, since=since, until=until):
-            summary.payloads += 1
-            progress.update(task, advance=1)
-            if (payload.source, payload.digest) in parsed:
-                continue  # the same body again: it holds the same readings
-            parsed.add((payload.source, payload.digest))
-            try:
-                posts, skipped = await asyncio.to_thread(
-                    _parse, sources[payload.source], payload, app.config.http.max_entries
-                )
-                problem = layout_change(FetchResult(posts=posts, rejected=skipped), profiles[payload.source])
-            except SourceError as exc:
-                problem = str(exc)
-            if problem is not None:
-                summary.unreadable += 1
-                log.warning("payload %d of %s (%s) still unreadable: %s", payload.id, payload.source, payload.url, problem)
+    # Started first, the workers load while the bodies are parsed.
+    async with pool_for(total * PAGE_POSTS) as pool:
+        with quiet_during_progress(), Progress(
+            TextColumn("[bold]reparse"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[posts]} posts"), TimeElapsedColumn(),
+        ) as progress:
+            task = progress.add_task("payloads", total=total, posts=0)
+            async for payload in iter_payloads(app.db, sources=names, since=since, until=until):
+                summary.payloads += 1
+                progress.update(task, advance=1)
+                if (payload.source, payload.digest) in parsed:
+                    continue  # the same body again: it holds the same readings
+                parsed.add((payload.source, payload.digest))
+                try:
+                    posts, skipped = await asyncio.to_thread(
+                        _parse, sources[payload.source], payload, app.config.http.max_entries
+                    )
+                    problem = layout_change(FetchResult(posts=posts, rejected=skipped), profiles[payload.source])
+                except SourceError as exc:
+                    problem = str(exc)
+                if problem is not None:
+                    summary.unreadable += 1
+                    log.warning("payload %d of %s (%s) still unreadable: %s", payload.id, payload.source, payload.url, problem)
+                    continue
+                # Payloads come in fetch order, so a later reading replaces an earlier one.
+                latest[payload.source].update(((p.stream, p.external_id), p) for p in posts)
+                rejected[payload.source] += skipped
+                progress.update(task, posts=sum(len(v) for v in latest.values()))
+        for name in names:
+            readings = list(latest[name].values())
+            if not readings and not rejected[name]:
                 continue
-            # Payloads come in fetch order, so a later reading replaces an earlier one.
-            latest[payload.source].update(((p.stream, p.external_id), p) for p in posts)
-            rejected[payload.source] += skipped
-            progress.update(task, posts=sum(len(v) for v in latest.values()))
-    for name in names:
-        readings = list(latest[name].values())
-        if not readings and not rejected[name]:
-            continue
-        state = await app.pipeline.source_state(sources[name])
-        for start in range(0, max(len(readings), 1), BATCH):
-            batch = readings[start:start + BATCH]
-            changes = await app.pipeline.ingest(
-                sources[name], state, FetchResult(posts=batch, rejected=rejected[name] if start == 0 else []),
-                touch_source=False,
-            )
-            new = sum(c.kind == "new" for c in changes)
-            summary.new += new
-            summary.changed += len(changes) - new
-            summary.unchanged += len(batch) - len(changes)
-        app.pipeline.photos.wake(state.id, name, limit=10_000)
+            state = await app.pipeline.source_state(sources[name])
+            batches = _batches(readings, rejected[name])
+            async with aclosing(app.pipeline.ingest_pages(sources[name], state, batches, pool, touch_source=False)) as stored:
+                async for result, changes in stored:
+                    new = sum(c.kind == "new" for c in changes)
+                    summary.new += new
+                    summary.changed += len(changes) - new
+                    summary.unchanged += len(result.posts) - len(changes)
+            app.pipeline.photos.wake(state.id, name, limit=10_000)
     await app.pipeline.photos.drain()
     return summary

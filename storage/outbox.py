@@ -81,13 +81,14 @@ async def queue_alerts(conn: aiosqlite.Connection, plans: list[AlertPlan], *, la
     Runs inside the transaction that stored the posts. Returns the number of rows queued.
     """
     now = utcnow()
+    queued = to_db(now)  # once: a page's plans make tens of thousands of rows for a few hundred chats
     before = conn.total_changes
     rows = []
     for plan in plans:
         # A post dated in the future must not jump the queue for ever nor escape expiry: its
         # publication is the news' time, never later than now.
         news_at = to_db(min(plan.published, now) if plan.published else now)
-        rows += [(chat_id, plan.story_id, plan.post_id, plan.revision, to_db(now), to_db(now), news_at, rank)
+        rows += [(chat_id, plan.story_id, plan.post_id, plan.revision, queued, queued, news_at, rank)
                  for chat_id, rank in plan.chats.items()]
     await write_rows(
         conn,

@@ -1,0 +1,225 @@
+"""Analysis in worker processes, for the batch commands (backfill, reparse, reanalyze).
+
+The daemon analyses a few posts a minute in a thread and must stay small. A batch command
+reads thousands, and the analyser is most of its CPU: in other processes the next pages are
+analysed while the command stores the current one, so the analyser and SQLite use every core.
+
+The workers start from a clean interpreter ("forkserver", else "spawn"), never by forking the
+command itself: its SQLite connections run in threads, and a fork copies their locks mid-use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import pickle
+import signal
+import threading
+from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import asynccontextmanager
+from multiprocessing.connection import Connection
+from types import TracebackType
+from typing import Self, TypeVar
+
+from analysis.analyze import PARALLEL_MIN, analyze_or_error
+from analysis.gazetteer import get_gazetteer
+from analysis.model import Analysis
+from analysis.morph import morph
+
+__all__ = ["AnalysisPool", "Job", "Reading", "pool_for", "read_ahead"]
+
+log = logging.getLogger("dsns_monitor.analysis_pool")
+
+# A post's analysis: the result, or what the analyser raised on it.
+Reading = Analysis | Exception
+
+
+# What one analysis reads: the text, its channel and oblast hint (`analyze_or_error`'s arguments).
+Job = tuple[str, str | None, str | None]
+
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+async def read_ahead(
+    items: AsyncIterable[T], prepare: Callable[[T], Awaitable[U]], ahead: int = 1
+) -> AsyncIterator[tuple[T, U]]:
+    """Each of `items` with what `prepare` made of it, in order. The next `ahead` items are taken
+    and their `prepare` started before one is handed over, so they run (in a pool, a thread, or
+    awaiting a server) while the caller stores this one. Use it in `contextlib.aclosing`:
+    leaving early cancels the `prepare`s under way.
+    """
+    pending: deque[tuple[T, asyncio.Future[U]]] = deque()
+    source = aiter(items)
+    try:
+        while True:
+            try:
+                item = await anext(source)
+            except StopAsyncIteration:
+                break
+            except Exception:
+                # The items' source failed (a fetch): what it gave before is handed over first,
+                # as it would have been without reading ahead.
+                while pending:
+                    first, future = pending.popleft()
+                    yield first, await future
+                raise
+            pending.append((item, asyncio.ensure_future(prepare(item))))
+            if len(pending) > ahead:
+                first, future = pending.popleft()
+                yield first, await future
+        while pending:
+            first, future = pending.popleft()
+            yield first, await future
+    finally:
+        for _, future in pending:
+            future.cancel()
+        await asyncio.gather(*(future for _, future in pending), return_exceptions=True)
+
+
+def default_workers() -> int:
+    """A worker per core, up to 4. The command itself (parsing, SQLite) keeps about one core
+    busy, yet a worker per core still helps: the workers run while the command waits on SQLite or
+    the network, and the analyser needs more CPU a post than the storing does. Beyond 4 the
+    command's own pace is the limit."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+@asynccontextmanager
+async def pool_for(posts: int) -> AsyncIterator[AnalysisPool | None]:
+    """A pool for a command about to analyse about `posts` posts; None below `PARALLEL_MIN`,
+    where starting a worker (a second or two) costs more than it saves."""
+    if posts < PARALLEL_MIN:
+        yield None
+        return
+    async with AnalysisPool() as pool:
+        yield pool
+
+
+class AnalysisPool:
+    """`analyze_or_error` over batches of jobs in worker processes; `async with` it.
+
+    An exception of the analyser comes back as the post's reading, like `analyze_or_error`'s.
+    A worker that dies (killed, out of memory, a crash in C code) costs the posts it was
+    reading, one by one: the pool restarts and reads the batch again a post at a time, so only
+    a post that kills a worker again gets an error reading.
+    """
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or default_workers()
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            self._context = multiprocessing.get_context("forkserver")
+            # The server imports the analyser once; each worker (and a restart) forks from it.
+            self._context.set_forkserver_preload([__name__])
+        else:
+            self._context = multiprocessing.get_context("spawn")
+        self._executor: ProcessPoolExecutor | None = None
+        self._pipe: tuple[Connection, Connection]  # the workers' `_exit_with` pipe: read end, write end
+
+    async def __aenter__(self) -> Self:
+        self._start()
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the workers: queued batches are dropped, the ones being read finish first."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+            self._close_pipe()
+
+    def _start(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            # The workers watch the read end: it ends when this process closes the write end or dies.
+            self._pipe = self._context.Pipe(duplex=False)
+            self._executor = ProcessPoolExecutor(
+                self.workers, mp_context=self._context, initializer=_start_worker, initargs=(self._pipe[0],)
+            )
+            for _ in range(self.workers):
+                # Each start loads the gazetteer (a second or so): begun now, it overlaps the
+                # command's first fetch or read.
+                self._executor.submit(int)
+        return self._executor
+
+    async def analyse(self, jobs: Sequence[Job]) -> list[Reading]:
+        """The readings of `jobs`, in order; never raises for a post's fault."""
+        jobs = list(jobs)
+        if not jobs:
+            return []
+        executor = self._start()
+        try:
+            return await self._run(executor, jobs)
+        except BrokenProcessPool:
+            log.error("an analysis worker died; reading its batch again post by post", extra={"posts": len(jobs)})
+        readings: list[Reading] = []
+        broken: ProcessPoolExecutor | None = executor
+        for job in jobs:
+            if broken is not None:
+                executor, broken = self._replace(broken), None
+            try:
+                readings += await self._run(executor, [job])
+            except BrokenProcessPool as exc:
+                readings.append(RuntimeError(f"the analysis worker died reading this post: {exc}"))
+                broken = executor
+        return readings
+
+    async def _run(self, executor: ProcessPoolExecutor, jobs: list[Job]) -> list[Reading]:
+        loop = asyncio.get_running_loop()
+        size = -(-len(jobs) // self.workers)  # a share per worker
+        parts = await asyncio.gather(*(
+            loop.run_in_executor(executor, _analyse, jobs[k:k + size]) for k in range(0, len(jobs), size)
+        ))
+        return [reading for part in parts for reading in part]
+
+    def _replace(self, broken: ProcessPoolExecutor) -> ProcessPoolExecutor:
+        """A working executor in place of `broken` (unless another batch replaced it already)."""
+        if self._executor is broken:
+            broken.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+            self._close_pipe()  # its other workers leave too
+        return self._start()
+
+    def _close_pipe(self) -> None:
+        for end in self._pipe:
+            end.close()
+
+
+def _start_worker(watched: Connection) -> None:
+    # Ctrl-C reaches the whole process group: the command stops the pool, the workers finish
+    # their batch instead of each printing a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(watched,), daemon=True, name="parent-watch").start()
+    get_gazetteer()
+    morph()
+
+
+def _exit_with(watched: Connection) -> None:
+    """Exit once the command closes its end of `watched` or is gone: killed (SIGTERM, -9), it
+    cannot stop its pool, and a worker waiting for its next batch would wait for ever."""
+    with contextlib.suppress(EOFError, OSError):
+        watched.recv_bytes()
+    os._exit(1)
+
+
+def _analyse(jobs: list[Job]) -> list[Reading]:
+    readings: list[Reading] = []
+    for text, channel, oblast_hint in jobs:
+        reading = analyze_or_error(text, channel=channel, oblast_hint=oblast_hint)
+        if isinstance(reading, Exception):
+            try:
+                pickle.dumps(reading)
+            except Exception:  # noqa: BLE001 - any exception may fail to pickle
+                reading = RuntimeError(f"{type(reading).__name__}: {reading}")
+        readings.append(reading)
+    return readings
