@@ -45,7 +45,7 @@ class _Cue:
     from most posts. A stem with no literal head ("(?:a|b)…") is pre-checked by its guards.
     """
 
-    __slots__ = ("rx", "fast", "guards", "heads")
+    __slots__ = ("fast", "guards", "heads", "rx")
 
     def __init__(self, parts: tuple[str, ...], guards: tuple[str, ...] = ()) -> None:
         # One lookbehind for the whole alternation (one per branch before its first letter is ten
