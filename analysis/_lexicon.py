@@ -434,8 +434,9 @@ FIRST_NAMES = frozenset({
 })
 
 
-def word_start_alternation(options: list[str]) -> str:
-    """`alternation` of the literal `options` matched only at a word start (no letter before).
+def word_start_alternation(options: list[str], before: str = r"\w") -> str:
+    """`alternation` of the literal `options` matched only where no `before` (a character class)
+    precedes them: at a word start.
 
     The look-behind stands after each group's first letter, not before the alternation: the regex
     engine then skips in C to the positions holding one of the first letters, where a leading
@@ -443,4 +444,5 @@ def word_start_alternation(options: list[str]) -> str:
     groups: dict[str, list[str]] = {}
     for option in options:
         groups.setdefault(option[0], []).append(re.escape(option[1:]))
-    return "|".join(f"{re.escape(first)}(?<!\\w{re.escape(first)})(?:{'|'.join(rest)})" for first, rest in groups.items())
+    return "|".join(f"{re.escape(first)}(?<!{before}{re.escape(first)})(?:{'|'.join(rest)})"
+                    for first, rest in groups.items())
