@@ -432,16 +432,17 @@ FIRST_NAMES = frozenset({
 })
 
 
-def word_start_alternation(options: list[str], before: str = r"\w") -> str:
-    """`alternation` of the literal `options` matched only where no `before` (a character class)
-    precedes them: at a word start.
+def word_start_alternation(options: list[str], before: str = r"\w", *, literal: bool = True) -> str:
+    """`alternation` of the literal `options` (or, not `literal`, of patterns that each open with
+    one plain letter) matched only where no `before` (a character class) precedes them: at a word
+    start.
 
     The look-behind stands after each group's first letter, not before the alternation: the regex
     engine then skips in C to the positions holding one of the first letters, where a leading
     look-behind would be tried at every position (several times slower on a long text)."""
     groups: dict[str, list[str]] = {}
     for option in options:
-        groups.setdefault(option[0], []).append(re.escape(option[1:]))
+        groups.setdefault(option[0], []).append(re.escape(option[1:]) if literal else option[1:])
     return "|".join(f"{re.escape(first)}(?<!{before}{re.escape(first)})(?:{'|'.join(rest)})"
                     for first, rest in groups.items())
 

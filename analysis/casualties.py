@@ -99,21 +99,26 @@ _CASE_ENDING = re.compile(r"^(\d{1,4})-(?:ти|х|ох|ьох|ро|ем|ми|м|
 
 # ---- vocabulary ------------------------------------------------------------------------------------
 
-_KILLED = re.compile(
-    r"(?<!\w)(?:загин\w*|загибл\w*|загибел\w*|вбит\w*|вбив\w*|вбил\w*|убит\w*|убил\w*|погиб\w*|помер\w*|"
-    r"умер\w*|тіл[оа]\b|тел[оа]\b|потону\w*|утону\w*|смертельн\w*|жертв\w*|died|dead\b|killed|kills?\b|"
-    r"killing|deaths?\b|death toll|fatalit\w*|fatal\b|bod(?:y|ies)\b|drown\w*)"
-)
-_INJURED = re.compile(
-    r"(?<!\w)(?:поранен\w*|поранил\w*|поранень|травмов\w*|травмува\w*|травм\w*|постражд\w*|потерпіл\w*|"
-    r"госпіталіз\w*|шпиталіз\w*|ушпитал\w*|ранен\w*|ранил\w*|травмир\w*|пострада\w*|потерпевш\w*|"
-    r"госпитализ\w*|injur\w*|wound\w*|hurt\b|hospitali[sz]\w*|"
-    r"звернул\w* (?:по|за) (?:медичн\w* )?допомог\w*|обратил\w* за (?:медицинск\w* )?помощ\w*|"
-    r"звернул\w* (?:до|в) (?:лікарн|медзаклад|травмпункт)\w*|(?:до|в) (?:лікарн|медзаклад|травмпункт)\w* звернул\w*|"
-    r"обратил\w* (?:в|к) (?:больниц|врач|травмпункт)\w*|(?:в|к) (?:больниц|врач|травмпункт)\w* обратил\w*|"
-    r"доставлен\w* (?:до|в|у) (?:лікарн|медзаклад|больниц|госпитал)\w*|"
-    r"(?:taken|admitted|rushed) to (?:a |the )?hospital)"
-)
+# (Each branch opens with its letter and tests the look-behind after it: a sentence is scanned in C
+# for the letters that can open a match, not tried branch by branch at every position.)
+_KILLED = re.compile(word_start_alternation([
+    r"загин\w*", r"загибл\w*", r"загибел\w*", r"вбит\w*", r"вбив\w*", r"вбил\w*", r"убит\w*", r"убил\w*",
+    r"погиб\w*", r"помер\w*", r"умер\w*", r"тіл[оа]\b", r"тел[оа]\b", r"потону\w*", r"утону\w*", r"смертельн\w*",
+    r"жертв\w*", r"died", r"dead\b", r"killed", r"kills?\b", r"killing", r"deaths?\b", r"death toll", r"fatalit\w*",
+    r"fatal\b", r"bod(?:y|ies)\b", r"drown\w*",
+], literal=False))
+_INJURED = re.compile(word_start_alternation([
+    r"поранен\w*", r"поранил\w*", r"поранень", r"травмов\w*", r"травмува\w*", r"травм\w*", r"постражд\w*",
+    r"потерпіл\w*", r"госпіталіз\w*", r"шпиталіз\w*", r"ушпитал\w*", r"ранен\w*", r"ранил\w*", r"травмир\w*",
+    r"пострада\w*", r"потерпевш\w*", r"госпитализ\w*", r"injur\w*", r"wound\w*", r"hurt\b", r"hospitali[sz]\w*",
+    r"звернул\w* (?:по|за) (?:медичн\w* )?допомог\w*", r"обратил\w* за (?:медицинск\w* )?помощ\w*",
+    r"звернул\w* (?:до|в) (?:лікарн|медзаклад|травмпункт)\w*",
+    r"до (?:лікарн|медзаклад|травмпункт)\w* звернул\w*", r"в (?:лікарн|медзаклад|травмпункт)\w* звернул\w*",
+    r"обратил\w* (?:в|к) (?:больниц|врач|травмпункт)\w*",
+    r"в (?:больниц|врач|травмпункт)\w* обратил\w*", r"к (?:больниц|врач|травмпункт)\w* обратил\w*",
+    r"доставлен\w* (?:до|в|у) (?:лікарн|медзаклад|больниц|госпитал)\w*",
+    r"taken to (?:a |the )?hospital", r"admitted to (?:a |the )?hospital", r"rushed to (?:a |the )?hospital",
+], literal=False))
 # Being taken to hospital after being hurt: in the sentence that gave the injured, only a part of them.
 _HOSPITAL = re.compile(r"(?<!\w)(?:госпіталіз|шпиталіз|ушпитал|госпитализ|hospitali|доставлен|taken|admitted)")
 # People who were saved or moved are not casualties, and a segment about them is skipped.
@@ -557,7 +562,7 @@ def _place(sentence: str, *, anywhere: bool = False) -> str | None:
 
 def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None:
     """Read `sentence` (`low`: the same, normalised) into `reading`."""
-    among = bool(_AMONG_START.match(low.lstrip(" \t\"«“„(-–—•*"))) and reading.last is not None
+    among = reading.last is not None and bool(_AMONG_START.match(low.lstrip(" \t\"«“„(-–—•*")))
     if not (among or _GATE.search(low)):
         return
     low = _NO_INFO.sub(" ", low)
