@@ -76,6 +76,8 @@ class _Cue:
 _SENT_END = re.compile(r"[.!?;:\n]+(?!\d)")
 # "м. Харків", "в г. Купянск", "с. Шестаково": a dot after these does not end the sentence.
 _ABBREV_END = re.compile(r"(?:^|[\s(«\"])(?:м|с|г|смт|пгт|сел|вул|ул|пров|просп|обл|р-н|ім|им|st|mr|dr)$", re.IGNORECASE)
+# The last letters of those abbreviations: a dot after any other letter ends the sentence unasked.
+_ABBREV_LAST = re.compile(r"[мсгтлвпнtr]", re.IGNORECASE)
 _SEGMENT = re.compile(r"(,(?!\d)|\s(?:та|і|й|и|and|а також|а также|as well as|plus)\s)")
 _AMONG = (
     r"(?:серед (?:них|яких|поранених|постраждалих|загиблих|травмованих|госпіталізованих)|зокрема|"
@@ -540,9 +542,10 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     start = 0
     for m in _SENT_END.finditer(text):
-        if m.group() == "." and _ABBREV_END.search(text, max(start, m.start() - 8), m.start()):
+        end = m.start()
+        if m.group() == "." and _ABBREV_LAST.match(text, end - 1) and _ABBREV_END.search(text, max(start, end - 8), end):
             continue
-        out.append((start, m.start()))
+        out.append((start, end))
         start = m.end()
     out.append((start, len(text)))
     return out
