@@ -95,7 +95,9 @@ _PART_OF_HURT = re.compile(
     r"(?<!\w)(?:з|із|зі|из|of)\s+(?:них|яких|которых|them|whom|поранених|постраждалих|раненых|пострадавших|"
     r"the (?:injured|wounded))\b"
 )
-_TOKEN = re.compile(r"\d+(?:[-–]\w+)*|[^\W\d_](?:[^\W\d_]|')*(?:-[\w']+)*|%")
+# A word is its letters and apostrophes, read as runs ("[^\W\d_]+(?:'+…)*", not one alternation
+# tried letter by letter: a third faster).
+_TOKEN = re.compile(r"\d+(?:[-–]\w+)*|[^\W\d_]+(?:'+[^\W\d_]*)*(?:-[\w']+)*|%")
 # "5-ти человек", "3-х людей": a digit with a case ending is still the number.
 _CASE_ENDING = re.compile(r"^(\d{1,4})-(?:ти|х|ох|ьох|ро|ем|ми|м|ю|ого|ому|ий|а|у)$")
 
