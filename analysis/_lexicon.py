@@ -221,9 +221,6 @@ CAPITAL_WORDS = frozenset({"столиця", "столиці", "столицю",
 # "<Kyiv> region" in English means the oblast, "<city> district" its raion.
 EN_REGION_WORDS = frozenset({"region", "oblast", "province", "regions", "oblasts", "область", "области",
                              "областью"})
-# str.translate with a dict is slow on Cyrillic text; a few str.replace calls are not.
-_APOSTROPHES = (("ʼ", "'"), ("’", "'"), ("‘", "'"), ("`", "'"), ("′", "'"), ("´", "'"), ("ʹ", "'"),
-                ("ё", "е"), ("Ё", "Е"), ("\u0301", ""))
 WORD_RE = re.compile(r"[^\W\d_]+(?:['\-][^\W\d_]+)*")
 
 
@@ -238,10 +235,11 @@ def _cyrillic(m: re.Match[str]) -> str:
 
 def norm(text: str) -> str:
     """Lower-case with one apostrophe and no stress marks, so variants share one key; Latin
-    look-alike letters inside Cyrillic words become Cyrillic (the length never changes)."""
-    for variant, one in _APOSTROPHES:
-        if variant in text:
-            text = text.replace(variant, one)
+    look-alike letters inside Cyrillic words become Cyrillic. `unify`, plus what changes the
+    length: the stress mark goes."""
+    text = unify(text)
+    if "\u0301" in text:
+        text = text.replace("\u0301", "")
     low = text.lower()
     if _LATIN.search(low) and _HAS_MIX.search(low):
         low = _MIXED.sub(_cyrillic, low)
@@ -432,3 +430,34 @@ FIRST_NAMES = frozenset({
     "валентин", "валерій", "валерий", "вячеслав", "в'ячеслав", "борис", "григорій", "григорий", "ярослав",
     "станіслав", "станислав", "любов", "надія", "надежда", "віра", "вера", "людмила", "марія", "мария",
 })
+
+
+def word_start_alternation(options: list[str], before: str = r"\w", *, literal: bool = True) -> str:
+    """`alternation` of the literal `options` (or, not `literal`, of patterns that each open with
+    one plain letter) matched only where no `before` (a character class) precedes them: at a word
+    start.
+
+    The look-behind stands after each group's first letter, not before the alternation: the regex
+    engine then skips in C to the positions holding one of the first letters, where a leading
+    look-behind would be tried at every position (several times slower on a long text)."""
+    groups: dict[str, list[str]] = {}
+    for option in options:
+        groups.setdefault(option[0], []).append(re.escape(option[1:]) if literal else option[1:])
+    return "|".join(f"{re.escape(first)}(?<!{before}{re.escape(first)})(?:{'|'.join(rest)})"
+                    for first, rest in groups.items())
+
+
+# The spelling variants every reader of text folds into one (apostrophes, ё), each one character for
+# one character: positions found in the unified text hold in the original, which the strike and
+# casualty readers rely on. `norm` adds what changes the length. (str.translate with a dict is slow
+# on Cyrillic text; a few str.replace calls are not.)
+SAME_LENGTH_VARIANTS = (("ʼ", "'"), ("’", "'"), ("‘", "'"), ("`", "'"), ("′", "'"), ("´", "'"), ("ʹ", "'"),
+                        ("ё", "е"), ("Ё", "Е"))
+
+
+def unify(text: str) -> str:
+    """`text` with one apostrophe and "е" for "ё", every other character in its place."""
+    for variant, one in SAME_LENGTH_VARIANTS:
+        if variant in text:
+            text = text.replace(variant, one)
+    return text

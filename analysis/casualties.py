@@ -28,7 +28,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
+from analysis._lexicon import alternation, word_start_alternation
 from analysis._numbers import (
     CHILD_WORD,
     MONTHS,
@@ -74,6 +76,8 @@ class _Cue:
 _SENT_END = re.compile(r"[.!?;:\n]+(?!\d)")
 # "м. Харків", "в г. Купянск", "с. Шестаково": a dot after these does not end the sentence.
 _ABBREV_END = re.compile(r"(?:^|[\s(«\"])(?:м|с|г|смт|пгт|сел|вул|ул|пров|просп|обл|р-н|ім|им|st|mr|dr)$", re.IGNORECASE)
+# The last letters of those abbreviations: a dot after any other letter ends the sentence unasked.
+_ABBREV_LAST = re.compile(r"[мсгтлвпнtr]", re.IGNORECASE)
 _SEGMENT = re.compile(r"(,(?!\d)|\s(?:та|і|й|и|and|а також|а также|as well as|plus)\s)")
 _AMONG = (
     r"(?:серед (?:них|яких|поранених|постраждалих|загиблих|травмованих|госпіталізованих)|зокрема|"
@@ -91,27 +95,34 @@ _PART_OF_HURT = re.compile(
     r"(?<!\w)(?:з|із|зі|из|of)\s+(?:них|яких|которых|them|whom|поранених|постраждалих|раненых|пострадавших|"
     r"the (?:injured|wounded))\b"
 )
-_TOKEN = re.compile(r"\d+(?:[-–]\w+)*|[^\W\d_](?:[^\W\d_]|')*(?:-[\w']+)*|%")
+# A word is its letters and apostrophes, read as runs ("[^\W\d_]+(?:'+…)*", not one alternation
+# tried letter by letter: a third faster).
+_TOKEN = re.compile(r"\d+(?:[-–]\w+)*|[^\W\d_]+(?:'+[^\W\d_]*)*(?:-[\w']+)*|%")
 # "5-ти человек", "3-х людей": a digit with a case ending is still the number.
 _CASE_ENDING = re.compile(r"^(\d{1,4})-(?:ти|х|ох|ьох|ро|ем|ми|м|ю|ого|ому|ий|а|у)$")
 
 # ---- vocabulary ------------------------------------------------------------------------------------
 
-_KILLED = re.compile(
-    r"(?<!\w)(?:загин\w*|загибл\w*|загибел\w*|вбит\w*|вбив\w*|вбил\w*|убит\w*|убил\w*|погиб\w*|помер\w*|"
-    r"умер\w*|тіл[оа]\b|тел[оа]\b|потону\w*|утону\w*|смертельн\w*|жертв\w*|died|dead\b|killed|kills?\b|"
-    r"killing|deaths?\b|death toll|fatalit\w*|fatal\b|bod(?:y|ies)\b|drown\w*)"
-)
-_INJURED = re.compile(
-    r"(?<!\w)(?:поранен\w*|поранил\w*|поранень|травмов\w*|травмува\w*|травм\w*|постражд\w*|потерпіл\w*|"
-    r"госпіталіз\w*|шпиталіз\w*|ушпитал\w*|ранен\w*|ранил\w*|травмир\w*|пострада\w*|потерпевш\w*|"
-    r"госпитализ\w*|injur\w*|wound\w*|hurt\b|hospitali[sz]\w*|"
-    r"звернул\w* (?:по|за) (?:медичн\w* )?допомог\w*|обратил\w* за (?:медицинск\w* )?помощ\w*|"
-    r"звернул\w* (?:до|в) (?:лікарн|медзаклад|травмпункт)\w*|(?:до|в) (?:лікарн|медзаклад|травмпункт)\w* звернул\w*|"
-    r"обратил\w* (?:в|к) (?:больниц|врач|травмпункт)\w*|(?:в|к) (?:больниц|врач|травмпункт)\w* обратил\w*|"
-    r"доставлен\w* (?:до|в|у) (?:лікарн|медзаклад|больниц|госпитал)\w*|"
-    r"(?:taken|admitted|rushed) to (?:a |the )?hospital)"
-)
+# (Each branch opens with its letter and tests the look-behind after it: a sentence is scanned in C
+# for the letters that can open a match, not tried branch by branch at every position.)
+_KILLED = re.compile(word_start_alternation([
+    r"загин\w*", r"загибл\w*", r"загибел\w*", r"вбит\w*", r"вбив\w*", r"вбил\w*", r"убит\w*", r"убил\w*",
+    r"погиб\w*", r"помер\w*", r"умер\w*", r"тіл[оа]\b", r"тел[оа]\b", r"потону\w*", r"утону\w*", r"смертельн\w*",
+    r"жертв\w*", r"died", r"dead\b", r"killed", r"kills?\b", r"killing", r"deaths?\b", r"death toll", r"fatalit\w*",
+    r"fatal\b", r"bod(?:y|ies)\b", r"drown\w*",
+], literal=False))
+_INJURED = re.compile(word_start_alternation([
+    r"поранен\w*", r"поранил\w*", r"поранень", r"травмов\w*", r"травмува\w*", r"травм\w*", r"постражд\w*",
+    r"потерпіл\w*", r"госпіталіз\w*", r"шпиталіз\w*", r"ушпитал\w*", r"ранен\w*", r"ранил\w*", r"травмир\w*",
+    r"пострада\w*", r"потерпевш\w*", r"госпитализ\w*", r"injur\w*", r"wound\w*", r"hurt\b", r"hospitali[sz]\w*",
+    r"звернул\w* (?:по|за) (?:медичн\w* )?допомог\w*", r"обратил\w* за (?:медицинск\w* )?помощ\w*",
+    r"звернул\w* (?:до|в) (?:лікарн|медзаклад|травмпункт)\w*",
+    r"до (?:лікарн|медзаклад|травмпункт)\w* звернул\w*", r"в (?:лікарн|медзаклад|травмпункт)\w* звернул\w*",
+    r"обратил\w* (?:в|к) (?:больниц|врач|травмпункт)\w*",
+    r"в (?:больниц|врач|травмпункт)\w* обратил\w*", r"к (?:больниц|врач|травмпункт)\w* обратил\w*",
+    r"доставлен\w* (?:до|в|у) (?:лікарн|медзаклад|больниц|госпитал)\w*",
+    r"taken to (?:a |the )?hospital", r"admitted to (?:a |the )?hospital", r"rushed to (?:a |the )?hospital",
+], literal=False))
 # Being taken to hospital after being hurt: in the sentence that gave the injured, only a part of them.
 _HOSPITAL = re.compile(r"(?<!\w)(?:госпіталіз|шпиталіз|ушпитал|госпитализ|hospitali|доставлен|taken|admitted)")
 # People who were saved or moved are not casualties, and a segment about them is skipped.
@@ -177,25 +188,32 @@ _AGE_LIST = re.compile(
     rf"(?:(?:aged|віком|в возрасте|возрастом)\s+(\d{{1,3}}(?:{_LIST_SEP}\d{{1,3}})*)(?:\s+(?:years?|років|року|рік|лет|года|год)\b)?"
     rf"|(\d{{1,3}}(?:{_LIST_SEP}\d{{1,3}})+)\s+(?:років|року|рік|лет|года|годов|years)\b)"
 )
-_PERSON = (
-    r"(?:людина|людину|жінка|жінку|чоловік|чоловіка|мешканець|мешканця|мешканка|мешканку|пенсіонер|"
-    r"пенсіонерка|пенсіонерку|дитина|дитину|хлопчик|хлопця|хлопець|дівчинка|дівчинку|дівчина|дівчину|немовля|"
-    r"юнак|юнака|"
-    r"мужчина|мужчину|женщина|женщину|ребенок|ребенка|младенец|мальчик|девочка|пенсионер|пенсионерка|"
-    r"man|woman|boy|girl|baby|infant|child)"
-)
+_PERSON_WORDS = [
+    "людина", "людину", "жінка", "жінку", "чоловік", "чоловіка", "мешканець", "мешканця", "мешканка", "мешканку",
+    "пенсіонер", "пенсіонерка", "пенсіонерку", "дитина", "дитину", "хлопчик", "хлопця", "хлопець", "дівчинка",
+    "дівчинку", "дівчина", "дівчину", "немовля", "юнак", "юнака",
+    "мужчина", "мужчину", "женщина", "женщину", "ребенок", "ребенка", "младенец", "мальчик", "девочка", "пенсионер",
+    "пенсионерка",
+    "man", "woman", "boy", "girl", "baby", "infant", "child",
+]
+# A person word at a word start.
+_PERSON = f"(?:{word_start_alternation(_PERSON_WORDS)})"
 # One described person: "56-річного чоловіка", "64-летний херсонец", "a 12-year-old boy", "мужчина 72 года".
+# (Each branch opens with a digit or a letter and tests the look-behind after it: the engine skips
+# in C to the positions that can open a match.)
 _DESC = re.compile(
-    r"(?<![\w-])(\d{1,3})-(?:річн|летн)(?!(?:і|их|ими|ие|ыми)\b)[\w']*(?:\s+(?!(?:і|й|та|и|а|and|або|или)\b)"
+    r"(\d(?<![\w-]\d)\d{0,2})-(?:річн|летн)(?!(?:і|их|ими|ие|ыми)\b)[\w']*(?:\s+(?!(?:і|й|та|и|а|and|або|или)\b)"
     r"(?![\w']*(?:загин|поранен|постражд|травм|пострада|ранен|погиб|injur|kill|died|wound))[^\W\d_][\w']*)?"
-    r"|(?<![\w-])(\d{1,3})-year-old(?:\s+(?!(?:and|or|was|were)\b)[^\W\d_][\w']*)?"
-    rf"|(?<!\w){_PERSON}\s+(?:(?:близько|приблизно|около|віком|в возрасте|aged)\s+)?(\d{{1,3}})\s+(?:років|року|рік|лет|года|год)\b"
+    r"|(\d(?<![\w-]\d)\d{0,2})-year-old(?:\s+(?!(?:and|or|was|were)\b)[^\W\d_][\w']*)?"
+    rf"|{_PERSON}\s+(?:(?:близько|приблизно|около|віком|в возрасте|aged)\s+)?(\d{{1,3}})\s+(?:років|року|рік|лет|года|год)\b"
 )
 _PLURAL_PEOPLE_BEFORE = re.compile(
     r"(?:(\d+|[^\W\d_]+)\s+)?(?:women|men|people|residents|жінки|жінок|чоловіки|чоловіків|люди|людей|"
     r"мешканці|женщины|женщин|мужчины|мужчин|жители)\s*,?\s*$"
 )
-_BARE_PERSON = re.compile(rf"(?<!\w){_PERSON}(?!\w)")
+# Every match of `_AGE_LIST` and of `_DESC` holds one of these.
+_AGE_WORDS = ("aged", "віком", "в возрасте", "возрастом", "-річн", "-летн", "років", "року", "рік", "лет", "год", "year")
+_BARE_PERSON = re.compile(rf"{_PERSON}(?!\w)")
 _ENUM_SEP = re.compile(r"\s*,\s*(?:а також\s+|а также\s+|and\s+)?|\s+(?:і|й|та|и|and|а також|а также|as well as)\s+")
 _CHILD_IN = re.compile(r"(?<!\w)(?:дит|діт|хлопч|дівч|немовл|ребен|младен|мальчик|девоч|boy|girl|baby|infant|child)")
 _DIGIT = re.compile(r"\d")
@@ -235,13 +253,16 @@ _ZEROS: tuple[tuple[_Cue, str], ...] = (
         r"(?:was|were) not (?:injured|hurt|harmed|wounded)|не (?:были )?(?:ранены|травмированы)",
         ("не ", "not ")), "injured"),
 )
-# A sentence without any of these has no figure and no zero: it is skipped unread.
-# (No look-behind: a literal alternation is scanned by its first letters, many times faster.)
-_GATE = re.compile(
-    "загин|загиб|вбит|вбив|вбил|убит|убил|погиб|помер|умер|тіл|тел|тону|смерт|жертв|died|dead|kill|death|"
-    "fatal|bod|drown|поран|травм|постражд|потерпі|госпіт|шпитал|ранен|ранил|пострада|потерпе|госпит|injur|"
-    "wound|hurt|hospital|звернул|обратил|доставлен|casualt|victim|житт|жизн|lives|несумісн|несовместим"
-)
+# A sentence without any of these has no figure and no zero: it is skipped unread. ("тіло", not
+# "тіл": the advice paragraph's "телефонуйте" is no body.)
+# (No look-behind: a literal alternation, grouped by first letter, is scanned in C many times faster.)
+_GATE = re.compile(alternation([
+    "загин", "загиб", "вбит", "вбив", "вбил", "убит", "убил", "погиб", "помер", "умер", "тіло", "тіла", "тело", "тела",
+    "тону", "смерт", "жертв", "died", "dead", "kill", "death", "fatal", "body", "bodies", "drown", "поран", "травм",
+    "постражд", "потерпі", "госпіт", "шпитал", "ранен", "ранил", "пострада", "потерпе", "госпит", "injur", "wound",
+    "hurt", "hospital", "звернул", "обратил", "доставлен", "casualt", "victim", "житт", "жизн", "lives", "несумісн",
+    "несовместим",
+]))
 _ANY_ZERO = re.compile("без|no|нема|нет|ніхто|никто|nobody|жод|не |ни од|without")
 _KILLED_WORD = re.compile(r"загин|погиб|kill|died")
 _INJURED_WORD = re.compile(r"постражд|пострада|поранен|ранен|травм|потерпі|потерпе|injur|hurt|harm|wound|жертв|casualt|victim")
@@ -293,11 +314,40 @@ class _Reading:
 
 # ---- numbers -------------------------------------------------------------------------------------------
 
+@lru_cache(maxsize=8192)
 def _value(tok: str) -> int | None:
     n = word_number(tok)
     if n is None and (m := _CASE_ENDING.match(tok)):
         n = int(m.group(1))
     return n
+
+
+@lru_cache(maxsize=8192)
+def _marks(tok: str) -> tuple[bool, bool]:
+    """Whether a word is a killed word, an injured word (words recur from post to post: asked once)."""
+    return _KILLED.match(tok) is not None, _INJURED.match(tok) is not None
+
+
+class _Words:
+    """The tokens and numbers of a sentence's segments, read once: a segment is asked up to four times."""
+
+    __slots__ = ("_numbers", "_tokens")
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, list[str]] = {}
+        self._numbers: dict[str, list[tuple[int, int, bool]]] = {}
+
+    def tokens(self, seg: str) -> list[str]:
+        found = self._tokens.get(seg)
+        if found is None:
+            found = self._tokens[seg] = _TOKEN.findall(seg)
+        return found
+
+    def numbers(self, seg: str) -> list[tuple[int, int, bool]]:
+        found = self._numbers.get(seg)
+        if found is None:
+            found = self._numbers[seg] = _numbers(self.tokens(seg))
+        return found
 
 
 def _numbers(tokens: list[str]) -> list[tuple[int, int, bool]]:
@@ -333,18 +383,19 @@ def _category(seg: str) -> str | None:
     return "killed" if k else "injured" if j else None
 
 
-def _segment_counts(seg: str) -> list[tuple[str, int, bool, bool]]:
+def _segment_counts(seg: str, words: _Words) -> list[tuple[str, int, bool, bool]]:
     """(category, count, counts children, a number was written) read from a segment with casualty words."""
-    tokens = _TOKEN.findall(seg)
+    tokens = words.tokens(seg)
     upd = _UPDATE.search(seg)
     cat = _category(seg)
     if upd is not None and (n := _value(upd.group("n"))) is not None:
         if cat is None:
             cat = "killed" if _KILLED.search(seg[: upd.start()]) else "injured"
         return [(cat, n, False, True)]
-    nums = _numbers(tokens)
-    marks = [(i, "killed") for i, t in enumerate(tokens) if _KILLED.match(t)]
-    marks += [(i, "injured") for i, t in enumerate(tokens) if _INJURED.match(t)]
+    nums = words.numbers(seg)
+    kinds = [_marks(t) for t in tokens]
+    marks = [(i, "killed") for i, (k, _) in enumerate(kinds) if k]
+    marks += [(i, "injured") for i, (_, j) in enumerate(kinds) if j]
     if cat is None and marks:
         # Both categories in one segment ("2 dead 9 injured"): each number goes to the nearest word.
         out = []
@@ -369,7 +420,7 @@ def _segment_counts(seg: str) -> list[tuple[str, int, bool, bool]]:
 def _names_one_person(tokens: list[str]) -> bool:
     """A singular person next to the casualty word, and the casualty word is not plural."""
     for k, tok in enumerate(tokens):
-        if not (_KILLED.match(tok) or _INJURED.match(tok)):
+        if not any(_marks(tok)):
             continue
         near = tokens[max(0, k - 2) : k] + tokens[k + 1 : k + 5]
         # "його госпіталізували": the plural is impersonal, the pronoun is the one person.
@@ -382,13 +433,13 @@ def _names_one_person(tokens: list[str]) -> bool:
     return False
 
 
-def _people_count(seg: str, *, strict: bool = False) -> tuple[int, bool] | None:
+def _people_count(seg: str, words: _Words, *, strict: bool = False) -> tuple[int, bool] | None:
     """A count of people in a segment without casualty words ("7 мешканців", "1 жінку").
 
     `strict`: a bare noun counts only when it is a listed person word, not a guess of the
     morphology (a surname after "та" is the source, not a second victim)."""
-    tokens = _TOKEN.findall(seg)
-    for pos, n, child in _numbers(tokens):
+    tokens = words.tokens(seg)
+    for pos, n, child in words.numbers(seg):
         nxt = tokens[pos + 1] if pos + 1 < len(tokens) else ""
         if PERSON_NOUN.match(nxt) or child:
             return n, child
@@ -397,11 +448,10 @@ def _people_count(seg: str, *, strict: bool = False) -> tuple[int, bool] | None:
     return None
 
 
-def _children_count(seg: str) -> int | None:
-    tokens = _TOKEN.findall(seg)
-    if not any(CHILD_WORD.match(t) for t in tokens):
+def _children_count(seg: str, words: _Words) -> int | None:
+    if not any(CHILD_WORD.match(t) for t in words.tokens(seg)):
         return None
-    nums = _numbers(tokens)
+    nums = words.numbers(seg)
     return nums[0][1] if nums else 1
 
 
@@ -448,8 +498,10 @@ def _people(s: str) -> str:
             return f" {len(found)} осіб {marks} "
         return f" {marks} "
 
-    s = _AGE_LIST.sub(age_list, s)
-    items = [(m.start(), m.end(), int(next(g for g in m.groups() if g))) for m in _DESC.finditer(s)]
+    items: list[tuple[int, int, int]] = []
+    if any(w in s for w in _AGE_WORDS):  # (most sentences give no age: two scans spared)
+        s = _AGE_LIST.sub(age_list, s)
+        items = [(m.start(), m.end(), int(next(g for g in m.groups() if g))) for m in _DESC.finditer(s)]
     items += [(m.start(), m.end(), -1) for m in _BARE_PERSON.finditer(s)
               if not any(a <= m.start() < b for a, b, _ in items)]
     if not items:
@@ -492,9 +544,10 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     start = 0
     for m in _SENT_END.finditer(text):
-        if m.group() == "." and _ABBREV_END.search(text, max(start, m.start() - 8), m.start()):
+        end = m.start()
+        if m.group() == "." and _ABBREV_LAST.match(text, end - 1) and _ABBREV_END.search(text, max(start, end - 8), end):
             continue
-        out.append((start, m.start()))
+        out.append((start, end))
         start = m.end()
     out.append((start, len(text)))
     return out
@@ -514,7 +567,7 @@ def _place(sentence: str, *, anywhere: bool = False) -> str | None:
 
 def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None:
     """Read `sentence` (`low`: the same, normalised) into `reading`."""
-    among = bool(_AMONG_START.match(low.lstrip(" \t\"«“„(-–—•*"))) and reading.last is not None
+    among = reading.last is not None and bool(_AMONG_START.match(low.lstrip(" \t\"«“„(-–—•*")))
     if not (among or _GATE.search(low)):
         return
     low = _NO_INFO.sub(" ", low)
@@ -540,6 +593,7 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
         for j, seg in enumerate(_AMONG_SPLIT.split(parts[k])):
             segs.append((seg.strip(), after_conj and j == 0))
 
+    words = _Words()
     bare_after: list[bool] = []
 
     def waits(i: int) -> bool:
@@ -548,7 +602,7 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
             bare_after.extend([False] * (len(segs) + 1))
             for k in range(len(segs) - 1, -1, -1):
                 seg = segs[k][0]
-                bare = bool(_KILLED.search(seg) or _INJURED.search(seg)) and not _numbers(_TOKEN.findall(seg))
+                bare = bool(_KILLED.search(seg) or _INJURED.search(seg)) and not words.numbers(seg)
                 bare_after[k] = bare_after[k + 1] or bare
         return bare_after[i]
     in_part = False  # inside a breakdown ("серед них … та …")
@@ -621,10 +675,10 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
             continue
         if _AMONG_START.match(seg):
             in_part = True
-            n = _children_count(seg)
+            n = _children_count(seg, words)
             if n is None and last_cat == "injured" and _KILLED.search(seg) and vals["injured"]:
                 # "постраждали 6 людей, з них 2 загинули": DSNS counts the dead among the affected.
-                nums = _numbers(_TOKEN.findall(seg))
+                nums = words.numbers(seg)
                 dead = nums[0][1] if nums else 1
                 vals["killed"].append(dead)
                 if vals["injured"][-1] >= dead:
@@ -638,17 +692,17 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
                 reading.child(cat, n)
             continue
         has_cas = bool(_KILLED.search(seg) or _INJURED.search(seg))
-        found = _segment_counts(seg) if has_cas else None
+        found = _segment_counts(seg, words) if has_cas else None
         if found is None:
             if in_part:
                 # "серед них — 14-річна дівчинка та немовля": more of the breakdown.
-                n = _children_count(seg)
+                n = _children_count(seg, words)
                 if n is not None and last_cat:
                     have = reading.children[last_cat] or 0
                     reading.children[last_cat] = have + n
                 continue
-            people = _people_count(seg, strict=after_conj)
-            numbers = _numbers(_TOKEN.findall(seg))
+            people = _people_count(seg, words, strict=after_conj)
+            numbers = words.numbers(seg)
             if people and waits(i + 1):
                 pending = people
             elif people and last_cat and after_conj and vals[last_cat]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
-from analysis._lexicon import alternation
+from analysis._lexicon import word_start_alternation
 from analysis.model import EventDate
 from analysis.scope import _dates
 from dsns.timezone import KYIV
@@ -39,7 +39,7 @@ _TODAY = (
     "ночью", "last night", "overnight", "tonight", "this morning", "вранці", "уранці", "утром", "этим утром",
 )
 _RELATIVE = re.compile(
-    r"(?<![\w'’])(?:" + alternation(sorted((*_WEEKDAYS, *_YESTERDAY, *_TODAY), key=len, reverse=True))
+    "(?:" + word_start_alternation(sorted((*_WEEKDAYS, *_YESTERDAY, *_TODAY), key=len, reverse=True), r"[\w'’]")
     + r")(?![\w'’])"
 )
 

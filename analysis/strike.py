@@ -21,31 +21,26 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator
 
+from analysis._lexicon import unify
 from analysis.model import StrikeReading
 from analysis.scope import sentence_spans
 
 __all__ = ["classify", "normalize"]
 
-_APOSTROPHES = (("’", "'"), ("ʼ", "'"), ("`", "'"), ("‘", "'"), ("ё", "е"))
-
-
 def normalize(text: str) -> str:
-    """Lower-case and unify apostrophes and ё, so one pattern covers every spelling."""
-    low = text.lower()
-    for a, b in _APOSTROPHES:  # str.replace: a translate table is ten times slower here
-        if a in low:
-            low = low.replace(a, b)
-    return low
+    """Lower-case and unify apostrophes and ё (`analysis._lexicon.unify`), so one pattern covers
+    every spelling; characters keep their places (lower-casing keeps them for nearly every text)."""
+    return unify(text.lower())
 
 
 class _Cue:
     """A stem alternation (stems begin a word, may end anywhere) with a substring pre-check.
 
     `in` tests of the stems' literal heads cost a fraction of a regex scan, and most cues are absent
-    from most posts. A stem with no literal head ("(?:a|b)…") turns the pre-check off.
+    from most posts. A stem with no literal head ("(?:a|b)…") is pre-checked by its guards.
     """
 
-    __slots__ = ("rx", "fast", "guards", "heads")
+    __slots__ = ("fast", "guards", "heads", "rx")
 
     def __init__(self, parts: tuple[str, ...], guards: tuple[str, ...] = ()) -> None:
         # One lookbehind for the whole alternation (one per branch before its first letter is ten
@@ -60,12 +55,11 @@ class _Cue:
         self.guards = guards
         assert len(lead) == len(parts) or guards, "a stem opening with a group needs guards"
         self.fast = re.compile("|".join(f"{p[0]}(?<![\\w-]{p[0]}){p[1:]}" for p in lead)) if lead else None
-        heads = tuple(_head(p) for p in parts)
-        self.heads = heads if all(heads) else ()
+        # A stem with no literal head needs one of `guards`: they stand in for its head.
+        heads = tuple(h for h in map(_head, parts) if h)
+        self.heads = heads + guards if len(heads) < len(parts) else heads
 
     def _absent(self, low: str) -> bool:
-        if not self.heads:
-            return False
         for h in self.heads:
             if h in low:
                 return False
@@ -181,18 +175,41 @@ _HIT = _rx(
     r"energy (?:grid|facilit\w*)", r"without power", r"без электричества",
     guards=("житт", "жизн"),
 )
-# Phrases that on their own say "this is the aftermath of an attack".
-_STRONG = re.compile(
-    r"(?:внаслідок|унаслідок|через|після|в результаті|в результате|вследствие|после|following)\s+"
-    r"(?:(?!загроз|угроз|можлив|возможн)\w+\s+){0,2}?"
-    r"(?:атак\w*|удар\w*|обстр\w*|влучан\w*|падіння уламк\w*|падения обломк\w*|прил[еі]т\w*)"
-    r"|наслідк\w* (?:\w+\s+)?(?:атак\w*|удар\w*|обстр\w*)"
-    r"|масован\w* атак\w*|массированн\w* атак\w*|massive attack|під ударом|под ударом"
-    r"|(?:russian|russia's) (?:\w+\s+)?(?:attack|strike|shelling)\w*"
+# Phrases that on their own say "this is the aftermath of an attack". Two patterns, asked in turn
+# (`_strong`): those opening with a word start test the look-behind after their first letter, so
+# the engine skips in C to the letters that can open a match (one alternation would try every
+# branch at every position, three times slower).
+_STRONG = (
+    re.compile(
+        r"(?:внаслідок|унаслідок|через|після|в результаті|в результате|вследствие|после|following)\s+"
+        r"(?:(?!загроз|угроз|можлив|возможн)\w+\s+){0,2}?"
+        r"(?:атак\w*|удар\w*|обстр\w*|влучан\w*|падіння уламк\w*|падения обломк\w*|прил[еі]т\w*)"
+        r"|наслідк\w* (?:\w+\s+)?(?:атак\w*|удар\w*|обстр\w*)"
+        r"|масован\w* атак\w*|массированн\w* атак\w*|massive attack|під ударом|под ударом"
+        r"|(?:russian|russia's) (?:\w+\s+)?(?:attack|strike|shelling)\w*"
+    ),
     # A strike with no weapon named: "завдали (масованого) удару", "вдарили по", "targeted".
-    r"|(?<!\w)(?:завда\w*|нанес\w*|нано\w*) (?:\w+\s+){0,2}?удар\w*|(?<!\w)(?:вдари\w*|вдарил\w*|ударил\w*|удар\w*) по"
-    r"|(?<!\w)targeted\b|(?<!\w)(?:strikes?|attacks?) on\b"
+    re.compile(
+        r"з(?<!\wз)авда\w* (?:\w+\s+){0,2}?удар\w*|н(?<!\wн)(?:анес\w*|ано\w*) (?:\w+\s+){0,2}?удар\w*"
+        r"|в(?<!\wв)(?:дари\w*|дарил\w*) по|у(?<!\wу)(?:дарил\w*|дар\w*) по"
+        r"|t(?<!\wt)argeted\b|s(?<!\ws)trikes? on\b|a(?<!\wa)ttacks? on\b"
+    ),
+    # A bare "удар" standing alone and then a toll, as a headline has it ("Балаклія: удар, 2
+    # загиблих"); a stroke of heat, sun, lightning or current is never written so ("тепловий
+    # удар", "удар блискавки", "удар струмом").
+    re.compile(
+        r"у(?<![\w-]у)дар(?:и|у|ом|ы|а)?(?<!тепловий удар)(?<!тепловий удари)(?<!теплового удару)"
+        r"(?<!тепловим ударом)(?<!сонячний удар)(?<!сонячного удару)(?<!сонячним ударом)(?<!тепловой удар)"
+        r"(?<!теплового удара)(?<!тепловым ударом)(?<!солнечный удар)(?<!солнечного удара)(?<!солнечным ударом)"
+        r"\s*[,:;—–-]\s*(?:[\w']+\s+){0,3}?"
+        r"(?:загин|загибл|погиб|поранен|постражд|пострада|ранен|травмов|травмир|жертв)"
+    ),
 )
+
+
+def _strong(s: str) -> bool:
+    return any(rx.search(s) for rx in _STRONG)
+
 
 # Ukrainian forces as the attacker, Russian places as the target, occupation officials as the voice.
 _UKR_ATTACKER = re.compile(
@@ -227,18 +244,31 @@ _NOT_THERE = (r"(?:немає|нема|нет|не зафіксован\w*|не 
               r"не надходил\w*|не поступал\w*|відсутн\w*|отсутству\w*|не було|не было|"
               r"(?:was|were|has been|have been) not (?:recorded|reported)|not reported|не сталося|не виникло|"
               r"не произошло|не возникло|did not (?:damage|cause|hit|occur)\w*|caused no)")
-_NO = r"(?<!\w)(?:без|не|ні|ни|no|not|without|нет|немає|обійшлося без|обошлось без)\s+(?:\w+\s+){0,2}?"
+_NO_WORDS = ("без", "не", "ні", "ни", "no", "not", "without", "нет", "немає", "обійшлося без", "обошлось без")
+_NO = r"(?<!\w)(?:" + "|".join(_NO_WORDS) + r")\s+(?:\w+\s+){0,2}?"
+
+
+_DENIED_AFTER = rf"{_OR}(?:\s+(?!але|но|but|проте|однак)\w+){{0,8}}?\s+{_NOT_THERE}"
 
 
 def _negated(noun: str) -> re.Pattern[str]:
-    return re.compile(rf"{noun}{_OR}(?:\s+(?!але|но|but|проте|однак)\w+){{0,8}}?\s+{_NOT_THERE}|{_NO}{noun}{_OR}")
+    return re.compile(rf"{noun}{_DENIED_AFTER}|{_NO}{noun}{_OR}")
 
 
 _NO_DAMAGE = _negated(_NOTHING)
-_NEGATION_WORDS = ("немає", "нема", "нет", "зафікс", "зафикс", "виявл", "обнаруж", "надход", "поступ", "відсутн",
-                   "отсутств", "не було", "не было", "not ", "no ", "without", "без ", "не пошк", "не зруйн",
+# Whether `_NO_DAMAGE` matches, asked as its two branches apart: the second then tests its
+# look-behind after the first letter, and both scan in C to the letters that can open a match
+# (the one alternation is twice as slow, and most posts hold no denied damage).
+_NO_DAMAGE_PARTS = (
+    re.compile(_NOTHING + _DENIED_AFTER),
+    re.compile("(?:" + "|".join(f"{w[0]}(?<!\\w{w[0]}){w[1:]}" for w in _NO_WORDS) + r")\s+(?:\w+\s+){0,2}?"
+               + _NOTHING + _OR),
+)
+# (The commonest first: a text that holds one is told so after a test or two.)
+_NEGATION_WORDS = ("ні ", "ни ", "без ", "нема", "нет", "no ", "not ", "without", "зафікс", "зафикс", "виявл",
+                   "обнаруж", "надход", "поступ", "відсутн", "отсутств", "не було", "не было", "не пошк", "не зруйн",
                    "не постр", "не поврежд", "не разруш", "не поран", "не ранен", "не травм", "не загин",
-                   "не погиб", "не влуч", "ні ", "ни ", "не сталося", "не виникло", "не произошло", "не возникло",
+                   "не погиб", "не влуч", "не сталося", "не виникло", "не произошло", "не возникло",
                    "did not", "caused no")
 _NO_HARM = _negated(_NOBODY)
 _ONLY_HEARD = re.compile(
@@ -329,6 +359,8 @@ _NEGATIVE: list[tuple[_Cue, float]] = [
            for word in ("може", "можуть", "может", "могут", "may", "could", "might"))), 2.0),
 ]
 _THRESHOLD = 2.5
+# The weight of the negative cues from each one on.
+_NEGATIVE_LEFT = [sum(w for _, w in _NEGATIVE[k:]) for k in range(len(_NEGATIVE))]
 
 # Drones that were shot down, and what would still make them a weapon of the attack (debris that
 # fell and damaged, a hit).
@@ -350,6 +382,18 @@ def classify(text: str) -> StrikeReading:
     denied = _has(low, _DENIAL_WORDS) and bool(_DENIAL.search(low))
     if denied:
         low = _DENIAL.sub(_spaces, low)
+    told = low  # what did happen; positions kept
+    if _has(told, _HEARD_WORDS):
+        if _has(told, _ONLY_HEARD_WORDS):
+            told = _ONLY_HEARD.sub(_spaces, told)
+        if _has(told, _NOT_A_HIT_WORDS):
+            told = _NOT_A_HIT.sub(_spaces, told)
+    if _has(told, _NEGATION_WORDS) and any(rx.search(told) for rx in _NO_DAMAGE_PARTS):
+        told = _NO_HARM.sub(_spaces, _NO_DAMAGE.sub(_spaces, told))
+    if not _HIT.search(told):
+        return StrikeReading(is_strike=False)  # no consequence: the weapons need not be read
+    attack = bool(_ATTACK.search(told))
+    strong = _strong(told)
     fpv = _has(low, _FPV_WORDS) and bool(_FPV.search(low))
     rest = _FPV.sub(_spaces, low) if fpv else low
     weapons = {name for name, rx in _WEAPONS.items() if rx.search(rest)}
@@ -359,18 +403,7 @@ def classify(text: str) -> StrikeReading:
         weapons.add("artillery")
     if "drone" in weapons and not _drones_used(text, rest, fpv):
         weapons.discard("drone")
-    told = low  # what did happen; positions kept
-    if _has(told, _HEARD_WORDS):
-        if _has(told, _ONLY_HEARD_WORDS):
-            told = _ONLY_HEARD.sub(_spaces, told)
-        if _has(told, _NOT_A_HIT_WORDS):
-            told = _NOT_A_HIT.sub(_spaces, told)
-    if _has(told, _NEGATION_WORDS) and _NO_DAMAGE.search(told):
-        told = _NO_HARM.sub(_spaces, _NO_DAMAGE.sub(_spaces, told))
-    attack = bool(_ATTACK.search(told))
-    strong = bool(_STRONG.search(told))
-    hit = bool(_HIT.search(told))
-    if not (hit and (attack or weapons or strong)):
+    if not (attack or weapons or strong):
         return StrikeReading(is_strike=False)
     score = 1.0 + (1.5 if weapons else 0.0) + (1.0 if attack else 0.0) + (1.5 if strong else 0.0)
     if _ENEMY.search(low):
@@ -383,13 +416,32 @@ def classify(text: str) -> StrikeReading:
         score -= 3.0
     if _RUSSIA_PLACE.search(low):
         score -= 2.0
-    cues = [(rx, weight) for rx, weight in _NEGATIVE if rx.search(low)]
-    if cues and score - sum(w for _, w in cues) < _THRESHOLD and score >= _THRESHOLD:
+    if score < _THRESHOLD:
+        return StrikeReading(is_strike=False)  # negative cues could only lower it further
+    cues = _negative_cues(low, score - _THRESHOLD)
+    if cues:
         first_end, lead_pair = _lead(text, told)
         score -= sum(w for rx, w in cues if _is_topic(rx, low, first_end, lead_pair))
     if score < _THRESHOLD:
         return StrikeReading(is_strike=False)
     return StrikeReading(is_strike=True, weapons=tuple(sorted(weapons)))
+
+
+def _negative_cues(low: str, margin: float) -> list[tuple[_Cue, float]]:
+    """The negative cues in `low` when together they outweigh `margin`, else none.
+
+    The heaviest are asked first; once those still unasked could not tip the balance, the rest
+    are not scanned (on a strike report, most of them).
+    """
+    cues: list[tuple[_Cue, float]] = []
+    found = 0.0
+    for k, (rx, weight) in enumerate(_NEGATIVE):
+        if found + _NEGATIVE_LEFT[k] <= margin:
+            return []
+        if rx.search(low):
+            cues.append((rx, weight))
+            found += weight
+    return cues if found > margin else []
 
 
 def _drones_used(text: str, rest: str, fpv: bool) -> bool:
@@ -436,7 +488,7 @@ def _lead(text: str, told: str) -> tuple[int, bool]:
     if not spans:
         return len(told), False
     lead = told[:spans[min(2, len(spans) - 1)][1]]
-    pair = bool(_HIT.search(lead)) and bool(_ATTACK.search(lead) or _STRONG.search(lead)
+    pair = bool(_HIT.search(lead)) and bool(_ATTACK.search(lead) or _strong(lead)
                                             or (_has(lead, _FPV_WORDS) and _FPV.search(lead))
                                             or any(rx.search(lead) for rx in _WEAPONS.values()))
     return spans[0][1], pair

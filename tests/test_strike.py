@@ -191,3 +191,32 @@ def test_weapons_named_as_used(text: str, weapons: tuple[str, ...]) -> None:
 def test_a_denial_in_either_word_order() -> None:
     assert not classify("У Вінниці горіла квартира. Причина — коротке замикання, з обстрілом пожежа не пов'язана.").is_strike
     assert not classify("В Одессе горел склад. С обстрелами пожар не связан, сообщили в ГСЧС.").is_strike
+
+
+# A headline's bare "удар" with a toll is a strike with no weapon named (issue 12); a stroke of heat,
+# sun, lightning or current with a toll is not.
+BARE_STRIKES = [
+    "Ізюм: удар, 3 загиблих.",
+    "Новий удар — у Курахові поранено двох людей.",
+    "Херсон: удары, погибли двое.",
+]
+STROKES = [
+    "Тепловий удар: у Вінниці загинула пенсіонерка.",
+    "Від теплового удару, 2 загиблих на пляжі.",
+    "Удар блискавки: на Волині загинув пастух.",
+    "Удар струмом, загинув електромонтер у Луцьку.",
+    "Сонячний удар: постраждала дитина.",
+    "Тепловой удар: погиб рабочий на стройке.",
+]
+
+
+@pytest.mark.parametrize("text", BARE_STRIKES)
+def test_a_bare_strike_noun_with_a_toll_is_a_strike(text: str) -> None:
+    reading = classify(text)
+    assert reading.is_strike, text
+    assert reading.weapons == ()
+
+
+@pytest.mark.parametrize("text", STROKES)
+def test_a_stroke_with_a_toll_is_not_a_strike(text: str) -> None:
+    assert not classify(text).is_strike, text
