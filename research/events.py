@@ -19,7 +19,7 @@ import functools
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from analysis.gazetteer import ISO_NAMES_EN, Unit, get_gazetteer
 from dsns.timezone import KYIV
@@ -73,25 +73,6 @@ def sub_event_type(weapons: list[str]) -> str:
     return "Shelling/artillery/missile attack"
 
 
-def _best_place(places: list[dict[str, Any]], oblasts: list[str]) -> Unit | None:
-    """The most precise gazetteer unit named, else the first oblast's centre."""
-    g = get_gazetteer()
-    units: list[Unit] = []
-    for place in places:
-        try:
-            units.append(g.unit(place["code"]))
-        except KeyError:
-            continue
-    if units:
-        return min(units, key=lambda u: _RANK.get(u.level, 5))  # min is stable: first named wins
-    for iso in oblasts:
-        try:
-            return g.oblast_unit(iso)
-        except KeyError:
-            continue
-    return None
-
-
 def _located(unit: Unit) -> tuple[Unit, int]:
     """The unit that carries the coordinates and the ACLED precision code."""
     g = get_gazetteer()
@@ -109,34 +90,77 @@ def _name(unit: Unit | None) -> str | None:
     return (unit.name_en or unit.name_uk) if unit else None
 
 
-def _where(places: list[dict[str, Any]], oblasts: list[str]) -> dict[str, Any] | None:
-    """An event's location columns (and, under "others", the other places named, for its notes)."""
+class _Place(NamedTuple):
+    """A gazetteer unit as an event's location: its rank (most precise first), its own code, and
+    the location columns admin1, admin2, admin3, location, latitude, longitude, geo_precision."""
+
+    rank: int
+    code: str
+    columns: tuple[str, str | None, str | None, str | None, float | None, float | None, int]
+    oblast: str
+
+
+def _place_of(unit: Unit) -> _Place:
     g = get_gazetteer()
-    unit = _best_place(places, oblasts)
-    if unit is None:
-        return None
     located, precision = _located(unit)
     raion = g.units.get(unit.raion_code) if unit.raion_code else None
     hromada = g.units.get(unit.hromada_code) if unit.hromada_code else None
-    return {
-        "admin1": _ADMIN1.get(unit.oblast, unit.oblast), "admin2": _name(raion), "admin3": _name(hromada),
-        "location": _name(located if unit.level == "oblast" else unit),
-        "latitude": located.lat, "longitude": located.lon, "geo_precision": precision,
-        "oblast": unit.oblast,
-        "others": [p["name"] for p in places
-                   if p.get("code") != unit.code and p.get("level") not in ("oblast", "city")],
-    }
+    columns = (_ADMIN1.get(unit.oblast, unit.oblast), _name(raion), _name(hromada),
+               _name(located if unit.level == "oblast" else unit), located.lat, located.lon, precision)
+    return _Place(_RANK.get(unit.level, 5), unit.code, columns, unit.oblast)
+
+
+# Each code resolved once per process (bounded by the gazetteer's size): the same towns come up
+# day after day, and a story names a few of them.
+@functools.cache
+def _named_place(code: str) -> _Place | None:
+    try:
+        return _place_of(get_gazetteer().unit(code))
+    except KeyError:
+        return None
+
+
+@functools.cache
+def _oblast_place(iso: str) -> _Place | None:
+    try:
+        return _place_of(get_gazetteer().oblast_unit(iso))
+    except KeyError:
+        return None
+
+
+def _where(places: list[dict[str, Any]], oblasts: list[str]) -> tuple[_Place, str] | None:
+    """An event's location: the most precise gazetteer unit named (the first of equals), else
+    the first known oblast's centre; and its notes' suffix naming the other places."""
+    best = None
+    for place in places:
+        code = place.get("code")
+        found = _named_place(code) if code is not None else None
+        if found is not None and (best is None or found.rank < best.rank):
+            best = found
+    if best is None:
+        best = next(filter(None, map(_oblast_place, oblasts)), None)
+        if best is None:
+            return None
+    others = [p["name"] for p in places if p.get("code") != best.code and p.get("level") not in ("oblast", "city")]
+    return best, f" [Also named: {', '.join(others)}]" if others else ""
 
 
 @functools.lru_cache(maxsize=4096)
-def _where_of_json(places: str, oblasts: str) -> dict[str, Any] | None:
-    """`_where` keyed by the stories' own JSON: the same towns come up day after day, so most
-    stories skip decoding their places and the gazetteer walk (bounded: memory stays flat)."""
+def _where_of_json(places: str, oblasts: str) -> tuple[_Place, str] | None:
+    """`_where` keyed by the stories' own JSON: a story naming one big town names it as the
+    stories before it did, and skips decoding its places (bounded: memory stays flat)."""
     return _where(json.loads(places), json.loads(oblasts))
 
 
-def _notes(text: str | None, others: list[str]) -> str:
-    """The first post's text on one line, cut at NOTES_MAX, and the other places named."""
+@functools.lru_cache(maxsize=1024)
+def _weapons_of_json(weapons: str) -> tuple[tuple[str, ...], str]:
+    """A story's weapons (a few combinations of six) and their ACLED sub-event type, by their JSON."""
+    named = json.loads(weapons)
+    return tuple(named), sub_event_type(named)
+
+
+def _notes(text: str | None) -> str:
+    """The first post's text on one line, cut at NOTES_MAX."""
     text = text or ""
     head = text[: NOTES_MAX + NOTES_MAX // 4]  # its words begin the whole text's words
     notes = " ".join(head.split())
@@ -144,31 +168,32 @@ def _notes(text: str | None, others: list[str]) -> str:
         notes = " ".join(text.split())
     if len(notes) > NOTES_MAX:
         notes = notes[: NOTES_MAX - 1].rstrip() + "…"
-    if others:
-        notes += f" [Also named: {', '.join(others)}]"
     return notes
 
 
 def _event(
     story_id: int, event_at: str | None, figures: tuple[int | None, int | None, int | None, int | None],
-    weapons: list[str], first_text: str | None, sources: list[str], post_urls: list[str], where: dict[str, Any],
+    weapons: list[str], sub_type: str, first_text: str | None, sources: list[str], post_urls: list[str],
+    where: tuple[_Place, str],
 ) -> dict[str, Any]:
-    """The event row of a strike story; `figures` are its killed, injured, children killed and injured."""
+    """The event row of a strike story; `figures` are its killed, injured, children killed and
+    injured; `where` its place and the notes' suffix naming the others (`_where`)."""
     date = kyiv_date(event_at)
     killed, injured, children_killed, children_injured = figures
+    place, also_named = where
+    admin1, admin2, admin3, location, latitude, longitude, precision = place.columns
     return {
         "event_id_cnty": f"UKR-DSNS-{story_id}", "event_date": date,
         "year": int(date[:4]) if date else None, "time_precision": 1,
         "disorder_type": "Political violence", "event_type": "Explosions/Remote violence",
-        "sub_event_type": sub_event_type(weapons), "actor1": "Military Forces of Russia (2000-)",
-        "country": "Ukraine", "iso": 804, "admin1": where["admin1"], "admin2": where["admin2"],
-        "admin3": where["admin3"], "location": where["location"], "latitude": where["latitude"],
-        "longitude": where["longitude"], "geo_precision": where["geo_precision"],
-        "source": "; ".join(sources), "notes": _notes(first_text, where["others"]),
+        "sub_event_type": sub_type, "actor1": "Military Forces of Russia (2000-)",
+        "country": "Ukraine", "iso": 804, "admin1": admin1, "admin2": admin2, "admin3": admin3,
+        "location": location, "latitude": latitude, "longitude": longitude, "geo_precision": precision,
+        "source": "; ".join(sources), "notes": _notes(first_text) + also_named,
         "fatalities": killed or 0, "injured": injured or 0,
         "children_killed": children_killed or 0, "children_injured": children_injured or 0,
         "weapons": weapons, "story_id": story_id, "post_urls": post_urls,
-        "oblast": where["oblast"],  # ISO code; not an ACLED column, so exports leave it out
+        "oblast": place.oblast,  # ISO code; not an ACLED column, so exports leave it out
     }
 
 
@@ -179,8 +204,8 @@ def event_of(story: dict[str, Any]) -> dict[str, Any] | None:
     if where is None:
         return None
     figures = (story["killed"], story["injured"], story["children_killed"], story["children_injured"])
-    return _event(story["id"], story["event_at"], figures, story["weapons"], story.get("first_text"),
-                  story["sources"], story["post_urls"], where)
+    return _event(story["id"], story["event_at"], figures, story["weapons"], sub_event_type(story["weapons"]),
+                  story.get("first_text"), story["sources"], story["post_urls"], where)
 
 
 async def iter_events(
@@ -189,19 +214,20 @@ async def iter_events(
     """One ACLED-shaped row per strike story that names a place, oldest story first.
 
     Strike stories come a page at a time with their posts (`storage.research.strike_story_pages`,
-    which reads the next page while this one is turned into rows), and each location from
-    `_where_of_json` (cached by the places' JSON), so memory stays flat whatever the archive's size.
+    which reads the next page while this one is turned into rows); places and weapons are
+    decoded once per distinct JSON and each place code resolved once, so a row costs about
+    the same at any archive size and memory stays flat.
     """
     pages = strike_story_pages(db, since=since, until=until, batch=batch)
     try:
-        async for page, posts in pages:
-            for story_id, event_at, oblasts, places, weapons, *figures, first_text in page:
+        async for page in pages:
+            for story_id, event_at, oblasts, places, weapons, *figures, first_text, streams, urls in page:
                 where = _where_of_json(places, oblasts)
                 if where is None:
                     continue
-                own = posts.get(story_id, [])
-                yield _event(story_id, event_at, tuple(figures), json.loads(weapons), first_text,  # type: ignore[arg-type]
-                             list(dict.fromkeys(stream for stream, _ in own)), [url for _, url in own if url], where)
+                named, sub_type = _weapons_of_json(weapons)
+                yield _event(story_id, event_at, tuple(figures), list(named), sub_type, first_text,  # type: ignore[arg-type]
+                             list(dict.fromkeys(streams)), urls, where)
     finally:
         await pages.aclose()  # a reader that stops early leaves no query running
 

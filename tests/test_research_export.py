@@ -20,7 +20,7 @@ from monitor.app import open_app
 from monitor.cli.main import main
 from monitor.config import load_config
 from monitor.daemon import poll_all_once
-from research.commands import DELIMITERS, write_rows
+from research.commands import DELIMITERS, csv_line, csv_row, write_rows
 from research.events import (
     event_of,
     iter_events,
@@ -263,6 +263,37 @@ async def test_streamed_events_and_sql_stats_match_the_story_by_story_forms(tmp_
         assert {"2024-03-30", "2024-03-31", "2024-04-01", "2024-10-27", "2024-10-28", "2025-01-01"} <= days
     finally:
         await db.close()
+
+
+async def test_events_read_each_storys_posts_in_order_off_one_index(tmp_path: Path) -> None:
+    db = await _stories_archive(tmp_path / "stories.db")
+    try:
+        statements: list[str] = []
+        await db.reader.set_trace_callback(statements.append)
+        assert [e async for e in iter_events(db, batch=50)]
+        await db.reader.set_trace_callback(None)
+        reads = [s for s in statements if "FROM stories" in s]
+        assert len(reads) == 3  # two pages of strike stories and the empty one after them
+        plan = " | ".join(r[3] for r in await db.fetchall(f"EXPLAIN QUERY PLAN {reads[0]}"))
+        assert "COVERING INDEX posts_story_posts" in plan and "TEMP B-TREE" not in plan, plan
+    finally:
+        await db.close()
+
+
+def test_csv_lines_are_what_the_csv_module_writes() -> None:
+    rng = random.Random(7)
+    pieces = ["a", "Я", " ", ",", ";", "\t", '"', "\n", "\r", "=", "-", "@", "\x00", "\u2028", "😀"]
+    values = [None, True, False, 0, -3, 804, 49.418, -1e-07, float("inf"), [], ["drone", "fpv"],
+              [{"name": 'Ізюм, "центр"'}, {"name": "Балаклія"}], {"a": "b, c"}]
+    for _ in range(3000):
+        keys = [f"k{i}" for i in range(rng.randrange(4))]
+        row = {k: rng.choice(values) if rng.random() < 0.4 else "".join(rng.choices(pieces, k=rng.randrange(5)))
+               for k in keys}
+        for delimiter in DELIMITERS.values():
+            for excel in (False, True):
+                out = io.StringIO()
+                csv.writer(out, delimiter=delimiter).writerow(csv_row(row, keys, excel))
+                assert csv_line(row, keys, excel, delimiter) == out.getvalue(), (row, delimiter, excel)
 
 
 def test_plot_fits_a_report(archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
