@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
@@ -155,28 +156,36 @@ def csv_line(row: dict[str, Any], keys: Sequence[str], excel: bool = False, deli
     Several times faster than `csv.writer` on rows of long Cyrillic text (the writer copies each
     character in turn; this asks `str` whether the few that matter occur), which is most of an
     events export's time. tests/test_research_export.py checks it against `csv.writer`."""
-    cells = []
-    for key in keys:
-        value = row.get(key)
+    cell = _csv_cell(excel, delimiter)
+    line = delimiter.join([cell(row.get(k)) for k in keys])
+    return f"{line}\r\n" if line or len(keys) != 1 else '""\r\n'  # the writer quotes a lone empty cell
+
+
+@functools.cache
+def _csv_cell(excel: bool, delimiter: str) -> Callable[[Any], str]:
+    """The text `csv_line` writes for a value (`_csv_value`, then quoted as the writer quotes)."""
+
+    def cell(value: Any) -> str:
         kind = type(value)
         if kind is str:
             if excel and value.startswith(_FORMULA_START):
                 value = "'" + value
         elif value is None:
-            cells.append("")
-            continue
+            return ""
+        elif kind is int:
+            return str(value)
         else:
-            if kind is not int and kind is not float:
+            if kind is not float:
                 value = _csv_value(value, excel)
             if not isinstance(value, str):
                 value = str(value)  # as the writer writes numbers and any other object
         if '"' in value:
-            value = '"' + value.replace('"', '""') + '"'
-        elif delimiter in value or "\n" in value or "\r" in value:
-            value = '"' + value + '"'
-        cells.append(value)
-    line = delimiter.join(cells)
-    return f"{line}\r\n" if line or not cells else '""\r\n'  # the writer quotes a lone empty cell
+            return '"' + value.replace('"', '""') + '"'
+        if delimiter in value or "\n" in value or "\r" in value:
+            return '"' + value + '"'
+        return value
+
+    return cell
 
 
 # One encoder for every line: `json.dumps` with an option makes a new one per call.

@@ -159,13 +159,24 @@ def _weapons_of_json(weapons: str) -> tuple[tuple[str, ...], str]:
     return tuple(named), sub_event_type(named)
 
 
+def _one_line(text: str) -> str:
+    """`" ".join(text.split())`, at half the cost for the usual post, whose only whitespace is
+    single spaces and line breaks between words: every other whitespace character is
+    unprintable, so such a text with its line breaks made spaces is printable and holds no two
+    spaces in a row, and is already on one line (any other text takes the long way)."""
+    line = text.replace("\n\n", " ").replace("\n", " ")
+    if line.isprintable() and "  " not in line and line[:1] != " " and line[-1:] != " ":
+        return line
+    return " ".join(text.split())
+
+
 def _notes(text: str | None) -> str:
     """The first post's text on one line, cut at NOTES_MAX."""
     text = text or ""
     head = text[: NOTES_MAX + NOTES_MAX // 4]  # its words begin the whole text's words
-    notes = " ".join(head.split())
+    notes = _one_line(head)
     if len(notes) <= NOTES_MAX and len(head) < len(text):
-        notes = " ".join(text.split())
+        notes = _one_line(text)
     if len(notes) > NOTES_MAX:
         notes = notes[: NOTES_MAX - 1].rstrip() + "…"
     return notes

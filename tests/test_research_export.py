@@ -280,6 +280,18 @@ async def test_events_read_each_storys_posts_in_order_off_one_index(tmp_path: Pa
         await db.close()
 
 
+def test_notes_put_any_whitespace_on_one_line() -> None:
+    rng = random.Random(5)
+    spaces = [" ", "\n", "\n\n", "\t", "\r\n", "\xa0", "\u2009", "\u2028", "\x1f", "\u3000"]
+    words = ["удар", "по", "місту", "\u200b", "\xad", "😀", "1"]
+    story = {"id": 1, "event_at": None, "places": [], "oblasts": ["UA-63"], "weapons": [], "killed": None,
+             "injured": None, "children_killed": None, "children_injured": None, "sources": [], "post_urls": []}
+    for _ in range(2000):
+        text = "".join(rng.choice(spaces if rng.random() < 0.4 else words) for _ in range(rng.randrange(12)))
+        event = event_of({**story, "first_text": text})
+        assert event is not None and event["notes"] == " ".join(text.split()), repr(text)
+
+
 def test_csv_lines_are_what_the_csv_module_writes() -> None:
     rng = random.Random(7)
     pieces = ["a", "Я", " ", ",", ";", "\t", '"', "\n", "\r", "=", "-", "@", "\x00", "\u2028", "😀"]
