@@ -11,16 +11,17 @@ build time (bench/search.py measures them). An archive of an older schema in the
 copied and migrated rather than built again (and stays, for the code that knew that schema).
 
 Each measurement runs in its own child process (so its peak RSS is its own): the command's
-work from an open archive to the last row written (events as CSV to a sink keeping only the
-SHA-256, stats for --by oblast, day and weapon), with this tree ("now") and with the code of
-commit BEFORE ("before", exported with `git archive` into the cache, reading the cached archive
-of its own schema when there is one). Prints wall and CPU time and peak RSS, and checks that
-before and now give the same output (SHA-256 of the CSV, of the stats tables). The gazetteer is
-loaded before the clock starts (a fixed cost of any command naming places). The pool of 2,000
-texts repeats their place lists, so the cache of locations by the stories' JSON hits more
-often here than on a real archive (where the big towns still repeat daily); each place code is
-resolved once either way. On a shared machine read the CPU column: the wall time follows the
-neighbours' load.
+work from an open archive to the last row written (`export --what events --format csv` into
+a sink keeping only the SHA-256; `stats` for --by oblast, day and weapon), with this tree
+("now") and with the code of commit BEFORE ("before", exported with `git archive` into the
+cache, reading the cached archive of its own schema when there is one). Prints wall and CPU
+time, peak RSS (it includes loading the gazetteer, before the clock starts: a fixed cost of any
+command naming places, and ~40 MB of noise) and the resident memory when the command starts
+and ends (flat when it streams), and checks that before and now give the same output (SHA-256
+of the CSV, of the stats tables). The pool of 2,000 texts repeats their place lists, so the
+cache of locations by the stories' JSON hits more often here than on a real archive (where
+the big towns still repeat daily); each place code is resolved once either way. On a shared
+machine read the CPU column: the wall time follows the neighbours' load.
 
     python bench/research_scale.py [--sizes 10000,100000,1000000] [--before COMMIT] [--before-timeout 300]
 """
@@ -209,19 +210,22 @@ async def _child(task: str, count: int, fallback: Path, result: Path) -> None:
     """Measure `task` with the code of the tree this file is in, on the cached archive of its
     own schema when there is one, else on `fallback`."""
     from analysis.gazetteer import get_gazetteer
-    from research.commands import write_rows
-    from research.events import EVENT_KEYS, iter_events, strike_stats
+    from research.commands import export_rows
+    from research.events import strike_stats
     from storage.database import Database
 
     path = _archive(count) if _archive(count).exists() else fallback
     get_gazetteer()  # a fixed cost of any command that names places, not one that grows with the archive
     db = await Database.open(path, read_only=True, create=False)
+    start_mb = _rss_mb()
     try:
         cpu = _cpu()
         began = time.perf_counter()
         if task == "events":
             out = _Digest()
-            rows = await write_rows(iter_events(db), EVENT_KEYS, "csv", out)  # type: ignore[arg-type]
+            export = argparse.Namespace(what="events", format="csv", excel=False, delimiter="comma", since=None,
+                                        until=None, photos=None, output=None)  # `export --what events --format csv`
+            rows = await export_rows(export, db, out)  # type: ignore[arg-type]
             digest = out.sha.hexdigest()
         else:
             tables = {by: await strike_stats(db, by) for by in ("oblast", "day", "weapon")}
@@ -229,11 +233,17 @@ async def _child(task: str, count: int, fallback: Path, result: Path) -> None:
             digest = hashlib.sha256(json.dumps(tables, sort_keys=True).encode()).hexdigest()
         elapsed = time.perf_counter() - began
         cpu = _cpu() - cpu
+        end_mb = _rss_mb()
     finally:
         await db.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result.write_text(json.dumps({"seconds": elapsed, "cpu": cpu, "peak_mb": peak, "rows": rows,
-                                  "digest": digest, "archive": path.name}))
+    result.write_text(json.dumps({"seconds": elapsed, "cpu": cpu, "peak_mb": peak, "start_mb": start_mb,
+                                  "end_mb": end_mb, "rows": rows, "digest": digest, "archive": path.name}))
+
+
+def _rss_mb() -> float:
+    """Resident memory now, in MB."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def _tree(commit: str) -> Path:
@@ -274,7 +284,8 @@ def main() -> None:
         asyncio.run(_child(task, int(count), Path(path), Path(result)))
         return
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; before = {args.before}")
-    print(f"{'posts':>9} {'task':<7} {'code':<6} {'wall s':>8} {'CPU s':>8} {'peak MB':>8} {'rows':>8}  same  archive")
+    print(f"{'posts':>9} {'task':<7} {'code':<6} {'wall s':>8} {'CPU s':>8} {'peak MB':>8} {'RSS MB':>11} {'rows':>8}"
+          "  same  archive")
     ways = {"before": _tree(args.before), "now": Path(__file__).resolve()}
     for size in (int(s) for s in args.sizes.split(",")):
         path = build(size)
@@ -289,8 +300,10 @@ def main() -> None:
                 if way == "now" and found["before"]:
                     before = found["before"]
                     same = "yes" if (before["rows"], before["digest"]) == (figures["rows"], figures["digest"]) else "NO"
+                rss = f"{figures['start_mb']:.0f}->{figures['end_mb']:.0f}"
                 print(f"{size:>9,} {task:<7} {way:<6} {figures['seconds']:>8.2f} {figures['cpu']:>8.2f} "
-                      f"{figures['peak_mb']:>8.0f} {figures['rows']:>8,}  {same:<4}  {figures['archive']}", flush=True)
+                      f"{figures['peak_mb']:>8.0f} {rss:>11} {figures['rows']:>8,}  {same:<4}  {figures['archive']}",
+                      flush=True)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from dsns.errors import DsnsError, UsageError
 from dsns.images import sniff_image
 from research.events import (
     EVENT_KEYS,
+    iter_event_lines,
     iter_events,
     kyiv_date,
     oblast_label,
@@ -33,8 +34,8 @@ from storage.research import STORY_KEYS, iter_stories
 from storage.timeutil import to_db
 
 __all__ = [
-    "run_search", "export_rows", "check_export", "run_stats", "write_rows", "csv_row", "csv_line", "plot_strikes_per_day",
-    "DELIMITERS",
+    "run_search", "export_rows", "check_export", "run_stats", "write_rows", "csv_row", "csv_line", "csv_cell",
+    "plot_strikes_per_day", "DELIMITERS",
 ]
 
 log = logging.getLogger("dsns_monitor")
@@ -156,13 +157,13 @@ def csv_line(row: dict[str, Any], keys: Sequence[str], excel: bool = False, deli
     Several times faster than `csv.writer` on rows of long Cyrillic text (the writer copies each
     character in turn; this asks `str` whether the few that matter occur), which is most of an
     events export's time. tests/test_research_export.py checks it against `csv.writer`."""
-    cell = _csv_cell(excel, delimiter)
+    cell = csv_cell(excel, delimiter)
     line = delimiter.join([cell(row.get(k)) for k in keys])
     return f"{line}\r\n" if line or len(keys) != 1 else '""\r\n'  # the writer quotes a lone empty cell
 
 
 @functools.cache
-def _csv_cell(excel: bool, delimiter: str) -> Callable[[Any], str]:
+def csv_cell(excel: bool, delimiter: str) -> Callable[[Any], str]:
     """The text `csv_line` writes for a value (`_csv_value`, then quoted as the writer quotes)."""
 
     def cell(value: Any) -> str:
@@ -192,6 +193,12 @@ def _csv_cell(excel: bool, delimiter: str) -> Callable[[Any], str]:
 _JSON_LINE = json.JSONEncoder(ensure_ascii=False).encode
 
 
+def _csv_head(out: TextIO, keys: Sequence[str], excel: bool, delimiter: str) -> None:
+    if excel:
+        out.write("\ufeff")
+    out.write(csv_line(dict(zip(keys, keys)), keys, delimiter=delimiter))
+
+
 async def write_rows(
     rows: AsyncIterator[dict[str, Any]], keys: Sequence[str], fmt: str, out: TextIO,
     *, excel: bool = False, delimiter: str = ",",
@@ -202,9 +209,7 @@ async def write_rows(
     write = out.write
     count = 0
     if fmt == "csv":
-        if excel:
-            write("\ufeff")
-        write(csv_line(dict(zip(keys, keys)), keys, delimiter=delimiter))
+        _csv_head(out, keys, excel, delimiter)
         async for row in rows:
             write(csv_line(row, keys, excel, delimiter))
             count += 1
@@ -212,6 +217,18 @@ async def write_rows(
     async for row in rows:
         get = row.get
         write(_JSON_LINE({k: get(k) for k in keys}) + "\n")
+        count += 1
+    return count
+
+
+async def _write_event_lines(db: Database, args: argparse.Namespace, out: TextIO, delimiter: str) -> int:
+    """The events as CSV (`write_rows` would write the same bytes), made a line at a time by
+    `iter_event_lines`, twice as fast as from the rows."""
+    _csv_head(out, EVENT_KEYS, args.excel, delimiter)
+    count = 0
+    lines = iter_event_lines(db, csv_cell(args.excel, delimiter), delimiter, since=args.since, until=args.until)
+    async for line in lines:
+        out.write(line)
         count += 1
     return count
 
@@ -265,6 +282,8 @@ async def export_rows(args: argparse.Namespace, db: Database, out: TextIO) -> in
         return await write_rows(rows, keys, fmt, out, excel=args.excel, delimiter=delimiter)
     if args.what == "stories":
         rows, keys = iter_stories(db, since=args.since, until=args.until), STORY_KEYS
+    elif fmt == "csv":
+        return await _write_event_lines(db, args, out, delimiter)
     else:
         rows, keys = iter_events(db, since=args.since, until=args.until), EVENT_KEYS
     return await write_rows(rows, keys, fmt, out, excel=args.excel, delimiter=delimiter)

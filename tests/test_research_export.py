@@ -20,9 +20,11 @@ from monitor.app import open_app
 from monitor.cli.main import main
 from monitor.config import load_config
 from monitor.daemon import poll_all_once
-from research.commands import DELIMITERS, csv_line, csv_row, write_rows
+from research.commands import DELIMITERS, csv_cell, csv_line, csv_row, write_rows
 from research.events import (
+    EVENT_KEYS,
     event_of,
+    iter_event_lines,
     iter_events,
     kyiv_date,
     strike_stats,
@@ -261,6 +263,21 @@ async def test_streamed_events_and_sql_stats_match_the_story_by_story_forms(tmp_
             assert " ".join(text.split())[:599].rstrip() + "…" in notes
         days = {r["day"] for r in await strike_stats(db, "day")}
         assert {"2024-03-30", "2024-03-31", "2024-04-01", "2024-10-27", "2024-10-28", "2025-01-01"} <= days
+    finally:
+        await db.close()
+
+
+async def test_event_lines_are_the_csv_lines_of_the_event_rows(tmp_path: Path) -> None:
+    db = await _stories_archive(tmp_path / "stories.db")
+    try:
+        for dates in RANGES:
+            rows = [e async for e in iter_events(db, **dates)]
+            for delimiter in DELIMITERS.values():
+                for excel in (False, True):
+                    lines = [line async for line in iter_event_lines(db, csv_cell(excel, delimiter), delimiter,
+                                                                     batch=7, **dates)]
+                    assert lines == [csv_line(e, EVENT_KEYS, excel, delimiter) for e in rows], (dates, delimiter)
+        assert len(rows) > 10
     finally:
         await db.close()
 
