@@ -226,10 +226,10 @@ async def _write_event_lines(db: Database, args: argparse.Namespace, out: TextIO
     `iter_event_lines`, twice as fast as from the rows."""
     _csv_head(out, EVENT_KEYS, args.excel, delimiter)
     count = 0
-    lines = iter_event_lines(db, csv_cell(args.excel, delimiter), delimiter, since=args.since, until=args.until)
-    async for line in lines:
-        out.write(line)
-        count += 1
+    pages = iter_event_lines(db, csv_cell(args.excel, delimiter), delimiter, since=args.since, until=args.until)
+    async for lines in pages:
+        out.write("".join(lines))
+        count += len(lines)
     return count
 
 

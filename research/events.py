@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -219,81 +219,85 @@ def event_of(story: dict[str, Any]) -> dict[str, Any] | None:
                   story.get("first_text"), story["sources"], story["post_urls"], where)
 
 
-async def _strike_parts(
-    db: Database, since: datetime | None, until: datetime | None, batch: int,
-) -> AsyncIterator[tuple[Any, ...]]:
-    """Per strike story that names a place: (story_id, event_at, figures, weapons, sub_type,
-    first_text, sources, post_urls, where), the arguments of `_event`.
-
-    Strike stories come a page at a time with their posts (`storage.research.strike_story_pages`,
-    which reads the next page while this one is turned into rows); places and weapons are
-    decoded once per distinct JSON and each place code resolved once, so a row costs about
-    the same at any archive size and memory stays flat.
-    """
-    pages = strike_story_pages(db, since=since, until=until, batch=batch)
-    try:
-        async for page in pages:
-            for story_id, event_at, oblasts, places, weapons, *figures, first_text, streams, urls in page:
-                where = _where_of_json(places, oblasts)
-                if where is None:
-                    continue
-                named, sub_type = _weapons_of_json(weapons)
-                yield (story_id, event_at, tuple(figures), named, sub_type, first_text,
-                       list(dict.fromkeys(streams)), urls, where)
-    finally:
-        await pages.aclose()  # a reader that stops early leaves no query running
+def _parts(page: list[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """Per strike story of a page (`storage.research.strike_story_pages`) that names a place:
+    (story_id, event_at, figures, weapons, sub_type, first_text, sources, post_urls, where),
+    the arguments of `_event`. Places and weapons are decoded once per distinct JSON and each
+    place code resolved once, so a row costs about the same at any archive size."""
+    for story_id, event_at, oblasts, places, weapons, *figures, first_text, streams, urls in page:
+        where = _where_of_json(places, oblasts)
+        if where is None:
+            continue
+        named, sub_type = _weapons_of_json(weapons)
+        yield (story_id, event_at, tuple(figures), named, sub_type, first_text,
+               list(dict.fromkeys(streams)), urls, where)
 
 
 async def iter_events(
     db: Database, *, since: datetime | None = None, until: datetime | None = None, batch: int = 1000,
 ) -> AsyncIterator[dict[str, Any]]:
-    """One ACLED-shaped row per strike story that names a place, oldest story first (streamed:
-    see `_strike_parts`)."""
-    parts = _strike_parts(db, since, until, batch)
+    """One ACLED-shaped row per strike story that names a place, oldest story first.
+
+    Strike stories come a page at a time with their posts (`storage.research.strike_story_pages`,
+    which reads the next page while this one is turned into rows), so memory stays flat
+    whatever the archive's size.
+    """
+    pages = strike_story_pages(db, since=since, until=until, batch=batch)
     try:
-        async for story_id, event_at, figures, named, sub_type, first_text, sources, urls, where in parts:
-            yield _event(story_id, event_at, figures, list(named), sub_type, first_text, sources, urls, where)
+        async for page in pages:
+            for story_id, event_at, figures, named, sub_type, first_text, sources, urls, where in _parts(page):
+                yield _event(story_id, event_at, figures, list(named), sub_type, first_text, sources, urls, where)
     finally:
-        await parts.aclose()
+        await pages.aclose()  # a reader that stops early leaves no query running
 
 
 async def iter_event_lines(
     db: Database, cell: Callable[[Any], str], delimiter: str, *,
     since: datetime | None = None, until: datetime | None = None, batch: int = 1000,
-) -> AsyncIterator[str]:
-    """`iter_events`' rows as CSV lines of EVENT_KEYS, each value as `cell` writes it
-    (`research.commands.csv_line`'s, for `delimiter`), at half the cost: the columns every
-    event shares and each place's and weapons' are written once, and no row dict is made.
+) -> AsyncIterator[list[str]]:
+    """`iter_events`' rows as CSV lines of EVENT_KEYS, a page at a time, each value as `cell`
+    writes it (`research.commands.csv_line`'s, for `delimiter`), at half the cost: the columns
+    every event shares and each place's and weapons' are written once, and no row dict is made.
 
     The columns are `_event`'s, in EVENT_KEYS order: tests/test_research_export.py checks that
-    the lines are `csv_line` of `iter_events`' rows. `delimiter` is not a digit (ids and years
-    are written without asking `cell`).
+    the lines are `csv_line` of `iter_events`' rows. `delimiter` is a comma, a semicolon or a
+    tab, which ids, dates and counts never hold: they are written without asking `cell`.
     """
-    if delimiter.isdigit() or delimiter in "-.":
-        raise ValueError(f"a delimiter that numbers hold: {delimiter!r}")
+    if delimiter not in (",", ";", "\t"):
+        raise ValueError(f"not a delimiter for events: {delimiter!r}")
     d = delimiter
     kinds = d.join(map(cell, ("Political violence", "Explosions/Remote violence")))
     actor = d.join(map(cell, ("Military Forces of Russia (2000-)", "Ukraine", 804)))
     places: dict[str, str] = {}  # by the unit's code, which decides its columns
     weapons: dict[tuple[str, ...], tuple[str, str]] = {}
-    parts = _strike_parts(db, since, until, batch)
+
+    def count(value: int | None) -> Any:
+        return value if type(value) is int else cell(value or 0)
+
+    def line(story_id: int, event_at: str | None, figures: tuple[int | None, ...], named: tuple[str, ...],
+             sub_type: str, first_text: str | None, sources: list[str], urls: list[str],
+             where: tuple[_Place, str]) -> str:
+        place, also_named = where
+        located = places.get(place.code)
+        if located is None:
+            located = places[place.code] = d.join(map(cell, place.columns))
+        armed = weapons.get(named)
+        if armed is None:
+            armed = weapons[named] = (cell(sub_type), cell(list(named)))
+        date = kyiv_date(event_at)
+        killed, injured, children_killed, children_injured = figures
+        return (f"UKR-DSNS-{story_id}{d}{date or ''}{d}{int(date[:4]) if date else ''}{d}1{d}{kinds}{d}"
+                f"{armed[0]}{d}{actor}{d}{located}{d}{cell('; '.join(sources))}{d}"
+                f"{cell(_notes(first_text) + also_named)}{d}{count(killed)}{d}{count(injured)}{d}"
+                f"{count(children_killed)}{d}{count(children_injured)}{d}{armed[1]}{d}{story_id}{d}"
+                f"{cell('; '.join(urls))}\r\n")
+
+    pages = strike_story_pages(db, since=since, until=until, batch=batch)
     try:
-        async for story_id, event_at, figures, named, sub_type, first_text, sources, urls, where in parts:
-            place, also_named = where
-            located = places.get(place.code)
-            if located is None:
-                located = places[place.code] = d.join(map(cell, place.columns))
-            armed = weapons.get(named)
-            if armed is None:
-                armed = weapons[named] = (cell(sub_type), cell(list(named)))
-            date = kyiv_date(event_at)
-            killed, injured, children_killed, children_injured = figures
-            yield (f"{cell(f'UKR-DSNS-{story_id}')}{d}{cell(date)}{d}{int(date[:4]) if date else ''}{d}1{d}{kinds}{d}"
-                   f"{armed[0]}{d}{actor}{d}{located}{d}{cell('; '.join(sources))}{d}"
-                   f"{cell(_notes(first_text) + also_named)}{d}{cell(killed or 0)}{d}{cell(injured or 0)}{d}"
-                   f"{cell(children_killed or 0)}{d}{cell(children_injured or 0)}{d}{armed[1]}{d}{story_id}{d}{cell(urls)}\r\n")
+        async for page in pages:
+            yield [line(*parts) for parts in _parts(page)]
     finally:
-        await parts.aclose()
+        await pages.aclose()
 
 
 def _day(key: str | None) -> str:

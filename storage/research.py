@@ -92,7 +92,7 @@ async def strike_story_pages(
 
     async def read(after: int) -> list[tuple[Any, ...]]:
         return [(*story, streams.split(_SEPARATOR) if streams else [],
-                 [url for url in urls.split(_SEPARATOR) if url] if urls else [])
+                 list(filter(None, urls.split(_SEPARATOR))) if urls else [])
                 for *story, streams, urls in await db.fetchall(sql, (after, *params, batch))]
 
     ahead = asyncio.ensure_future(read(0))

@@ -274,8 +274,8 @@ async def test_event_lines_are_the_csv_lines_of_the_event_rows(tmp_path: Path) -
             rows = [e async for e in iter_events(db, **dates)]
             for delimiter in DELIMITERS.values():
                 for excel in (False, True):
-                    lines = [line async for line in iter_event_lines(db, csv_cell(excel, delimiter), delimiter,
-                                                                     batch=7, **dates)]
+                    pages = iter_event_lines(db, csv_cell(excel, delimiter), delimiter, batch=7, **dates)
+                    lines = [line async for page in pages for line in page]
                     assert lines == [csv_line(e, EVENT_KEYS, excel, delimiter) for e in rows], (dates, delimiter)
         assert len(rows) > 10
     finally:
