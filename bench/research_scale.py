@@ -11,8 +11,8 @@ build time (bench/search.py measures them). An archive of an older schema in the
 copied and migrated rather than built again (and stays, for the code that knew that schema).
 
 Each measurement runs in its own child process (so its peak RSS is its own): the command's
-work from an open archive to the last row written (`export --what events --format csv` into
-a sink keeping only the SHA-256; `stats` for --by oblast, day and weapon), with this tree
+work from an open archive to the last row written (`export --what events` as CSV and as JSON
+lines, the default, into a sink keeping only the SHA-256; `stats` for --by oblast, day and weapon), with this tree
 ("now") and with the code of commit BEFORE ("before", exported with `git archive` into the
 cache, reading the cached archive of its own schema when there is one). Prints wall and CPU
 time, peak RSS (it includes loading the gazetteer, before the clock starts: a fixed cost of any
@@ -221,10 +221,10 @@ async def _child(task: str, count: int, fallback: Path, result: Path) -> None:
     try:
         cpu = _cpu()
         began = time.perf_counter()
-        if task == "events":
+        if task.startswith("events"):
             out = _Digest()
-            export = argparse.Namespace(what="events", format="csv", excel=False, delimiter="comma", since=None,
-                                        until=None, photos=None, output=None)  # `export --what events --format csv`
+            export = argparse.Namespace(what="events", format=task.split("-")[1], excel=False, delimiter="comma",
+                                        since=None, until=None, photos=None, output=None)  # `export --what events --format …`
             rows = await export_rows(export, db, out)  # type: ignore[arg-type]
             digest = out.sha.hexdigest()
         else:
@@ -284,24 +284,24 @@ def main() -> None:
         asyncio.run(_child(task, int(count), Path(path), Path(result)))
         return
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; before = {args.before}")
-    print(f"{'posts':>9} {'task':<7} {'code':<6} {'wall s':>8} {'CPU s':>8} {'peak MB':>8} {'RSS MB':>11} {'rows':>8}"
+    print(f"{'posts':>9} {'task':<12} {'code':<6} {'wall s':>8} {'CPU s':>8} {'peak MB':>8} {'RSS MB':>11} {'rows':>8}"
           "  same  archive")
     ways = {"before": _tree(args.before), "now": Path(__file__).resolve()}
     for size in (int(s) for s in args.sizes.split(",")):
         path = build(size)
-        for task in ("events", "stats"):
+        for task in ("events-csv", "events-jsonl", "stats"):
             found = {way: measure(script, task, size, path, args.before_timeout if way == "before" else 600.0)
                      for way, script in ways.items()}
             for way, figures in found.items():
                 if figures is None:
-                    print(f"{size:>9,} {task:<7} {way:<6} {'>' + format(args.before_timeout, '.0f'):>8}")
+                    print(f"{size:>9,} {task:<12} {way:<6} {'>' + format(args.before_timeout, '.0f'):>8}")
                     continue
                 same = ""
                 if way == "now" and found["before"]:
                     before = found["before"]
                     same = "yes" if (before["rows"], before["digest"]) == (figures["rows"], figures["digest"]) else "NO"
                 rss = f"{figures['start_mb']:.0f}->{figures['end_mb']:.0f}"
-                print(f"{size:>9,} {task:<7} {way:<6} {figures['seconds']:>8.2f} {figures['cpu']:>8.2f} "
+                print(f"{size:>9,} {task:<12} {way:<6} {figures['seconds']:>8.2f} {figures['cpu']:>8.2f} "
                       f"{figures['peak_mb']:>8.0f} {rss:>11} {figures['rows']:>8,}  {same:<4}  {figures['archive']}",
                       flush=True)
 

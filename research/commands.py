@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import date, datetime, timedelta
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -19,8 +20,8 @@ from dsns.errors import DsnsError, UsageError
 from dsns.images import sniff_image
 from research.events import (
     EVENT_KEYS,
+    LineFormat,
     iter_event_lines,
-    iter_events,
     kyiv_date,
     oblast_label,
     strike_stats,
@@ -35,7 +36,7 @@ from storage.timeutil import to_db
 
 __all__ = [
     "run_search", "export_rows", "check_export", "run_stats", "write_rows", "csv_row", "csv_line", "csv_cell",
-    "plot_strikes_per_day", "DELIMITERS",
+    "json_line", "line_format", "plot_strikes_per_day", "DELIMITERS",
 ]
 
 log = logging.getLogger("dsns_monitor")
@@ -190,7 +191,38 @@ def csv_cell(excel: bool, delimiter: str) -> Callable[[Any], str]:
 
 
 # One encoder for every line: `json.dumps` with an option makes a new one per call.
-_JSON_LINE = json.JSONEncoder(ensure_ascii=False).encode
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
+def json_line(row: dict[str, Any], keys: Sequence[str]) -> str:
+    """A row's `keys` as one JSON line (what `json.dumps(..., ensure_ascii=False)` writes)."""
+    get = row.get
+    return _JSON.encode({k: get(k) for k in keys}) + "\n"
+
+
+def _json_column(key: str) -> Callable[[Any], str]:
+    """The text `json_line` writes for a key and its value (`"key": value`)."""
+    named = f"{encode_basestring(key)}: "
+
+    def column(value: Any) -> str:
+        kind = type(value)
+        if kind is str:
+            return named + encode_basestring(value)
+        if kind is int:
+            return named + int.__repr__(value)
+        if kind is list and all(type(item) is str for item in value):
+            return f"{named}[{', '.join(map(encode_basestring, value))}]"  # without making an encoder
+        return named + ("null" if value is None else _JSON.encode(value))
+
+    return column
+
+
+def line_format(fmt: str, excel: bool = False, delimiter: str = ",") -> LineFormat:
+    """Lines as `csv_line` or `json_line` writes them, for `research.events.iter_event_lines`."""
+    if fmt == "csv":
+        cell = csv_cell(excel, delimiter)
+        return LineFormat(lambda _key: cell, delimiter, "", "\r\n")
+    return LineFormat(_json_column, ", ", "{", "}\n")
 
 
 def _csv_head(out: TextIO, keys: Sequence[str], excel: bool, delimiter: str) -> None:
@@ -215,18 +247,18 @@ async def write_rows(
             count += 1
         return count
     async for row in rows:
-        get = row.get
-        write(_JSON_LINE({k: get(k) for k in keys}) + "\n")
+        write(json_line(row, keys))
         count += 1
     return count
 
 
-async def _write_event_lines(db: Database, args: argparse.Namespace, out: TextIO, delimiter: str) -> int:
-    """The events as CSV (`write_rows` would write the same bytes), made a line at a time by
+async def _write_event_lines(db: Database, args: argparse.Namespace, fmt: str, out: TextIO, delimiter: str) -> int:
+    """The events as `write_rows` would write them, made a page of lines at a time by
     `iter_event_lines`, twice as fast as from the rows."""
-    _csv_head(out, EVENT_KEYS, args.excel, delimiter)
+    if fmt == "csv":
+        _csv_head(out, EVENT_KEYS, args.excel, delimiter)
     count = 0
-    pages = iter_event_lines(db, csv_cell(args.excel, delimiter), delimiter, since=args.since, until=args.until)
+    pages = iter_event_lines(db, line_format(fmt, args.excel, delimiter), since=args.since, until=args.until)
     async for lines in pages:
         out.write("".join(lines))
         count += len(lines)
@@ -282,10 +314,8 @@ async def export_rows(args: argparse.Namespace, db: Database, out: TextIO) -> in
         return await write_rows(rows, keys, fmt, out, excel=args.excel, delimiter=delimiter)
     if args.what == "stories":
         rows, keys = iter_stories(db, since=args.since, until=args.until), STORY_KEYS
-    elif fmt == "csv":
-        return await _write_event_lines(db, args, out, delimiter)
     else:
-        rows, keys = iter_events(db, since=args.since, until=args.until), EVENT_KEYS
+        return await _write_event_lines(db, args, fmt, out, delimiter)
     return await write_rows(rows, keys, fmt, out, excel=args.excel, delimiter=delimiter)
 
 

@@ -28,7 +28,7 @@ from storage.research import strike_groups, strike_story_pages
 from storage.timeutil import from_db
 
 __all__ = [
-    "EVENT_KEYS", "iter_events", "iter_event_lines", "event_of", "kyiv_date", "sub_event_type", "strike_stats",
+    "EVENT_KEYS", "LineFormat", "iter_events", "iter_event_lines", "event_of", "kyiv_date", "sub_event_type", "strike_stats",
     "strikes_per_day_by_oblast", "oblast_label", "place_point",
 ]
 
@@ -251,28 +251,43 @@ async def iter_events(
         await pages.aclose()  # a reader that stops early leaves no query running
 
 
+class LineFormat(NamedTuple):
+    """How a row becomes a line of text: `column(key)` gives the function that writes that
+    column's value (with its key, where the format names keys); the columns are joined by
+    `between`, after `start` and before `end`."""
+
+    column: Callable[[str], Callable[[Any], str]]
+    between: str
+    start: str
+    end: str
+
+
 async def iter_event_lines(
-    db: Database, cell: Callable[[Any], str], delimiter: str, *,
+    db: Database, form: LineFormat, *,
     since: datetime | None = None, until: datetime | None = None, batch: int = 1000,
 ) -> AsyncIterator[list[str]]:
-    """`iter_events`' rows as CSV lines of EVENT_KEYS, a page at a time, each value as `cell`
-    writes it (`research.commands.csv_line`'s, for `delimiter`), at half the cost: the columns
-    every event shares and each place's and weapons' are written once, and no row dict is made.
+    """`iter_events`' rows as lines of EVENT_KEYS in `form` (CSV or JSON lines: see
+    `research.commands.line_format`), a page at a time, at half the cost of writing the rows:
+    the columns every event shares and each place's and weapons' are written once, and no row
+    dict is made.
 
     The columns are `_event`'s, in EVENT_KEYS order: tests/test_research_export.py checks that
-    the lines are `csv_line` of `iter_events`' rows. `delimiter` is a comma, a semicolon or a
-    tab, which ids, dates and counts never hold: they are written without asking `cell`.
+    the lines are those `research.commands` writes of `iter_events`' rows.
     """
-    if delimiter not in (",", ";", "\t"):
-        raise ValueError(f"not a delimiter for events: {delimiter!r}")
-    d = delimiter
-    kinds = d.join(map(cell, ("Political violence", "Explosions/Remote violence")))
-    actor = d.join(map(cell, ("Military Forces of Russia (2000-)", "Ukraine", 804)))
+    write = {key: form.column(key) for key in EVENT_KEYS}
+    between = form.between
+
+    def columns(values: dict[str, Any]) -> str:
+        return between.join(write[key](value) for key, value in values.items())
+
+    kinds = columns({"time_precision": 1, "disorder_type": "Political violence",
+                     "event_type": "Explosions/Remote violence"})
+    actor = columns({"actor1": "Military Forces of Russia (2000-)", "country": "Ukraine", "iso": 804})
     places: dict[str, str] = {}  # by the unit's code, which decides its columns
     weapons: dict[tuple[str, ...], tuple[str, str]] = {}
-
-    def count(value: int | None) -> Any:
-        return value if type(value) is int else cell(value or 0)
+    event_id, event_date, year, source, notes, story, urls_column = map(
+        write.get, ("event_id_cnty", "event_date", "year", "source", "notes", "story_id", "post_urls"))
+    counts = [write[key] for key in ("fatalities", "injured", "children_killed", "children_injured")]
 
     def line(story_id: int, event_at: str | None, figures: tuple[int | None, ...], named: tuple[str, ...],
              sub_type: str, first_text: str | None, sources: list[str], urls: list[str],
@@ -280,22 +295,23 @@ async def iter_event_lines(
         place, also_named = where
         located = places.get(place.code)
         if located is None:
-            located = places[place.code] = d.join(map(cell, place.columns))
+            located = places[place.code] = columns(dict(zip(EVENT_KEYS[10:17], place.columns, strict=True)))
         armed = weapons.get(named)
         if armed is None:
-            armed = weapons[named] = (cell(sub_type), cell(list(named)))
+            armed = weapons[named] = (write["sub_event_type"](sub_type), write["weapons"](list(named)))
         date = kyiv_date(event_at)
-        killed, injured, children_killed, children_injured = figures
-        return (f"UKR-DSNS-{story_id}{d}{date or ''}{d}{int(date[:4]) if date else ''}{d}1{d}{kinds}{d}"
-                f"{armed[0]}{d}{actor}{d}{located}{d}{cell('; '.join(sources))}{d}"
-                f"{cell(_notes(first_text) + also_named)}{d}{count(killed)}{d}{count(injured)}{d}"
-                f"{count(children_killed)}{d}{count(children_injured)}{d}{armed[1]}{d}{story_id}{d}"
-                f"{cell('; '.join(urls))}\r\n")
+        return between.join((
+            event_id(f"UKR-DSNS-{story_id}"), event_date(date), year(int(date[:4]) if date else None), kinds,
+            armed[0], actor, located, source("; ".join(sources)), notes(_notes(first_text) + also_named),
+            *[write_count(figure or 0) for write_count, figure in zip(counts, figures)],
+            armed[1], story(story_id), urls_column(urls),
+        ))
 
+    start, end = form.start, form.end
     pages = strike_story_pages(db, since=since, until=until, batch=batch)
     try:
         async for page in pages:
-            yield [line(*parts) for parts in _parts(page)]
+            yield [f"{start}{line(*parts)}{end}" for parts in _parts(page)]
     finally:
         await pages.aclose()
 

@@ -20,7 +20,14 @@ from monitor.app import open_app
 from monitor.cli.main import main
 from monitor.config import load_config
 from monitor.daemon import poll_all_once
-from research.commands import DELIMITERS, csv_cell, csv_line, csv_row, write_rows
+from research.commands import (
+    DELIMITERS,
+    csv_line,
+    csv_row,
+    json_line,
+    line_format,
+    write_rows,
+)
 from research.events import (
     EVENT_KEYS,
     event_of,
@@ -267,16 +274,17 @@ async def test_streamed_events_and_sql_stats_match_the_story_by_story_forms(tmp_
         await db.close()
 
 
-async def test_event_lines_are_the_csv_lines_of_the_event_rows(tmp_path: Path) -> None:
+async def test_event_lines_are_the_lines_of_the_event_rows(tmp_path: Path) -> None:
     db = await _stories_archive(tmp_path / "stories.db")
     try:
         for dates in RANGES:
             rows = [e async for e in iter_events(db, **dates)]
-            for delimiter in DELIMITERS.values():
-                for excel in (False, True):
-                    pages = iter_event_lines(db, csv_cell(excel, delimiter), delimiter, batch=7, **dates)
-                    lines = [line async for page in pages for line in page]
-                    assert lines == [csv_line(e, EVENT_KEYS, excel, delimiter) for e in rows], (dates, delimiter)
+            forms = [("jsonl", False, ",", [json_line(e, EVENT_KEYS) for e in rows])]
+            forms += [("csv", excel, delimiter, [csv_line(e, EVENT_KEYS, excel, delimiter) for e in rows])
+                      for delimiter in DELIMITERS.values() for excel in (False, True)]
+            for fmt, excel, delimiter, expected in forms:
+                pages = iter_event_lines(db, line_format(fmt, excel, delimiter), batch=7, **dates)
+                assert [line async for page in pages for line in page] == expected, (dates, fmt, delimiter)
         assert len(rows) > 10
     finally:
         await db.close()
