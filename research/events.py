@@ -28,8 +28,8 @@ from storage.research import strike_groups, strike_story_pages
 from storage.timeutil import from_db
 
 __all__ = [
-    "EVENT_KEYS", "LineFormat", "iter_events", "iter_event_lines", "event_of", "kyiv_date", "sub_event_type", "strike_stats",
-    "strikes_per_day_by_oblast", "oblast_label", "place_point",
+    "EVENT_KEYS", "LineFormat", "iter_events", "iter_event_lines", "event_of", "kyiv_date", "sub_event_type",
+    "strike_stats", "strikes_per_day_by_oblast", "oblast_label", "place_point",
 ]
 
 AERIAL = frozenset({"drone", "fpv", "guided_bomb"})
@@ -39,6 +39,11 @@ EVENT_KEYS = (
     "latitude", "longitude", "geo_precision", "source", "notes", "fatalities", "injured",
     "children_killed", "children_injured", "weapons", "story_id", "post_urls",
 )
+# The columns every event has the same (ACLED's codes for a strike by Russia's forces), and the
+# keys of a place's own (`_Place.columns`), as they come in EVENT_KEYS.
+_KINDS = {"time_precision": 1, "disorder_type": "Political violence", "event_type": "Explosions/Remote violence"}
+_ACTOR = {"actor1": "Military Forces of Russia (2000-)", "country": "Ukraine", "iso": 804}
+_PLACE_KEYS = EVENT_KEYS[10:17]
 # ACLED's names where they differ from the ISO short names.
 _ADMIN1 = {**ISO_NAMES_EN, "UA-30": "Kyiv City", "UA-32": "Kyiv", "UA-43": "Autonomous Republic of Crimea"}
 _PRECISION = {"city_district": 1, "settlement": 1, "city": 1, "hromada": 2, "raion": 2, "oblast": 3}
@@ -92,7 +97,7 @@ def _name(unit: Unit | None) -> str | None:
 
 class _Place(NamedTuple):
     """A gazetteer unit as an event's location: its rank (most precise first), its own code, and
-    the location columns admin1, admin2, admin3, location, latitude, longitude, geo_precision."""
+    its location columns (the values of `_PLACE_KEYS`: admin1 to geo_precision)."""
 
     rank: int
     code: str
@@ -192,14 +197,10 @@ def _event(
     date = kyiv_date(event_at)
     killed, injured, children_killed, children_injured = figures
     place, also_named = where
-    admin1, admin2, admin3, location, latitude, longitude, precision = place.columns
     return {
         "event_id_cnty": f"UKR-DSNS-{story_id}", "event_date": date,
-        "year": int(date[:4]) if date else None, "time_precision": 1,
-        "disorder_type": "Political violence", "event_type": "Explosions/Remote violence",
-        "sub_event_type": sub_type, "actor1": "Military Forces of Russia (2000-)",
-        "country": "Ukraine", "iso": 804, "admin1": admin1, "admin2": admin2, "admin3": admin3,
-        "location": location, "latitude": latitude, "longitude": longitude, "geo_precision": precision,
+        "year": int(date[:4]) if date else None, **_KINDS, "sub_event_type": sub_type, **_ACTOR,
+        **dict(zip(_PLACE_KEYS, place.columns, strict=True)),
         "source": "; ".join(sources), "notes": _notes(first_text) + also_named,
         "fatalities": killed or 0, "injured": injured or 0,
         "children_killed": children_killed or 0, "children_injured": children_injured or 0,
@@ -280,13 +281,11 @@ async def iter_event_lines(
     def columns(values: dict[str, Any]) -> str:
         return between.join(write[key](value) for key, value in values.items())
 
-    kinds = columns({"time_precision": 1, "disorder_type": "Political violence",
-                     "event_type": "Explosions/Remote violence"})
-    actor = columns({"actor1": "Military Forces of Russia (2000-)", "country": "Ukraine", "iso": 804})
+    kinds, actor = columns(_KINDS), columns(_ACTOR)
     places: dict[str, str] = {}  # by the unit's code, which decides its columns
     weapons: dict[tuple[str, ...], tuple[str, str]] = {}
-    event_id, event_date, year, source, notes, story, urls_column = map(
-        write.get, ("event_id_cnty", "event_date", "year", "source", "notes", "story_id", "post_urls"))
+    event_id, event_date, year, source, notes, story, urls_column = (
+        write[key] for key in ("event_id_cnty", "event_date", "year", "source", "notes", "story_id", "post_urls"))
     counts = [write[key] for key in ("fatalities", "injured", "children_killed", "children_injured")]
 
     def line(story_id: int, event_at: str | None, figures: tuple[int | None, ...], named: tuple[str, ...],
@@ -295,7 +294,7 @@ async def iter_event_lines(
         place, also_named = where
         located = places.get(place.code)
         if located is None:
-            located = places[place.code] = columns(dict(zip(EVENT_KEYS[10:17], place.columns, strict=True)))
+            located = places[place.code] = columns(dict(zip(_PLACE_KEYS, place.columns, strict=True)))
         armed = weapons.get(named)
         if armed is None:
             armed = weapons[named] = (write["sub_event_type"](sub_type), write["weapons"](list(named)))
