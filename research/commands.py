@@ -254,7 +254,7 @@ async def write_rows(
 
 async def _write_event_lines(db: Database, args: argparse.Namespace, fmt: str, out: TextIO, delimiter: str) -> int:
     """The events as `write_rows` would write them, made a page of lines at a time by
-    `iter_event_lines`, twice as fast as from the rows."""
+    `iter_event_lines` (cheaper than making the rows and writing them)."""
     if fmt == "csv":
         _csv_head(out, EVENT_KEYS, args.excel, delimiter)
     count = 0
