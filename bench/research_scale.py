@@ -1,4 +1,4 @@
-"""Research at scale: `export --what events` and `stats` at 10^5 and 10^6 posts, new beside old.
+"""Research at scale: `export --what events` and `stats` at 10^4, 10^5 and 10^6 posts, now beside before.
 
 Builds (once; cached in /tmp/dsns-bench) archives through storage's migrations (Database.open)
 with realistic rows: DSNS-style posts of ~800 characters written by bench/search.py's
@@ -7,19 +7,23 @@ its oblast, grouped into stories of 1-5 posts (a third of posts open one), 40 % 
 strikes with weapons and, for some, killed and injured, published at random moments of a year
 (so id order is not date order, as after a backfill). The search indexes' triggers are
 dropped before the rows go in: neither command reads them, and filling them is most of the
-build time (bench/search.py measures them).
+build time (bench/search.py measures them). An archive of an older schema in the cache is
+copied and migrated rather than built again (and stays, for the code that knew that schema).
 
 Each measurement runs in its own child process (so its peak RSS is its own): the command's
-work from an open archive to the last row written (events as CSV to /dev/null, stats for
---by oblast, day and weapon), with the implementation of this tree ("new") and of OLD_COMMIT
-("old", the modules loaded from git) in the same run. Prints wall and CPU time and peak RSS, and
-checks that old and new give the same output (SHA-256 of the CSV, of the stats tables).
-The gazetteer is loaded before the clock starts (a fixed cost of any command naming places).
-Note: the pool of 2,000 texts repeats their place lists, so the new events' cache of resolved
-places hits more often here than on a real archive (where the big towns still repeat daily).
-On a shared machine read the CPU column: the wall time follows the neighbours' load.
+work from an open archive to the last row written (`export --what events` as CSV and as JSON
+lines, the default, into a sink keeping only the SHA-256; `stats` for --by oblast, day and weapon), with this tree
+("now") and with the code of commit BEFORE ("before", exported with `git archive` into the
+cache, reading the cached archive of its own schema when there is one). Prints wall and CPU
+time, peak RSS (it includes loading the gazetteer, before the clock starts: a fixed cost of any
+command naming places, and ~40 MB of noise) and the resident memory when the command starts
+and ends (flat when it streams), and checks that before and now give the same output (SHA-256
+of the CSV, of the stats tables). The pool of 2,000 texts repeats their place lists, so the
+cache of locations by the stories' JSON hits more often here than on a real archive (where
+the big towns still repeat daily); each place code is resolved once either way. On a shared
+machine read the CPU column: the wall time follows the neighbours' load.
 
-    python bench/research_scale.py [--sizes 100000,1000000] [--old-timeout 300]
+    python bench/research_scale.py [--sizes 10000,100000,1000000] [--before COMMIT] [--before-timeout 300]
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 from storage.schema import SCHEMA_VERSION
 
 CACHE = Path(os.environ.get("DSNS_BENCH_DIR", "/tmp/dsns-bench"))
-OLD_COMMIT = "217654a"  # main before the streaming events and the SQL stats
+BEFORE = "acb734d"  # main before the events export read its posts off one index and wrote CSV lines itself
 POOL = 2_000
 SEED = 16
 WEAPONS = ("missile", "drone", "guided_bomb", "artillery", "fpv", "mlrs")
@@ -82,13 +86,42 @@ async def _migrate(path: Path) -> None:
     await db.close()
 
 
+def _archive(count: int, version: int = SCHEMA_VERSION) -> Path:
+    return CACHE / f"research-v{version}-{count}.db"
+
+
+def _migrated(count: int, partial: Path) -> bool:
+    """Copy the newest cached archive of `count` posts of an older schema to `partial` and bring
+    it up to date; False when there is none, or its migrations do not apply (the build drops the
+    triggers some of them drop)."""
+    for version in range(SCHEMA_VERSION - 1, 0, -1):
+        older = _archive(count, version)
+        if older.exists():
+            break
+    else:
+        return False
+    print(f"  migrating {older.name} to schema {SCHEMA_VERSION}", file=sys.stderr, flush=True)
+    shutil.copyfile(older, partial)
+    try:
+        asyncio.run(_migrate(partial))
+    except Exception as exc:  # noqa: BLE001 - then built anew
+        print(f"  cannot ({exc}): building anew", file=sys.stderr, flush=True)
+        return False
+    return True
+
+
 def build(count: int) -> Path:
     """The cached archive of `count` posts with analyses and stories, built if missing."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"research-v{SCHEMA_VERSION}-{count}.db"
+    path = _archive(count)
     if path.exists():
         return path
     partial = path.with_suffix(".partial")
+    for leftover in CACHE.glob(partial.name + "*"):
+        leftover.unlink()
+    if _migrated(count, partial):
+        partial.rename(path)
+        return path
     for leftover in CACHE.glob(partial.name + "*"):
         leftover.unlink()
     asyncio.run(_migrate(partial))
@@ -155,30 +188,8 @@ def build(count: int) -> Path:
 # --- children: one measurement each --------------------------------------------------------
 
 
-def _implementation(which: str) -> tuple[object, object]:
-    """(research.events, research.commands) of this tree, or (storage.research, research.commands)
-    of OLD_COMMIT loaded from git."""
-    if which == "new":
-        import research.commands
-        import research.events
-
-        return research.events, research.commands
-    folder = Path(tempfile.mkdtemp(prefix="dsns-old-"))
-    try:
-        modules = []
-        for name in ("storage/research.py", "research/commands.py"):
-            source = subprocess.run(["git", "-C", str(ROOT), "show", f"{OLD_COMMIT}:{name}"],
-                                    check=True, capture_output=True, text=True).stdout
-            file = folder / name.replace("/", "_")
-            file.write_text(source, encoding="utf-8")
-            modules.append(_load(f"old_{file.stem}", file))
-        return modules[0], modules[1]
-    finally:
-        shutil.rmtree(folder)
-
-
 class _Digest:
-    """A text output that keeps only the SHA-256 of what is written (old and new must match)."""
+    """A text output that keeps only the SHA-256 of what is written (before and now must match)."""
 
     def __init__(self) -> None:
         self.sha = hashlib.sha256()
@@ -195,38 +206,67 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def _child(which: str, task: str, path: Path, result: Path) -> None:
+async def _child(task: str, count: int, fallback: Path, result: Path) -> None:
+    """Measure `task` with the code of the tree this file is in, on the cached archive of its
+    own schema when there is one, else on `fallback`."""
     from analysis.gazetteer import get_gazetteer
+    from research.commands import export_rows
+    from research.events import strike_stats
     from storage.database import Database
 
-    storage_research, monitor_research = _implementation(which)
+    path = _archive(count) if _archive(count).exists() else fallback
     get_gazetteer()  # a fixed cost of any command that names places, not one that grows with the archive
     db = await Database.open(path, read_only=True, create=False)
+    start_mb = _rss_mb()
     try:
         cpu = _cpu()
         began = time.perf_counter()
-        if task == "events":
+        if task.startswith("events"):
             out = _Digest()
-            rows = await monitor_research.write_rows(  # type: ignore[attr-defined]
-                storage_research.iter_events(db), storage_research.EVENT_KEYS, "csv", out)  # type: ignore[attr-defined]
+            export = argparse.Namespace(what="events", format=task.split("-")[1], excel=False, delimiter="comma",
+                                        since=None, until=None, photos=None, output=None)  # `export --what events --format …`
+            rows = await export_rows(export, db, out)  # type: ignore[arg-type]
             digest = out.sha.hexdigest()
         else:
-            tables = {by: await storage_research.strike_stats(db, by) for by in ("oblast", "day", "weapon")}  # type: ignore[attr-defined]
+            tables = {by: await strike_stats(db, by) for by in ("oblast", "day", "weapon")}
             rows = sum(map(len, tables.values()))
             digest = hashlib.sha256(json.dumps(tables, sort_keys=True).encode()).hexdigest()
         elapsed = time.perf_counter() - began
         cpu = _cpu() - cpu
+        end_mb = _rss_mb()
     finally:
         await db.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result.write_text(json.dumps({"seconds": elapsed, "cpu": cpu, "peak_mb": peak, "rows": rows, "digest": digest}))
+    result.write_text(json.dumps({"seconds": elapsed, "cpu": cpu, "peak_mb": peak, "start_mb": start_mb,
+                                  "end_mb": end_mb, "rows": rows, "digest": digest, "archive": path.name}))
 
 
-def measure(which: str, task: str, path: Path, timeout: float) -> dict | None:
+def _rss_mb() -> float:
+    """Resident memory now, in MB."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _tree(commit: str) -> Path:
+    """This bench inside the code at `commit` (exported once into the cache)."""
+    tree = CACHE / f"code-{commit}"
+    if not tree.exists():
+        partial = tree.with_name(tree.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit], capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(partial)], input=archive, check=True)
+        partial.rename(tree)
+    script = tree / "bench" / "research_scale_now.py"
+    shutil.copyfile(__file__, script)
+    return script
+
+
+def measure(script: Path, task: str, count: int, archive: Path, timeout: float) -> dict | None:
+    """One child's figures; None when it ran out of time."""
     with tempfile.NamedTemporaryFile(suffix=".json") as result:
         try:
-            subprocess.run([sys.executable, __file__, "--child", which, task, str(path), result.name],
-                           check=True, timeout=timeout)
+            subprocess.run([sys.executable, str(script), "--child", task, str(count), str(archive), result.name],
+                           cwd=script.parent.parent, check=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             return None
         return json.loads(Path(result.name).read_text())
@@ -234,31 +274,36 @@ def measure(which: str, task: str, path: Path, timeout: float) -> dict | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100000,1000000")
-    parser.add_argument("--old-timeout", type=float, default=300.0)
-    parser.add_argument("--child", nargs=4, metavar=("WHICH", "TASK", "ARCHIVE", "RESULT"), help=argparse.SUPPRESS)
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--before", default=BEFORE, metavar="COMMIT", help="the code to measure beside this tree's")
+    parser.add_argument("--before-timeout", type=float, default=300.0)
+    parser.add_argument("--child", nargs=4, metavar=("TASK", "POSTS", "ARCHIVE", "RESULT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        which, task, path, result = args.child
-        asyncio.run(_child(which, task, Path(path), Path(result)))
+        task, count, path, result = args.child
+        asyncio.run(_child(task, int(count), Path(path), Path(result)))
         return
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"{'posts':>9} {'task':<7} {'impl':<4} {'wall s':>8} {'CPU s':>8} {'peak MB':>8} {'rows':>8}  same as old")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; before = {args.before}")
+    print(f"{'posts':>9} {'task':<12} {'code':<6} {'wall s':>8} {'CPU s':>8} {'peak MB':>8} {'RSS MB':>11} {'rows':>8}"
+          "  same  archive")
+    ways = {"before": _tree(args.before), "now": Path(__file__).resolve()}
     for size in (int(s) for s in args.sizes.split(",")):
         path = build(size)
-        for task in ("events", "stats"):
-            found = {which: measure(which, task, path, args.old_timeout if which == "old" else 600.0)
-                     for which in ("old", "new")}
-            for which, figures in found.items():
+        for task in ("events-csv", "events-jsonl", "stats"):
+            found = {way: measure(script, task, size, path, args.before_timeout if way == "before" else 600.0)
+                     for way, script in ways.items()}
+            for way, figures in found.items():
                 if figures is None:
-                    print(f"{size:>9,} {task:<7} {which:<4} {'>' + format(args.old_timeout, '.0f'):>8}")
+                    print(f"{size:>9,} {task:<12} {way:<6} {'>' + format(args.before_timeout, '.0f'):>8}")
                     continue
                 same = ""
-                if which == "new" and found["old"]:
-                    old = found["old"]
-                    same = "yes" if (old["rows"], old["digest"]) == (figures["rows"], figures["digest"]) else "NO"
-                print(f"{size:>9,} {task:<7} {which:<4} {figures['seconds']:>8.2f} {figures['cpu']:>8.2f} {figures['peak_mb']:>8.0f} "
-                      f"{figures['rows']:>8,}  {same}", flush=True)
+                if way == "now" and found["before"]:
+                    before = found["before"]
+                    same = "yes" if (before["rows"], before["digest"]) == (figures["rows"], figures["digest"]) else "NO"
+                rss = f"{figures['start_mb']:.0f}->{figures['end_mb']:.0f}"
+                print(f"{size:>9,} {task:<12} {way:<6} {figures['seconds']:>8.2f} {figures['cpu']:>8.2f} "
+                      f"{figures['peak_mb']:>8.0f} {rss:>11} {figures['rows']:>8,}  {same:<4}  {figures['archive']}",
+                      flush=True)
 
 
 if __name__ == "__main__":

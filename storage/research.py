@@ -66,41 +66,43 @@ async def iter_stories(
         last = rows[-1]["id"]
 
 
+# A story's posts' column, in publication order, joined by the ASCII unit separator (no stream
+# name or URL holds a control character): one row per story, read off an index in that order.
+_SEPARATOR = "\x1f"
+_POSTS_COLUMN = """(SELECT group_concat({0}, char(31)) FROM (SELECT {0} FROM posts
+                     WHERE story_id = s.id ORDER BY published_at, id))"""
+
+
 async def strike_story_pages(
     db: Database, *, since: datetime | None = None, until: datetime | None = None, batch: int = 1000,
-) -> AsyncIterator[tuple[list[Any], dict[int, list[tuple[str, str | None]]]]]:
-    """Strike stories a page at a time, oldest first, as rows (id, event_at, oblasts, places,
-    weapons, killed, injured, children_killed, children_injured, first_text) with their posts'
-    (stream, url) by story id.
+) -> AsyncIterator[list[tuple[Any, ...]]]:
+    """Strike stories a page at a time, oldest first, as tuples (id, event_at, oblasts, places,
+    weapons, killed, injured, children_killed, children_injured, first_text, streams, urls):
+    `streams` and `urls` those of its posts in publication order (a post without a URL left out).
 
-    Streams by id, the posts of a page read by one statement rather than one per story. The
-    next page is read (in SQLite's thread) while the caller works on this one.
+    Streams by id, one statement per page (the posts gathered by SQLite, not per story in
+    Python). The next page is read (in SQLite's thread) while the caller works on this one.
     """
     dates, params = date_filter(_WHEN, since, until)
-    stories_sql = f"""SELECT s.id, {_WHEN} AS event_at, s.oblasts, s.places, s.weapons, s.killed, s.injured,
-                             s.children_killed, s.children_injured, fp.text AS first_text
-                      FROM stories s JOIN posts fp ON fp.id = s.first_post_id
-                      WHERE {' AND '.join(["s.id > ?", "s.is_strike = 1", *dates])} ORDER BY s.id LIMIT ?"""
+    sql = f"""SELECT s.id, {_WHEN} AS event_at, s.oblasts, s.places, s.weapons, s.killed, s.injured,
+                     s.children_killed, s.children_injured, fp.text AS first_text,
+                     {_POSTS_COLUMN.format("stream")} AS streams, {_POSTS_COLUMN.format("url")} AS urls
+              FROM stories s JOIN posts fp ON fp.id = s.first_post_id
+              WHERE {' AND '.join(["s.id > ?", "s.is_strike = 1", *dates])} ORDER BY s.id LIMIT ?"""
 
-    async def read(after: int) -> tuple[list[Any], dict[int, list[tuple[str, str | None]]]]:
-        page = await db.fetchall(stories_sql, (after, *params, batch))
-        posts: dict[int, list[tuple[str, str | None]]] = {}
-        if page:
-            for story_id, stream, url in await db.fetchall(
-                f"""SELECT story_id, stream, url FROM posts WHERE story_id IN ({', '.join('?' * len(page))})
-                    ORDER BY story_id, published_at, id""", tuple(row[0] for row in page),
-            ):
-                posts.setdefault(story_id, []).append((stream, url))
-        return page, posts
+    async def read(after: int) -> list[tuple[Any, ...]]:
+        return [(*story, streams.split(_SEPARATOR) if streams else [],
+                 list(filter(None, urls.split(_SEPARATOR))) if urls else [])
+                for *story, streams, urls in await db.fetchall(sql, (after, *params, batch))]
 
     ahead = asyncio.ensure_future(read(0))
     try:
         while True:
-            page, posts = await ahead
+            page = await ahead
             if not page:
                 return
             ahead = asyncio.ensure_future(read(page[-1][0]))
-            yield page, posts
+            yield page
     finally:
         ahead.cancel()  # a reader that stops early leaves no query running
 

@@ -636,11 +636,29 @@ async def m016_words_external_content(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m017_story_posts_index(conn: aiosqlite.Connection) -> None:
+    """A story's posts in publication order with their stream and URL, off one index.
+
+    An events or stories export lists each story's sources and post URLs in publication order:
+    with `posts_story (story_id)` that was a lookup in the posts table per post (rows of ~2 KB
+    of text) and a sort per story; this index holds the order and both columns, so SQLite reads
+    them in sequence (bench/research_scale.py). It begins with `story_id`, so it serves every
+    lookup `posts_story` served, which goes: a post's write still maintains one index for its story.
+    """
+    await run_script(
+        conn,
+        """
+        CREATE INDEX posts_story_posts ON posts (story_id, published_at, id, stream, url);
+        DROP INDEX posts_story;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial, m002_stories_and_alerts, m003_story_clustering, m004_search_trigram,
     m005_search_index_once_per_post, m006_forget_names, m007_outbox_priority, m008_analysis_errors,
     m009_payloads, m010_search_lemmas, m011_poll_log, m012_delivery, m013_chat_pending,
-    m014_research_views, m015_ingest_indexes, m016_words_external_content,
+    m014_research_views, m015_ingest_indexes, m016_words_external_content, m017_story_posts_index,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

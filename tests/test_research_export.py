@@ -20,9 +20,18 @@ from monitor.app import open_app
 from monitor.cli.main import main
 from monitor.config import load_config
 from monitor.daemon import poll_all_once
-from research.commands import DELIMITERS, write_rows
+from research.commands import (
+    DELIMITERS,
+    csv_line,
+    csv_row,
+    json_line,
+    line_format,
+    write_rows,
+)
 from research.events import (
+    EVENT_KEYS,
     event_of,
+    iter_event_lines,
     iter_events,
     kyiv_date,
     strike_stats,
@@ -263,6 +272,65 @@ async def test_streamed_events_and_sql_stats_match_the_story_by_story_forms(tmp_
         assert {"2024-03-30", "2024-03-31", "2024-04-01", "2024-10-27", "2024-10-28", "2025-01-01"} <= days
     finally:
         await db.close()
+
+
+async def test_event_lines_are_the_lines_of_the_event_rows(tmp_path: Path) -> None:
+    db = await _stories_archive(tmp_path / "stories.db")
+    try:
+        for dates in RANGES:
+            rows = [e async for e in iter_events(db, **dates)]
+            forms = [("jsonl", False, ",", [json_line(e, EVENT_KEYS) for e in rows])]
+            forms += [("csv", excel, delimiter, [csv_line(e, EVENT_KEYS, excel, delimiter) for e in rows])
+                      for delimiter in DELIMITERS.values() for excel in (False, True)]
+            for fmt, excel, delimiter, expected in forms:
+                pages = iter_event_lines(db, line_format(fmt, excel, delimiter), batch=7, **dates)
+                assert [line async for page in pages for line in page] == expected, (dates, fmt, delimiter)
+        assert len(rows) > 10
+    finally:
+        await db.close()
+
+
+async def test_events_read_each_storys_posts_in_order_off_one_index(tmp_path: Path) -> None:
+    db = await _stories_archive(tmp_path / "stories.db")
+    try:
+        statements: list[str] = []
+        await db.reader.set_trace_callback(statements.append)
+        assert [e async for e in iter_events(db, batch=50)]
+        await db.reader.set_trace_callback(None)
+        reads = [s for s in statements if "FROM stories" in s]
+        assert len(reads) == 3  # two pages of strike stories and the empty one after them
+        plan = " | ".join(r[3] for r in await db.fetchall(f"EXPLAIN QUERY PLAN {reads[0]}"))
+        assert "COVERING INDEX posts_story_posts" in plan and "TEMP B-TREE" not in plan, plan
+    finally:
+        await db.close()
+
+
+def test_notes_put_any_whitespace_on_one_line() -> None:
+    rng = random.Random(5)
+    spaces = [" ", "\n", "\n\n", "\t", "\r\n", "\xa0", "\u2009", "\u2028", "\x1f", "\u3000"]
+    words = ["удар", "по", "місту", "\u200b", "\xad", "😀", "1"]
+    story = {"id": 1, "event_at": None, "places": [], "oblasts": ["UA-63"], "weapons": [], "killed": None,
+             "injured": None, "children_killed": None, "children_injured": None, "sources": [], "post_urls": []}
+    for _ in range(2000):
+        text = "".join(rng.choice(spaces if rng.random() < 0.4 else words) for _ in range(rng.randrange(12)))
+        event = event_of({**story, "first_text": text})
+        assert event is not None and event["notes"] == " ".join(text.split()), repr(text)
+
+
+def test_csv_lines_are_what_the_csv_module_writes() -> None:
+    rng = random.Random(7)
+    pieces = ["a", "Я", " ", ",", ";", "\t", '"', "\n", "\r", "=", "-", "@", "\x00", "\u2028", "😀"]
+    values = [None, True, False, 0, -3, 804, 49.418, -1e-07, float("inf"), [], ["drone", "fpv"],
+              [{"name": 'Ізюм, "центр"'}, {"name": "Балаклія"}], {"a": "b, c"}]
+    for _ in range(3000):
+        keys = [f"k{i}" for i in range(rng.randrange(4))]
+        row = {k: rng.choice(values) if rng.random() < 0.4 else "".join(rng.choices(pieces, k=rng.randrange(5)))
+               for k in keys}
+        for delimiter in DELIMITERS.values():
+            for excel in (False, True):
+                out = io.StringIO()
+                csv.writer(out, delimiter=delimiter).writerow(csv_row(row, keys, excel))
+                assert csv_line(row, keys, excel, delimiter) == out.getvalue(), (row, delimiter, excel)
 
 
 def test_plot_fits_a_report(archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
