@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
+from itertools import accumulate, repeat
+from typing import NamedTuple
 
 from analysis._lexicon import (
     CONJUNCTIONS,
@@ -39,8 +41,10 @@ RIVERS = frozenset({"дніпро", "десна", "дністер", "дунай"
 _BOUNDARY = set(".!?:;…\n|")
 
 
-@dataclass(slots=True)
-class Token:
+class Token(NamedTuple):
+    """A word and the facts the matcher needs about its surroundings (a tuple: a text has a
+    hundred of them, and C builds tuples many times faster than Python runs an __init__)."""
+
     text: str        # normalised
     start: int
     end: int
@@ -75,44 +79,60 @@ class Mention:
 # A word with the quotes, brackets, dashes and spaces right before it: the character before
 # those says whether the word opens a sentence. The run of them starts after any other character
 # and is taken whole (possessive): otherwise a run of blanks not followed by a word (background
-# blanked out by `scope`) is rescanned from every position in it.
+# blanked out by `scope`) is rescanned from every position in it. `split` cuts a text into
+# (other, gap, word) triples in C; the loop over words is then a few C-level maps.
 _GAP = r"[ \t\r\"'«»“”„()\[\]\-–—•*·>#]"
-_GAP_WORD = re.compile(rf"(?<!{_GAP}){_GAP}*+(" + WORD_RE.pattern + ")")
+_GAP_WORD = re.compile(rf"(?<!{_GAP})({_GAP}*+)(" + WORD_RE.pattern + ")")
 
 
 def tokenize(text: str) -> list[Token]:
     """Word tokens with the facts the matcher needs about their surroundings."""
     low = norm(text)
-    out: list[Token] = []
-    append = out.append
-    n = len(text)
-    # Brackets in the order they come, consumed as the words pass them.
-    brackets = [k for k, c in enumerate(text) if c in "()"] if "(" in text else []
+    parts = _GAP_WORD.split(low)
+    if len(parts) == 1:
+        return []
+    ends = list(accumulate(map(len, parts)))
+    words = parts[2::3]
+    gaps, starts, stops = ends[0::3][: len(words)], ends[1::3], ends[2::3]
+    if "'s" in low:
+        words = [w[:-2] if w[-2:] == "'s" and is_latin(w) else w for w in words]  # "Sumy Oblast's"
+    # A word opens a sentence by the character before its gap ("\n" stands for the text's start);
+    # it is dotted or a header by the one after it ("\n" past the end: neither).
+    before = "\n" + text
+    after = text + "\n" * (len(low) - len(text) + 1)
+    nexts = list(map(after.__getitem__, stops))
+    caps = map(str.isupper, map(text.__getitem__, starts))
+    sents = map(_OPENS.__getitem__, map(before.__getitem__, gaps))
+    dots = map(".".__eq__, nexts)
+    heads = map(":".__eq__, nexts)
+    parens = _in_parens(text, starts) if "(" in text else repeat(False)
+    return list(map(tuple.__new__, repeat(Token), zip(words, starts, stops, caps, sents, dots, heads, parens)))
+
+
+def _in_parens(text: str, starts: list[int]) -> list[bool]:
+    """Whether each word (by its start) is inside parentheses; a stray ")" closes nothing."""
+    brackets = [k for k, c in enumerate(text) if c in "()"]
+    out = []
     depth, b = 0, 0
-    opens = _OPENS
-    for m in _GAP_WORD.finditer(low):
-        s, e = m.span(1)
-        if brackets:
-            while b < len(brackets) and brackets[b] < s:
-                depth = depth + 1 if text[brackets[b]] == "(" else max(0, depth - 1)
-                b += 1
-        g = m.start()
-        before = text[g - 1] if g else ""
-        sent = opens.get(before)
-        if sent is None:
-            sent = not before or before in _BOUNDARY or not (before.isalnum() or before == ",")
-            if len(opens) < 4096:  # bounded whatever the texts' alphabet
-                opens[before] = sent
-        word = m.group(1)
-        if word[-2:] == "'s" and is_latin(word):  # "Sumy Oblast's", "Kharkiv's"
-            word = word[:-2]
-        after = text[e] if e < n else ""
-        append(Token(word, s, e, text[s].isupper(), sent, after == ".", after == ":", depth > 0))
+    for s in starts:
+        while b < len(brackets) and brackets[b] < s:
+            depth = depth + 1 if text[brackets[b]] == "(" else max(0, depth - 1)
+            b += 1
+        out.append(depth > 0)
     return out
 
 
-# Whether a word after this character (and the gap before the word) opens a sentence, by character.
-_OPENS: dict[str, bool] = {}
+class _Opens(dict):  # type: ignore[type-arg]
+    """Whether a word after this character (and the gap before the word) opens a sentence."""
+
+    def __missing__(self, before: str) -> bool:
+        sent = before in _BOUNDARY or not (before.isalnum() or before == ",")
+        if len(self) < 4096:  # bounded whatever the texts' alphabet
+            self[before] = sent
+        return sent
+
+
+_OPENS = _Opens()
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -132,9 +152,23 @@ def morph_lemmas(token: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p.normal_form for p in parse(token) if p.normal_form in g.lemma_set))
 
 
+class _Lemmas(dict):  # type: ignore[type-arg]
+    """`lemmas` of a word as a plain dict: the matcher asks for every word of a text, and a
+    dict's lookup from C costs a fraction of an lru_cache call. Emptied when full."""
+
+    def __missing__(self, word: str) -> tuple[str, ...]:
+        if len(self) >= 100_000:
+            self.clear()
+        found = self[word] = lemmas(word)
+        return found
+
+
+_LEMMAS = _Lemmas()
+
+
 def _token_lemmas(tok: Token) -> tuple[str, ...]:
-    found = lemmas(tok.text)
-    if not found and tok.cap and not is_latin(tok.text) and len(tok.text) > 3:
+    found = _LEMMAS[tok.text]
+    if not found and tok.cap and len(tok.text) > 3:  # a Latin word always has its lemma
         found = morph_lemmas(tok.text)
     return found
 
@@ -203,10 +237,16 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[list[Token], list[Mention]]:
     """Every span of `text` that is a gazetteer name, longest first, with its candidates."""
     toks = tokenize(text)
     out: list[Mention] = []
-    i, n = 0, len(toks)
+    n = len(toks)
     names, prefixes = g.names, g.prefixes
-    lems = [_token_lemmas(t) for t in toks]  # every token's are asked for, most twice
-    while i < n:
+    lems = list(map(_LEMMAS.__getitem__, [t.text for t in toks]))  # every token's are asked for, most twice
+    for k, found in enumerate(lems):
+        if not found and toks[k].cap and len(toks[k].text) > 3:  # a Latin word always has its lemma
+            lems[k] = morph_lemmas(toks[k].text)
+    resume = 0
+    for i in [k for k, found in enumerate(lems) if found]:  # most words name nothing
+        if i < resume:
+            continue  # inside the name found before
         best: tuple[int, list[tuple[str, ...]]] | None = None
         partial: list[tuple[str, ...]] = [(lem,) for lem in lems[i]]
         j = i + 1
@@ -222,13 +262,12 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[list[Token], list[Mention]]:
             partial = [k + (lem,) for k in partial if k in prefixes for lem in nxt]
             j += 1
         if best is None:
-            i += 1
             continue
         end, keys = best
         m = _mention(toks, i, end, keys, g)
         if m is not None:
             out.append(m)
-        i = end
+        resume = end
     if RUSSIAN.search(text):
         covered = {k for m in out for k in range(m.first, m.last)}
         ru = russian_mentions(toks, covered, g)
