@@ -13,6 +13,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 from itertools import accumulate, repeat
+from operator import itemgetter
 from typing import NamedTuple
 
 from analysis._lexicon import (
@@ -64,7 +65,7 @@ class Mention:
     first: int                    # token index
     last: int                     # token index, exclusive
     key: tuple[str, ...]
-    candidates: list[Unit]
+    candidates: list[Unit]        # may be shared with other mentions: replaced, never changed
     kind: str                     # "P" stands alone, "A" adjective + level word, "R" a Russian
                                   # spelling of a settlement guessed by its consonants
     cap: bool
@@ -239,28 +240,30 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[list[Token], list[Mention]]:
     out: list[Mention] = []
     n = len(toks)
     names, prefixes = g.names, g.prefixes
-    lems = list(map(_LEMMAS.__getitem__, [t.text for t in toks]))  # every token's are asked for, most twice
+    lems = list(map(_LEMMAS.__getitem__, map(_TEXT, toks)))  # every token's are asked for, most twice
     for k, found in enumerate(lems):
         if not found and toks[k].cap and len(toks[k].text) > 3:  # a Latin word always has its lemma
             lems[k] = morph_lemmas(toks[k].text)
+    if _OPENERS.g is not g:
+        _OPENERS.clear()
+        _OPENERS.g = g
+    heads = list(map(_OPENERS.__getitem__, lems))
     resume = 0
-    for i in [k for k, found in enumerate(lems) if found]:  # most words name nothing
+    for i in [k for k, head in enumerate(heads) if head is not None]:  # most words open no name
         if i < resume:
             continue  # inside the name found before
-        best: tuple[int, list[tuple[str, ...]]] | None = None
-        partial: list[tuple[str, ...]] = [(lem,) for lem in lems[i]]
+        # Keep every key of the longest length: "кам'янське" is also a form of the hromada
+        # adjective "кам'янська", and the level word decides between them later.
+        found, partial = heads[i]
+        best = (i + 1, found) if found else None
         j = i + 1
-        while partial:
-            # Keep every key of the longest length: "кам'янське" is also a form of the hromada
-            # adjective "кам'янська", and the level word decides between them later.
+        while partial and j < n:
+            partial = [k + (lem,) for k in partial for lem in lems[j]]
+            j += 1
             found = [key for key in partial if key in names]
             if found:
                 best = (j, found)
-            if j >= n:
-                break
-            nxt = lems[j]
-            partial = [k + (lem,) for k in partial if k in prefixes for lem in nxt]
-            j += 1
+            partial = [key for key in partial if key in prefixes]
         if best is None:
             continue
         end, keys = best
@@ -277,31 +280,116 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[list[Token], list[Mention]]:
     return toks, out
 
 
-def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: Gazetteer) -> Mention | None:
-    first = toks[i]
-    if not first.cap and all(k == "P" and u.level in _TOWNS for key in keys for u, k in g.names[key]):
-        return None  # settlement names are proper nouns: "атака", "сума коштів" are no places
+_TEXT = itemgetter(0)  # a Token's text
+
+
+class _Openers(dict):  # type: ignore[type-arg]
+    """A word's lemmas -> (the one-word names among them, the ones that begin longer names), or
+    None when neither: the matcher's question about every word, answered once per lemma set."""
+
+    g: Gazetteer | None = None
+
+    def __missing__(self, lems: tuple[str, ...]) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]] | None:
+        g = self.g
+        assert g is not None
+        keys = [(lem,) for lem in lems]
+        found = [key for key in keys if key in g.names]
+        partial = [key for key in keys if key in g.prefixes]
+        head = (found, partial) if found or partial else None
+        if len(self) >= 50_000:
+            self.clear()
+        self[lems] = head
+        return head
+
+
+_OPENERS = _Openers()
+
+
+@dataclass(slots=True)
+class _Named:
+    """What a mention's name keys say whatever the words around them: computed once per keys,
+    since a common name ("Степове", "Іванівка") has hundreds of namesakes to go over."""
+
+    entries: list[tuple[Unit, str]]
+    towns_only: bool                   # every entry a settlement or city standing alone
+    adjective: bool                    # some entry an adjective ("A")
+    oblast_adjective: bool
+    by_level: dict[str, list[Unit]]    # adjective entries a level word admits
+    standalone: list[Unit]             # "P" entries
+    top_regional: list[Unit]           # the oblasts, else the raions, among `standalone`
+    common: bool
+    river: bool
+
+
+def _named(keys: list[tuple[str, ...]], g: Gazetteer) -> _Named:
+    if _NAMED.g is not g:
+        _NAMED.clear()
+        _NAMED.g = g
+    got = _NAMED.get(tuple(keys))
+    if got is not None:
+        return got
     if len(keys) == 1:
         entries = list(g.names[keys[0]])  # one key's entries are distinct already
     else:
         entries = list({(id(u), k): (u, k) for key in keys for u, k in g.names[key]}.values())
+    standalone = [u for u, k in entries if k == "P"]
+    got = _Named(
+        entries=entries,
+        towns_only=all(k == "P" and u.level in _TOWNS for u, k in entries),
+        adjective=any(k == "A" for _, k in entries),
+        oblast_adjective=any(k == "A" and u.level == "oblast" for u, k in entries),
+        by_level={level: [u for u, k in entries if k == "A" and u.level in levels]
+                  for level, levels in _LEVELS_FOR.items()},
+        standalone=standalone,
+        top_regional=_top_regional(standalone),
+        common=any(k in g.common for k in keys),
+        river=any(k[-1] in RIVERS for k in keys),
+    )
+    if len(_NAMED) >= 20_000:
+        _NAMED.clear()
+    _NAMED[tuple(keys)] = got
+    return got
+
+
+class _NamedCache(dict):  # type: ignore[type-arg]
+    g: Gazetteer | None = None
+
+
+_NAMED = _NamedCache()
+
+
+def _top_regional(cands: list[Unit]) -> list[Unit]:
+    """A region's own name beats villages called the same (Буковина, Крим): the oblasts among
+    `cands`, else the raions, else `cands` as they are."""
+    regional = [u for u in cands if u.level in ("oblast", "raion")]
+    if not regional:
+        return cands
+    top_level = "oblast" if any(u.level == "oblast" for u in regional) else "raion"
+    return [u for u in regional if u.level == top_level]
+
+
+def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: Gazetteer) -> Mention | None:
+    first = toks[i]
+    named_as = _named(keys, g)
+    if not first.cap and named_as.towns_only:
+        return None  # settlement names are proper nouns: "атака", "сума коштів" are no places
     key = keys[0]
     level = _level_after(toks, j, g)
-    if not level and any(k == "A" for _, k in entries):
+    if not level and named_as.adjective:
         if _ADJECTIVE_END.search(toks[j - 1].text) and _list_noun(toks, j, g) in LANDMARK_NOUNS:
             return None  # "Харківського та Луганського гарнізонів"
         level = _level_before(toks, i, g)
-        if not level and not is_latin(first.text) and any(k == "A" and u.level == "oblast" for u, k in entries) and any(
+        if not level and not is_latin(first.text) and named_as.oblast_adjective and any(
                 t.text in OBLAST_WORDS for t in toks[max(0, i - 40):i]):
             level = "oblast"  # "в Харківській області 487 разів, Київській – 261": the noun is elided
     cands: list[Unit] = []
     kind = "P"
     if level:
-        cands = [u for u, k in entries if k == "A" and u.level in _LEVELS_FOR[level]]
+        cands = named_as.by_level[level]
         kind = "A"
     if not cands:
         kind = "P"
-        cands = [u for u, k in entries if k == "P"]
+        cands = named_as.standalone
         latin = is_latin(first.text)
         named = _level_after(toks, j, g, strict=True)
         if not named and latin and j < len(toks) and toks[j].text in CONJUNCTIONS:
@@ -317,14 +405,11 @@ def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: 
                 return None  # "Druzhba community" names a community, not the village
     if not cands:
         return None
-    regional = [u for u in cands if u.level in ("oblast", "raion")]
-    if kind == "P" and regional:
-        # A region's own name beats villages called the same (Буковина, Крим).
-        top_level = "oblast" if any(u.level == "oblast" for u in regional) else "raion"
-        cands = [u for u in regional if u.level == top_level]
+    if kind == "P":
+        cands = named_as.top_regional if cands is named_as.standalone else _top_regional(cands)
     prev = toks[i - 1] if i > 0 else None
     nxt = toks[j] if j < len(toks) else None
-    if kind == "P" and any(k[-1] in RIVERS for k in keys) and (
+    if kind == "P" and named_as.river and (
             (prev is not None and prev.text in _RIVER_CONTEXT)
             or (nxt is not None and nxt.text in ("river", "річка", "река"))):
         return None  # the river, not the city
@@ -335,7 +420,7 @@ def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: 
         marker = MARKERS[prev.text]
     return Mention(first.start, toks[j - 1].end, i, j, key, cands, kind,
                    cap=first.cap, sent_start=first.sent_start and marker is None, marker=marker,
-                   common=any(k in g.common for k in keys), level_word=level, head=toks[j - 1].head)
+                   common=named_as.common, level_word=level, head=toks[j - 1].head)
 
 
 _TOWNS = frozenset({"settlement", "city"})
