@@ -76,7 +76,7 @@ _MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
 # "5 червня", "3–4 June", "June 5", "June 3-4" (the last day of a night counts). Found from the
 # month names (fewer than numbers), on lower-case text: case-insensitive Cyrillic alternations are
 # what makes a scan slow.
-_MONTH_RX = re.compile(rf"(?<!\w)(?:{alternation(sorted(_MONTHS, key=len, reverse=True))})\b")
+_MONTH_RX = re.compile(rf"\b(?:{alternation(sorted(_MONTHS, key=len, reverse=True))})\b")
 _DAY_BEFORE = re.compile(r"(?<![\d.:,])(\d{1,2})(?:\s*[-–—]\s*(\d{1,2}))?(?:-?го)?\s+$")
 _DAY_AFTER = re.compile(r"\.?\s+(\d{1,2})(?:\s*[-–—]\s*(\d{1,2}))?(?:st|nd|rd|th)?(?![\d:.,]?\d)")
 # A sentence ends at . ! ? … followed by space and something that can open a sentence; not after
