@@ -297,7 +297,8 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
             background.add(i)
     if len(background) == len(spans):
         background.clear()
-    event = _blank(text, low, spans, background)
+    asides = _asides(text, low)
+    event = _blank(text, spans, background, asides)
     if blocks and background:
         event_oblasts = oblasts_of(event) if oblasts_of else set()
         retold = set()
@@ -315,17 +316,17 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
                 retold.update(block)
         if retold:
             background -= retold
-            event = _blank(text, low, spans, background)
+            event = _blank(text, spans, background, asides)
     if oblasts_of is not None and _BULLET_LINE.search(text) and _has(low, _ALSO_WORDS):
-        others = _other_places(text, low, spans, background, oblasts_of)
+        others = _other_places(text, low, spans, background, asides, oblasts_of)
         if others:
             background |= others
-            event = _blank(text, low, spans, background)
+            event = _blank(text, spans, background, asides)
     return Scope(text, event, tuple(spans), frozenset(background))
 
 
 def _other_places(text: str, low: str, spans: list[tuple[int, int, int]], background: set[int],
-                  oblasts_of: Callable[[str], set[str]]) -> set[int]:
+                  asides: list[tuple[int, int]], oblasts_of: Callable[[str], set[str]]) -> set[int]:
     """Bullet items that say "also" about places of other oblasts only: other news in a list."""
     items: dict[int, list[int]] = {}
     for i, (a, b, para) in enumerate(spans):
@@ -335,7 +336,7 @@ def _other_places(text: str, low: str, spans: list[tuple[int, int, int]], backgr
             if any(_ALSO.search(low, spans[i][0], spans[i][1]) for i in ids)}
     if not also:
         return set()
-    core = oblasts_of(_blank(text, low, spans, background | {i for ids in also.values() for i in ids}))
+    core = oblasts_of(_blank(text, spans, background | {i for ids in also.values() for i in ids}, asides))
     out: set[int] = set()
     for ids in also.values():
         where = oblasts_of(" ".join(text[spans[i][0]:spans[i][1]] for i in ids))
@@ -355,12 +356,15 @@ def _has(low: str, words: tuple[str, ...]) -> bool:
     return False
 
 
-def _blank(text: str, low: str, spans: list[tuple[int, int, int]], background: set[int]) -> str:
-    """`text` with background sentences, "besides X, where …" asides and datelines as spaces."""
-    cuts = [(spans[i][0], spans[i][1]) for i in background]
-    if _has(low, _BESIDES_WORDS):
-        cuts += [m.span() for m in _BESIDES.finditer(low)]
-    cuts += [m.span() for m in _DATELINE.finditer(text)]
+def _asides(text: str, low: str) -> list[tuple[int, int]]:
+    """Spans of the "besides X, where …" asides and the datelines, blanked whatever the sentences."""
+    cuts = [m.span() for m in _BESIDES.finditer(low)] if _has(low, _BESIDES_WORDS) else []
+    return cuts + [m.span() for m in _DATELINE.finditer(text)]
+
+
+def _blank(text: str, spans: list[tuple[int, int, int]], background: set[int], asides: list[tuple[int, int]]) -> str:
+    """`text` with background sentences and the `asides` (`_asides`) as spaces."""
+    cuts = [(spans[i][0], spans[i][1]) for i in background] + asides
     if not cuts:
         return text
     out: list[str] = []
