@@ -51,9 +51,18 @@ class Token(NamedTuple):
     end: int
     cap: bool        # starts with a capital letter in the original
     sent_start: bool  # first word of a sentence or line, where capitals prove nothing
-    dotted: bool     # followed by "." (abbreviations: м., с., обл.)
-    head: bool = False  # followed by ":" - a DSNS post header ("Зміїв: ...")
-    paren: bool = False  # inside parentheses
+    after: str       # the character after it ("\n" at the end)
+    paren: bool      # inside parentheses
+
+    @property
+    def dotted(self) -> bool:
+        """Followed by "." (abbreviations: м., с., обл.)."""
+        return self.after == "."
+
+    @property
+    def head(self) -> bool:
+        """Followed by ":" - a DSNS post header ("Зміїв: ...")."""
+        return self.after == ":"
 
 
 @dataclass(slots=True)
@@ -97,17 +106,14 @@ def tokenize(text: str) -> list[Token]:
     gaps, starts, stops = ends[0::3][: len(words)], ends[1::3], ends[2::3]
     if "'s" in low:
         words = [w[:-2] if w[-2:] == "'s" and is_latin(w) else w for w in words]  # "Sumy Oblast's"
-    # A word opens a sentence by the character before its gap ("\n" stands for the text's start);
-    # it is dotted or a header by the one after it ("\n" past the end: neither).
+    # A word opens a sentence by the character before its gap ("\n" stands for the text's start).
     before = "\n" + text
     after = text + "\n" * (len(low) - len(text) + 1)
-    nexts = list(map(after.__getitem__, stops))
+    nexts = map(after.__getitem__, stops)
     caps = map(str.isupper, map(text.__getitem__, starts))
     sents = map(_OPENS.__getitem__, map(before.__getitem__, gaps))
-    dots = map(".".__eq__, nexts)
-    heads = map(":".__eq__, nexts)
     parens = _in_parens(text, starts) if "(" in text else repeat(False)
-    return list(map(tuple.__new__, repeat(Token), zip(words, starts, stops, caps, sents, dots, heads, parens)))
+    return list(map(tuple.__new__, repeat(Token), zip(words, starts, stops, caps, sents, nexts, parens)))
 
 
 def _in_parens(text: str, starts: list[int]) -> list[bool]:
@@ -271,7 +277,7 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[list[Token], list[Mention]]:
         if m is not None:
             out.append(m)
         resume = end
-    if RUSSIAN.search(text):
+    if is_russian(text):
         covered = {k for m in out for k in range(m.first, m.last)}
         ru = russian_mentions(toks, covered, g)
         # "Великой Александровки": the two words beat a Crimean "Александровка" read alone.
@@ -426,8 +432,14 @@ def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: 
 _TOWNS = frozenset({"settlement", "city"})
 _LEVEL_RANK = {"oblast": 0, "city": 0, "raion": 1, "city_district": 1, "hromada": 2}
 _ADJECTIVE_END = re.compile(r"(?:ськ|цьк|зьк|ск|цк)(?:ий|а|е|ого|ому|ій|у|ою|ої|им|ім|ая|ое|ой|ую|ої)$")
-# Russian text: letters Ukrainian lacks, or words it never uses.
-RUSSIAN = re.compile(r"[ыэъЫЭЪ]| (?:и|что|как|поселок|поселке|области|района|город|обстрел\w*|сообщ\w*)\b")
+# Russian text: letters Ukrainian lacks, or words it never uses. Two scans: each then starts
+# from a letter or a space, where one alternation of both is tried at every position.
+_RU_LETTERS = re.compile(r"[ыэъЫЭЪ]")
+_RU_WORDS = re.compile(r" (?:и|что|как|поселок|поселке|области|района|город|обстрел\w*|сообщ\w*)\b")
+
+
+def is_russian(text: str) -> bool:
+    return _RU_LETTERS.search(text) is not None or _RU_WORDS.search(text) is not None
 
 
 def russian_mentions(toks: list[Token], covered: set[int], g: Gazetteer) -> list[Mention]:

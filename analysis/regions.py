@@ -54,10 +54,10 @@ from analysis._lexicon import (
     words,
 )
 from analysis._match import (
-    RUSSIAN,
     Mention,
     Token,
     find_mentions,
+    is_russian,
     lemmas,
     russian_candidates,
 )
@@ -94,7 +94,7 @@ def find_places(text: str, channel: str | None = None, oblast_hint: str | None =
     for m in mentions:
         if m.marker:
             kept = _pool(m.candidates).marked(m.marker)
-            if not kept and RUSSIAN.search(text):  # "с. Рубежное" is a village, not the Luhansk city
+            if not kept and is_russian(text):  # "с. Рубежное" is a village, not the Luhansk city
                 kept = [u for u in russian_candidates(toks, m.first, m.last, g) if u.category in m.marker]
                 if kept:
                     m.kind = "R"
