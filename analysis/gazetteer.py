@@ -119,6 +119,26 @@ class _RuIndex(_Names):
         return [order[k] for k in indexes]
 
 
+class _Paradigms(list):  # type: ignore[type-arg]
+    """Paradigms (sets of endings) kept as "|"-joined strings until one is asked for: a text
+    asks for a few dozen of the 1,200, and loading them all as sets costs a tenth of a start."""
+
+    def __getitem__(self, pid: Any) -> Any:
+        got = list.__getitem__(self, pid)
+        if type(got) is str:
+            got = frozenset(got.split("|"))
+            list.__setitem__(self, pid, got)
+        return got
+
+    def __iter__(self) -> Iterator[frozenset[str]]:
+        return (self[k] for k in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, list) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class Gazetteer:
     """Units by code plus the name index the region matcher searches.
 
@@ -209,7 +229,8 @@ class Gazetteer:
         names = {key: tuple(index[u.code] if kind == "P" else ~index[u.code] for u, kind in self.names[key])
                  for key in self.names}
         ru = {key: tuple(index[u.code] for u in entries) for key, entries in self.ru_index().items()}
-        return (rows, names, self.prefixes, self.centre_of, self.paradigms, self.stems, self.common,
+        paradigms = tuple("|".join(sorted(p)) for p in self.paradigms)
+        return (rows, names, self.prefixes, self.centre_of, paradigms, self.stems, self.common,
                 self.max_suffix, ru)
 
     @classmethod
@@ -222,7 +243,7 @@ class Gazetteer:
         for u in order:
             g._file(u.level, u.oblast, u)
         g.names = _Names(order, names)
-        g.prefixes, g.centre_of, g.paradigms, g.stems = prefixes, centre_of, paradigms, stems
+        g.prefixes, g.centre_of, g.paradigms, g.stems = prefixes, centre_of, _Paradigms(paradigms), stems
         g.common, g.max_suffix = common, max_suffix
         g._ru_index = _RuIndex(order, ru)
         return g
@@ -307,7 +328,7 @@ _instance: Gazetteer | None = None
 
 _SOURCES = ("gazetteer.tsv.gz", "lexicon.tsv.gz")
 # Bump when `Gazetteer._state` changes shape.
-_CACHE_FORMAT = 3
+_CACHE_FORMAT = 4
 
 
 def _read(name: str) -> list[str]:
