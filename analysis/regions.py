@@ -385,7 +385,7 @@ class _Pool:
     """What `_decide` asks of a list of namesakes, indexed once per list: a common name has
     hundreds of them ("Іванівка", "Степове"), and a text names only a few areas to look up."""
 
-    __slots__ = ("cands", "top", "ranked", "areas", "oblasts", "districts", "raions", "_marked")
+    __slots__ = ("_marked", "areas", "cands", "districts", "oblasts", "raions", "ranked", "top")
 
     def __init__(self, cands: list[Unit]) -> None:
         self.cands = cands
