@@ -107,14 +107,17 @@ def find_places(text: str, channel: str | None = None, oblast_hint: str | None =
         ctx_units.add(g.oblast_unit("UA-30").code)
     # Two passes: what the first pass settles (Києва -> Kyiv by population) is context for the
     # rest (Шевченківський район Києва).
-    first = [_decide(m, g, ctx_oblasts, ctx_units, hint, named) for m in mentions]
-    for m, u in zip(mentions, first):
+    answers = [_decide(m, g, ctx_oblasts, ctx_units, hint, named) for m in mentions]
+    settled = False
+    for m, u in zip(mentions, answers):
         if u is not None and len(m.candidates) > 1:
             ctx_oblasts.setdefault(u.oblast, []).append(m.start)
             ctx_units.add(u.code)
+            settled = True
+    if settled:  # else the context is what the first pass had, and so is every answer
+        answers = [_decide(m, g, ctx_oblasts, ctx_units, hint, named) for m in mentions]
     decided: list[tuple[int, Unit]] = []
-    for m in mentions:
-        u = _decide(m, g, ctx_oblasts, ctx_units, hint, named)
+    for m, u in zip(mentions, answers):
         if u is None:
             continue
         prev = toks[m.first - 1].text if m.first else ""
@@ -130,8 +133,19 @@ def find_places(text: str, channel: str | None = None, oblast_hint: str | None =
     for _, u in sorted(decided, key=lambda e: e[0]):
         if u.code not in seen:
             seen.add(u.code)
-            places.append(Place(u.code, u.title, u.level, u.oblast))
+            places.append(_place(u))
     return places
+
+
+def _place(u: Unit) -> Place:
+    """The unit's `Place`, one per unit: it is frozen, and making one costs more than finding it."""
+    got = _PLACES.get(u.code)
+    if got is None:
+        got = _PLACES[u.code] = Place(u.code, u.title, u.level, u.oblast)
+    return got
+
+
+_PLACES: dict[str, Place] = {}  # at most one per gazetteer unit
 
 
 @functools.lru_cache(maxsize=1)
