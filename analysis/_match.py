@@ -142,13 +142,9 @@ class _Opens(dict):  # type: ignore[type-arg]
 _OPENS = _Opens()
 
 
-@functools.lru_cache(maxsize=200_000)
 def lemmas(token: str) -> tuple[str, ...]:
     """Name words `token` may be a form of (itself included when it is one)."""
-    g = get_gazetteer()
-    if is_latin(token):
-        return (latin_key(token[:-2] if token.endswith("'s") else token),)
-    return g.lemmas(token)
+    return _LEMMAS[token]
 
 
 @functools.lru_cache(maxsize=50_000)
@@ -160,13 +156,17 @@ def morph_lemmas(token: str) -> tuple[str, ...]:
 
 
 class _Lemmas(dict):  # type: ignore[type-arg]
-    """`lemmas` of a word as a plain dict: the matcher asks for every word of a text, and a
-    dict's lookup from C costs a fraction of an lru_cache call. Emptied when full."""
+    """`lemmas` of every word asked, a plain dict: the matcher asks for every word of a text, and
+    a dict's lookup from C costs a fraction of an lru_cache call. Emptied when full."""
 
-    def __missing__(self, word: str) -> tuple[str, ...]:
-        if len(self) >= 100_000:
+    def __missing__(self, token: str) -> tuple[str, ...]:
+        if len(self) >= 200_000:
             self.clear()
-        found = self[word] = lemmas(word)
+        if is_latin(token):
+            found = (latin_key(token[:-2] if token.endswith("'s") else token),)
+        else:
+            found = get_gazetteer().lemmas(token)
+        self[token] = found
         return found
 
 

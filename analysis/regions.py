@@ -439,7 +439,7 @@ _POOLED = [0]  # candidates in _POOLS
 def _pool(cands: list[Unit]) -> _Pool:
     got = _POOLS.get(id(cands))
     if got is None:
-        if _POOLED[0] > 100_000:
+        if _POOLED[0] > 50_000:
             _POOLS.clear()
             _POOLED[0] = 0
         got = _POOLS[id(cands)] = _Pool(cands)
