@@ -288,8 +288,12 @@ def _sentence_start(toks: list[Token], i: int) -> int:
 
 
 def _sentence_end(text: str, pos: int) -> int:
-    ends = [e for e in (text.find(c, pos) for c in ".!?\n") if e >= 0]
-    return min(ends) if ends else len(text)
+    end = len(text)
+    for c in ".!?\n":
+        found = text.find(c, pos, end)  # no further than the nearest end found so far
+        if found >= 0:
+            end = found
+    return end
 
 
 def _dateline(text: str, m: Mention) -> bool:
@@ -330,10 +334,16 @@ _POPULATION = operator.attrgetter("population")  # a namesake list runs to hundr
 def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_units: set[str],
             hint: str | None, named: set[str]) -> Unit | None:
     cands = m.candidates
-    others = {k: [p for p in v if p != m.start] for k, v in ctx_oblasts.items()}
-    others = {k: v for k, v in others.items() if v}
-    if len(cands) == 1:
-        u = cands[0]
+    single = cands[0] if len(cands) == 1 else None
+    if single is not None and not (single.level == "city_district" or (
+            m.kind == "P" and single.level == "settlement" and single.population < 2_000 and not m.marker)) and (
+            not m.common or m.kind == "A" or m.marker):
+        others: dict[str, list[int]] = {}  # none of the questions below asks about other oblasts
+    else:
+        others = {k: [p for p in v if p != m.start] for k, v in ctx_oblasts.items()}
+        others = {k: v for k, v in others.items() if v}
+    if single is not None:
+        u = single
         if m.kind == "A" and u.level == "hromada" and named and u.oblast not in named and u.oblast != hint:
             return None  # a hromada outside every oblast the text names is a misspelt namesake
         if (u.level == "city_district" and others and u.oblast not in others and u.oblast != "UA-30"
