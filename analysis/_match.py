@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import accumulate, repeat
 from operator import itemgetter
 from typing import NamedTuple
@@ -83,7 +83,6 @@ class Mention:
     common: bool = False
     level_word: str = ""
     head: bool = False
-    notes: set[str] = field(default_factory=set)
 
 
 # A word with the quotes, brackets, dashes and spaces right before it: the character before
