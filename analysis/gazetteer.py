@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import gzip
 import hashlib
 import marshal
 import os
@@ -17,7 +16,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from sys import intern
 from typing import Any
@@ -332,11 +330,18 @@ _CACHE_FORMAT = 4
 
 
 def _read(name: str) -> list[str]:
+    import gzip  # here: only a build reads the TSV files
+
     return gzip.decompress(_data(name)).decode("utf-8").splitlines()
 
 
 def _data(name: str) -> bytes:
-    return resources.files("analysis").joinpath("data", name).read_bytes()
+    # Beside this module, not through importlib.resources: importing that (with tempfile, shutil,
+    # random, bz2, lzma) cost more than the read, and nothing else the analyser runs needs it.
+    return (_DATA / name).read_bytes()
+
+
+_DATA = Path(__file__).resolve().parent / "data"
 
 
 def build_gazetteer() -> Gazetteer:
