@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from itertools import accumulate, repeat
 from dataclasses import dataclass
 from typing import Callable
 
@@ -236,7 +237,9 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
     low = text.lower()
     if len(low) != len(text):  # a letter whose lower case is longer: keep positions
         low = "".join(c.lower()[0] for c in text)
-    if not (_has(low, _CUE_WORDS) or _BULLET_LINE.search(text) or _DATELINE.search(text)):
+    lines = _line_starts(text)
+    bullets = any(_BULLET_LINE.match(text, k) for k in lines)
+    if not (_has(low, _CUE_WORDS) or bullets or any(_DATELINE.match(text, k) for k in lines)):
         return Scope(text, text, None, frozenset())  # nothing any rule could act on
     spans = sentence_spans(text)
     if len(spans) < 2:
@@ -261,7 +264,7 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
             whole = i == 0 or spans[i - 1][2] != para
     in_block = {i for block in blocks for i in block}
     # Dates matter only to marker blocks, "earlier …" sentences and bullet lists.
-    dates = _dates(low) if blocks or _has(low, _PAST_WORDS) or _BULLET_LINE.search(text) else []
+    dates = _dates(low) if blocks or _has(low, _PAST_WORDS) or bullets else []
 
     where = [pos for pos, _ in dates]  # ascending: bisect keeps the whole pass linear-logarithmic
 
@@ -297,7 +300,7 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
             background.add(i)
     if len(background) == len(spans):
         background.clear()
-    asides = _asides(text, low)
+    asides = _asides(text, low, lines)
     event = _blank(text, spans, background, asides)
     if blocks and background:
         event_oblasts = oblasts_of(event) if oblasts_of else set()
@@ -317,7 +320,7 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
         if retold:
             background -= retold
             event = _blank(text, spans, background, asides)
-    if oblasts_of is not None and _BULLET_LINE.search(text) and _has(low, _ALSO_WORDS):
+    if oblasts_of is not None and bullets and _has(low, _ALSO_WORDS):
         others = _other_places(text, low, spans, background, asides, oblasts_of)
         if others:
             background |= others
@@ -345,9 +348,6 @@ def _other_places(text: str, low: str, spans: list[tuple[int, int, int]], backgr
     return out
 
 
-_NOT_NEWLINE = re.compile(r"[^\n]")
-
-
 def _has(low: str, words: tuple[str, ...]) -> bool:
     # Substring tests first: a scan with a word alternation costs many times more.
     for w in words:
@@ -356,10 +356,16 @@ def _has(low: str, words: tuple[str, ...]) -> bool:
     return False
 
 
-def _asides(text: str, low: str) -> list[tuple[int, int]]:
+def _line_starts(text: str) -> list[int]:
+    """Where each line starts: the only places a bullet or a dateline (`^` patterns that never
+    cross a line) can match, tried there instead of scanning every character for one."""
+    return list(accumulate((len(line) + 1 for line in text.split("\n")[:-1]), initial=0))
+
+
+def _asides(text: str, low: str, lines: list[int]) -> list[tuple[int, int]]:
     """Spans of the "besides X, where …" asides and the datelines, blanked whatever the sentences."""
     cuts = [m.span() for m in _BESIDES.finditer(low)] if _has(low, _BESIDES_WORDS) else []
-    return cuts + [m.span() for m in _DATELINE.finditer(text)]
+    return cuts + [m.span() for m in map(_DATELINE.match, repeat(text), lines) if m]
 
 
 def _blank(text: str, spans: list[tuple[int, int, int]], background: set[int], asides: list[tuple[int, int]]) -> str:
@@ -374,7 +380,7 @@ def _blank(text: str, spans: list[tuple[int, int, int]], background: set[int], a
             continue
         a = max(a, pos)
         out.append(text[pos:a])
-        out.append(_NOT_NEWLINE.sub(" ", text[a:b]))
+        out.append("\n".join(" " * len(line) for line in text[a:b].split("\n")))  # line breaks kept
         pos = b
     out.append(text[pos:])
     return "".join(out)
