@@ -313,8 +313,8 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
             elif _OTHER_TIME.search(body.lower()) or not named <= event_dates:
                 same = False
             else:  # the places last: finding them costs the most
-                where = oblasts_of(body)
-                same = bool(where) and where <= event_oblasts
+                block_oblasts = oblasts_of(body)  # not `where`: `dated` reads that for the next block
+                same = bool(block_oblasts) and block_oblasts <= event_oblasts
             if same:
                 retold.update(block)
         if retold:
