@@ -241,12 +241,13 @@ def norm(text: str) -> str:
     if "\u0301" in text:
         text = text.replace("\u0301", "")
     low = text.lower()
-    if _LATIN.search(low) and _HAS_MIX.search(low):
+    if _LATIN.search(low) and _CYRILLIC.search(low) and _HAS_MIX.search(low):  # cheapest scans first
         low = _MIXED.sub(_cyrillic, low)
     return low
 
 
 _LATIN = re.compile(r"[a-zï]")
+_CYRILLIC = re.compile(r"[а-яіїєґ]")
 _HAS_MIX = re.compile(r"[a-zï](?=[а-яіїєґ])|(?<=[а-яіїєґ])[a-zï]")
 _DOUBLE = re.compile(r"(.)\1")
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from itertools import accumulate, repeat
+from operator import itemgetter
+from typing import NamedTuple
 
 from analysis._lexicon import (
     CONJUNCTIONS,
@@ -39,16 +42,27 @@ RIVERS = frozenset({"дніпро", "десна", "дністер", "дунай"
 _BOUNDARY = set(".!?:;…\n|")
 
 
-@dataclass(slots=True)
-class Token:
+class Token(NamedTuple):
+    """A word and the facts the matcher needs about its surroundings (a tuple: a text has a
+    hundred of them, and C builds tuples many times faster than Python runs an __init__)."""
+
     text: str        # normalised
     start: int
     end: int
     cap: bool        # starts with a capital letter in the original
     sent_start: bool  # first word of a sentence or line, where capitals prove nothing
-    dotted: bool     # followed by "." (abbreviations: м., с., обл.)
-    head: bool = False  # followed by ":" - a DSNS post header ("Зміїв: ...")
-    paren: bool = False  # inside parentheses
+    after: str       # the character after it ("\n" at the end)
+    paren: bool      # inside parentheses
+
+    @property
+    def dotted(self) -> bool:
+        """Followed by "." (abbreviations: м., с., обл.)."""
+        return self.after == "."
+
+    @property
+    def head(self) -> bool:
+        """Followed by ":" - a DSNS post header ("Зміїв: ...")."""
+        return self.after == ":"
 
 
 @dataclass(slots=True)
@@ -60,7 +74,7 @@ class Mention:
     first: int                    # token index
     last: int                     # token index, exclusive
     key: tuple[str, ...]
-    candidates: list[Unit]
+    candidates: list[Unit]        # may be shared with other mentions: replaced, never changed
     kind: str                     # "P" stands alone, "A" adjective + level word, "R" a Russian
                                   # spelling of a settlement guessed by its consonants
     cap: bool
@@ -69,59 +83,67 @@ class Mention:
     common: bool = False
     level_word: str = ""
     head: bool = False
-    notes: set[str] = field(default_factory=set)
 
 
 # A word with the quotes, brackets, dashes and spaces right before it: the character before
 # those says whether the word opens a sentence. The run of them starts after any other character
 # and is taken whole (possessive): otherwise a run of blanks not followed by a word (background
-# blanked out by `scope`) is rescanned from every position in it.
+# blanked out by `scope`) is rescanned from every position in it. `split` cuts a text into
+# (other, gap, word) triples in C; the loop over words is then a few C-level maps.
 _GAP = r"[ \t\r\"'«»“”„()\[\]\-–—•*·>#]"
-_GAP_WORD = re.compile(rf"(?<!{_GAP}){_GAP}*+(" + WORD_RE.pattern + ")")
+_GAP_WORD = re.compile(rf"(?<!{_GAP})({_GAP}*+)(" + WORD_RE.pattern + ")")
 
 
 def tokenize(text: str) -> list[Token]:
     """Word tokens with the facts the matcher needs about their surroundings."""
     low = norm(text)
-    out: list[Token] = []
-    append = out.append
-    n = len(text)
-    # Brackets in the order they come, consumed as the words pass them.
-    brackets = [k for k, c in enumerate(text) if c in "()"] if "(" in text else []
+    parts = _GAP_WORD.split(low)
+    if len(parts) == 1:
+        return []
+    ends = list(accumulate(map(len, parts)))
+    words = parts[2::3]
+    gaps, starts, stops = ends[0::3][: len(words)], ends[1::3], ends[2::3]
+    if "'s" in low:
+        words = [w[:-2] if w[-2:] == "'s" and is_latin(w) else w for w in words]  # "Sumy Oblast's"
+    # A word opens a sentence by the character before its gap ("\n" stands for the text's start).
+    before = "\n" + text
+    after = text + "\n" * (len(low) - len(text) + 1)
+    nexts = map(after.__getitem__, stops)
+    caps = map(str.isupper, map(text.__getitem__, starts))
+    sents = map(_OPENS.__getitem__, map(before.__getitem__, gaps))
+    parens = _in_parens(text, starts) if "(" in text else repeat(False)
+    return list(map(tuple.__new__, repeat(Token), zip(words, starts, stops, caps, sents, nexts, parens)))
+
+
+def _in_parens(text: str, starts: list[int]) -> list[bool]:
+    """Whether each word (by its start) is inside parentheses; a stray ")" closes nothing."""
+    brackets = [k for k, c in enumerate(text) if c in "()"]
+    out = []
     depth, b = 0, 0
-    opens = _OPENS
-    for m in _GAP_WORD.finditer(low):
-        s, e = m.span(1)
-        if brackets:
-            while b < len(brackets) and brackets[b] < s:
-                depth = depth + 1 if text[brackets[b]] == "(" else max(0, depth - 1)
-                b += 1
-        g = m.start()
-        before = text[g - 1] if g else ""
-        sent = opens.get(before)
-        if sent is None:
-            sent = not before or before in _BOUNDARY or not (before.isalnum() or before == ",")
-            if len(opens) < 4096:  # bounded whatever the texts' alphabet
-                opens[before] = sent
-        word = m.group(1)
-        if word[-2:] == "'s" and is_latin(word):  # "Sumy Oblast's", "Kharkiv's"
-            word = word[:-2]
-        after = text[e] if e < n else ""
-        append(Token(word, s, e, text[s].isupper(), sent, after == ".", after == ":", depth > 0))
+    for s in starts:
+        while b < len(brackets) and brackets[b] < s:
+            depth = depth + 1 if text[brackets[b]] == "(" else max(0, depth - 1)
+            b += 1
+        out.append(depth > 0)
     return out
 
 
-# Whether a word after this character (and the gap before the word) opens a sentence, by character.
-_OPENS: dict[str, bool] = {}
+class _Opens(dict):  # type: ignore[type-arg]
+    """Whether a word after this character (and the gap before the word) opens a sentence."""
+
+    def __missing__(self, before: str) -> bool:
+        sent = before in _BOUNDARY or not (before.isalnum() or before == ",")
+        if len(self) < 4096:  # bounded whatever the texts' alphabet
+            self[before] = sent
+        return sent
 
 
-@functools.lru_cache(maxsize=200_000)
+_OPENS = _Opens()
+
+
 def lemmas(token: str) -> tuple[str, ...]:
     """Name words `token` may be a form of (itself included when it is one)."""
-    g = get_gazetteer()
-    if is_latin(token):
-        return (latin_key(token[:-2] if token.endswith("'s") else token),)
-    return g.lemmas(token)
+    return _LEMMAS[token]
 
 
 @functools.lru_cache(maxsize=50_000)
@@ -132,9 +154,27 @@ def morph_lemmas(token: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p.normal_form for p in parse(token) if p.normal_form in g.lemma_set))
 
 
+class _Lemmas(dict):  # type: ignore[type-arg]
+    """`lemmas` of every word asked, a plain dict: the matcher asks for every word of a text, and
+    a dict's lookup from C costs a fraction of an lru_cache call. Emptied when full."""
+
+    def __missing__(self, token: str) -> tuple[str, ...]:
+        if len(self) >= 200_000:
+            self.clear()
+        if is_latin(token):
+            found = (latin_key(token[:-2] if token.endswith("'s") else token),)
+        else:
+            found = get_gazetteer().lemmas(token)
+        self[token] = found
+        return found
+
+
+_LEMMAS = _Lemmas()
+
+
 def _token_lemmas(tok: Token) -> tuple[str, ...]:
-    found = lemmas(tok.text)
-    if not found and tok.cap and not is_latin(tok.text) and len(tok.text) > 3:
+    found = _LEMMAS[tok.text]
+    if not found and tok.cap and len(tok.text) > 3:  # a Latin word always has its lemma
         found = morph_lemmas(tok.text)
     return found
 
@@ -203,33 +243,40 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[list[Token], list[Mention]]:
     """Every span of `text` that is a gazetteer name, longest first, with its candidates."""
     toks = tokenize(text)
     out: list[Mention] = []
-    i, n = 0, len(toks)
+    n = len(toks)
     names, prefixes = g.names, g.prefixes
-    lems = [_token_lemmas(t) for t in toks]  # every token's are asked for, most twice
-    while i < n:
-        best: tuple[int, list[tuple[str, ...]]] | None = None
-        partial: list[tuple[str, ...]] = [(lem,) for lem in lems[i]]
+    lems = list(map(_LEMMAS.__getitem__, map(_TEXT, toks)))  # every token's are asked for, most twice
+    for k, found in enumerate(lems):
+        if not found and toks[k].cap and len(toks[k].text) > 3:  # a Latin word always has its lemma
+            lems[k] = morph_lemmas(toks[k].text)
+    if _OPENERS.g is not g:
+        _OPENERS.clear()
+        _OPENERS.g = g
+    heads = list(map(_OPENERS.__getitem__, lems))
+    resume = 0
+    for i in [k for k, head in enumerate(heads) if head is not None]:  # most words open no name
+        if i < resume:
+            continue  # inside the name found before
+        # Keep every key of the longest length: "кам'янське" is also a form of the hromada
+        # adjective "кам'янська", and the level word decides between them later.
+        found, partial = heads[i]
+        best = (i + 1, found) if found else None
         j = i + 1
-        while partial:
-            # Keep every key of the longest length: "кам'янське" is also a form of the hromada
-            # adjective "кам'янська", and the level word decides between them later.
+        while partial and j < n:
+            partial = [k + (lem,) for k in partial for lem in lems[j]]
+            j += 1
             found = [key for key in partial if key in names]
             if found:
                 best = (j, found)
-            if j >= n:
-                break
-            nxt = lems[j]
-            partial = [k + (lem,) for k in partial if k in prefixes for lem in nxt]
-            j += 1
+            partial = [key for key in partial if key in prefixes]
         if best is None:
-            i += 1
             continue
         end, keys = best
         m = _mention(toks, i, end, keys, g)
         if m is not None:
             out.append(m)
-        i = end
-    if RUSSIAN.search(text):
+        resume = end
+    if is_russian(text):
         covered = {k for m in out for k in range(m.first, m.last)}
         ru = russian_mentions(toks, covered, g)
         # "Великой Александровки": the two words beat a Crimean "Александровка" read alone.
@@ -238,31 +285,116 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[list[Token], list[Mention]]:
     return toks, out
 
 
-def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: Gazetteer) -> Mention | None:
-    first = toks[i]
-    if not first.cap and all(k == "P" and u.level in _TOWNS for key in keys for u, k in g.names[key]):
-        return None  # settlement names are proper nouns: "атака", "сума коштів" are no places
+_TEXT = itemgetter(0)  # a Token's text
+
+
+class _Openers(dict):  # type: ignore[type-arg]
+    """A word's lemmas -> (the one-word names among them, the ones that begin longer names), or
+    None when neither: the matcher's question about every word, answered once per lemma set."""
+
+    g: Gazetteer | None = None
+
+    def __missing__(self, lems: tuple[str, ...]) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]] | None:
+        g = self.g
+        assert g is not None
+        keys = [(lem,) for lem in lems]
+        found = [key for key in keys if key in g.names]
+        partial = [key for key in keys if key in g.prefixes]
+        head = (found, partial) if found or partial else None
+        if len(self) >= 50_000:
+            self.clear()
+        self[lems] = head
+        return head
+
+
+_OPENERS = _Openers()
+
+
+@dataclass(slots=True)
+class _Named:
+    """What a mention's name keys say whatever the words around them: computed once per keys,
+    since a common name ("Степове", "Іванівка") has hundreds of namesakes to go over."""
+
+    entries: list[tuple[Unit, str]]
+    towns_only: bool                   # every entry a settlement or city standing alone
+    adjective: bool                    # some entry an adjective ("A")
+    oblast_adjective: bool
+    by_level: dict[str, list[Unit]]    # adjective entries a level word admits
+    standalone: list[Unit]             # "P" entries
+    top_regional: list[Unit]           # the oblasts, else the raions, among `standalone`
+    common: bool
+    river: bool
+
+
+def _named(keys: list[tuple[str, ...]], g: Gazetteer) -> _Named:
+    if _NAMED.g is not g:
+        _NAMED.clear()
+        _NAMED.g = g
+    got = _NAMED.get(tuple(keys))
+    if got is not None:
+        return got
     if len(keys) == 1:
         entries = list(g.names[keys[0]])  # one key's entries are distinct already
     else:
         entries = list({(id(u), k): (u, k) for key in keys for u, k in g.names[key]}.values())
+    standalone = [u for u, k in entries if k == "P"]
+    got = _Named(
+        entries=entries,
+        towns_only=all(k == "P" and u.level in _TOWNS for u, k in entries),
+        adjective=any(k == "A" for _, k in entries),
+        oblast_adjective=any(k == "A" and u.level == "oblast" for u, k in entries),
+        by_level={level: [u for u, k in entries if k == "A" and u.level in levels]
+                  for level, levels in _LEVELS_FOR.items()},
+        standalone=standalone,
+        top_regional=_top_regional(standalone),
+        common=any(k in g.common for k in keys),
+        river=any(k[-1] in RIVERS for k in keys),
+    )
+    if len(_NAMED) >= 20_000:
+        _NAMED.clear()
+    _NAMED[tuple(keys)] = got
+    return got
+
+
+class _NamedCache(dict):  # type: ignore[type-arg]
+    g: Gazetteer | None = None
+
+
+_NAMED = _NamedCache()
+
+
+def _top_regional(cands: list[Unit]) -> list[Unit]:
+    """A region's own name beats villages called the same (Буковина, Крим): the oblasts among
+    `cands`, else the raions, else `cands` as they are."""
+    regional = [u for u in cands if u.level in ("oblast", "raion")]
+    if not regional:
+        return cands
+    top_level = "oblast" if any(u.level == "oblast" for u in regional) else "raion"
+    return [u for u in regional if u.level == top_level]
+
+
+def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: Gazetteer) -> Mention | None:
+    first = toks[i]
+    named_as = _named(keys, g)
+    if not first.cap and named_as.towns_only:
+        return None  # settlement names are proper nouns: "атака", "сума коштів" are no places
     key = keys[0]
     level = _level_after(toks, j, g)
-    if not level and any(k == "A" for _, k in entries):
+    if not level and named_as.adjective:
         if _ADJECTIVE_END.search(toks[j - 1].text) and _list_noun(toks, j, g) in LANDMARK_NOUNS:
             return None  # "Харківського та Луганського гарнізонів"
         level = _level_before(toks, i, g)
-        if not level and not is_latin(first.text) and any(k == "A" and u.level == "oblast" for u, k in entries) and any(
+        if not level and not is_latin(first.text) and named_as.oblast_adjective and any(
                 t.text in OBLAST_WORDS for t in toks[max(0, i - 40):i]):
             level = "oblast"  # "в Харківській області 487 разів, Київській – 261": the noun is elided
     cands: list[Unit] = []
     kind = "P"
     if level:
-        cands = [u for u, k in entries if k == "A" and u.level in _LEVELS_FOR[level]]
+        cands = named_as.by_level[level]
         kind = "A"
     if not cands:
         kind = "P"
-        cands = [u for u, k in entries if k == "P"]
+        cands = named_as.standalone
         latin = is_latin(first.text)
         named = _level_after(toks, j, g, strict=True)
         if not named and latin and j < len(toks) and toks[j].text in CONJUNCTIONS:
@@ -278,14 +410,11 @@ def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: 
                 return None  # "Druzhba community" names a community, not the village
     if not cands:
         return None
-    regional = [u for u in cands if u.level in ("oblast", "raion")]
-    if kind == "P" and regional:
-        # A region's own name beats villages called the same (Буковина, Крим).
-        top_level = "oblast" if any(u.level == "oblast" for u in regional) else "raion"
-        cands = [u for u in regional if u.level == top_level]
+    if kind == "P":
+        cands = named_as.top_regional if cands is named_as.standalone else _top_regional(cands)
     prev = toks[i - 1] if i > 0 else None
     nxt = toks[j] if j < len(toks) else None
-    if kind == "P" and any(k[-1] in RIVERS for k in keys) and (
+    if kind == "P" and named_as.river and (
             (prev is not None and prev.text in _RIVER_CONTEXT)
             or (nxt is not None and nxt.text in ("river", "річка", "река"))):
         return None  # the river, not the city
@@ -296,14 +425,20 @@ def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: 
         marker = MARKERS[prev.text]
     return Mention(first.start, toks[j - 1].end, i, j, key, cands, kind,
                    cap=first.cap, sent_start=first.sent_start and marker is None, marker=marker,
-                   common=any(k in g.common for k in keys), level_word=level, head=toks[j - 1].head)
+                   common=named_as.common, level_word=level, head=toks[j - 1].head)
 
 
 _TOWNS = frozenset({"settlement", "city"})
 _LEVEL_RANK = {"oblast": 0, "city": 0, "raion": 1, "city_district": 1, "hromada": 2}
 _ADJECTIVE_END = re.compile(r"(?:ськ|цьк|зьк|ск|цк)(?:ий|а|е|ого|ому|ій|у|ою|ої|им|ім|ая|ое|ой|ую|ої)$")
-# Russian text: letters Ukrainian lacks, or words it never uses.
-RUSSIAN = re.compile(r"[ыэъЫЭЪ]| (?:и|что|как|поселок|поселке|области|района|город|обстрел\w*|сообщ\w*)\b")
+# Russian text: letters Ukrainian lacks, or words it never uses. Two scans: each then starts
+# from a letter or a space, where one alternation of both is tried at every position.
+_RU_LETTERS = re.compile(r"[ыэъЫЭЪ]")
+_RU_WORDS = re.compile(r" (?:и|что|как|поселок|поселке|области|района|город|обстрел\w*|сообщ\w*)\b")
+
+
+def is_russian(text: str) -> bool:
+    return _RU_LETTERS.search(text) is not None or _RU_WORDS.search(text) is not None
 
 
 def russian_mentions(toks: list[Token], covered: set[int], g: Gazetteer) -> list[Mention]:

@@ -7,8 +7,8 @@ KATOTTH code.
 
 from __future__ import annotations
 
+import functools
 import gc
-import gzip
 import hashlib
 import marshal
 import os
@@ -16,7 +16,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from sys import intern
 from typing import Any
@@ -83,26 +82,59 @@ class _Names(dict):  # type: ignore[type-arg]
 
     __slots__ = ("order",)
 
-    def __init__(self, order: list[Unit], items: dict[tuple[str, ...], tuple[int, ...]]) -> None:
+    def __init__(self, order: list[Unit], items: dict[Any, tuple[int, ...]]) -> None:
         super().__init__(items)
         self.order = order
 
-    def __getitem__(self, key: tuple[str, ...]) -> list[tuple[Unit, str]]:
+    def _entries(self, indexes: tuple[int, ...]) -> list[Any]:  # ~index for an adjective name ("A")
+        order = self.order
+        return [(order[k], "P") if k >= 0 else (order[~k], "A") for k in indexes]
+
+    def __getitem__(self, key: Any) -> list[Any]:
         entries = dict.__getitem__(self, key)
-        if type(entries) is tuple:  # unit indexes, ~index for an adjective name ("A")
-            order = self.order
-            entries = [(order[k], "P") if k >= 0 else (order[~k], "A") for k in entries]
+        if type(entries) is tuple:  # unit indexes
+            entries = self._entries(entries)
             dict.__setitem__(self, key, entries)
         return entries
 
-    def get(self, key: tuple[str, ...], default: Any = None) -> Any:
+    def get(self, key: Any, default: Any = None) -> Any:
         return self[key] if key in self else default
 
-    def values(self) -> Iterator[list[tuple[Unit, str]]]:  # type: ignore[override]
+    def values(self) -> Iterator[list[Any]]:  # type: ignore[override]
         return (self[key] for key in self)
 
-    def items(self) -> Iterator[tuple[tuple[str, ...], list[tuple[Unit, str]]]]:  # type: ignore[override]
+    def items(self) -> Iterator[tuple[Any, list[Any]]]:  # type: ignore[override]
         return ((key, self[key]) for key in self)
+
+
+class _RuIndex(_Names):
+    """Skeleton -> settlements, kept as unit indexes the same way."""
+
+    __slots__ = ()
+
+    def _entries(self, indexes: tuple[int, ...]) -> list[Any]:
+        order = self.order
+        return [order[k] for k in indexes]
+
+
+class _Paradigms(list):  # type: ignore[type-arg]
+    """Paradigms (sets of endings) kept as "|"-joined strings until one is asked for: a text
+    asks for a few dozen of the 1,200, and loading them all as sets costs a tenth of a start."""
+
+    def __getitem__(self, pid: Any) -> Any:
+        got = list.__getitem__(self, pid)
+        if type(got) is str:
+            got = frozenset(got.split("|"))
+            list.__setitem__(self, pid, got)
+        return got
+
+    def __iter__(self) -> Iterator[frozenset[str]]:
+        return (self[k] for k in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, list) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 class Gazetteer:
@@ -180,7 +212,6 @@ class Gazetteer:
         self.paradigms = paradigms
         self.stems = stems
         self.max_suffix = max((len(s) for p in paradigms for s in p), default=0)
-        self.lemma_set = {lemma for entries in stems.values() for lemma, _ in entries}
 
     # -- a prebuilt copy ---------------------------------------------------------------------
     # Building the indexes from the TSV files costs most of a short run's start-up; their marshal
@@ -190,27 +221,29 @@ class Gazetteer:
 
     def _state(self) -> tuple[object, ...]:
         index = {u.code: k for k, u in enumerate(self.units.values())}
-        rows = [(u.code, u.category, u.level, u.name_uk, u.name_en, u.oblast, u.parent, u.raion_code,
-                 u.hromada_code, u.lat, u.lon, u.population, u.centre) for u in self.units.values()]
+        # By column: thirteen tuples load faster than 31,000 rows of thirteen.
+        rows = tuple(zip(*((u.code, u.category, u.level, u.name_uk, u.name_en, u.oblast, u.parent, u.raion_code,
+                            u.hromada_code, u.lat, u.lon, u.population, u.centre) for u in self.units.values())))
         names = {key: tuple(index[u.code] if kind == "P" else ~index[u.code] for u, kind in self.names[key])
                  for key in self.names}
         ru = {key: tuple(index[u.code] for u in entries) for key, entries in self.ru_index().items()}
-        return (rows, names, self.prefixes, self.centre_of, self.paradigms, self.stems, self.common,
-                self.lemma_set, self.max_suffix, ru)
+        paradigms = tuple("|".join(sorted(p)) for p in self.paradigms)
+        return (rows, names, self.prefixes, self.centre_of, paradigms, self.stems, self.common,
+                self.max_suffix, ru)
 
     @classmethod
     def _from_state(cls, state: tuple[Any, ...]) -> Gazetteer:
-        rows, names, prefixes, centre_of, paradigms, stems, common, lemma_set, max_suffix, ru = state
+        rows, names, prefixes, centre_of, paradigms, stems, common, max_suffix, ru = state
         g = cls.__new__(cls)
         g._empty()
-        order = [Unit(*row) for row in rows]
+        order = list(map(Unit, *rows))
         g.units = {u.code: u for u in order}
         for u in order:
             g._file(u.level, u.oblast, u)
         g.names = _Names(order, names)
-        g.prefixes, g.centre_of, g.paradigms, g.stems = prefixes, centre_of, paradigms, stems
-        g.common, g.lemma_set, g.max_suffix = common, lemma_set, max_suffix
-        g._ru_index = {key: [order[k] for k in entries] for key, entries in ru.items()}
+        g.prefixes, g.centre_of, g.paradigms, g.stems = prefixes, centre_of, _Paradigms(paradigms), stems
+        g.common, g.max_suffix = common, max_suffix
+        g._ru_index = _RuIndex(order, ru)
         return g
 
     # -- lookup -----------------------------------------------------------------------------
@@ -227,6 +260,11 @@ class Gazetteer:
                     if suffix in self.paradigms[pid] and lemma not in out:
                         out.append(lemma)
         return tuple(out)
+
+    @functools.cached_property
+    def lemma_set(self) -> set[str]:
+        """Every name word: made on first use (pymorphy3's fallback), not loaded with the rest."""
+        return {lemma for entries in self.stems.values() for lemma, _ in entries}
 
     def ru_index(self) -> dict[str, list[Unit]]:
         """Settlements by the consonant skeleton of their Ukrainian name (`ru_skeleton`), built on
@@ -288,15 +326,22 @@ _instance: Gazetteer | None = None
 
 _SOURCES = ("gazetteer.tsv.gz", "lexicon.tsv.gz")
 # Bump when `Gazetteer._state` changes shape.
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 4
 
 
 def _read(name: str) -> list[str]:
+    import gzip  # here: only a build reads the TSV files
+
     return gzip.decompress(_data(name)).decode("utf-8").splitlines()
 
 
 def _data(name: str) -> bytes:
-    return resources.files("analysis").joinpath("data", name).read_bytes()
+    # Beside this module, not through importlib.resources: importing that (with tempfile, shutil,
+    # random, bz2, lzma) cost more than the read, and nothing else the analyser runs needs it.
+    return (_DATA / name).read_bytes()
+
+
+_DATA = Path(__file__).resolve().parent / "data"
 
 
 def build_gazetteer() -> Gazetteer:

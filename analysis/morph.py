@@ -16,7 +16,9 @@ __all__ = ["morph", "parse", "norm"]
 def morph() -> pymorphy3.MorphAnalyzer:
     """pymorphy3 with the Ukrainian dictionaries; loading takes a fraction of a second, so only
     the code paths that need it (rare tokens, number-less casualty clauses, search) pay."""
-    return pymorphy3.MorphAnalyzer(lang="uk")
+    import pymorphy3_dicts_uk  # its path given: finding it by entry points costs half the load
+
+    return pymorphy3.MorphAnalyzer(path=pymorphy3_dicts_uk.get_path(), lang="uk")
 
 
 def parse(word: str) -> list[pymorphy3.analyzer.Parse]:

@@ -54,10 +54,10 @@ from analysis._lexicon import (
     words,
 )
 from analysis._match import (
-    RUSSIAN,
     Mention,
     Token,
     find_mentions,
+    is_russian,
     lemmas,
     russian_candidates,
 )
@@ -93,8 +93,8 @@ def find_places(text: str, channel: str | None = None, oblast_hint: str | None =
         mentions = kept  # a place named only in a role is still better than nothing
     for m in mentions:
         if m.marker:
-            kept = [u for u in m.candidates if u.category in m.marker]
-            if not kept and RUSSIAN.search(text):  # "с. Рубежное" is a village, not the Luhansk city
+            kept = _pool(m.candidates).marked(m.marker)
+            if not kept and is_russian(text):  # "с. Рубежное" is a village, not the Luhansk city
                 kept = [u for u in russian_candidates(toks, m.first, m.last, g) if u.category in m.marker]
                 if kept:
                     m.kind = "R"
@@ -102,18 +102,22 @@ def find_places(text: str, channel: str | None = None, oblast_hint: str | None =
     ctx_oblasts, ctx_units = _context([m for m in mentions if m.kind != "R"])
     named = {m.candidates[0].oblast for m in mentions if len(m.candidates) == 1 and m.candidates[0].level == "oblast"}
     mentions = [m for m in mentions if m.kind != "R" or _russian_backed(m, ctx_oblasts, ctx_units, hint)]
-    if any(t.text in CAPITAL_WORDS for t in toks):
+    words = set(map(_TEXT, toks))
+    if not words.isdisjoint(CAPITAL_WORDS):
         ctx_units.add(g.oblast_unit("UA-30").code)
     # Two passes: what the first pass settles (Києва -> Kyiv by population) is context for the
     # rest (Шевченківський район Києва).
-    first = [_decide(m, g, ctx_oblasts, ctx_units, hint, named) for m in mentions]
-    for m, u in zip(mentions, first):
+    answers = [_decide(m, g, ctx_oblasts, ctx_units, hint, named) for m in mentions]
+    settled = False
+    for m, u in zip(mentions, answers):
         if u is not None and len(m.candidates) > 1:
             ctx_oblasts.setdefault(u.oblast, []).append(m.start)
             ctx_units.add(u.code)
+            settled = True
+    if settled:  # else the context is what the first pass had, and so is every answer
+        answers = [_decide(m, g, ctx_oblasts, ctx_units, hint, named) for m in mentions]
     decided: list[tuple[int, Unit]] = []
-    for m in mentions:
-        u = _decide(m, g, ctx_oblasts, ctx_units, hint, named)
+    for m, u in zip(mentions, answers):
         if u is None:
             continue
         prev = toks[m.first - 1].text if m.first else ""
@@ -122,14 +126,26 @@ def find_places(text: str, channel: str | None = None, oblast_hint: str | None =
             # "під Києвом" is around the city; "на Запоріжжі" is the region, "у Запоріжжі" the city.
             u = g.oblast_unit("UA-32" if u.oblast == "UA-30" else u.oblast)
         decided.append((m.first, u))
-    decided.extend(_raion_centres(toks, decided, g))
+    if not words.isdisjoint(CENTRE_WORDS):
+        decided.extend(_raion_centres(toks, decided, g))
     places: list[Place] = []
     seen: set[str] = set()
     for _, u in sorted(decided, key=lambda e: e[0]):
         if u.code not in seen:
             seen.add(u.code)
-            places.append(Place(u.code, u.title, u.level, u.oblast))
+            places.append(_place(u))
     return places
+
+
+def _place(u: Unit) -> Place:
+    """The unit's `Place`, one per unit: it is frozen, and making one costs more than finding it."""
+    got = _PLACES.get(u.code)
+    if got is None:
+        got = _PLACES[u.code] = Place(u.code, u.title, u.level, u.oblast)
+    return got
+
+
+_PLACES: dict[str, Place] = {}  # at most one per gazetteer unit
 
 
 @functools.lru_cache(maxsize=1)
@@ -272,8 +288,12 @@ def _sentence_start(toks: list[Token], i: int) -> int:
 
 
 def _sentence_end(text: str, pos: int) -> int:
-    ends = [e for e in (text.find(c, pos) for c in ".!?\n") if e >= 0]
-    return min(ends) if ends else len(text)
+    end = len(text)
+    for c in ".!?\n":
+        found = text.find(c, pos, end)  # no further than the nearest end found so far
+        if found >= 0:
+            end = found
+    return end
 
 
 def _dateline(text: str, m: Mention) -> bool:
@@ -307,16 +327,23 @@ def _context(mentions: list[Mention]) -> tuple[dict[str, list[int]], set[str]]:
     return oblasts, units
 
 
+_TEXT = operator.itemgetter(0)  # a Token's text
 _POPULATION = operator.attrgetter("population")  # a namesake list runs to hundreds of villages
 
 
 def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_units: set[str],
             hint: str | None, named: set[str]) -> Unit | None:
     cands = m.candidates
-    others = {k: [p for p in v if p != m.start] for k, v in ctx_oblasts.items()}
-    others = {k: v for k, v in others.items() if v}
-    if len(cands) == 1:
-        u = cands[0]
+    single = cands[0] if len(cands) == 1 else None
+    if single is not None and not (single.level == "city_district" or (
+            m.kind == "P" and single.level == "settlement" and single.population < 2_000 and not m.marker)) and (
+            not m.common or m.kind == "A" or m.marker):
+        others: dict[str, list[int]] = {}  # none of the questions below asks about other oblasts
+    else:
+        others = {k: [p for p in v if p != m.start] for k, v in ctx_oblasts.items()}
+        others = {k: v for k, v in others.items() if v}
+    if single is not None:
+        u = single
         if m.kind == "A" and u.level == "hromada" and named and u.oblast not in named and u.oblast != hint:
             return None  # a hromada outside every oblast the text names is a misspelt namesake
         if (u.level == "city_district" and others and u.oblast not in others and u.oblast != "UA-30"
@@ -335,39 +362,36 @@ def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_uni
             return u
         return None
 
-    if m.common and m.sent_start and not m.marker and max(map(_POPULATION, cands)) < COMMON_CITY and not any(
-            u.raion_code in ctx_units or u.hromada_code in ctx_units for u in cands):
+    pool = _pool(cands)
+    top = pool.top
+    if m.common and m.sent_start and not m.marker and top.population < COMMON_CITY and ctx_units.isdisjoint(pool.areas):
         return None  # "Мирні жителі не постраждали": a word opening a sentence, not Мирне
-    districts = [u for u in cands if u.level == "city_district" and u.parent in ctx_units]
+    districts = [u for u in pool.districts if u.parent in ctx_units]
     if districts:
         return districts[0]
-    if m.level_word == "raion":
-        raions = [u for u in cands if u.level == "raion"]
-        if raions:  # raion names are unique; a namesake city district needs its city named
-            return raions[0]
-    top = max(cands, key=_POPULATION)
-    subset = [u for u in cands if (u.raion_code in ctx_units or u.hromada_code in ctx_units)]
+    if m.level_word == "raion" and pool.raions:
+        return pool.raions[0]  # raion names are unique; a namesake city district needs its city named
+    subset = pool.within(ctx_units)
+    placed = bool(subset)  # by the raion or hromada the text names
     if not subset and others:
-        in_text = [u for u in cands if u.oblast in others]
+        # In the candidates' order: on a tie the first candidate's oblast wins, whatever the
+        # process's hash seed (a set's order made results differ from run to run).
+        in_text = [iso for iso in pool.oblasts if iso in others]
         if in_text:
-            # dict.fromkeys, not a set: on a tie the first candidate's oblast wins, whatever the
-            # process's hash seed (a set's order made results differ from run to run).
-            nearest = min(dict.fromkeys(u.oblast for u in in_text),
-                          key=lambda iso: min(abs(p - m.start) for p in others[iso]))
-            subset = [u for u in in_text if u.oblast == nearest]
+            nearest = min(in_text, key=lambda iso: min(abs(p - m.start) for p in others[iso]))
+            subset = pool.oblasts[nearest]
     if not subset and hint:
-        subset = [u for u in cands if u.oblast == hint]
+        subset = pool.oblasts.get(hint, [])
     if subset:
         best = max(subset, key=_POPULATION)
         # A million-city beats a hamlet in the hinted oblast: "Київ" in a Mykolaiv post is Kyiv.
         if top is not best and top.population >= BIG_CITY and top.population >= 50 * max(best.population, 1):
             return top
         rest = [u.population for u in subset if u is not best]
-        if rest and not m.marker and best.population < BIG_CITY and best.population * 2 < 5 * max(rest) and not any(
-                u.raion_code in ctx_units or u.hromada_code in ctx_units for u in subset):
+        if rest and not m.marker and best.population < BIG_CITY and best.population * 2 < 5 * max(rest) and not placed:
             return None  # namesakes in the oblast the text names, nothing tells them apart
         return best
-    ranked = sorted(cands, key=_POPULATION, reverse=True)
+    ranked = pool.ranked
     second = ranked[1].population
     only_city = top.category in "MK" and not any(u.category in "MK" for u in ranked[1:])
     if top.population >= DOMINANT_MIN and (top.population >= DOMINANT_RATIO * max(second, 1)
@@ -375,10 +399,62 @@ def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_uni
         if m.common and (top.population < COMMON_CITY or (m.sent_start and top.population < BIG_CITY)):
             return None
         return top
-    if len({u.oblast for u in cands}) == 1 and not m.common and (
+    if len(pool.oblasts) == 1 and not m.common and (
             top.population >= DOMINANT_MIN or m.marker or top.oblast in others or top.oblast == hint):
         return top  # the oblast is certain even if the village is not
     return None
+
+
+class _Pool:
+    """What `_decide` asks of a list of namesakes, indexed once per list: a common name has
+    hundreds of them ("Іванівка", "Степове"), and a text names only a few areas to look up."""
+
+    __slots__ = ("_marked", "areas", "cands", "districts", "oblasts", "raions", "ranked", "top")
+
+    def __init__(self, cands: list[Unit]) -> None:
+        self.cands = cands
+        self.ranked = sorted(cands, key=_POPULATION, reverse=True)
+        self.top = self.ranked[0]  # the first of the most populous, as max() would give
+        self.areas: dict[str, list[int]] = {}  # raion or hromada code -> candidate indexes
+        self.oblasts: dict[str, list[Unit]] = {}  # in the order the candidates first name them
+        for k, u in enumerate(cands):
+            if u.raion_code:
+                self.areas.setdefault(u.raion_code, []).append(k)
+            if u.hromada_code:
+                self.areas.setdefault(u.hromada_code, []).append(k)
+            self.oblasts.setdefault(u.oblast, []).append(u)
+        self.districts = [u for u in cands if u.level == "city_district"]
+        self.raions = [u for u in cands if u.level == "raion"]
+        self._marked: dict[frozenset[str], list[Unit]] = {}
+
+    def within(self, codes: set[str]) -> list[Unit]:
+        """The candidates in a raion or hromada among `codes`, in their order."""
+        found = [k for code in codes if code in self.areas for k in self.areas[code]]
+        return [self.cands[k] for k in sorted(set(found))]
+
+    def marked(self, marker: frozenset[str]) -> list[Unit]:
+        """The candidates of a category the marker admits ("с." a village)."""
+        got = self._marked.get(marker)
+        if got is None:
+            got = self._marked[marker] = [u for u in self.cands if u.category in marker]
+        return got
+
+
+# Pools by the id of their list, which each holds (so no other list takes the id while it is
+# here); emptied when they hold too many candidates.
+_POOLS: dict[int, _Pool] = {}
+_POOLED = [0]  # candidates in _POOLS
+
+
+def _pool(cands: list[Unit]) -> _Pool:
+    got = _POOLS.get(id(cands))
+    if got is None:
+        if _POOLED[0] > 50_000:
+            _POOLS.clear()
+            _POOLED[0] = 0
+        got = _POOLS[id(cands)] = _Pool(cands)
+        _POOLED[0] += len(cands)
+    return got
 
 
 def channel_oblast(channel: str | None) -> str | None:

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from itertools import accumulate, repeat
 from dataclasses import dataclass
 from typing import Callable
 
@@ -76,7 +77,7 @@ _MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
 # "5 червня", "3–4 June", "June 5", "June 3-4" (the last day of a night counts). Found from the
 # month names (fewer than numbers), on lower-case text: case-insensitive Cyrillic alternations are
 # what makes a scan slow.
-_MONTH_RX = re.compile(rf"(?<!\w)(?:{alternation(sorted(_MONTHS, key=len, reverse=True))})\b")
+_MONTH_RX = re.compile(rf"\b(?:{alternation(sorted(_MONTHS, key=len, reverse=True))})\b")
 _DAY_BEFORE = re.compile(r"(?<![\d.:,])(\d{1,2})(?:\s*[-–—]\s*(\d{1,2}))?(?:-?го)?\s+$")
 _DAY_AFTER = re.compile(r"\.?\s+(\d{1,2})(?:\s*[-–—]\s*(\d{1,2}))?(?:st|nd|rd|th)?(?![\d:.,]?\d)")
 # A sentence ends at . ! ? … followed by space and something that can open a sentence; not after
@@ -236,7 +237,9 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
     low = text.lower()
     if len(low) != len(text):  # a letter whose lower case is longer: keep positions
         low = "".join(c.lower()[0] for c in text)
-    if not (_has(low, _CUE_WORDS) or _BULLET_LINE.search(text) or _DATELINE.search(text)):
+    lines = _line_starts(text)
+    bullets = any(_BULLET_LINE.match(text, k) for k in lines)
+    if not (_has(low, _CUE_WORDS) or bullets or any(_DATELINE.match(text, k) for k in lines)):
         return Scope(text, text, None, frozenset())  # nothing any rule could act on
     spans = sentence_spans(text)
     if len(spans) < 2:
@@ -261,7 +264,7 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
             whole = i == 0 or spans[i - 1][2] != para
     in_block = {i for block in blocks for i in block}
     # Dates matter only to marker blocks, "earlier …" sentences and bullet lists.
-    dates = _dates(low) if blocks or _has(low, _PAST_WORDS) or _BULLET_LINE.search(text) else []
+    dates = _dates(low) if blocks or _has(low, _PAST_WORDS) or bullets else []
 
     where = [pos for pos, _ in dates]  # ascending: bisect keeps the whole pass linear-logarithmic
 
@@ -297,7 +300,8 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
             background.add(i)
     if len(background) == len(spans):
         background.clear()
-    event = _blank(text, low, spans, background)
+    asides = _asides(text, low, lines)
+    event = _blank(text, spans, background, asides)
     if blocks and background:
         event_oblasts = oblasts_of(event) if oblasts_of else set()
         retold = set()
@@ -309,23 +313,23 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
             elif _OTHER_TIME.search(body.lower()) or not named <= event_dates:
                 same = False
             else:  # the places last: finding them costs the most
-                where = oblasts_of(body)
-                same = bool(where) and where <= event_oblasts
+                block_oblasts = oblasts_of(body)  # not `where`: `dated` reads that for the next block
+                same = bool(block_oblasts) and block_oblasts <= event_oblasts
             if same:
                 retold.update(block)
         if retold:
             background -= retold
-            event = _blank(text, low, spans, background)
-    if oblasts_of is not None and _BULLET_LINE.search(text) and _has(low, _ALSO_WORDS):
-        others = _other_places(text, low, spans, background, oblasts_of)
+            event = _blank(text, spans, background, asides)
+    if oblasts_of is not None and bullets and _has(low, _ALSO_WORDS):
+        others = _other_places(text, low, spans, background, asides, oblasts_of)
         if others:
             background |= others
-            event = _blank(text, low, spans, background)
+            event = _blank(text, spans, background, asides)
     return Scope(text, event, tuple(spans), frozenset(background))
 
 
 def _other_places(text: str, low: str, spans: list[tuple[int, int, int]], background: set[int],
-                  oblasts_of: Callable[[str], set[str]]) -> set[int]:
+                  asides: list[tuple[int, int]], oblasts_of: Callable[[str], set[str]]) -> set[int]:
     """Bullet items that say "also" about places of other oblasts only: other news in a list."""
     items: dict[int, list[int]] = {}
     for i, (a, b, para) in enumerate(spans):
@@ -335,16 +339,13 @@ def _other_places(text: str, low: str, spans: list[tuple[int, int, int]], backgr
             if any(_ALSO.search(low, spans[i][0], spans[i][1]) for i in ids)}
     if not also:
         return set()
-    core = oblasts_of(_blank(text, low, spans, background | {i for ids in also.values() for i in ids}))
+    core = oblasts_of(_blank(text, spans, background | {i for ids in also.values() for i in ids}, asides))
     out: set[int] = set()
     for ids in also.values():
         where = oblasts_of(" ".join(text[spans[i][0]:spans[i][1]] for i in ids))
         if where and core and not where & core:
             out.update(ids)
     return out
-
-
-_NOT_NEWLINE = re.compile(r"[^\n]")
 
 
 def _has(low: str, words: tuple[str, ...]) -> bool:
@@ -355,12 +356,21 @@ def _has(low: str, words: tuple[str, ...]) -> bool:
     return False
 
 
-def _blank(text: str, low: str, spans: list[tuple[int, int, int]], background: set[int]) -> str:
-    """`text` with background sentences, "besides X, where …" asides and datelines as spaces."""
-    cuts = [(spans[i][0], spans[i][1]) for i in background]
-    if _has(low, _BESIDES_WORDS):
-        cuts += [m.span() for m in _BESIDES.finditer(low)]
-    cuts += [m.span() for m in _DATELINE.finditer(text)]
+def _line_starts(text: str) -> list[int]:
+    """Where each line starts: the only places a bullet or a dateline (`^` patterns that never
+    cross a line) can match, tried there instead of scanning every character for one."""
+    return list(accumulate((len(line) + 1 for line in text.split("\n")[:-1]), initial=0))
+
+
+def _asides(text: str, low: str, lines: list[int]) -> list[tuple[int, int]]:
+    """Spans of the "besides X, where …" asides and the datelines, blanked whatever the sentences."""
+    cuts = [m.span() for m in _BESIDES.finditer(low)] if _has(low, _BESIDES_WORDS) else []
+    return cuts + [m.span() for m in map(_DATELINE.match, repeat(text), lines) if m]
+
+
+def _blank(text: str, spans: list[tuple[int, int, int]], background: set[int], asides: list[tuple[int, int]]) -> str:
+    """`text` with background sentences and the `asides` (`_asides`) as spaces."""
+    cuts = [(spans[i][0], spans[i][1]) for i in background] + asides
     if not cuts:
         return text
     out: list[str] = []
@@ -370,7 +380,7 @@ def _blank(text: str, low: str, spans: list[tuple[int, int, int]], background: s
             continue
         a = max(a, pos)
         out.append(text[pos:a])
-        out.append(_NOT_NEWLINE.sub(" ", text[a:b]))
+        out.append("\n".join(" " * len(line) for line in text[a:b].split("\n")))  # line breaks kept
         pos = b
     out.append(text[pos:])
     return "".join(out)

@@ -146,3 +146,16 @@ def test_a_bullet_saying_also_about_another_oblast_is_other_news() -> None:
     a = analyze(text)
     assert a.oblasts == ("UA-32",)
     assert a.injured == 2
+
+
+def test_a_second_marker_block_after_one_whose_places_were_compared() -> None:
+    # Two "as reported" blocks on the event's own day: comparing the first one's places once
+    # clobbered the date index the second one is read with (a TypeError, the post lost).
+    text = (
+        "5 червня росіяни вдарили ракетою по Харкову, загинули двоє людей.\n\n"
+        "Нагадаємо, 5 червня у Харкові вже пошкоджено школу.\n\n"
+        "Раніше, 5 червня, у Харкові пошкоджено склад."
+    )
+    a = analyze(text)
+    assert a.oblasts == ("UA-63",)
+    assert a.killed == 2
