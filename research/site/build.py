@@ -10,19 +10,17 @@ runs in a thread, off the event loop.
 from __future__ import annotations
 
 import asyncio
-import csv
 import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from io import StringIO
 from pathlib import Path
 from typing import Any, Protocol
 
 from analysis.gazetteer import get_gazetteer
 from dsns.timezone import KYIV
-from research.commands import csv_row
+from research.commands import csv_line
 from research.events import EVENT_KEYS
 from research.site.model import (
     LANGS,
@@ -292,13 +290,7 @@ class Site:
         ).encode("utf-8"))
 
 
-def _csv_line(cells: Sequence[Any] | None) -> str:
-    out = StringIO()
-    csv.writer(out).writerow(EVENT_KEYS if cells is None else cells)
-    return out.getvalue()
-
-
-_CSV_HEADER = _csv_line(None)
+_CSV_HEADER = csv_line(dict(zip(EVENT_KEYS, EVENT_KEYS)), EVENT_KEYS)
 
 
 def _data_lines(story: StoryView) -> tuple[str | None, str | None]:
@@ -307,7 +299,7 @@ def _data_lines(story: StoryView) -> tuple[str | None, str | None]:
     event = story.event
     if event is None:
         return None, None
-    row = _csv_line(csv_row(event, EVENT_KEYS))
+    row = csv_line(event, EVENT_KEYS)
     if event["latitude"] is None or event["longitude"] is None:
         return row, None
     feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [event["longitude"], event["latitude"]]},
