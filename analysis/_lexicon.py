@@ -452,8 +452,8 @@ def word_start_alternation(options: list[str], before: str = r"\w", *, literal: 
 # one character: positions found in the unified text hold in the original, which the strike and
 # casualty readers rely on. `norm` adds what changes the length. (str.translate with a dict is slow
 # on Cyrillic text; a few str.replace calls are not.)
-SAME_LENGTH_VARIANTS = (("ʼ", "'"), ("’", "'"), ("‘", "'"), ("`", "'"), ("′", "'"), ("´", "'"), ("ʹ", "'"),
-                        ("ё", "е"), ("Ё", "Е"))
+APOSTROPHE_VARIANTS = "ʼ’‘`′´ʹ"
+SAME_LENGTH_VARIANTS = (*((variant, "'") for variant in APOSTROPHE_VARIANTS), ("ё", "е"), ("Ё", "Е"))
 
 
 def unify(text: str) -> str:

@@ -7,9 +7,9 @@ import functools
 
 import pymorphy3
 
-from analysis._lexicon import norm
+from analysis._lexicon import APOSTROPHE_VARIANTS, norm
 
-__all__ = ["morph", "parse", "norm"]
+__all__ = ["morph", "parse", "norm", "APOSTROPHE_VARIANTS"]
 
 
 @functools.lru_cache(maxsize=1)

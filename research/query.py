@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from analysis.gazetteer import get_gazetteer
-from analysis.morph import norm
+from analysis.morph import APOSTROPHE_VARIANTS, norm
 from analysis.morph import parse as morph_parse
 from analysis.places import find_places
 from dsns.errors import UsageError
@@ -141,7 +141,7 @@ class Term:
 _WORD_START = r"\b(?<!\w')"
 _WORD_END = r"(?![^\W_]|'[^\W_])"
 # norm() is too slow for a page of texts (str.translate): the check matches its variants itself.
-_ANY_APOSTROPHE = "['ʼ’‘`′´ʹ]"
+_ANY_APOSTROPHE = f"['{APOSTROPHE_VARIANTS}]"
 
 
 @functools.lru_cache(maxsize=1_000)
