@@ -34,66 +34,83 @@ def normalize(text: str) -> str:
 
 
 class _Cue:
-    """A stem alternation (stems begin a word, may end anywhere) with a pre-check of its heads.
+    """A stem alternation (stems begin a word, may end anywhere), scanned only for the stems whose
+    heads the text holds.
 
-    Most cues are absent from most posts. A stem's literal head must stand at a word start, so
-    its first letters are looked up in the set of the text's word starts (`word_starts`): one set
-    operation for the whole cue instead of a substring scan of the text per stem. A head the set
-    cannot answer for (not opening with a letter, or shorter than a key and ending the stem) is
-    tested as a substring, and a stem with no literal head ("(?:a|b)…") is pre-checked by its
-    guards.
+    Most cues are absent from most posts, and most stems of a present cue are absent too. A stem's
+    literal head must stand at a word start, so its first letters are looked up in the set of the
+    text's word starts (`word_starts`): one set operation for the whole cue, then substring tests
+    of the few heads whose first letters are there. A head the set cannot answer for (not opening
+    with a letter, or shorter than a key and ending the stem) is tested as a substring. The text
+    is then scanned with an alternation of the stems found alone (their order kept, so the first
+    match is the whole alternation's), each written with its look-behind after its head: the
+    regex engine skips in C to the heads, where the whole alternation, with one first letter of
+    twenty, stops at every other word ("вибухотехніки" alone must not cost a scan for twenty
+    kinds of accident). A stem with no literal head ("(?:a|b)…") is pre-checked by its guards,
+    and a text holding one of them is scanned with the whole alternation.
     """
 
-    __slots__ = ("fast", "guards", "heads", "keys", "loose", "rx")
+    __slots__ = ("by_head", "guards", "heads", "keys", "loose", "parts", "rx", "subsets")
 
     def __init__(self, parts: tuple[str, ...], guards: tuple[str, ...] = ()) -> None:
+        self.parts = parts
         # One lookbehind for the whole alternation (one per branch before its first letter is ten
         # times slower).
         self.rx = re.compile("(?<![\\w-])(?:" + "|".join(parts) + ")")
-        # The same alternation with the lookbehind after each stem's first letter: every branch
-        # then opens with a letter, and the regex engine skips in C to the positions holding one
-        # of them instead of trying every branch at every position. A stem opening with a group
-        # cannot be written so: it is left out of `fast`, which serves only texts without any of
-        # `guards` (strings such a stem needs), where the stem could not match anyway.
-        lead = [p for p in parts if _letter_first(p)]
         self.guards = guards
-        assert len(lead) == len(parts) or guards, "a stem opening with a group needs guards"
-        self.fast = re.compile("|".join(f"{p[0]}(?<![\\w-]{p[0]}){p[1:]}" for p in lead)) if lead else None
-        heads = [h for h in map(_head, parts) if h]
-        keys = [_key(h) for h in heads]
-        self.keys = frozenset(k for k in keys if k)
-        self.heads = {k: tuple(h for h, k2 in zip(heads, keys) if k2 == k) for k in self.keys}
-        # A stem with no literal head needs one of `guards`: they stand in for its head.
-        self.loose = tuple(h for h, k in zip(heads, keys) if not k) + (guards if len(heads) < len(parts) else ())
+        heads = [_head(p) for p in parts]
+        assert all(heads) or guards, "a stem opening with a group needs guards"
+        self.by_head: dict[str, tuple[int, ...]] = {}
+        for i, h in enumerate(heads):
+            if h:
+                self.by_head[h] = self.by_head.get(h, ()) + (i,)
+        keys = {h: _key(h) for h in self.by_head}
+        self.keys = frozenset(k for k in keys.values() if k)
+        self.heads = {k: tuple(h for h, k2 in keys.items() if k2 == k) for k in self.keys}
+        self.loose = tuple(h for h, k in keys.items() if not k)
+        self.subsets: dict[frozenset[int], re.Pattern[str]] = {}
 
-    def _absent(self, low: str, starts: set[str] | None) -> bool:
-        if starts is None:
-            starts = word_starts(low)
-        for k in self.keys.intersection(starts):
-            for h in self.heads[k]:
-                if h in low:
-                    return False
-        for h in self.loose:
-            if h in low:
-                return False
-        return True
-
-    def _pick(self, low: str) -> re.Pattern[str] | None:
+    def _regex(self, low: str, starts: set[str] | None) -> re.Pattern[str] | None:
+        """The alternation of the stems that can match in `low`, None when none can."""
         for g in self.guards:
             if g in low:
                 return self.rx
-        return self.fast
+        if starts is None:
+            starts = word_starts(low)
+        found: list[int] = []
+        for k in self.keys.intersection(starts):
+            for h in self.heads[k]:
+                if h in low:
+                    found += self.by_head[h]
+        for h in self.loose:
+            if h in low:
+                found += self.by_head[h]
+        if not found:
+            return None
+        picked = frozenset(found)
+        rx = self.subsets.get(picked)
+        if rx is None:
+            rx = re.compile("|".join(_headed(self.parts[i]) for i in sorted(picked)))
+            if len(self.subsets) < 512:  # (a bound no text has come near; the compiled are kept)
+                self.subsets[picked] = rx
+        return rx
 
     def search(self, low: str, starts: set[str] | None = None) -> re.Match[str] | None:
         """The first match in `low`; `starts` are its `word_starts` when the caller has them."""
-        if self._absent(low, starts):
-            return None
-        rx = self._pick(low)
+        rx = self._regex(low, starts)
         return None if rx is None else rx.search(low)
 
     def finditer(self, low: str, starts: set[str] | None = None) -> Iterator[re.Match[str]]:
-        rx = None if self._absent(low, starts) else self._pick(low)
+        rx = self._regex(low, starts)
         return iter(()) if rx is None else rx.finditer(low)
+
+
+def _headed(part: str) -> str:
+    """`part` with the word-start look-behind after its head, so the head opens the pattern."""
+    head = _head(part)
+    while head and part[len(head):len(head) + 1] in ("+", "*", "?", "{"):
+        head = head[:-1]  # a quantifier may not follow the look-behind
+    return f"{head}(?<![\\w-]{head}){part[len(head):]}" if head else f"(?<![\\w-])(?:{part})"
 
 
 # How many letters of a word start are kept for the pre-check: longer keys rule out more cues,
@@ -132,10 +149,6 @@ def _head(part: str) -> str:
     if i < len(part) and part[i] in "?*{":
         i -= 1  # the last letter is optional
     return part[:i]
-
-
-def _letter_first(part: str) -> bool:
-    return part[0] not in _META and (len(part) < 2 or part[1] not in "?*+{")
 
 
 def _rx(*parts: str, guards: tuple[str, ...] = ()) -> _Cue:
