@@ -26,6 +26,7 @@ only stand where no figure was read.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -462,7 +463,8 @@ def _zeros(s: str, reading: _Reading) -> str:
     if not _ANY_ZERO.search(s):
         return s
     for rx, kind in _ZEROS:
-        for m in rx.finditer(s):  # (empty unless a needle is present)
+        found = rx.finditer(s)  # (empty unless a needle is present)
+        for m in found:
             if kind == "auto":
                 words = m.group()
                 kind_here = "both" if _INJURED_WORD.search(words) else "killed" if _KILLED_WORD.search(words) else None
@@ -470,7 +472,8 @@ def _zeros(s: str, reading: _Reading) -> str:
                 kind_here = kind
             if kind_here:
                 reading.zero.update(_CATS if kind_here == "both" else (kind_here,))
-        s = rx.sub(" ", s)
+        if found:
+            s = rx.rx.sub(" ", s)
     return s
 
 
@@ -565,9 +568,14 @@ def _place(sentence: str, *, anywhere: bool = False) -> str | None:
 
 # ---- reading one sentence -------------------------------------------------------------------------------
 
+def _continues(low: str, reading: _Reading) -> bool:
+    """Whether a sentence opens with "Серед них…" after a figure: it goes on with that figure."""
+    return reading.last is not None and bool(_AMONG_START.match(low.lstrip(" \t\"«“„(-–—•*")))
+
+
 def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None:
     """Read `sentence` (`low`: the same, normalised) into `reading`."""
-    among = reading.last is not None and bool(_AMONG_START.match(low.lstrip(" \t\"«“„(-–—•*")))
+    among = _continues(low, reading)
     if not (among or _GATE.search(low)):
         return
     low = _NO_INFO.sub(" ", low)
@@ -744,6 +752,8 @@ def _contains(have: Counter[int], ages: tuple[int, ...]) -> bool:
 def _group_value(figures: list[_Figure]) -> int:
     """One place's figures: repeats are one figure; people told apart by age are added."""
     plain = max((f.value for f in figures if not f.ages), default=0)
+    if all(not f.ages for f in figures):
+        return plain  # (no one told apart by age: no counting of ages)
     seen: Counter[int] = Counter()
     described = 0
     for f in figures:
@@ -776,12 +786,19 @@ def extract_casualties(text: str) -> Casualties:
     None where the text says nothing, 0 where it says nobody was hurt.
     """
     low = _PRIVATE.sub(" ", normalize(text))
-    if not _GATE.search(low):
+    gates = [m.start() for m in _GATE.finditer(low)]
+    if not gates:
         return Casualties()  # most posts about fires, alerts and advice: nothing to read
     # Lower-casing keeps offsets for nearly every text; where it does not, each sentence is redone.
     same = len(low) == len(text)
     reading = _Reading()
     for idx, (a, b) in enumerate(_sentences(text)):
+        if same:
+            # A sentence without a gate word is read only when it continues a figure (the gate
+            # words are letters, so the text's matches are the sentences' own).
+            k = bisect_left(gates, a)
+            if not (k < len(gates) and gates[k] < b or _continues(low[a:b], reading)):
+                continue
         if a < b and not text[a:b].isspace():
             _read_sentence(idx, text[a:b], low[a:b] if same else _PRIVATE.sub(" ", normalize(text[a:b])), reading)
     killed, injured = _decide(reading.figures["killed"]), _decide(reading.figures["injured"])
