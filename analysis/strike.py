@@ -259,8 +259,17 @@ _STRONG = (
 )
 
 
+# Every match of each `_STRONG` pattern holds one of its words: a text without them is not scanned.
+_STRONG_WORDS = (
+    ("внаслідок", "унаслідок", "через", "після", "в результат", "вследствие", "после", "following", "наслідк",
+     "масован", "массированн", "massive attack", "під ударом", "под ударом", "russia"),
+    ("удар", "вдари", "targeted", "strike", "attack"),
+    ("удар",),
+)
+
+
 def _strong(s: str) -> bool:
-    return any(rx.search(s) for rx in _STRONG)
+    return any(_has(s, words) and rx.search(s) for rx, words in zip(_STRONG, _STRONG_WORDS))
 
 
 # Ukrainian forces as the attacker, Russian places as the target, occupation officials as the voice.
