@@ -34,23 +34,22 @@ def normalize(text: str) -> str:
 
 
 class _Cue:
-    """A stem alternation (stems begin a word, may end anywhere), scanned only for the stems whose
+    """A stem alternation (stems begin a word, may end anywhere), tried only with the stems whose
     heads the text holds.
 
     Most cues are absent from most posts, and most stems of a present cue are absent too. A stem's
     literal head must stand at a word start, so its first letters are looked up in the set of the
     text's word starts (`word_starts`): one set operation for the whole cue, then substring tests
     of the few heads whose first letters are there. A head the set cannot answer for (not opening
-    with a letter, or shorter than a key and ending the stem) is tested as a substring. The text
-    is then scanned with an alternation of the stems found alone (their order kept, so the first
-    match is the whole alternation's), each written with its look-behind after its head: the
-    regex engine skips in C to the heads, where the whole alternation, with one first letter of
-    twenty, stops at every other word ("вибухотехніки" alone must not cost a scan for twenty
-    kinds of accident). A stem with no literal head ("(?:a|b)…") is pre-checked by its guards,
-    and a text holding one of them is scanned with the whole alternation.
+    with a letter, or shorter than a key and ending the stem) is tested as a substring. The stems
+    found are then tried written with their look-behind after their head, so the regex engine
+    skips in C to the heads, where the whole alternation, with one first letter of twenty, stops
+    at every other word ("вибухотехніки" alone must not cost a scan for twenty kinds of
+    accident). A stem with no literal head ("(?:a|b)…") is pre-checked by its guards, and a text
+    holding one of them is scanned with the whole alternation.
     """
 
-    __slots__ = ("by_head", "guards", "heads", "keys", "loose", "parts", "rx", "subsets")
+    __slots__ = ("by_head", "guards", "heads", "keys", "loose", "parts", "rx", "stems", "subsets")
 
     def __init__(self, parts: tuple[str, ...], guards: tuple[str, ...] = ()) -> None:
         self.parts = parts
@@ -68,13 +67,15 @@ class _Cue:
         self.keys = frozenset(k for k in keys.values() if k)
         self.heads = {k: tuple(h for h, k2 in keys.items() if k2 == k) for k in self.keys}
         self.loose = tuple(h for h, k in keys.items() if not k)
+        # Compiled when first needed (compiling them all would slow the start-up).
         self.subsets: dict[frozenset[int], re.Pattern[str]] = {}
+        self.stems: dict[int, re.Pattern[str]] = {}
 
-    def _regex(self, low: str, starts: set[str] | None) -> re.Pattern[str] | None:
-        """The alternation of the stems that can match in `low`, None when none can."""
+    def _stems(self, low: str, starts: set[str] | None) -> list[int] | None:
+        """The stems that can match in `low`; None when a guard is there (any stem can)."""
         for g in self.guards:
             if g in low:
-                return self.rx
+                return None
         if starts is None:
             starts = word_starts(low)
         found: list[int] = []
@@ -85,24 +86,40 @@ class _Cue:
         for h in self.loose:
             if h in low:
                 found += self.by_head[h]
-        if not found:
-            return None
-        picked = frozenset(found)
+        return found
+
+    def found_in(self, low: str, starts: set[str] | None = None) -> bool:
+        """Whether the cue matches in `low`; `starts` are its `word_starts` when the caller has them.
+
+        The stems that can are tried one by one: each alone opens with its head, which the engine
+        finds in C as it finds a substring, and the first stem that matches answers.
+        """
+        stems = self._stems(low, starts)
+        if stems is None:
+            return self.rx.search(low) is not None
+        for i in stems:
+            rx = self.stems.get(i)
+            if rx is None:
+                rx = self.stems[i] = re.compile(_headed(self.parts[i]))
+            if rx.search(low):
+                return True
+        return False
+
+    def finditer(self, low: str, starts: set[str] | None = None) -> Iterator[re.Match[str]]:
+        """The matches in `low`, scanned with the alternation of the stems that can match alone
+        (their order kept, so the matches are the whole alternation's)."""
+        stems = self._stems(low, starts)
+        if stems is None:
+            return self.rx.finditer(low)
+        if not stems:
+            return iter(())
+        picked = frozenset(stems)
         rx = self.subsets.get(picked)
         if rx is None:
             rx = re.compile("|".join(_headed(self.parts[i]) for i in sorted(picked)))
             if len(self.subsets) < 512:  # (a bound no text has come near; the compiled are kept)
                 self.subsets[picked] = rx
-        return rx
-
-    def search(self, low: str, starts: set[str] | None = None) -> re.Match[str] | None:
-        """The first match in `low`; `starts` are its `word_starts` when the caller has them."""
-        rx = self._regex(low, starts)
-        return None if rx is None else rx.search(low)
-
-    def finditer(self, low: str, starts: set[str] | None = None) -> Iterator[re.Match[str]]:
-        rx = self._regex(low, starts)
-        return iter(()) if rx is None else rx.finditer(low)
+        return rx.finditer(low)
 
 
 def _headed(part: str) -> str:
@@ -452,34 +469,34 @@ def classify(text: str) -> StrikeReading:
     if _has(told, _NEGATION_WORDS) and any(rx.search(told) for rx in _NO_DAMAGE_PARTS):
         told = _NO_HARM.sub(_spaces, _NO_DAMAGE.sub(_spaces, told))
     told_starts = word_starts(told)
-    if not _HIT.search(told, told_starts):
+    if not _HIT.found_in(told, told_starts):
         return StrikeReading(is_strike=False)  # no consequence: the weapons need not be read
     # Blanking can cut a word, so a blanked text has word starts of its own.
     starts = told_starts if told is low else word_starts(low)
-    attack = bool(_ATTACK.search(told, told_starts))
+    attack = _ATTACK.found_in(told, told_starts)
     strong = _strong(told)
     fpv = _has(low, _FPV_WORDS) and bool(_FPV.search(low))
     rest = _FPV.sub(_spaces, low) if fpv else low
     rest_starts = starts if rest is low else word_starts(rest)
-    weapons = {name for name, rx in _WEAPONS.items() if rx.search(rest, rest_starts)}
+    weapons = {name for name, rx in _WEAPONS.items() if rx.found_in(rest, rest_starts)}
     if fpv:
         weapons.add("fpv")
-    if "artillery" not in weapons and "mlrs" not in weapons and _SHELLS.search(rest, rest_starts):
+    if "artillery" not in weapons and "mlrs" not in weapons and _SHELLS.found_in(rest, rest_starts):
         weapons.add("artillery")
     if "drone" in weapons and not _drones_used(text, rest, rest_starts, fpv):
         weapons.discard("drone")
     if not (attack or weapons or strong):
         return StrikeReading(is_strike=False)
     score = 1.0 + (1.5 if weapons else 0.0) + (1.0 if attack else 0.0) + (1.5 if strong else 0.0)
-    if _ENEMY.search(low, starts):
+    if _ENEMY.found_in(low, starts):
         score += 1.0
     if denied:
         score -= 3.0
     if _has(low, _UKR_ATTACKER_WORDS) and _UKR_ATTACKER.search(low):
         score -= 4.0
-    if _OCCUPATION_VOICE.search(low, starts):
+    if _OCCUPATION_VOICE.found_in(low, starts):
         score -= 3.0
-    if _RUSSIA_PLACE.search(low, starts):
+    if _RUSSIA_PLACE.found_in(low, starts):
         score -= 2.0
     if score < _THRESHOLD:
         return StrikeReading(is_strike=False)  # negative cues could only lower it further
@@ -503,7 +520,7 @@ def _negative_cues(low: str, starts: set[str], margin: float) -> list[tuple[_Cue
     for k, (rx, weight) in enumerate(_NEGATIVE):
         if found + _NEGATIVE_LEFT[k] <= margin:
             return []
-        if rx.search(low, starts):
+        if rx.found_in(low, starts):
             cues.append((rx, weight))
             found += weight
     return cues if found > margin else []
@@ -532,7 +549,7 @@ def _drones_used(text: str, rest: str, rest_starts: set[str], fpv: bool) -> bool
     if fpv:
         # Bare drones in sentences of the attack ("одного з дронів влучив"), not of advice.
         bare = [m for m in found if _BARE_DRONE.fullmatch(m.group(0))]
-        told = [m for m in bare if _ATTACK.search(s := sentence(m)) or _HIT.search(s)]
+        told = [m for m in bare if _ATTACK.found_in(s := sentence(m)) or _HIT.found_in(s)]
         if len(found) == len(bare) and len(told) <= 1:
             return False
     return bool(found)
@@ -553,9 +570,9 @@ def _lead(text: str, told: str) -> tuple[int, bool]:
     if not spans:
         return len(told), False
     lead = told[:spans[min(2, len(spans) - 1)][1]]
-    pair = bool(_HIT.search(lead)) and bool(_ATTACK.search(lead) or _strong(lead)
+    pair = _HIT.found_in(lead) and bool(_ATTACK.found_in(lead) or _strong(lead)
                                             or (_has(lead, _FPV_WORDS) and _FPV.search(lead))
-                                            or any(rx.search(lead) for rx in _WEAPONS.values()))
+                                            or any(rx.found_in(lead) for rx in _WEAPONS.values()))
     return spans[0][1], pair
 
 
