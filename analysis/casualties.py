@@ -88,12 +88,15 @@ _AMONG = (
 _AMONG_SPLIT = re.compile(rf"\s(?={_AMONG})")
 _AMONG_START = re.compile(rf"^[\s—–-]*{_AMONG}")
 # "троє з них", "two of them", "один із загиблих": a part of a figure already given.
+# "з", "of" at a word start (the look-behind after the first letter: a segment is scanned in C for
+# the letters that can open a match).
+_OF = word_start_alternation(["з", "із", "зі", "из", "of"])
 _PART_OF = re.compile(
-    r"(?<!\w)(?:з|із|зі|из|of)\s+(?:них|них|них|яких|которых|them|whom|загиблих|поранених|постраждалих|погибших|"
+    rf"(?:{_OF})\s+(?:них|них|них|яких|которых|them|whom|загиблих|поранених|постраждалих|погибших|"
     r"раненых|пострадавших|the (?:dead|injured|wounded|victims))\b"
 )
 _PART_OF_HURT = re.compile(
-    r"(?<!\w)(?:з|із|зі|из|of)\s+(?:них|яких|которых|them|whom|поранених|постраждалих|раненых|пострадавших|"
+    rf"(?:{_OF})\s+(?:них|яких|которых|them|whom|поранених|постраждалих|раненых|пострадавших|"
     r"the (?:injured|wounded))\b"
 )
 # A word is its letters and apostrophes, read as runs ("[^\W\d_]+(?:'+…)*", not one alternation
@@ -125,7 +128,8 @@ _INJURED = re.compile(word_start_alternation([
     r"taken to (?:a |the )?hospital", r"admitted to (?:a |the )?hospital", r"rushed to (?:a |the )?hospital",
 ], literal=False))
 # Being taken to hospital after being hurt: in the sentence that gave the injured, only a part of them.
-_HOSPITAL = re.compile(r"(?<!\w)(?:госпіталіз|шпиталіз|ушпитал|госпитализ|hospitali|доставлен|taken|admitted)")
+_HOSPITAL = re.compile(word_start_alternation(
+    ["госпіталіз", "шпиталіз", "ушпитал", "госпитализ", "hospitali", "доставлен", "taken", "admitted"]))
 # People who were saved or moved are not casualties, and a segment about them is skipped.
 # ("спасатели" are rescuers, who can be hurt themselves.)
 _EXCLUDED = _Cue(
