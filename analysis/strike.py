@@ -39,7 +39,7 @@ class _Cue:
 
     Most cues are absent from most posts, and most stems of a present cue are absent too. A stem's
     literal head must stand at a word start, so its first letters are looked up in the set of the
-    text's word starts (`word_starts`): one set operation for the whole cue, then substring tests
+    text's word starts (`_word_starts`): one set operation for the whole cue, then substring tests
     of the few heads whose first letters are there. A head the set cannot answer for (not opening
     with a letter, or shorter than a key and ending the stem) is tested as a substring. The stems
     found are then tried written with their look-behind after their head, so the regex engine
@@ -77,7 +77,7 @@ class _Cue:
             if g in low:
                 return None
         if starts is None:
-            starts = word_starts(low)
+            starts = _word_starts(low)
         found: list[int] = []
         for k in self.keys.intersection(starts):
             for h in self.heads[k]:
@@ -89,7 +89,7 @@ class _Cue:
         return found
 
     def found_in(self, low: str, starts: set[str] | None = None) -> bool:
-        """Whether the cue matches in `low`; `starts` are its `word_starts` when the caller has them.
+        """Whether the cue matches in `low`; `starts` are its `_word_starts` when the caller has them.
 
         The stems that can are tried one by one: each alone opens with its head, which the engine
         finds in C as it finds a substring, and the first stem that matches answers.
@@ -139,7 +139,7 @@ _KEY_LEN = 3
 _WORD_START = re.compile(rf"(\w{{1,{_KEY_LEN}}})\w*")
 
 
-def word_starts(low: str) -> set[str]:
+def _word_starts(low: str) -> set[str]:
     """The first `_KEY_LEN` letters of every word of `low` (the whole word when shorter)."""
     return set(_WORD_START.findall(low))
 
@@ -468,16 +468,16 @@ def classify(text: str) -> StrikeReading:
             told = _NOT_A_HIT.sub(_spaces, told)
     if _has(told, _NEGATION_WORDS) and any(rx.search(told) for rx in _NO_DAMAGE_PARTS):
         told = _NO_HARM.sub(_spaces, _NO_DAMAGE.sub(_spaces, told))
-    told_starts = word_starts(told)
+    told_starts = _word_starts(told)
     if not _HIT.found_in(told, told_starts):
         return StrikeReading(is_strike=False)  # no consequence: the weapons need not be read
     # Blanking can cut a word, so a blanked text has word starts of its own.
-    starts = told_starts if told is low else word_starts(low)
+    starts = told_starts if told is low else _word_starts(low)
     attack = _ATTACK.found_in(told, told_starts)
     strong = _strong(told)
     fpv = _has(low, _FPV_WORDS) and bool(_FPV.search(low))
     rest = _FPV.sub(_spaces, low) if fpv else low
-    rest_starts = starts if rest is low else word_starts(rest)
+    rest_starts = starts if rest is low else _word_starts(rest)
     weapons = {name for name, rx in _WEAPONS.items() if rx.found_in(rest, rest_starts)}
     if fpv:
         weapons.add("fpv")
