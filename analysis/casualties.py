@@ -54,10 +54,11 @@ class _Cue:
     """A pattern tried only where one of its literal needles occurs: most sentences have none, and
     a substring test is far cheaper than a scan with a look-behind at every position."""
 
-    __slots__ = ("needles", "rx")
+    __slots__ = ("needles", "rx", "words")
 
     def __init__(self, pattern: str, needles: tuple[str, ...]) -> None:
         self.rx = re.compile(pattern)
+        self.words = needles
         self.needles = re.compile("|".join(map(re.escape, needles)))
 
     def present(self, s: str) -> bool:
@@ -187,6 +188,8 @@ _IDIOMS: tuple[tuple[_Cue, str], ...] = (
     # Clock times and numeric dates are never counts ("станом на 14:00", "18.10.2024").
     (_Cue(r"\d{1,2}[:.]\d{2}(?:[:.]\d{2,4})?", (":", ".")), " "),
 )
+# The needles of every idiom: most sentences hold none, and are spared a test per idiom.
+_ANY_IDIOM = re.compile("|".join(re.escape(w) for cue, _ in _IDIOMS for w in cue.words))
 _LIST_SEP = r"(?:\s*,\s*|\s+(?:і|й|та|и|and)\s+)"
 # Ages given as a list: "aged 45, 62 and 70", "жінки 45, 62 та 70 років", "которым 54 и 50 лет".
 _AGE_LIST = re.compile(
@@ -583,8 +586,9 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
     if not (among or _GATE.search(low)):
         return
     low = _NO_INFO.sub(" ", low)
-    for rx, repl in _IDIOMS:
-        low = rx.sub(repl, low)
+    if _ANY_IDIOM.search(low):
+        for rx, repl in _IDIOMS:
+            low = rx.sub(repl, low)
     low = _zeros(low, reading)
     if not (among or _KILLED.search(low) or _INJURED.search(low)):
         return
