@@ -357,6 +357,8 @@ _ONLY_HEARD = re.compile(
 )
 # The words every match of `_ONLY_HEARD`, and of `_NOT_A_HIT`, holds: the scans are skipped without them.
 _ONLY_HEARD_WORDS = ("вибух", "взрыв", "explosion")
+# ...and the hearing every match of `_ONLY_HEARD` holds too ("вибухотехніки" alone is no sound).
+_HEARD_VERBS = ("чути", "лунал", "лунають", "звук", "heard", "слышн", "прогремел", "раздал", "раздавал")
 _NOT_A_HIT_WORDS = ("destroyed", "downed", "intercepted", "shot down", "знищено", "збито", "уничтожен", "сбит", "уламк",
                     "обломк", "debris", "wreckage")
 _HEARD_WORDS = ("вибух", "взрыв", "explosion", "destroyed", "знищен", "уничтожен", "полі", "поле", "field",
@@ -462,7 +464,7 @@ def classify(text: str) -> StrikeReading:
         low = _DENIAL.sub(_spaces, low)
     told = low  # what did happen; positions kept
     if _has(told, _HEARD_WORDS):
-        if _has(told, _ONLY_HEARD_WORDS):
+        if _has(told, _ONLY_HEARD_WORDS) and _has(told, _HEARD_VERBS):
             told = _ONLY_HEARD.sub(_spaces, told)
         if _has(told, _NOT_A_HIT_WORDS):
             told = _NOT_A_HIT.sub(_spaces, told)
