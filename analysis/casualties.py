@@ -26,6 +26,7 @@ only stand where no figure was read.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -53,10 +54,11 @@ class _Cue:
     """A pattern tried only where one of its literal needles occurs: most sentences have none, and
     a substring test is far cheaper than a scan with a look-behind at every position."""
 
-    __slots__ = ("needles", "rx")
+    __slots__ = ("needles", "rx", "words")
 
     def __init__(self, pattern: str, needles: tuple[str, ...]) -> None:
         self.rx = re.compile(pattern)
+        self.words = needles
         self.needles = re.compile("|".join(map(re.escape, needles)))
 
     def present(self, s: str) -> bool:
@@ -87,12 +89,15 @@ _AMONG = (
 _AMONG_SPLIT = re.compile(rf"\s(?={_AMONG})")
 _AMONG_START = re.compile(rf"^[\s—–-]*{_AMONG}")
 # "троє з них", "two of them", "один із загиблих": a part of a figure already given.
+# "з", "of" at a word start (the look-behind after the first letter: a segment is scanned in C for
+# the letters that can open a match).
+_OF = word_start_alternation(["з", "із", "зі", "из", "of"])
 _PART_OF = re.compile(
-    r"(?<!\w)(?:з|із|зі|из|of)\s+(?:них|них|них|яких|которых|them|whom|загиблих|поранених|постраждалих|погибших|"
+    rf"(?:{_OF})\s+(?:них|них|них|яких|которых|them|whom|загиблих|поранених|постраждалих|погибших|"
     r"раненых|пострадавших|the (?:dead|injured|wounded|victims))\b"
 )
 _PART_OF_HURT = re.compile(
-    r"(?<!\w)(?:з|із|зі|из|of)\s+(?:них|яких|которых|them|whom|поранених|постраждалих|раненых|пострадавших|"
+    rf"(?:{_OF})\s+(?:них|яких|которых|them|whom|поранених|постраждалих|раненых|пострадавших|"
     r"the (?:injured|wounded))\b"
 )
 # A word is its letters and apostrophes, read as runs ("[^\W\d_]+(?:'+…)*", not one alternation
@@ -124,7 +129,8 @@ _INJURED = re.compile(word_start_alternation([
     r"taken to (?:a |the )?hospital", r"admitted to (?:a |the )?hospital", r"rushed to (?:a |the )?hospital",
 ], literal=False))
 # Being taken to hospital after being hurt: in the sentence that gave the injured, only a part of them.
-_HOSPITAL = re.compile(r"(?<!\w)(?:госпіталіз|шпиталіз|ушпитал|госпитализ|hospitali|доставлен|taken|admitted)")
+_HOSPITAL = re.compile(word_start_alternation(
+    ["госпіталіз", "шпиталіз", "ушпитал", "госпитализ", "hospitali", "доставлен", "taken", "admitted"]))
 # People who were saved or moved are not casualties, and a segment about them is skipped.
 # ("спасатели" are rescuers, who can be hurt themselves.)
 _EXCLUDED = _Cue(
@@ -182,6 +188,8 @@ _IDIOMS: tuple[tuple[_Cue, str], ...] = (
     # Clock times and numeric dates are never counts ("станом на 14:00", "18.10.2024").
     (_Cue(r"\d{1,2}[:.]\d{2}(?:[:.]\d{2,4})?", (":", ".")), " "),
 )
+# The needles of every idiom: most sentences hold none, and are spared a test per idiom.
+_ANY_IDIOM = re.compile("|".join(re.escape(w) for cue, _ in _IDIOMS for w in cue.words))
 _LIST_SEP = r"(?:\s*,\s*|\s+(?:і|й|та|и|and)\s+)"
 # Ages given as a list: "aged 45, 62 and 70", "жінки 45, 62 та 70 років", "которым 54 и 50 лет".
 _AGE_LIST = re.compile(
@@ -462,7 +470,8 @@ def _zeros(s: str, reading: _Reading) -> str:
     if not _ANY_ZERO.search(s):
         return s
     for rx, kind in _ZEROS:
-        for m in rx.finditer(s):  # (empty unless a needle is present)
+        found = rx.finditer(s)  # (empty unless a needle is present)
+        for m in found:
             if kind == "auto":
                 words = m.group()
                 kind_here = "both" if _INJURED_WORD.search(words) else "killed" if _KILLED_WORD.search(words) else None
@@ -470,7 +479,8 @@ def _zeros(s: str, reading: _Reading) -> str:
                 kind_here = kind
             if kind_here:
                 reading.zero.update(_CATS if kind_here == "both" else (kind_here,))
-        s = rx.sub(" ", s)
+        if found:
+            s = rx.rx.sub(" ", s)
     return s
 
 
@@ -565,14 +575,20 @@ def _place(sentence: str, *, anywhere: bool = False) -> str | None:
 
 # ---- reading one sentence -------------------------------------------------------------------------------
 
+def _continues(low: str, reading: _Reading) -> bool:
+    """Whether a sentence opens with "Серед них…" after a figure: it goes on with that figure."""
+    return reading.last is not None and bool(_AMONG_START.match(low.lstrip(" \t\"«“„(-–—•*")))
+
+
 def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None:
     """Read `sentence` (`low`: the same, normalised) into `reading`."""
-    among = reading.last is not None and bool(_AMONG_START.match(low.lstrip(" \t\"«“„(-–—•*")))
+    among = _continues(low, reading)
     if not (among or _GATE.search(low)):
         return
     low = _NO_INFO.sub(" ", low)
-    for rx, repl in _IDIOMS:
-        low = rx.sub(repl, low)
+    if _ANY_IDIOM.search(low):
+        for rx, repl in _IDIOMS:
+            low = rx.sub(repl, low)
     low = _zeros(low, reading)
     if not (among or _KILLED.search(low) or _INJURED.search(low)):
         return
@@ -744,6 +760,8 @@ def _contains(have: Counter[int], ages: tuple[int, ...]) -> bool:
 def _group_value(figures: list[_Figure]) -> int:
     """One place's figures: repeats are one figure; people told apart by age are added."""
     plain = max((f.value for f in figures if not f.ages), default=0)
+    if all(not f.ages for f in figures):
+        return plain  # (no one told apart by age: no counting of ages)
     seen: Counter[int] = Counter()
     described = 0
     for f in figures:
@@ -776,12 +794,19 @@ def extract_casualties(text: str) -> Casualties:
     None where the text says nothing, 0 where it says nobody was hurt.
     """
     low = _PRIVATE.sub(" ", normalize(text))
-    if not _GATE.search(low):
+    gates = [m.start() for m in _GATE.finditer(low)]
+    if not gates:
         return Casualties()  # most posts about fires, alerts and advice: nothing to read
     # Lower-casing keeps offsets for nearly every text; where it does not, each sentence is redone.
     same = len(low) == len(text)
     reading = _Reading()
     for idx, (a, b) in enumerate(_sentences(text)):
+        if same:
+            # A sentence without a gate word is read only when it continues a figure (the gate
+            # words are letters, so the text's matches are the sentences' own).
+            k = bisect_left(gates, a)
+            if not (k < len(gates) and gates[k] < b or _continues(low[a:b], reading)):
+                continue
         if a < b and not text[a:b].isspace():
             _read_sentence(idx, text[a:b], low[a:b] if same else _PRIVATE.sub(" ", normalize(text[a:b])), reading)
     killed, injured = _decide(reading.figures["killed"]), _decide(reading.figures["injured"])

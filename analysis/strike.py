@@ -34,52 +34,125 @@ def normalize(text: str) -> str:
 
 
 class _Cue:
-    """A stem alternation (stems begin a word, may end anywhere) with a substring pre-check.
+    """A stem alternation (stems begin a word, may end anywhere), tried only with the stems whose
+    heads the text holds.
 
-    `in` tests of the stems' literal heads cost a fraction of a regex scan, and most cues are absent
-    from most posts. A stem with no literal head ("(?:a|b)…") is pre-checked by its guards.
+    Most cues are absent from most posts, and most stems of a present cue are absent too. A stem's
+    literal head must stand at a word start, so its first letters are looked up in the set of the
+    text's word starts (`_word_starts`): one set operation for the whole cue, then substring tests
+    of the few heads whose first letters are there. A head the set cannot answer for (not opening
+    with a letter, or shorter than a key and ending the stem) is tested as a substring. The stems
+    found are then tried written with their look-behind after their head, so the regex engine
+    skips in C to the heads, where the whole alternation, with one first letter of twenty, stops
+    at every other word ("вибухотехніки" alone must not cost a scan for twenty kinds of
+    accident). A stem with no literal head ("(?:a|b)…") is pre-checked by its guards, and a text
+    holding one of them is scanned with the whole alternation.
     """
 
-    __slots__ = ("fast", "guards", "heads", "rx")
+    __slots__ = ("by_head", "guards", "heads", "keys", "loose", "parts", "rx", "stems", "subsets")
 
     def __init__(self, parts: tuple[str, ...], guards: tuple[str, ...] = ()) -> None:
+        self.parts = parts
         # One lookbehind for the whole alternation (one per branch before its first letter is ten
         # times slower).
         self.rx = re.compile("(?<![\\w-])(?:" + "|".join(parts) + ")")
-        # The same alternation with the lookbehind after each stem's first letter: every branch
-        # then opens with a letter, and the regex engine skips in C to the positions holding one
-        # of them instead of trying every branch at every position. A stem opening with a group
-        # cannot be written so: it is left out of `fast`, which serves only texts without any of
-        # `guards` (strings such a stem needs), where the stem could not match anyway.
-        lead = [p for p in parts if _letter_first(p)]
         self.guards = guards
-        assert len(lead) == len(parts) or guards, "a stem opening with a group needs guards"
-        self.fast = re.compile("|".join(f"{p[0]}(?<![\\w-]{p[0]}){p[1:]}" for p in lead)) if lead else None
-        # A stem with no literal head needs one of `guards`: they stand in for its head.
-        heads = tuple(h for h in map(_head, parts) if h)
-        self.heads = heads + guards if len(heads) < len(parts) else heads
+        heads = [_head(p) for p in parts]
+        assert all(heads) or guards, "a stem opening with a group needs guards"
+        self.by_head: dict[str, tuple[int, ...]] = {}
+        for i, h in enumerate(heads):
+            if h:
+                self.by_head[h] = self.by_head.get(h, ()) + (i,)
+        keys = {h: _key(h) for h in self.by_head}
+        self.keys = frozenset(k for k in keys.values() if k)
+        self.heads = {k: tuple(h for h, k2 in keys.items() if k2 == k) for k in self.keys}
+        self.loose = tuple(h for h, k in keys.items() if not k)
+        # Compiled when first needed (compiling them all would slow the start-up).
+        self.subsets: dict[frozenset[int], re.Pattern[str]] = {}
+        self.stems: dict[int, re.Pattern[str]] = {}
 
-    def _absent(self, low: str) -> bool:
-        for h in self.heads:
-            if h in low:
-                return False
-        return True
-
-    def _pick(self, low: str) -> re.Pattern[str] | None:
+    def _stems(self, low: str, starts: set[str] | None) -> list[int] | None:
+        """The stems that can match in `low`; None when a guard is there (any stem can)."""
         for g in self.guards:
             if g in low:
-                return self.rx
-        return self.fast
+                return None
+        if starts is None:
+            starts = _word_starts(low)
+        found: list[int] = []
+        for k in self.keys.intersection(starts):
+            for h in self.heads[k]:
+                if h in low:
+                    found += self.by_head[h]
+        for h in self.loose:
+            if h in low:
+                found += self.by_head[h]
+        return found
 
-    def search(self, low: str) -> re.Match[str] | None:
-        if self._absent(low):
-            return None
-        rx = self._pick(low)
-        return None if rx is None else rx.search(low)
+    def found_in(self, low: str, starts: set[str] | None = None) -> bool:
+        """Whether the cue matches in `low`; `starts` are its `_word_starts` when the caller has them.
 
-    def finditer(self, low: str) -> Iterator[re.Match[str]]:
-        rx = None if self._absent(low) else self._pick(low)
-        return iter(()) if rx is None else rx.finditer(low)
+        The stems that can are tried one by one: each alone opens with its head, which the engine
+        finds in C as it finds a substring, and the first stem that matches answers.
+        """
+        stems = self._stems(low, starts)
+        if stems is None:
+            return self.rx.search(low) is not None
+        for i in stems:
+            rx = self.stems.get(i)
+            if rx is None:
+                rx = self.stems[i] = re.compile(_headed(self.parts[i]))
+            if rx.search(low):
+                return True
+        return False
+
+    def finditer(self, low: str, starts: set[str] | None = None) -> Iterator[re.Match[str]]:
+        """The matches in `low`, scanned with the alternation of the stems that can match alone
+        (their order kept, so the matches are the whole alternation's)."""
+        stems = self._stems(low, starts)
+        if stems is None:
+            return self.rx.finditer(low)
+        if not stems:
+            return iter(())
+        picked = frozenset(stems)
+        rx = self.subsets.get(picked)
+        if rx is None:
+            rx = re.compile("|".join(_headed(self.parts[i]) for i in sorted(picked)))
+            if len(self.subsets) < 512:  # (a bound no text has come near; the compiled are kept)
+                self.subsets[picked] = rx
+        return rx.finditer(low)
+
+
+def _headed(part: str) -> str:
+    """`part` with the word-start look-behind after its head, so the head opens the pattern."""
+    head = _head(part)
+    while head and part[len(head):len(head) + 1] in ("+", "*", "?", "{"):
+        head = head[:-1]  # a quantifier may not follow the look-behind
+    return f"{head}(?<![\\w-]{head}){part[len(head):]}" if head else f"(?<![\\w-])(?:{part})"
+
+
+# How many letters of a word start are kept for the pre-check: longer keys rule out more cues,
+# shorter ones leave fewer heads to substring tests.
+_KEY_LEN = 3
+# The first letters of every run of letters. Every word start opens a run (a run opening after a
+# hyphen is no word start, but an extra key costs nothing), and a run read whole by `\w*` is
+# scanned in C: a third faster than looking behind at every position.
+_WORD_START = re.compile(rf"(\w{{1,{_KEY_LEN}}})\w*")
+
+
+def _word_starts(low: str) -> set[str]:
+    """The first `_KEY_LEN` letters of every word of `low` (the whole word when shorter)."""
+    return set(_WORD_START.findall(low))
+
+
+def _key(head: str) -> str:
+    """The word start every match of a stem beginning with `head` has, or "" when there is none.
+
+    A head opening with `_KEY_LEN` letters gives them; one whose letters end sooner, on a
+    non-letter ("с-", "не розірвал"), gives that whole word. A shorter head that is all letters
+    ("рф") could begin a longer word, and one opening with a non-letter ("«калібр") is no word.
+    """
+    word = re.match(r"\w*", head)[0][:_KEY_LEN]  # type: ignore[index]
+    return word if word and (len(word) == _KEY_LEN or len(word) < len(head)) else ""
 
 
 _META = frozenset("\\.^$*+?{}[]|()")
@@ -93,10 +166,6 @@ def _head(part: str) -> str:
     if i < len(part) and part[i] in "?*{":
         i -= 1  # the last letter is optional
     return part[:i]
-
-
-def _letter_first(part: str) -> bool:
-    return part[0] not in _META and (len(part) < 2 or part[1] not in "?*+{")
 
 
 def _rx(*parts: str, guards: tuple[str, ...] = ()) -> _Cue:
@@ -207,8 +276,17 @@ _STRONG = (
 )
 
 
+# Every match of each `_STRONG` pattern holds one of its words: a text without them is not scanned.
+_STRONG_WORDS = (
+    ("внаслідок", "унаслідок", "через", "після", "в результат", "вследствие", "после", "following", "наслідк",
+     "масован", "массированн", "massive attack", "під ударом", "под ударом", "russia"),
+    ("удар", "вдари", "targeted", "strike", "attack"),
+    ("удар",),
+)
+
+
 def _strong(s: str) -> bool:
-    return any(rx.search(s) for rx in _STRONG)
+    return any(_has(s, words) and rx.search(s) for rx, words in zip(_STRONG, _STRONG_WORDS))
 
 
 # Ukrainian forces as the attacker, Russian places as the target, occupation officials as the voice.
@@ -279,6 +357,8 @@ _ONLY_HEARD = re.compile(
 )
 # The words every match of `_ONLY_HEARD`, and of `_NOT_A_HIT`, holds: the scans are skipped without them.
 _ONLY_HEARD_WORDS = ("вибух", "взрыв", "explosion")
+# ...and the hearing every match of `_ONLY_HEARD` holds too ("вибухотехніки" alone is no sound).
+_HEARD_VERBS = ("чути", "лунал", "лунають", "звук", "heard", "слышн", "прогремел", "раздал", "раздавал")
 _NOT_A_HIT_WORDS = ("destroyed", "downed", "intercepted", "shot down", "знищено", "збито", "уничтожен", "сбит", "уламк",
                     "обломк", "debris", "wreckage")
 _HEARD_WORDS = ("вибух", "взрыв", "explosion", "destroyed", "знищен", "уничтожен", "полі", "поле", "field",
@@ -384,50 +464,54 @@ def classify(text: str) -> StrikeReading:
         low = _DENIAL.sub(_spaces, low)
     told = low  # what did happen; positions kept
     if _has(told, _HEARD_WORDS):
-        if _has(told, _ONLY_HEARD_WORDS):
+        if _has(told, _ONLY_HEARD_WORDS) and _has(told, _HEARD_VERBS):
             told = _ONLY_HEARD.sub(_spaces, told)
         if _has(told, _NOT_A_HIT_WORDS):
             told = _NOT_A_HIT.sub(_spaces, told)
     if _has(told, _NEGATION_WORDS) and any(rx.search(told) for rx in _NO_DAMAGE_PARTS):
         told = _NO_HARM.sub(_spaces, _NO_DAMAGE.sub(_spaces, told))
-    if not _HIT.search(told):
+    told_starts = _word_starts(told)
+    if not _HIT.found_in(told, told_starts):
         return StrikeReading(is_strike=False)  # no consequence: the weapons need not be read
-    attack = bool(_ATTACK.search(told))
+    # Blanking can cut a word, so a blanked text has word starts of its own.
+    starts = told_starts if told is low else _word_starts(low)
+    attack = _ATTACK.found_in(told, told_starts)
     strong = _strong(told)
     fpv = _has(low, _FPV_WORDS) and bool(_FPV.search(low))
     rest = _FPV.sub(_spaces, low) if fpv else low
-    weapons = {name for name, rx in _WEAPONS.items() if rx.search(rest)}
+    rest_starts = starts if rest is low else _word_starts(rest)
+    weapons = {name for name, rx in _WEAPONS.items() if rx.found_in(rest, rest_starts)}
     if fpv:
         weapons.add("fpv")
-    if "artillery" not in weapons and "mlrs" not in weapons and _SHELLS.search(rest):
+    if "artillery" not in weapons and "mlrs" not in weapons and _SHELLS.found_in(rest, rest_starts):
         weapons.add("artillery")
-    if "drone" in weapons and not _drones_used(text, rest, fpv):
+    if "drone" in weapons and not _drones_used(text, rest, rest_starts, fpv):
         weapons.discard("drone")
     if not (attack or weapons or strong):
         return StrikeReading(is_strike=False)
     score = 1.0 + (1.5 if weapons else 0.0) + (1.0 if attack else 0.0) + (1.5 if strong else 0.0)
-    if _ENEMY.search(low):
+    if _ENEMY.found_in(low, starts):
         score += 1.0
     if denied:
         score -= 3.0
     if _has(low, _UKR_ATTACKER_WORDS) and _UKR_ATTACKER.search(low):
         score -= 4.0
-    if _OCCUPATION_VOICE.search(low):
+    if _OCCUPATION_VOICE.found_in(low, starts):
         score -= 3.0
-    if _RUSSIA_PLACE.search(low):
+    if _RUSSIA_PLACE.found_in(low, starts):
         score -= 2.0
     if score < _THRESHOLD:
         return StrikeReading(is_strike=False)  # negative cues could only lower it further
-    cues = _negative_cues(low, score - _THRESHOLD)
+    cues = _negative_cues(low, starts, score - _THRESHOLD)
     if cues:
         first_end, lead_pair = _lead(text, told)
-        score -= sum(w for rx, w in cues if _is_topic(rx, low, first_end, lead_pair))
+        score -= sum(w for rx, w in cues if _is_topic(rx, low, starts, first_end, lead_pair))
     if score < _THRESHOLD:
         return StrikeReading(is_strike=False)
     return StrikeReading(is_strike=True, weapons=tuple(sorted(weapons)))
 
 
-def _negative_cues(low: str, margin: float) -> list[tuple[_Cue, float]]:
+def _negative_cues(low: str, starts: set[str], margin: float) -> list[tuple[_Cue, float]]:
     """The negative cues in `low` when together they outweigh `margin`, else none.
 
     The heaviest are asked first; once those still unasked could not tip the balance, the rest
@@ -438,19 +522,19 @@ def _negative_cues(low: str, margin: float) -> list[tuple[_Cue, float]]:
     for k, (rx, weight) in enumerate(_NEGATIVE):
         if found + _NEGATIVE_LEFT[k] <= margin:
             return []
-        if rx.search(low):
+        if rx.found_in(low, starts):
             cues.append((rx, weight))
             found += weight
     return cues if found > margin else []
 
 
-def _drones_used(text: str, rest: str, fpv: bool) -> bool:
+def _drones_used(text: str, rest: str, rest_starts: set[str], fpv: bool) -> bool:
     """Whether the drones named were used in the attack, not only shot down or the FPV said again.
 
     Drones that air defence shot down, in a sentence that reports no hit, are not a weapon of the
     attack; after "FPV-дрон" one bare "дрон / drone" is that FPV drone.
     """
-    found = list(_WEAPONS["drone"].finditer(rest))
+    found = list(_WEAPONS["drone"].finditer(rest, rest_starts))
     downed = _has(rest, _DOWNED_WORDS)
     if not (downed or fpv):
         return bool(found)
@@ -467,7 +551,7 @@ def _drones_used(text: str, rest: str, fpv: bool) -> bool:
     if fpv:
         # Bare drones in sentences of the attack ("одного з дронів влучив"), not of advice.
         bare = [m for m in found if _BARE_DRONE.fullmatch(m.group(0))]
-        told = [m for m in bare if _ATTACK.search(s := sentence(m)) or _HIT.search(s)]
+        told = [m for m in bare if _ATTACK.found_in(s := sentence(m)) or _HIT.found_in(s)]
         if len(found) == len(bare) and len(told) <= 1:
             return False
     return bool(found)
@@ -488,9 +572,9 @@ def _lead(text: str, told: str) -> tuple[int, bool]:
     if not spans:
         return len(told), False
     lead = told[:spans[min(2, len(spans) - 1)][1]]
-    pair = bool(_HIT.search(lead)) and bool(_ATTACK.search(lead) or _strong(lead)
+    pair = _HIT.found_in(lead) and bool(_ATTACK.found_in(lead) or _strong(lead)
                                             or (_has(lead, _FPV_WORDS) and _FPV.search(lead))
-                                            or any(rx.search(lead) for rx in _WEAPONS.values()))
+                                            or any(rx.found_in(lead) for rx in _WEAPONS.values()))
     return spans[0][1], pair
 
 
@@ -498,9 +582,9 @@ def _spaces(m: re.Match[str]) -> str:
     return " " * (m.end() - m.start())
 
 
-def _is_topic(rx: _Cue, low: str, first_end: int, lead_pair: bool) -> bool:
+def _is_topic(rx: _Cue, low: str, starts: set[str], first_end: int, lead_pair: bool) -> bool:
     """A negative cue is the topic when it opens the post or the lead reports no hit of its own."""
-    for m in rx.finditer(low):
+    for m in rx.finditer(low, starts):
         if rx is _DEMINING and _AT_SITE.search(low, max(0, m.start() - 80), m.end() + 60):
             continue  # sappers working at the site, checking the area: part of the report
         if m.start() < first_end or not lead_pair:
