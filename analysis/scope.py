@@ -87,7 +87,7 @@ _ABBREV = frozenset(
     "м с смт сел пгт г гор ул вул просп пров пл обл р н кв км тис млн млрд грн ст св ім им буд д "
     "mr mrs ms dr st gen col lt sgt no vol pp".split()
 )
-_LAST_WORD = re.compile(r"([\w-]+)\.[\"»”’)]*$")
+_LAST_WORD = re.compile(r"[\w-]+")  # matched on the text before a dot, reversed
 
 _MARKER = re.compile(
     r"[\s\"«“„(\-–—•*]*(?:"
@@ -207,23 +207,30 @@ def sentence_spans(text: str) -> list[tuple[int, int, int]]:
     out: list[tuple[int, int, int]] = []
     para = 0
     pos = 0
+    # One scan of the whole text: a sentence end never crosses a line break (`_SENT_END` admits
+    # none), so its matches are those of a scan per line.
+    ends = [(m.start(), m.end()) for m in _SENT_END.finditer(text)]
+    e, count = 0, len(ends)
     for line in text.split("\n"):
         end = pos + len(line)
         stripped = line.rstrip()
         if stripped:
             start = pos
-            for m in _SENT_END.finditer(text, pos, end):
-                cut = m.start() + 1
-                last = _LAST_WORD.search(text, max(start, cut - 16), cut)
-                if last and (last.group(1).lower() in _ABBREV or len(last.group(1)) == 1):
-                    continue
+            while e < count and ends[e][0] < end:
+                at, after = ends[e]
+                e += 1
+                cut = at + 1
+                if text[at] == ".":  # the word before the dot, read backwards: an abbreviation?
+                    last = _LAST_WORD.match(text[max(start, cut - 16):at][::-1])
+                    if last and (len(last.group()) == 1 or last.group()[::-1].lower() in _ABBREV):
+                        continue
                 out.append((start, cut, para))
-                start = m.end()
+                start = after
             stop = pos + len(stripped)
             if stop > start:
                 out.append((start, stop, para))
             para += 1
-        pos = end + 1
+        pos = end + 1  # a blank line holds no sentence end: `e` needs no moving past it
     return out
 
 
