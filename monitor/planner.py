@@ -56,16 +56,18 @@ class StoryPlanner:
         now = utcnow()
         posts = [(change, analysis, change.post.published_at or now) for change, analysis in items]
         features = [features_of(analysis, at) for _, analysis, at in posts]
+        probes = [self.index.probe(at, feats) for (_, _, at), feats in zip(posts, features, strict=True)]
         # A new row has no story yet; an edited one keeps the story it is in.
         of_post = await stories_of_posts(conn, [c.post.id for c, _, _ in posts if c.kind != "new"])
         current = {story.id: story for story in of_post.values()}
         # The stories the posts match before the batch changes anything, read at once; one the
-        # batch's own merges make matching is read when met.
+        # batch's own merges make matching is read when met. The probes keep what this first
+        # match found, so that matching in turn redoes only what the batch changed.
         likely: set[int] = set()
-        for (change, _, at), feats in zip(posts, features, strict=True):
+        for (change, _, at), probe in zip(posts, probes, strict=True):
             if change.post.id not in of_post:
                 await self._load(conn, at, current)
-                likely.add(self.index.match(at, feats) or 0)
+                likely.add(self.index.find(probe) or 0)
         current.update(await get_stories(conn, sorted(likely - set(current) - {0})))
         opened: list[int] = []
         members: list[tuple[int, int]] = []
@@ -73,14 +75,14 @@ class StoryPlanner:
         alerts: list[tuple[Story, int, datetime]] = []
         result: list[Story] = []
         next_id: int | None = None
-        for (change, analysis, at), feats in zip(posts, features, strict=True):
+        for (change, analysis, at), feats, probe in zip(posts, features, probes, strict=True):
             post = change.post
             story = of_post.get(post.id)
             if story is not None:
                 story, changed = merged(current[story.id], analysis, feats)
             else:
                 await self._load(conn, at, current)
-                match = self.index.match(at, feats)
+                match = self.index.find(probe)
                 if match is None:
                     next_id = next_id or await next_story_id(conn)
                     story, changed = new_story(next_id, post.id, analysis, to_db(at), feats), True
