@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 
 import aiosqlite
@@ -112,7 +113,13 @@ class StoryPlanner:
             AlertPlan(nearest_ranks(watchers, regions), story.id, post_id, story.revision, at)
             for (story, post_id, at), regions in zip(alerts, covering, strict=True)
         ]
-        return result, await queue_alerts(conn, [plan for plan in plans if plan.chats], late_after=self.late_after)
+        # Each change bumped its story's revision by one: what is left is the revision the story
+        # had when the batch read it (0 for one it opened), which no outbox row of it is above.
+        bumps = Counter(story.id for story, _ in revisions)
+        settled = {story.id: current[story.id].revision - bumps[story.id] for story, _, _ in alerts}
+        return result, await queue_alerts(
+            conn, [plan for plan in plans if plan.chats], late_after=self.late_after, settled=settled
+        )
 
     def forget(self) -> None:
         """Drop the in-memory index (after a rolled-back transaction it may name stories that never were)."""
