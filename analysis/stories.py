@@ -73,8 +73,12 @@ class _Parts:
 
     @classmethod
     def of(cls, features: frozenset[str]) -> _Parts:
-        return cls(features, "S:strike" in features, _kind(features, "O:"), _kind(features, "P:"),
-                   _kind(features, "W:"), _kind(features, "D:"))
+        kinds: dict[str, list[str]] = {"O:": [], "P:": [], "W:": [], "D:": []}
+        for feature in features:
+            if (kind := kinds.get(feature[:2])) is not None:
+                kind.append(feature)
+        return cls(features, "S:strike" in features, frozenset(kinds["O:"]), frozenset(kinds["P:"]),
+                   frozenset(kinds["W:"]), frozenset(kinds["D:"]))
 
 
 @dataclass(slots=True)
@@ -139,8 +143,10 @@ class StoryIndex:
 
     def add(self, story_id: int, at: datetime, features: frozenset[str]) -> None:
         """Index (or re-index, after its features grew) a story seen at `at`."""
-        self._tick += 1
         old = self._entries.get(story_id)
+        if old is not None and old.at == at and old.parts.features == features:
+            return  # a follow-up that brought nothing new: the entry stands, and probes' answers with it
+        self._tick += 1
         if old is not None:
             for key in _keys(old.parts):
                 self._postings[key].discard(story_id)
