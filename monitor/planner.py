@@ -107,11 +107,16 @@ class StoryPlanner:
             updated=[current[i] for i in {story_id for story_id, _ in members} - set(opened)],
         )
         await record_revisions(conn, revisions)
-        covering = [regions_covering(story) for story, _, _ in alerts]
-        watchers = await watchers_by_region(conn, set().union(*covering))
+        # A story's revision fixes its places: its posts of one revision alert the same chats.
+        covering: dict[tuple[int, int], set[str]] = {}
+        for story, _, _ in alerts:
+            if (story.id, story.revision) not in covering:
+                covering[story.id, story.revision] = regions_covering(story)
+        watchers = await watchers_by_region(conn, set().union(*covering.values()))
+        ranks = {key: nearest_ranks(watchers, regions) for key, regions in covering.items()}
         plans = [
-            AlertPlan(nearest_ranks(watchers, regions), story.id, post_id, story.revision, at)
-            for (story, post_id, at), regions in zip(alerts, covering, strict=True)
+            AlertPlan(ranks[story.id, story.revision], story.id, post_id, story.revision, at)
+            for story, post_id, at in alerts
         ]
         # Each change bumped its story's revision by one: what is left is the revision the story
         # had when the batch read it (0 for one it opened), which no outbox row of it is above.
