@@ -93,15 +93,23 @@ async def run(archived: int, new: int) -> None:
         await fill(db, archived)
         planner = StoryPlanner(window=timedelta(hours=12), alert_max_age=0)
         store_s = assign_s = search_s = 0.0
-        search = planner.index.find
+        probe, search = planner.index.probe, planner.index.find
 
-        def timed_search(probe: Probe) -> int | None:
+        def timed_probe(at: datetime, features: frozenset[str]) -> Probe:
             nonlocal search_s
             started = time.perf_counter()
-            found = search(probe)
+            made = probe(at, features)
+            search_s += time.perf_counter() - started
+            return made
+
+        def timed_search(made: Probe) -> int | None:
+            nonlocal search_s
+            started = time.perf_counter()
+            found = search(made)
             search_s += time.perf_counter() - started
             return found
 
+        planner.index.probe = timed_probe  # type: ignore[method-assign]
         planner.index.find = timed_search  # type: ignore[method-assign]
         for n, (text, analysis) in enumerate(zip(texts, analyses)):
             post = RawPost(stream="bench", external_id=str(n), url=None,

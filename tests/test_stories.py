@@ -208,7 +208,7 @@ def test_a_probe_matched_again_answers_as_a_fresh_match_whatever_changed_between
             index.reset(at)  # moved: every probe's answer is stale
         index.add(rng.randrange(1, 40), when(), features())
         probe = rng.choice(probes)
-        reused += probe.seen is not None and probe.seen[1] < index._tick  # noqa: SLF001
+        reused += probe.seen is not None and probe.seen[1] < index._tick
         assert index.find(probe) == index.match(probe.at, probe.parts.features)
     assert reused  # the comparison covered answers kept from before the change
 
