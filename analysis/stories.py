@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from analysis.event_date import resolve
 from analysis.model import Analysis
 
-__all__ = ["StoryIndex", "features_of", "story_features", "settlement_codes", "SIMILARITY", "FOLLOW_UP"]
+__all__ = ["StoryIndex", "Probe", "features_of", "story_features", "settlement_codes", "SIMILARITY", "FOLLOW_UP"]
 
 # Jaccard over features at or above which two compatible posts are one event. A report naming
 # the place, the oblast and a different weapon than the story's (S, O, P shared of 6) is 0.5.
@@ -73,14 +73,37 @@ class _Parts:
 
     @classmethod
     def of(cls, features: frozenset[str]) -> _Parts:
-        return cls(features, "S:strike" in features, _kind(features, "O:"), _kind(features, "P:"),
-                   _kind(features, "W:"), _kind(features, "D:"))
+        kinds: dict[str, list[str]] = {"O:": [], "P:": [], "W:": [], "D:": []}
+        for feature in features:
+            if (kind := kinds.get(feature[:2])) is not None:
+                kind.append(feature)
+        return cls(features, "S:strike" in features, frozenset(kinds["O:"]), frozenset(kinds["P:"]),
+                   frozenset(kinds["W:"]), frozenset(kinds["D:"]))
 
 
 @dataclass(slots=True)
 class _Entry:
     at: datetime
     parts: _Parts
+
+
+@dataclass(slots=True)
+class Probe:
+    """A post to match (`StoryIndex.probe`), which remembers what matching it found.
+
+    A batch matches each post twice: before it changes anything (to read the likely stories at
+    once) and in turn. Between the two only the stories of the batch's earlier posts change, so
+    the second match reuses the first's answer when no story it could meet changed, and else
+    compares again only the stories that did.
+    """
+
+    at: datetime
+    parts: _Parts
+    wanted: frozenset[str]  # the index keys its candidates are found by
+    # story id -> (the entry compared, its score; -1 when incompatible)
+    scores: dict[int, tuple[_Entry, float]]
+    found: int | None = None
+    seen: tuple[int, int] | None = None  # (index generation, tick) when `found` was decided
 
 
 class StoryIndex:
@@ -96,6 +119,11 @@ class StoryIndex:
         self._entries: dict[int, _Entry] = {}
         self._postings: dict[str, set[int]] = {}  # `_keys` -> stories
         self._span: tuple[datetime, datetime] | None = None
+        # Each add's tick, on the keys whose stories it changed, and a count of resets: what
+        # tells a `Probe` whether its answer still holds.
+        self._tick = 0
+        self._changed: dict[str, int] = {}
+        self._generation = 0
 
     def covers(self, at: datetime) -> bool:
         """Whether every story that could match a post at `at` is loaded."""
@@ -105,6 +133,8 @@ class StoryIndex:
         """Forget everything and declare the span around `around` that the caller must load."""
         self._entries.clear()
         self._postings.clear()
+        self._changed.clear()
+        self._generation += 1
         self._span = (around - 2 * self.reach, around + 2 * self.reach)
         return self._span
 
@@ -114,40 +144,69 @@ class StoryIndex:
     def add(self, story_id: int, at: datetime, features: frozenset[str]) -> None:
         """Index (or re-index, after its features grew) a story seen at `at`."""
         old = self._entries.get(story_id)
+        if old is not None and old.at == at and old.parts.features == features:
+            return  # a follow-up that brought nothing new: the entry stands, and probes' answers with it
+        self._tick += 1
         if old is not None:
             for key in _keys(old.parts):
                 self._postings[key].discard(story_id)
+                self._changed[key] = self._tick
         parts = _Parts.of(features)
         self._entries[story_id] = _Entry(at, parts)
         for key in _keys(parts):
             self._postings.setdefault(key, set()).add(story_id)
+            self._changed[key] = self._tick
 
     def match(self, at: datetime, features: frozenset[str]) -> int | None:
-        """The story this post continues, or None when it opens a new one.
+        """The story this post continues, or None when it opens a new one (see `find`)."""
+        return self.find(self.probe(at, features))
+
+    @staticmethod
+    def probe(at: datetime, features: frozenset[str]) -> Probe:
+        """A post at `at` with `features`, to `find` its story (as many times as needed)."""
+        post = _Parts.of(features)
+        # A post with settlements meets stories naming one of them or naming no settlement at all.
+        wanted = post.places | {"o" + o[1:] for o in post.oblasts} if post.places else post.oblasts
+        return Probe(at, post, wanted, {})
+
+    def find(self, probe: Probe) -> int | None:
+        """The story the probed post continues, or None when it opens a new one.
 
         Every story that could be compatible (`_compatible`: a settlement in common, or an oblast
         when one of the two names no settlement) is compared, then Jaccard; the most similar one
-        at or above `SIMILARITY` wins. The caller loads the stories around `at` first (`covers`,
-        `reset`, `add`).
+        at or above `SIMILARITY` wins. The caller loads the stories around `probe.at` first
+        (`covers`, `reset`, `add`).
         """
-        post = _Parts.of(features)
+        post, at = probe.parts, probe.at
         if not post.oblasts:
             return None  # a post that names no place cannot be told apart from any other event
+        if probe.seen is not None and probe.seen[0] == self._generation and all(
+            self._changed.get(key, 0) <= probe.seen[1] for key in probe.wanted
+        ):
+            return probe.found
         candidates: set[int] = set()
-        # A post with settlements meets stories naming one of them or naming no settlement at all.
-        wanted = post.places | {"o" + o[1:] for o in post.oblasts} if post.places else post.oblasts
-        for key in wanted:
+        for key in probe.wanted:
             candidates |= self._postings.get(key, set())
+        features = post.features
+        scores = probe.scores
         best: tuple[float, int] | None = None
         for story_id in candidates:
             entry = self._entries[story_id]
-            apart = abs(entry.at - at)
-            if apart > self.reach or not _compatible(entry.parts, post, near=apart <= self.window):
-                continue
-            score = len(entry.parts.features & features) / len(entry.parts.features | features)
+            known = scores.get(story_id)
+            if known is not None and known[0] is entry:
+                score = known[1]
+            else:
+                apart = abs(entry.at - at)
+                if apart > self.reach or not _compatible(entry.parts, post, near=apart <= self.window):
+                    score = -1.0
+                else:
+                    score = len(entry.parts.features & features) / len(entry.parts.features | features)
+                scores[story_id] = (entry, score)
             if score >= SIMILARITY and (best is None or score > best[0] or (score == best[0] and story_id > best[1])):
                 best = (score, story_id)
-        return best[1] if best else None
+        probe.found = best[1] if best else None
+        probe.seen = (self._generation, self._tick)
+        return probe.found
 
 
 def _keys(parts: _Parts) -> frozenset[str]:

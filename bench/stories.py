@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analysis.analyze import analyze  # noqa: E402
 from analysis.gazetteer import get_gazetteer  # noqa: E402
+from analysis.stories import Probe  # noqa: E402
 from collectors.base import RawPost  # noqa: E402
 from monitor.planner import StoryPlanner  # noqa: E402
 from storage.database import Database  # noqa: E402
@@ -92,16 +93,24 @@ async def run(archived: int, new: int) -> None:
         await fill(db, archived)
         planner = StoryPlanner(window=timedelta(hours=12), alert_max_age=0)
         store_s = assign_s = search_s = 0.0
-        search = planner.index.match
+        probe, search = planner.index.probe, planner.index.find
 
-        def timed_search(at: datetime, features: frozenset[str]) -> int | None:
+        def timed_probe(at: datetime, features: frozenset[str]) -> Probe:
             nonlocal search_s
             started = time.perf_counter()
-            found = search(at, features)
+            made = probe(at, features)
+            search_s += time.perf_counter() - started
+            return made
+
+        def timed_search(made: Probe) -> int | None:
+            nonlocal search_s
+            started = time.perf_counter()
+            found = search(made)
             search_s += time.perf_counter() - started
             return found
 
-        planner.index.match = timed_search  # type: ignore[method-assign]
+        planner.index.probe = timed_probe  # type: ignore[method-assign]
+        planner.index.find = timed_search  # type: ignore[method-assign]
         for n, (text, analysis) in enumerate(zip(texts, analyses)):
             post = RawPost(stream="bench", external_id=str(n), url=None,
                            published_at=NOW - timedelta(minutes=(new - n) * 0.5), text=text, kind="article")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 
 import aiosqlite
@@ -56,16 +57,18 @@ class StoryPlanner:
         now = utcnow()
         posts = [(change, analysis, change.post.published_at or now) for change, analysis in items]
         features = [features_of(analysis, at) for _, analysis, at in posts]
+        probes = [self.index.probe(at, feats) for (_, _, at), feats in zip(posts, features, strict=True)]
         # A new row has no story yet; an edited one keeps the story it is in.
         of_post = await stories_of_posts(conn, [c.post.id for c, _, _ in posts if c.kind != "new"])
         current = {story.id: story for story in of_post.values()}
         # The stories the posts match before the batch changes anything, read at once; one the
-        # batch's own merges make matching is read when met.
+        # batch's own merges make matching is read when met. The probes keep what this first
+        # match found, so that matching in turn redoes only what the batch changed.
         likely: set[int] = set()
-        for (change, _, at), feats in zip(posts, features, strict=True):
+        for (change, _, at), probe in zip(posts, probes, strict=True):
             if change.post.id not in of_post:
                 await self._load(conn, at, current)
-                likely.add(self.index.match(at, feats) or 0)
+                likely.add(self.index.find(probe) or 0)
         current.update(await get_stories(conn, sorted(likely - set(current) - {0})))
         opened: list[int] = []
         members: list[tuple[int, int]] = []
@@ -73,14 +76,14 @@ class StoryPlanner:
         alerts: list[tuple[Story, int, datetime]] = []
         result: list[Story] = []
         next_id: int | None = None
-        for (change, analysis, at), feats in zip(posts, features, strict=True):
+        for (change, analysis, at), feats, probe in zip(posts, features, probes, strict=True):
             post = change.post
             story = of_post.get(post.id)
             if story is not None:
                 story, changed = merged(current[story.id], analysis, feats)
             else:
                 await self._load(conn, at, current)
-                match = self.index.match(at, feats)
+                match = self.index.find(probe)
                 if match is None:
                     next_id = next_id or await next_story_id(conn)
                     story, changed = new_story(next_id, post.id, analysis, to_db(at), feats), True
@@ -104,13 +107,24 @@ class StoryPlanner:
             updated=[current[i] for i in {story_id for story_id, _ in members} - set(opened)],
         )
         await record_revisions(conn, revisions)
-        covering = [regions_covering(story) for story, _, _ in alerts]
-        watchers = await watchers_by_region(conn, set().union(*covering))
+        # A story's revision fixes its places: its posts of one revision alert the same chats.
+        covering: dict[tuple[int, int], set[str]] = {}
+        for story, _, _ in alerts:
+            if (story.id, story.revision) not in covering:
+                covering[story.id, story.revision] = regions_covering(story)
+        watchers = await watchers_by_region(conn, set().union(*covering.values()))
+        ranks = {key: nearest_ranks(watchers, regions) for key, regions in covering.items()}
         plans = [
-            AlertPlan(nearest_ranks(watchers, regions), story.id, post_id, story.revision, at)
-            for (story, post_id, at), regions in zip(alerts, covering, strict=True)
+            AlertPlan(ranks[story.id, story.revision], story.id, post_id, story.revision, at)
+            for story, post_id, at in alerts
         ]
-        return result, await queue_alerts(conn, [plan for plan in plans if plan.chats], late_after=self.late_after)
+        # Each change bumped its story's revision by one: what is left is the revision the story
+        # had when the batch read it (0 for one it opened), which no outbox row of it is above.
+        bumps = Counter(story.id for story, _ in revisions)
+        settled = {story.id: current[story.id].revision - bumps[story.id] for story, _, _ in alerts}
+        return result, await queue_alerts(
+            conn, [plan for plan in plans if plan.chats], late_after=self.late_after, settled=settled
+        )
 
     def forget(self) -> None:
         """Drop the in-memory index (after a rolled-back transaction it may name stories that never were)."""

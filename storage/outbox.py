@@ -72,24 +72,46 @@ async def plan_alerts(
     )
 
 
-async def queue_alerts(conn: aiosqlite.Connection, plans: list[AlertPlan], *, late_after: float = LATE_AFTER) -> int:
+async def queue_alerts(
+    conn: aiosqlite.Connection, plans: list[AlertPlan], *, late_after: float = LATE_AFTER,
+    settled: Mapping[int, int] | None = None,
+) -> int:
     """Queue each plan's story for its chats, once per (chat, story); a new revision re-queues a
     sent alert (to be edited, or followed by a new message), and so does a new post `late_after`
     seconds or more after the chat was last notified of the story. A chat keeps the rank of its
     most specific subscription. Plans apply in order, in one statement.
+
+    `settled`: story id → a revision no outbox row of the story is above (the story's stored
+    revision when the transaction began, 0 for a story it opened). A plan above it surely
+    inserts or updates each chat's row, which is pending from then on, so what the story's
+    later plans do to that row is known without reading it: they fold into it, one row per
+    chat where a page's posts of a growing story would make several.
 
     Runs inside the transaction that stored the posts. Returns the number of rows queued.
     """
     now = utcnow()
     queued = to_db(now)  # once: a page's plans make tens of thousands of rows for a few hundred chats
     before = conn.total_changes
-    rows = []
+    settled = settled or {}
+    rows: list[list[object]] = []
+    pending: dict[tuple[int, int], list[object]] = {}  # (chat, story) -> its row since a plan surely queued it
+    folded = 0  # the updates folded into those rows
     for plan in plans:
         # A post dated in the future must not jump the queue for ever nor escape expiry: its
         # publication is the news' time, never later than now.
         news_at = to_db(min(plan.published, now) if plan.published else now)
-        rows += [(chat_id, plan.story_id, plan.post_id, plan.revision, queued, queued, news_at, rank)
-                 for chat_id, rank in plan.chats.items()]
+        sure = plan.revision > settled.get(plan.story_id, plan.revision)
+        for chat_id, rank in plan.chats.items():
+            row = pending.get((chat_id, plan.story_id))
+            if row is None:
+                row = [chat_id, plan.story_id, plan.post_id, plan.revision, queued, queued, news_at, rank]
+                rows.append(row)
+                if sure:
+                    pending[chat_id, plan.story_id] = row
+            elif plan.revision > row[3]:  # type: ignore[operator]
+                # What the upsert does to a pending row; one of the same revision changes nothing.
+                row[2], row[3], row[6], row[7] = plan.post_id, plan.revision, news_at, min(row[7], rank)  # type: ignore[type-var]
+                folded += 1
     await write_rows(
         conn,
         f"""INSERT INTO outbox (chat_id, story_id, post_id, revision, created_at, queued_at, news_at, rank)
@@ -100,9 +122,9 @@ async def queue_alerts(conn: aiosqlite.Connection, plans: list[AlertPlan], *, la
            WHERE excluded.revision > outbox.revision
               OR (outbox.status = 'sent' AND excluded.news_at
                   >= strftime('%Y-%m-%dT%H:%M:%SZ', outbox.alerted_at, '+{float(late_after):.0f} seconds'))""",
-        rows,
+        rows,  # type: ignore[arg-type]
     )
-    return conn.total_changes - before
+    return conn.total_changes - before + folded
 
 
 _ITEM = """SELECT o.id, o.chat_id, o.story_id, o.post_id, o.revision, o.sent_revision, o.message_id,
