@@ -16,7 +16,7 @@ from analysis.regions import find_places
 from analysis.scope import scope
 from analysis.strike import classify
 
-__all__ = ["analyze", "analyze_or_error", "analyze_many", "ANALYZER_VERSION", "PARALLEL_MIN"]
+__all__ = ["analyze", "analyze_or_error", "analyze_many", "ANALYZER_VERSION", "PARALLEL_MIN", "packed", "unpacked"]
 
 # Bump when detection changes so `dsns-monitor reanalyze` knows what is stale.
 ANALYZER_VERSION = "0.3"
@@ -94,7 +94,7 @@ def analyze_many(texts: Sequence[str], channels: Sequence[str | None] | None = N
     gc.freeze()  # the workers' collections then never touch (and copy) the pages they share
     try:
         with multiprocessing.get_context("fork").Pool(count) as pool:
-            return [_unpacked(r) if type(r) is tuple else r
+            return [unpacked(r) if type(r) is tuple else r
                     for part in pool.map(_analyze_chunk, chunks, chunksize=1) for r in part]
     finally:
         gc.unfreeze()
@@ -117,20 +117,21 @@ def _analyze_chunk(pairs: list[tuple[str, str | None]]) -> list[Analysis | Excep
                 result = RuntimeError(f"{type(result).__name__}: {result}")
             out.append(result)
         else:
-            out.append(_packed(result))
+            out.append(packed(result))
     return out
 
 
-# A worker sends its analyses back as plain tuples: pickling the frozen dataclasses themselves
-# cost a fork's parent and workers ~40 µs a post, a quarter of that as tuples.
-def _packed(a: Analysis) -> tuple[Any, ...]:
+# A worker (of `analyze_many` or monitor.analysis_pool) sends its analyses back as plain tuples:
+# pickling the frozen dataclasses themselves cost the parent and workers ~40 µs a post, a quarter
+# of that as tuples.
+def packed(a: Analysis) -> tuple[Any, ...]:
     c, e = a.casualties, a.event_date
     return (a.is_strike, a.weapons, tuple((p.code, p.name, p.level, p.oblast) for p in a.places), a.oblasts,
             (c.killed, c.injured, c.children_killed, c.children_injured), a.version,
             None if e is None else (e.month, e.day, e.days_ago, e.weekday))
 
 
-def _unpacked(t: tuple[Any, ...]) -> Analysis:
+def unpacked(t: tuple[Any, ...]) -> Analysis:
     is_strike, weapons, places, oblasts, casualties, version, event_date = t
     return Analysis(is_strike, weapons, tuple(Place(*p) for p in places), oblasts, Casualties(*casualties), version,
                     None if event_date is None else EventDate(*event_date))

@@ -25,9 +25,9 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
 from multiprocessing.connection import Connection
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
-from analysis.analyze import PARALLEL_MIN, analyze_or_error
+from analysis.analyze import PARALLEL_MIN, analyze_or_error, packed, unpacked
 from analysis.gazetteer import get_gazetteer
 from analysis.model import Analysis
 from analysis.morph import morph
@@ -180,7 +180,7 @@ class AnalysisPool:
         parts = await asyncio.gather(*(
             loop.run_in_executor(executor, _analyse, jobs[k:k + size]) for k in range(0, len(jobs), size)
         ))
-        return [reading for part in parts for reading in part]
+        return [unpacked(reading) if type(reading) is tuple else reading for part in parts for reading in part]
 
     def _replace(self, broken: ProcessPoolExecutor) -> ProcessPoolExecutor:
         """A working executor in place of `broken` (unless another batch replaced it already)."""
@@ -212,8 +212,9 @@ def _exit_with(watched: Connection) -> None:
     os._exit(1)
 
 
-def _analyse(jobs: list[Job]) -> list[Reading]:
-    readings: list[Reading] = []
+def _analyse(jobs: list[Job]) -> list[tuple[Any, ...] | Exception]:
+    """The readings of `jobs`, each analysis `packed` (as `analyze_many`'s workers send theirs)."""
+    readings: list[tuple[Any, ...] | Exception] = []
     for text, channel, oblast_hint in jobs:
         reading = analyze_or_error(text, channel=channel, oblast_hint=oblast_hint)
         if isinstance(reading, Exception):
@@ -221,5 +222,7 @@ def _analyse(jobs: list[Job]) -> list[Reading]:
                 pickle.dumps(reading)
             except Exception:  # noqa: BLE001 - any exception may fail to pickle
                 reading = RuntimeError(f"{type(reading).__name__}: {reading}")
-        readings.append(reading)
+            readings.append(reading)
+        else:
+            readings.append(packed(reading))
     return readings
