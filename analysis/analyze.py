@@ -16,7 +16,7 @@ from analysis.regions import find_places
 from analysis.scope import scope
 from analysis.strike import classify
 
-__all__ = ["analyze", "analyze_or_error", "analyze_many", "ANALYZER_VERSION", "PARALLEL_MIN", "packed", "unpacked"]
+__all__ = ["analyze", "analyze_or_error", "analyze_many", "ANALYZER_VERSION", "PARALLEL_MIN", "packed", "sendable", "unpacked"]
 
 # Bump when detection changes so `dsns-monitor reanalyze` knows what is stale.
 ANALYZER_VERSION = "0.3"
@@ -102,23 +102,24 @@ def analyze_many(texts: Sequence[str], channels: Sequence[str | None] | None = N
 
 def _analyze_chunk(pairs: list[tuple[str, str | None]]) -> list[Analysis | Exception | tuple[Any, ...]]:
     import multiprocessing
-    import pickle
 
     worker = multiprocessing.parent_process() is not None
-    out: list[Analysis | Exception | tuple[Any, ...]] = []
-    for text, channel in pairs:
-        result = analyze_or_error(text, channel=channel)
-        if not worker:
-            out.append(result)
-        elif isinstance(result, Exception):
-            try:
-                pickle.dumps(result)
-            except Exception:  # noqa: BLE001 - any exception may fail to pickle
-                result = RuntimeError(f"{type(result).__name__}: {result}")
-            out.append(result)
-        else:
-            out.append(packed(result))
-    return out
+    return [sendable(result) if worker else result
+            for result in (analyze_or_error(text, channel=channel) for text, channel in pairs)]
+
+
+def sendable(result: Analysis | Exception) -> tuple[Any, ...] | Exception:
+    """`result` as a worker process sends it back: an analysis `packed`, an exception as itself
+    when it pickles, else as a RuntimeError naming it."""
+    import pickle
+
+    if not isinstance(result, Exception):
+        return packed(result)
+    try:
+        pickle.dumps(result)
+    except Exception:  # noqa: BLE001 - any exception may fail to pickle
+        return RuntimeError(f"{type(result).__name__}: {result}")
+    return result
 
 
 # A worker (of `analyze_many` or monitor.analysis_pool) sends its analyses back as plain tuples:

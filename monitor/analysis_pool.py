@@ -15,7 +15,6 @@ import contextlib
 import logging
 import multiprocessing
 import os
-import pickle
 import signal
 import threading
 from collections import deque
@@ -27,7 +26,7 @@ from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from analysis.analyze import PARALLEL_MIN, analyze_or_error, packed, unpacked
+from analysis.analyze import PARALLEL_MIN, analyze_or_error, sendable, unpacked
 from analysis.gazetteer import get_gazetteer
 from analysis.model import Analysis
 from analysis.morph import morph
@@ -213,16 +212,6 @@ def _exit_with(watched: Connection) -> None:
 
 
 def _analyse(jobs: list[Job]) -> list[tuple[Any, ...] | Exception]:
-    """The readings of `jobs`, each analysis `packed` (as `analyze_many`'s workers send theirs)."""
-    readings: list[tuple[Any, ...] | Exception] = []
-    for text, channel, oblast_hint in jobs:
-        reading = analyze_or_error(text, channel=channel, oblast_hint=oblast_hint)
-        if isinstance(reading, Exception):
-            try:
-                pickle.dumps(reading)
-            except Exception:  # noqa: BLE001 - any exception may fail to pickle
-                reading = RuntimeError(f"{type(reading).__name__}: {reading}")
-            readings.append(reading)
-        else:
-            readings.append(packed(reading))
-    return readings
+    """The readings of `jobs` as a worker sends them (`sendable`, as `analyze_many`'s workers do)."""
+    return [sendable(analyze_or_error(text, channel=channel, oblast_hint=oblast_hint))
+            for text, channel, oblast_hint in jobs]
