@@ -88,8 +88,11 @@ def shallow(html: str, max_depth: int = MAX_DEPTH) -> str:
 
 def parse_html(html: str) -> LexborHTMLParser:
     """The document tree of `html`, nesting capped by `shallow()` where it could matter."""
-    opened = html.count("<") - html.count("</")  # at least the deepest nesting
-    if opened > MAX_DEPTH and opened * _block_starts(html) > _WALK_BUDGET:
+    tags = html.count("<")
+    opened = tags - html.count("</")  # at least the deepest nesting
+    # Each block start is a "<", so `tags` bounds them: a real page (a few thousand tags) stops
+    # at the first product, without the lower-casing and the counts of `_block_starts`.
+    if opened > MAX_DEPTH and opened * tags > _WALK_BUDGET and opened * _block_starts(html) > _WALK_BUDGET:
         html = shallow(html)
     return LexborHTMLParser(html)
 

@@ -54,6 +54,10 @@ _BACKGROUND_RE = re.compile(r"background-image\s*:\s*url\(\s*['\"]?([^'\"()\s]++
 _VIEWS_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMB]?)$", re.I)
 _VIEW_UNITS = {"": 1, "K": 1_000, "M": 1_000_000, "B": 1_000_000_000}
 _EDITED_RE = re.compile(r"\bedited\b", re.I)
+# The blanks a browser collapses: every run of whitespace but a lone space, which is already
+# what it becomes (a post's hundreds of single spaces then cost no replacement each).
+_COLLAPSED_RE = re.compile(r"[^\S ]\s*| \s+")
+_BLANK_LINES_RE = re.compile(r"\n{3,}")
 _MESSAGE = ".tgme_widget_message[data-post]"
 _TEXT = ".tgme_widget_message_text"
 _PARTS = ".tgme_widget_message_text, .tgme_widget_message_photo_wrap, .tgme_widget_message_video_thumb"
@@ -247,14 +251,14 @@ def _text_of(node: LexborNode) -> str:
     size = 0
     for visited, child in enumerate(node.traverse(include_text=True)):
         if child.tag == "-text":
-            parts.append(re.sub(r"\s+", " ", (child.text_content or "").replace("\xa0", " ")))
+            parts.append(_COLLAPSED_RE.sub(" ", child.text_content or ""))
             size += len(parts[-1])
         elif child.tag == "br":
             parts.append("\n")
         if size > MAX_TEXT_BYTES or visited > _MAX_TEXT_NODES:
             break
     lines = [line.strip() for line in "".join(parts).split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return _BLANK_LINES_RE.sub("\n\n", "\n".join(lines)).strip()
 
 
 def _tidy(node: LexborNode | None) -> str | None:
