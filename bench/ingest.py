@@ -43,9 +43,10 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import aclosing, redirect_stdout
+from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing, contextmanager, redirect_stdout
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -155,24 +156,30 @@ async def _through(pipeline: Pipeline, source: TelegramWebSource, pages: list[st
         pipeline._analyze_all = lambda _source, batch: {  # type: ignore[method-assign]  # noqa: SLF001
             id(p): by_key[(p.stream, p.external_id)] for p in batch}
 
+    timeline = Timeline()
+
     async def results() -> AsyncIterator[FetchResult]:
         for html in pages:
-            parsed = parse_page(html, BASE)
-            ids = [p.id for p in parsed]
-            yield FetchResult(posts=[p.to_raw() for p in parsed], covered=(min(ids), max(ids)))
+            with timeline.stage("parse"):
+                parsed = parse_page(html, BASE)
+                ids = [p.id for p in parsed]
+                result = FetchResult(posts=[p.to_raw() for p in parsed], covered=(min(ids), max(ids)))
+            yield result
 
     stored = 0
     if way == "overlapped":
         async with AnalysisPool() as pool:
             await pool.analyse([("Харків", None, None)])  # the workers ready, as a backfill's are after its first page
             workers = list(pool._executor._processes)  # type: ignore[union-attr]  # noqa: SLF001
-            cpu = (time.process_time(), _cpu_seconds(workers))
+            timeline.watch(pipeline, pool)
+            cpu = (time.process_time(), _cpu_seconds(workers), _thread_cpu())
             began = time.perf_counter()
             async with aclosing(pipeline.ingest_pages(source, state, results(), pool, touch_source=False)) as done:
                 async for _, changes in done:
                     stored += len(changes)
             elapsed = time.perf_counter() - began
             CPU[way] = (time.process_time() - cpu[0], _cpu_seconds(workers) - cpu[1])
+            timeline.report(elapsed, len(pages), stored, cpu[2])
     else:
         began = time.perf_counter()
         async for result in results():
@@ -199,6 +206,63 @@ async def reparse_run(path: Path, pages: list[str]) -> tuple[float, int]:
             elapsed = time.perf_counter() - began
             CPU["reparse"] = (time.process_time() - cpu, 0.0)  # its workers come and go inside
     return elapsed, summary.new
+
+
+class Timeline:
+    """Where the overlapped run's wall time goes, page by page: the command's own stages (parse,
+    the write transaction) against the ones it awaits (the _unseen read, the workers'
+    analysis); printed to stderr as a few lines after the run."""
+
+    def __init__(self) -> None:
+        self.spans: dict[str, list[tuple[float, float]]] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.spans.setdefault(name, []).append((began, time.perf_counter()))
+
+    def timed(self, name: str, function):  # type: ignore[no-untyped-def]
+        async def run(*args, **kwargs):  # type: ignore[no-untyped-def]
+            with self.stage(name):
+                return await function(*args, **kwargs)
+        return run
+
+    def watch(self, pipeline: Pipeline, pool: object) -> None:
+        """Time the stages of `pipeline.ingest_pages` (instance attributes shadow the methods)."""
+        pipeline._commit = self.timed("commit", pipeline._commit)  # type: ignore[method-assign]  # noqa: SLF001
+        pipeline._unseen = self.timed("unseen", pipeline._unseen)  # type: ignore[method-assign]  # noqa: SLF001
+        pool.analyse = self.timed("analyse", pool.analyse)  # type: ignore[attr-defined]
+        pipeline._prepare = self.timed("prepare", pipeline._prepare)  # type: ignore[method-assign]  # noqa: SLF001
+
+    def report(self, elapsed: float, pages: int, posts: int, threads_before: dict[int, tuple[str, float]]) -> None:
+        total = {name: sum(end - began for began, end in spans) for name, spans in self.spans.items()}
+        # The command's loop runs parse and commit one after the other; the rest of its wall
+        # time it waited for a page's analysis (or ran the prepares' glue).
+        waited = elapsed - total.get("parse", 0) - total.get("commit", 0)
+        per = {name: 1000 * seconds / posts for name, seconds in total.items()}
+        print(f"  timeline ({pages} pages, ms/post of wall): " + ", ".join(
+            f"{name} {per[name]:.2f}" for name in ("parse", "commit", "unseen", "analyse", "prepare") if name in per)
+            + f"; command waiting {1000 * waited / posts:.2f} of {1000 * elapsed / posts:.2f}", file=sys.stderr)
+        after = _thread_cpu()
+        print("  CPU ms/post by thread: " + ", ".join(
+            f"{name} {1000 * (cpu - threads_before.get(tid, (name, 0.0))[1]) / posts:.2f}"
+            for tid, (name, cpu) in after.items()), file=sys.stderr, flush=True)
+
+
+def _thread_cpu() -> dict[int, tuple[str, float]]:
+    """native thread id → (name, user + system CPU seconds) of this process's live threads."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out: dict[int, tuple[str, float]] = {}
+    for thread in threading.enumerate():
+        try:
+            fields = Path(f"/proc/self/task/{thread.native_id}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[thread.native_id] = (thread.name, (int(fields[11]) + int(fields[12])) / ticks)  # type: ignore[index]
+    return out
 
 
 # way → CPU seconds of the bench's process (parsing, storing, SQLite) and of the pool's workers
@@ -247,7 +311,7 @@ def bare_run(rows: list[RawPost], path: Path) -> float:
     return elapsed
 
 
-def measure(size: int, count: int) -> dict[str, float]:
+def measure(size: int, count: int, only: set[str] | None = None) -> dict[str, float]:
     """posts/s of each way, and GB per 100,000 posts, on a copy of the archive of `size` posts."""
     cached = build(size)
     with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
@@ -260,6 +324,8 @@ def measure(size: int, count: int) -> dict[str, float]:
                 ("without analysis", "stored"), ("parse + store", "store")]
         if AnalysisPool is None:
             ways = [w for w in ways if w[1] not in ("overlapped", "reparse")]
+        if only:
+            ways = [w for w in ways if w[1] in only]
         for n, (label, way) in enumerate(ways):
             pages = render_pages(count, size + 1 + n * count, SEED + n)
             if way == "store":
@@ -312,6 +378,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--posts", type=int, default=2000, help="new posts per way (a multiple of 20)")
     parser.add_argument("--before", metavar="COMMIT", help="first run this bench on the code at COMMIT")
+    parser.add_argument("--ways", help="only these ways, e.g. overlapped,reparse (full, overlapped, reparse, "
+                        "stored, store); the pool's figures need overlapped")
     args = parser.parse_args()
     began = time.perf_counter()
     sum(range(10**6))
@@ -322,7 +390,8 @@ def main() -> None:
         print(_before(args.before, ["--sizes", args.sizes, "--posts", str(args.posts)]).split("\n", 1)[1], flush=True)
         print("after (this tree):")
     sizes = [int(s) for s in args.sizes.split(",")]
-    table = {size: measure(size, args.posts) for size in sizes}
+    only = set(args.ways.split(",")) if args.ways else None
+    table = {size: measure(size, args.posts, only) for size in sizes}
     keys = list(next(iter(table.values())))
     print(f"{args.posts:,} new posts of ~800 characters in pages of {PAGE_SIZE}; posts/s unless said")
     print("| archive size | " + " | ".join(keys) + " |")
