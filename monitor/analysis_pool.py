@@ -1,4 +1,5 @@
-"""Analysis in worker processes, for the batch commands (backfill, reparse, reanalyze).
+"""Analysis in worker processes, for the batch commands (backfill, reparse, reanalyze), and the
+parsing before it where the command reads pages it already holds (reparse).
 
 The daemon analyses a few posts a minute in a thread and must stay small. A batch command
 reads thousands, and the analyser is most of its CPU: in other processes the next pages are
@@ -31,7 +32,7 @@ from analysis.gazetteer import get_gazetteer
 from analysis.model import Analysis
 from analysis.morph import morph
 
-__all__ = ["AnalysisPool", "Job", "Reading", "pool_for", "read_ahead"]
+__all__ = ["AnalysisPool", "Job", "Reading", "WorkerDiedError", "pool_for", "read_ahead"]
 
 log = logging.getLogger("dsns_monitor.analysis_pool")
 
@@ -102,6 +103,10 @@ async def pool_for(posts: int) -> AsyncIterator[AnalysisPool | None]:
         yield pool
 
 
+class WorkerDiedError(RuntimeError):
+    """A worker process ended (killed, out of memory, a crash in C code) running a call, twice."""
+
+
 class AnalysisPool:
     """`analyze_or_error` over batches of jobs in worker processes; `async with` it.
 
@@ -120,6 +125,7 @@ class AnalysisPool:
         else:
             self._context = multiprocessing.get_context("spawn")
         self._executor: ProcessPoolExecutor | None = None
+        self._retrying = asyncio.Lock()
         self._pipe: tuple[Connection, Connection]  # the workers' `_exit_with` pipe: read end, write end
 
     async def __aenter__(self) -> Self:
@@ -172,6 +178,26 @@ class AnalysisPool:
                 readings.append(RuntimeError(f"the analysis worker died reading this post: {exc}"))
                 broken = executor
         return readings
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        """`function(*args)` in a worker (both picklable, `function` at a module's top level):
+        the CPU work a batch command does before the analysis, such as parsing the pages it
+        reads. A worker that dies on it raises `WorkerDiedError`, for this call only: the others
+        it was running are run again."""
+        loop = asyncio.get_running_loop()
+        executor = self._start()
+        try:
+            return await loop.run_in_executor(executor, function, *args)
+        except BrokenProcessPool:
+            pass
+        # Again in a fresh pool, one call at a time, so the one that kills a worker again fails alone.
+        async with self._retrying:
+            executor = self._replace(executor)
+            try:
+                return await loop.run_in_executor(executor, function, *args)
+            except BrokenProcessPool as exc:
+                self._replace(executor)
+                raise WorkerDiedError(f"the worker died running {function.__name__}: {exc}") from exc
 
     async def _run(self, executor: ProcessPoolExecutor, jobs: list[Job]) -> list[Reading]:
         loop = asyncio.get_running_loop()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +30,7 @@ from rich.progress import (
 from collectors.base import FetchResult, RawPost, Rejected, SourceError
 from collectors.rss import parse_feed
 from collectors.telegram_web import parse_page
-from monitor.analysis_pool import pool_for
+from monitor.analysis_pool import AnalysisPool, WorkerDiedError, pool_for, read_ahead
 from monitor.app import App
 from monitor.backfill import PAGE_POSTS
 from monitor.canary import layout_change
@@ -56,6 +56,10 @@ class ReparseSummary:
     unchanged: int = 0
 
 
+# A body's readings: its posts, those refused, and why it is unreadable as a whole (or None).
+Reading = tuple[list[RawPost], list[Rejected], str | None]
+
+
 def _parse(source: AnySource, payload: StoredPayload, max_entries: int) -> tuple[list[RawPost], list[Rejected]]:
     rejected: list[Rejected] = []
     if isinstance(source, TelegramWebSource):
@@ -64,6 +68,28 @@ def _parse(source: AnySource, payload: StoredPayload, max_entries: int) -> tuple
         return posts, rejected
     assert isinstance(source, RSSSource)
     return parse_feed(payload.body, stream=source.source_name, max_entries=max_entries), rejected
+
+
+def _read(source: AnySource, payload: StoredPayload, max_entries: int, profile: PostProfile) -> Reading:
+    """`_parse` and the layout check: what a worker sends back (a `SourceError` does not pickle)."""
+    try:
+        posts, rejected = _parse(source, payload, max_entries)
+    except SourceError as exc:
+        return [], [], str(exc)
+    problem = layout_change(FetchResult(posts=posts, rejected=rejected), profile)
+    return (posts, rejected, None) if problem is None else ([], [], problem)
+
+
+async def _reading(pool: AnalysisPool | None, source: AnySource, payload: StoredPayload, max_entries: int,
+                   profile: PostProfile) -> Reading:
+    """`_read` of one body: in a worker (the bodies are read side by side, off the command's
+    core), else in a thread; a worker dying on it makes the body unreadable, not the command."""
+    if pool is None:
+        return await asyncio.to_thread(_read, source, payload, max_entries, profile)
+    try:
+        return await pool.run(_read, source, payload, max_entries, profile)
+    except WorkerDiedError as exc:
+        return [], [], str(exc)
 
 
 async def _batches(readings: list[RawPost], rejected: list[Rejected]) -> AsyncIterator[FetchResult]:
@@ -104,27 +130,32 @@ async def reparse(
             TextColumn("{task.fields[posts]} posts"), TimeElapsedColumn(),
         ) as progress:
             task = progress.add_task("payloads", total=total, posts=0)
-            async for payload in iter_payloads(app.db, sources=names, since=since, until=until):
-                summary.payloads += 1
-                progress.update(task, advance=1)
-                if (payload.source, payload.digest) in parsed:
-                    continue  # the same body again: it holds the same readings
-                parsed.add((payload.source, payload.digest))
-                try:
-                    posts, skipped = await asyncio.to_thread(
-                        _parse, sources[payload.source], payload, app.config.http.max_entries
-                    )
-                    problem = layout_change(FetchResult(posts=posts, rejected=skipped), profiles[payload.source])
-                except SourceError as exc:
-                    problem = str(exc)
-                if problem is not None:
-                    summary.unreadable += 1
-                    log.warning("payload %d of %s (%s) still unreadable: %s", payload.id, payload.source, payload.url, problem)
-                    continue
-                # Payloads come in fetch order, so a later reading replaces an earlier one.
-                latest[payload.source].update(((p.stream, p.external_id), p) for p in posts)
-                rejected[payload.source] += skipped
-                progress.update(task, posts=sum(len(v) for v in latest.values()))
+
+            async def bodies() -> AsyncIterator[StoredPayload]:
+                async for payload in iter_payloads(app.db, sources=names, since=since, until=until):
+                    summary.payloads += 1
+                    progress.update(task, advance=1)
+                    if (payload.source, payload.digest) in parsed:
+                        continue  # the same body again: it holds the same readings
+                    parsed.add((payload.source, payload.digest))
+                    yield payload
+
+            def read(payload: StoredPayload) -> Awaitable[Reading]:
+                source = sources[payload.source]
+                return _reading(pool, source, payload, app.config.http.max_entries, profiles[payload.source])
+
+            # A few bodies are read ahead, so every worker has one while their readings are merged in order.
+            ahead = 2 * pool.workers if pool is not None else 1
+            async with aclosing(read_ahead(bodies(), read, ahead)) as read_bodies:
+                async for payload, (posts, skipped, problem) in read_bodies:
+                    if problem is not None:
+                        summary.unreadable += 1
+                        log.warning("payload %d of %s (%s) still unreadable: %s", payload.id, payload.source, payload.url, problem)
+                        continue
+                    # Payloads come in fetch order, so a later reading replaces an earlier one.
+                    latest[payload.source].update(((p.stream, p.external_id), p) for p in posts)
+                    rejected[payload.source] += skipped
+                    progress.update(task, posts=sum(len(v) for v in latest.values()))
         for name in names:
             readings = list(latest[name].values())
             if not readings and not rejected[name]:

@@ -4,9 +4,11 @@ dying) costs that post only."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import aclosing
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,11 +16,16 @@ import pytest
 
 from analysis.model import Analysis
 from collectors.base import FetchResult, RawPost
-from monitor.analysis_pool import AnalysisPool
+from collectors.telegram_web import PARSER_VERSION
+from monitor.analysis_pool import AnalysisPool, WorkerDiedError
 from monitor.app import open_app
-from monitor.config import load_config
+from monitor.config import TelegramWebSource, load_config
+from monitor.reparse import _reading
 from monitor.sinks import AlertSink
+from storage.payloads import StoredPayload
 from storage.posts import Change
+from storage.sources import PostProfile
+from tests.fakes.tme import FakeTelegram
 
 CHANNEL = "dsns_test"
 # Written for these tests, in the channels' style: strikes of several kinds, a fire, a follow-up.
@@ -143,3 +150,31 @@ async def test_pages_read_before_a_failed_fetch_are_stored(tmp_path: Path) -> No
         assert stored == [5, 5]
         row = await app.db.fetchone("SELECT count(*) FROM posts")
         assert row[0] == 10
+
+
+async def test_a_call_that_kills_its_worker_fails_alone(pool: AnalysisPool) -> None:
+    """`run` beside other calls: the one whose worker dies raises, the others (which lost their
+    worker with it) are run again and answer."""
+    results = await asyncio.gather(
+        pool.run(len, "abc"), pool.run(os._exit, 3), pool.run(len, "de"), return_exceptions=True
+    )
+    assert results[0] == 3 and results[2] == 2
+    assert isinstance(results[1], WorkerDiedError)
+    assert await pool.run(len, "f") == 1
+
+
+async def test_reparse_reads_a_body_in_a_worker_as_in_a_thread(pool: AnalysisPool) -> None:
+    fake = FakeTelegram()
+    fake.add_channel(CHANNEL, "ДСНС")
+    for n, text in enumerate(TEXTS):
+        fake.post(CHANNEL, text, message_id=10 + n)
+    body = fake._render(fake._channel(CHANNEL), None, "http://127.0.0.1:1").encode()  # noqa: SLF001
+    source = TelegramWebSource(type="telegram_web", channel=CHANNEL, base_url="http://127.0.0.1:1")
+    payload = StoredPayload(1, CHANNEL, "http://127.0.0.1:1/s/x", datetime.now(UTC), 200, PARSER_VERSION, "d", body)
+    profile = PostProfile(posts=10, dated=10, with_content=10, linked=10)
+    in_worker = await _reading(pool, source, payload, 100, profile)
+    assert in_worker == await _reading(None, source, payload, 100, profile)
+    posts, rejected, problem = in_worker
+    assert [p.text for p in posts] == list(TEXTS) and not rejected and problem is None
+    broken = await _reading(pool, source, replace(payload, body=b"<html><p>captcha</p></html>"), 100, profile)
+    assert broken[:2] == ([], []) and broken[2] is not None and "layout" in broken[2]
