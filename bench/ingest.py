@@ -74,6 +74,10 @@ try:
     from monitor.reparse import reparse
 except ImportError:  # `--before` a commit that has none: no overlapped row
     AnalysisPool = None  # type: ignore[assignment,misc]
+try:
+    from collectors.telegram_web import parse_body
+except ImportError:  # `--before` a commit whose backfill parses in the command
+    parse_body = None  # type: ignore[assignment]
 
 BASE = "http://127.0.0.1:1"
 CHANNEL = "dsns_ua_63"  # one of the archive's channels: the deleted-post check meets its posts
@@ -158,10 +162,14 @@ async def _through(pipeline: Pipeline, source: TelegramWebSource, pages: list[st
 
     timeline = Timeline()
 
-    async def results() -> AsyncIterator[FetchResult]:
+    async def results(pool: AnalysisPool | None = None) -> AsyncIterator[FetchResult]:
         for html in pages:
             with timeline.stage("parse"):
-                parsed = parse_page(html, BASE)
+                # As a backfill does: in the workers when it has a pool (and off the command's core).
+                if pool is None or parse_body is None:
+                    parsed = parse_page(html, BASE)
+                else:
+                    parsed, _ = await pool.run(parse_body, html, BASE, CHANNEL)
                 ids = [p.id for p in parsed]
                 result = FetchResult(posts=[p.to_raw() for p in parsed], covered=(min(ids), max(ids)))
             yield result
@@ -174,12 +182,12 @@ async def _through(pipeline: Pipeline, source: TelegramWebSource, pages: list[st
             timeline.watch(pipeline, pool)
             cpu = (time.process_time(), _cpu_seconds(workers), _thread_cpu())
             began = time.perf_counter()
-            async with aclosing(pipeline.ingest_pages(source, state, results(), pool, touch_source=False)) as done:
+            async with aclosing(pipeline.ingest_pages(source, state, results(pool), pool, touch_source=False)) as done:
                 async for _, changes in done:
                     stored += len(changes)
             elapsed = time.perf_counter() - began
             CPU[way] = (time.process_time() - cpu[0], _cpu_seconds(workers) - cpu[1])
-            timeline.report(elapsed, len(pages), stored, cpu[2])
+            timeline.report(began, elapsed, len(pages), stored, cpu[2])
     else:
         began = time.perf_counter()
         async for result in results():
@@ -237,11 +245,15 @@ class Timeline:
         pool.analyse = self.timed("analyse", pool.analyse)  # type: ignore[attr-defined]
         pipeline._prepare = self.timed("prepare", pipeline._prepare)  # type: ignore[method-assign]  # noqa: SLF001
 
-    def report(self, elapsed: float, pages: int, posts: int, threads_before: dict[int, tuple[str, float]]) -> None:
-        total = {name: sum(end - began for began, end in spans) for name, spans in self.spans.items()}
-        # The command's loop runs parse and commit one after the other; the rest of its wall
-        # time it waited for a page's analysis (or ran the prepares' glue).
-        waited = elapsed - total.get("parse", 0) - total.get("commit", 0)
+    def report(self, began: float, elapsed: float, pages: int, posts: int,
+               threads_before: dict[int, tuple[str, float]]) -> None:
+        total = {name: sum(end - start for start, end in spans) for name, spans in self.spans.items()}
+        # The pages are stored one after the other; between two transactions the command waited
+        # for the next page (its parse, its analysis) or ran the glue that hands it over.
+        waited, last = 0.0, began
+        for start, end in sorted(self.spans.get("commit", [])):
+            waited, last = waited + start - last, end
+        waited += began + elapsed - last
         per = {name: 1000 * seconds / posts for name, seconds in total.items()}
         print(f"  timeline ({pages} pages, ms/post of wall): " + ", ".join(
             f"{name} {per[name]:.2f}" for name in ("parse", "commit", "unseen", "analyse", "prepare") if name in per)
@@ -387,7 +399,8 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
     if args.before:
         print(f"before ({args.before}):")
-        print(_before(args.before, ["--sizes", args.sizes, "--posts", str(args.posts)]).split("\n", 1)[1], flush=True)
+        ways = ["--ways", args.ways] if args.ways else []
+        print(_before(args.before, ["--sizes", args.sizes, "--posts", str(args.posts), *ways]).split("\n", 1)[1], flush=True)
         print("after (this tree):")
     sizes = [int(s) for s in args.sizes.split(",")]
     only = set(args.ways.split(",")) if args.ways else None

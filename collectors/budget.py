@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from collectors.base import RawPost, SourceParseError
@@ -47,13 +47,18 @@ def trimmed(post: RawPost) -> RawPost:
     return dataclasses.replace(post, title=title, text=text, photos=photos)
 
 
-async def parse_in_thread(function: Callable[..., T], *args: object, source: str, budget: float) -> T:
-    """`function(*args)` in a worker thread; a `SourceParseError` when it outlasts `budget` seconds.
+async def parse_in_thread(
+    function: Callable[..., T], *args: object, source: str, budget: float,
+    run: Callable[..., Awaitable[T]] | None = None,
+) -> T:
+    """`function(*args)` in a worker thread, or through `run` (a batch command's worker
+    processes, `AnalysisPool.run`); a `SourceParseError` when it outlasts `budget` seconds.
 
     The thread cannot be killed and runs on, but the poll gives up waiting for it: that source
     fails this time while the rest of the daemon carries on.
     """
     try:
-        return await asyncio.wait_for(asyncio.to_thread(function, *args), budget)
+        work = asyncio.to_thread(function, *args) if run is None else run(function, *args)
+        return await asyncio.wait_for(work, budget)
     except TimeoutError as exc:
         raise SourceParseError(source, f"parse took longer than {budget:g} s; the page is refused") from exc

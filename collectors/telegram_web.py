@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -43,7 +44,7 @@ from collectors.html import parse_html
 from collectors.http import DEFAULT_MAX_BYTES, AddressPolicy, fetch, redirect_target
 from dsns.redact import redact
 
-__all__ = ["LinkPreview", "WebPost", "parse_page", "parse_views", "TelegramWebCollector", "PARSER_VERSION"]
+__all__ = ["LinkPreview", "WebPost", "parse_page", "parse_body", "parse_views", "TelegramWebCollector", "PARSER_VERSION"]
 
 log = logging.getLogger("dsns_monitor.telegram_web")
 
@@ -65,6 +66,8 @@ _PARTS = ".tgme_widget_message_text, .tgme_widget_message_photo_wrap, .tgme_widg
 _MAX_MESSAGES = 200
 _MAX_PARTS = 4000
 _MAX_TEXT_NODES = 100_000
+# Runs a picklable function with its arguments and gives its result (`AnalysisPool.run`).
+Runner = Callable[..., Awaitable[Any]]
 # Stored with every page kept for `reparse`; bump it when `parse_page` reads pages differently.
 PARSER_VERSION = "telegram_web/1"
 
@@ -162,14 +165,26 @@ def parse_page(
             post = _parse_message(node, base_url, source)
         except SourceParseError as exc:
             channel, _, raw_id = (node.attributes.get("data-post") or "").rpartition("/")
-            skipped = Rejected(channel.lower(), raw_id, str(exc))
-            if rejected is None:
-                log.warning("t.me message skipped", extra={"source": source, "post": skipped.label, "error": str(exc)})
-            else:
-                rejected.append(skipped)
+            _skipped([Rejected(channel.lower(), raw_id, str(exc))], source, rejected)
             continue
         posts[post.id] = post
     return [posts[key] for key in sorted(posts)]
+
+
+def parse_body(html: str, base_url: str, source: str) -> tuple[list[WebPost], list[Rejected]]:
+    """`parse_page`'s posts and the messages it left out, as values: what a worker process
+    parsing the page sends back."""
+    rejected: list[Rejected] = []
+    return parse_page(html, base_url, source=source, rejected=rejected), rejected
+
+
+def _skipped(skipped: list[Rejected], source: str, rejected: list[Rejected] | None) -> None:
+    """Messages left out go to `rejected`, or to the log when the caller keeps no list."""
+    if rejected is not None:
+        rejected += skipped
+        return
+    for item in skipped:
+        log.warning("t.me message skipped", extra={"source": source, "post": item.label, "error": item.reason})
 
 
 def _check_shape(tree: LexborHTMLParser, messages: int, source: str) -> None:
@@ -340,10 +355,11 @@ class TelegramWebCollector:
 
     async def fetch_page(
         self, client: httpx.AsyncClient, before: int | None = None, *, rejected: list[Rejected] | None = None,
-        payloads: list[Payload] | None = None,
+        payloads: list[Payload] | None = None, run: Runner | None = None,
     ) -> list[WebPost]:
-        """GET one preview page and parse it (off the event loop); unreadable messages go to `rejected`,
-        the page's body to `payloads` (before parsing, so a page that cannot be parsed is kept too).
+        """GET one preview page and parse it (off the event loop: in a thread, or through `run`);
+        unreadable messages go to `rejected`, the page's body to `payloads` (before parsing, so a
+        page that cannot be parsed is kept too).
 
         Raises `PreviewDisabledError` when t.me redirects away from the /s/ page, and the
         `SourceError`s of `collectors.http.fetch` for network and HTTP failures.
@@ -357,10 +373,11 @@ class TelegramWebCollector:
                 if payloads is not None:
                     payloads.append(Payload(redact(url), response.status, response.content, datetime.now(UTC), PARSER_VERSION))
                 html = response.content.decode("utf-8", errors="replace")
-                return await parse_in_thread(
-                    lambda: parse_page(html, self.base_url, source=self.name, rejected=rejected),
-                    source=self.name, budget=self.parse_timeout,
+                posts, skipped = await parse_in_thread(
+                    parse_body, html, self.base_url, self.name, source=self.name, budget=self.parse_timeout, run=run
                 )
+                _skipped(skipped, self.name, rejected)
+                return posts
             if not response.location:
                 raise SourceHTTPError(
                     self.name, f"HTTP {response.status} without Location from {redact(url)}", status=response.status
@@ -435,20 +452,21 @@ class TelegramWebCollector:
 
     async def backfill(
         self, client: httpx.AsyncClient, *, since: datetime | None = None, pages: int = 50,
-        payloads: list[Payload] | None = None,
+        payloads: list[Payload] | None = None, run: Runner | None = None,
     ) -> AsyncIterator[list[RawPost]]:
         """Yield the channel's history page by page, newest page first (each page oldest first).
 
         Stops at the first post older than `since` (a naive datetime is taken as UTC), after
         `pages` pages, or at the start of the channel. Each page's body is appended to
-        `payloads` before its posts are yielded.
+        `payloads` before its posts are yielded. `run`: where the pages are parsed (the batch
+        command's worker processes, `AnalysisPool.run`) rather than in a thread.
         """
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
         seen: set[int] = set()
         before: int | None = None
         for _ in range(pages):
-            page = await self.fetch_page(client, before=before, payloads=payloads)
+            page = await self.fetch_page(client, before=before, payloads=payloads, run=run)
             fresh = [post for post in page if post.id not in seen]
             if not fresh:
                 return

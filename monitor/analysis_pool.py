@@ -18,11 +18,11 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -54,37 +54,55 @@ U = TypeVar("U")
 async def read_ahead(
     items: AsyncIterable[T], prepare: Callable[[T], Awaitable[U]], ahead: int = 1
 ) -> AsyncIterator[tuple[T, U]]:
-    """Each of `items` with what `prepare` made of it, in order. The next `ahead` items are taken
-    and their `prepare` started before one is handed over, so they run (in a pool, a thread, or
-    awaiting a server) while the caller stores this one. Use it in `contextlib.aclosing`:
-    leaving early cancels the `prepare`s under way.
+    """Each of `items` with what `prepare` made of it, in order. The items are taken in a task of
+    their own, up to `ahead` beyond the one handed over, and each one's `prepare` started at once:
+    taking the next items (a fetch, a parse in a worker) and preparing them (in a pool, a thread,
+    or awaiting a server) runs while the caller stores this one. Use it in `contextlib.aclosing`:
+    leaving early cancels the taking and the `prepare`s under way.
     """
-    pending: deque[tuple[T, asyncio.Future[U]]] = deque()
-    source = aiter(items)
+    taken: asyncio.Queue[tuple[T, asyncio.Future[U]] | _End] = asyncio.Queue()
+    slots = asyncio.Semaphore(ahead + 1)  # the item handed over and those taken beyond it
+    futures: list[asyncio.Future[U]] = []
+
+    async def take() -> None:
+        source = aiter(items)
+        try:
+            while True:
+                await slots.acquire()
+                try:
+                    item = await anext(source)
+                except StopAsyncIteration:
+                    taken.put_nowait(_End(None))
+                    return
+                future = asyncio.ensure_future(prepare(item))
+                futures.append(future)
+                taken.put_nowait((item, future))
+        except Exception as exc:  # noqa: BLE001  (handed over to the caller, raised there)
+            # The items' source failed (a fetch): what it gave before is handed over first,
+            # as it would have been without reading ahead.
+            taken.put_nowait(_End(exc))
+
+    taker = asyncio.ensure_future(take())
     try:
-        while True:
-            try:
-                item = await anext(source)
-            except StopAsyncIteration:
-                break
-            except Exception:
-                # The items' source failed (a fetch): what it gave before is handed over first,
-                # as it would have been without reading ahead.
-                while pending:
-                    first, future = pending.popleft()
-                    yield first, await future
-                raise
-            pending.append((item, asyncio.ensure_future(prepare(item))))
-            if len(pending) > ahead:
-                first, future = pending.popleft()
-                yield first, await future
-        while pending:
-            first, future = pending.popleft()
-            yield first, await future
+        while not isinstance(got := await taken.get(), _End):
+            item, future = got
+            yield item, await future
+            futures.remove(future)
+            slots.release()
+        if got.error is not None:
+            raise got.error
     finally:
-        for _, future in pending:
+        taker.cancel()
+        for future in futures:
             future.cancel()
-        await asyncio.gather(*(future for _, future in pending), return_exceptions=True)
+        await asyncio.gather(taker, *futures, return_exceptions=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _End:
+    """The end of `read_ahead`'s items: their source ran out, or failed with `error`."""
+
+    error: Exception | None
 
 
 def default_workers() -> int:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from datetime import datetime
+from typing import TypeVar
 
 from rich.progress import (
     BarColumn,
@@ -15,9 +16,9 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from collectors.base import FetchResult, Payload
+from collectors.base import FetchResult, Payload, SourceParseError
 from collectors.telegram_web import TelegramWebCollector
-from monitor.analysis_pool import pool_for
+from monitor.analysis_pool import AnalysisPool, WorkerDiedError, pool_for
 from monitor.app import App
 from monitor.config import RSSSource, TelegramMTProtoSource, TelegramWebSource
 from monitor.ops.logs import quiet_during_progress
@@ -26,6 +27,8 @@ from monitor.pipeline import collector_for
 __all__ = ["backfill"]
 
 log = logging.getLogger("dsns_monitor.backfill")
+
+T = TypeVar("T")
 
 # Posts on a t.me/s page.
 PAGE_POSTS = 20
@@ -60,16 +63,25 @@ async def backfill(
     ) as progress:
         task = progress.add_task(source.source_name, total=pages, posts=0, new=0)
 
-        async def results() -> AsyncIterator[FetchResult]:
+        async def results(pool: AnalysisPool | None) -> AsyncIterator[FetchResult]:
             bodies: list[Payload] = []  # each page's body, kept like a poll's for `reparse`
-            async for page in collector.backfill(app.client, since=since, pages=pages, payloads=bodies):
+            async def parse(function: Callable[..., T], *args: object) -> T:
+                # The pages are parsed in the workers too: the command's own core is the pace of a backfill.
+                assert pool is not None
+                try:
+                    return await pool.run(function, *args)
+                except WorkerDiedError as exc:  # the page, like one that cannot be parsed, ends the backfill
+                    raise SourceParseError(source.source_name, str(exc)) from exc
+
+            run = parse if pool is not None else None
+            async for page in collector.backfill(app.client, since=since, pages=pages, payloads=bodies, run=run):
                 kept = bodies[:]
                 bodies.clear()
                 yield FetchResult(posts=page, payloads=kept)
 
         async with (
             pool_for(pages * PAGE_POSTS) as pool,
-            aclosing(app.pipeline.ingest_pages(source, state, results(), pool)) as stored,
+            aclosing(app.pipeline.ingest_pages(source, state, results(pool), pool)) as stored,
         ):
             async for result, changes in stored:
                 fetched += len(result.posts)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -220,6 +222,19 @@ async def test_backfill_reaches_the_start_of_the_channel(server: LocalServer, cl
     pages = [page async for page in collector(server).backfill(client)]
     assert sorted(i for page in pages for i in ids(page)) == list(range(1, 76))
     assert len(server.requests) == 4
+
+
+async def test_backfill_parses_through_the_runner_it_is_given(server: LocalServer, client: httpx.AsyncClient) -> None:
+    """A batch command's worker processes parse the pages (`AnalysisPool.run`): the same pages."""
+    calls: list[str] = []
+
+    async def run(function: Callable[..., Any], *args: object) -> Any:
+        calls.append(function.__name__)
+        return await asyncio.to_thread(function, *args)
+
+    through = [page async for page in collector(server).backfill(client, run=run)]
+    assert through == [page async for page in collector(server).backfill(client)]
+    assert calls == ["parse_body"] * 4
 
 
 async def test_backfill_respects_the_page_limit(server: LocalServer, client: httpx.AsyncClient) -> None:
