@@ -141,8 +141,9 @@ class AnalysisPool:
         self.workers = workers or default_workers()
         if "forkserver" in multiprocessing.get_all_start_methods():
             self._context = multiprocessing.get_context("forkserver")
-            # The server imports the analyser once; each worker (and a restart) forks from it.
-            self._context.set_forkserver_preload([__name__])
+            # The server imports the analyser and loads its data once; each worker (and a
+            # restart) forks from it.
+            self._context.set_forkserver_preload([__name__, "monitor.analysis_preload"])
         else:
             self._context = multiprocessing.get_context("spawn")
         self._executor: ProcessPoolExecutor | None = None
