@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,13 @@ from typing import Any
 import pytest
 
 from collectors.base import RawPost, Rejected, SourceParseError
-from collectors.telegram_web import LinkPreview, WebPost, parse_page, parse_views
+from collectors.telegram_web import (
+    LinkPreview,
+    WebPost,
+    _collapsed,
+    parse_page,
+    parse_views,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tme"
 CDN = "https://cdn4.telesco.pe/file"
@@ -188,3 +195,8 @@ def test_stream_is_lower_cased_but_url_keeps_the_channel_spelling() -> None:
 )
 def test_parse_views(shown: str | None, views: int | None) -> None:
     assert parse_views(shown) == views
+
+
+@pytest.mark.parametrize("text", ["", " ", "a b", " a  b\t\n c\xa0\xa0d ", "\u3000x\u2003\u2003y\n", "\n\n", "слово  \xa0 слово"])
+def test_whitespace_collapses_as_a_browser_shows_it(text: str) -> None:
+    assert _collapsed(text) == re.sub(r"\s+", " ", text)
