@@ -10,12 +10,14 @@ rendered as t.me/s pages of 20 and read back by the t.me parser:
   full pipeline     parse_page + Pipeline.ingest per page, as a poll does it: store, analyse,
                     stories, outbox, the deleted-post check of the covered range
   overlapped        the same through Pipeline.ingest_pages, as backfill and reparse run it: each
-                    page analysed in an AnalysisPool worker while the page before it is stored
-                    (the pool started and warm before the clock: a backfill's first second);
+                    page parsed and analysed in AnalysisPool workers while the page before it is
+                    stored (the pool started and warm before the clock: a backfill's first second);
                     beside it the CPU milliseconds per post of the bench's process and of the
                     pool's workers, and the posts/s they allow on idle cores (the slowest of the
                     command's pace, the workers' and all the cores'): the figure to read when
-                    other work shares the machine
+                    other work shares the machine; and the milliseconds per post the command
+                    waited between two transactions for the next page (its stages' timeline,
+                    and the CPU of each of its threads, go to stderr)
   reparse           `reparse` of the same pages kept as the channel's bodies: parse, layout check
                     and the overlapped pipeline in batches of 200, the workers' start included;
                     beside it its own CPU per post and the pace on idle cores (its workers' CPU
@@ -187,7 +189,7 @@ async def _through(pipeline: Pipeline, source: TelegramWebSource, pages: list[st
                     stored += len(changes)
             elapsed = time.perf_counter() - began
             CPU[way] = (time.process_time() - cpu[0], _cpu_seconds(workers) - cpu[1])
-            timeline.report(began, elapsed, len(pages), stored, cpu[2])
+            WAITED[way] = timeline.report(began, elapsed, len(pages), stored, cpu[2])
     else:
         began = time.perf_counter()
         async for result in results():
@@ -246,7 +248,8 @@ class Timeline:
         pipeline._prepare = self.timed("prepare", pipeline._prepare)  # type: ignore[method-assign]  # noqa: SLF001
 
     def report(self, began: float, elapsed: float, pages: int, posts: int,
-               threads_before: dict[int, tuple[str, float]]) -> None:
+               threads_before: dict[int, tuple[str, float]]) -> float:
+        """Print the summary; the seconds the command waited between its transactions."""
         total = {name: sum(end - start for start, end in spans) for name, spans in self.spans.items()}
         # The pages are stored one after the other; between two transactions the command waited
         # for the next page (its parse, its analysis) or ran the glue that hands it over.
@@ -262,6 +265,7 @@ class Timeline:
         print("  CPU ms/post by thread: " + ", ".join(
             f"{name} {1000 * (cpu - threads_before.get(tid, (name, 0.0))[1]) / posts:.2f}"
             for tid, (name, cpu) in after.items()), file=sys.stderr, flush=True)
+        return waited
 
 
 def _thread_cpu() -> dict[int, tuple[str, float]]:
@@ -276,6 +280,9 @@ def _thread_cpu() -> dict[int, tuple[str, float]]:
         out[thread.native_id] = (thread.name, (int(fields[11]) + int(fields[12])) / ticks)  # type: ignore[index]
     return out
 
+
+# way → the seconds its command waited for the next page between two transactions (Timeline)
+WAITED: dict[str, float] = {}
 
 # way → CPU seconds of the bench's process (parsing, storing, SQLite) and of the pool's workers
 CPU: dict[str, tuple[float, float]] = {}
@@ -355,6 +362,8 @@ def measure(size: int, count: int, only: set[str] | None = None) -> dict[str, fl
                 main, analysis = (1000 * seconds / count for seconds in CPU[way])
                 out["overlapped: command CPU ms/post"] = main
                 out["overlapped: workers' CPU ms/post"] = analysis
+                # Time the serial part stood idle: near 0 when the workers keep ahead of it.
+                out["overlapped: command waiting ms/post"] = 1000 * WAITED[way] / count
                 # The pace of the command (one thread at a time), of its workers, of all the cores.
                 workers, cores = default_workers(), os.cpu_count() or 1
                 out[f"overlapped on {cores} idle cores"] = 1000 / max(main, analysis / workers, (main + analysis) / cores)
