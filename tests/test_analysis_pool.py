@@ -17,7 +17,7 @@ import pytest
 from analysis.model import Analysis
 from collectors.base import FetchResult, RawPost
 from collectors.telegram_web import PARSER_VERSION
-from monitor.analysis_pool import AnalysisPool, WorkerDiedError
+from monitor.analysis_pool import AnalysisPool, WorkerDiedError, read_ahead
 from monitor.app import open_app
 from monitor.config import TelegramWebSource, load_config
 from monitor.reparse import _reading
@@ -178,3 +178,32 @@ async def test_reparse_reads_a_body_in_a_worker_as_in_a_thread(pool: AnalysisPoo
     assert [p.text for p in posts] == list(TEXTS) and not rejected and problem is None
     broken = await _reading(pool, source, replace(payload, body=b"<html><p>captcha</p></html>"), 100, profile)
     assert broken[:2] == ([], []) and broken[2] is not None and "layout" in broken[2]
+
+
+async def test_read_ahead_hands_over_what_is_ready_while_the_next_item_is_taken() -> None:
+    """Taking an item (a backfill's fetch and parse) runs beside the caller: the caller gets the
+    items already prepared while the next one is still being taken, never more than `ahead` beyond."""
+    fetched = asyncio.Event()
+    taken: list[int] = []
+
+    async def items() -> AsyncIterator[int]:
+        for n in range(5):
+            if n == 3:
+                await fetched.wait()  # a slow fetch, done only once the caller has item 1
+            taken.append(n)
+            yield n
+
+    async def prepare(n: int) -> int:
+        return 2 * n
+
+    async def run() -> list[tuple[int, int]]:
+        got: list[tuple[int, int]] = []
+        async with aclosing(read_ahead(items(), prepare, ahead=2)) as ready:
+            async for n, double in ready:
+                assert taken[-1] <= n + 2
+                got.append((n, double))
+                if n == 1:
+                    fetched.set()
+        return got
+
+    assert await asyncio.wait_for(run(), 10) == [(n, 2 * n) for n in range(5)]
