@@ -168,7 +168,7 @@ async def test_reparse_reads_a_body_in_a_worker_as_in_a_thread(pool: AnalysisPoo
     fake.add_channel(CHANNEL, "ДСНС")
     for n, text in enumerate(TEXTS):
         fake.post(CHANNEL, text, message_id=10 + n)
-    body = fake._render(fake._channel(CHANNEL), None, "http://127.0.0.1:1").encode()  # noqa: SLF001
+    body = fake._render(fake._channel(CHANNEL), None, "http://127.0.0.1:1").encode()
     source = TelegramWebSource(type="telegram_web", channel=CHANNEL, base_url="http://127.0.0.1:1")
     payload = StoredPayload(1, CHANNEL, "http://127.0.0.1:1/s/x", datetime.now(UTC), 200, PARSER_VERSION, "d", body)
     profile = PostProfile(posts=10, dated=10, with_content=10, linked=10)
