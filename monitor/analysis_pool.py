@@ -19,7 +19,7 @@ import os
 import signal
 import threading
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -150,6 +150,7 @@ class AnalysisPool:
             self._context = multiprocessing.get_context("spawn")
         self._executor: ProcessPoolExecutor | None = None
         self._retrying = asyncio.Lock()
+        self._warming: list[Future[int]] = []
         self._pipe: tuple[Connection, Connection]  # the workers' `_exit_with` pipe: read end, write end
 
     async def __aenter__(self) -> Self:
@@ -175,11 +176,16 @@ class AnalysisPool:
             self._executor = ProcessPoolExecutor(
                 self.workers, mp_context=self._context, initializer=_start_worker, initargs=(self._pipe[0],)
             )
-            for _ in range(self.workers):
-                # Each start loads the gazetteer (a second or so): begun now, it overlaps the
-                # command's first fetch or read.
-                self._executor.submit(int)
+            # The fork server's start (the analyser's imports and data, a second or two): begun
+            # now, it overlaps the command's first fetch or read.
+            self._warming = [self._executor.submit(int) for _ in range(self.workers)]
         return self._executor
+
+    @property
+    def started(self) -> bool:
+        """Whether a worker is up: until then work the command can do in its own thread is done
+        sooner there."""
+        return any(future.done() for future in self._warming)
 
     async def analyse(self, jobs: Sequence[Job]) -> list[Reading]:
         """The readings of `jobs`, in order; never raises for a post's fault."""

@@ -83,8 +83,9 @@ def _read(source: AnySource, payload: StoredPayload, max_entries: int, profile: 
 async def _reading(pool: AnalysisPool | None, source: AnySource, payload: StoredPayload, max_entries: int,
                    profile: PostProfile) -> Reading:
     """`_read` of one body: in a worker (the bodies are read side by side, off the command's
-    core), else in a thread; a worker dying on it makes the body unreadable, not the command."""
-    if pool is None:
+    core), else (no pool, or its workers still starting) in a thread; a worker dying on it makes
+    the body unreadable, not the command."""
+    if pool is None or not pool.started:
         return await asyncio.to_thread(_read, source, payload, max_entries, profile)
     try:
         return await pool.run(_read, source, payload, max_entries, profile)

@@ -172,6 +172,8 @@ async def test_reparse_reads_a_body_in_a_worker_as_in_a_thread(pool: AnalysisPoo
     source = TelegramWebSource(type="telegram_web", channel=CHANNEL, base_url="http://127.0.0.1:1")
     payload = StoredPayload(1, CHANNEL, "http://127.0.0.1:1/s/x", datetime.now(UTC), 200, PARSER_VERSION, "d", body)
     profile = PostProfile(posts=10, dated=10, with_content=10, linked=10)
+    await pool.run(len, "")  # a worker up, so the body goes to one
+    assert pool.started
     in_worker = await _reading(pool, source, payload, 100, profile)
     assert in_worker == await _reading(None, source, payload, 100, profile)
     posts, rejected, problem = in_worker
