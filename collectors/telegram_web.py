@@ -39,12 +39,7 @@ from collectors.base import (
     message_id,
     message_id_cursor,
 )
-from collectors.budget import (
-    DEFAULT_PARSE_TIMEOUT,
-    MAX_TEXT_BYTES,
-    parse_in_thread,
-    trimmed,
-)
+from collectors.budget import DEFAULT_PARSE_TIMEOUT, MAX_TEXT_BYTES, parse_in_thread, trimmed
 from collectors.html import parse_html
 from collectors.http import DEFAULT_MAX_BYTES, AddressPolicy, fetch, redirect_target
 from dsns.redact import redact

@@ -10,13 +10,7 @@ from typing import Any
 import pytest
 
 from collectors.base import RawPost, Rejected, SourceParseError
-from collectors.telegram_web import (
-    LinkPreview,
-    WebPost,
-    _collapsed,
-    parse_page,
-    parse_views,
-)
+from collectors.telegram_web import LinkPreview, WebPost, _collapsed, parse_page, parse_views
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tme"
 CDN = "https://cdn4.telesco.pe/file"
