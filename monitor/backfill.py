@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from rich.progress import (
     BarColumn,
@@ -65,15 +65,7 @@ async def backfill(
 
         async def results(pool: AnalysisPool | None) -> AsyncIterator[FetchResult]:
             bodies: list[Payload] = []  # each page's body, kept like a poll's for `reparse`
-            async def parse(function: Callable[..., T], *args: object) -> T:
-                # The pages are parsed in the workers too: the command's own core is the pace of a backfill.
-                assert pool is not None
-                try:
-                    return await pool.run(function, *args)
-                except WorkerDiedError as exc:  # the page, like one that cannot be parsed, ends the backfill
-                    raise SourceParseError(source.source_name, str(exc)) from exc
-
-            run = parse if pool is not None else None
+            run = _in_workers(pool, source.source_name) if pool is not None else None
             async for page in collector.backfill(app.client, since=since, pages=pages, payloads=bodies, run=run):
                 kept = bodies[:]
                 bodies.clear()
@@ -93,3 +85,17 @@ async def backfill(
     await app.pipeline.photos.drain()
     print(f"{source.source_name}: {fetched} posts read, {new} new, {edited} edited")
     return 0
+
+
+def _in_workers(pool: AnalysisPool, source: str) -> Callable[..., Awaitable[Any]]:
+    """A runner for the collector's parse: the pages parsed in the pool's workers too, since the
+    command's own core is the pace of a backfill. A worker dying on a page fails that page like
+    one that cannot be parsed, which ends the backfill (the pages before it are stored)."""
+
+    async def run(function: Callable[..., T], *args: object) -> T:
+        try:
+            return await pool.run(function, *args)
+        except WorkerDiedError as exc:
+            raise SourceParseError(source, str(exc)) from exc
+
+    return run
