@@ -79,10 +79,12 @@ async def read_ahead(
                 future = asyncio.ensure_future(prepare(item))
                 futures.append(future)
                 taken.put_nowait((item, future))
-        except Exception as exc:  # noqa: BLE001  (handed over to the caller, raised there)
+        except BaseException as exc:  # handed over to the caller, raised there
             # The items' source failed (a fetch): what it gave before is handed over first,
-            # as it would have been without reading ahead.
+            # as it would have been without reading ahead. The caller is never left waiting.
             taken.put_nowait(_End(exc))
+            if not isinstance(exc, Exception):
+                raise
 
     taker = asyncio.ensure_future(take())
     try:
@@ -104,7 +106,7 @@ async def read_ahead(
 class _End:
     """The end of `read_ahead`'s items: their source ran out, or failed with `error`."""
 
-    error: Exception | None
+    error: BaseException | None
 
 
 def default_workers() -> int:
