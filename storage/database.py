@@ -257,7 +257,7 @@ async def write_batch(conn: aiosqlite.Connection, statements: Statements) -> lis
         return [0] * len(statements)
 
     def run() -> list[int]:
-        db = conn._conn  # noqa: SLF001  (in the connection's own thread)
+        db = conn._conn  # in the connection's own thread
         changed: list[int] = []
         for sql, rows in statements:
             before = db.total_changes
@@ -266,4 +266,4 @@ async def write_batch(conn: aiosqlite.Connection, statements: Statements) -> lis
             changed.append(db.total_changes - before)
         return changed
 
-    return await conn._execute(run)  # noqa: SLF001
+    return await conn._execute(run)
