@@ -16,7 +16,7 @@ from storage.timeutil import from_db, to_db, utcnow
 __all__ = [
     "Story", "open_story", "get_story", "latest_strikes", "note_deletions", "refresh_story_figures",
     "stories_between", "get_stories", "stories_of_posts", "next_story_id", "new_story", "merged", "save_stories",
-    "record_revisions", "story_statements", "revision_statements", "stories_and_next_id",
+    "story_statements", "revision_statements", "stories_and_next_id",
 ]
 
 
@@ -262,13 +262,9 @@ async def latest_strikes(db: Database, limit: int = 200) -> list[tuple[Story, st
     return [(_story(row), row["post_url"], row["post_stream"]) for row in rows]
 
 
-async def record_revisions(conn: aiosqlite.Connection, revisions: list[tuple[Story, int]]) -> None:
-    """Keep each story's figures and places as of its revision, brought by the post (story, post id)."""
-    await write_batch(conn, revision_statements(revisions))
-
-
 def revision_statements(revisions: list[tuple[Story, int]]) -> Statements:
-    """The writes of `record_revisions`, for a caller that sends them with others (`write_batch`)."""
+    """The writes that keep each story's figures and places as of its revision, brought by the
+    post (story, post id): for the caller to send with its others (`write_batch`)."""
     now = to_db(utcnow())
     return [(
         """INSERT OR REPLACE INTO story_revisions (story_id, revision, post_id, killed, injured, places,
