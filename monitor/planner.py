@@ -10,18 +10,19 @@ import aiosqlite
 from analysis.model import Analysis
 from analysis.reach import regions_covering
 from analysis.stories import StoryIndex, features_of
-from storage.outbox import LATE_AFTER, AlertPlan, queue_alerts
+from storage.database import write_batch
+from storage.outbox import LATE_AFTER, AlertPlan, alert_statements
 from storage.posts import Change
 from storage.stories import (
     Story,
     get_stories,
     merged,
     new_story,
-    next_story_id,
-    record_revisions,
-    save_stories,
+    revision_statements,
+    stories_and_next_id,
     stories_between,
     stories_of_posts,
+    story_statements,
 )
 from storage.subscriptions import nearest_ranks, watchers_by_region
 from storage.timeutil import from_db, to_db, utcnow
@@ -52,7 +53,8 @@ class StoryPlanner:
         A post published longer than `alert_max_age` seconds ago (first run, backfill,
         catch-up) is archived and clustered but alerts nobody. Matching runs on the in-memory
         index and the stories read for the batch; the batch's stories, revisions and alerts are
-        then written by a few executemany, so a page costs a few statements whatever its size.
+        then written by a few executemany sent in one trip to the writer's thread, so a page costs
+        a few statements and three trips whatever its size.
         """
         now = utcnow()
         posts = [(change, analysis, change.post.published_at or now) for change, analysis in items]
@@ -69,13 +71,13 @@ class StoryPlanner:
             if change.post.id not in of_post:
                 await self._load(conn, at, current)
                 likely.add(self.index.find(probe) or 0)
-        current.update(await get_stories(conn, sorted(likely - set(current) - {0})))
+        found, next_id = await stories_and_next_id(conn, sorted(likely - set(current) - {0}))
+        current.update(found)
         opened: list[int] = []
         members: list[tuple[int, int]] = []
         revisions: list[tuple[Story, int]] = []
         alerts: list[tuple[Story, int, datetime]] = []
         result: list[Story] = []
-        next_id: int | None = None
         for (change, analysis, at), feats, probe in zip(posts, features, probes, strict=True):
             post = change.post
             story = of_post.get(post.id)
@@ -85,7 +87,6 @@ class StoryPlanner:
                 await self._load(conn, at, current)
                 match = self.index.find(probe)
                 if match is None:
-                    next_id = next_id or await next_story_id(conn)
                     story, changed = new_story(next_id, post.id, analysis, to_db(at), feats), True
                     opened.append(next_id)
                     next_id += 1
@@ -102,11 +103,11 @@ class StoryPlanner:
             if story.is_strike and now - at <= timedelta(seconds=self.alert_max_age):
                 alerts.append((story, post.id, at))
             result.append(story)
-        await save_stories(
-            conn, opened=[current[i] for i in opened], members=members,
+        writes = story_statements(
+            opened=[current[i] for i in opened], members=members,
             updated=[current[i] for i in {story_id for story_id, _ in members} - set(opened)],
         )
-        await record_revisions(conn, revisions)
+        writes += revision_statements(revisions)
         # A story's revision fixes its places: its posts of one revision alert the same chats.
         covering: dict[tuple[int, int], set[str]] = {}
         for story, _, _ in alerts:
@@ -122,9 +123,11 @@ class StoryPlanner:
         # had when the batch read it (0 for one it opened), which no outbox row of it is above.
         bumps = Counter(story.id for story, _ in revisions)
         settled = {story.id: current[story.id].revision - bumps[story.id] for story, _, _ in alerts}
-        return result, await queue_alerts(
-            conn, [plan for plan in plans if plan.chats], late_after=self.late_after, settled=settled
+        statements, folded = alert_statements(
+            [plan for plan in plans if plan.chats], late_after=self.late_after, settled=settled
         )
+        changed = await write_batch(conn, writes + statements)
+        return result, changed[-1] + folded
 
     def forget(self) -> None:
         """Drop the in-memory index (after a rolled-back transaction it may name stories that never were)."""

@@ -16,7 +16,7 @@ import contextlib
 import os
 import sqlite3
 import stat
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -27,7 +27,7 @@ import aiosqlite
 from storage.errors import StorageError
 from storage.schema import migrate
 
-__all__ = ["Database", "ArchiveWatcher", "write_rows"]
+__all__ = ["Database", "ArchiveWatcher", "write_rows", "Statements", "write_batch"]
 
 BUSY_TIMEOUT_MS = 30_000
 # Primary result codes that mean the archive's file or disk is at fault, not the statement:
@@ -241,3 +241,29 @@ async def write_rows(conn: aiosqlite.Connection, sql: str, rows: list[tuple]) ->
     and a page's batch has several kinds of rows that are most often none (edits, aliases, errors)."""
     if rows:
         await conn.executemany(sql, rows)
+
+
+# (sql, rows) pairs: what `write_batch` runs, each as one executemany
+Statements = list[tuple[str, Sequence[Sequence[object]]]]
+
+
+async def write_batch(conn: aiosqlite.Connection, statements: Statements) -> list[int]:
+    """Each (sql, rows) as an executemany, in order, in ONE trip to the writer's thread; how many
+    rows each changed (0 for one with no rows). A trip costs about as much CPU as ten row upserts
+    (~85 µs measured on a busy 2-core machine: the thread's wake-up and the event loop's), and a
+    page's stories, links, revisions and alerts are several statements. aiosqlite has no public call for a function run in its
+    thread: `_execute` is the one its own methods use (pinned by pyproject's aiosqlite range)."""
+    if not any(rows for _, rows in statements):
+        return [0] * len(statements)
+
+    def run() -> list[int]:
+        db = conn._conn  # in the connection's own thread
+        changed: list[int] = []
+        for sql, rows in statements:
+            before = db.total_changes
+            if rows:
+                db.executemany(sql, rows)
+            changed.append(db.total_changes - before)
+        return changed
+
+    return await conn._execute(run)

@@ -9,13 +9,13 @@ from datetime import datetime, timedelta
 import aiosqlite
 
 from storage.chat_settings import DEFAULT_SETTINGS, ChatSettings
-from storage.database import Database, write_rows
+from storage.database import Database, Statements, write_batch
 from storage.timeutil import from_db, to_db, utcnow
 
 __all__ = [
     "OutboxItem", "Backlog", "AlertPlan", "plan_alerts", "queue_alerts", "due_items", "expire_stale", "mark_sent",
     "mark_retry", "mark_dropped", "mark_held", "mark_digested", "held_items", "outbox_backlog", "LATE_AFTER",
-    "OBLAST_RANK",
+    "OBLAST_RANK", "alert_statements",
 ]
 
 # A new post this many seconds after a chat's last notified alert of the story notifies again.
@@ -89,9 +89,19 @@ async def queue_alerts(
 
     Runs inside the transaction that stored the posts. Returns the number of rows queued.
     """
+    statements, folded = alert_statements(plans, late_after=late_after, settled=settled)
+    (changed,) = await write_batch(conn, statements)
+    return changed + folded
+
+
+def alert_statements(
+    plans: list[AlertPlan], *, late_after: float = LATE_AFTER, settled: Mapping[int, int] | None = None,
+) -> tuple[Statements, int]:
+    """The write of `queue_alerts` (one statement, for a caller that sends it with others:
+    `write_batch`) and how many updates were folded into its rows; the rows it changes plus
+    those are what `queue_alerts` counts as queued."""
     now = utcnow()
     queued = to_db(now)  # once: a page's plans make tens of thousands of rows for a few hundred chats
-    before = conn.total_changes
     settled = settled or {}
     rows: list[list[object]] = []
     pending: dict[tuple[int, int], list[object]] = {}  # (chat, story) -> its row since a plan surely queued it
@@ -100,31 +110,28 @@ async def queue_alerts(
         # A post dated in the future must not jump the queue for ever nor escape expiry: its
         # publication is the news' time, never later than now.
         news_at = to_db(min(plan.published, now) if plan.published else now)
-        sure = plan.revision > settled.get(plan.story_id, plan.revision)
+        story_id, revision, post_id = plan.story_id, plan.revision, plan.post_id
+        sure = revision > settled.get(story_id, revision)
         for chat_id, rank in plan.chats.items():
-            row = pending.get((chat_id, plan.story_id))
+            row = pending.get((chat_id, story_id))
             if row is None:
-                row = [chat_id, plan.story_id, plan.post_id, plan.revision, queued, queued, news_at, rank]
+                row = [chat_id, story_id, post_id, revision, queued, queued, news_at, rank]
                 rows.append(row)
                 if sure:
-                    pending[chat_id, plan.story_id] = row
-            elif plan.revision > row[3]:  # type: ignore[operator]
+                    pending[chat_id, story_id] = row
+            elif revision > row[3]:  # type: ignore[operator]
                 # What the upsert does to a pending row; one of the same revision changes nothing.
-                row[2], row[3], row[6], row[7] = plan.post_id, plan.revision, news_at, min(row[7], rank)  # type: ignore[type-var]
+                row[2], row[3], row[6], row[7] = post_id, revision, news_at, min(row[7], rank)  # type: ignore[type-var]
                 folded += 1
-    await write_rows(
-        conn,
-        f"""INSERT INTO outbox (chat_id, story_id, post_id, revision, created_at, queued_at, news_at, rank)
+    sql = f"""INSERT INTO outbox (chat_id, story_id, post_id, revision, created_at, queued_at, news_at, rank)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (chat_id, story_id) DO UPDATE SET revision = excluded.revision,
                post_id = excluded.post_id, status = 'pending', attempts = 0, next_attempt_at = NULL,
                queued_at = excluded.queued_at, news_at = excluded.news_at, rank = min(rank, excluded.rank)
            WHERE excluded.revision > outbox.revision
               OR (outbox.status = 'sent' AND excluded.news_at
-                  >= strftime('%Y-%m-%dT%H:%M:%SZ', outbox.alerted_at, '+{float(late_after):.0f} seconds'))""",
-        rows,  # type: ignore[arg-type]
-    )
-    return conn.total_changes - before + folded
+                  >= strftime('%Y-%m-%dT%H:%M:%SZ', outbox.alerted_at, '+{float(late_after):.0f} seconds'))"""
+    return [(sql, rows)], folded
 
 
 _ITEM = """SELECT o.id, o.chat_id, o.story_id, o.post_id, o.revision, o.sent_revision, o.message_id,

@@ -10,13 +10,13 @@ from datetime import datetime
 import aiosqlite
 
 from analysis.model import Analysis
-from storage.database import Database, write_rows
+from storage.database import Database, Statements, write_batch
 from storage.timeutil import from_db, to_db, utcnow
 
 __all__ = [
     "Story", "open_story", "get_story", "latest_strikes", "note_deletions", "refresh_story_figures",
     "stories_between", "get_stories", "stories_of_posts", "next_story_id", "new_story", "merged", "save_stories",
-    "record_revisions",
+    "story_statements", "revision_statements", "stories_and_next_id",
 ]
 
 
@@ -37,8 +37,8 @@ class Story:
     features: frozenset[str] = frozenset()  # what the story is matched on (`analysis.stories`)
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+# one encoder for every value: json.dumps with options builds a new one per call
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _story(row: aiosqlite.Row) -> Story:
@@ -78,6 +78,19 @@ async def get_stories(conn: aiosqlite.Connection, story_ids: list[int]) -> dict[
         rows = await conn.execute_fetchall(f"SELECT * FROM stories WHERE id IN ({','.join('?' * len(chunk))})", chunk)
         found.update((row["id"], _story(row)) for row in rows)
     return found
+
+
+async def stories_and_next_id(conn: aiosqlite.Connection, story_ids: list[int]) -> tuple[dict[int, Story], int]:
+    """`get_stories` and `next_story_id` in one query (one trip to the writer's thread)."""
+    ids = sorted(set(story_ids))
+    if len(ids) > 500:
+        return await get_stories(conn, ids), await next_story_id(conn)
+    rows = await conn.execute_fetchall(
+        f"""SELECT n.next_id, s.* FROM (SELECT coalesce(max(id), 0) + 1 AS next_id FROM stories) n
+            LEFT JOIN stories s ON s.id IN ({','.join('?' * len(ids))})""",
+        ids,
+    )
+    return {row["id"]: _story(row) for row in rows if row["id"] is not None}, int(rows[0]["next_id"])
 
 
 async def stories_of_posts(conn: aiosqlite.Connection, post_ids: list[int]) -> dict[int, Story]:
@@ -186,23 +199,28 @@ async def save_stories(
 ) -> None:
     """Store the stories a batch `opened` and the current state of those it `updated`, and put
     each (story id, post id) of `members` in its story (inside the caller's transaction)."""
+    await write_batch(conn, story_statements(opened=opened, updated=updated, members=members))
+
+
+def story_statements(*, opened: list[Story], updated: list[Story], members: list[tuple[int, int]]) -> Statements:
+    """The writes of `save_stories`, for a caller that sends them with others (`write_batch`)."""
     now = to_db(utcnow())
-    await write_rows(
-        conn,
-        """INSERT INTO stories (is_strike, oblasts, places, weapons, killed, injured, children_killed,
-               children_injured, first_seen_at, last_seen_at, revision, features, id, first_post_id, event_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [(*row[:8], now, *row[8:], story.first_post_id, story.event_at)
-         for story in opened for row in [_row(story, now)]],
-    )
-    await write_rows(
-        conn,
-        """UPDATE stories SET is_strike = ?, oblasts = ?, places = ?, weapons = ?, killed = ?,
-               injured = ?, children_killed = ?, children_injured = ?, last_seen_at = ?, revision = ?, features = ?
-           WHERE id = ?""",
-        [_row(story, now) for story in updated],
-    )
-    await write_rows(conn, "UPDATE posts SET story_id = ? WHERE id = ?", members)
+    return [
+        (
+            """INSERT INTO stories (is_strike, oblasts, places, weapons, killed, injured, children_killed,
+                   children_injured, first_seen_at, last_seen_at, revision, features, id, first_post_id, event_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [(*row[:8], now, *row[8:], story.first_post_id, story.event_at)
+             for story in opened for row in [_row(story, now)]],
+        ),
+        (
+            """UPDATE stories SET is_strike = ?, oblasts = ?, places = ?, weapons = ?, killed = ?,
+                   injured = ?, children_killed = ?, children_injured = ?, last_seen_at = ?, revision = ?, features = ?
+               WHERE id = ?""",
+            [_row(story, now) for story in updated],
+        ),
+        ("UPDATE posts SET story_id = ? WHERE id = ?", members),
+    ]
 
 
 async def refresh_story_figures(conn: aiosqlite.Connection, post_ids: list[int]) -> None:
@@ -244,11 +262,11 @@ async def latest_strikes(db: Database, limit: int = 200) -> list[tuple[Story, st
     return [(_story(row), row["post_url"], row["post_stream"]) for row in rows]
 
 
-async def record_revisions(conn: aiosqlite.Connection, revisions: list[tuple[Story, int]]) -> None:
-    """Keep each story's figures and places as of its revision, brought by the post (story, post id)."""
+def revision_statements(revisions: list[tuple[Story, int]]) -> Statements:
+    """The writes that keep each story's figures and places as of its revision, brought by the
+    post (story, post id): for the caller to send with its others (`write_batch`)."""
     now = to_db(utcnow())
-    await write_rows(
-        conn,
+    return [(
         """INSERT OR REPLACE INTO story_revisions (story_id, revision, post_id, killed, injured, places,
                weapons, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
         [
@@ -256,7 +274,7 @@ async def record_revisions(conn: aiosqlite.Connection, revisions: list[tuple[Sto
              _dumps([p["code"] for p in story.places]), _dumps(list(story.weapons)), now)
             for story, post_id in revisions
         ],
-    )
+    )]
 
 
 async def note_deletions(conn: aiosqlite.Connection, post_ids: list[int]) -> None:

@@ -11,8 +11,8 @@ import aiosqlite
 import pytest
 
 from collectors.base import RawPost
-from storage.database import Database
-from storage.errors import SchemaTooNewError
+from storage.database import Database, write_batch
+from storage.errors import SchemaTooNewError, StorageError
 from storage.posts import VANISHED_SQL, upsert_posts, vanished_posts
 from storage.schema import MIGRATIONS, SCHEMA_VERSION, m015_ingest_indexes
 from storage.sources import backoff_delay, ensure_source
@@ -141,5 +141,29 @@ async def test_word_index_reads_the_posts_text_and_follows_edits_exactly(tmp_pat
             await conn.execute("INSERT INTO posts_words (posts_words, rank) VALUES ('integrity-check', 1)")
         tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master")}
         assert "posts_words_content" not in tables
+    finally:
+        await db.close()
+
+
+async def test_write_batch_runs_in_order_counts_each_and_fails_whole(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "a.db")
+    try:
+        async with db.write() as conn:
+            await conn.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)")
+            changed = await write_batch(conn, [
+                ("INSERT INTO t (k, v) VALUES (?, ?)", [(1, "a"), (2, "b")]),
+                ("UPDATE t SET v = ? WHERE k = ?", []),  # no rows: nothing run, 0 changed
+                ("UPDATE t SET v = v || ? WHERE k = ?", [("x", 1), ("y", 3)]),  # sees the insert; k 3 is none
+            ])
+        assert changed == [2, 0, 1]
+        assert await write_batch(conn, [("DELETE FROM t WHERE k = ?", [])]) == [0]
+        # A failing statement fails the write as any statement does, and it goes back whole.
+        with pytest.raises(StorageError, match="UNIQUE"):
+            async with db.write() as conn:
+                await write_batch(conn, [
+                    ("INSERT INTO t (k, v) VALUES (?, ?)", [(5, "e")]),
+                    ("INSERT INTO t (k, v) VALUES (?, ?)", [(1, "dup")]),
+                ])
+        assert [tuple(r) for r in await db.fetchall("SELECT k, v FROM t ORDER BY k")] == [(1, "ax"), (2, "b")]
     finally:
         await db.close()
