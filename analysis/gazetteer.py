@@ -11,7 +11,6 @@ import functools
 import gc
 import hashlib
 import marshal
-import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from pathlib import Path
 from sys import intern
 from typing import Any
 
+from analysis._cache import cache_dir, write_whole
 from analysis._lexicon import KATOTTH_TO_ISO, ru_skeleton
 
 __all__ = ["Unit", "Gazetteer", "get_gazetteer", "ISO_NAMES_EN"]
@@ -351,19 +351,15 @@ def build_gazetteer() -> Gazetteer:
 
 def cache_path() -> Path | None:
     """Where the prebuilt gazetteer of this package data and this Python is kept: the user's
-    cache folder ($DSNS_CACHE_DIR, else $XDG_CACHE_HOME or ~/.cache, then dsns-monitor), the file
-    named by a hash of the data, so new data or a new Python never reads an old copy. None
-    when caching is off ($DSNS_CACHE_DIR empty)."""
-    root = os.environ.get("DSNS_CACHE_DIR")
+    cache folder (`analysis._cache.cache_dir`), the file named by a hash of the data, so new data
+    or a new Python never reads an old copy. None when caching is off."""
+    root = cache_dir()
     if root is None:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        root = os.path.join(base, "dsns-monitor")
-    if not root:
         return None
     digest = hashlib.sha256(f"{_CACHE_FORMAT}/{marshal.version}/{sys.version_info[:2]}".encode())
     for name in _SOURCES:
         digest.update(_data(name))
-    return Path(root) / f"gazetteer-{digest.hexdigest()[:20]}.marshal"
+    return root / f"gazetteer-{digest.hexdigest()[:20]}.marshal"
 
 
 def load_gazetteer() -> Gazetteer:
@@ -382,22 +378,7 @@ def load_gazetteer() -> Gazetteer:
                 gc.enable()
     g = build_gazetteer()
     if path is not None:
-        import tempfile  # here: only the run that builds the cache needs it
-
-        temp = None
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, delete=False) as fh:
-                temp = fh.name
-                fh.write(marshal.dumps(g._state()))
-            os.replace(temp, path)  # whole or not at all: a reader never sees half a file
-            temp = None
-            for old in path.parent.glob("gazetteer-*.marshal"):
-                if old != path:
-                    old.unlink(missing_ok=True)  # another data's or Python's: ~8 MB each
-        except OSError:
-            if temp is not None:
-                Path(temp).unlink(missing_ok=True)
+        write_whole(path, marshal.dumps(g._state()), "gazetteer-*.marshal")  # old copies: ~8 MB each
     return g
 
 
