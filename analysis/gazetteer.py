@@ -158,6 +158,8 @@ class Gazetteer:
         self._oblasts: dict[str, Unit] = {}
         self._raions: dict[str, list[Unit]] = {}
         self._ru_index: dict[str, list[Unit]] | None = None
+        self._ru_order: list[Unit] = []
+        self._ru_dump: bytes | None = None  # a cached copy's index, not yet loaded
 
     def _file(self, level: str, iso: str, u: Unit) -> None:
         if level in ("oblast", "city"):
@@ -226,24 +228,27 @@ class Gazetteer:
                             u.hromada_code, u.lat, u.lon, u.population, u.centre) for u in self.units.values())))
         names = {key: tuple(index[u.code] if kind == "P" else ~index[u.code] for u, kind in self.names[key])
                  for key in self.names}
-        ru = {key: tuple(index[u.code] for u in entries) for key, entries in self.ru_index().items()}
+        # Dumped apart and loaded on the first Russian text: many runs never read one.
+        ru = marshal.dumps({key: tuple(index[u.code] for u in entries) for key, entries in self.ru_index().items()})
         paradigms = tuple("|".join(sorted(p)) for p in self.paradigms)
+        filed = (tuple(index[u.code] for u in self._oblasts.values()),
+                 {iso: tuple(index[u.code] for u in raions) for iso, raions in self._raions.items()})
         return (rows, names, self.prefixes, self.centre_of, paradigms, self.stems, self.common,
-                self.max_suffix, ru)
+                self.max_suffix, ru, filed)
 
     @classmethod
     def _from_state(cls, state: tuple[Any, ...]) -> Gazetteer:
-        rows, names, prefixes, centre_of, paradigms, stems, common, max_suffix, ru = state
+        rows, names, prefixes, centre_of, paradigms, stems, common, max_suffix, ru, (oblasts, raions) = state
         g = cls.__new__(cls)
         g._empty()
         order = list(map(Unit, *rows))
-        g.units = {u.code: u for u in order}
-        for u in order:
-            g._file(u.level, u.oblast, u)
+        g.units = dict(zip(rows[0], order))
+        g._oblasts = {order[k].oblast: order[k] for k in oblasts}
+        g._raions = {iso: [order[k] for k in ks] for iso, ks in raions.items()}
         g.names = _Names(order, names)
         g.prefixes, g.centre_of, g.paradigms, g.stems = prefixes, centre_of, _Paradigms(paradigms), stems
         g.common, g.max_suffix = common, max_suffix
-        g._ru_index = _RuIndex(order, ru)
+        g._ru_order, g._ru_dump = order, ru
         return g
 
     # -- lookup -----------------------------------------------------------------------------
@@ -267,14 +272,18 @@ class Gazetteer:
         return {lemma for entries in self.stems.values() for lemma, _ in entries}
 
     def ru_index(self) -> dict[str, list[Unit]]:
-        """Settlements by the consonant skeleton of their Ukrainian name (`ru_skeleton`), built on
+        """Settlements by the consonant skeleton of their Ukrainian name (`ru_skeleton`), made on
         the first Russian text: the Russian spelling of any village without storing one."""
         index = self._ru_index
         if index is None:
-            index = {}
-            for u in self.units.values():
-                if u.level == "settlement" and len(u.name_uk) > 3:
-                    index.setdefault(ru_skeleton(u.name_uk.lower()), []).append(u)
+            if self._ru_dump is not None:
+                index = _RuIndex(self._ru_order, marshal.loads(self._ru_dump))
+                self._ru_dump = None
+            else:
+                index = {}
+                for u in self.units.values():
+                    if u.level == "settlement" and len(u.name_uk) > 3:
+                        index.setdefault(ru_skeleton(u.name_uk.lower()), []).append(u)
             self._ru_index = index
         return index
 
@@ -326,7 +335,7 @@ _instance: Gazetteer | None = None
 
 _SOURCES = ("gazetteer.tsv.gz", "lexicon.tsv.gz")
 # Bump when `Gazetteer._state` changes shape.
-_CACHE_FORMAT = 4
+_CACHE_FORMAT = 5
 
 
 def _read(name: str) -> list[str]:
