@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import functools
 import gc
-import hashlib
 import marshal
 import sys
 import threading
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -365,10 +365,13 @@ def cache_path() -> Path | None:
     root = cache_dir()
     if root is None:
         return None
-    digest = hashlib.sha256(f"{_CACHE_FORMAT}/{marshal.version}/{sys.version_info[:2]}".encode())
+    # CRC-32 and sizes, not a cryptographic hash: loading hashlib (OpenSSL) cost more than the
+    # whole check, and telling our own data versions apart needs no protection from forgery.
+    key = f"{_CACHE_FORMAT}-{marshal.version}-{sys.version_info[0]}{sys.version_info[1]}"
     for name in _SOURCES:
-        digest.update(_data(name))
-    return root / f"gazetteer-{digest.hexdigest()[:20]}.marshal"
+        data = _data(name)
+        key += f"-{len(data):x}-{zlib.crc32(data):08x}"
+    return root / f"gazetteer-{key}.marshal"
 
 
 def load_gazetteer() -> Gazetteer:
