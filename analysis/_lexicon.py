@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from analysis._regex import compiled
+
 # KATOTTH first-level code digits -> ISO 3166-2. Three differ from the digits: Crimea (01),
 # Luhansk (44), Chernivtsi (73); Kyiv and Sevastopol have their own ISO codes.
 KATOTTH_TO_ISO: dict[str, str] = {
@@ -221,12 +223,12 @@ CAPITAL_WORDS = frozenset({"столиця", "столиці", "столицю",
 # "<Kyiv> region" in English means the oblast, "<city> district" its raion.
 EN_REGION_WORDS = frozenset({"region", "oblast", "province", "regions", "oblasts", "область", "области",
                              "областью"})
-WORD_RE = re.compile(r"[^\W\d_]+(?:['\-][^\W\d_]+)*")
+WORD_RE = compiled(r"[^\W\d_]+(?:['\-][^\W\d_]+)*")
 
 
 # Latin letters that look Cyrillic, as typed inside Cyrillic words ("Хaрків" with a Latin "a").
 _HOMOGLYPHS = str.maketrans("aceiopxykmthbï", "асеіорхукмтнвї")
-_MIXED = re.compile(r"[a-zï]*[а-яіїєґ][a-zа-яіїєґ']*[a-zï][a-zа-яіїєґ']*|[a-zï]+[а-яіїєґ][a-zа-яіїєґ']*")
+_MIXED = compiled(r"[a-zï]*[а-яіїєґ][a-zа-яіїєґ']*[a-zï][a-zа-яіїєґ']*|[a-zï]+[а-яіїєґ][a-zа-яіїєґ']*")
 
 
 def _cyrillic(m: re.Match[str]) -> str:
@@ -246,10 +248,10 @@ def norm(text: str) -> str:
     return low
 
 
-_LATIN = re.compile(r"[a-zï]")
-_CYRILLIC = re.compile(r"[а-яіїєґ]")
-_HAS_MIX = re.compile(r"[a-zï](?=[а-яіїєґ])|(?<=[а-яіїєґ])[a-zï]")
-_DOUBLE = re.compile(r"(.)\1")
+_LATIN = compiled(r"[a-zï]")
+_CYRILLIC = compiled(r"[а-яіїєґ]")
+_HAS_MIX = compiled(r"[a-zï](?=[а-яіїєґ])|(?<=[а-яіїєґ])[a-zï]")
+_DOUBLE = compiled(r"(.)\1")
 
 
 def latin_key(word: str) -> str:
@@ -259,8 +261,8 @@ def latin_key(word: str) -> str:
 
 
 _RU_FOLD = str.maketrans({**dict.fromkeys("аеєиіїоуюяыэёй", "*"), **dict.fromkeys("ьъ'’"), "ґ": "г"})
-_RU_RUNS = re.compile(r"([^ -])\1+")
-_RU_END = re.compile(r"\*+(?=[ -]|$)")
+_RU_RUNS = compiled(r"([^ -])\1+")
+_RU_END = compiled(r"\*+(?=[ -]|$)")
 
 
 def ru_skeleton(word: str) -> str:

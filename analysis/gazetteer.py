@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import functools
 import gc
-import hashlib
 import marshal
-import os
 import sys
 import threading
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from sys import intern
 from typing import Any
 
+from analysis._cache import cache_dir, write_whole
 from analysis._lexicon import KATOTTH_TO_ISO, ru_skeleton
 
 __all__ = ["Unit", "Gazetteer", "get_gazetteer", "ISO_NAMES_EN"]
@@ -75,20 +75,66 @@ class Unit:
         return self.name_uk + _SUFFIX.get(self.level, "")
 
 
+class _Units(dict):  # type: ignore[type-arg]
+    """Code -> Unit, each made from the stored columns when first asked for: a run reads a few
+    hundred of the 31,748, and making them all cost a cached start a fifth of its time. A unit
+    made already is the plain dict lookup; `in`, `len`, iteration and `values` see them all."""
+
+    __slots__ = ("_rows", "_index")
+
+    def __init__(self, rows: tuple[tuple[Any, ...], ...]) -> None:
+        super().__init__()
+        self._rows = rows
+        self._index = dict(zip(rows[0], range(len(rows[0]))))
+
+    def at(self, k: int) -> Unit:
+        """The unit of row `k`: always the same object (another thread's, if it made it first)."""
+        code = self._rows[0][k]
+        unit = dict.get(self, code)
+        if unit is None:
+            unit = dict.setdefault(self, code, Unit(*(column[k] for column in self._rows)))
+        return unit
+
+    def __missing__(self, code: str) -> Unit:
+        return self.at(self._index[code])
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._index
+
+    def get(self, code: str, default: Any = None) -> Any:  # type: ignore[override]
+        k = self._index.get(code)
+        return default if k is None else self.at(k)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def keys(self) -> Any:
+        return self._index.keys()
+
+    def values(self) -> Iterator[Unit]:  # type: ignore[override]
+        return map(self.at, range(len(self._index)))
+
+    def items(self) -> Iterator[tuple[str, Unit]]:  # type: ignore[override]
+        return ((u.code, u) for u in self.values())
+
+
 class _Names(dict):  # type: ignore[type-arg]
-    """Name key -> [(unit, kind)], the units kept as indexes into `order` until a key is asked
-    for: a text asks for a handful, and making all 69,000 pairs costs a cached start-up half its
-    time. `in` stays the plain dict test the matcher's inner loop makes."""
+    """Name key -> [(unit, kind)], the units kept as row indexes (`_Units.at`) until a key is
+    asked for: a text asks for a handful, and making all 69,000 pairs costs a cached start-up
+    half its time. `in` stays the plain dict test the matcher's inner loop makes."""
 
-    __slots__ = ("order",)
+    __slots__ = ("at",)
 
-    def __init__(self, order: list[Unit], items: dict[Any, tuple[int, ...]]) -> None:
+    def __init__(self, units: _Units, items: dict[Any, tuple[int, ...]]) -> None:
         super().__init__(items)
-        self.order = order
+        self.at = units.at
 
     def _entries(self, indexes: tuple[int, ...]) -> list[Any]:  # ~index for an adjective name ("A")
-        order = self.order
-        return [(order[k], "P") if k >= 0 else (order[~k], "A") for k in indexes]
+        at = self.at
+        return [(at(k), "P") if k >= 0 else (at(~k), "A") for k in indexes]
 
     def __getitem__(self, key: Any) -> list[Any]:
         entries = dict.__getitem__(self, key)
@@ -113,8 +159,7 @@ class _RuIndex(_Names):
     __slots__ = ()
 
     def _entries(self, indexes: tuple[int, ...]) -> list[Any]:
-        order = self.order
-        return [order[k] for k in indexes]
+        return list(map(self.at, indexes))
 
 
 class _Paradigms(list):  # type: ignore[type-arg]
@@ -158,6 +203,8 @@ class Gazetteer:
         self._oblasts: dict[str, Unit] = {}
         self._raions: dict[str, list[Unit]] = {}
         self._ru_index: dict[str, list[Unit]] | None = None
+        self._ru_units: _Units | None = None
+        self._ru_dump: bytes | None = None  # a cached copy's index, not yet loaded
 
     def _file(self, level: str, iso: str, u: Unit) -> None:
         if level in ("oblast", "city"):
@@ -226,24 +273,26 @@ class Gazetteer:
                             u.hromada_code, u.lat, u.lon, u.population, u.centre) for u in self.units.values())))
         names = {key: tuple(index[u.code] if kind == "P" else ~index[u.code] for u, kind in self.names[key])
                  for key in self.names}
-        ru = {key: tuple(index[u.code] for u in entries) for key, entries in self.ru_index().items()}
+        # Dumped apart and loaded on the first Russian text: many runs never read one.
+        ru = marshal.dumps({key: tuple(index[u.code] for u in entries) for key, entries in self.ru_index().items()})
         paradigms = tuple("|".join(sorted(p)) for p in self.paradigms)
+        filed = (tuple(index[u.code] for u in self._oblasts.values()),
+                 {iso: tuple(index[u.code] for u in raions) for iso, raions in self._raions.items()})
         return (rows, names, self.prefixes, self.centre_of, paradigms, self.stems, self.common,
-                self.max_suffix, ru)
+                self.max_suffix, ru, filed)
 
     @classmethod
     def _from_state(cls, state: tuple[Any, ...]) -> Gazetteer:
-        rows, names, prefixes, centre_of, paradigms, stems, common, max_suffix, ru = state
+        rows, names, prefixes, centre_of, paradigms, stems, common, max_suffix, ru, (oblasts, raions) = state
         g = cls.__new__(cls)
         g._empty()
-        order = list(map(Unit, *rows))
-        g.units = {u.code: u for u in order}
-        for u in order:
-            g._file(u.level, u.oblast, u)
-        g.names = _Names(order, names)
+        g.units = units = _Units(rows)
+        g._oblasts = {units.at(k).oblast: units.at(k) for k in oblasts}
+        g._raions = {iso: list(map(units.at, ks)) for iso, ks in raions.items()}
+        g.names = _Names(units, names)
         g.prefixes, g.centre_of, g.paradigms, g.stems = prefixes, centre_of, _Paradigms(paradigms), stems
         g.common, g.max_suffix = common, max_suffix
-        g._ru_index = _RuIndex(order, ru)
+        g._ru_units, g._ru_dump = units, ru
         return g
 
     # -- lookup -----------------------------------------------------------------------------
@@ -267,14 +316,18 @@ class Gazetteer:
         return {lemma for entries in self.stems.values() for lemma, _ in entries}
 
     def ru_index(self) -> dict[str, list[Unit]]:
-        """Settlements by the consonant skeleton of their Ukrainian name (`ru_skeleton`), built on
+        """Settlements by the consonant skeleton of their Ukrainian name (`ru_skeleton`), made on
         the first Russian text: the Russian spelling of any village without storing one."""
         index = self._ru_index
         if index is None:
-            index = {}
-            for u in self.units.values():
-                if u.level == "settlement" and len(u.name_uk) > 3:
-                    index.setdefault(ru_skeleton(u.name_uk.lower()), []).append(u)
+            if self._ru_units is not None and self._ru_dump is not None:
+                index = _RuIndex(self._ru_units, marshal.loads(self._ru_dump))
+                self._ru_dump = None
+            else:
+                index = {}
+                for u in self.units.values():
+                    if u.level == "settlement" and len(u.name_uk) > 3:
+                        index.setdefault(ru_skeleton(u.name_uk.lower()), []).append(u)
             self._ru_index = index
         return index
 
@@ -326,7 +379,7 @@ _instance: Gazetteer | None = None
 
 _SOURCES = ("gazetteer.tsv.gz", "lexicon.tsv.gz")
 # Bump when `Gazetteer._state` changes shape.
-_CACHE_FORMAT = 4
+_CACHE_FORMAT = 5
 
 
 def _read(name: str) -> list[str]:
@@ -351,19 +404,18 @@ def build_gazetteer() -> Gazetteer:
 
 def cache_path() -> Path | None:
     """Where the prebuilt gazetteer of this package data and this Python is kept: the user's
-    cache folder ($DSNS_CACHE_DIR, else $XDG_CACHE_HOME or ~/.cache, then dsns-monitor), the file
-    named by a hash of the data, so new data or a new Python never reads an old copy. None
-    when caching is off ($DSNS_CACHE_DIR empty)."""
-    root = os.environ.get("DSNS_CACHE_DIR")
+    cache folder (`analysis._cache.cache_dir`), the file named by a hash of the data, so new data
+    or a new Python never reads an old copy. None when caching is off."""
+    root = cache_dir()
     if root is None:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        root = os.path.join(base, "dsns-monitor")
-    if not root:
         return None
-    digest = hashlib.sha256(f"{_CACHE_FORMAT}/{marshal.version}/{sys.version_info[:2]}".encode())
+    # CRC-32 and sizes, not a cryptographic hash: loading hashlib (OpenSSL) cost more than the
+    # whole check, and telling our own data versions apart needs no protection from forgery.
+    key = f"{_CACHE_FORMAT}-{marshal.version}-{sys.version_info[0]}{sys.version_info[1]}"
     for name in _SOURCES:
-        digest.update(_data(name))
-    return Path(root) / f"gazetteer-{digest.hexdigest()[:20]}.marshal"
+        data = _data(name)
+        key += f"-{len(data):x}-{zlib.crc32(data):08x}"
+    return root / f"gazetteer-{key}.marshal"
 
 
 def load_gazetteer() -> Gazetteer:
@@ -382,22 +434,7 @@ def load_gazetteer() -> Gazetteer:
                 gc.enable()
     g = build_gazetteer()
     if path is not None:
-        import tempfile  # here: only the run that builds the cache needs it
-
-        temp = None
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, delete=False) as fh:
-                temp = fh.name
-                fh.write(marshal.dumps(g._state()))
-            os.replace(temp, path)  # whole or not at all: a reader never sees half a file
-            temp = None
-            for old in path.parent.glob("gazetteer-*.marshal"):
-                if old != path:
-                    old.unlink(missing_ok=True)  # another data's or Python's: ~8 MB each
-        except OSError:
-            if temp is not None:
-                Path(temp).unlink(missing_ok=True)
+        write_whole(path, marshal.dumps(g._state()), "gazetteer-*.marshal")  # old copies: ~8 MB each
     return g
 
 

@@ -45,6 +45,12 @@ def test_the_cached_gazetteer_is_the_built_one(tmp_path: Path, monkeypatch: pyte
     assert not stale.exists() and [p.name for p in tmp_path.iterdir()] == [path.name]
     cached = load_gazetteer()
     assert cached.names.get(("балаклія",)) == cached.names[("балаклія",)]
+    # units are made when first reached, each once, however reached (a name, a code, a parent)
+    assert BALAKLIIA_KH in cached.units and "UA00000000000000000" not in cached.units
+    assert len(cached.units) == len(built.units) and cached.units.get("UA00000000000000000") is None
+    kharkiv = cached.units[KHARKIV]
+    assert any(u is kharkiv for u, _ in cached.names[("харків",)])
+    assert cached.units[cached.units[KHOLODNOHIRSKYI].parent] is kharkiv
     facts = _facts(built)
     assert _facts(cached) == facts
     assert {k: [(u.code, kind) for u, kind in v] for k, v in cached.names.items()} == facts[1]
