@@ -11,7 +11,7 @@ from typing import Protocol
 import aiosqlite
 
 from storage.canonical import canonical_url
-from storage.database import write_rows
+from storage.database import insert_rows, write_rows
 from storage.errors import StorageError
 from storage.timeutil import from_db, to_db, utcnow
 
@@ -128,12 +128,12 @@ async def upsert_posts(
         digest = text_hash(raw.title, raw.text)
         edits.append((raw.title, raw.text, digest, version + 1, raw.views, now, raw.url, post_id))
         edited.append((raw, post_id, version + 1))
-    await write_rows(
+    inserted = await insert_rows(
         conn,
         """INSERT INTO posts (stream, external_id, source_id, url, published_at, title,
                text, text_hash, kind, edited, views, forwarded_from, link_preview,
                first_seen_at, updated_at, canonical_url)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+           VALUES {values} RETURNING stream, external_id, id""",
         [
             (
                 raw.stream, raw.external_id, source_id, raw.url, to_db(_clamped(raw.published_at, seen_at)),
@@ -143,6 +143,7 @@ async def upsert_posts(
             for raw in inserts
         ],
     )
+    ids = {(row[0], row[1]): int(row[2]) for row in inserted}
     await write_rows(
         conn,
         "UPDATE posts SET views = COALESCE(?, views), edited = MAX(edited, ?) WHERE id = ?", touched
@@ -154,7 +155,6 @@ async def upsert_posts(
            WHERE id = ?""",
         edits,
     )
-    ids = {key: row[0] for key, row in (await known_posts(conn, inserts)).items()}
     if aliases:
         archived.update(await _posts_by_canonical(conn, [c for _, c in aliases if archived[c] is None]))
         await write_rows(
@@ -171,10 +171,9 @@ async def upsert_posts(
                 for raw, post_id, version in edited]
     order = {id(raw): n for n, raw in enumerate(posts)}
     changes.sort(key=lambda change: order[id(change.raw)])
-    await write_rows(
+    await insert_rows(
         conn,
-        """INSERT INTO post_versions (post_id, version, title, text, text_hash, seen_at)
-           VALUES (?, ?, ?, ?, ?, ?)""",
+        "INSERT INTO post_versions (post_id, version, title, text, text_hash, seen_at) VALUES {values}",
         [(c.post.id, c.post.version, c.raw.title, c.raw.text, text_hash(c.raw.title, c.raw.text), now) for c in changes],
     )
     # An edit may add photos; existing slots keep their downloaded bytes.
