@@ -143,3 +143,22 @@ async def test_word_index_reads_the_posts_text_and_follows_edits_exactly(tmp_pat
         assert "posts_words_content" not in tables
     finally:
         await db.close()
+
+
+async def test_a_page_of_posts_is_one_segment_of_the_word_index(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "a.db")
+    try:
+        source = await ensure_source(db, "dsns_telegram", "telegram_web", None)
+        async with db.write() as conn:
+            changes = await upsert_posts(conn, source.id, [_post(str(n), f"Пожежа номер {n} в Ізюмі") for n in range(1, 31)])
+        # Each post got its own id back from the multi-row insert.
+        ids = {c.post.external_id: c.post.id for c in changes}
+        rows = await db.fetchall("SELECT external_id, id FROM posts")
+        assert ids == {r[0]: r[1] for r in rows} and len(ids) == 30
+        # One segment for the page (a statement per post flushed one per post), merged 16 at a time.
+        assert (await db.fetchone("SELECT count(DISTINCT segid) FROM posts_words_idx"))[0] == 1
+        assert (await db.fetchone("SELECT v FROM posts_words_config WHERE k = 'automerge'"))[0] == 16
+        found = await db.fetchall("SELECT rowid FROM posts_words WHERE posts_words MATCH 'Ізюмі'")
+        assert len(found) == 30
+    finally:
+        await db.close()
