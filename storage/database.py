@@ -243,9 +243,9 @@ async def write_rows(conn: aiosqlite.Connection, sql: str, rows: list[tuple]) ->
         await conn.executemany(sql, rows)
 
 
-# Rows per multi-row INSERT: 16 columns × 100 stays far below SQLite's 32,766 parameters, and a
-# page of posts (20) or a reparse batch (200) is one or two statements.
-_ROWS_PER_INSERT = 100
+# Parameters per multi-row INSERT: SQLite's limit before 3.32, the lowest a build may still set
+# (62 posts of 16 columns: a page of 20 is one statement, a reparse batch of 200 four).
+_PARAMETERS_PER_INSERT = 999
 
 
 async def insert_rows(conn: aiosqlite.Connection, sql: str, rows: list[tuple]) -> list[sqlite3.Row]:
@@ -258,8 +258,9 @@ async def insert_rows(conn: aiosqlite.Connection, sql: str, rows: list[tuple]) -
     ~800 characters, a third of the insert). In one statement the page's posts go in one segment.
     """
     found: list[sqlite3.Row] = []
-    for start in range(0, len(rows), _ROWS_PER_INSERT):
-        chunk = rows[start : start + _ROWS_PER_INSERT]
+    per = max(1, _PARAMETERS_PER_INSERT // len(rows[0])) if rows else 1
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
         marks = "(" + ", ".join("?" * len(chunk[0])) + ")"
         found += await conn.execute_fetchall(
             sql.format(values=", ".join([marks] * len(chunk))), [value for row in chunk for value in row]

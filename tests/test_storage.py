@@ -160,5 +160,11 @@ async def test_a_page_of_posts_is_one_segment_of_the_word_index(tmp_path: Path) 
         assert (await db.fetchone("SELECT v FROM posts_words_config WHERE k = 'automerge'"))[0] == 16
         found = await db.fetchall("SELECT rowid FROM posts_words WHERE posts_words MATCH 'Ізюмі'")
         assert len(found) == 30
+        # A batch larger than one statement takes (a reparse's 200) gets its ids right across them.
+        async with db.write() as conn:
+            changes = await upsert_posts(conn, source.id, [_post(str(n), f"Обстріл {n}") for n in range(200, 0, -1)])
+        rows = await db.fetchall("SELECT external_id, id, text FROM posts")
+        assert {c.post.external_id: (c.post.id, c.raw.text) for c in changes} == {r[0]: (r[1], r[2]) for r in rows}
+        assert len(changes) == 200 and [c.post.external_id for c in changes][:2] == ["200", "199"]
     finally:
         await db.close()
