@@ -170,12 +170,34 @@ def _path(count: int) -> Path:
     return CACHE / f"search-v{SCHEMA_VERSION}-{count}.db"
 
 
+def _migrated(count: int) -> Path | None:
+    """The cached archive of `count` posts, made from the newest one of an older schema by the
+    migrations it lacks (a copy: seconds, where building one of 10^6 takes many minutes), or
+    None when there is none or they do not apply."""
+    older = next((p for v in range(SCHEMA_VERSION - 1, 0, -1)
+                  if (p := CACHE / f"search-v{v}-{count}.db").exists()), None)
+    if older is None:
+        return None
+    partial = _path(count).with_suffix(".partial")
+    print(f"  migrating {older.name} to schema {SCHEMA_VERSION}", file=sys.stderr, flush=True)
+    shutil.copyfile(older, partial)
+    try:
+        asyncio.run(_migrate(partial))
+    except Exception as exc:  # noqa: BLE001 - then built anew
+        print(f"  cannot ({exc}): building anew", file=sys.stderr, flush=True)
+        partial.unlink()
+        return None
+    return partial.rename(_path(count))
+
+
 def build(count: int) -> Path:
     """The cached archive of `count` posts, built if missing."""
     CACHE.mkdir(parents=True, exist_ok=True)
     path = _path(count)
     if path.exists():
         return path
+    if (migrated := _migrated(count)) is not None:
+        return migrated
     partial = path.with_suffix(".partial")
     for leftover in CACHE.glob(partial.name + "*"):
         leftover.unlink()

@@ -17,8 +17,13 @@ __all__ = [
 ]
 
 
-def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+# One encoder for every row: `json.dumps` with options builds a new one per call, which cost
+# more than the encoding of an analysis's short lists (measured: about half of each call).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def _json(value: list) -> str:
+    return _ENCODER.encode(value) if value else "[]"
 
 
 async def save_analysis(conn: aiosqlite.Connection, post_id: int, analysis: Analysis) -> None:

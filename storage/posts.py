@@ -11,7 +11,7 @@ from typing import Protocol
 import aiosqlite
 
 from storage.canonical import canonical_url
-from storage.database import write_rows
+from storage.database import insert_rows, write_rows
 from storage.errors import StorageError
 from storage.timeutil import from_db, to_db, utcnow
 
@@ -100,6 +100,7 @@ async def upsert_posts(
     # One row per identity: a batch that repeats a post keeps its last (newest) copy.
     posts = list({(p.stream, p.external_id): p for p in posts}.values())
     known = await known_posts(conn, posts)
+    digests = {id(p): text_hash(p.title, p.text) for p in posts}  # once each: ~1.6 KB of SHA-256 a post
     canonicals = {id(p): canonical_url(p.url) if p.kind == "article" else None for p in posts}
     archived = await _posts_by_canonical(
         conn, [c for p in posts if (c := canonicals[id(p)]) and (p.stream, p.external_id) not in known]
@@ -121,28 +122,28 @@ async def upsert_posts(
                     archived[canonical] = None  # a later copy in this batch is an alias of this one
             continue
         post_id, _, version = row
-        if is_unchanged(row, raw):
+        if is_unchanged(row, raw, digests[id(raw)]):
             if raw.views is not None or raw.edited:
                 touched.append((raw.views, int(raw.edited), post_id))
             continue
-        digest = text_hash(raw.title, raw.text)
-        edits.append((raw.title, raw.text, digest, version + 1, raw.views, now, raw.url, post_id))
+        edits.append((raw.title, raw.text, digests[id(raw)], version + 1, raw.views, now, raw.url, post_id))
         edited.append((raw, post_id, version + 1))
-    await write_rows(
+    inserted = await insert_rows(
         conn,
         """INSERT INTO posts (stream, external_id, source_id, url, published_at, title,
                text, text_hash, kind, edited, views, forwarded_from, link_preview,
                first_seen_at, updated_at, canonical_url)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+           VALUES {values} RETURNING stream, external_id, id""",
         [
             (
                 raw.stream, raw.external_id, source_id, raw.url, to_db(_clamped(raw.published_at, seen_at)),
-                raw.title, raw.text, text_hash(raw.title, raw.text), raw.kind, int(raw.edited), raw.views,
+                raw.title, raw.text, digests[id(raw)], raw.kind, int(raw.edited), raw.views,
                 raw.forwarded_from, raw.link_preview, now, now, canonicals[id(raw)],
             )
             for raw in inserts
         ],
     )
+    ids = {(row[0], row[1]): int(row[2]) for row in inserted}
     await write_rows(
         conn,
         "UPDATE posts SET views = COALESCE(?, views), edited = MAX(edited, ?) WHERE id = ?", touched
@@ -154,7 +155,6 @@ async def upsert_posts(
            WHERE id = ?""",
         edits,
     )
-    ids = {key: row[0] for key, row in (await known_posts(conn, inserts)).items()}
     if aliases:
         archived.update(await _posts_by_canonical(conn, [c for _, c in aliases if archived[c] is None]))
         await write_rows(
@@ -171,11 +171,10 @@ async def upsert_posts(
                 for raw, post_id, version in edited]
     order = {id(raw): n for n, raw in enumerate(posts)}
     changes.sort(key=lambda change: order[id(change.raw)])
-    await write_rows(
+    await insert_rows(
         conn,
-        """INSERT INTO post_versions (post_id, version, title, text, text_hash, seen_at)
-           VALUES (?, ?, ?, ?, ?, ?)""",
-        [(c.post.id, c.post.version, c.raw.title, c.raw.text, text_hash(c.raw.title, c.raw.text), now) for c in changes],
+        "INSERT INTO post_versions (post_id, version, title, text, text_hash, seen_at) VALUES {values}",
+        [(c.post.id, c.post.version, c.raw.title, c.raw.text, digests[id(c.raw)], now) for c in changes],
     )
     # An edit may add photos; existing slots keep their downloaded bytes.
     await write_rows(
@@ -186,9 +185,10 @@ async def upsert_posts(
     return changes
 
 
-def is_unchanged(known: tuple[int, str, int] | None, raw: RawPost) -> bool:
-    """Whether the archive already holds this post with this wording (or as another feed's copy)."""
-    return known is not None and known[1] in (_ALIAS, text_hash(raw.title, raw.text))
+def is_unchanged(known: tuple[int, str, int] | None, raw: RawPost, digest: str | None = None) -> bool:
+    """Whether the archive already holds this post with this wording (or as another feed's copy);
+    `digest`: the post's `text_hash`, when the caller has it already."""
+    return known is not None and known[1] in (_ALIAS, digest or text_hash(raw.title, raw.text))
 
 
 async def _posts_by_canonical(conn: aiosqlite.Connection, urls: list[str]) -> dict[str, int | None]:

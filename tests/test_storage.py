@@ -167,3 +167,28 @@ async def test_write_batch_runs_in_order_counts_each_and_fails_whole(tmp_path: P
         assert [tuple(r) for r in await db.fetchall("SELECT k, v FROM t ORDER BY k")] == [(1, "ax"), (2, "b")]
     finally:
         await db.close()
+
+
+async def test_a_page_of_posts_is_one_segment_of_the_word_index(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "a.db")
+    try:
+        source = await ensure_source(db, "dsns_telegram", "telegram_web", None)
+        async with db.write() as conn:
+            changes = await upsert_posts(conn, source.id, [_post(str(n), f"Пожежа номер {n} в Ізюмі") for n in range(1, 31)])
+        # Each post got its own id back from the multi-row insert.
+        ids = {c.post.external_id: c.post.id for c in changes}
+        rows = await db.fetchall("SELECT external_id, id FROM posts")
+        assert ids == {r[0]: r[1] for r in rows} and len(ids) == 30
+        # One segment for the page (a statement per post flushed one per post), merged 16 at a time.
+        assert (await db.fetchone("SELECT count(DISTINCT segid) FROM posts_words_idx"))[0] == 1
+        assert (await db.fetchone("SELECT v FROM posts_words_config WHERE k = 'automerge'"))[0] == 16
+        found = await db.fetchall("SELECT rowid FROM posts_words WHERE posts_words MATCH 'Ізюмі'")
+        assert len(found) == 30
+        # A batch larger than one statement takes (a reparse's 200) gets its ids right across them.
+        async with db.write() as conn:
+            changes = await upsert_posts(conn, source.id, [_post(str(n), f"Обстріл {n}") for n in range(200, 0, -1)])
+        rows = await db.fetchall("SELECT external_id, id, text FROM posts")
+        assert {c.post.external_id: (c.post.id, c.raw.text) for c in changes} == {r[0]: (r[1], r[2]) for r in rows}
+        assert len(changes) == 200 and [c.post.external_id for c in changes][:2] == ["200", "199"]
+    finally:
+        await db.close()
