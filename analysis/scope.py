@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections.abc import Iterator
 from itertools import accumulate, repeat
 from dataclasses import dataclass
 from typing import Callable
@@ -192,14 +193,17 @@ class Scope:
 
 def _dates(low: str) -> list[tuple[int, tuple[int, int]]]:
     """(position, (day, month)) of every date the lower-case text `low` names."""
-    out: list[tuple[int, tuple[int, int]]] = []
+    return list(_iter_dates(low))
+
+
+def _iter_dates(low: str) -> Iterator[tuple[int, tuple[int, int]]]:
+    """`_dates`, found as they are asked for (a reader of the first date stops there)."""
     for m in _MONTH_RX.finditer(low):
         day = _DAY_BEFORE.search(low, max(0, m.start() - 12), m.start()) or _DAY_AFTER.match(low, m.end())
         if day:
             d = int(day.group(2) or day.group(1))
             if 1 <= d <= 31:
-                out.append((m.start(), (d, _MONTHS[m.group(0)])))
-    return out
+                yield m.start(), (d, _MONTHS[m.group(0)])
 
 
 def sentence_spans(text: str) -> list[tuple[int, int, int]]:
@@ -289,7 +293,8 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
             break
     background = {i for block in blocks for i in block}
     habitual = _has(low, _HABITUAL_WORDS) and _HABITUAL.search(low) is not None
-    heard = _has(low, _HEARD_WORDS)
+    # Where the words every `_HEARD` match holds stand: only sentences holding one are scanned.
+    heard = sorted(i for w in _HEARD_WORDS for i in _find_all(low, w))
     other_day_para = -1
     for i, (a, b, para) in enumerate(spans):
         if i in in_block or i == 0:
@@ -303,7 +308,8 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
             other_day_para = para
         elif habitual and _HABITUAL.search(low, a, b):
             background.add(i)
-        elif heard and _HEARD.search(low, a, b) and not _HAPPENED.search(low, a, b):
+        elif (heard and (k := bisect_left(heard, a)) < len(heard) and heard[k] < b
+              and _HEARD.search(low, a, b) and not _HAPPENED.search(low, a, b)):
             background.add(i)
     if len(background) == len(spans):
         background.clear()
@@ -361,6 +367,14 @@ def _has(low: str, words: tuple[str, ...]) -> bool:
         if w in low:
             return True
     return False
+
+
+def _find_all(low: str, word: str) -> Iterator[int]:
+    """Where `word` stands in `low`."""
+    i = low.find(word)
+    while i >= 0:
+        yield i
+        i = low.find(word, i + 1)
 
 
 def _line_starts(text: str) -> list[int]:

@@ -343,11 +343,11 @@ _NO_DAMAGE_PARTS = (
                + _NOTHING + _OR),
 )
 # (The commonest first: a text that holds one is told so after a test or two.)
+# The words after "не " are asked at each "не " (`_has_ne`), not each as a scan of the text.
 _NEGATION_WORDS = ("ні ", "ни ", "без ", "нема", "нет", "no ", "not ", "without", "зафікс", "зафикс", "виявл",
-                   "обнаруж", "надход", "поступ", "відсутн", "отсутств", "не було", "не было", "не пошк", "не зруйн",
-                   "не постр", "не поврежд", "не разруш", "не поран", "не ранен", "не травм", "не загин",
-                   "не погиб", "не влуч", "не сталося", "не виникло", "не произошло", "не возникло",
-                   "did not", "caused no")
+                   "обнаруж", "надход", "поступ", "відсутн", "отсутств", "did not", "caused no")
+_NEGATION_AFTER_NE = ("було", "было", "пошк", "зруйн", "постр", "поврежд", "разруш", "поран", "ранен", "травм",
+                      "загин", "погиб", "влуч", "сталося", "виникло", "произошло", "возникло")
 _NO_HARM = _negated(_NOBODY)
 _ONLY_HEARD = re.compile(
     r"звук\w* (?:\w+ ){0,2}?(?:вибух|взрыв)\w*|(?:вибух|взрыв)\w* (?:\w+ ){0,3}?(?:лунають|лунали|пролунал\w*|чути|"
@@ -389,8 +389,9 @@ _DENIAL = re.compile(
 
 # Cues of another kind of post: ordinary emergencies, demining, drills, weather, memorials, advice,
 # alerts, threats. Each counts only when it is the topic (see the module docstring).
-_DENIAL_WORDS = ("не пов", "не связ", "not ", "не є", "не наслід", "не внаслід", "не було", "не был", "не явл",
-                 "не след", "не посл", "не стал", "не залуч", "не привлек")
+_DENIAL_WORDS = ("not ",)
+_DENIAL_AFTER_NE = ("пов", "связ", "є", "наслід", "внаслід", "було", "был", "явл", "след", "посл", "стал", "залуч",
+                    "привлек")
 _DEMINING = _rx(
     r"піротехнік\w*", r"пиротехник\w*", r"сапер\w*", r"розмін\w*", r"разминир\w*", r"демін\w*",
     r"deminer\w*", r"demining", r"вибухонебезпечн\w*", r"взрывоопасн\w*", r"unexploded", r"не розірвал\w*",
@@ -459,7 +460,7 @@ def classify(text: str) -> StrikeReading:
     Weapons are reported only for strikes, sorted, from `analysis.model.WEAPONS`.
     """
     low = normalize(text)
-    denied = _has(low, _DENIAL_WORDS) and bool(_DENIAL.search(low))
+    denied = (_has(low, _DENIAL_WORDS) or _has_ne(low, _DENIAL_AFTER_NE)) and bool(_DENIAL.search(low))
     if denied:
         low = _DENIAL.sub(_spaces, low)
     told = low  # what did happen; positions kept
@@ -468,7 +469,8 @@ def classify(text: str) -> StrikeReading:
             told = _ONLY_HEARD.sub(_spaces, told)
         if _has(told, _NOT_A_HIT_WORDS):
             told = _NOT_A_HIT.sub(_spaces, told)
-    if _has(told, _NEGATION_WORDS) and any(rx.search(told) for rx in _NO_DAMAGE_PARTS):
+    if ((_has(told, _NEGATION_WORDS) or _has_ne(told, _NEGATION_AFTER_NE))
+            and any(rx.search(told) for rx in _NO_DAMAGE_PARTS)):
         told = _NO_HARM.sub(_spaces, _NO_DAMAGE.sub(_spaces, told))
     told_starts = _word_starts(told)
     if not _HIT.found_in(told, told_starts):
@@ -562,6 +564,17 @@ def _has(low: str, words: tuple[str, ...]) -> bool:
     for w in words:
         if w in low:
             return True
+    return False
+
+
+def _has_ne(low: str, after: tuple[str, ...]) -> bool:
+    """Whether `low` holds "не " followed by one of `after`: `_has` of each "не …", asked at the
+    few places "не " stands (each substring test scans the whole text)."""
+    i = low.find("не ")
+    while i >= 0:
+        if low.startswith(after, i + 3):
+            return True
+        i = low.find("не ", i + 3)
     return False
 
 
