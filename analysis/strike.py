@@ -354,6 +354,12 @@ _NO_DAMAGE_PARTS = (
     re.compile("(?:" + "|".join(f"{w[0]}(?<!\\w{w[0]}){w[1:]}" for w in _NO_WORDS) + r")\s+(?:\w+\s+){0,2}?"
                + _NOTHING + _OR),
 )
+# The words every match of `_NO_DAMAGE_PARTS[0]` holds (its `_NOT_THERE`), and the word starts
+# (`_word_starts` keys) one of `_NO_WORDS` gives, which every match of the second holds.
+_NOT_THERE_WORDS = ("нема", "нет", "відсутн", "отсутству", "not ", "caused no")
+_NOT_THERE_AFTER_NE = ("зафіксован", "зафиксирован", "виявлен", "обнаружен", "надходил", "поступал", "було", "было",
+                       "сталося", "виникло", "произошло", "возникло")
+_NO_KEYS = frozenset(w.split()[-1][:_KEY_LEN] for w in _NO_WORDS)
 # (The commonest first: a text that holds one is told so after a test or two.)
 # The words after "не " are asked at each "не " (`_has_ne`), not each as a scan of the text.
 _NEGATION_WORDS = ("ні ", "ни ", "без ", "нема", "нет", "no ", "not ", "without", "зафікс", "зафикс", "виявл",
@@ -481,10 +487,11 @@ def classify(text: str) -> StrikeReading:
             told = _ONLY_HEARD.sub(_spaces, told)
         if _has(told, _NOT_A_HIT_WORDS):
             told = _NOT_A_HIT.sub(_spaces, told)
-    if ((_has(told, _NEGATION_WORDS) or _has_ne(told, _NEGATION_AFTER_NE))
-            and any(rx.search(told) for rx in _NO_DAMAGE_PARTS)):
-        told = _NO_HARM.sub(_spaces, _NO_DAMAGE.sub(_spaces, told))
     told_starts = _word_starts(told)
+    if ((_has(told, _NEGATION_WORDS) or _has_ne(told, _NEGATION_AFTER_NE))
+            and _no_damage(told, told_starts)):
+        told = _NO_HARM.sub(_spaces, _NO_DAMAGE.sub(_spaces, told))
+        told_starts = _word_starts(told)
     if not _HIT.found_in(told, told_starts):
         return StrikeReading(is_strike=False)  # no consequence: the weapons need not be read
     # Blanking can cut a word, so a blanked text has word starts of its own.
@@ -523,6 +530,14 @@ def classify(text: str) -> StrikeReading:
     if score < _THRESHOLD:
         return StrikeReading(is_strike=False)
     return StrikeReading(is_strike=True, weapons=tuple(sorted(weapons)))
+
+
+def _no_damage(told: str, starts: set[str]) -> bool:
+    """Whether `_NO_DAMAGE` matches in `told` (its two parts asked apart, each only when the text
+    holds the words it needs: most texts hold neither)."""
+    if (_has(told, _NOT_THERE_WORDS) or _has_ne(told, _NOT_THERE_AFTER_NE)) and _NO_DAMAGE_PARTS[0].search(told):
+        return True
+    return not _NO_KEYS.isdisjoint(starts) and _NO_DAMAGE_PARTS[1].search(told) is not None
 
 
 def _negative_cues(low: str, starts: set[str], margin: float) -> list[tuple[_Cue, float]]:
