@@ -89,6 +89,9 @@ _ABBREV = frozenset(
     "mr mrs ms dr st gen col lt sgt no vol pp".split()
 )
 _LAST_WORD = re.compile(r"[\w-]+")  # matched on the text before a dot, reversed
+# A dot after this many letters follows no abbreviation (nor an initial): the commonest case, told
+# without reading the word.
+_LONGER = max(map(len, _ABBREV)) + 1
 
 _MARKER = re.compile(
     r"[\s\"«“„(\-–—•*]*(?:"
@@ -224,7 +227,8 @@ def sentence_spans(text: str) -> list[tuple[int, int, int]]:
                 at, after = ends[e]
                 e += 1
                 cut = at + 1
-                if text[at] == ".":  # the word before the dot, read backwards: an abbreviation?
+                if text[at] == "." and not (at - _LONGER >= start and text[at - _LONGER:at].isalpha()):
+                    # The word before the dot, read backwards: an abbreviation?
                     last = _LAST_WORD.match(text[max(start, cut - 16):at][::-1])
                     if last and (len(last.group()) == 1 or last.group()[::-1].lower() in _ABBREV):
                         continue
