@@ -360,8 +360,8 @@ _NOT_THERE_WORDS = ("нема", "нет", "відсутн", "отсутству"
 _NOT_THERE_AFTER_NE = ("зафіксован", "зафиксирован", "виявлен", "обнаружен", "надходил", "поступал", "було", "было",
                        "сталося", "виникло", "произошло", "возникло")
 _NO_KEYS = frozenset(w.split()[-1][:_KEY_LEN] for w in _NO_WORDS)
-# (The commonest first: a text that holds one is told so after a test or two.)
-# The words after "не " are asked at each "не " (`_has_ne`), not each as a scan of the text.
+# (The commonest first: a text that holds one is told so after a test or two. The words after
+# "не " are asked at each "не " (`_has_ne`), not each with a scan of the text.)
 _NEGATION_WORDS = ("ні ", "ни ", "без ", "нема", "нет", "no ", "not ", "without", "зафікс", "зафикс", "виявл",
                    "обнаруж", "надход", "поступ", "відсутн", "отсутств", "did not", "caused no")
 _NEGATION_AFTER_NE = ("було", "было", "пошк", "зруйн", "постр", "поврежд", "разруш", "поран", "ранен", "травм",
