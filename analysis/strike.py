@@ -141,7 +141,17 @@ _WORD_START = re.compile(rf"(\w{{1,{_KEY_LEN}}})\w*")
 
 def _word_starts(low: str) -> set[str]:
     """The first `_KEY_LEN` letters of every word of `low` (the whole word when shorter)."""
-    return set(_WORD_START.findall(low))
+    # Most whitespace-separated pieces are one run of letters (`isalnum` is what `\w` admits, bar
+    # "_"), whose key is a slice; the regex reads only the others (punctuation, hyphens).
+    keys: set[str] = set()
+    mixed: list[str] = []
+    for piece in low.split():
+        if piece.isalnum():
+            keys.add(piece[:_KEY_LEN])
+        else:
+            mixed.append(piece)
+    keys.update(_WORD_START.findall(" ".join(mixed)))
+    return keys
 
 
 def _key(head: str) -> str:
