@@ -194,14 +194,10 @@ class Scope:
         return self.event != self.text
 
 
-def _dates(low: str) -> list[tuple[int, tuple[int, int]]]:
-    """(position, (day, month)) of every date the lower-case text `low` names."""
-    return list(_iter_dates(low))
-
-
-def _iter_dates(low: str) -> Iterator[tuple[int, tuple[int, int]]]:
-    """`_dates`, found as they are asked for (a reader of the first date stops there)."""
-    for m in _MONTH_RX.finditer(low):
+def _iter_dates(low: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, tuple[int, int]]]:
+    """(position, (day, month)) of every date the lower-case text `low` names (those whose month
+    stands between `start` and `end`, a span no word crosses), found as they are asked for."""
+    for m in _MONTH_RX.finditer(low, start, len(low) if end is None else end):
         day = _DAY_BEFORE.search(low, max(0, m.start() - 12), m.start()) or _DAY_AFTER.match(low, m.end())
         if day:
             d = int(day.group(2) or day.group(1))
@@ -278,13 +274,13 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
             # and those that go on with it ("Тоді …").
             whole = i == 0 or spans[i - 1][2] != para
     in_block = {i for block in blocks for i in block}
-    # Dates matter only to marker blocks, "earlier …" sentences and bullet lists.
-    dates = _dates(low) if blocks or _has(low, _PAST_WORDS) or bullets else []
-
-    where = [pos for pos, _ in dates]  # ascending: bisect keeps the whole pass linear-logarithmic
+    # Dates matter only to marker blocks, "earlier …" sentences and bullet lists, and are read
+    # sentence by sentence as asked: a scan for month names costs per letter, and the sentences
+    # after the lead are asked only when the lead names a date.
+    with_dates = bool(blocks or _has(low, _PAST_WORDS) or bullets)
 
     def dated(a: int, b: int) -> set[tuple[int, int]]:
-        return {d for _, d in dates[bisect_left(where, a):bisect_left(where, b)]}
+        return {d for _, d in _iter_dates(low, a, b)} if with_dates else set()
 
     event_dates: set[tuple[int, int]] = set()
     seen = 0
@@ -303,7 +299,7 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
     for i, (a, b, para) in enumerate(spans):
         if i in in_block or i == 0:
             continue
-        named = dated(a, b) if dates else set()
+        named = dated(a, b) if event_dates else set()
         if para == other_day_para:
             background.add(i)
         elif named and event_dates and not named & event_dates and (_PAST.search(low, a, b) or
@@ -330,7 +326,7 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
             elif _OTHER_TIME.search(body.lower()) or not named <= event_dates:
                 same = False
             else:  # the places last: finding them costs the most
-                block_oblasts = oblasts_of(body)  # not `where`: `dated` reads that for the next block
+                block_oblasts = oblasts_of(body)
                 same = bool(block_oblasts) and block_oblasts <= event_oblasts
             if same:
                 retold.update(block)
