@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 
 from analysis._lexicon import word_start_alternation
 from analysis.model import EventDate
-from analysis.scope import _dates
+from analysis.scope import _iter_dates
 from dsns.timezone import KYIV
 
 __all__ = ["stated_date", "resolve"]
@@ -48,9 +48,9 @@ def stated_date(event: str) -> EventDate | None:
     """The first date the event text names (a night as the day it ends on), else a weekday,
     else "yesterday" or "tonight / today"; None when it names none."""
     low = event.lower()
-    found = _dates(low)
+    found = next(_iter_dates(low), None)
     if found:
-        day, month = found[0][1]
+        day, month = found[1]
         return EventDate(month=month, day=day)
     words = [m.group(0) for m in _RELATIVE.finditer(low)]
     if not words:

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections.abc import Iterator
 from itertools import accumulate, repeat
 from dataclasses import dataclass
 from typing import Callable
@@ -88,6 +89,9 @@ _ABBREV = frozenset(
     "mr mrs ms dr st gen col lt sgt no vol pp".split()
 )
 _LAST_WORD = re.compile(r"[\w-]+")  # matched on the text before a dot, reversed
+# A dot after this many letters follows no abbreviation (nor an initial): the commonest case, told
+# without reading the word.
+_LONGER = max(map(len, _ABBREV)) + 1
 
 _MARKER = re.compile(
     r"[\s\"«“„(\-–—•*]*(?:"
@@ -190,16 +194,15 @@ class Scope:
         return self.event != self.text
 
 
-def _dates(low: str) -> list[tuple[int, tuple[int, int]]]:
-    """(position, (day, month)) of every date the lower-case text `low` names."""
-    out: list[tuple[int, tuple[int, int]]] = []
-    for m in _MONTH_RX.finditer(low):
+def _iter_dates(low: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, tuple[int, int]]]:
+    """(position, (day, month)) of every date the lower-case text `low` names (those whose month
+    stands between `start` and `end`, a span no word crosses), found as they are asked for."""
+    for m in _MONTH_RX.finditer(low, start, len(low) if end is None else end):
         day = _DAY_BEFORE.search(low, max(0, m.start() - 12), m.start()) or _DAY_AFTER.match(low, m.end())
         if day:
             d = int(day.group(2) or day.group(1))
             if 1 <= d <= 31:
-                out.append((m.start(), (d, _MONTHS[m.group(0)])))
-    return out
+                yield m.start(), (d, _MONTHS[m.group(0)])
 
 
 def sentence_spans(text: str) -> list[tuple[int, int, int]]:
@@ -220,7 +223,8 @@ def sentence_spans(text: str) -> list[tuple[int, int, int]]:
                 at, after = ends[e]
                 e += 1
                 cut = at + 1
-                if text[at] == ".":  # the word before the dot, read backwards: an abbreviation?
+                if text[at] == "." and not (at - _LONGER >= start and text[at - _LONGER:at].isalpha()):
+                    # The word before the dot, read backwards: an abbreviation?
                     last = _LAST_WORD.match(text[max(start, cut - 16):at][::-1])
                     if last and (len(last.group()) == 1 or last.group()[::-1].lower() in _ABBREV):
                         continue
@@ -270,13 +274,13 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
             # and those that go on with it ("Тоді …").
             whole = i == 0 or spans[i - 1][2] != para
     in_block = {i for block in blocks for i in block}
-    # Dates matter only to marker blocks, "earlier …" sentences and bullet lists.
-    dates = _dates(low) if blocks or _has(low, _PAST_WORDS) or bullets else []
-
-    where = [pos for pos, _ in dates]  # ascending: bisect keeps the whole pass linear-logarithmic
+    # Dates matter only to marker blocks, "earlier …" sentences and bullet lists, and are read
+    # sentence by sentence as asked: a scan for month names costs per letter, and the sentences
+    # after the lead are asked only when the lead names a date.
+    with_dates = bool(blocks or _has(low, _PAST_WORDS) or bullets)
 
     def dated(a: int, b: int) -> set[tuple[int, int]]:
-        return {d for _, d in dates[bisect_left(where, a):bisect_left(where, b)]}
+        return {d for _, d in _iter_dates(low, a, b)} if with_dates else set()
 
     event_dates: set[tuple[int, int]] = set()
     seen = 0
@@ -289,12 +293,13 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
             break
     background = {i for block in blocks for i in block}
     habitual = _has(low, _HABITUAL_WORDS) and _HABITUAL.search(low) is not None
-    heard = _has(low, _HEARD_WORDS)
+    # Where the words every `_HEARD` match holds stand: only sentences holding one are scanned.
+    heard = sorted(i for w in _HEARD_WORDS for i in _find_all(low, w))
     other_day_para = -1
     for i, (a, b, para) in enumerate(spans):
         if i in in_block or i == 0:
             continue
-        named = dated(a, b) if dates else set()
+        named = dated(a, b) if event_dates else set()
         if para == other_day_para:
             background.add(i)
         elif named and event_dates and not named & event_dates and (_PAST.search(low, a, b) or
@@ -303,7 +308,8 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
             other_day_para = para
         elif habitual and _HABITUAL.search(low, a, b):
             background.add(i)
-        elif heard and _HEARD.search(low, a, b) and not _HAPPENED.search(low, a, b):
+        elif (heard and (k := bisect_left(heard, a)) < len(heard) and heard[k] < b
+              and _HEARD.search(low, a, b) and not _HAPPENED.search(low, a, b)):
             background.add(i)
     if len(background) == len(spans):
         background.clear()
@@ -320,7 +326,7 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
             elif _OTHER_TIME.search(body.lower()) or not named <= event_dates:
                 same = False
             else:  # the places last: finding them costs the most
-                block_oblasts = oblasts_of(body)  # not `where`: `dated` reads that for the next block
+                block_oblasts = oblasts_of(body)
                 same = bool(block_oblasts) and block_oblasts <= event_oblasts
             if same:
                 retold.update(block)
@@ -361,6 +367,14 @@ def _has(low: str, words: tuple[str, ...]) -> bool:
         if w in low:
             return True
     return False
+
+
+def _find_all(low: str, word: str) -> Iterator[int]:
+    """Where `word` stands in `low`."""
+    i = low.find(word)
+    while i >= 0:
+        yield i
+        i = low.find(word, i + 1)
 
 
 def _line_starts(text: str) -> list[int]:

@@ -141,7 +141,17 @@ _WORD_START = re.compile(rf"(\w{{1,{_KEY_LEN}}})\w*")
 
 def _word_starts(low: str) -> set[str]:
     """The first `_KEY_LEN` letters of every word of `low` (the whole word when shorter)."""
-    return set(_WORD_START.findall(low))
+    # Most whitespace-separated pieces are one run of letters (`isalnum` is what `\w` admits, bar
+    # "_"), whose key is a slice; the regex reads only the others (punctuation, hyphens).
+    keys: set[str] = set()
+    mixed: list[str] = []
+    for piece in low.split():
+        if piece.isalnum():
+            keys.add(piece[:_KEY_LEN])
+        else:
+            mixed.append(piece)
+    keys.update(_WORD_START.findall(" ".join(mixed)))
+    return keys
 
 
 def _key(head: str) -> str:
@@ -244,19 +254,27 @@ _HIT = _rx(
     r"energy (?:grid|facilit\w*)", r"without power", r"без электричества",
     guards=("житт", "жизн"),
 )
-# Phrases that on their own say "this is the aftermath of an attack". Two patterns, asked in turn
-# (`_strong`): those opening with a word start test the look-behind after their first letter, so
-# the engine skips in C to the letters that can open a match (one alternation would try every
-# branch at every position, three times slower).
+# Phrases that on their own say "this is the aftermath of an attack" (`_strong`). First those
+# opening with a word of their own, each (word, the rest): the rest is tried only where the word
+# stands, found as a substring (a scan for the alternation of them all stops at every other
+# letter, five times slower).
+_AFTER_ATTACK = (r"\s+(?:(?!загроз|угроз|можлив|возможн)\w+\s+){0,2}?"
+                 r"(?:атак\w*|удар\w*|обстр\w*|влучан\w*|падіння уламк\w*|падения обломк\w*|прил[еі]т\w*)")
+_STRONG_LED = tuple(
+    (word, re.compile(re.escape(word) + rest))
+    for word, rest in (
+        *((word, _AFTER_ATTACK) for word in ("внаслідок", "унаслідок", "через", "після", "в результаті",
+                                             "в результате", "вследствие", "после", "following")),
+        ("наслідк", r"\w* (?:\w+\s+)?(?:атак\w*|удар\w*|обстр\w*)"),
+        ("масован", r"\w* атак\w*"), ("массированн", r"\w* атак\w*"),
+        ("massive attack", ""), ("під ударом", ""), ("под ударом", ""),
+        ("russia", r"(?:n|'s) (?:\w+\s+)?(?:attack|strike|shelling)\w*"),
+    )
+)
+# Then two patterns, asked in turn: those opening with a word start test the look-behind after
+# their first letter, so the engine skips in C to the letters that can open a match (one
+# alternation would try every branch at every position, three times slower).
 _STRONG = (
-    re.compile(
-        r"(?:внаслідок|унаслідок|через|після|в результаті|в результате|вследствие|после|following)\s+"
-        r"(?:(?!загроз|угроз|можлив|возможн)\w+\s+){0,2}?"
-        r"(?:атак\w*|удар\w*|обстр\w*|влучан\w*|падіння уламк\w*|падения обломк\w*|прил[еі]т\w*)"
-        r"|наслідк\w* (?:\w+\s+)?(?:атак\w*|удар\w*|обстр\w*)"
-        r"|масован\w* атак\w*|массированн\w* атак\w*|massive attack|під ударом|под ударом"
-        r"|(?:russian|russia's) (?:\w+\s+)?(?:attack|strike|shelling)\w*"
-    ),
     # A strike with no weapon named: "завдали (масованого) удару", "вдарили по", "targeted".
     re.compile(
         r"з(?<!\wз)авда\w* (?:\w+\s+){0,2}?удар\w*|н(?<!\wн)(?:анес\w*|ано\w*) (?:\w+\s+){0,2}?удар\w*"
@@ -278,14 +296,18 @@ _STRONG = (
 
 # Every match of each `_STRONG` pattern holds one of its words: a text without them is not scanned.
 _STRONG_WORDS = (
-    ("внаслідок", "унаслідок", "через", "після", "в результат", "вследствие", "после", "following", "наслідк",
-     "масован", "массированн", "massive attack", "під ударом", "под ударом", "russia"),
     ("удар", "вдари", "targeted", "strike", "attack"),
     ("удар",),
 )
 
 
 def _strong(s: str) -> bool:
+    for word, rx in _STRONG_LED:
+        i = s.find(word)
+        while i >= 0:
+            if rx.match(s, i):
+                return True
+            i = s.find(word, i + 1)
     return any(_has(s, words) and rx.search(s) for rx, words in zip(_STRONG, _STRONG_WORDS))
 
 
@@ -342,12 +364,18 @@ _NO_DAMAGE_PARTS = (
     re.compile("(?:" + "|".join(f"{w[0]}(?<!\\w{w[0]}){w[1:]}" for w in _NO_WORDS) + r")\s+(?:\w+\s+){0,2}?"
                + _NOTHING + _OR),
 )
-# (The commonest first: a text that holds one is told so after a test or two.)
+# The words every match of `_NO_DAMAGE_PARTS[0]` holds (its `_NOT_THERE`), and the word starts
+# (`_word_starts` keys) one of `_NO_WORDS` gives, which every match of the second holds.
+_NOT_THERE_WORDS = ("нема", "нет", "відсутн", "отсутству", "not ", "caused no")
+_NOT_THERE_AFTER_NE = ("зафіксован", "зафиксирован", "виявлен", "обнаружен", "надходил", "поступал", "було", "было",
+                       "сталося", "виникло", "произошло", "возникло")
+_NO_KEYS = frozenset(w.split()[-1][:_KEY_LEN] for w in _NO_WORDS)
+# (The commonest first: a text that holds one is told so after a test or two. The words after
+# "не " are asked at each "не " (`_has_ne`), not each with a scan of the text.)
 _NEGATION_WORDS = ("ні ", "ни ", "без ", "нема", "нет", "no ", "not ", "without", "зафікс", "зафикс", "виявл",
-                   "обнаруж", "надход", "поступ", "відсутн", "отсутств", "не було", "не было", "не пошк", "не зруйн",
-                   "не постр", "не поврежд", "не разруш", "не поран", "не ранен", "не травм", "не загин",
-                   "не погиб", "не влуч", "не сталося", "не виникло", "не произошло", "не возникло",
-                   "did not", "caused no")
+                   "обнаруж", "надход", "поступ", "відсутн", "отсутств", "did not", "caused no")
+_NEGATION_AFTER_NE = ("було", "было", "пошк", "зруйн", "постр", "поврежд", "разруш", "поран", "ранен", "травм",
+                      "загин", "погиб", "влуч", "сталося", "виникло", "произошло", "возникло")
 _NO_HARM = _negated(_NOBODY)
 _ONLY_HEARD = re.compile(
     r"звук\w* (?:\w+ ){0,2}?(?:вибух|взрыв)\w*|(?:вибух|взрыв)\w* (?:\w+ ){0,3}?(?:лунають|лунали|пролунал\w*|чути|"
@@ -389,8 +417,9 @@ _DENIAL = re.compile(
 
 # Cues of another kind of post: ordinary emergencies, demining, drills, weather, memorials, advice,
 # alerts, threats. Each counts only when it is the topic (see the module docstring).
-_DENIAL_WORDS = ("не пов", "не связ", "not ", "не є", "не наслід", "не внаслід", "не було", "не был", "не явл",
-                 "не след", "не посл", "не стал", "не залуч", "не привлек")
+_DENIAL_WORDS = ("not ",)
+_DENIAL_AFTER_NE = ("пов", "связ", "є", "наслід", "внаслід", "було", "был", "явл", "след", "посл", "стал", "залуч",
+                    "привлек")
 _DEMINING = _rx(
     r"піротехнік\w*", r"пиротехник\w*", r"сапер\w*", r"розмін\w*", r"разминир\w*", r"демін\w*",
     r"deminer\w*", r"demining", r"вибухонебезпечн\w*", r"взрывоопасн\w*", r"unexploded", r"не розірвал\w*",
@@ -459,7 +488,7 @@ def classify(text: str) -> StrikeReading:
     Weapons are reported only for strikes, sorted, from `analysis.model.WEAPONS`.
     """
     low = normalize(text)
-    denied = _has(low, _DENIAL_WORDS) and bool(_DENIAL.search(low))
+    denied = (_has(low, _DENIAL_WORDS) or _has_ne(low, _DENIAL_AFTER_NE)) and bool(_DENIAL.search(low))
     if denied:
         low = _DENIAL.sub(_spaces, low)
     told = low  # what did happen; positions kept
@@ -468,9 +497,11 @@ def classify(text: str) -> StrikeReading:
             told = _ONLY_HEARD.sub(_spaces, told)
         if _has(told, _NOT_A_HIT_WORDS):
             told = _NOT_A_HIT.sub(_spaces, told)
-    if _has(told, _NEGATION_WORDS) and any(rx.search(told) for rx in _NO_DAMAGE_PARTS):
-        told = _NO_HARM.sub(_spaces, _NO_DAMAGE.sub(_spaces, told))
     told_starts = _word_starts(told)
+    if ((_has(told, _NEGATION_WORDS) or _has_ne(told, _NEGATION_AFTER_NE))
+            and _no_damage(told, told_starts)):
+        told = _NO_HARM.sub(_spaces, _NO_DAMAGE.sub(_spaces, told))
+        told_starts = _word_starts(told)
     if not _HIT.found_in(told, told_starts):
         return StrikeReading(is_strike=False)  # no consequence: the weapons need not be read
     # Blanking can cut a word, so a blanked text has word starts of its own.
@@ -509,6 +540,14 @@ def classify(text: str) -> StrikeReading:
     if score < _THRESHOLD:
         return StrikeReading(is_strike=False)
     return StrikeReading(is_strike=True, weapons=tuple(sorted(weapons)))
+
+
+def _no_damage(told: str, starts: set[str]) -> bool:
+    """Whether `_NO_DAMAGE` matches in `told` (its two parts asked apart, each only when the text
+    holds the words it needs: most texts hold neither)."""
+    if (_has(told, _NOT_THERE_WORDS) or _has_ne(told, _NOT_THERE_AFTER_NE)) and _NO_DAMAGE_PARTS[0].search(told):
+        return True
+    return not _NO_KEYS.isdisjoint(starts) and _NO_DAMAGE_PARTS[1].search(told) is not None
 
 
 def _negative_cues(low: str, starts: set[str], margin: float) -> list[tuple[_Cue, float]]:
@@ -562,6 +601,17 @@ def _has(low: str, words: tuple[str, ...]) -> bool:
     for w in words:
         if w in low:
             return True
+    return False
+
+
+def _has_ne(low: str, after: tuple[str, ...]) -> bool:
+    """Whether `low` holds "не " followed by one of `after`: `_has` of each "не …", asked at the
+    few places "не " stands (each substring test scans the whole text)."""
+    i = low.find("не ")
+    while i >= 0:
+        if low.startswith(after, i + 3):
+            return True
+        i = low.find("не ", i + 3)
     return False
 
 
