@@ -12,10 +12,10 @@ morning post are all that morning's date. Days are Kyiv calendar days.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timedelta
 
 from analysis._lexicon import word_start_alternation
+from analysis._regex import compiled
 from analysis.model import EventDate
 from analysis.scope import _iter_dates
 from dsns.timezone import KYIV
@@ -38,7 +38,7 @@ _TODAY = (
     "сьогодні", "сегодня", "today", "цієї ночі", "минулої ночі", "вночі", "уночі", "этой ночью", "прошлой ночью",
     "ночью", "last night", "overnight", "tonight", "this morning", "вранці", "уранці", "утром", "этим утром",
 )
-_RELATIVE = re.compile(
+_RELATIVE = compiled(
     "(?:" + word_start_alternation(sorted((*_WEEKDAYS, *_YESTERDAY, *_TODAY), key=len, reverse=True), r"[\w'’]")
     + r")(?![\w'’])"
 )

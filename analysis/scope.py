@@ -52,11 +52,12 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterator
-from itertools import accumulate, repeat
 from dataclasses import dataclass
+from itertools import accumulate, repeat
 from typing import Callable
 
 from analysis._lexicon import alternation
+from analysis._regex import compiled
 
 __all__ = ["Scope", "Sentence", "scope", "event_text", "sentence_spans"]
 
@@ -78,22 +79,22 @@ _MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
 # "5 червня", "3–4 June", "June 5", "June 3-4" (the last day of a night counts). Found from the
 # month names (fewer than numbers), on lower-case text: case-insensitive Cyrillic alternations are
 # what makes a scan slow.
-_MONTH_RX = re.compile(rf"\b(?:{alternation(sorted(_MONTHS, key=len, reverse=True))})\b")
-_DAY_BEFORE = re.compile(r"(?<![\d.:,])(\d{1,2})(?:\s*[-–—]\s*(\d{1,2}))?(?:-?го)?\s+$")
-_DAY_AFTER = re.compile(r"\.?\s+(\d{1,2})(?:\s*[-–—]\s*(\d{1,2}))?(?:st|nd|rd|th)?(?![\d:.,]?\d)")
+_MONTH_RX = compiled(rf"\b(?:{alternation(sorted(_MONTHS, key=len, reverse=True))})\b")
+_DAY_BEFORE = compiled(r"(?<![\d.:,])(\d{1,2})(?:\s*[-–—]\s*(\d{1,2}))?(?:-?го)?\s+$")
+_DAY_AFTER = compiled(r"\.?\s+(\d{1,2})(?:\s*[-–—]\s*(\d{1,2}))?(?:st|nd|rd|th)?(?![\d:.,]?\d)")
 # A sentence ends at . ! ? … followed by space and something that can open a sentence; not after
 # an abbreviation ("м. Харків", "с. Лапаївка", "вул. Шевченка", "кв. м") or an initial.
-_SENT_END = re.compile(r"[.!?…][\"»”’)]*[ \t]+(?=[\"«“„(\-–—•]*[ \t]*[A-ZА-ЯІЇЄҐ0-9])")
+_SENT_END = compiled(r"[.!?…][\"»”’)]*[ \t]+(?=[\"«“„(\-–—•]*[ \t]*[A-ZА-ЯІЇЄҐ0-9])")
 _ABBREV = frozenset(
     "м с смт сел пгт г гор ул вул просп пров пл обл р н кв км тис млн млрд грн ст св ім им буд д "
     "mr mrs ms dr st gen col lt sgt no vol pp".split()
 )
-_LAST_WORD = re.compile(r"[\w-]+")  # matched on the text before a dot, reversed
+_LAST_WORD = compiled(r"[\w-]+")  # matched on the text before a dot, reversed
 # A dot after this many letters follows no abbreviation (nor an initial): the commonest case, told
 # without reading the word.
 _LONGER = max(map(len, _ABBREV)) + 1
 
-_MARKER = re.compile(
+_MARKER = compiled(
     r"[\s\"«“„(\-–—•*]*(?:"
     r"нагада(?:ємо|ю|ли)|нагадуємо|як (?:раніше |вже )?повідомлял\w*|"
     r"як (?:раніше |вже )?(?:писал\w*|писав|інформувал\w*)|як відомо,? раніше|"
@@ -106,19 +107,19 @@ _MARKER = re.compile(
     r")"
 )
 # A marker that is the whole line ("Recall", "Нагадаємо:"): the next paragraph is the background.
-_MARKER_LINE = re.compile(
+_MARKER_LINE = compiled(
     r"[\s\"«“„(\-–—•*]*(?:нагадаємо|нагадуємо|напомним|напоминаем|recall|let us remind(?: you)?|"
     r"довідково|справка|background)"
     r"[\s:.!—–-]*$"
 )
-_PAST = re.compile(
+_PAST = compiled(
     r"(?<!\w)(?:раніше|ранее|earlier|previously|тоді|тогда|минулого|прошлого|last (?:week|month|year)|торік|"
     r"в прошлом|у минулому|before that|до цього|до этого)"
 )
 # A sentence that goes on telling the background ("Тоді загинули троє").
-_GOES_ON = re.compile(r"[\s\"«“„(\-–—]*(?:тоді|тогда|того дня|в тот день|then\b|at the time|back then|at that time)")
-_BULLET = re.compile(r"\s*[-–—•*]\s")
-_BULLET_LINE = re.compile(r"^[ \t]*[-–—•*][ \t]", re.MULTILINE)
+_GOES_ON = compiled(r"[\s\"«“„(\-–—]*(?:тоді|тогда|того дня|в тот день|then\b|at the time|back then|at that time)")
+_BULLET = compiled(r"\s*[-–—•*]\s")
+_BULLET_LINE = compiled(r"^[ \t]*[-–—•*][ \t]", re.MULTILINE)
 _PAST_WORDS = ("раніше", "ранее", "earlier", "previously", "тоді", "тогда", "минулого", "прошлого", "last ",
                "торік", "минулому", "прошлом", "before that", "до цього", "до этого")
 _HABITUAL_WORDS = ("регулярн", "щодня", "щоденно", "систематич", "ежедневно", "постоянно", "regular", "daily",
@@ -126,24 +127,24 @@ _HABITUAL_WORDS = ("регулярн", "щодня", "щоденно", "сист
 _BESIDES_WORDS = ("окрім", "крім", "кроме", "помимо", "besides", "apart from")
 # Explosions heard, and what would make the sentence a report of a hit after all.
 _HEARD_WORDS = ("вибух", "взрыв", "explosion")
-_HEARD = re.compile(
+_HEARD = compiled(
     r"вибух\w* (?:\w+ ){0,2}?(?:пролунал|лунал|лунають|було чути|чути|чулис)|(?:пролунал\w*|лунал\w*|лунають|чути) "
     r"(?:\w+ ){0,2}?вибух|взрыв\w* (?:\w+ ){0,2}?(?:прогремел|слышн|раздавал|раздал|прозвучал)|"
     r"(?:прогремел\w*|раздал\w*|прозвучал\w*|слышн\w*) (?:\w+ ){0,2}?взрыв|"
     r"explosions? (?:\w+ ){0,3}?(?:heard|reported|rang out|thundered)|heard (?:\w+ ){0,2}?explosions?"
 )
-_HAPPENED = re.compile(
+_HAPPENED = compiled(
     r"(?<!\w)(?:пошкодж|зруйн|влуч|загин|поранен|постражд|пожеж|загор|поврежд|разруш|попад|погиб|ранен|пострада|"
     r"пожар|возгор|уламк|обломк|damag|destroy|kill|injur|wound|fire|hit\b|struck|debris)"
 )
 # "Russia also attacked Odesa" in a bullet list: another item of news.
 _ALSO_WORDS = ("also", "також", "также", "тоже", "так само")
-_ALSO = re.compile(r"(?<!\w)(?:also|також|также|тоже|так само)(?!\w)")
+_ALSO = compiled(r"(?<!\w)(?:also|також|также|тоже|так само)(?!\w)")
 _MARKER_WORDS = ("нагада", "нагадуємо", "повідомлял", "писал", "писав", "інформувал", "раніше", "напомн", "напомина",
                  "сообщал", "информировал", "ранее", "recall", "remind", "reported", "wrote", "earlier",
                  "previously", "довідково", "справка", "background")
 _CUE_WORDS = _MARKER_WORDS + _PAST_WORDS + _HABITUAL_WORDS + _BESIDES_WORDS + _HEARD_WORDS
-_HABITUAL = re.compile(
+_HABITUAL = compiled(
     r"(?<!\w)(?:регулярно|регулярн\w+ (?:обстріл|обстрел|удар|атак)\w*|щодня|щоденно|систематично|систематически|ежедневно|постоянно|"
     r"regularly|(?:under )?regular (?:\w+ )?(?:shelling|attacks?|strikes?|fire)|almost daily|every day|daily basis|constantly|systematically|"
     r"з початку (?:повномасштабно\w*|війни|вторгнення)|с начала (?:полномасштабно\w*|войны|вторжения)|"
@@ -151,20 +152,20 @@ _HABITUAL = re.compile(
 )
 # A wire dateline opening a paragraph ("КИЇВ. 19 липня. УНН.", "MOSCOW, June 3. /TASS/."): the
 # outlet's desk, not the event's place.
-_DATELINE = re.compile(
+_DATELINE = compiled(
     rf"^[ \t]*[A-ZА-ЯІЇЄҐ'’ -]{{3,}}[.,][ \t]+(?i:\d{{1,2}}[ \t]+(?:{_MONTH})|(?:{_MONTH})[ \t]+\d{{1,2}})[.,]?"
     r"(?:[ \t]+/?[\w.-]+/?\.)?",
     re.MULTILINE,
 )
 # In a marker block: it is about another time or another attack than the event.
-_OTHER_TIME = re.compile(
+_OTHER_TIME = compiled(
     r"(?<!\w)(?:напередодні|накануне|the (?:day|night) before|вчора|учора|вчера|yesterday|позавчора|позавчера|"
     r"минулого|прошлого|last (?:week|month|year)|торік|тоді|тогда|"
     r"(?:перш|перв|інш|друг)\w* (?:\w+ )?(?:обстр|удар|атак|прил)\w*|ще (?:одн|один)\w* (?:\w+ )?(?:удар|атак|обстр)\w*|"
     r"ещ[её] (?:одн|один)\w* (?:\w+ )?(?:удар|атак|обстр)\w*|(?:another|first|other|previous) (?:\w+ ){0,2}(?:attack|strike|shelling)s?)"
 )
 # "Окрім Харкова, де …," – another place's story inside the sentence.
-_BESIDES = re.compile(
+_BESIDES = compiled(
     r"(?<!\w)(?:окрім|крім|кроме|помимо|besides|apart from)\s+(?!того\b|цього\b|этого\b|that\b|this\b)"
     r"[^,.;]{1,60},\s*(?:де|где|where)\b[^,.;]*[,.;]?"
 )

@@ -22,6 +22,7 @@ from bisect import bisect_right
 from collections.abc import Iterator
 
 from analysis._lexicon import unify
+from analysis._regex import compiled
 from analysis.model import StrikeReading
 from analysis.scope import sentence_spans
 
@@ -55,7 +56,7 @@ class _Cue:
         self.parts = parts
         # One lookbehind for the whole alternation (one per branch before its first letter is ten
         # times slower).
-        self.rx = re.compile("(?<![\\w-])(?:" + "|".join(parts) + ")")
+        self.rx = compiled("(?<![\\w-])(?:" + "|".join(parts) + ")")
         self.guards = guards
         heads = [_head(p) for p in parts]
         assert all(heads) or guards, "a stem opening with a group needs guards"
@@ -100,7 +101,7 @@ class _Cue:
         for i in stems:
             rx = self.stems.get(i)
             if rx is None:
-                rx = self.stems[i] = re.compile(_headed(self.parts[i]))
+                rx = self.stems[i] = compiled(_headed(self.parts[i]))
             if rx.search(low):
                 return True
         return False
@@ -116,7 +117,7 @@ class _Cue:
         picked = frozenset(stems)
         rx = self.subsets.get(picked)
         if rx is None:
-            rx = re.compile("|".join(_headed(self.parts[i]) for i in sorted(picked)))
+            rx = compiled("|".join(_headed(self.parts[i]) for i in sorted(picked)))
             if len(self.subsets) < 512:  # (a bound no text has come near; the compiled are kept)
                 self.subsets[picked] = rx
         return rx.finditer(low)
@@ -136,7 +137,7 @@ _KEY_LEN = 3
 # The first letters of every run of letters. Every word start opens a run (a run opening after a
 # hyphen is no word start, but an extra key costs nothing), and a run read whole by `\w*` is
 # scanned in C: a third faster than looking behind at every position.
-_WORD_START = re.compile(rf"(\w{{1,{_KEY_LEN}}})\w*")
+_WORD_START = compiled(rf"(\w{{1,{_KEY_LEN}}})\w*")
 
 
 def _word_starts(low: str) -> set[str]:
@@ -183,7 +184,7 @@ def _rx(*parts: str, guards: tuple[str, ...] = ()) -> _Cue:
 
 
 # FPV is matched (and removed) before the generic drone patterns so "FPV-дрон" is fpv only.
-_FPV = re.compile(r"(?<!\w)(?:fpv|фпв)(?:[\s-]*(?:дрон\w*|drone\w*|безпілотн\w*|беспилотн\w*|камікадзе))?")
+_FPV = compiled(r"(?<!\w)(?:fpv|фпв)(?:[\s-]*(?:дрон\w*|drone\w*|безпілотн\w*|беспилотн\w*|камікадзе))?")
 _FPV_WORDS = ("fpv", "фпв")
 _WEAPONS: dict[str, _Cue] = {
     "missile": _rx(
@@ -261,7 +262,7 @@ _HIT = _rx(
 _AFTER_ATTACK = (r"\s+(?:(?!загроз|угроз|можлив|возможн)\w+\s+){0,2}?"
                  r"(?:атак\w*|удар\w*|обстр\w*|влучан\w*|падіння уламк\w*|падения обломк\w*|прил[еі]т\w*)")
 _STRONG_LED = tuple(
-    (word, re.compile(re.escape(word) + rest))
+    (word, compiled(re.escape(word) + rest))
     for word, rest in (
         *((word, _AFTER_ATTACK) for word in ("внаслідок", "унаслідок", "через", "після", "в результаті",
                                              "в результате", "вследствие", "после", "following")),
@@ -276,7 +277,7 @@ _STRONG_LED = tuple(
 # alternation would try every branch at every position, three times slower).
 _STRONG = (
     # A strike with no weapon named: "завдали (масованого) удару", "вдарили по", "targeted".
-    re.compile(
+    compiled(
         r"з(?<!\wз)авда\w* (?:\w+\s+){0,2}?удар\w*|н(?<!\wн)(?:анес\w*|ано\w*) (?:\w+\s+){0,2}?удар\w*"
         r"|в(?<!\wв)(?:дари\w*|дарил\w*) по|у(?<!\wу)(?:дарил\w*|дар\w*) по"
         r"|t(?<!\wt)argeted\b|s(?<!\ws)trikes? on\b|a(?<!\wa)ttacks? on\b"
@@ -284,7 +285,7 @@ _STRONG = (
     # A bare "удар" standing alone and then a toll, as a headline has it ("Балаклія: удар, 2
     # загиблих"); a stroke of heat, sun, lightning or current is never written so ("тепловий
     # удар", "удар блискавки", "удар струмом").
-    re.compile(
+    compiled(
         r"у(?<![\w-]у)дар(?:и|у|ом|ы|а)?(?<!тепловий удар)(?<!тепловий удари)(?<!теплового удару)"
         r"(?<!тепловим ударом)(?<!сонячний удар)(?<!сонячного удару)(?<!сонячним ударом)(?<!тепловой удар)"
         r"(?<!теплового удара)(?<!тепловым ударом)(?<!солнечный удар)(?<!солнечного удара)(?<!солнечным ударом)"
@@ -312,7 +313,7 @@ def _strong(s: str) -> bool:
 
 
 # Ukrainian forces as the attacker, Russian places as the target, occupation officials as the voice.
-_UKR_ATTACKER = re.compile(
+_UKR_ATTACKER = compiled(
     r"(?<!\w)(?:зсу|всу|сили оборони|силы обороны|сбу)\s+(?:\w+\s+){0,2}?"
     r"(?:урази\w*|вразил\w*|атакува\w*|атаковал\w*|нанесл\w*|обстрілял\w*|обстрелял\w*|знищил\w*|удари\w*)"
     r"|українськ\w* (?:\w+\s+)?(?:дрон\w*|безпілотн\w*|ракет\w*|удар\w*|обстріл\w*|атак\w*)"
@@ -352,7 +353,7 @@ _DENIED_AFTER = rf"{_OR}(?:\s+(?!але|но|but|проте|однак)\w+){{0,8
 
 
 def _negated(noun: str) -> re.Pattern[str]:
-    return re.compile(rf"{noun}{_DENIED_AFTER}|{_NO}{noun}{_OR}")
+    return compiled(rf"{noun}{_DENIED_AFTER}|{_NO}{noun}{_OR}")
 
 
 _NO_DAMAGE = _negated(_NOTHING)
@@ -360,8 +361,8 @@ _NO_DAMAGE = _negated(_NOTHING)
 # look-behind after the first letter, and both scan in C to the letters that can open a match
 # (the one alternation is twice as slow, and most posts hold no denied damage).
 _NO_DAMAGE_PARTS = (
-    re.compile(_NOTHING + _DENIED_AFTER),
-    re.compile("(?:" + "|".join(f"{w[0]}(?<!\\w{w[0]}){w[1:]}" for w in _NO_WORDS) + r")\s+(?:\w+\s+){0,2}?"
+    compiled(_NOTHING + _DENIED_AFTER),
+    compiled("(?:" + "|".join(f"{w[0]}(?<!\\w{w[0]}){w[1:]}" for w in _NO_WORDS) + r")\s+(?:\w+\s+){0,2}?"
                + _NOTHING + _OR),
 )
 # The words every match of `_NO_DAMAGE_PARTS[0]` holds (its `_NOT_THERE`), and the word starts
@@ -377,7 +378,7 @@ _NEGATION_WORDS = ("ні ", "ни ", "без ", "нема", "нет", "no ", "no
 _NEGATION_AFTER_NE = ("було", "было", "пошк", "зруйн", "постр", "поврежд", "разруш", "поран", "ранен", "травм",
                       "загин", "погиб", "влуч", "сталося", "виникло", "произошло", "возникло")
 _NO_HARM = _negated(_NOBODY)
-_ONLY_HEARD = re.compile(
+_ONLY_HEARD = compiled(
     r"звук\w* (?:\w+ ){0,2}?(?:вибух|взрыв)\w*|(?:вибух|взрыв)\w* (?:\w+ ){0,3}?(?:лунають|лунали|пролунал\w*|чути|"
     r"було чути|слышн\w*|прогремел\w*|раздавал\w*)|(?:лунають|лунали|пролунал\w*|чути|слышн\w*|прогремел\w*|"
     r"раздал\w*|раздавал\w*)(?:\s+\w+){0,3}?\s+(?:вибух|взрыв)\w*|explosions? (?:\w+ ){0,3}?(?:were |was )?heard|"
@@ -392,7 +393,7 @@ _NOT_A_HIT_WORDS = ("destroyed", "downed", "intercepted", "shot down", "знищ
 _HEARD_WORDS = ("вибух", "взрыв", "explosion", "destroyed", "знищен", "уничтожен", "полі", "поле", "field",
                 "відкрит", "открыт", "open ")
 # Targets destroyed by air defence, debris that fell in a field: no hit either.
-_NOT_A_HIT = re.compile(
+_NOT_A_HIT = compiled(
     r"(?:were|was|been) (?:all )?(?:destroyed|downed|intercepted|shot down)"
     r"|(?<!\w)(?:знищено|збито|уничтожен\w*|сбит\w*) (?:\w+ ){0,3}?(?:дрон|бпла|безпілотн|беспилотн|шахед|ракет|цил|ціл)\w*"
     r"|(?:уламк|обломк|debris|wreckage)\w* (?:\w+ ){0,2}?(?:впал|упал|fell|падал)\w* (?:у |в |на |in |into |on )?"
@@ -400,7 +401,7 @@ _NOT_A_HIT = re.compile(
     r"незаселен\w*|безлюдн\w*|неж[иы]л\w* (?:зон|місцев|местност)\w*)"
 )
 # The fire or damage is said to have nothing to do with an attack.
-_DENIAL = re.compile(
+_DENIAL = compiled(
     r"не пов'?язан\w* (?:з|із|зі) (?:\w+ ){0,2}?(?:обстріл|атак|удар|бойов|війн)\w*"
     r"|(?<!\w)(?:з|із|зі) (?:\w+ )?(?:обстріл|атак|удар|бойов)\w* (?:\w+ ){0,2}?не пов'?язан\w*"
     r"|(?<!\w)с (?:\w+ )?(?:обстрел|атак|удар|боев)\w* (?:\w+ ){0,2}?не связан\w*"
@@ -430,7 +431,7 @@ _DEMINING = _rx(
     r"боєприпас\w*", r"времен второй мировой",
 )
 # Crews at the site or checking it: a demining word in such company is part of a strike report.
-_AT_SITE = re.compile(
+_AT_SITE = compiled(
     r"працю\w*|працювал\w*|залуч\w*|работа\w*|привлек\w*|working|at the (?:scene|site)|on site|"
     r"кінолог\w*|кинолог\w*|психолог\w*|рятувальник\w*|спасател\w*|rescuers|dog handlers|psychologists|"
     r"обстеж\w*|обстежув\w*|перевір\w*|обследова\w*|inspect\w*|check\w*|surveyed|"
@@ -475,11 +476,11 @@ _NEGATIVE_LEFT = [sum(w for _, w in _NEGATIVE[k:]) for k in range(len(_NEGATIVE)
 # fell and damaged, a hit).
 _DOWNED_WORDS = ("збил", "збит", "знищил", "знешкод", "сбил", "сбит", "уничтож", "перехоп", "перехват", "shot down",
                  "downed", "intercept", "destroyed")
-_DOWNED = re.compile(r"(?<!\w)(?:збил\w*|збит\w*|знищил\w*|знешкод\w*|сбил\w*|сбит\w*|уничтож\w*|перехопл\w*|"
+_DOWNED = compiled(r"(?<!\w)(?:збил\w*|збит\w*|знищил\w*|знешкод\w*|сбил\w*|сбит\w*|уничтож\w*|перехопл\w*|"
                      r"перехопи\w*|перехват\w*|shot down|downed|intercepted|destroyed)")
-_HIT_OF_DOWNED = re.compile(r"(?<!\w)(?:уламк|обломк|debris|wreckage|пошкодж|поврежд|damag|влуч|попал|hit\b|"
+_HIT_OF_DOWNED = compiled(r"(?<!\w)(?:уламк|обломк|debris|wreckage|пошкодж|поврежд|damag|влуч|попал|hit\b|"
                             r"зруйн|разруш|пожеж|пожар|fire|загор|загин|погиб|killed|поранен|ранен|injur|постражд|пострада)")
-_BARE_DRONE = re.compile(r"дрон\w*|drones?|безпілотн\w*|беспилотн\w*")
+_BARE_DRONE = compiled(r"дрон\w*|drones?|безпілотн\w*|беспилотн\w*")
 
 
 def classify(text: str) -> StrikeReading:
