@@ -86,6 +86,7 @@ _AMONG = (
     r"в тому числі|у тому числі|з них|із них|including|among them|among whom|among the (?:dead|injured|wounded|victims)|"
     r"в том числе|среди (?:них|которых|раненых|пострадавших|погибших)|из них)\b"
 )
+_AMONG_ANY = re.compile(_AMONG)
 _AMONG_SPLIT = re.compile(rf"\s(?={_AMONG})")
 _AMONG_START = re.compile(rf"^[\s—–-]*{_AMONG}")
 # "троє з них", "two of them", "один із загиблих": a part of a figure already given.
@@ -221,6 +222,7 @@ _PLURAL_PEOPLE_BEFORE = re.compile(
 )
 # Every match of `_AGE_LIST` and of `_DESC` holds one of these.
 _AGE_WORDS = ("aged", "віком", "в возрасте", "возрастом", "-річн", "-летн", "років", "року", "рік", "лет", "год", "year")
+_ANY_AGE_WORD = re.compile(alternation(list(_AGE_WORDS)))
 _BARE_PERSON = re.compile(rf"{_PERSON}(?!\w)")
 _ENUM_SEP = re.compile(r"\s*,\s*(?:а також\s+|а также\s+|and\s+)?|\s+(?:і|й|та|и|and|а також|а также|as well as)\s+")
 _CHILD_IN = re.compile(r"(?<!\w)(?:дит|діт|хлопч|дівч|немовл|ребен|младен|мальчик|девоч|boy|girl|baby|infant|child)")
@@ -271,7 +273,8 @@ _GATE = re.compile(alternation([
     "hurt", "hospital", "звернул", "обратил", "доставлен", "casualt", "victim", "житт", "жизн", "lives", "несумісн",
     "несовместим",
 ]))
-_ANY_ZERO = re.compile("без|no|нема|нет|ніхто|никто|nobody|жод|не |ни од|without")
+_ANY_ZERO = re.compile(alternation(["без", "no", "нема", "нет", "ніхто", "никто", "nobody", "жод", "не ", "ни од",
+                                      "without"]))
 _KILLED_WORD = re.compile(r"загин|погиб|kill|died")
 _INJURED_WORD = re.compile(r"постражд|пострада|поранен|ранен|травм|потерпі|потерпе|injur|hurt|harm|wound|жертв|casualt|victim")
 
@@ -384,38 +387,34 @@ def _numbers(tokens: list[str]) -> list[tuple[int, int, bool]]:
 _MONTH_WORD = re.compile(rf"^(?:{MONTHS})$")
 
 
-def _category(seg: str) -> str | None:
-    k, j = _KILLED.search(seg), _INJURED.search(seg)
-    if k and j:
-        return None  # both in one short segment: resolved per number below
-    return "killed" if k else "injured" if j else None
+def _segment_counts(seg: str, words: _Words, cat: str | None, update: bool) -> list[tuple[str, int, bool, bool]]:
+    """(category, count, counts children, a number was written) read from a segment with casualty words.
 
-
-def _segment_counts(seg: str, words: _Words) -> list[tuple[str, int, bool, bool]]:
-    """(category, count, counts children, a number was written) read from a segment with casualty words."""
+    `cat`: the segment's category, None when it holds words of both (each number then goes to the
+    nearest word); `update`: whether its sentence holds a needle of `_UPDATE`."""
     tokens = words.tokens(seg)
-    upd = _UPDATE.search(seg)
-    cat = _category(seg)
-    if upd is not None and (n := _value(upd.group("n"))) is not None:
+    if update and (upd := _UPDATE.search(seg)) is not None and (n := _value(upd.group("n"))) is not None:
         if cat is None:
             cat = "killed" if _KILLED.search(seg[: upd.start()]) else "injured"
         return [(cat, n, False, True)]
     nums = words.numbers(seg)
-    kinds = [_marks(t) for t in tokens]
-    marks = [(i, "killed") for i, (k, _) in enumerate(kinds) if k]
-    marks += [(i, "injured") for i, (_, j) in enumerate(kinds) if j]
-    if cat is None and marks:
+    if cat is None:
+        kinds = [_marks(t) for t in tokens]
+        marks = [(i, "killed") for i, (k, _) in enumerate(kinds) if k]
+        marks += [(i, "injured") for i, (_, j) in enumerate(kinds) if j]
+        if not marks:
+            return []
         # Both categories in one segment ("2 dead 9 injured"): each number goes to the nearest word.
         out = []
         for pos, n, child in nums:
             best = min(marks, key=lambda m: (abs(m[0] - pos), m[0] < pos))
             out.append((best[1], n, child, True))
         return out
-    if cat is None:
-        return []
+    if len(nums) == 1:
+        return [(cat, nums[0][1], nums[0][2], True)]
     if nums:
         # The number next to the casualty word, not the largest one in the segment.
-        at = [m[0] for m in marks] or [0]
+        at = [i for i, t in enumerate(tokens) if _marks(t) != (False, False)] or [0]
         pos, n, child = min(nums, key=lambda x: (min(abs(x[0] - a) for a in at), x[0]))
         return [(cat, n, child, True)]
     if any(t in _PLURAL_PRONOUNS for t in tokens):
@@ -509,7 +508,7 @@ def _people(s: str) -> str:
         return f" {marks} "
 
     items: list[tuple[int, int, int]] = []
-    if any(w in s for w in _AGE_WORDS):  # (most sentences give no age: two scans spared)
+    if _ANY_AGE_WORD.search(s):  # (most sentences give no age: two scans spared)
         s = _AGE_LIST.sub(age_list, s)
         items = [(m.start(), m.end(), int(next(g for g in m.groups() if g))) for m in _DESC.finditer(s)]
     items += [(m.start(), m.end(), -1) for m in _BARE_PERSON.finditer(s)
@@ -593,19 +592,29 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
     if not (among or _KILLED.search(low) or _INJURED.search(low)):
         return
     low = _people(low)
-    total = bool(_TOTAL.search(low))
+    # What the sentence holds at all: a segment is searched only for what its sentence holds (a
+    # segment's match is its sentence's: segments are cut at commas and spaces, which no pattern's
+    # word-start or word-end test tells from a string's ends).
+    killed_in, injured_in = _KILLED.search(low) is not None, _INJURED.search(low) is not None
+    excluded_in, update_in = _EXCLUDED.present(low), _UPDATE.present(low)
+    aged = _PRIVATE.search(low) is not None
+    total = "total" if _TOTAL.search(low) else "plain"
     # Per category: values read in this sentence (summed), and the role of the sentence.
-    vals: dict[str, list[int]] = {c: [] for c in _CATS}
-    ages: dict[str, list[int]] = {c: [] for c in _CATS}
-    role = {c: "total" if total else "plain" for c in _CATS}
+    vals: dict[str, list[int]] = {"killed": [], "injured": []}
+    ages: dict[str, list[int]] = {"killed": [], "injured": []}
+    role = {"killed": total, "injured": total}
     # A sentence that opens with "Серед них…" continues the figure of the sentence before.
     last_cat: str | None = reading.last[0] if among and reading.last else None
     pending: tuple[int, bool] | None = None
     pending_children: int | None = None
     parts = _SEGMENT.split(low)
     segs: list[tuple[str, bool]] = []
+    among_in = _AMONG_ANY.search(low) is not None
     for k in range(0, len(parts), 2):
         after_conj = k > 0 and parts[k - 1] != ","
+        if not among_in:
+            segs.append((parts[k].strip(), after_conj))
+            continue
         for j, seg in enumerate(_AMONG_SPLIT.split(parts[k])):
             segs.append((seg.strip(), after_conj and j == 0))
 
@@ -618,20 +627,21 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
             bare_after.extend([False] * (len(segs) + 1))
             for k in range(len(segs) - 1, -1, -1):
                 seg = segs[k][0]
-                bare = bool(_KILLED.search(seg) or _INJURED.search(seg)) and not words.numbers(seg)
+                bare = bool(killed_in and _KILLED.search(seg) or injured_in and _INJURED.search(seg)) \
+                    and not words.numbers(seg)
                 bare_after[k] = bare_after[k + 1] or bare
         return bare_after[i]
     in_part = False  # inside a breakdown ("серед них … та …")
-    implied = {c: False for c in _CATS}
-    running = {c: 0 for c in _CATS}
-    running_figure = {c: False for c in _CATS}
+    implied = {"killed": False, "injured": False}
+    running = {"killed": 0, "injured": 0}
+    running_figure = {"killed": False, "injured": False}
     besides = _BESIDES_THEM.match(low) is not None  # "Кроме них / Також постраждали…": more of the same
     place = _place(sentence, anywhere=_ONE_MORE.present(low))
 
     def put(cat: str, n: int, seg: str, child: bool, written: bool = True) -> None:
         nonlocal last_cat
         prev = reading.last
-        if cat == "killed" and _PART_OF_HURT.search(seg) and prev is not None and prev[0] == "injured":
+        if cat == "killed" and prev is not None and prev[0] == "injured" and _PART_OF_HURT.search(seg):
             # "поранено 5 людей, один із них згодом помер": the dead among the injured count as
             # killed only (the figure they were part of loses them).
             hurt = vals["injured"] or (reading.figures["injured"] and [reading.figures["injured"][-1].value])
@@ -647,8 +657,8 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
                 last_cat = "killed"
                 return
         if _PART_OF.search(seg) or (in_part and not _ONE_MORE.search(seg)) or (
-            _HOSPITAL.search(seg) and not _INJURED.search(_HOSPITAL.sub("", seg)) and cat == "injured"
-            and vals["injured"]):
+            cat == "injured" and vals["injured"] and _HOSPITAL.search(seg)
+            and not _INJURED.search(_HOSPITAL.sub("", seg))):
             # A part of a figure already given: no figure of its own, but "ще N" may build on it.
             reading.last = (cat, n, "part")
             reading.last_sentence = idx
@@ -656,10 +666,10 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
             if child:
                 reading.child(cat, n)
             return
-        if _UPDATE.search(seg):
+        if update_in and _UPDATE.search(seg):
             role[cat] = "update"
-        if (_ONE_MORE.search(seg) or besides) and prev is not None and prev[0] == cat \
-                and reading.last_sentence != idx and not vals[cat] and place is None:
+        if prev is not None and prev[0] == cat and reading.last_sentence != idx and not vals[cat] \
+                and place is None and (besides or _ONE_MORE.search(seg)):
             # "Загинули 3 людини. … тіла ще двох загиблих": more of the category just read, so the
             # figure so far plus these (a running figure: its people are not told apart by age
             # again); unless the sentence names a place of its own ("Another two were injured in
@@ -675,7 +685,8 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
                 return
             implied[cat] = True
         vals[cat].append(n)
-        ages[cat].extend(_ages(seg))
+        if aged:
+            ages[cat].extend(_ages(seg))
         if child:
             reading.child(cat, n)
         running[cat] += n
@@ -686,13 +697,13 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
     for i, (seg, after_conj) in enumerate(segs):
         if not seg:
             continue
-        if _EXCLUDED.search(seg):
+        if excluded_in and _EXCLUDED.search(seg):
             pending = None
             continue
-        if _AMONG_START.match(seg):
+        if among_in and _AMONG_START.match(seg):
             in_part = True
             n = _children_count(seg, words)
-            if n is None and last_cat == "injured" and _KILLED.search(seg) and vals["injured"]:
+            if n is None and last_cat == "injured" and killed_in and _KILLED.search(seg) and vals["injured"]:
                 # "постраждали 6 людей, з них 2 загинули": DSNS counts the dead among the affected.
                 nums = words.numbers(seg)
                 dead = nums[0][1] if nums else 1
@@ -707,8 +718,10 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
             elif n is not None and cat:
                 reading.child(cat, n)
             continue
-        has_cas = bool(_KILLED.search(seg) or _INJURED.search(seg))
-        found = _segment_counts(seg, words) if has_cas else None
+        k = killed_in and _KILLED.search(seg) is not None
+        j = injured_in and _INJURED.search(seg) is not None
+        seg_cat = None if k and j else "killed" if k else "injured" if j else None
+        found = _segment_counts(seg, words, seg_cat, update_in) if k or j else None
         if found is None:
             if in_part:
                 # "серед них — 14-річна дівчинка та немовля": more of the breakdown.
@@ -724,7 +737,8 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
             elif people and last_cat and after_conj and vals[last_cat]:
                 vals[last_cat].append(people[0])  # "3 рятувальників та 7 мешканців"
                 running[last_cat] += people[0]
-                ages[last_cat].extend(_ages(seg))
+                if aged:
+                    ages[last_cat].extend(_ages(seg))
             elif last_cat and vals[last_cat] and numbers and (_MORE.search(seg) or re.search(r"(?<!\w)(?:в|у|на|in)\s", seg)):
                 vals[last_cat].append(numbers[0][1])  # "у Чугуєві — ще 2", "та 1 в Балаклії"
                 running[last_cat] += numbers[0][1]
@@ -732,7 +746,7 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
                 pending = people
             continue
         if not found and pending is not None:
-            cat = _category(seg)
+            cat = seg_cat
             if cat:
                 found = [(cat, pending[0], pending[1], True)]
         if not found:
@@ -772,8 +786,8 @@ def _group_value(figures: list[_Figure]) -> int:
 
 
 def _decide(figures: list[_Figure]) -> int | None:
-    if not figures:
-        return None
+    if len(figures) < 2:
+        return figures[0].value if figures else None  # (what the rules below give one figure)
     updates = [f for f in figures if f.role == "update"]
     if updates:
         return updates[-1].value
