@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -273,6 +274,7 @@ _GATE = re.compile(alternation([
     "hurt", "hospital", "звернул", "обратил", "доставлен", "casualt", "victim", "житт", "жизн", "lives", "несумісн",
     "несовместим",
 ]))
+_GATE_OR_PRIVATE = re.compile(f"{_GATE.pattern}|{_PRIVATE.pattern}")
 _ANY_ZERO = re.compile(alternation(["без", "no", "нема", "нет", "ніхто", "никто", "nobody", "жод", "не ", "ни од",
                                       "without"]))
 _KILLED_WORD = re.compile(r"загин|погиб|kill|died")
@@ -548,18 +550,16 @@ def _people(s: str) -> str:
     return "".join(out)
 
 
-def _sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) of every sentence; "м. Харків" does not end one."""
-    out: list[tuple[int, int]] = []
+def _sentences(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of every sentence, in order; "м. Харків" does not end one."""
     start = 0
     for m in _SENT_END.finditer(text):
         end = m.start()
         if m.group() == "." and _ABBREV_LAST.match(text, end - 1) and _ABBREV_END.search(text, max(start, end - 8), end):
             continue
-        out.append((start, end))
+        yield start, end
         start = m.end()
-    out.append((start, len(text)))
-    return out
+    yield start, len(text)
 
 
 def _place(sentence: str, *, anywhere: bool = False) -> str | None:
@@ -807,19 +807,30 @@ def extract_casualties(text: str) -> Casualties:
 
     None where the text says nothing, 0 where it says nobody was hurt.
     """
-    low = _PRIVATE.sub(" ", normalize(text))
-    gates = [m.start() for m in _GATE.finditer(low)]
-    if not gates:
+    low = normalize(text)
+    # The gate words and the private-use characters, found in one scan (neither holds the other).
+    found = [m.start() for m in _GATE_OR_PRIVATE.finditer(low)]
+    if not found:
         return Casualties()  # most posts about fires, alerts and advice: nothing to read
+    gates = [g for g in found if not _PRIVATE.match(low, g)]
+    if len(gates) < len(found):
+        low = _PRIVATE.sub(" ", low)
+        if not gates:
+            return Casualties()
     # Lower-casing keeps offsets for nearly every text; where it does not, each sentence is redone.
     same = len(low) == len(text)
+    # After the last gate word a sentence is read only when it opens with a breakdown ("Серед
+    # них…"): without one, the sentences after it are not even split.
+    last = gates[-1] if same and not _AMONG_ANY.search(low, gates[-1]) else len(text)
     reading = _Reading()
     for idx, (a, b) in enumerate(_sentences(text)):
+        if a > last:
+            break
         if same:
             # A sentence without a gate word is read only when it continues a figure (the gate
             # words are letters, so the text's matches are the sentences' own).
             k = bisect_left(gates, a)
-            if not (k < len(gates) and gates[k] < b or _continues(low[a:b], reading)):
+            if not (k < len(gates) and gates[k] < b or reading.last is not None and _continues(low[a:b], reading)):
                 continue
         if a < b and not text[a:b].isspace():
             _read_sentence(idx, text[a:b], low[a:b] if same else _PRIVATE.sub(" ", normalize(text[a:b])), reading)
