@@ -34,6 +34,7 @@ from functools import lru_cache
 
 from analysis._lexicon import alternation, word_start_alternation
 from analysis._numbers import (
+    CHILD_STEM,
     CHILD_WORD,
     MONTHS,
     NOT_PEOPLE_AFTER,
@@ -82,7 +83,9 @@ _SENT_END = re.compile(r"[.!?;:\n][.!?;:\n]*(?!\d)")
 _ABBREV_END = re.compile(r"(?:^|[\s(«\"])(?:м|с|г|смт|пгт|сел|вул|ул|пров|просп|обл|р-н|ім|им|st|mr|dr)$", re.IGNORECASE)
 # The last letters of those abbreviations: a dot after any other letter ends the sentence unasked.
 _ABBREV_LAST = re.compile(r"[мсгтлвпнtr]", re.IGNORECASE)
-_SEGMENT = re.compile(r"(,(?!\d)|\s(?:та|і|й|и|and|а також|а также|as well as|plus)\s)")
+# (One class first, then what follows the comma or the space: a pattern opening with a branch
+# that is not literals alone is tried by the engine at every position.)
+_SEGMENT = re.compile(r"([,\s](?:(?<=,)(?!\d)|(?<=\s)(?:та|і|й|и|and|а також|а также|as well as|plus)\s))")
 _AMONG = (
     r"(?:серед (?:них|яких|поранених|постраждалих|загиблих|травмованих|госпіталізованих)|зокрема|"
     r"в тому числі|у тому числі|з них|із них|including|among them|among whom|among the (?:dead|injured|wounded|victims)|"
@@ -301,7 +304,7 @@ _INJURED_WORD = re.compile(r"постражд|пострада|поранен|р
 
 # A sentence that opens with a place ("У Харкові…", "На Сумщині…", "In Kharkiv…", "В г. Купянск…").
 _PLACE_OPENING = re.compile(
-    r"^[\s\"«“„(\-–—•*▪️🔹]*(?:[^\s,.]+\s+){0,3}?(?i:у|в|на|in|near)\s+"
+    r"^[\s\"«“„(\-–—•*▪️🔹]*(?:[^\s,.]++\s++){0,3}?(?i:у|в|на|in|near)\s+"
     r"(?:(?:м|с|г|смт|пгт|сел|селі|місті|селищі|городе|поселке|селе|the city of|the village of|the town of)\.?\s+)?"
     r"([A-ZА-ЯІЇЄҐ][a-zа-яіїєґ'’-][\w'’-]+)"
 )
@@ -382,13 +385,13 @@ class _Words:
 
 def _numbers(tokens: list[str]) -> list[tuple[int, int, bool]]:
     """(position, value, counts children) of every token that can be a count of people."""
-    found = []
+    values = list(map(_value, tokens))
+    found: list[tuple[int, int, bool]] = []
+    if values.count(None) == len(values):
+        return found  # (most segments: no number at all)
     skip = -1
-    for i, tok in enumerate(tokens):
-        if i <= skip:
-            continue
-        n = _value(tok)
-        if n is None:
+    for i, n in enumerate(values):
+        if n is None or i <= skip:
             continue
         nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
         if n in TENS and (unit := word_number(nxt)) is not None and 0 < unit < 10 and not nxt.isdecimal():
@@ -475,7 +478,7 @@ def _people_count(seg: str, words: _Words, *, strict: bool = False) -> tuple[int
 
 
 def _children_count(seg: str, words: _Words) -> int | None:
-    if not any(CHILD_WORD.match(t) for t in words.tokens(seg)):
+    if not CHILD_STEM.search(seg) or not any(CHILD_WORD.match(t) for t in words.tokens(seg)):
         return None
     nums = words.numbers(seg)
     return nums[0][1] if nums else 1
@@ -513,9 +516,6 @@ def _ages(seg: str) -> list[int]:
 
 def _people(s: str) -> str:
     """Described people become counts: "47-летний, 50-летний мужчины и 65-летняя женщина" → "3 осіб"."""
-    if not (_DIGIT.search(s) or _BARE_PERSON.search(s)):
-        return s
-
     def age_list(m: re.Match[str]) -> str:
         found = re.findall(r"\d+", m.group())
         marks = "".join(_age_mark(int(a)) for a in found)
@@ -527,13 +527,14 @@ def _people(s: str) -> str:
         return f" {marks} "
 
     items: list[tuple[int, int, int]] = []
-    if _ANY_AGE_WORD.search(s):  # (most sentences give no age: two scans spared)
+    # An age is digits with an age word (most sentences give none: two scans spared).
+    if _DIGIT.search(s) and _ANY_AGE_WORD.search(s):
         s = _AGE_LIST.sub(age_list, s)
         items = [(m.start(), m.end(), int(next(g for g in m.groups() if g))) for m in _DESC.finditer(s)]
     items += [(m.start(), m.end(), -1) for m in _BARE_PERSON.finditer(s)
               if not any(a <= m.start() < b for a, b, _ in items)]
-    if not items:
-        return s
+    if not items or len(items) == 1 and items[0][2] < 0:
+        return s  # (a bare noun alone is read by the segment rules)
     items.sort()
     out: list[str] = []
     pos = 0
