@@ -400,13 +400,26 @@ def _numbers(tokens: list[str]) -> list[tuple[int, int, bool]]:
         if nxt == "of" and i + 2 < len(tokens):  # "a family of three" keeps its number
             nxt = tokens[i + 2]
         prev = tokens[i - 1] if i > 0 else ""
-        if NOT_PEOPLE_AFTER.match(nxt) or _MONTH_WORD.match(prev) or (1900 <= n <= 2100 and not PERSON_NOUN.match(nxt)):
+        not_people, person, child = _after_number(nxt)
+        if not_people or _is_month(prev) or (1900 <= n <= 2100 and not person):
             continue
-        found.append((i, n, bool(CHILD_WORD.match(nxt)) or nxt.startswith("дит")))
+        found.append((i, n, child))
     return found
 
 
 _MONTH_WORD = re.compile(rf"^(?:{MONTHS})$")
+
+
+@lru_cache(maxsize=8192)
+def _after_number(word: str) -> tuple[bool, bool, bool]:
+    """Whether the word after a number counts no people, names people, names children (asked once a word)."""
+    return (NOT_PEOPLE_AFTER.match(word) is not None, PERSON_NOUN.match(word) is not None,
+            CHILD_WORD.match(word) is not None or word.startswith("дит"))
+
+
+@lru_cache(maxsize=8192)
+def _is_month(word: str) -> bool:
+    return _MONTH_WORD.match(word) is not None
 
 
 def _segment_counts(seg: str, words: _Words, cat: str | None, update: bool) -> list[tuple[str, int, bool, bool]]:
@@ -607,15 +620,19 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
         for rx, repl in _IDIOMS:
             low = rx.sub(repl, low)
     low = _zeros(low, reading)
-    if not (among or _KILLED.search(low) or _INJURED.search(low)):
-        return
-    low = _people(low)
     # What the sentence holds at all: a segment is searched only for what its sentence holds (a
     # segment's match is its sentence's: segments are cut at commas and spaces, which no pattern's
     # word-start or word-end test tells from a string's ends).
     killed_in, injured_in = _KILLED.search(low) is not None, _INJURED.search(low) is not None
+    if not (among or killed_in or injured_in):
+        return
+    described = _people(low)
+    aged = False  # (ages are marked by `_people` alone)
+    if described is not low:
+        low = described
+        killed_in, injured_in = _KILLED.search(low) is not None, _INJURED.search(low) is not None
+        aged = _PRIVATE.search(low) is not None
     excluded_in, update_in = _EXCLUDED.present(low), _UPDATE.present(low)
-    aged = _PRIVATE.search(low) is not None
     total = "total" if _TOTAL.search(low) else "plain"
     # Per category: values read in this sentence (summed), and the role of the sentence.
     vals: dict[str, list[int]] = {"killed": [], "injured": []}
@@ -820,6 +837,12 @@ def _decide(figures: list[_Figure]) -> int | None:
     return max(general, sum(_group_value(g) for g in places.values()))
 
 
+def _holds(positions: list[int], a: int, b: int) -> bool:
+    """Whether one of the sorted `positions` is in [a, b)."""
+    k = bisect_left(positions, a)
+    return k < len(positions) and positions[k] < b
+
+
 def extract_casualties(text: str) -> Casualties:
     """Read killed and injured counts (and children among them) from a post.
 
@@ -832,18 +855,19 @@ def extract_casualties(text: str) -> Casualties:
     low = _PRIVATE.sub(" ", low)
     # Lower-casing keeps offsets for nearly every text; where it does not, each sentence is redone.
     same = len(low) == len(text)
-    # After the last gate word a sentence is read only when it opens with a breakdown ("Серед
-    # них…"): without one, the sentences after it are not even split. (`gates`: where the hint found
-    # one.)
-    last = gates[-1] if same and not _AMONG_ANY.search(low, gates[-1]) else len(text)
+    # A sentence without a gate word is read only when it opens with a breakdown ("Серед них…")
+    # after a figure, and then it holds one of these (a breakdown holds no sentence end). After
+    # the last gate word, without one, the sentences are not even split. (`gates`: where the hint
+    # found one.)
+    breakdowns = [m.start() for m in _AMONG_ANY.finditer(low)]
+    last = gates[-1] if same and not (breakdowns and breakdowns[-1] > gates[-1]) else len(text)
     reading = _Reading()
     for idx, (a, b) in enumerate(_sentences(text)):
         if a > last:
             break
         if same:
-            # A sentence without a gate word is read only when it continues a figure.
-            k = bisect_left(gates, a)
-            if not (k < len(gates) and gates[k] < b or reading.last is not None and _continues(low[a:b], reading)):
+            if not (_holds(gates, a, b) or reading.last is not None and _holds(breakdowns, a, b)
+                    and _continues(low[a:b], reading)):
                 continue
         if a < b and not text[a:b].isspace():
             _read_sentence(idx, text[a:b], low[a:b] if same else _PRIVATE.sub(" ", normalize(text[a:b])), reading)
