@@ -92,6 +92,9 @@ _AMONG = (
     r"в том числе|среди (?:них|которых|раненых|пострадавших|погибших)|из них)\b"
 )
 _AMONG_ANY = re.compile(_AMONG)
+# The category of a breakdown ("серед них 2 поранених").
+_HURT_AMONG = re.compile(r"поранен|постражд|травмов|раненых|пострадавш|injured|wounded")
+_DEAD_AMONG = re.compile(r"загибл|погибш|dead")
 _AMONG_SPLIT = re.compile(rf"\s(?={_AMONG})")
 _AMONG_START = re.compile(rf"^[\s—–-]*{_AMONG}")
 # "троє з них", "two of them", "один із загиблих": a part of a figure already given.
@@ -373,7 +376,7 @@ class _Words:
     def tokens(self, seg: str) -> list[str]:
         found = self._tokens.get(seg)
         if found is None:
-            found = self._tokens[seg] = _TOKEN.findall(seg)
+            found = self._tokens[seg] = _tokens(seg)
         return found
 
     def numbers(self, seg: str) -> list[tuple[int, int, bool]]:
@@ -381,6 +384,16 @@ class _Words:
         if found is None:
             found = self._numbers[seg] = _numbers(self.tokens(seg))
         return found
+
+
+def _tokens(seg: str) -> list[str]:
+    """`_TOKEN`'s words of `seg`. Most segments are words of letters alone or digits alone between
+    spaces, which are then its words: split four times faster than the pattern reads them."""
+    words = seg.split()
+    for word in words:
+        if not (word.isalpha() or word.isdecimal()):
+            return _TOKEN.findall(seg)
+    return words
 
 
 def _numbers(tokens: list[str]) -> list[tuple[int, int, bool]]:
@@ -746,8 +759,7 @@ def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None
                 if vals["injured"][-1] >= dead:
                     vals["injured"][-1] -= dead
                 continue
-            cat = "injured" if re.search(r"поранен|постражд|травмов|раненых|пострадавш|injured|wounded", seg) \
-                else "killed" if re.search(r"загибл|погибш|dead", seg) else last_cat
+            cat = "injured" if _HURT_AMONG.search(seg) else "killed" if _DEAD_AMONG.search(seg) else last_cat
             if n is not None and pending is not None:
                 pending_children = n
             elif n is not None and cat:
@@ -856,10 +868,10 @@ def extract_casualties(text: str) -> Casualties:
     # Lower-casing keeps offsets for nearly every text; where it does not, each sentence is redone.
     same = len(low) == len(text)
     # A sentence without a gate word is read only when it opens with a breakdown ("Серед них…")
-    # after a figure, and then it holds one of these (a breakdown holds no sentence end). After
-    # the last gate word, without one, the sentences are not even split. (`gates`: where the hint
-    # found one.)
-    breakdowns = [m.start() for m in _AMONG_ANY.finditer(low)]
+    # after a figure (so after the first gate word), and then it holds one of these: a breakdown
+    # holds no sentence end, so a scan from inside an earlier sentence finds it. After the last
+    # gate word, without one, the sentences are not even split. (`gates`: where the hint found one.)
+    breakdowns = [m.start() for m in _AMONG_ANY.finditer(low, gates[0])]
     last = gates[-1] if same and not (breakdowns and breakdowns[-1] > gates[-1]) else len(text)
     reading = _Reading()
     for idx, (a, b) in enumerate(_sentences(text)):
