@@ -594,12 +594,18 @@ def _people(s: str) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=512)
+def _abbrev_last(char: str) -> bool:
+    return _ABBREV_LAST.match(char) is not None
+
+
 def _sentences(text: str) -> Iterator[tuple[int, int]]:
     """(start, end) of every sentence, in order; "м. Харків" does not end one."""
     start = 0
     for m in _SENT_END.finditer(text):
         end = m.start()
-        if m.group() == "." and _ABBREV_LAST.match(text, end - 1) and _ABBREV_END.search(text, max(start, end - 8), end):
+        if m.group() == "." and _abbrev_last(text[max(end - 1, 0)]) \
+                and _ABBREV_END.search(text, max(start, end - 8), end):
             continue
         yield start, end
         start = m.end()
@@ -867,19 +873,17 @@ def extract_casualties(text: str) -> Casualties:
     low = _PRIVATE.sub(" ", low)
     # Lower-casing keeps offsets for nearly every text; where it does not, each sentence is redone.
     same = len(low) == len(text)
-    # A sentence without a gate word is read only when it opens with a breakdown ("Серед них…")
-    # after a figure (so after the first gate word), and then it holds one of these: a breakdown
-    # holds no sentence end, so a scan from inside an earlier sentence finds it. After the last
-    # gate word, without one, the sentences are not even split. (`gates`: where the hint found one.)
-    breakdowns = [m.start() for m in _AMONG_ANY.finditer(low, gates[0])]
-    last = gates[-1] if same and not (breakdowns and breakdowns[-1] > gates[-1]) else len(text)
+    # After the last gate word a sentence is read only when it opens with a breakdown ("Серед
+    # них…"): without one, the sentences after it are not even split. (`gates`: where the hint
+    # found one.)
+    last = gates[-1] if same and not _AMONG_ANY.search(low, gates[-1]) else len(text)
     reading = _Reading()
     for idx, (a, b) in enumerate(_sentences(text)):
         if a > last:
             break
         if same:
-            if not (_holds(gates, a, b) or reading.last is not None and _holds(breakdowns, a, b)
-                    and _continues(low[a:b], reading)):
+            # A sentence without a gate word is read only when it continues a figure.
+            if not (_holds(gates, a, b) or reading.last is not None and _continues(low[a:b], reading)):
                 continue
         if a < b and not text[a:b].isspace():
             _read_sentence(idx, text[a:b], low[a:b] if same else _PRIVATE.sub(" ", normalize(text[a:b])), reading)
