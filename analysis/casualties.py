@@ -287,7 +287,7 @@ _FREQUENT = "оаеинітрвслкудмпяз" + "etaoinsrhldcu"
 
 
 def _rare_tail(word: str) -> str:
-    """The end of `word` (three letters at least) from its rarest letter: "постражд" → "жд…"."""
+    """The end of `word` (three letters at least) from its rarest letter: "загин" → "гин"."""
     def rarity(i: int) -> int:
         k = _FREQUENT.find(word[i])
         return len(_FREQUENT) if k < 0 else k
@@ -886,10 +886,9 @@ def extract_casualties(text: str) -> Casualties:
     for idx, (a, b) in enumerate(_sentences(text)):
         if a > last:
             break
-        if same:
-            # A sentence without a gate word is read only when it continues a figure.
-            if not (_holds(gates, a, b) or reading.last is not None and _continues(low[a:b], reading)):
-                continue
+        # A sentence without a gate word is read only when it continues a figure.
+        if same and not (_holds(gates, a, b) or reading.last is not None and _continues(low[a:b], reading)):
+            continue
         if a < b and not text[a:b].isspace():
             _read_sentence(idx, text[a:b], low[a:b] if same else _PRIVATE.sub(" ", normalize(text[a:b])), reading)
     killed, injured = _decide(reading.figures["killed"]), _decide(reading.figures["injured"])
