@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from analysis._lexicon import alternation
 from analysis.morph import parse
 
 __all__ = [
+    "CHILD_STEM",
     "CHILD_WORD",
     "MONTHS",
     "NOT_PEOPLE_AFTER",
@@ -84,6 +86,11 @@ CHILD_WORD = re.compile(
     r"^(?:дит\w*|діт\w*|хлопчик\w*|дівчин\w*|дівчат\w*|немовл\w*|школяр\w*|підліт\w*|підлітк\w*|"
     r"child\w*|boys?|girls?|teen\w*|infant\w*|ребен\w*|дет(?:и|ей|ям|ьми|ях|ск\w*)|мальчик\w*|девоч\w*|подрост\w*|школьни\w*)$"
 )
+# Every word `CHILD_WORD` matches holds one of these: a text without any has no child word.
+CHILD_STEM = re.compile(alternation([
+    "дит", "діт", "хлопчик", "дівч", "немовл", "школяр", "підліт", "child", "boy", "girl", "teen", "infant", "ребен",
+    "дет", "мальчик", "девоч", "подрост", "школьни",
+]))
 # Month names (genitive and nominative, uk/ru/en): "18 жовтня", "в ночь на 18 октября", "18 October".
 MONTHS = (
     "січня|лютого|березня|квітня|травня|червня|липня|серпня|вересня|жовтня|листопада|грудня|"
