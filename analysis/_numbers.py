@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 from analysis._lexicon import alternation
+from analysis._regex import compiled
 from analysis.morph import parse
 
 __all__ = [
@@ -64,7 +64,7 @@ NUMBER_WORDS: dict[str, int] = {
 TENS = frozenset(n for n in NUMBER_WORDS.values() if n >= 20)
 
 # People a casualty count may be counted in ("3 рятувальників та 7 мешканців").
-PERSON_NOUN = re.compile(
+PERSON_NOUN = compiled(
     r"(?:люд|осіб|особ|мешкан|громадян|граждан|жител|цивільн|рятувальник|надзвичайник|працівник|комунальник|пасажир|"
     r"дит|діт|жін|чолов|дівч|хлопч|військов|пенсіонер|поліцейськ|медик|енергетик|водії|"
     r"people|person|civilian|resident|rescuer|worker|child|men\b|women|passenger|firefighter|"
@@ -72,7 +72,7 @@ PERSON_NOUN = re.compile(
     r"мужчин|подрост|жильц|сотрудник|мальчик|девоч)"
 )
 # A singular subject or object that counts as one person when no number is given.
-SINGULAR_PERSON = re.compile(
+SINGULAR_PERSON = compiled(
     r"^(?:людина|людину|жінка|жінку|чоловік|чоловіка|водій|водія|пасажир|пасажирка|пасажира|"
     r"мешканець|мешканця|мешканка|мешканку|пенсіонер|пенсіонерка|пенсіонерку|дитина|дитину|"
     r"хлопчик|хлопця|хлопець|дівчинка|дівчину|дівчинку|юнак|юнака|працівник|працівника|"
@@ -82,12 +82,12 @@ SINGULAR_PERSON = re.compile(
     r"мужчина|мужчину|женщина|женщину|ребенок|ребенка|пенсионерка|пенсионер|водитель|мальчик|"
     r"девочка|его|ее|тело|спасатель|спасателя|житель|жителя|жительница|жительницу|медик|медика)$"
 )
-CHILD_WORD = re.compile(
+CHILD_WORD = compiled(
     r"^(?:дит\w*|діт\w*|хлопчик\w*|дівчин\w*|дівчат\w*|немовл\w*|школяр\w*|підліт\w*|підлітк\w*|"
     r"child\w*|boys?|girls?|teen\w*|infant\w*|ребен\w*|дет(?:и|ей|ям|ьми|ях|ск\w*)|мальчик\w*|девоч\w*|подрост\w*|школьни\w*)$"
 )
 # Every word `CHILD_WORD` matches holds one of these: a text without any has no child word.
-CHILD_STEM = re.compile(alternation([
+CHILD_STEM = compiled(alternation([
     "дит", "діт", "хлопчик", "дівч", "немовл", "школяр", "підліт", "child", "boy", "girl", "teen", "infant", "ребен",
     "дет", "мальчик", "девоч", "подрост", "школьни",
 ]))
@@ -101,7 +101,7 @@ MONTHS = (
     "jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec"
 )
 # A number followed by one of these counts things, times, ages or areas, not casualties.
-NOT_PEOPLE_AFTER = re.compile(
+NOT_PEOPLE_AFTER = compiled(
     r"^(?:будин|будів|багатоповерх|авто|машин|автомоб|разів|раз\b|рази|га\b|гектар|кв\b|м\b|км|тис|"
     r"пожеж|одиниц|населен|пункт|громад(?!ян)|район|локац|ціл|дрон|ракет|бпла|шахед|об'єкт|склад|поверх|"
     r"годин|доб|хвилин|днів|дні|день|рок|рік|років|лет|год|р\b|року|"

@@ -44,6 +44,7 @@ from analysis._numbers import (
     is_singular_person,
     word_number,
 )
+from analysis._regex import compiled
 from analysis.model import Casualties
 from analysis.strike import normalize
 
@@ -59,9 +60,9 @@ class _Cue:
     __slots__ = ("needles", "rx", "words")
 
     def __init__(self, pattern: str, needles: tuple[str, ...]) -> None:
-        self.rx = re.compile(pattern)
+        self.rx = compiled(pattern)
         self.words = needles
-        self.needles = re.compile("|".join(map(re.escape, needles)))
+        self.needles = compiled("|".join(map(re.escape, needles)))
 
     def present(self, s: str) -> bool:
         return self.needles.search(s) is not None
@@ -78,54 +79,54 @@ class _Cue:
 # ---- sentences and segments ------------------------------------------------------------------------
 
 # (A class first, not a repeat: the engine then skips in C to the characters that can open a match.)
-_SENT_END = re.compile(r"[.!?;:\n][.!?;:\n]*(?!\d)")
+_SENT_END = compiled(r"[.!?;:\n][.!?;:\n]*(?!\d)")
 # "м. Харків", "в г. Купянск", "с. Шестаково": a dot after these does not end the sentence.
-_ABBREV_END = re.compile(r"(?:^|[\s(«\"])(?:м|с|г|смт|пгт|сел|вул|ул|пров|просп|обл|р-н|ім|им|st|mr|dr)$", re.IGNORECASE)
+_ABBREV_END = compiled(r"(?:^|[\s(«\"])(?:м|с|г|смт|пгт|сел|вул|ул|пров|просп|обл|р-н|ім|им|st|mr|dr)$", re.IGNORECASE)
 # The last letters of those abbreviations: a dot after any other letter ends the sentence unasked.
-_ABBREV_LAST = re.compile(r"[мсгтлвпнtr]", re.IGNORECASE)
+_ABBREV_LAST = compiled(r"[мсгтлвпнtr]", re.IGNORECASE)
 # (One class first, then what follows the comma or the space: a pattern opening with a branch
 # that is not literals alone is tried by the engine at every position.)
-_SEGMENT = re.compile(r"([,\s](?:(?<=,)(?!\d)|(?<=\s)(?:та|і|й|и|and|а також|а также|as well as|plus)\s))")
+_SEGMENT = compiled(r"([,\s](?:(?<=,)(?!\d)|(?<=\s)(?:та|і|й|и|and|а також|а также|as well as|plus)\s))")
 _AMONG = (
     r"(?:серед (?:них|яких|поранених|постраждалих|загиблих|травмованих|госпіталізованих)|зокрема|"
     r"в тому числі|у тому числі|з них|із них|including|among them|among whom|among the (?:dead|injured|wounded|victims)|"
     r"в том числе|среди (?:них|которых|раненых|пострадавших|погибших)|из них)\b"
 )
-_AMONG_ANY = re.compile(_AMONG)
+_AMONG_ANY = compiled(_AMONG)
 # The category of a breakdown ("серед них 2 поранених").
-_HURT_AMONG = re.compile(r"поранен|постражд|травмов|раненых|пострадавш|injured|wounded")
-_DEAD_AMONG = re.compile(r"загибл|погибш|dead")
-_AMONG_SPLIT = re.compile(rf"\s(?={_AMONG})")
-_AMONG_START = re.compile(rf"^[\s—–-]*{_AMONG}")
+_HURT_AMONG = compiled(r"поранен|постражд|травмов|раненых|пострадавш|injured|wounded")
+_DEAD_AMONG = compiled(r"загибл|погибш|dead")
+_AMONG_SPLIT = compiled(rf"\s(?={_AMONG})")
+_AMONG_START = compiled(rf"^[\s—–-]*{_AMONG}")
 # "троє з них", "two of them", "один із загиблих": a part of a figure already given.
 # "з", "of" at a word start (the look-behind after the first letter: a segment is scanned in C for
 # the letters that can open a match).
 _OF = word_start_alternation(["з", "із", "зі", "из", "of"])
-_PART_OF = re.compile(
+_PART_OF = compiled(
     rf"(?:{_OF})\s+(?:них|них|них|яких|которых|them|whom|загиблих|поранених|постраждалих|погибших|"
     r"раненых|пострадавших|the (?:dead|injured|wounded|victims))\b"
 )
-_PART_OF_HURT = re.compile(
+_PART_OF_HURT = compiled(
     rf"(?:{_OF})\s+(?:них|яких|которых|them|whom|поранених|постраждалих|раненых|пострадавших|"
     r"the (?:injured|wounded))\b"
 )
 # A word is its letters and apostrophes, read as runs ("[^\W\d_]+(?:'+…)*", not one alternation
 # tried letter by letter: a third faster).
-_TOKEN = re.compile(r"\d+(?:[-–]\w+)*|[^\W\d_]+(?:'+[^\W\d_]*)*(?:-[\w']+)*|%")
+_TOKEN = compiled(r"\d+(?:[-–]\w+)*|[^\W\d_]+(?:'+[^\W\d_]*)*(?:-[\w']+)*|%")
 # "5-ти человек", "3-х людей": a digit with a case ending is still the number.
-_CASE_ENDING = re.compile(r"^(\d{1,4})-(?:ти|х|ох|ьох|ро|ем|ми|м|ю|ого|ому|ий|а|у)$")
+_CASE_ENDING = compiled(r"^(\d{1,4})-(?:ти|х|ох|ьох|ро|ем|ми|м|ю|ого|ому|ий|а|у)$")
 
 # ---- vocabulary ------------------------------------------------------------------------------------
 
 # (Each branch opens with its letter and tests the look-behind after it: a sentence is scanned in C
 # for the letters that can open a match, not tried branch by branch at every position.)
-_KILLED = re.compile(word_start_alternation([
+_KILLED = compiled(word_start_alternation([
     r"загин\w*", r"загибл\w*", r"загибел\w*", r"вбит\w*", r"вбив\w*", r"вбил\w*", r"убит\w*", r"убил\w*",
     r"погиб\w*", r"помер\w*", r"умер\w*", r"тіл[оа]\b", r"тел[оа]\b", r"потону\w*", r"утону\w*", r"смертельн\w*",
     r"жертв\w*", r"died", r"dead\b", r"killed", r"kills?\b", r"killing", r"deaths?\b", r"death toll", r"fatalit\w*",
     r"fatal\b", r"bod(?:y|ies)\b", r"drown\w*",
 ], literal=False))
-_INJURED = re.compile(word_start_alternation([
+_INJURED = compiled(word_start_alternation([
     r"поранен\w*", r"поранил\w*", r"поранень", r"травмов\w*", r"травмува\w*", r"травм\w*", r"постражд\w*",
     r"потерпіл\w*", r"госпіталіз\w*", r"шпиталіз\w*", r"ушпитал\w*", r"ранен\w*", r"ранил\w*", r"травмир\w*",
     r"пострада\w*", r"потерпевш\w*", r"госпитализ\w*", r"injur\w*", r"wound\w*", r"hurt\b", r"hospitali[sz]\w*",
@@ -138,7 +139,7 @@ _INJURED = re.compile(word_start_alternation([
     r"taken to (?:a |the )?hospital", r"admitted to (?:a |the )?hospital", r"rushed to (?:a |the )?hospital",
 ], literal=False))
 # Being taken to hospital after being hurt: in the sentence that gave the injured, only a part of them.
-_HOSPITAL = re.compile(word_start_alternation(
+_HOSPITAL = compiled(word_start_alternation(
     ["госпіталіз", "шпиталіз", "ушпитал", "госпитализ", "hospitali", "доставлен", "taken", "admitted"]))
 # People who were saved or moved are not casualties, and a segment about them is skipped.
 # ("спасатели" are rescuers, who can be hurt themselves.)
@@ -164,7 +165,7 @@ _ONE_MORE = _Cue(
     ("ще", "another", "more", "additional", "них", "besides them", "in addition"),
 )
 # A singular verb, participle or substantive: one person when no number is given ("є загиблий").
-_SINGULAR_VERB = re.compile(
+_SINGULAR_VERB = compiled(
     r"^(?:загинув|загинула|помер|померла|погиб|погибла|умер|умерла|ранен|ранена|травмований|"
     r"травмована|травмирован|травмирована|потонув|потонула|утонул|утонула|госпіталізовано|"
     r"загиблий|загибла|постраждалий|постраждала|поранений|поранена|потерпілий|потерпіла|погибший|"
@@ -173,7 +174,7 @@ _SINGULAR_VERB = re.compile(
 _PRONOUNS = frozenset({"його", "її", "его", "ее", "him", "her"})
 # "двоє отруїлися, їх госпіталізовано": the plural pronoun refers back to the count just read.
 _PLURAL_PRONOUNS = frozenset({"їх", "их", "them", "им", "їм"})
-_PLURAL_VERB = re.compile(r"(?:ли|ні|ные|ны|ены|ies|ие|их|ых)$")
+_PLURAL_VERB = compiled(r"(?:ли|ні|ные|ны|ены|ies|ие|их|ых)$")
 
 # ---- rewrites before reading -------------------------------------------------------------------------
 
@@ -198,10 +199,10 @@ _IDIOMS: tuple[tuple[_Cue, str], ...] = (
     (_Cue(r"\d{1,2}[:.]\d{2}(?:[:.]\d{2,4})?", (":", ".")), " "),
 )
 # The needles of every idiom: most sentences hold none, and are spared a test per idiom.
-_ANY_IDIOM = re.compile("|".join(re.escape(w) for cue, _ in _IDIOMS for w in cue.words))
+_ANY_IDIOM = compiled("|".join(re.escape(w) for cue, _ in _IDIOMS for w in cue.words))
 _LIST_SEP = r"(?:\s*,\s*|\s+(?:і|й|та|и|and)\s+)"
 # Ages given as a list: "aged 45, 62 and 70", "жінки 45, 62 та 70 років", "которым 54 и 50 лет".
-_AGE_LIST = re.compile(
+_AGE_LIST = compiled(
     rf"(?:(?:aged|віком|в возрасте|возрастом)\s+(\d{{1,3}}(?:{_LIST_SEP}\d{{1,3}})*)(?:\s+(?:years?|років|року|рік|лет|года|год)\b)?"
     rf"|(\d{{1,3}}(?:{_LIST_SEP}\d{{1,3}})+)\s+(?:років|року|рік|лет|года|годов|years)\b)"
 )
@@ -218,26 +219,26 @@ _PERSON = f"(?:{word_start_alternation(_PERSON_WORDS)})"
 # One described person: "56-річного чоловіка", "64-летний херсонец", "a 12-year-old boy", "мужчина 72 года".
 # (Each branch opens with a digit or a letter and tests the look-behind after it: the engine skips
 # in C to the positions that can open a match.)
-_DESC = re.compile(
+_DESC = compiled(
     r"(\d(?<![\w-]\d)\d{0,2})-(?:річн|летн)(?!(?:і|их|ими|ие|ыми)\b)[\w']*(?:\s+(?!(?:і|й|та|и|а|and|або|или)\b)"
     r"(?![\w']*(?:загин|поранен|постражд|травм|пострада|ранен|погиб|injur|kill|died|wound))[^\W\d_][\w']*)?"
     r"|(\d(?<![\w-]\d)\d{0,2})-year-old(?:\s+(?!(?:and|or|was|were)\b)[^\W\d_][\w']*)?"
     rf"|{_PERSON}\s+(?:(?:близько|приблизно|около|віком|в возрасте|aged)\s+)?(\d{{1,3}})\s+(?:років|року|рік|лет|года|год)\b"
 )
-_PLURAL_PEOPLE_BEFORE = re.compile(
+_PLURAL_PEOPLE_BEFORE = compiled(
     r"(?:(\d+|[^\W\d_]+)\s+)?(?:women|men|people|residents|жінки|жінок|чоловіки|чоловіків|люди|людей|"
     r"мешканці|женщины|женщин|мужчины|мужчин|жители)\s*,?\s*$"
 )
 # Every match of `_AGE_LIST` and of `_DESC` holds one of these.
 _AGE_WORDS = ("aged", "віком", "в возрасте", "возрастом", "-річн", "-летн", "років", "року", "рік", "лет", "год", "year")
-_ANY_AGE_WORD = re.compile(alternation(list(_AGE_WORDS)))
-_BARE_PERSON = re.compile(rf"{_PERSON}(?!\w)")
-_ENUM_SEP = re.compile(r"\s*,\s*(?:а також\s+|а также\s+|and\s+)?|\s+(?:і|й|та|и|and|а також|а также|as well as)\s+")
-_CHILD_IN = re.compile(r"(?<!\w)(?:дит|діт|хлопч|дівч|немовл|ребен|младен|мальчик|девоч|boy|girl|baby|infant|child)")
-_DIGIT = re.compile(r"\d")
+_ANY_AGE_WORD = compiled(alternation(list(_AGE_WORDS)))
+_BARE_PERSON = compiled(rf"{_PERSON}(?!\w)")
+_ENUM_SEP = compiled(r"\s*,\s*(?:а також\s+|а также\s+|and\s+)?|\s+(?:і|й|та|и|and|а також|а также|as well as)\s+")
+_CHILD_IN = compiled(r"(?<!\w)(?:дит|діт|хлопч|дівч|немовл|ребен|младен|мальчик|девоч|boy|girl|baby|infant|child)")
+_DIGIT = compiled(r"\d")
 _AGE_BASE = 0xE000
-_PRIVATE = re.compile("[\ue000-\uf8ff]")
-_NUM_BEFORE = re.compile(r"(?:\d|[^\W\d_]+)\s*$")
+_PRIVATE = compiled("[\ue000-\uf8ff]")
+_NUM_BEFORE = compiled(r"(?:\d|[^\W\d_]+)\s*$")
 
 # ---- zeros ---------------------------------------------------------------------------------------------
 
@@ -281,7 +282,7 @@ _GATE_WORDS = [
     "hurt", "hospital", "звернул", "обратил", "доставлен", "casualt", "victim", "житт", "жизн", "lives", "несумісн",
     "несовместим",
 ]
-_GATE = re.compile(alternation(_GATE_WORDS))
+_GATE = compiled(alternation(_GATE_WORDS))
 # The letters that open most positions of a text, the most frequent first.
 _FREQUENT = "оаеинітрвслкудмпяз" + "etaoinsrhldcu"
 
@@ -297,35 +298,35 @@ def _rare_tail(word: str) -> str:
 # Where a text may hold a gate word: each gate word holds its rare tail, and a scan is the faster
 # the rarer the letters it must stop at (a sentence the hint finds without a gate word is then
 # told apart by `_GATE`). A gate word is letters only: its tail is in its sentence.
-_GATE_HINT = re.compile(alternation(sorted({_rare_tail(w) for w in _GATE_WORDS})))
+_GATE_HINT = compiled(alternation(sorted({_rare_tail(w) for w in _GATE_WORDS})))
 _ZERO_WORDS = ["без", "no", "нема", "нет", "ніхто", "никто", "nobody", "жод", "не ", "ни од", "without"]
-_ANY_ZERO = re.compile(alternation(_ZERO_WORDS))
+_ANY_ZERO = compiled(alternation(_ZERO_WORDS))
 # What a sentence is rewritten for before reading (no information, idioms, zeros): most read
 # sentences hold none of these needles, and are spared three scans.
-_ANY_REWRITE = re.compile(alternation(
+_ANY_REWRITE = compiled(alternation(
     [*_NO_INFO.words, *(w for cue, _ in _IDIOMS for w in cue.words), *_ZERO_WORDS]))
-_KILLED_WORD = re.compile(r"загин|погиб|kill|died")
-_INJURED_WORD = re.compile(r"постражд|пострада|поранен|ранен|травм|потерпі|потерпе|injur|hurt|harm|wound|жертв|casualt|victim")
+_KILLED_WORD = compiled(r"загин|погиб|kill|died")
+_INJURED_WORD = compiled(r"постражд|пострада|поранен|ранен|травм|потерпі|потерпе|injur|hurt|harm|wound|жертв|casualt|victim")
 
 # ---- where a sentence says it happened -------------------------------------------------------------
 
 # A sentence that opens with a place ("У Харкові…", "На Сумщині…", "In Kharkiv…", "В г. Купянск…").
-_PLACE_OPENING = re.compile(
+_PLACE_OPENING = compiled(
     r"^[\s\"«“„(\-–—•*▪️🔹]*(?:[^\s,.]++\s++){0,3}?(?i:у|в|на|in|near)\s+"
     r"(?:(?:м|с|г|смт|пгт|сел|селі|місті|селищі|городе|поселке|селе|the city of|the village of|the town of)\.?\s+)?"
     r"([A-ZА-ЯІЇЄҐ][a-zа-яіїєґ'’-][\w'’-]+)"
 )
 # Not a place of the event: the country, or a speaker ("У Нацполіції повідомили…", "In Kyiv,
 # officials said…": a reporting verb right after the name).
-_NOT_A_PLACE = re.compile(
+_NOT_A_PLACE = compiled(
     r"^(?:україн|украин|ukrain|росі|росси|russia|кремл|kreml)|повідом|зазнач|заяв|сообщ|отмет|"
     r"(?<!\w)(?:said|reported|told|according)\b"
 )
 
-_BESIDES_THEM = re.compile(
+_BESIDES_THEM = compiled(
     r"[\s\"«“„(\-–—•*]*(?:(?:окрім|крім|кроме|помимо) них|besides them|in addition|також|также|also)\b"
 )
-_PLACE_ANYWHERE = re.compile(r"(?<!\w)(?i:у|в|на|in)\s+([A-ZА-ЯІЇЄҐ][a-zа-яіїєґ'’-][\w'’-]+)")
+_PLACE_ANYWHERE = compiled(r"(?<!\w)(?i:у|в|на|in)\s+([A-ZА-ЯІЇЄҐ][a-zа-яіїєґ'’-][\w'’-]+)")
 
 
 @dataclass(slots=True)
@@ -424,7 +425,7 @@ def _numbers(tokens: list[str]) -> list[tuple[int, int, bool]]:
     return found
 
 
-_MONTH_WORD = re.compile(rf"^(?:{MONTHS})$")
+_MONTH_WORD = compiled(rf"^(?:{MONTHS})$")
 
 
 @lru_cache(maxsize=8192)
