@@ -47,15 +47,21 @@ class Tokens:
     needs is made up front (C builds lists many times faster than Python makes objects); the
     rest is read from the text when asked."""
 
-    __slots__ = ("text", "words", "starts", "stops", "sents", "lems", "_parens")
+    __slots__ = ("text", "low", "words", "starts", "stops", "sents", "lems", "heads", "russian", "_parens")
 
-    def __init__(self, text: str, words: list[str], starts: list[int], stops: list[int], sents: list[bool]) -> None:
+    def __init__(self, text: str, low: str, words: list[str], starts: list[int], stops: list[int],
+                 sents: list[bool]) -> None:
         self.text = text
+        self.low = low        # `norm(text)`
         self.words = words    # normalised
         self.starts = starts
         self.stops = stops
         self.sents = sents    # first word of a sentence or line, where capitals prove nothing
-        self.lems: list[tuple[str, ...]] = []  # name words each may be a form of (`find_mentions`)
+        # Set by `find_mentions`: the name words each word may be a form of, what they begin
+        # (`_Openers`), and whether the text is Russian.
+        self.lems: list[tuple[str, ...]] = []
+        self.heads: list[_Head | None] = []
+        self.russian = False
         self._parens: list[bool] | None = None
 
     def __len__(self) -> int:
@@ -65,18 +71,10 @@ class Tokens:
         """Word k starts with a capital letter in the original."""
         return self.text[self.starts[k]].isupper()
 
-    def after(self, k: int) -> str:
-        """The character after word k ("\n" at the end)."""
-        stop = self.stops[k]
-        return self.text[stop] if stop < len(self.text) else "\n"
-
     def dotted(self, k: int) -> bool:
         """Followed by "." (abbreviations: м., с., обл.)."""
-        return self.after(k) == "."
-
-    def head(self, k: int) -> bool:
-        """Followed by ":" - a DSNS post header ("Зміїв: ...")."""
-        return self.after(k) == ":"
+        stop = self.stops[k]
+        return self.text[stop:stop + 1] == "."
 
     def parens(self) -> list[bool]:
         """Whether each word is inside parentheses; a stray ")" closes nothing."""
@@ -134,7 +132,7 @@ def tokenize(text: str) -> Tokens:
     low = norm(text)
     parts = _FAST_WORD.split(low)
     if len(parts) == 1:
-        return Tokens(text, [], [], [], [])
+        return Tokens(text, low, [], [], [], [])
     sents = list(map(_OPENS_AFTER.__getitem__, parts[0::2]))
     if None in sents or len(low) != len(text):  # another script, or stress marks dropped
         return _tokenize(text, low)
@@ -146,7 +144,7 @@ def tokenize(text: str) -> Tokens:
     starts, stops = ends[0:-1:2], ends[1::2]
     if "'s" in low:
         words = [w[:-2] if w[-2:] == "'s" and is_latin(w) else w for w in words]  # "Sumy Oblast's"
-    return Tokens(text, words, starts, stops, sents)
+    return Tokens(text, low, words, starts, stops, sents)
 
 
 def _tokenize(text: str, low: str) -> Tokens:
@@ -160,7 +158,7 @@ def _tokenize(text: str, low: str) -> Tokens:
         words = [w[:-2] if w[-2:] == "'s" and is_latin(w) else w for w in words]
     before = "\n" + text
     sents = list(map(_OPENS.__getitem__, map(before.__getitem__, gaps)))
-    return Tokens(text, words, starts, stops, sents)
+    return Tokens(text, low, words, starts, stops, sents)
 
 
 def _in_parens(text: str, starts: list[int]) -> list[bool]:
@@ -251,11 +249,12 @@ def _level_of(word: str) -> str:
     return ""
 
 
-def _is_adjective(lems: tuple[str, ...], g: Gazetteer) -> bool:
-    return any((lem,) in g.names for lem in lems)
+def _is_adjective(head: _Head | None) -> bool:
+    """A word that is a one-word name (by its `_Openers` entry): in a list of adjectives."""
+    return head is not None and bool(head[0])
 
 
-def _level_after(tk: Tokens, j: int, g: Gazetteer, strict: bool = False) -> str:
+def _level_after(tk: Tokens, j: int, strict: bool = False) -> str:
     """The level word closing an adjective phrase: "Харківська [та Сумська] області" -> oblast.
 
     `strict` admits only filler words in between ("Луцьку та Ковельському районі" does not make
@@ -272,29 +271,29 @@ def _level_after(tk: Tokens, j: int, g: Gazetteer, strict: bool = False) -> str:
             continue
         if strict:
             break
-        if word in CONJUNCTIONS or _is_adjective(tk.lems[k], g):
+        if word in CONJUNCTIONS or _is_adjective(tk.heads[k]):
             continue  # another adjective of the same list
         break
     return ""
 
 
-def _list_noun(tk: Tokens, j: int, g: Gazetteer) -> str:
+def _list_noun(tk: Tokens, j: int) -> str:
     """The word after an adjective and the adjectives listed with it."""
     words, parens = tk.words, tk.parens()
     for k in range(j, min(j + 24, len(words))):
-        if not (words[k] in CONJUNCTIONS or parens[k] or _is_adjective(tk.lems[k], g)):
+        if not (words[k] in CONJUNCTIONS or parens[k] or _is_adjective(tk.heads[k])):
             return words[k]
     return ""
 
 
-def _level_before(tk: Tokens, i: int, g: Gazetteer) -> str:
+def _level_before(tk: Tokens, i: int) -> str:
     """A plural level word opening a list: "в областях: Житомирській, Вінницькій та Київській"."""
     words, parens = tk.words, tk.parens()
     for k in range(i - 1, max(i - 24, -1), -1):
         word = words[k]
         if word in LIST_LEVELS:
             return LIST_LEVELS[word]
-        if word in LIST_SKIP or word in CONJUNCTIONS or parens[k] or _is_adjective(tk.lems[k], g):
+        if word in LIST_SKIP or word in CONJUNCTIONS or parens[k] or _is_adjective(tk.heads[k]):
             continue
         break
     return ""
@@ -311,13 +310,14 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[Tokens, list[Mention]]:
     n = len(words)
     names, prefixes = g.names, g.prefixes
     lems = tk.lems = list(map(_LEMMAS.__getitem__, words))  # every word's are asked for, most twice
+    original, starts = tk.text, tk.starts
     for k in compress(range(n), map(not_, lems)):
-        if len(words[k]) > 3 and tk.cap(k):  # a Latin word always has its lemma
+        if len(words[k]) > 3 and original[starts[k]].isupper():  # a Latin word always has its lemma
             lems[k] = morph_lemmas(words[k])
     if _OPENERS.g is not g:
         _OPENERS.clear()
         _OPENERS.g = g
-    heads = list(map(_OPENERS.__getitem__, lems))
+    heads = tk.heads = list(map(_OPENERS.__getitem__, lems))
     resume = 0
     for i in compress(range(n), heads):  # most words open no name
         if i < resume:
@@ -341,7 +341,8 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[Tokens, list[Mention]]:
         if m is not None:
             out.append(m)
         resume = end
-    if is_russian(text):
+    tk.russian = is_russian(text, tk.low)
+    if tk.russian:
         covered = {k for m in out for k in range(m.first, m.last)}
         ru = russian_mentions(tk, covered, g)
         # "Великой Александровки": the two words beat a Crimean "Александровка" read alone.
@@ -350,13 +351,16 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[Tokens, list[Mention]]:
     return tk, out
 
 
+_Head = tuple[list[tuple[str, ...]], list[tuple[str, ...]]]
+
+
 class _Openers(dict):  # type: ignore[type-arg]
     """A word's lemmas -> (the one-word names among them, the ones that begin longer names), or
     None when neither: the matcher's question about every word, answered once per lemma set."""
 
     g: Gazetteer | None = None
 
-    def __missing__(self, lems: tuple[str, ...]) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]] | None:
+    def __missing__(self, lems: tuple[str, ...]) -> _Head | None:
         g = self.g
         assert g is not None
         keys = [(lem,) for lem in lems]
@@ -438,16 +442,17 @@ def _top_regional(cands: list[Unit]) -> list[Unit]:
 def _mention(tk: Tokens, i: int, j: int, keys: list[tuple[str, ...]], g: Gazetteer) -> Mention | None:
     words = tk.words
     first = words[i]
-    cap = tk.cap(i)
+    text = tk.text
+    cap = text[tk.starts[i]].isupper()
     named_as = _named(keys, g)
     if not cap and named_as.towns_only:
         return None  # settlement names are proper nouns: "атака", "сума коштів" are no places
     key = keys[0]
-    level = _level_after(tk, j, g)
+    level = _level_after(tk, j)
     if not level and named_as.adjective:
-        if _ADJECTIVE_END.search(words[j - 1]) and _list_noun(tk, j, g) in LANDMARK_NOUNS:
+        if _ADJECTIVE_END.search(words[j - 1]) and _list_noun(tk, j) in LANDMARK_NOUNS:
             return None  # "Харківського та Луганського гарнізонів"
-        level = _level_before(tk, i, g)
+        level = _level_before(tk, i)
         if not level and not is_latin(first) and named_as.oblast_adjective and not OBLAST_WORDS.isdisjoint(
                 words[max(0, i - 40):i]):
             level = "oblast"  # "в Харківській області 487 разів, Київській – 261": the noun is elided
@@ -460,7 +465,7 @@ def _mention(tk: Tokens, i: int, j: int, keys: list[tuple[str, ...]], g: Gazette
         kind = "P"
         cands = named_as.standalone
         latin = is_latin(first)
-        named = _level_after(tk, j, g, strict=True)
+        named = _level_after(tk, j, strict=True)
         if not named and latin and j < len(words) and words[j] in CONJUNCTIONS:
             named = level  # "Shostka and Konotop districts" (but "Kramatorsk, Donetsk Oblast")
         if named and cands:  # "Izium district", "Kyiv region": a centre named with a level word
@@ -487,22 +492,23 @@ def _mention(tk: Tokens, i: int, j: int, keys: list[tuple[str, ...]], g: Gazette
     marker = None
     if prev is not None and prev in MARKERS and (prev not in DOTTED_MARKERS or tk.dotted(i - 1)):
         marker = MARKERS[prev]
-    return Mention(tk.starts[i], tk.stops[j - 1], i, j, key, cands, kind,
+    stop = tk.stops[j - 1]
+    return Mention(tk.starts[i], stop, i, j, key, cands, kind,
                    cap=cap, sent_start=tk.sents[i] and marker is None, marker=marker,
-                   common=named_as.common, level_word=level, head=tk.head(j - 1))
+                   common=named_as.common, level_word=level, head=text[stop:stop + 1] == ":")
 
 
 _TOWNS = frozenset({"settlement", "city"})
 _LEVEL_RANK = {"oblast": 0, "city": 0, "raion": 1, "city_district": 1, "hromada": 2}
 _ADJECTIVE_END = re.compile(r"(?:ськ|цьк|зьк|ск|цк)(?:ий|а|е|ого|ому|ій|у|ою|ої|им|ім|ая|ое|ой|ую|ої)$")
-# Russian text: letters Ukrainian lacks, or words it never uses. Two scans: each then starts
-# from a letter or a space, where one alternation of both is tried at every position.
-_RU_LETTERS = re.compile(r"[ыэъЫЭЪ]")
+# Russian text: letters Ukrainian lacks, or words it never uses.
 _RU_WORDS = re.compile(r" (?:и|что|как|поселок|поселке|области|района|город|обстрел\w*|сообщ\w*)\b")
 
 
-def is_russian(text: str) -> bool:
-    return _RU_LETTERS.search(text) is not None or _RU_WORDS.search(text) is not None
+def is_russian(text: str, low: str) -> bool:
+    """Whether `text` (`low` its `norm`) is Russian. The letters are sought in `low`, where they
+    are lower-case: three scans for one letter each cost less than one for a class."""
+    return "ы" in low or "э" in low or "ъ" in low or _RU_WORDS.search(text) is not None
 
 
 def russian_mentions(tk: Tokens, covered: set[int], g: Gazetteer) -> list[Mention]:

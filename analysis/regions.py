@@ -57,7 +57,6 @@ from analysis._match import (
     Mention,
     Tokens,
     find_mentions,
-    is_russian,
     lemmas,
     russian_candidates,
 )
@@ -94,7 +93,7 @@ def find_places(text: str, channel: str | None = None, oblast_hint: str | None =
     for m in mentions:
         if m.marker:
             kept = _pool(m.candidates).marked(m.marker)
-            if not kept and is_russian(text):  # "с. Рубежное" is a village, not the Luhansk city
+            if not kept and tk.russian:  # "с. Рубежное" is a village, not the Luhansk city
                 kept = [u for u in russian_candidates(tk, m.first, m.last, g) if u.category in m.marker]
                 if kept:
                     m.kind = "R"
