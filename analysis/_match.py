@@ -12,8 +12,8 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from itertools import accumulate, compress
-from operator import not_
+from itertools import accumulate, compress, repeat
+from operator import is_
 
 from analysis._lexicon import (
     CONJUNCTIONS,
@@ -47,7 +47,7 @@ class Tokens:
     needs is made up front (C builds lists many times faster than Python makes objects); the
     rest is read from the text when asked."""
 
-    __slots__ = ("text", "low", "words", "starts", "stops", "sents", "lems", "heads", "russian", "_parens")
+    __slots__ = ("text", "low", "words", "starts", "stops", "sents", "heads", "russian", "_parens")
 
     def __init__(self, text: str, low: str, words: list[str], starts: list[int], stops: list[int],
                  sents: list[bool]) -> None:
@@ -57,10 +57,8 @@ class Tokens:
         self.starts = starts
         self.stops = stops
         self.sents = sents    # first word of a sentence or line, where capitals prove nothing
-        # Set by `find_mentions`: the name words each word may be a form of, what they begin
-        # (`_Openers`), and whether the text is Russian.
-        self.lems: list[tuple[str, ...]] = []
-        self.heads: list[_Head | None] = []
+        # Set by `find_mentions`: what each word begins (`_Heads`), whether the text is Russian.
+        self.heads: list[_Head | tuple[()] | None] = []
         self.russian = False
         self._parens: list[bool] | None = None
 
@@ -249,9 +247,9 @@ def _level_of(word: str) -> str:
     return ""
 
 
-def _is_adjective(head: _Head | None) -> bool:
-    """A word that is a one-word name (by its `_Openers` entry): in a list of adjectives."""
-    return head is not None and bool(head[0])
+def _is_adjective(head: _Head | tuple[()] | None) -> bool:
+    """A word that is a one-word name (by its `_Heads` entry): in a list of adjectives."""
+    return bool(head) and bool(head[0])
 
 
 def _level_after(tk: Tokens, j: int, strict: bool = False) -> str:
@@ -309,15 +307,17 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[Tokens, list[Mention]]:
     words = tk.words
     n = len(words)
     names, prefixes = g.names, g.prefixes
-    lems = tk.lems = list(map(_LEMMAS.__getitem__, words))  # every word's are asked for, most twice
-    original, starts = tk.text, tk.starts
-    for k in compress(range(n), map(not_, lems)):
-        if len(words[k]) > 3 and original[starts[k]].isupper():  # a Latin word always has its lemma
-            lems[k] = morph_lemmas(words[k])
     if _OPENERS.g is not g:
         _OPENERS.clear()
+        _HEADS.clear()
         _OPENERS.g = g
-    heads = tk.heads = list(map(_OPENERS.__getitem__, lems))
+    heads = tk.heads = list(map(_HEADS.__getitem__, words))
+    original, starts = tk.text, tk.starts
+    morph: dict[int, tuple[str, ...]] = {}  # lemmas pymorphy3 gave a capitalised word
+    for k in compress(range(n), map(is_, heads, repeat(_NO_LEMMAS))):
+        if len(words[k]) > 3 and original[starts[k]].isupper():  # a Latin word always has its lemma
+            morph[k] = found = morph_lemmas(words[k])
+            heads[k] = _OPENERS[found]
     resume = 0
     for i in compress(range(n), heads):  # most words open no name
         if i < resume:
@@ -328,7 +328,8 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[Tokens, list[Mention]]:
         best = (i + 1, found) if found else None
         j = i + 1
         while partial and j < n:
-            partial = [k + (lem,) for k in partial for lem in lems[j]]
+            lems = morph[j] if j in morph else _LEMMAS[words[j]]
+            partial = [k + (lem,) for k in partial for lem in lems]
             j += 1
             found = [key for key in partial if key in names]
             if found:
@@ -374,6 +375,23 @@ class _Openers(dict):  # type: ignore[type-arg]
 
 
 _OPENERS = _Openers()
+_NO_LEMMAS: tuple[()] = ()
+
+
+class _Heads(dict):  # type: ignore[type-arg]
+    """A word -> its `_Openers` entry, or `_NO_LEMMAS` when it is no form of a name word (then
+    pymorphy3 is asked if it is capitalised): one lookup a word, emptied when full."""
+
+    def __missing__(self, word: str) -> _Head | tuple[()] | None:
+        lems = _LEMMAS[word]
+        head = _OPENERS[lems] if lems else _NO_LEMMAS
+        if len(self) >= 200_000:
+            self.clear()
+        self[word] = head
+        return head
+
+
+_HEADS = _Heads()
 
 
 @dataclass(slots=True)
