@@ -315,7 +315,7 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[Tokens, list[Mention]]:
     original, starts = tk.text, tk.starts
     morph: dict[int, tuple[str, ...]] = {}  # lemmas pymorphy3 gave a capitalised word
     for k in compress(range(n), map(is_, heads, repeat(_NO_LEMMAS))):
-        if len(words[k]) > 3 and original[starts[k]].isupper():  # a Latin word always has its lemma
+        if original[starts[k]].isupper():
             morph[k] = found = morph_lemmas(words[k])
             heads[k] = _OPENERS[found]
     resume = 0
@@ -379,12 +379,13 @@ _NO_LEMMAS: tuple[()] = ()
 
 
 class _Heads(dict):  # type: ignore[type-arg]
-    """A word -> its `_Openers` entry, or `_NO_LEMMAS` when it is no form of a name word (then
-    pymorphy3 is asked if it is capitalised): one lookup a word, emptied when full."""
+    """A word -> its `_Openers` entry, or `_NO_LEMMAS` when it is no form of a name word but
+    long enough for pymorphy3 to be asked, if capitalised (a Latin word always has its lemma):
+    one lookup a word, emptied when full."""
 
     def __missing__(self, word: str) -> _Head | tuple[()] | None:
         lems = _LEMMAS[word]
-        head = _OPENERS[lems] if lems else _NO_LEMMAS
+        head = _OPENERS[lems] if lems else _NO_LEMMAS if len(word) > 3 else None
         if len(self) >= 200_000:
             self.clear()
         self[word] = head

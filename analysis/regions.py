@@ -101,8 +101,7 @@ def find_places(text: str, channel: str | None = None, oblast_hint: str | None =
     ctx_oblasts, ctx_units = _context([m for m in mentions if m.kind != "R"])
     named = {m.candidates[0].oblast for m in mentions if len(m.candidates) == 1 and m.candidates[0].level == "oblast"}
     mentions = [m for m in mentions if m.kind != "R" or _russian_backed(m, ctx_oblasts, ctx_units, hint)]
-    words = set(tk.words)
-    if not words.isdisjoint(CAPITAL_WORDS):
+    if not CAPITAL_WORDS.isdisjoint(tk.words):
         ctx_units.add(g.oblast_unit("UA-30").code)
     # Two passes: what the first pass settles (Києва -> Kyiv by population) is context for the
     # rest (Шевченківський район Києва).
@@ -125,7 +124,7 @@ def find_places(text: str, channel: str | None = None, oblast_hint: str | None =
             # "під Києвом" is around the city; "на Запоріжжі" is the region, "у Запоріжжі" the city.
             u = g.oblast_unit("UA-32" if u.oblast == "UA-30" else u.oblast)
         decided.append((m.first, u))
-    if not words.isdisjoint(CENTRE_WORDS):
+    if not CENTRE_WORDS.isdisjoint(tk.words):
         decided.extend(_raion_centres(tk, decided, g))
     places: list[Place] = []
     seen: set[str] = set()
@@ -339,9 +338,14 @@ def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_uni
             m.kind == "P" and single.level == "settlement" and single.population < 2_000 and not m.marker)) and (
             not m.common or m.kind == "A" or m.marker):
         others: dict[str, list[int]] = {}  # none of the questions below asks about other oblasts
-    else:
-        others = {k: [p for p in v if p != m.start] for k, v in ctx_oblasts.items()}
-        others = {k: v for k, v in others.items() if v}
+    else:  # the oblasts named elsewhere in the text: most lists hold no position of this mention
+        start = m.start
+        others = {k: v for k, v in ctx_oblasts.items() if start not in v}
+        if len(others) < len(ctx_oblasts):
+            for k, v in ctx_oblasts.items():
+                rest = [p for p in v if p != start] if start in v else None
+                if rest:
+                    others[k] = rest
     if single is not None:
         u = single
         if m.kind == "A" and u.level == "hromada" and named and u.oblast not in named and u.oblast != hint:
