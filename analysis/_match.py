@@ -237,14 +237,9 @@ class _Lemmas(dict):  # type: ignore[type-arg]
 _LEMMAS = _Lemmas()
 
 
-def _level_of(word: str) -> str:
-    if word in OBLAST_WORDS:
-        return "oblast"
-    if word in RAION_WORDS:
-        return "raion"
-    if word in HROMADA_WORDS:
-        return "hromada"
-    return ""
+# A level word -> its level (an oblast word first where the lists share one).
+_LEVEL_OF = {**dict.fromkeys(HROMADA_WORDS, "hromada"), **dict.fromkeys(RAION_WORDS, "raion"),
+             **dict.fromkeys(OBLAST_WORDS, "oblast")}
 
 
 def _is_adjective(head: _Head | tuple[()] | None) -> bool:
@@ -262,7 +257,7 @@ def _level_after(tk: Tokens, j: int, strict: bool = False) -> str:
     inside = parens[j - 1] if j else False
     for k in range(j, min(j + 24, len(words))):
         word = words[k]
-        level = _level_of(word)
+        level = _LEVEL_OF.get(word)
         if level:
             return level
         if word in FILLER_WORDS or (parens[k] and not inside):

@@ -224,7 +224,7 @@ def _role(text: str, tk: Tokens, m: Mention, passing: dict[int, bool]) -> bool:
         k -= 1
     window = words[k:i]
     joined = " ".join(window)
-    if not (_CUE_WORDS.intersection(window) or _HOSPITAL.search(joined)):
+    if _CUE_WORDS.isdisjoint(window) and not _HOSPITAL.search(joined):
         return _in_passing(text, tk, i, m.end, passing)
     for r in range(i - 1, max(0, i - 4) - 1, -1):  # "на трасі Харків – Охтирка"
         if words[r] in ROAD_WORDS:
