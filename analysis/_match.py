@@ -462,7 +462,7 @@ def _mention(tk: Tokens, i: int, j: int, keys: list[tuple[str, ...]], g: Gazette
     if not cap and named_as.towns_only:
         return None  # settlement names are proper nouns: "атака", "сума коштів" are no places
     key = keys[0]
-    level = _level_after(tk, j)
+    level = after = _level_after(tk, j)
     if not level and named_as.adjective:
         if _ADJECTIVE_END.search(words[j - 1]) and _list_noun(tk, j) in LANDMARK_NOUNS:
             return None  # "Харківського та Луганського гарнізонів"
@@ -479,7 +479,8 @@ def _mention(tk: Tokens, i: int, j: int, keys: list[tuple[str, ...]], g: Gazette
         kind = "P"
         cands = named_as.standalone
         latin = is_latin(first)
-        named = _level_after(tk, j, strict=True)
+        # The strict walk is the start of the other one: it finds a level word only if that did.
+        named = _level_after(tk, j, strict=True) if after else ""
         if not named and latin and j < len(words) and words[j] in CONJUNCTIONS:
             named = level  # "Shostka and Konotop districts" (but "Kramatorsk, Donetsk Oblast")
         if named and cands:  # "Izium district", "Kyiv region": a centre named with a level word

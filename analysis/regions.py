@@ -382,7 +382,8 @@ def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_uni
         # process's hash seed (a set's order made results differ from run to run).
         in_text = [iso for iso in pool.oblasts if iso in others]
         if in_text:
-            nearest = min(in_text, key=lambda iso: min(abs(p - m.start) for p in others[iso]))
+            nearest = in_text[0] if len(in_text) == 1 else min(
+                in_text, key=lambda iso: min(abs(p - m.start) for p in others[iso]))
             subset = pool.oblasts[nearest]
     if not subset and hint:
         subset = pool.oblasts.get(hint, [])
