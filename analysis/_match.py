@@ -518,12 +518,16 @@ _LEVEL_RANK = {"oblast": 0, "city": 0, "raion": 1, "city_district": 1, "hromada"
 _ADJECTIVE_END = re.compile(r"(?:ськ|цьк|зьк|ск|цк)(?:ий|а|е|ого|ому|ій|у|ою|ої|им|ім|ая|ое|ой|ую|ої)$")
 # Russian text: letters Ukrainian lacks, or words it never uses.
 _RU_WORDS = re.compile(r" (?:и|что|как|поселок|поселке|области|района|город|обстрел\w*|сообщ\w*)\b")
+_RU_STARTS = (" и", " что", " как", " посел", " области", " района", " город", " обстрел", " сообщ")
 
 
 def is_russian(text: str, low: str) -> bool:
     """Whether `text` (`low` its `norm`) is Russian. The letters are sought in `low`, where they
-    are lower-case: three scans for one letter each cost less than one for a class."""
-    return "ы" in low or "э" in low or "ъ" in low or _RU_WORDS.search(text) is not None
+    are lower-case: three scans for one letter each cost less than one for a class. The words'
+    pattern tries every space; it runs only where `low` holds the start of one of them."""
+    if "ы" in low or "э" in low or "ъ" in low:
+        return True
+    return any(start in low for start in _RU_STARTS) and _RU_WORDS.search(text) is not None
 
 
 def russian_mentions(tk: Tokens, covered: set[int], g: Gazetteer) -> list[Mention]:
