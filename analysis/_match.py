@@ -508,9 +508,9 @@ def _mention(tk: Tokens, i: int, j: int, keys: list[tuple[str, ...]], g: Gazette
     if prev is not None and prev in MARKERS and (prev not in DOTTED_MARKERS or tk.dotted(i - 1)):
         marker = MARKERS[prev]
     stop = tk.stops[j - 1]
-    return Mention(tk.starts[i], stop, i, j, key, cands, kind,
-                   cap=cap, sent_start=tk.sents[i] and marker is None, marker=marker,
-                   common=named_as.common, level_word=level, head=text[stop:stop + 1] == ":")
+    # By position (a third of the cost of keywords): cap, sent_start, marker, common, level_word, head.
+    return Mention(tk.starts[i], stop, i, j, key, cands, kind, cap, tk.sents[i] and marker is None, marker,
+                   named_as.common, level, text[stop:stop + 1] == ":")
 
 
 _TOWNS = frozenset({"settlement", "city"})
