@@ -251,6 +251,7 @@ def _stems(stems: tuple[str, ...]) -> re.Pattern[str]:
 _ALERT, _EXPLOSION, _HEARD, _HIT, _OUTAGE, _HOSPITAL = map(
     _stems, (ALERT_STEMS, EXPLOSION_STEMS, HEARD_STEMS, HIT_STEMS, OUTAGE_STEMS, HOSPITAL_WORDS))
 _TRANSPORT = _stems(TRANSPORT_STEMS)
+_ALERT_OR_EXPLOSION = _stems(ALERT_STEMS + EXPLOSION_STEMS)
 _CUE_WORDS = ROAD_WORDS | FROM_WORDS | OFFICE_WORDS
 
 
@@ -260,7 +261,8 @@ def _in_passing(text: str, tk: Tokens, i: int, end: int, cache: dict[int, bool])
     got = cache.get(start)
     if got is None:
         sentence = text[tk.starts[start]:_sentence_end(text, end)].lower()
-        got = bool((_ALERT.search(sentence) or (_EXPLOSION.search(sentence) and _HEARD.search(sentence)))
+        got = bool(_ALERT_OR_EXPLOSION.search(sentence) and (  # most sentences have neither: one scan
+            _ALERT.search(sentence) or (_EXPLOSION.search(sentence) and _HEARD.search(sentence)))
                    and not _HIT.search(sentence))
         cache[start] = got
     return got
@@ -268,11 +270,13 @@ def _in_passing(text: str, tk: Tokens, i: int, end: int, cache: dict[int, bool])
 
 def _outage_lists(text: str, tk: Tokens, mentions: list[Mention]) -> set[int]:
     """Mentions listed (three or more in a sentence) as places left without power or water."""
-    by_sentence: dict[int, list[Mention]] = {}
-    for m in mentions:
-        if m.kind != "A":
-            by_sentence.setdefault(_sentence_start(tk, m.first), []).append(m)
+    listed = [m for m in mentions if m.kind != "A"]
     out: set[int] = set()
+    if len(listed) < 3:
+        return out  # no sentence can list three
+    by_sentence: dict[int, list[Mention]] = {}
+    for m in listed:
+        by_sentence.setdefault(_sentence_start(tk, m.first), []).append(m)
     for start, ms in by_sentence.items():
         if len(ms) >= 3:
             if _OUTAGE.search(text[tk.starts[start]:_sentence_end(text, ms[-1].end)].lower()):
