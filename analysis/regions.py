@@ -292,12 +292,11 @@ def _sentence_start(tk: Tokens, i: int) -> int:
 
 
 def _sentence_end(text: str, pos: int) -> int:
-    end = len(text)
-    for c in ".!?\n":
-        found = text.find(c, pos, end)  # no further than the nearest end found so far
-        if found >= 0:
-            end = found
-    return end
+    found = _SENTENCE_END.search(text, pos)
+    return found.start() if found else len(text)
+
+
+_SENTENCE_END = re.compile(r"[.!?\n]")
 
 
 def _dateline(text: str, m: Mention) -> bool:
