@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from itertools import accumulate, compress, repeat
 from operator import is_
@@ -161,15 +162,16 @@ def _tokenize(text: str, low: str) -> Tokens:
 
 def _in_parens(text: str, starts: list[int]) -> list[bool]:
     """Whether each word (by its start) is inside parentheses; a stray ")" closes nothing."""
-    brackets = [k for k, c in enumerate(text) if c in "()"]
-    out = []
-    depth, b = 0, 0
-    for s in starts:
-        while b < len(brackets) and brackets[b] < s:
-            depth = depth + 1 if text[brackets[b]] == "(" else max(0, depth - 1)
-            b += 1
-        out.append(depth > 0)
-    return out
+    brackets = [m.start() for m in _BRACKET.finditer(text)]
+    inside = [False]  # after each bracket, in order
+    depth = 0
+    for b in brackets:
+        depth = depth + 1 if text[b] == "(" else max(0, depth - 1)
+        inside.append(depth > 0)
+    return list(map(inside.__getitem__, map(bisect_left, repeat(brackets), starts)))
+
+
+_BRACKET = re.compile(r"[()]")
 
 
 class _Opens(dict):  # type: ignore[type-arg]

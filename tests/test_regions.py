@@ -309,3 +309,11 @@ def test_kyiv_district_in_a_post_about_the_oblast() -> None:
 def test_fast_word_split_reads_every_text_as_the_exact_one(text: str) -> None:
     fast, exact = tokenize(text), _tokenize(text, norm(text))
     assert (fast.words, fast.starts, fast.stops, fast.sents) == (exact.words, exact.starts, exact.stops, exact.sents)
+
+
+@pytest.mark.parametrize("text, inside", [
+    ("a (b (c) d) e) f (g", [False, True, True, True, False, False, True]),  # nested, a stray ")", one left open
+    ("Харків) та (Суми", [False, False, True]),
+])
+def test_words_inside_parentheses(text: str, inside: list[bool]) -> None:
+    assert tokenize(text).parens() == inside
