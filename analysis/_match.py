@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import functools
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
-from itertools import accumulate, repeat
-from operator import itemgetter
-from typing import NamedTuple
+from itertools import accumulate, compress, repeat
+from operator import is_
 
 from analysis._lexicon import (
     CONJUNCTIONS,
@@ -42,27 +42,45 @@ RIVERS = frozenset({"дніпро", "десна", "дністер", "дунай"
 _BOUNDARY = set(".!?:;…\n|")
 
 
-class Token(NamedTuple):
-    """A word and the facts the matcher needs about its surroundings (a tuple: a text has a
-    hundred of them, and C builds tuples many times faster than Python runs an __init__)."""
+class Tokens:
+    """The words of a text, normalised, and where each lies, as parallel lists: a text has a
+    hundred words and the matcher asks about the few around a name, so only what every word
+    needs is made up front (C builds lists many times faster than Python makes objects); the
+    rest is read from the text when asked."""
 
-    text: str        # normalised
-    start: int
-    end: int
-    cap: bool        # starts with a capital letter in the original
-    sent_start: bool  # first word of a sentence or line, where capitals prove nothing
-    after: str       # the character after it ("\n" at the end)
-    paren: bool      # inside parentheses
+    __slots__ = ("text", "low", "words", "starts", "stops", "sents", "heads", "russian", "_parens")
 
-    @property
-    def dotted(self) -> bool:
+    def __init__(self, text: str, low: str, words: list[str], starts: list[int], stops: list[int],
+                 sents: list[bool]) -> None:
+        self.text = text
+        self.low = low        # `norm(text)`
+        self.words = words    # normalised
+        self.starts = starts
+        self.stops = stops
+        self.sents = sents    # first word of a sentence or line, where capitals prove nothing
+        # Set by `find_mentions`: what each word begins (`_Heads`), whether the text is Russian.
+        self.heads: list[_Head | tuple[()] | None] = []
+        self.russian = False
+        self._parens: list[bool] | None = None
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def cap(self, k: int) -> bool:
+        """Word k starts with a capital letter in the original."""
+        return self.text[self.starts[k]].isupper()
+
+    def dotted(self, k: int) -> bool:
         """Followed by "." (abbreviations: м., с., обл.)."""
-        return self.after == "."
+        stop = self.stops[k]
+        return self.text[stop:stop + 1] == "."
 
-    @property
-    def head(self) -> bool:
-        """Followed by ":" - a DSNS post header ("Зміїв: ...")."""
-        return self.after == ":"
+    def parens(self) -> list[bool]:
+        """Whether each word is inside parentheses; a stray ")" closes nothing."""
+        got = self._parens
+        if got is None:
+            got = self._parens = _in_parens(self.text, self.starts) if "(" in self.text else [False] * len(self.words)
+        return got
 
 
 @dataclass(slots=True)
@@ -90,42 +108,70 @@ class Mention:
 # and is taken whole (possessive): otherwise a run of blanks not followed by a word (background
 # blanked out by `scope`) is rescanned from every position in it. `split` cuts a text into
 # (other, gap, word) triples in C; the loop over words is then a few C-level maps.
-_GAP = r"[ \t\r\"'«»“”„()\[\]\-–—•*·>#]"
+_GAP_CHARS = " \t\r\"'«»“”„()[]-–—•*·>#"
+_GAP = "[" + re.escape(_GAP_CHARS) + "]"
 _GAP_WORD = re.compile(rf"(?<!{_GAP})({_GAP}*+)(" + WORD_RE.pattern + ")")
 
 
-def tokenize(text: str) -> list[Token]:
-    """Word tokens with the facts the matcher needs about their surroundings."""
+def _letters_below(limit: int) -> str:
+    """The letters of WORD_RE under code point `limit`, as a character class of ranges."""
+    found = re.finditer(r"[^\W\d_]+", "".join(map(chr, range(limit))))
+    return "[" + "".join(f"\\u{m.start():04x}-\\u{m.end() - 1:04x}" for m in found) + "]"
+
+
+# The same words when every letter of the text is Latin, Greek or Cyrillic: a class of code
+# point ranges is a table lookup per character, where [^\W\d_] asks the Unicode database
+# (a third of the split's cost), and cutting words alone halves the strings `split` makes.
+_FAST_WORD = re.compile("(" + WORD_RE.pattern.replace(r"[^\W\d_]", _letters_below(0x530)) + ")")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def tokenize(text: str) -> Tokens:
+    """The words of `text` with where each lies and whether it opens a sentence."""
     low = norm(text)
-    parts = _GAP_WORD.split(low)
+    parts = _FAST_WORD.split(low)
     if len(parts) == 1:
-        return []
+        return Tokens(text, low, [], [], [], [])
+    sents = list(map(_OPENS_AFTER.__getitem__, parts[0::2]))
+    if None in sents or len(low) != len(text):  # another script, or stress marks dropped
+        return _tokenize(text, low)
+    sents.pop()  # what follows the last word
+    if not parts[0].rstrip(_GAP_CHARS):
+        sents[0] = True  # the first word, at the text's start
+    ends = list(accumulate(map(len, parts)))
+    words = parts[1::2]
+    starts, stops = ends[0:-1:2], ends[1::2]
+    if "'s" in low:
+        words = [w[:-2] if w[-2:] == "'s" and is_latin(w) else w for w in words]  # "Sumy Oblast's"
+    return Tokens(text, low, words, starts, stops, sents)
+
+
+def _tokenize(text: str, low: str) -> Tokens:
+    """`tokenize` for any text: a word's gap is cut with it, and the character before the gap
+    read from `text` ("\n" stands for the text's start) where `low` may be shorter."""
+    parts = _GAP_WORD.split(low)
     ends = list(accumulate(map(len, parts)))
     words = parts[2::3]
     gaps, starts, stops = ends[0::3][: len(words)], ends[1::3], ends[2::3]
     if "'s" in low:
-        words = [w[:-2] if w[-2:] == "'s" and is_latin(w) else w for w in words]  # "Sumy Oblast's"
-    # A word opens a sentence by the character before its gap ("\n" stands for the text's start).
+        words = [w[:-2] if w[-2:] == "'s" and is_latin(w) else w for w in words]
     before = "\n" + text
-    after = text + "\n" * (len(low) - len(text) + 1)
-    nexts = map(after.__getitem__, stops)
-    caps = map(str.isupper, map(text.__getitem__, starts))
-    sents = map(_OPENS.__getitem__, map(before.__getitem__, gaps))
-    parens = _in_parens(text, starts) if "(" in text else repeat(False)
-    return list(map(tuple.__new__, repeat(Token), zip(words, starts, stops, caps, sents, nexts, parens)))
+    sents = list(map(_OPENS.__getitem__, map(before.__getitem__, gaps)))
+    return Tokens(text, low, words, starts, stops, sents)
 
 
 def _in_parens(text: str, starts: list[int]) -> list[bool]:
     """Whether each word (by its start) is inside parentheses; a stray ")" closes nothing."""
-    brackets = [k for k, c in enumerate(text) if c in "()"]
-    out = []
-    depth, b = 0, 0
-    for s in starts:
-        while b < len(brackets) and brackets[b] < s:
-            depth = depth + 1 if text[brackets[b]] == "(" else max(0, depth - 1)
-            b += 1
-        out.append(depth > 0)
-    return out
+    brackets = [m.start() for m in _BRACKET.finditer(text)]
+    inside = [False]  # after each bracket, in order
+    depth = 0
+    for b in brackets:
+        depth = depth + 1 if text[b] == "(" else max(0, depth - 1)
+        inside.append(depth > 0)
+    return list(map(inside.__getitem__, map(bisect_left, repeat(brackets), starts)))
+
+
+_BRACKET = re.compile(r"[()]")
 
 
 class _Opens(dict):  # type: ignore[type-arg]
@@ -139,6 +185,27 @@ class _Opens(dict):  # type: ignore[type-arg]
 
 
 _OPENS = _Opens()
+
+
+class _OpensAfter(dict):  # type: ignore[type-arg]
+    """Whether a word after this stretch of `norm`ed text between two words opens a sentence:
+    by the character before the gap that ends it, else by the word before (a letter: no). None
+    when the stretch holds a letter, which the fast split left out of a word. Each normalised
+    character opens a sentence exactly when the original one does, so `low` can be read for
+    `text` wherever the two are as long."""
+
+    def __missing__(self, other: str) -> bool | None:
+        if _LETTER.search(other):
+            return None
+        head = other.rstrip(_GAP_CHARS)
+        sent = bool(head) and _OPENS[head[-1]]
+        if len(self) >= 50_000:  # numbers make many ("Близько 20:39 ворог")
+            self.clear()
+        self[other] = sent
+        return sent
+
+
+_OPENS_AFTER = _OpensAfter()
 
 
 def lemmas(token: str) -> tuple[str, ...]:
@@ -172,65 +239,56 @@ class _Lemmas(dict):  # type: ignore[type-arg]
 _LEMMAS = _Lemmas()
 
 
-def _token_lemmas(tok: Token) -> tuple[str, ...]:
-    found = _LEMMAS[tok.text]
-    if not found and tok.cap and len(tok.text) > 3:  # a Latin word always has its lemma
-        found = morph_lemmas(tok.text)
-    return found
+# A level word -> its level (an oblast word first where the lists share one).
+_LEVEL_OF = {**dict.fromkeys(HROMADA_WORDS, "hromada"), **dict.fromkeys(RAION_WORDS, "raion"),
+             **dict.fromkeys(OBLAST_WORDS, "oblast")}
 
 
-def _level_of(word: str) -> str:
-    if word in OBLAST_WORDS:
-        return "oblast"
-    if word in RAION_WORDS:
-        return "raion"
-    if word in HROMADA_WORDS:
-        return "hromada"
-    return ""
+def _is_adjective(head: _Head | tuple[()] | None) -> bool:
+    """A word that is a one-word name (by its `_Heads` entry): in a list of adjectives."""
+    return bool(head) and bool(head[0])
 
 
-def _is_adjective(tok: Token, g: Gazetteer) -> bool:
-    return any((lem,) in g.names for lem in _token_lemmas(tok))
-
-
-def _level_after(toks: list[Token], j: int, g: Gazetteer, strict: bool = False) -> str:
+def _level_after(tk: Tokens, j: int, strict: bool = False) -> str:
     """The level word closing an adjective phrase: "Харківська [та Сумська] області" -> oblast.
 
     `strict` admits only filler words in between ("Луцьку та Ковельському районі" does not make
     Луцьк a raion); otherwise lists of adjectives, conjunctions and parentheses are crossed.
     """
-    inside = toks[j - 1].paren if j else False
-    for k in range(j, min(j + 24, len(toks))):
-        tok = toks[k]
-        level = _level_of(tok.text)
+    words, parens = tk.words, tk.parens()
+    inside = parens[j - 1] if j else False
+    for k in range(j, min(j + 24, len(words))):
+        word = words[k]
+        level = _LEVEL_OF.get(word)
         if level:
             return level
-        if tok.text in FILLER_WORDS or (tok.paren and not inside):
+        if word in FILLER_WORDS or (parens[k] and not inside):
             continue
         if strict:
             break
-        if tok.text in CONJUNCTIONS or _is_adjective(tok, g):
+        if word in CONJUNCTIONS or _is_adjective(tk.heads[k]):
             continue  # another adjective of the same list
         break
     return ""
 
 
-def _list_noun(toks: list[Token], j: int, g: Gazetteer) -> str:
+def _list_noun(tk: Tokens, j: int) -> str:
     """The word after an adjective and the adjectives listed with it."""
-    for k in range(j, min(j + 24, len(toks))):
-        tok = toks[k]
-        if not (tok.text in CONJUNCTIONS or tok.paren or _is_adjective(tok, g)):
-            return tok.text
+    words, parens = tk.words, tk.parens()
+    for k in range(j, min(j + 24, len(words))):
+        if not (words[k] in CONJUNCTIONS or parens[k] or _is_adjective(tk.heads[k])):
+            return words[k]
     return ""
 
 
-def _level_before(toks: list[Token], i: int, g: Gazetteer) -> str:
+def _level_before(tk: Tokens, i: int) -> str:
     """A plural level word opening a list: "в областях: Житомирській, Вінницькій та Київській"."""
+    words, parens = tk.words, tk.parens()
     for k in range(i - 1, max(i - 24, -1), -1):
-        tok = toks[k]
-        if tok.text in LIST_LEVELS:
-            return LIST_LEVELS[tok.text]
-        if tok.text in LIST_SKIP or tok.text in CONJUNCTIONS or tok.paren or _is_adjective(tok, g):
+        word = words[k]
+        if word in LIST_LEVELS:
+            return LIST_LEVELS[word]
+        if word in LIST_SKIP or word in CONJUNCTIONS or parens[k] or _is_adjective(tk.heads[k]):
             continue
         break
     return ""
@@ -239,22 +297,26 @@ def _level_before(toks: list[Token], i: int, g: Gazetteer) -> str:
 _LEVELS_FOR = {"oblast": ("oblast", "city"), "raion": ("raion", "city_district"), "hromada": ("hromada",)}
 
 
-def find_mentions(text: str, g: Gazetteer) -> tuple[list[Token], list[Mention]]:
+def find_mentions(text: str, g: Gazetteer) -> tuple[Tokens, list[Mention]]:
     """Every span of `text` that is a gazetteer name, longest first, with its candidates."""
-    toks = tokenize(text)
+    tk = tokenize(text)
     out: list[Mention] = []
-    n = len(toks)
+    words = tk.words
+    n = len(words)
     names, prefixes = g.names, g.prefixes
-    lems = list(map(_LEMMAS.__getitem__, map(_TEXT, toks)))  # every token's are asked for, most twice
-    for k, found in enumerate(lems):
-        if not found and toks[k].cap and len(toks[k].text) > 3:  # a Latin word always has its lemma
-            lems[k] = morph_lemmas(toks[k].text)
     if _OPENERS.g is not g:
         _OPENERS.clear()
+        _HEADS.clear()
         _OPENERS.g = g
-    heads = list(map(_OPENERS.__getitem__, lems))
+    heads = tk.heads = list(map(_HEADS.__getitem__, words))
+    original, starts = tk.text, tk.starts
+    morph: dict[int, tuple[str, ...]] = {}  # lemmas pymorphy3 gave a capitalised word
+    for k in compress(range(n), map(is_, heads, repeat(_NO_LEMMAS))):
+        if original[starts[k]].isupper():
+            morph[k] = found = morph_lemmas(words[k])
+            heads[k] = _OPENERS[found]
     resume = 0
-    for i in [k for k, head in enumerate(heads) if head is not None]:  # most words open no name
+    for i in compress(range(n), heads):  # most words open no name
         if i < resume:
             continue  # inside the name found before
         # Keep every key of the longest length: "кам'янське" is also a form of the hromada
@@ -263,7 +325,8 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[list[Token], list[Mention]]:
         best = (i + 1, found) if found else None
         j = i + 1
         while partial and j < n:
-            partial = [k + (lem,) for k in partial for lem in lems[j]]
+            lems = morph[j] if j in morph else _LEMMAS[words[j]]
+            partial = [k + (lem,) for k in partial for lem in lems]
             j += 1
             found = [key for key in partial if key in names]
             if found:
@@ -272,20 +335,21 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[list[Token], list[Mention]]:
         if best is None:
             continue
         end, keys = best
-        m = _mention(toks, i, end, keys, g)
+        m = _mention(tk, i, end, keys, g)
         if m is not None:
             out.append(m)
         resume = end
-    if is_russian(text):
+    tk.russian = is_russian(text, tk.low)
+    if tk.russian:
         covered = {k for m in out for k in range(m.first, m.last)}
-        ru = russian_mentions(toks, covered, g)
+        ru = russian_mentions(tk, covered, g)
         # "Великой Александровки": the two words beat a Crimean "Александровка" read alone.
         taken = {k for m in ru for k in range(m.first, m.last)}
         out = sorted([m for m in out if m.first not in taken] + ru, key=lambda m: m.first)
-    return toks, out
+    return tk, out
 
 
-_TEXT = itemgetter(0)  # a Token's text
+_Head = tuple[list[tuple[str, ...]], list[tuple[str, ...]]]
 
 
 class _Openers(dict):  # type: ignore[type-arg]
@@ -294,7 +358,7 @@ class _Openers(dict):  # type: ignore[type-arg]
 
     g: Gazetteer | None = None
 
-    def __missing__(self, lems: tuple[str, ...]) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]] | None:
+    def __missing__(self, lems: tuple[str, ...]) -> _Head | None:
         g = self.g
         assert g is not None
         keys = [(lem,) for lem in lems]
@@ -308,6 +372,24 @@ class _Openers(dict):  # type: ignore[type-arg]
 
 
 _OPENERS = _Openers()
+_NO_LEMMAS: tuple[()] = ()
+
+
+class _Heads(dict):  # type: ignore[type-arg]
+    """A word -> its `_Openers` entry, or `_NO_LEMMAS` when it is no form of a name word but
+    long enough for pymorphy3 to be asked, if capitalised (a Latin word always has its lemma):
+    one lookup a word, emptied when full."""
+
+    def __missing__(self, word: str) -> _Head | tuple[()] | None:
+        lems = _LEMMAS[word]
+        head = _OPENERS[lems] if lems else _NO_LEMMAS if len(word) > 3 else None
+        if len(self) >= 200_000:
+            self.clear()
+        self[word] = head
+        return head
+
+
+_HEADS = _Heads()
 
 
 @dataclass(slots=True)
@@ -373,19 +455,22 @@ def _top_regional(cands: list[Unit]) -> list[Unit]:
     return [u for u in regional if u.level == top_level]
 
 
-def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: Gazetteer) -> Mention | None:
-    first = toks[i]
+def _mention(tk: Tokens, i: int, j: int, keys: list[tuple[str, ...]], g: Gazetteer) -> Mention | None:
+    words = tk.words
+    first = words[i]
+    text = tk.text
+    cap = text[tk.starts[i]].isupper()
     named_as = _named(keys, g)
-    if not first.cap and named_as.towns_only:
+    if not cap and named_as.towns_only:
         return None  # settlement names are proper nouns: "атака", "сума коштів" are no places
     key = keys[0]
-    level = _level_after(toks, j, g)
+    level = after = _level_after(tk, j)
     if not level and named_as.adjective:
-        if _ADJECTIVE_END.search(toks[j - 1].text) and _list_noun(toks, j, g) in LANDMARK_NOUNS:
+        if _ADJECTIVE_END.search(words[j - 1]) and _list_noun(tk, j) in LANDMARK_NOUNS:
             return None  # "Харківського та Луганського гарнізонів"
-        level = _level_before(toks, i, g)
-        if not level and not is_latin(first.text) and named_as.oblast_adjective and any(
-                t.text in OBLAST_WORDS for t in toks[max(0, i - 40):i]):
+        level = _level_before(tk, i)
+        if not level and not is_latin(first) and named_as.oblast_adjective and not OBLAST_WORDS.isdisjoint(
+                words[max(0, i - 40):i]):
             level = "oblast"  # "в Харківській області 487 разів, Київській – 261": the noun is elided
     cands: list[Unit] = []
     kind = "P"
@@ -395,9 +480,10 @@ def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: 
     if not cands:
         kind = "P"
         cands = named_as.standalone
-        latin = is_latin(first.text)
-        named = _level_after(toks, j, g, strict=True)
-        if not named and latin and j < len(toks) and toks[j].text in CONJUNCTIONS:
+        latin = is_latin(first)
+        # The strict walk is the start of the other one: it finds a level word only if that did.
+        named = _level_after(tk, j, strict=True) if after else ""
+        if not named and latin and j < len(words) and words[j] in CONJUNCTIONS:
             named = level  # "Shostka and Konotop districts" (but "Kramatorsk, Donetsk Oblast")
         if named and cands:  # "Izium district", "Kyiv region": a centre named with a level word
             levels = _LEVELS_FOR[named] + (("raion",) if latin and named == "oblast" else ())
@@ -412,73 +498,79 @@ def _mention(toks: list[Token], i: int, j: int, keys: list[tuple[str, ...]], g: 
         return None
     if kind == "P":
         cands = named_as.top_regional if cands is named_as.standalone else _top_regional(cands)
-    prev = toks[i - 1] if i > 0 else None
-    nxt = toks[j] if j < len(toks) else None
+    prev = words[i - 1] if i > 0 else None
+    nxt = words[j] if j < len(words) else None
     if kind == "P" and named_as.river and (
-            (prev is not None and prev.text in _RIVER_CONTEXT)
-            or (nxt is not None and nxt.text in ("river", "річка", "река"))):
+            (prev is not None and prev in _RIVER_CONTEXT)
+            or (nxt is not None and nxt in ("river", "річка", "река"))):
         return None  # the river, not the city
-    if kind == "P" and nxt is not None and nxt.text in LANDMARK_NOUNS and _ADJECTIVE_END.search(toks[j - 1].text):
+    if kind == "P" and nxt is not None and nxt in LANDMARK_NOUNS and _ADJECTIVE_END.search(words[j - 1]):
         return None  # "Азовське море", "Харківський напрямок": an adjective, not the place
     marker = None
-    if prev is not None and prev.text in MARKERS and (prev.text not in DOTTED_MARKERS or prev.dotted):
-        marker = MARKERS[prev.text]
-    return Mention(first.start, toks[j - 1].end, i, j, key, cands, kind,
-                   cap=first.cap, sent_start=first.sent_start and marker is None, marker=marker,
-                   common=named_as.common, level_word=level, head=toks[j - 1].head)
+    if prev is not None and prev in MARKERS and (prev not in DOTTED_MARKERS or tk.dotted(i - 1)):
+        marker = MARKERS[prev]
+    stop = tk.stops[j - 1]
+    # By position (a third of the cost of keywords): cap, sent_start, marker, common, level_word, head.
+    return Mention(tk.starts[i], stop, i, j, key, cands, kind, cap, tk.sents[i] and marker is None, marker,
+                   named_as.common, level, text[stop:stop + 1] == ":")
 
 
 _TOWNS = frozenset({"settlement", "city"})
 _LEVEL_RANK = {"oblast": 0, "city": 0, "raion": 1, "city_district": 1, "hromada": 2}
 _ADJECTIVE_END = re.compile(r"(?:ськ|цьк|зьк|ск|цк)(?:ий|а|е|ого|ому|ій|у|ою|ої|им|ім|ая|ое|ой|ую|ої)$")
-# Russian text: letters Ukrainian lacks, or words it never uses. Two scans: each then starts
-# from a letter or a space, where one alternation of both is tried at every position.
-_RU_LETTERS = re.compile(r"[ыэъЫЭЪ]")
+# Russian text: letters Ukrainian lacks, or words it never uses.
 _RU_WORDS = re.compile(r" (?:и|что|как|поселок|поселке|области|района|город|обстрел\w*|сообщ\w*)\b")
+_RU_STARTS = (" и", " что", " как", " посел", " области", " района", " город", " обстрел", " сообщ")
 
 
-def is_russian(text: str) -> bool:
-    return _RU_LETTERS.search(text) is not None or _RU_WORDS.search(text) is not None
+def is_russian(text: str, low: str) -> bool:
+    """Whether `text` (`low` its `norm`) is Russian. The letters are sought in `low`, where they
+    are lower-case: three scans for one letter each cost less than one for a class. The words'
+    pattern tries every space; it runs only where `low` holds the start of one of them."""
+    if "ы" in low or "э" in low or "ъ" in low:
+        return True
+    return any(start in low for start in _RU_STARTS) and _RU_WORDS.search(text) is not None
 
 
-def russian_mentions(toks: list[Token], covered: set[int], g: Gazetteer) -> list[Mention]:
+def russian_mentions(tk: Tokens, covered: set[int], g: Gazetteer) -> list[Mention]:
     """Settlements written in Russian that the gazetteer has no Russian name for ("Ковшаровку",
     "Рубежному"), matched by consonant skeleton. Only capitalised words the Ukrainian names left
     unmatched; the caller admits them only where a marker or an oblast of the text backs them."""
     index = g.ru_index()
     out: list[Mention] = []
-    i, n = 0, len(toks)
+    words, sents = tk.words, tk.sents
+    i, n = 0, len(words)
     while i < n:
-        tok = toks[i]
-        if (i in covered or not tok.cap or len(tok.text) < 4 or is_latin(tok.text)
-                or (tok.sent_start and not (i and toks[i - 1].text in MARKERS))):
+        word = words[i]
+        if (i in covered or not tk.cap(i) or len(word) < 4 or is_latin(word)
+                or (sents[i] and not (i and words[i - 1] in MARKERS))):
             i += 1
             continue
         found: list[Unit] = []
         end = i + 1
-        if i + 1 < n and toks[i + 1].cap and not toks[i + 1].sent_start:
-            found = [u for a in _ru_keys(tok.text) for b in _ru_keys(toks[i + 1].text)
+        if i + 1 < n and tk.cap(i + 1) and not sents[i + 1]:
+            found = [u for a in _ru_keys(word) for b in _ru_keys(words[i + 1])
                      for u in index.get(a + " " + b, ())]
             end = i + 2
-        if not found and not _known_word(tok.text):  # «Герань-2» is a drone, not Гурине
-            found = [u for a in _ru_keys(tok.text) for u in index.get(a, ())]
+        if not found and not _known_word(word):  # «Герань-2» is a drone, not Гурине
+            found = [u for a in _ru_keys(word) for u in index.get(a, ())]
             end = i + 1
         if found:
-            prev = toks[i - 1] if i else None
+            prev = words[i - 1] if i else None
             marker = None
-            if prev is not None and prev.text in MARKERS and (prev.text not in DOTTED_MARKERS or prev.dotted):
-                marker = MARKERS[prev.text]
-            out.append(Mention(tok.start, toks[end - 1].end, i, end, (tok.text,), list(dict.fromkeys(found)),
-                               "R", cap=True, sent_start=tok.sent_start and marker is None, marker=marker))
+            if prev is not None and prev in MARKERS and (prev not in DOTTED_MARKERS or tk.dotted(i - 1)):
+                marker = MARKERS[prev]
+            out.append(Mention(tk.starts[i], tk.stops[end - 1], i, end, (word,), list(dict.fromkeys(found)),
+                               "R", cap=True, sent_start=sents[i] and marker is None, marker=marker))
         i = end
     return out
 
 
-def russian_candidates(toks: list[Token], first: int, last: int, g: Gazetteer) -> list[Unit]:
-    """Settlements whose Ukrainian name has the skeleton of the words toks[first:last]."""
+def russian_candidates(tk: Tokens, first: int, last: int, g: Gazetteer) -> list[Unit]:
+    """Settlements whose Ukrainian name has the skeleton of the words first..last."""
     keys = [""]
-    for tok in toks[first:last]:
-        keys = [(k + " " if k else "") + s for k in keys for s in _ru_keys(tok.text)]
+    for word in tk.words[first:last]:
+        keys = [(k + " " if k else "") + s for k in keys for s in _ru_keys(word)]
     index = g.ru_index()
     return list(dict.fromkeys(u for k in keys for u in index.get(k, ())))
 

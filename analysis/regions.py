@@ -55,9 +55,8 @@ from analysis._lexicon import (
 )
 from analysis._match import (
     Mention,
-    Token,
+    Tokens,
     find_mentions,
-    is_russian,
     lemmas,
     russian_candidates,
 )
@@ -84,26 +83,25 @@ def find_places(text: str, channel: str | None = None, oblast_hint: str | None =
         return []
     g = get_gazetteer()
     hint = (oblast_hint or channel_oblast(channel) or "").upper() or None
-    toks, mentions = find_mentions(text, g)
-    mentions = [m for m in mentions if _plausible(m) and not _person(toks, m)]
-    outage = _outage_lists(text, toks, mentions)
+    tk, mentions = find_mentions(text, g)
+    mentions = [m for m in mentions if _plausible(m) and not _person(tk, m)]
+    outage = _outage_lists(text, tk, mentions)
     passing: dict[int, bool] = {}
-    kept = [m for m in mentions if id(m) not in outage and not _role(text, toks, m, passing)]
+    kept = [m for m in mentions if id(m) not in outage and not _role(text, tk, m, passing)]
     if any(m.kind != "R" for m in kept):
         mentions = kept  # a place named only in a role is still better than nothing
     for m in mentions:
         if m.marker:
             kept = _pool(m.candidates).marked(m.marker)
-            if not kept and is_russian(text):  # "с. Рубежное" is a village, not the Luhansk city
-                kept = [u for u in russian_candidates(toks, m.first, m.last, g) if u.category in m.marker]
+            if not kept and tk.russian:  # "с. Рубежное" is a village, not the Luhansk city
+                kept = [u for u in russian_candidates(tk, m.first, m.last, g) if u.category in m.marker]
                 if kept:
                     m.kind = "R"
             m.candidates = kept or m.candidates
     ctx_oblasts, ctx_units = _context([m for m in mentions if m.kind != "R"])
     named = {m.candidates[0].oblast for m in mentions if len(m.candidates) == 1 and m.candidates[0].level == "oblast"}
     mentions = [m for m in mentions if m.kind != "R" or _russian_backed(m, ctx_oblasts, ctx_units, hint)]
-    words = set(map(_TEXT, toks))
-    if not words.isdisjoint(CAPITAL_WORDS):
+    if not CAPITAL_WORDS.isdisjoint(tk.words):
         ctx_units.add(g.oblast_unit("UA-30").code)
     # Two passes: what the first pass settles (Києва -> Kyiv by population) is context for the
     # rest (Шевченківський район Києва).
@@ -120,14 +118,14 @@ def find_places(text: str, channel: str | None = None, oblast_hint: str | None =
     for m, u in zip(mentions, answers):
         if u is None:
             continue
-        prev = toks[m.first - 1].text if m.first else ""
+        prev = tk.words[m.first - 1] if m.first else ""
         if u.level in ("settlement", "city") and (prev in NEAR_WORDS or (
-                prev == "на" and toks[m.first].text.endswith("і") and u.code in _colloquial_centres(g))):
+                prev == "на" and tk.words[m.first].endswith("і") and u.code in _colloquial_centres(g))):
             # "під Києвом" is around the city; "на Запоріжжі" is the region, "у Запоріжжі" the city.
             u = g.oblast_unit("UA-32" if u.oblast == "UA-30" else u.oblast)
         decided.append((m.first, u))
-    if not words.isdisjoint(CENTRE_WORDS):
-        decided.extend(_raion_centres(toks, decided, g))
+    if not CENTRE_WORDS.isdisjoint(tk.words):
+        decided.extend(_raion_centres(tk, decided, g))
     places: list[Place] = []
     seen: set[str] = set()
     for _, u in sorted(decided, key=lambda e: e[0]):
@@ -158,11 +156,11 @@ def _colloquial_centres(g: Gazetteer) -> frozenset[str]:
     return frozenset(out)
 
 
-def _raion_centres(toks: list[Token], decided: list[tuple[int, Unit]], g: Gazetteer) -> list[tuple[int, Unit]]:
+def _raion_centres(tk: Tokens, decided: list[tuple[int, Unit]], g: Gazetteer) -> list[tuple[int, Unit]]:
     """"райцентр" is the centre of the raion named last before it ("Нікопольщина ... райцентр")."""
     out = []
-    for k, tok in enumerate(toks):
-        if tok.text in CENTRE_WORDS:
+    for k, word in enumerate(tk.words):
+        if word in CENTRE_WORDS:
             raions = [u for pos, u in decided if pos < k and u.level == "raion" and u.centre]
             if raions:
                 out.append((k, g.units[raions[-1].centre]))
@@ -180,14 +178,15 @@ def _russian_backed(m: Mention, ctx_oblasts: dict[str, list[int]], ctx_units: se
     return True
 
 
-def _person(toks: list[Token], m: Mention) -> bool:
+def _person(tk: Tokens, m: Mention) -> bool:
     """"Володимир Зеленський", "Oleh Syniehubov": a first name before a surname is no place."""
-    if m.last - m.first != 1 or m.last >= len(toks):
+    k = m.last
+    if k - m.first != 1 or k >= len(tk):
         return False
-    nxt = toks[m.last]
-    if not nxt.cap or nxt.sent_start or is_latin(nxt.text) != is_latin(toks[m.first].text):
+    words = tk.words
+    if not tk.cap(k) or tk.sents[k] or is_latin(words[k]) != is_latin(words[m.first]):
         return False
-    return _first_name(toks[m.first].text)
+    return _first_name(words[m.first])
 
 
 @functools.lru_cache(maxsize=20_000)
@@ -204,32 +203,33 @@ _TO = frozenset({"в", "у", "до", "во", "in", "to", "at", "into"})
 _LATIN_FIRST_NAMES = frozenset(latin_key(n) for n in FIRST_NAMES if is_latin(n))
 
 
-def _role(text: str, toks: list[Token], m: Mention, passing: dict[int, bool]) -> bool:
+def _role(text: str, tk: Tokens, m: Mention, passing: dict[int, bool]) -> bool:
     """True when the mention names a place in a role other than where the event happened: the home
     of a unit sent elsewhere, the hospital the injured were taken to, the office that published
     the report, an official's title or an outlet, a road or street, an air-raid alert list."""
     i, j = m.first, m.last
-    prev = toks[i - 1].text if i else ""
-    nxt = toks[j].text if j < len(toks) else ""
+    words = tk.words
+    prev = words[i - 1] if i else ""
+    nxt = words[j] if j < len(words) else ""
     if prev in STREET_WORDS or prev in OVER_WORDS or nxt in STREET_AFTER or nxt in ORGANISATION_AFTER:
         return True
     if m.kind != "A" and (nxt in TITLE_AFTER or prev in TITLE_BEFORE or (
-            nxt == "city" and j + 1 < len(toks) and toks[j + 1].text in TITLE_AFTER)):
+            nxt == "city" and j + 1 < len(words) and words[j + 1] in TITLE_AFTER)):
         return True  # "Sumy Military Administration", "Kyiv City Council", "Kyiv Independent"
     if m.cap and _dateline(text, m):
         return True
     # Look back over the sentence, no further than six words.
-    k, lo = i, max(0, i - 6)
-    while k > lo and not toks[k].sent_start:
+    k, lo, sents = i, max(0, i - 6), tk.sents
+    while k > lo and not sents[k]:
         k -= 1
-    window = [t.text for t in toks[k:i]]
+    window = words[k:i]
     joined = " ".join(window)
-    if not (_CUE_WORDS.intersection(window) or _HOSPITAL.search(joined)):
-        return _in_passing(text, toks, i, m.end, passing)
-    for t in reversed(toks[max(0, i - 4):i]):  # "на трасі Харків – Охтирка"
-        if t.text in ROAD_WORDS:
+    if _CUE_WORDS.isdisjoint(window) and not _HOSPITAL.search(joined):
+        return _in_passing(text, tk, i, m.end, passing)
+    for r in range(i - 1, max(0, i - 4) - 1, -1):  # "на трасі Харків – Охтирка"
+        if words[r] in ROAD_WORDS:
             return True
-        if not t.cap:
+        if not tk.cap(r):
             break
     for n, w in enumerate(window):
         if w in FROM_WORDS and any(x.startswith(UNIT_NOUNS) for x in window[max(0, n - 3):n]):
@@ -238,10 +238,10 @@ def _role(text: str, toks: list[Token], m: Mention, passing: dict[int, bool]) ->
             and _TRANSPORT.search(joined)):
         return True  # "доставили до лікарні в Харкові", "госпіталізовані в лікарні Донеччини"
     if _CUE_WORDS.intersection(window) & OFFICE_WORDS:
-        sentence = " ".join(t.text for t in toks[_sentence_start(toks, i):i])
+        sentence = " ".join(words[_sentence_start(tk, i):i])
         if any(r in sentence for r in REPORT_STEMS):
             return True  # "Про це повідомляє ГУ ДСНС у Полтавській області"
-    return _in_passing(text, toks, i, m.end, passing)
+    return _in_passing(text, tk, i, m.end, passing)
 
 
 def _stems(stems: tuple[str, ...]) -> re.Pattern[str]:
@@ -251,49 +251,52 @@ def _stems(stems: tuple[str, ...]) -> re.Pattern[str]:
 _ALERT, _EXPLOSION, _HEARD, _HIT, _OUTAGE, _HOSPITAL = map(
     _stems, (ALERT_STEMS, EXPLOSION_STEMS, HEARD_STEMS, HIT_STEMS, OUTAGE_STEMS, HOSPITAL_WORDS))
 _TRANSPORT = _stems(TRANSPORT_STEMS)
+_ALERT_OR_EXPLOSION = _stems(ALERT_STEMS + EXPLOSION_STEMS)
 _CUE_WORDS = ROAD_WORDS | FROM_WORDS | OFFICE_WORDS
 
 
-def _in_passing(text: str, toks: list[Token], i: int, end: int, cache: dict[int, bool]) -> bool:
+def _in_passing(text: str, tk: Tokens, i: int, end: int, cache: dict[int, bool]) -> bool:
     """The sentence names places only as an alert list or where explosions were heard."""
-    start = _sentence_start(toks, i)
+    start = _sentence_start(tk, i)
     got = cache.get(start)
     if got is None:
-        sentence = text[toks[start].start:_sentence_end(text, end)].lower()
-        got = bool((_ALERT.search(sentence) or (_EXPLOSION.search(sentence) and _HEARD.search(sentence)))
+        sentence = text[tk.starts[start]:_sentence_end(text, end)].lower()
+        got = bool(_ALERT_OR_EXPLOSION.search(sentence) and (  # most sentences have neither: one scan
+            _ALERT.search(sentence) or (_EXPLOSION.search(sentence) and _HEARD.search(sentence)))
                    and not _HIT.search(sentence))
         cache[start] = got
     return got
 
 
-def _outage_lists(text: str, toks: list[Token], mentions: list[Mention]) -> set[int]:
+def _outage_lists(text: str, tk: Tokens, mentions: list[Mention]) -> set[int]:
     """Mentions listed (three or more in a sentence) as places left without power or water."""
-    by_sentence: dict[int, list[Mention]] = {}
-    for m in mentions:
-        if m.kind != "A":
-            by_sentence.setdefault(_sentence_start(toks, m.first), []).append(m)
+    listed = [m for m in mentions if m.kind != "A"]
     out: set[int] = set()
+    if len(listed) < 3:
+        return out  # no sentence can list three
+    by_sentence: dict[int, list[Mention]] = {}
+    for m in listed:
+        by_sentence.setdefault(_sentence_start(tk, m.first), []).append(m)
     for start, ms in by_sentence.items():
         if len(ms) >= 3:
-            if _OUTAGE.search(text[toks[start].start:_sentence_end(text, ms[-1].end)].lower()):
+            if _OUTAGE.search(text[tk.starts[start]:_sentence_end(text, ms[-1].end)].lower()):
                 out.update(id(m) for m in ms)
     return out
 
 
-def _sentence_start(toks: list[Token], i: int) -> int:
-    k = i
-    while k > 0 and not toks[k].sent_start:
+def _sentence_start(tk: Tokens, i: int) -> int:
+    k, sents = i, tk.sents
+    while k > 0 and not sents[k]:
         k -= 1
     return k
 
 
 def _sentence_end(text: str, pos: int) -> int:
-    end = len(text)
-    for c in ".!?\n":
-        found = text.find(c, pos, end)  # no further than the nearest end found so far
-        if found >= 0:
-            end = found
-    return end
+    found = _SENTENCE_END.search(text, pos)
+    return found.start() if found else len(text)
+
+
+_SENTENCE_END = re.compile(r"[.!?\n]")
 
 
 def _dateline(text: str, m: Mention) -> bool:
@@ -327,7 +330,6 @@ def _context(mentions: list[Mention]) -> tuple[dict[str, list[int]], set[str]]:
     return oblasts, units
 
 
-_TEXT = operator.itemgetter(0)  # a Token's text
 _POPULATION = operator.attrgetter("population")  # a namesake list runs to hundreds of villages
 
 
@@ -339,9 +341,14 @@ def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_uni
             m.kind == "P" and single.level == "settlement" and single.population < 2_000 and not m.marker)) and (
             not m.common or m.kind == "A" or m.marker):
         others: dict[str, list[int]] = {}  # none of the questions below asks about other oblasts
-    else:
-        others = {k: [p for p in v if p != m.start] for k, v in ctx_oblasts.items()}
-        others = {k: v for k, v in others.items() if v}
+    else:  # the oblasts named elsewhere in the text: most lists hold no position of this mention
+        start = m.start
+        others = {k: v for k, v in ctx_oblasts.items() if start not in v}
+        if len(others) < len(ctx_oblasts):
+            for k, v in ctx_oblasts.items():
+                rest = [p for p in v if p != start] if start in v else None
+                if rest:
+                    others[k] = rest
     if single is not None:
         u = single
         if m.kind == "A" and u.level == "hromada" and named and u.oblast not in named and u.oblast != hint:
@@ -378,7 +385,8 @@ def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_uni
         # process's hash seed (a set's order made results differ from run to run).
         in_text = [iso for iso in pool.oblasts if iso in others]
         if in_text:
-            nearest = min(in_text, key=lambda iso: min(abs(p - m.start) for p in others[iso]))
+            nearest = in_text[0] if len(in_text) == 1 else min(
+                in_text, key=lambda iso: min(abs(p - m.start) for p in others[iso]))
             subset = pool.oblasts[nearest]
     if not subset and hint:
         subset = pool.oblasts.get(hint, [])

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from analysis._lexicon import norm
+from analysis._match import _tokenize, tokenize
 from analysis.regions import channel_oblast, find_places, resolve_region
 
 
@@ -293,3 +295,25 @@ def test_a_place_in_a_phrase_that_is_no_role(text: str, expected: list[str]) -> 
 def test_kyiv_district_in_a_post_about_the_oblast() -> None:
     assert oblasts("Уночі ворог атакував Київщину. У Дарницькому районі столиці пошкоджено будинок.") == [
         "UA-30", "UA-32"]
+
+
+@pytest.mark.parametrize("text", [
+    "Близько 20:39 ворог атакував Харків. «Укренерго» (ДТЕК) — без світла.\n\nНагадаємо: у с. Іванівка…",
+    "Sumy Oblast's capital; Kharkiv-region, п'ять зʼявилися, з-під завалів, --Київ-- [Суми]",
+    "Удар по Ки́єву та Харкову",          # a stress mark: the text and its normal form differ in length
+    "Тбілісі (თბილისი) і Київ-日本, Київ",  # letters of another script inside and beside words
+    "ПОЛТАВА. 19 липня. Ξάνθη, Ωmega's İstanbul",
+    "",
+    "   \n  ",
+])
+def test_fast_word_split_reads_every_text_as_the_exact_one(text: str) -> None:
+    fast, exact = tokenize(text), _tokenize(text, norm(text))
+    assert (fast.words, fast.starts, fast.stops, fast.sents) == (exact.words, exact.starts, exact.stops, exact.sents)
+
+
+@pytest.mark.parametrize("text, inside", [
+    ("a (b (c) d) e) f (g", [False, True, True, True, False, False, True]),  # nested, a stray ")", one left open
+    ("Харків) та (Суми", [False, False, True]),
+])
+def test_words_inside_parentheses(text: str, inside: list[bool]) -> None:
+    assert tokenize(text).parens() == inside
