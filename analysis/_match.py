@@ -34,6 +34,7 @@ from analysis._lexicon import (
     norm,
     ru_skeleton,
 )
+from analysis._regex import compiled
 from analysis.gazetteer import Gazetteer, Unit, get_gazetteer
 from analysis.morph import parse
 
@@ -110,7 +111,7 @@ class Mention:
 # (other, gap, word) triples in C; the loop over words is then a few C-level maps.
 _GAP_CHARS = " \t\r\"'«»“”„()[]-–—•*·>#"
 _GAP = "[" + re.escape(_GAP_CHARS) + "]"
-_GAP_WORD = re.compile(rf"(?<!{_GAP})({_GAP}*+)(" + WORD_RE.pattern + ")")
+_GAP_WORD = compiled(rf"(?<!{_GAP})({_GAP}*+)(" + WORD_RE.pattern + ")")
 
 
 def _letters_below(limit: int) -> str:
@@ -122,8 +123,8 @@ def _letters_below(limit: int) -> str:
 # The same words when every letter of the text is Latin, Greek or Cyrillic: a class of code
 # point ranges is a table lookup per character, where [^\W\d_] asks the Unicode database
 # (a third of the split's cost), and cutting words alone halves the strings `split` makes.
-_FAST_WORD = re.compile("(" + WORD_RE.pattern.replace(r"[^\W\d_]", _letters_below(0x530)) + ")")
-_LETTER = re.compile(r"[^\W\d_]")
+_FAST_WORD = compiled("(" + WORD_RE.pattern.replace(r"[^\W\d_]", _letters_below(0x530)) + ")")
+_LETTER = compiled(r"[^\W\d_]")
 
 
 def tokenize(text: str) -> Tokens:
@@ -171,7 +172,7 @@ def _in_parens(text: str, starts: list[int]) -> list[bool]:
     return list(map(inside.__getitem__, map(bisect_left, repeat(brackets), starts)))
 
 
-_BRACKET = re.compile(r"[()]")
+_BRACKET = compiled(r"[()]")
 
 
 class _Opens(dict):  # type: ignore[type-arg]
@@ -517,9 +518,9 @@ def _mention(tk: Tokens, i: int, j: int, keys: list[tuple[str, ...]], g: Gazette
 
 _TOWNS = frozenset({"settlement", "city"})
 _LEVEL_RANK = {"oblast": 0, "city": 0, "raion": 1, "city_district": 1, "hromada": 2}
-_ADJECTIVE_END = re.compile(r"(?:ськ|цьк|зьк|ск|цк)(?:ий|а|е|ого|ому|ій|у|ою|ої|им|ім|ая|ое|ой|ую|ої)$")
+_ADJECTIVE_END = compiled(r"(?:ськ|цьк|зьк|ск|цк)(?:ий|а|е|ого|ому|ій|у|ою|ої|им|ім|ая|ое|ой|ую|ої)$")
 # Russian text: letters Ukrainian lacks, or words it never uses.
-_RU_WORDS = re.compile(r" (?:и|что|как|поселок|поселке|области|района|город|обстрел\w*|сообщ\w*)\b")
+_RU_WORDS = compiled(r" (?:и|что|как|поселок|поселке|области|района|город|обстрел\w*|сообщ\w*)\b")
 _RU_STARTS = (" и", " что", " как", " посел", " области", " района", " город", " обстрел", " сообщ")
 
 

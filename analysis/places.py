@@ -16,6 +16,7 @@ import re
 from translitua import UkrainianKMU, translit
 
 from analysis._lexicon import norm, ru_skeleton
+from analysis._regex import compiled
 from analysis.gazetteer import ISO_NAMES_EN, Unit, get_gazetteer
 from analysis.model import Place
 from analysis.regions import resolve_region
@@ -27,10 +28,10 @@ __all__ = [
 
 EARTH_KM = 6371.0
 _SHORT = {"uk": {"hromada": "громада", "raion": "р-н"}, "en": {"hromada": "hromada", "raion": "raion"}}
-_CYRILLIC = re.compile(r"[а-яґєіїё]", re.IGNORECASE)
-_UKRAINIAN = re.compile(r"[ґєії']", re.IGNORECASE)  # letters (and the apostrophe) Russian spelling has not
+_CYRILLIC = compiled(r"[а-яґєіїё]", re.IGNORECASE)
+_UKRAINIAN = compiled(r"[ґєії']", re.IGNORECASE)  # letters (and the apostrophe) Russian spelling has not
 _AREA_LEVELS = ("oblast", "city", "raion", "hromada")
-_KATOTTH = re.compile(r"^UA\d{17}$")
+_KATOTTH = compiled(r"^UA\d{17}$")
 
 
 def latin(text: str) -> str:

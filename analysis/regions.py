@@ -60,6 +60,7 @@ from analysis._match import (
     lemmas,
     russian_candidates,
 )
+from analysis._regex import compiled
 from analysis.gazetteer import Gazetteer, Unit, get_gazetteer
 from analysis.model import Place
 from analysis.morph import parse
@@ -70,7 +71,7 @@ BIG_CITY = 100_000       # wins over a namesake village even against context
 DOMINANT_MIN = 2_000     # the most populous namesake must be at least this big...
 DOMINANT_RATIO = 10      # ...and this many times the next one to win without context
 COMMON_CITY = 50_000     # a name that is also a word needs context below this population
-_ISO_RE = re.compile(r"(?i)^\s*ua[-\s]?(\d\d)\s*$")
+_ISO_RE = compiled(r"(?i)^\s*ua[-\s]?(\d\d)\s*$")
 
 
 def find_places(text: str, channel: str | None = None, oblast_hint: str | None = None) -> list[Place]:
@@ -245,7 +246,7 @@ def _role(text: str, tk: Tokens, m: Mention, passing: dict[int, bool]) -> bool:
 
 
 def _stems(stems: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile("|".join(map(re.escape, stems)))  # over lower-case text: re.I is slow
+    return compiled("|".join(map(re.escape, stems)))  # over lower-case text: re.I is slow
 
 
 _ALERT, _EXPLOSION, _HEARD, _HIT, _OUTAGE, _HOSPITAL = map(
@@ -296,7 +297,7 @@ def _sentence_end(text: str, pos: int) -> int:
     return found.start() if found else len(text)
 
 
-_SENTENCE_END = re.compile(r"[.!?\n]")
+_SENTENCE_END = compiled(r"[.!?\n]")
 
 
 def _dateline(text: str, m: Mention) -> bool:
