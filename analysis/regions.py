@@ -466,6 +466,9 @@ def _pool(cands: list[Unit]) -> _Pool:
     return got
 
 
+# A source's channel is asked about with every post it brings (~70 µs a call over every oblast's
+# names): a few dozen channels in all.
+@functools.lru_cache(maxsize=1_024)
 def channel_oblast(channel: str | None) -> str | None:
     """The oblast a regional channel covers, from its name (dsns_kharkiv -> UA-63), else None."""
     if not channel:
