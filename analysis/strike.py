@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterator
+from itertools import filterfalse
+from operator import itemgetter
 
 from analysis._lexicon import unify
 from analysis._regex import compiled
@@ -50,7 +52,7 @@ class _Cue:
     holding one of them is scanned with the whole alternation.
     """
 
-    __slots__ = ("by_head", "guards", "heads", "keys", "loose", "parts", "rx", "stems", "subsets")
+    __slots__ = ("by_head", "by_key", "guards", "heads", "keys", "loose", "parts", "rx", "stems", "subsets")
 
     def __init__(self, parts: tuple[str, ...], guards: tuple[str, ...] = ()) -> None:
         self.parts = parts
@@ -68,6 +70,9 @@ class _Cue:
         self.keys = frozenset(k for k in keys.values() if k)
         self.heads = {k: tuple(h for h, k2 in keys.items() if k2 == k) for k in self.keys}
         self.loose = tuple(h for h, k in keys.items() if not k)
+        # What `found_in` walks: each key's heads with their stems, the loose heads under "".
+        self.by_key = {k: tuple((h, self.by_head[h]) for h in hs) for k, hs in self.heads.items()}
+        self.by_key[""] = tuple((h, self.by_head[h]) for h in self.loose)
         # Compiled when first needed (compiling them all would slow the start-up).
         self.subsets: dict[frozenset[int], re.Pattern[str]] = {}
         self.stems: dict[int, re.Pattern[str]] = {}
@@ -95,15 +100,23 @@ class _Cue:
         The stems that can are tried one by one: each alone opens with its head, which the engine
         finds in C as it finds a substring, and the first stem that matches answers.
         """
-        stems = self._stems(low, starts)
-        if stems is None:
-            return self.rx.search(low) is not None
-        for i in stems:
-            rx = self.stems.get(i)
-            if rx is None:
-                rx = self.stems[i] = compiled(_headed(self.parts[i]))
-            if rx.search(low):
-                return True
+        for g in self.guards:
+            if g in low:
+                return self.rx.search(low) is not None
+        if starts is None:
+            starts = _word_starts(low)
+        # Each head's stems are tried as soon as the head is found: the first match answers, and
+        # the heads after it are not looked for.
+        by_key = self.by_key
+        for k in (*self.keys.intersection(starts), ""):
+            for h, stems in by_key[k]:
+                if h in low:
+                    for i in stems:
+                        rx = self.stems.get(i)
+                        if rx is None:
+                            rx = self.stems[i] = compiled(_headed(self.parts[i]))
+                        if rx.search(low):
+                            return True
         return False
 
     def finditer(self, low: str, starts: set[str] | None = None) -> Iterator[re.Match[str]]:
@@ -138,20 +151,26 @@ _KEY_LEN = 3
 # hyphen is no word start, but an extra key costs nothing), and a run read whole by `\w*` is
 # scanned in C: a third faster than looking behind at every position.
 _WORD_START = compiled(rf"(\w{{1,{_KEY_LEN}}})\w*")
+_first_letters = itemgetter(slice(None, _KEY_LEN))
 
 
 def _word_starts(low: str) -> set[str]:
-    """The first `_KEY_LEN` letters of every word of `low` (the whole word when shorter)."""
+    """The first `_KEY_LEN` letters of every word of `low` (the whole word when shorter), and a
+    few more strings of its letters (an extra key only costs a substring test)."""
     # Most whitespace-separated pieces are one run of letters (`isalnum` is what `\w` admits, bar
-    # "_"), whose key is a slice; the regex reads only the others (punctuation, hyphens).
-    keys: set[str] = set()
+    # "_"), whose key is their first letters, sliced in C for all at once; most of the others are
+    # a word and one mark after it ("ракети,"), and only the rest (hyphens, marks before or inside
+    # a word) are read by the regex.
+    pieces = low.split()
+    keys = set(map(_first_letters, pieces))
     mixed: list[str] = []
-    for piece in low.split():
-        if piece.isalnum():
-            keys.add(piece[:_KEY_LEN])
-        else:
+    for piece in filterfalse(str.isalnum, pieces):
+        if not piece[:-1].isalnum():
             mixed.append(piece)
-    keys.update(_WORD_START.findall(" ".join(mixed)))
+        elif len(piece) <= _KEY_LEN:
+            keys.add(piece[:-1])  # a short word before its mark: the slice took the mark
+    if mixed:
+        keys.update(_WORD_START.findall(" ".join(mixed)))
     return keys
 
 
