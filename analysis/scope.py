@@ -280,8 +280,16 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
     # after the lead are asked only when the lead names a date.
     with_dates = bool(blocks or _has(low, _PAST_WORDS) or bullets)
 
+    known: dict[int, set[tuple[int, int]]] = {}
+
     def dated(a: int, b: int) -> set[tuple[int, int]]:
-        return {d for _, d in _iter_dates(low, a, b)} if with_dates else set()
+        # A sentence is asked up to three times (the lead, the other-day rule, a block): read once.
+        if not with_dates:
+            return set()
+        found = known.get(a)
+        if found is None:
+            found = known[a] = {d for _, d in _iter_dates(low, a, b)}
+        return found
 
     event_dates: set[tuple[int, int]] = set()
     seen = 0
@@ -296,15 +304,18 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
     habitual = _has(low, _HABITUAL_WORDS) and _HABITUAL.search(low) is not None
     # Where the words every `_HEARD` match holds stand: only sentences holding one are scanned.
     heard = sorted(i for w in _HEARD_WORDS for i in _find_all(low, w))
+    # Likewise the words every `_PAST` match holds: a sentence without one needs neither that scan
+    # nor its dates read.
+    past = sorted(i for w in _PAST_WORDS for i in _find_all(low, w)) if event_dates else []
     other_day_para = -1
     for i, (a, b, para) in enumerate(spans):
         if i in in_block or i == 0:
             continue
-        named = dated(a, b) if event_dates else set()
         if para == other_day_para:
             background.add(i)
-        elif named and event_dates and not named & event_dates and (_PAST.search(low, a, b) or
-                                                                     _BULLET.match(low, a, b)):
+        elif (event_dates and (_BULLET.match(low, a, b) or ((k := bisect_left(past, a)) < len(past) and past[k] < b
+                                                            and _PAST.search(low, a, b)))
+              and (named := dated(a, b)) and not named & event_dates):
             background.add(i)
             other_day_para = para
         elif habitual and _HABITUAL.search(low, a, b):
