@@ -53,7 +53,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import accumulate, repeat
+from itertools import accumulate, chain, repeat
 from typing import Callable
 
 from analysis._lexicon import alternation
@@ -80,6 +80,10 @@ _MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
 # month names (fewer than numbers), on lower-case text: case-insensitive Cyrillic alternations are
 # what makes a scan slow.
 _MONTH_RX = compiled(rf"\b(?:{alternation(sorted(_MONTHS, key=len, reverse=True))})\b")
+# The same month names after the character before them (`\W`, which `\b` asks for): a pattern
+# opening with a class lets the engine skip in C to the next non-word character, where `\b` is
+# tried at every position. A month at the very start of a span is `_MONTH_RX`'s to find.
+_MONTH_AFTER = compiled(rf"\W(?:{alternation(sorted(_MONTHS, key=len, reverse=True))})\b")
 _DAY_BEFORE = compiled(r"(?<![\d.:,])(\d{1,2})(?:\s*[-–—]\s*(\d{1,2}))?(?:-?го)?\s+$")
 _DAY_AFTER = compiled(r"\.?\s+(\d{1,2})(?:\s*[-–—]\s*(\d{1,2}))?(?:st|nd|rd|th)?(?![\d:.,]?\d)")
 # A sentence ends at . ! ? … followed by space and something that can open a sentence; not after
@@ -198,12 +202,16 @@ class Scope:
 def _iter_dates(low: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, tuple[int, int]]]:
     """(position, (day, month)) of every date the lower-case text `low` names (those whose month
     stands between `start` and `end`, a span no word crosses), found as they are asked for."""
-    for m in _MONTH_RX.finditer(low, start, len(low) if end is None else end):
-        day = _DAY_BEFORE.search(low, max(0, m.start() - 12), m.start()) or _DAY_AFTER.match(low, m.end())
+    if end is None:
+        end = len(low)
+    first = _MONTH_RX.match(low, start, end)
+    found = chain(((first.start(), first),) if first else (), ((m.start() + 1, m) for m in _MONTH_AFTER.finditer(low, start, end)))
+    for at, m in found:
+        day = _DAY_BEFORE.search(low, max(0, at - 12), at) or _DAY_AFTER.match(low, m.end())
         if day:
             d = int(day.group(2) or day.group(1))
             if 1 <= d <= 31:
-                yield m.start(), (d, _MONTHS[m.group(0)])
+                yield at, (d, _MONTHS[low[at:m.end()]])
 
 
 def sentence_spans(text: str) -> list[tuple[int, int, int]]:
