@@ -53,7 +53,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import accumulate, repeat
+from itertools import accumulate, chain, repeat
 from typing import Callable
 
 from analysis._lexicon import alternation
@@ -80,6 +80,10 @@ _MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
 # month names (fewer than numbers), on lower-case text: case-insensitive Cyrillic alternations are
 # what makes a scan slow.
 _MONTH_RX = compiled(rf"\b(?:{alternation(sorted(_MONTHS, key=len, reverse=True))})\b")
+# The same month names after the character before them (`\W`, which `\b` asks for): a pattern
+# opening with a class lets the engine skip in C to the next non-word character, where `\b` is
+# tried at every position. A month at the very start of a span is `_MONTH_RX`'s to find.
+_MONTH_AFTER = compiled(rf"\W(?:{alternation(sorted(_MONTHS, key=len, reverse=True))})\b")
 _DAY_BEFORE = compiled(r"(?<![\d.:,])(\d{1,2})(?:\s*[-–—]\s*(\d{1,2}))?(?:-?го)?\s+$")
 _DAY_AFTER = compiled(r"\.?\s+(\d{1,2})(?:\s*[-–—]\s*(\d{1,2}))?(?:st|nd|rd|th)?(?![\d:.,]?\d)")
 # A sentence ends at . ! ? … followed by space and something that can open a sentence; not after
@@ -198,12 +202,16 @@ class Scope:
 def _iter_dates(low: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, tuple[int, int]]]:
     """(position, (day, month)) of every date the lower-case text `low` names (those whose month
     stands between `start` and `end`, a span no word crosses), found as they are asked for."""
-    for m in _MONTH_RX.finditer(low, start, len(low) if end is None else end):
-        day = _DAY_BEFORE.search(low, max(0, m.start() - 12), m.start()) or _DAY_AFTER.match(low, m.end())
+    if end is None:
+        end = len(low)
+    first = _MONTH_RX.match(low, start, end)
+    found = chain(((first.start(), first),) if first else (), ((m.start() + 1, m) for m in _MONTH_AFTER.finditer(low, start, end)))
+    for at, m in found:
+        day = _DAY_BEFORE.search(low, max(0, at - 12), at) or _DAY_AFTER.match(low, m.end())
         if day:
             d = int(day.group(2) or day.group(1))
             if 1 <= d <= 31:
-                yield m.start(), (d, _MONTHS[m.group(0)])
+                yield at, (d, _MONTHS[low[at:m.end()]])
 
 
 def sentence_spans(text: str) -> list[tuple[int, int, int]]:
@@ -280,8 +288,16 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
     # after the lead are asked only when the lead names a date.
     with_dates = bool(blocks or _has(low, _PAST_WORDS) or bullets)
 
+    known: dict[int, set[tuple[int, int]]] = {}
+
     def dated(a: int, b: int) -> set[tuple[int, int]]:
-        return {d for _, d in _iter_dates(low, a, b)} if with_dates else set()
+        # A sentence is asked up to three times (the lead, the other-day rule, a block): read once.
+        if not with_dates:
+            return set()
+        found = known.get(a)
+        if found is None:
+            found = known[a] = {d for _, d in _iter_dates(low, a, b)}
+        return found
 
     event_dates: set[tuple[int, int]] = set()
     seen = 0
@@ -296,15 +312,18 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
     habitual = _has(low, _HABITUAL_WORDS) and _HABITUAL.search(low) is not None
     # Where the words every `_HEARD` match holds stand: only sentences holding one are scanned.
     heard = sorted(i for w in _HEARD_WORDS for i in _find_all(low, w))
+    # Likewise the words every `_PAST` match holds: a sentence without one needs neither that scan
+    # nor its dates read.
+    past = sorted(i for w in _PAST_WORDS for i in _find_all(low, w)) if event_dates else []
     other_day_para = -1
     for i, (a, b, para) in enumerate(spans):
         if i in in_block or i == 0:
             continue
-        named = dated(a, b) if event_dates else set()
         if para == other_day_para:
             background.add(i)
-        elif named and event_dates and not named & event_dates and (_PAST.search(low, a, b) or
-                                                                     _BULLET.match(low, a, b)):
+        elif (event_dates and (_BULLET.match(low, a, b) or ((k := bisect_left(past, a)) < len(past) and past[k] < b
+                                                            and _PAST.search(low, a, b)))
+              and (named := dated(a, b)) and not named & event_dates):
             background.add(i)
             other_day_para = para
         elif habitual and _HABITUAL.search(low, a, b):
