@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 import analysis.analyze
@@ -17,6 +19,12 @@ TEXTS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _no_workers_left() -> Iterator[None]:
+    yield
+    analysis.analyze._close_workers()  # kept for the next batch otherwise: not past this test
+
+
 def test_a_parallel_batch_equals_analyze_text_by_text(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(analysis.analyze, "PARALLEL_MIN", 4)  # a small batch still forks
     texts = [f"{t} #{k}" if t else t for k in range(4) for t in TEXTS]
@@ -30,3 +38,22 @@ def test_a_parallel_batch_equals_analyze_text_by_text(monkeypatch: pytest.Monkey
 def test_channels_must_match_texts() -> None:
     with pytest.raises(ValueError, match="2 texts but 1 channels"):
         analyze_many(["a", "b"], [None])
+
+
+def test_the_workers_serve_batch_after_batch_and_a_dead_one_is_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import signal
+
+    monkeypatch.setattr(analysis.analyze, "PARALLEL_MIN", 4)
+    texts = [f"{t} #{k}" for k in range(3) for t in TEXTS if t]
+    expected = [analyze(t) for t in texts]
+    assert analyze_many(texts, workers=2) == expected
+    first = [p.pid for p in analysis.analyze._WORKERS.procs]  # type: ignore[union-attr]
+    assert analyze_many(texts[::-1], workers=2) == expected[::-1]
+    assert [p.pid for p in analysis.analyze._WORKERS.procs] == first  # type: ignore[union-attr]
+    os.kill(first[0], signal.SIGKILL)
+    analysis.analyze._WORKERS.procs[0].join()  # type: ignore[union-attr]
+    assert analyze_many(texts, workers=2) == expected
+    assert not set(first) & {p.pid for p in analysis.analyze._WORKERS.procs}  # type: ignore[union-attr]
+    assert analyze_many(texts, workers=3) == expected
+    assert len(analysis.analyze._WORKERS.procs) == 3  # type: ignore[union-attr]
