@@ -5,7 +5,8 @@ from __future__ import annotations
 import atexit
 import gc
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain, islice
 from typing import Any
 
 from analysis.casualties import extract_casualties
@@ -17,7 +18,7 @@ from analysis.regions import find_places
 from analysis.scope import scope
 from analysis.strike import classify
 
-__all__ = ["analyze", "analyze_or_error", "analyze_many", "ANALYZER_VERSION", "PARALLEL_MIN", "packed", "sendable", "unpacked"]
+__all__ = ["analyze", "analyze_or_error", "analyze_many", "analyze_stream", "ANALYZER_VERSION", "PARALLEL_MIN", "packed", "sendable", "unpacked"]
 
 # Bump when detection changes so `dsns-monitor reanalyze` knows what is stale.
 ANALYZER_VERSION = "0.3"
@@ -96,12 +97,35 @@ def analyze_many(texts: Sequence[str], channels: Sequence[str | None] | None = N
     # Small chunks: the workers end together (a chunk of a quarter of a worker's share left one
     # idle for up to a second of a 10,000-post batch), and results come back while they work.
     size = max(1, min(CHUNK, -(-len(pairs) // (count * 4))))
-    chunks = [pairs[k:k + size] for k in range(0, len(pairs), size)]
+    return list(_in_workers((pairs[k:k + size] for k in range(0, len(pairs), size)), count))
+
+
+def analyze_stream(pairs: Iterable[tuple[str, str | None]], workers: int | None = None) -> Iterator[Analysis | Exception]:
+    """`analyze_many` over (text, channel) `pairs` read as the workers need them, each result
+    yielded, in order, as soon as it is done: a caller that reads its input and writes results
+    (`dsns-monitor analyze`) does so while the workers go on, not while they wait for the next
+    batch. The same rules: from a main thread with no other threads, forking once
+    `PARALLEL_MIN` pairs are read."""
+    import multiprocessing
+
+    rest = iter(pairs)
+    head = list(islice(rest, PARALLEL_MIN))
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    if count < 2 or len(head) < PARALLEL_MIN or "fork" not in multiprocessing.get_all_start_methods():
+        yield from _analyze_chunk(head)
+        yield from (analyze_or_error(text, channel=channel) for text, channel in rest)
+        return
+    rest = chain(head, rest)
+    yield from _in_workers(iter(lambda: list(islice(rest, CHUNK)), []), count)
+
+
+def _in_workers(chunks: Iterator[list[tuple[str, str | None]]], count: int) -> Iterator[Analysis | Exception]:
     shared: dict[tuple[Any, ...], Any] = {}
     # In order, each chunk unpacked as it comes back: the parent's share of the work is done
     # while the workers go on, not after the last one ends.
     try:
-        return [unpacked(r, shared) if type(r) is tuple else r for part in _workers(count).map(chunks) for r in part]
+        for part in _workers(count).map(chunks):
+            yield from (unpacked(r, shared) if type(r) is tuple else r for r in part)
     except BaseException:
         _close_workers()  # chunks may be left in their pipes, or a worker died: the next batch forks anew
         raise
@@ -135,30 +159,33 @@ class _Workers:
             self.tasks.append(task_in)
             self.results.append(result_out)
 
-    def map(self, chunks: list[list[tuple[str, str | None]]]) -> Any:
+    def map(self, chunks: Iterator[list[tuple[str, str | None]]]) -> Iterator[list[Any]]:
         """`_analyze_chunk` of each chunk, in order. Each worker has two chunks at a time, the
         next one waiting in its pipe while it reads the first, so it never waits for the parent."""
         from collections import deque
         from multiprocessing.connection import wait
 
         pending: dict[Any, deque[int]] = {conn: deque() for conn in self.results}
-        done: dict[int, Any] = {}
+        task_of = dict(zip(self.results, self.tasks))
+        done: dict[int, list[Any]] = {}
         sent = got = 0
+
+        def send(conn: Any) -> None:
+            nonlocal sent
+            chunk = next(chunks, None)
+            if chunk:
+                task_of[conn].send(chunk)
+                pending[conn].append(sent)
+                sent += 1
+
         for _ in range(2):
-            for task, conn in zip(self.tasks, self.results):
-                if sent < len(chunks):
-                    task.send(chunks[sent])
-                    pending[conn].append(sent)
-                    sent += 1
-        by_result = dict(zip(self.results, self.tasks))
-        while got < len(chunks):
+            for conn in self.results:
+                send(conn)
+        while got < sent:
             if got not in done:
                 for conn in wait([c for c, q in pending.items() if q]):
                     part = conn.recv()
-                    if sent < len(chunks):  # before unpacking anything: the worker is kept busy
-                        by_result[conn].send(chunks[sent])
-                        pending[conn].append(sent)
-                        sent += 1
+                    send(conn)  # before unpacking anything: the worker is kept busy
                     done[pending[conn].popleft()] = part
                 continue
             yield done.pop(got)

@@ -57,3 +57,17 @@ def test_the_workers_serve_batch_after_batch_and_a_dead_one_is_replaced(monkeypa
     assert not set(first) & {p.pid for p in analysis.analyze._WORKERS.procs}  # type: ignore[union-attr]
     assert analyze_many(texts, workers=3) == expected
     assert len(analysis.analyze._WORKERS.procs) == 3  # type: ignore[union-attr]
+
+
+def test_a_stream_yields_in_order_what_analyze_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(analysis.analyze, "PARALLEL_MIN", 4)
+    monkeypatch.setattr(analysis.analyze, "CHUNK", 3)
+    pairs = [(f"{t} #{k}", "dsns_kharkiv" if k % 2 else None) for k in range(5) for t in TEXTS]
+    expected = [analyze(t, channel=c) for t, c in pairs]
+    assert list(analysis.analyze.analyze_stream(iter(pairs), workers=2)) == expected
+    assert list(analysis.analyze.analyze_stream(iter(pairs[:3]), workers=2)) == expected[:3]  # too few to fork
+    stream = analysis.analyze.analyze_stream(iter(pairs), workers=2)
+    assert next(stream) == expected[0]
+    stream.close()  # left half read: its workers go, chunks and all
+    assert analysis.analyze._WORKERS is None
+    assert analyze_many([t for t, _ in pairs], [c for _, c in pairs], workers=2) == expected
