@@ -71,3 +71,30 @@ def test_a_stream_yields_in_order_what_analyze_gives(monkeypatch: pytest.MonkeyP
     stream.close()  # left half read: its workers go, chunks and all
     assert analysis.analyze._WORKERS is None
     assert analyze_many([t for t, _ in pairs], [c for _, c in pairs], workers=2) == expected
+
+
+def test_the_analyze_command_writes_every_line_in_order_while_workers_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import json
+
+    from monitor.cli.run import _analyze
+
+    monkeypatch.setattr(analysis.analyze, "PARALLEL_MIN", 4)
+    monkeypatch.setattr(analysis.analyze, "CHUNK", 2)
+    lines: list[str] = []
+    expected: list[dict[str, object] | None] = []  # None: an error line
+    for k, text in enumerate(t for _ in range(3) for t in TEXTS):
+        if k % 5 == 1:
+            lines.append("not json")
+            expected.append(None)
+        channel = "dsns_kharkiv" if k % 4 else None
+        lines.append(json.dumps({"id": k, "text": text, "channel": channel}))
+        expected.append({"id": k, **analyze(text, channel=channel).to_json()})
+    lines += ["", "[1]"]  # a blank line is skipped, an error after the last post is still written
+    expected.append(None)
+    out = io.StringIO()
+    _analyze(io.StringIO("\n".join(lines) + "\n"), out)
+    got = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected):
+        assert g == e if e is not None else g["id"] is None and "error" in g
