@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from monitor.cli.options import EXIT_FAILURE, EXIT_OK, add_config, iso_date
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from monitor.app import App
 
 __all__ = ["add_parsers"]
@@ -106,20 +108,18 @@ async def _export(args: argparse.Namespace, app: App) -> int:
     return EXIT_OK
 
 
-_ANALYZE_BATCH = 4_000
+_ANALYZE_FLUSH = 1_000
 
 
 def _analyze(stdin: TextIO, stdout: TextIO) -> int:
-    from itertools import islice
+    from collections import deque
 
-    from analysis.analyze import analyze_many
+    from analysis.analyze import analyze_stream
 
-    numbered = enumerate(stdin, start=1)
-    # Batches of lines so that a long input is shared among the cores (analyze_many forks for
-    # 1,000 posts or more); each batch's lines are written, in order, as soon as it is done.
-    while batch := list(islice(numbered, _ANALYZE_BATCH)):
-        items: list[tuple[int, Any]] = []
-        for number, line in batch:
+    read: deque[tuple[int, Any]] = deque()  # lines read and not yet written, in order
+
+    def posts() -> Iterator[tuple[str, str | None]]:
+        for number, line in enumerate(stdin, start=1):
             if not line.strip():
                 continue
             try:
@@ -127,20 +127,28 @@ def _analyze(stdin: TextIO, stdout: TextIO) -> int:
                 if not isinstance(item, dict) or not isinstance(item.get("text"), str):
                     raise ValueError('each line must be an object with a "text" string')
             except ValueError as exc:
-                items.append((number, exc))
+                read.append((number, exc))
             else:
-                items.append((number, item))
-        posts = [item for _, item in items if isinstance(item, dict)]
-        results = iter(analyze_many(
-            [p["text"] for p in posts], [p["channel"] if isinstance(p.get("channel"), str) else None for p in posts],
-        ))
-        for number, item in items:
-            if isinstance(item, ValueError):
-                out: dict[str, Any] = {"id": None, "error": f"line {number}: {item}"}
-            elif isinstance(analysis := next(results), Exception):
-                out = {"id": item.get("id"), "error": f"line {number}: analysis failed: {analysis}"}
-            else:
-                out = {"id": item.get("id"), **analysis.to_json()}
-            stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
-        stdout.flush()
+                read.append((number, item))
+                yield item["text"], item["channel"] if isinstance(item.get("channel"), str) else None
+
+    def write_errors() -> None:
+        while read and isinstance(read[0][1], ValueError):
+            number, exc = read.popleft()
+            stdout.write(json.dumps({"id": None, "error": f"line {number}: {exc}"}, ensure_ascii=False) + "\n")
+
+    # A long input is shared among the cores (analyze_stream forks for 1,000 posts or more), its
+    # lines read and written while the workers analyse; written in order, flushed as they go.
+    for done, analysis in enumerate(analyze_stream(posts()), start=1):
+        write_errors()
+        number, item = read.popleft()
+        if isinstance(analysis, Exception):
+            out: dict[str, Any] = {"id": item.get("id"), "error": f"line {number}: analysis failed: {analysis}"}
+        else:
+            out = {"id": item.get("id"), **analysis.to_json()}
+        stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        if done % _ANALYZE_FLUSH == 0:
+            stdout.flush()
+    write_errors()
+    stdout.flush()
     return EXIT_OK
