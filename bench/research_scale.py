@@ -90,26 +90,6 @@ def _archive(count: int, version: int = SCHEMA_VERSION) -> Path:
     return CACHE / f"research-v{version}-{count}.db"
 
 
-def _migrated(count: int, partial: Path) -> bool:
-    """Copy the newest cached archive of `count` posts of an older schema to `partial` and bring
-    it up to date; False when there is none, or its migrations do not apply (the build drops the
-    triggers some of them drop)."""
-    for version in range(SCHEMA_VERSION - 1, 0, -1):
-        older = _archive(count, version)
-        if older.exists():
-            break
-    else:
-        return False
-    print(f"  migrating {older.name} to schema {SCHEMA_VERSION}", file=sys.stderr, flush=True)
-    shutil.copyfile(older, partial)
-    try:
-        asyncio.run(_migrate(partial))
-    except Exception as exc:  # noqa: BLE001 - then built anew
-        print(f"  cannot ({exc}): building anew", file=sys.stderr, flush=True)
-        return False
-    return True
-
-
 def build(count: int) -> Path:
     """The cached archive of `count` posts with analyses and stories, built if missing."""
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -119,7 +99,7 @@ def build(count: int) -> Path:
     partial = path.with_suffix(".partial")
     for leftover in CACHE.glob(partial.name + "*"):
         leftover.unlink()
-    if _migrated(count, partial):
+    if _load("bench_search", ROOT / "bench" / "search.py").migrated_copy("research", count, partial):  # type: ignore[attr-defined]
         partial.rename(path)
         return path
     for leftover in CACHE.glob(partial.name + "*"):

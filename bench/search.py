@@ -170,24 +170,24 @@ def _path(count: int) -> Path:
     return CACHE / f"search-v{SCHEMA_VERSION}-{count}.db"
 
 
-def _migrated(count: int) -> Path | None:
-    """The cached archive of `count` posts, made from the newest one of an older schema by the
-    migrations it lacks (a copy: seconds, where building one of 10^6 takes many minutes), or
-    None when there is none or they do not apply."""
+def migrated_copy(kind: str, count: int, partial: Path) -> bool:
+    """Copy the newest cached `kind` archive ("search", "research") of `count` posts of an older
+    schema to `partial` and bring it up to date by the migrations it lacks (a copy: seconds,
+    where building one of 10^6 takes many minutes); False when there is none or they do not
+    apply (then it is built anew)."""
     older = next((p for v in range(SCHEMA_VERSION - 1, 0, -1)
-                  if (p := CACHE / f"search-v{v}-{count}.db").exists()), None)
+                  if (p := CACHE / f"{kind}-v{v}-{count}.db").exists()), None)
     if older is None:
-        return None
-    partial = _path(count).with_suffix(".partial")
+        return False
     print(f"  migrating {older.name} to schema {SCHEMA_VERSION}", file=sys.stderr, flush=True)
     shutil.copyfile(older, partial)
     try:
         asyncio.run(_migrate(partial))
     except Exception as exc:  # noqa: BLE001 - then built anew
         print(f"  cannot ({exc}): building anew", file=sys.stderr, flush=True)
-        partial.unlink()
-        return None
-    return partial.rename(_path(count))
+        partial.unlink(missing_ok=True)
+        return False
+    return True
 
 
 def build(count: int) -> Path:
@@ -196,8 +196,8 @@ def build(count: int) -> Path:
     path = _path(count)
     if path.exists():
         return path
-    if (migrated := _migrated(count)) is not None:
-        return migrated
+    if migrated_copy("search", count, path.with_suffix(".partial")):
+        return path.with_suffix(".partial").rename(path)
     partial = path.with_suffix(".partial")
     for leftover in CACHE.glob(partial.name + "*"):
         leftover.unlink()
