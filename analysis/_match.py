@@ -530,7 +530,7 @@ def is_russian(text: str, low: str) -> bool:
     pattern tries every space; it runs only where `low` holds the start of one of them."""
     if "ы" in low or "э" in low or "ъ" in low:
         return True
-    return any(start in low for start in _RU_STARTS) and _RU_WORDS.search(text) is not None
+    return any(map(low.__contains__, _RU_STARTS)) and _RU_WORDS.search(text) is not None
 
 
 def russian_mentions(tk: Tokens, covered: set[int], g: Gazetteer) -> list[Mention]:
