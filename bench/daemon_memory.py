@@ -58,6 +58,7 @@ def main() -> None:
     if args.trace:
         tracemalloc.start(1)
     report("interpreter")
+    import monitor.cli.main  # noqa: F401, PLC0415 - the console script's module, imported first as `run` does
     import bot.api  # noqa: F401, PLC0415 - what `run` imports with a bot token set
     import bot.service  # noqa: F401, PLC0415
     import monitor.daemon  # noqa: F401, PLC0415

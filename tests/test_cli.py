@@ -247,3 +247,16 @@ def test_commands_that_write_the_archive_wait_for_the_daemon_to_stop(command: li
     assert not archive.exists()  # refused before the archive was opened
     done = dsns(*command, "--config", str(config_file))  # the daemon gone, the command runs
     assert done.returncode == 0, done.stderr
+
+
+def test_the_daemon_loads_no_terminal_libraries() -> None:
+    # httpx would import its own command-line client (rich, pygments, click: ~6 MB of the
+    # daemon's 150) because our commands' progress bars install rich; `run` never uses them.
+    probe = (
+        "import sys\n"
+        "import monitor.cli.main, bot.api, bot.service, monitor.daemon, monitor.ops, httpx\n"
+        "print(sorted(m for m in ('rich', 'pygments', 'click') if m in sys.modules), callable(httpx.main))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[] True"
