@@ -56,7 +56,7 @@ def test_a_broken_cache_costs_a_compile(fresh: Path, monkeypatch: pytest.MonkeyP
     assert path is not None and path.parent == fresh
     path.write_bytes(b"\x00 not a marshal dump")
     assert _same(_regex.compiled(pattern), re.compile(pattern))
-    monkeypatch.setattr(_regex, "_known", {(pattern, 0): (0, [1, 2, 3], 0, {}, (None,))})  # code _sre refuses
+    monkeypatch.setattr(_regex, "_known", {(pattern, 0): (0, bytes(12), 0, {}, (None,))})  # code _sre refuses
     assert _same(_regex.compiled(pattern), re.compile(pattern))
     monkeypatch.setenv("DSNS_CACHE_DIR", "")
     assert _regex._path() is None  # caching off
