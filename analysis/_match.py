@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from itertools import accumulate, compress, repeat
 from operator import is_
@@ -49,7 +49,7 @@ class Tokens:
     needs is made up front (C builds lists many times faster than Python makes objects); the
     rest is read from the text when asked."""
 
-    __slots__ = ("text", "low", "words", "starts", "stops", "sents", "heads", "russian", "_parens")
+    __slots__ = ("text", "low", "words", "starts", "stops", "sents", "heads", "russian", "_parens", "_openers")
 
     def __init__(self, text: str, low: str, words: list[str], starts: list[int], stops: list[int],
                  sents: list[bool]) -> None:
@@ -63,6 +63,7 @@ class Tokens:
         self.heads: list[_Head | tuple[()] | None] = []
         self.russian = False
         self._parens: list[bool] | None = None
+        self._openers: list[int] | None = None
 
     def __len__(self) -> int:
         return len(self.words)
@@ -75,6 +76,15 @@ class Tokens:
         """Followed by "." (abbreviations: м., с., обл.)."""
         stop = self.stops[k]
         return self.text[stop:stop + 1] == "."
+
+    def sentence_start(self, k: int) -> int:
+        """The index of the word that opens word k's sentence (0 when none does): by bisection,
+        since a hostile text with no sentence end made a walk back per mention quadratic."""
+        openers = self._openers
+        if openers is None:
+            openers = self._openers = [i for i, opens in enumerate(self.sents) if opens]
+        at = bisect_right(openers, k)
+        return openers[at - 1] if at else 0
 
     def parens(self) -> list[bool]:
         """Whether each word is inside parentheses; a stray ")" closes nothing."""

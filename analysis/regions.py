@@ -239,7 +239,7 @@ def _role(text: str, tk: Tokens, m: Mention, passing: dict[int, bool]) -> bool:
             and _TRANSPORT.search(joined)):
         return True  # "доставили до лікарні в Харкові", "госпіталізовані в лікарні Донеччини"
     if _CUE_WORDS.intersection(window) & OFFICE_WORDS:
-        sentence = " ".join(words[_sentence_start(tk, i):i])
+        sentence = " ".join(words[tk.sentence_start(i):i])
         if any(r in sentence for r in REPORT_STEMS):
             return True  # "Про це повідомляє ГУ ДСНС у Полтавській області"
     return _in_passing(text, tk, i, m.end, passing)
@@ -258,7 +258,7 @@ _CUE_WORDS = ROAD_WORDS | FROM_WORDS | OFFICE_WORDS
 
 def _in_passing(text: str, tk: Tokens, i: int, end: int, cache: dict[int, bool]) -> bool:
     """The sentence names places only as an alert list or where explosions were heard."""
-    start = _sentence_start(tk, i)
+    start = tk.sentence_start(i)
     got = cache.get(start)
     if got is None:
         sentence = text[tk.starts[start]:_sentence_end(text, end)].lower()
@@ -277,19 +277,12 @@ def _outage_lists(text: str, tk: Tokens, mentions: list[Mention]) -> set[int]:
         return out  # no sentence can list three
     by_sentence: dict[int, list[Mention]] = {}
     for m in listed:
-        by_sentence.setdefault(_sentence_start(tk, m.first), []).append(m)
+        by_sentence.setdefault(tk.sentence_start(m.first), []).append(m)
     for start, ms in by_sentence.items():
         if len(ms) >= 3:
             if _OUTAGE.search(text[tk.starts[start]:_sentence_end(text, ms[-1].end)].lower()):
                 out.update(id(m) for m in ms)
     return out
-
-
-def _sentence_start(tk: Tokens, i: int) -> int:
-    k, sents = i, tk.sents
-    while k > 0 and not sents[k]:
-        k -= 1
-    return k
 
 
 def _sentence_end(text: str, pos: int) -> int:
