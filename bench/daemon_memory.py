@@ -120,6 +120,7 @@ async def simulate(count: int) -> None:
     from collectors.telegram_web import parse_page  # noqa: PLC0415
     from monitor.app import open_app  # noqa: PLC0415
     from monitor.config import load_config  # noqa: PLC0415
+    from monitor.ops.memory import release_freed_memory  # noqa: PLC0415
     from tests.fakes.tme import FakeTelegram  # noqa: PLC0415
 
     oblasts = sorted(get_gazetteer().oblasts(), key=lambda o: o.code)
@@ -132,6 +133,7 @@ async def simulate(count: int) -> None:
         config = load_config(config_path)
         async with open_app(config) as app:
             subscribe(folder / "archive.db", [o.code for o in oblasts])
+            release_freed_memory()  # as the daemon does once started
             report("app open, archive migrated")
             texts = day_texts(count)
             sources = {s.source_name: s for s in config.sources}
@@ -151,6 +153,7 @@ async def simulate(count: int) -> None:
                     html = fake._render(fake._channel(channel), before, BASE)  # noqa: SLF001
                     page = [p for p in parse_page(html, BASE) if p.id >= ids[first]]
                     await app.pipeline.ingest(source, state, FetchResult(posts=[p.to_raw() for p in page]))
+                    release_freed_memory()  # as the daemon's job does after a poll that stored posts
                     polls += 1
             del fake, texts
             stored = (await app.db.fetchone("SELECT count(*) FROM posts"))[0]

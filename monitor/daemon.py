@@ -30,6 +30,7 @@ from monitor.config import (
 )
 from monitor.live import LiveFeeds
 from monitor.ops import faults, metrics, resources
+from monitor.ops.memory import release_freed_memory
 from monitor.ops.services import OpsServices
 from monitor.pipeline import PollOutcome
 
@@ -71,8 +72,10 @@ class _Jobs:
             return
         finally:
             self.in_flight.discard(task)
-        if (outcome.new or outcome.edited) and self.stories_changed is not None:
-            self.stories_changed()
+        if outcome.new or outcome.edited:
+            release_freed_memory()  # what storing and analysing them made and dropped
+            if self.stories_changed is not None:
+                self.stories_changed()
         if not outcome.ok and outcome.retry_in:
             # Move the next run to the backoff time rather than waking up just to skip.
             next_run = datetime.now().astimezone() + timedelta(seconds=outcome.retry_in)
@@ -187,6 +190,7 @@ async def run_forever(
     # The gazetteer's first load pauses every thread for ~0.5 s (its allocations trigger the
     # garbage collector): take that before the bot and /healthz serve, not inside a poll.
     await asyncio.to_thread(get_gazetteer)
+    release_freed_memory()  # the migration's and the gazetteer load's temporaries
     scheduler.start()
     live = LiveFeeds(app.pipeline)  # run_live of each telegram_mtproto source with live = true
     ops = OpsServices(app, scheduler)  # health/metrics server, heartbeat, systemd notifications
