@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 from collections.abc import Sequence
 from typing import Any
 
@@ -121,7 +122,8 @@ logging.getLogger("httpx").addFilter(_log_filter)
 class BotAPI:
     """Calls Bot API methods and returns their `result`; raises `BotAPIError` subclasses.
 
-    Pass `client` to share a connection pool (it is then not closed by `aclose`).
+    Pass `client` to share a connection pool (it is then not closed by `aclose`), or `tls` to
+    share the process's certificate store with the client made here.
     """
 
     def __init__(
@@ -130,6 +132,7 @@ class BotAPI:
         api_url: str = DEFAULT_API_URL,
         client: httpx.AsyncClient | None = None,
         limiter: SendLimiter | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         if not token:
             raise ValueError("a bot token is required")
@@ -137,7 +140,7 @@ class BotAPI:
         self._token = token
         self._base = f"{api_url.rstrip('/')}/bot{token}/"
         self._own_client = client is None
-        self._client = client or httpx.AsyncClient(timeout=_DEFAULT_TIMEOUT)
+        self._client = client or httpx.AsyncClient(timeout=_DEFAULT_TIMEOUT, verify=True if tls is None else tls)
         register_secret(token)
 
     def __repr__(self) -> str:

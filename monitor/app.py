@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
 from typing import TYPE_CHECKING
@@ -24,14 +25,15 @@ class App:
     """The archive, the HTTP client and the pipeline of one command.
 
     The pipeline (and with it Telethon and the story matcher's scipy) is built on first use:
-    `search`, `export` and `stats` only read the archive and start without them.
+    `search`, `export` and `stats` only read the archive and start without them. `tls` is the
+    client's certificate store, for any other client the command makes (the bot's).
     """
 
     def __init__(
         self, config: Config, db: Database, client: httpx.AsyncClient, sink: AlertSink,
-        telegram_client_factory: ClientFactory | None,
+        telegram_client_factory: ClientFactory | None, tls: ssl.SSLContext,
     ) -> None:
-        self.config, self.db, self.client = config, db, client
+        self.config, self.db, self.client, self.tls = config, db, client, tls
         self._sink, self._telegram_client_factory = sink, telegram_client_factory
         self._pipeline: Pipeline | None = None
 
@@ -75,8 +77,11 @@ async def _open(
     db = await Database.open(config.storage.database, create=create)
     try:
         timeout = httpx.Timeout(config.http.timeout, connect=min(10.0, config.http.timeout))
-        async with httpx.AsyncClient(timeout=timeout) as client:
-            app = App(config, db, client, sink or LogSink(), telegram_client_factory)
+        # One certificate store for the process: each SSL context parses the CA bundle again
+        # (~0.8 MB resident a copy), and the bot's client would otherwise make its own.
+        tls = httpx.create_ssl_context()
+        async with httpx.AsyncClient(timeout=timeout, verify=tls) as client:
+            app = App(config, db, client, sink or LogSink(), telegram_client_factory, tls)
             try:
                 yield app
             finally:

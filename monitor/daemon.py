@@ -279,7 +279,7 @@ async def run_daemon(app: App, stop: asyncio.Event | None = None, *, config_path
     from bot.api import BotAPI
     from bot.service import BotService
 
-    api = BotAPI(token, app.config.bot.api_url)
+    api = BotAPI(token, app.config.bot.api_url, tls=app.tls)
     service = BotService(app.db, api, **bot_settings(app.config.bot))
     if app.config.bot.admins:
         from monitor.ops.watch import SourceWatch

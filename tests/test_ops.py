@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.api import BotAPI
 from monitor.app import App, open_app
 from monitor.config import Config, ConfigError, load_config
 from monitor.daemon import poll_all_once
@@ -536,3 +537,14 @@ def test_freed_memory_goes_back_to_the_system() -> None:
     release_freed_memory()
     assert before - _resident_mb() > 10
     del kept  # held until measured: the free gaps between them are what is given back
+
+
+async def test_the_bot_client_shares_the_apps_certificate_store(config_file: Path) -> None:
+    # Each SSL context parses the CA bundle again: ~0.8 MB resident for the bot's own copy.
+    async with open_app(load_config(config_file)) as app:
+        api = BotAPI("1:token", tls=app.tls)
+        try:
+            contexts = [c._transport._pool._ssl_context for c in (app.client, api._client)]  # type: ignore[attr-defined]
+        finally:
+            await api.aclose()
+    assert contexts[0] is app.tls and contexts[1] is app.tls
