@@ -23,6 +23,7 @@ from collectors.base import RawPost, SourceError, SourceNetworkError
 from dsns.backoff import Backoff
 from dsns.extras import MissingExtraError, require
 from monitor.config import Config, ConfigError, TelegramMTProtoSource
+from monitor.ops.memory import release_freed_memory
 
 if TYPE_CHECKING:
     from monitor.pipeline import Pipeline
@@ -113,6 +114,8 @@ class LiveFeeds:
     def _on_posts(self, source: TelegramMTProtoSource) -> Callable[[list[RawPost]], Any]:
         async def on_posts(posts: list[RawPost]) -> None:
             changes = await self.pipeline.ingest_live(source, posts)
+            if changes:
+                release_freed_memory()  # as after a poll that stored posts
             log.info("live posts", extra={"source": source.source_name, "posts": len(posts), "changes": len(changes)})
 
         return on_posts

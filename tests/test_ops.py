@@ -544,7 +544,8 @@ async def test_the_bot_client_shares_the_apps_certificate_store(config_file: Pat
     async with open_app(load_config(config_file)) as app:
         api = BotAPI("1:token", tls=app.tls)
         try:
-            contexts = [c._transport._pool._ssl_context for c in (app.client, api._client)]  # type: ignore[attr-defined]
+            clients = (app.client, api._client)
+            contexts = [c._transport._pool._ssl_context for c in clients]  # type: ignore[attr-defined]
         finally:
             await api.aclose()
     assert contexts[0] is app.tls and contexts[1] is app.tls

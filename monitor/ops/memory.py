@@ -25,7 +25,7 @@ def _malloc_trim() -> Callable[[int], int] | None:
 
 
 def release_freed_memory() -> None:
-    """Return the C heap's free pages to the system (after start-up and after polls that stored posts)."""
+    """Return the C heap's free pages to the system (after start-up, and after a poll or live posts stored some)."""
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
