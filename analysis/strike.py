@@ -95,7 +95,9 @@ class _Cue:
         return found
 
     def found_in(self, low: str, starts: set[str] | None = None) -> bool:
-        """Whether the cue matches in `low`; `starts` are its `_word_starts` when the caller has them.
+        """Whether the cue matches in `low`; `starts` are its `_word_starts` when the caller has them,
+        or those of a text `low` is a stretch of, cut where words end (a sentence, the lead): they
+        hold its keys, and an extra key only costs a substring test.
 
         The stems that can are tried one by one: each alone opens with its head, which the engine
         finds in C as it finds a substring, and the first stem that matches answers.
@@ -555,7 +557,7 @@ def classify(text: str) -> StrikeReading:
         return StrikeReading(is_strike=False)  # negative cues could only lower it further
     cues = _negative_cues(low, starts, score - _THRESHOLD)
     if cues:
-        first_end, lead_pair = _lead(text, told)
+        first_end, lead_pair = _lead(text, told, told_starts)
         score -= sum(w for rx, w in cues if _is_topic(rx, low, starts, first_end, lead_pair))
     if score < _THRESHOLD:
         return StrikeReading(is_strike=False)
@@ -610,7 +612,7 @@ def _drones_used(text: str, rest: str, rest_starts: set[str], fpv: bool) -> bool
     if fpv:
         # Bare drones in sentences of the attack ("одного з дронів влучив"), not of advice.
         bare = [m for m in found if _BARE_DRONE.fullmatch(m.group(0))]
-        told = [m for m in bare if _ATTACK.found_in(s := sentence(m)) or _HIT.found_in(s)]
+        told = [m for m in bare if _ATTACK.found_in(s := sentence(m), rest_starts) or _HIT.found_in(s, rest_starts)]
         if len(found) == len(bare) and len(told) <= 1:
             return False
     return bool(found)
@@ -635,16 +637,17 @@ def _has_ne(low: str, after: tuple[str, ...]) -> bool:
     return False
 
 
-def _lead(text: str, told: str) -> tuple[int, bool]:
-    """Where the first sentence ends, and whether the first three report an attack and a hit."""
+def _lead(text: str, told: str, starts: set[str]) -> tuple[int, bool]:
+    """Where the first sentence ends, and whether the first three report an attack and a hit
+    (`starts`: `told`'s word starts, which the lead's are among)."""
     # Sentences are cut on the original text (capitals open them); positions agree with `told`.
     spans = sentence_spans(text if len(text) == len(told) else told)
     if not spans:
         return len(told), False
     lead = told[:spans[min(2, len(spans) - 1)][1]]
-    pair = _HIT.found_in(lead) and bool(_ATTACK.found_in(lead) or _strong(lead)
-                                            or (_has(lead, _FPV_WORDS) and _FPV.search(lead))
-                                            or any(rx.found_in(lead) for rx in _WEAPONS.values()))
+    pair = _HIT.found_in(lead, starts) and bool(_ATTACK.found_in(lead, starts) or _strong(lead)
+                                                    or (_has(lead, _FPV_WORDS) and _FPV.search(lead))
+                                                    or any(rx.found_in(lead, starts) for rx in _WEAPONS.values()))
     return spans[0][1], pair
 
 
