@@ -405,22 +405,30 @@ _ONLY_HEARD = compiled(
     r"раздал\w*|раздавал\w*)(?:\s+\w+){0,3}?\s+(?:вибух|взрыв)\w*|explosions? (?:\w+ ){0,3}?(?:were |was )?heard|"
     r"heard (?:\w+ ){0,3}?explosions?"
 )
-# The words every match of `_ONLY_HEARD`, and of `_NOT_A_HIT`, holds: the scans are skipped without them.
+# The words every match of `_ONLY_HEARD` holds: the scan is skipped without them.
 _ONLY_HEARD_WORDS = ("вибух", "взрыв", "explosion")
 # ...and the hearing every match of `_ONLY_HEARD` holds too ("вибухотехніки" alone is no sound).
 _HEARD_VERBS = ("чути", "лунал", "лунають", "звук", "heard", "слышн", "прогремел", "раздал", "раздавал")
-_NOT_A_HIT_WORDS = ("destroyed", "downed", "intercepted", "shot down", "знищено", "збито", "уничтожен", "сбит", "уламк",
-                    "обломк", "debris", "wreckage")
 _HEARD_WORDS = ("вибух", "взрыв", "explosion", "destroyed", "знищен", "уничтожен", "полі", "поле", "field",
                 "відкрит", "открыт", "open ")
-# Targets destroyed by air defence, debris that fell in a field: no hit either.
-_NOT_A_HIT = compiled(
-    r"(?:were|was|been) (?:all )?(?:destroyed|downed|intercepted|shot down)"
-    r"|(?<!\w)(?:знищено|збито|уничтожен\w*|сбит\w*) (?:\w+ ){0,3}?(?:дрон|бпла|безпілотн|беспилотн|шахед|ракет|цил|ціл)\w*"
-    r"|(?:уламк|обломк|debris|wreckage)\w* (?:\w+ ){0,2}?(?:впал|упал|fell|падал)\w* (?:у |в |на |in |into |on )?"
-    r"(?:the |an )?(?:поле|полі|полях|field\w*|open (?:area|ground|field)|відкрит\w* місцев\w*|открыт\w* местност\w*|"
-    r"незаселен\w*|безлюдн\w*|неж[иы]л\w* (?:зон|місцев|местност)\w*)"
-)
+# Targets destroyed by air defence, debris that fell in a field: no hit either. Its branches apart,
+# each with the words its every match holds (one of each tuple): a branch is scanned for only in a
+# text holding them, and the text is blanked only when one matches (in most posts debris falls on
+# a building, not in a field).
+_NOT_A_HIT_PARTS = tuple((compiled(rx), words) for rx, words in (
+    (r"(?:were|was|been) (?:all )?(?:destroyed|downed|intercepted|shot down)",
+     (("destroyed", "downed", "intercepted", "shot down"),)),
+    # "(?<!\w)" after the first letter: the engine skips in C to the letters that can open a match.
+    (r"(?:з(?<!\wз)(?:нищено|бито)|у(?<!\wу)ничтожен\w*|с(?<!\wс)бит\w*) (?:\w+ ){0,3}?"
+     r"(?:дрон|бпла|безпілотн|беспилотн|шахед|ракет|цил|ціл)\w*",
+     (("знищено", "збито", "уничтожен", "сбит"),)),
+    (r"(?:уламк|обломк|debris|wreckage)\w* (?:\w+ ){0,2}?(?:впал|упал|fell|падал)\w* (?:у |в |на |in |into |on )?"
+     r"(?:the |an )?(?:поле|полі|полях|field\w*|open (?:area|ground|field)|відкрит\w* місцев\w*|открыт\w* местност\w*|"
+     r"незаселен\w*|безлюдн\w*|неж[иы]л\w* (?:зон|місцев|местност)\w*)",
+     (("уламк", "обломк", "debris", "wreckage"), ("впал", "упал", "fell", "падал"),
+      ("поле", "полі", "полях", "field", "open ", "відкрит", "открыт", "незаселен", "безлюдн", "нежил", "нежыл"))),
+))
+_NOT_A_HIT = compiled("|".join(rx.pattern for rx, _ in _NOT_A_HIT_PARTS))
 # The fire or damage is said to have nothing to do with an attack.
 _DENIAL = compiled(
     r"не пов'?язан\w* (?:з|із|зі) (?:\w+ ){0,2}?(?:обстріл|атак|удар|бойов|війн)\w*"
@@ -517,7 +525,7 @@ def classify(text: str) -> StrikeReading:
     if _has(told, _HEARD_WORDS):
         if _has(told, _ONLY_HEARD_WORDS) and _has(told, _HEARD_VERBS):
             told = _ONLY_HEARD.sub(_spaces, told)
-        if _has(told, _NOT_A_HIT_WORDS):
+        if any(all(_has(told, w) for w in words) and rx.search(told) for rx, words in _NOT_A_HIT_PARTS):
             told = _NOT_A_HIT.sub(_spaces, told)
     told_starts = _word_starts(told)
     if ((_has(told, _NEGATION_WORDS) or _has_ne(told, _NEGATION_AFTER_NE))
