@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import filterfalse
 from operator import itemgetter
 
@@ -358,7 +358,9 @@ _OCCUPATION_VOICE = _rx(
 # немає", "no hits", "повреждений не зафиксировано") is blanked before the hit cues are read; denied
 # harm ("пострадавших нет") only together with it: "a drone hit a ship, nobody was hurt" is a strike,
 # "drones were shot down, no damage and no casualties" is not.
-_NOBODY = r"(?:жертв|постражд|потерпіл|травм|поранен|загибл|пострада|погибш|ранен|casualt|injur|victims|deaths|fatalit)\w*"
+_NOBODY_STEMS = ("жертв", "постражд", "потерпіл", "травм", "поранен", "загибл", "пострада", "погибш", "ранен", "casualt",
+                 "injur", "victims", "deaths", "fatalit")
+_NOBODY = "(?:" + "|".join(_NOBODY_STEMS) + r")\w*"
 _NOTHING = (r"(?:руйнуван|пошкоджен|влучан|шкод|уламк|падінн\w* уламк|разрушени|поврежден|попадани|обломк|"
             r"падени\w* обломк|загоран|займан|возгоран|damage|hits?\b|destruction|debris|wreckage)\w*")
 _OR = r"(?:\s+(?:і|й|та|и|або|или|ни|or|and|nor)\s+\w+)?"
@@ -367,26 +369,23 @@ _NOT_THERE = (r"(?:немає|нема|нет|не зафіксован\w*|не 
               r"(?:was|were|has been|have been) not (?:recorded|reported)|not reported|не сталося|не виникло|"
               r"не произошло|не возникло|did not (?:damage|cause|hit|occur)\w*|caused no)")
 _NO_WORDS = ("без", "не", "ні", "ни", "no", "not", "without", "нет", "немає", "обійшлося без", "обошлось без")
-_NO = r"(?<!\w)(?:" + "|".join(_NO_WORDS) + r")\s+(?:\w+\s+){0,2}?"
 
 
 _DENIED_AFTER = rf"{_OR}(?:\s+(?!але|но|but|проте|однак)\w+){{0,8}}?\s+{_NOT_THERE}"
 
 
-def _negated(noun: str) -> re.Pattern[str]:
-    return compiled(rf"{noun}{_DENIED_AFTER}|{_NO}{noun}{_OR}")
+def _negated(noun: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """`noun` denied, as the two branches of one alternation, asked apart (`_denials`): `noun` and
+    a denial after it ("влучань немає"), a negation and `noun` ("без жертв"). The second tests its
+    look-behind after the first letter, and both scan in C to the letters that can open a match
+    (the one alternation is twice as slow, and most posts deny nothing)."""
+    return (compiled(noun + _DENIED_AFTER),
+            compiled("(?:" + "|".join(f"{w[0]}(?<!\\w{w[0]}){w[1:]}" for w in _NO_WORDS) + r")\s+(?:\w+\s+){0,2}?"
+                     + noun + _OR))
 
 
 _NO_DAMAGE = _negated(_NOTHING)
-# Whether `_NO_DAMAGE` matches, asked as its two branches apart: the second then tests its
-# look-behind after the first letter, and both scan in C to the letters that can open a match
-# (the one alternation is twice as slow, and most posts hold no denied damage).
-_NO_DAMAGE_PARTS = (
-    compiled(_NOTHING + _DENIED_AFTER),
-    compiled("(?:" + "|".join(f"{w[0]}(?<!\\w{w[0]}){w[1:]}" for w in _NO_WORDS) + r")\s+(?:\w+\s+){0,2}?"
-               + _NOTHING + _OR),
-)
-# The words every match of `_NO_DAMAGE_PARTS[0]` holds (its `_NOT_THERE`), and the word starts
+# The words every match of a `_negated` first branch holds (its `_NOT_THERE`), and the word starts
 # (`_word_starts` keys) one of `_NO_WORDS` gives, which every match of the second holds.
 _NOT_THERE_WORDS = ("нема", "нет", "відсутн", "отсутству", "not ", "caused no")
 _NOT_THERE_AFTER_NE = ("зафіксован", "зафиксирован", "виявлен", "обнаружен", "надходил", "поступал", "було", "было",
@@ -529,8 +528,10 @@ def classify(text: str) -> StrikeReading:
             told = _NOT_A_HIT.sub(_spaces, told)
     told_starts = _word_starts(told)
     if ((_has(told, _NEGATION_WORDS) or _has_ne(told, _NEGATION_AFTER_NE))
-            and _no_damage(told, told_starts)):
-        told = _NO_HARM.sub(_spaces, _NO_DAMAGE.sub(_spaces, told))
+            and any(found := _denials(told, _NO_DAMAGE, not _NO_KEYS.isdisjoint(told_starts)))):
+        told = _blanked(told, _NO_DAMAGE, found)
+        if _has(told, _NOBODY_STEMS):  # (every match of `_NO_HARM` holds one)
+            told = _blanked(told, _NO_HARM, _denials(told, _NO_HARM, True))
         told_starts = _word_starts(told)
     if not _HIT.found_in(told, told_starts):
         return StrikeReading(is_strike=False)  # no consequence: the weapons need not be read
@@ -572,12 +573,29 @@ def classify(text: str) -> StrikeReading:
     return StrikeReading(is_strike=True, weapons=tuple(sorted(weapons)))
 
 
-def _no_damage(told: str, starts: set[str]) -> bool:
-    """Whether `_NO_DAMAGE` matches in `told` (its two parts asked apart, each only when the text
-    holds the words it needs: most texts hold neither)."""
-    if (_has(told, _NOT_THERE_WORDS) or _has_ne(told, _NOT_THERE_AFTER_NE)) and _NO_DAMAGE_PARTS[0].search(told):
-        return True
-    return not _NO_KEYS.isdisjoint(starts) and _NO_DAMAGE_PARTS[1].search(told) is not None
+def _denials(low: str, negated: tuple[re.Pattern[str], re.Pattern[str]], led: bool) -> list[re.Match[str] | None]:
+    """The first match in `low` of each branch of a `_negated` (None: it matches nowhere); the first
+    asked only when `low` holds a word its matches need, the second only when `led` (when a word
+    of `_NO_WORDS` may be there). Most texts hold neither."""
+    after = negated[0].search(low) if _has(low, _NOT_THERE_WORDS) or _has_ne(low, _NOT_THERE_AFTER_NE) else None
+    return [after, negated[1].search(low) if led else None]
+
+
+def _blanked(low: str, branches: Sequence[re.Pattern[str]], found: list[re.Match[str] | None]) -> str:
+    """`low` with the matches of the alternation of `branches` as spaces, found with the branches'
+    own scans (`found`: the first match of each, None where there is none), as the alternation
+    finds them: the leftmost wins, the earlier branch on a tie, and the scan goes on after it."""
+    out: list[str] = []
+    pos = 0
+    while any(found):
+        k = min((m.start(), k) for k, m in enumerate(found) if m is not None)[1]
+        start, end = found[k].span()  # type: ignore[union-attr]
+        out += (low[pos:start], " " * (end - start))
+        pos = end
+        # A branch's next match from here is the one found, unless that one began before here.
+        found = [m if m is None or m.start() >= pos else rx.search(low, pos) for m, rx in zip(found, branches)]
+    out.append(low[pos:])
+    return "".join(out)
 
 
 def _negative_cues(low: str, starts: set[str], margin: float) -> list[tuple[_Cue, float]]:
