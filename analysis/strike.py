@@ -154,6 +154,8 @@ _KEY_LEN = 3
 # scanned in C: a third faster than looking behind at every position.
 _WORD_START = compiled(rf"(\w{{1,{_KEY_LEN}}})\w*")
 _first_letters = itemgetter(slice(None, _KEY_LEN))
+# A word shorter than a key ending where a search is told to end.
+_SHORT_TAIL = compiled(rf"(?<!\w)\w{{1,{_KEY_LEN - 1}}}\Z")
 
 
 def _word_starts(low: str) -> set[str]:
@@ -526,17 +528,18 @@ def classify(text: str) -> StrikeReading:
             told = _ONLY_HEARD.sub(_spaces, told)
         if any(all(_has(told, w) for w in words) and rx.search(told) for rx, words in _NOT_A_HIT_PARTS):
             told = _NOT_A_HIT.sub(_spaces, told)
-    told_starts = _word_starts(told)
+    starts = _word_starts(low)
+    # Blanking can cut a word, so a blanked text has word starts of its own.
+    told_starts = starts if told is low else _word_starts(told)
     if ((_has(told, _NEGATION_WORDS) or _has_ne(told, _NEGATION_AFTER_NE))
             and any(found := _denials(told, _NO_DAMAGE, not _NO_KEYS.isdisjoint(told_starts)))):
-        told = _blanked(told, _NO_DAMAGE, found)
+        told, cuts = _blanked(told, _NO_DAMAGE, found)
         if _has(told, _NOBODY_STEMS):  # (every match of `_NO_HARM` holds one)
-            told = _blanked(told, _NO_HARM, _denials(told, _NO_HARM, True))
-        told_starts = _word_starts(told)
+            told, more = _blanked(told, _NO_HARM, _denials(told, _NO_HARM, True))
+            cuts += more
+        told_starts = told_starts | _starts_at(told, cuts)
     if not _HIT.found_in(told, told_starts):
         return StrikeReading(is_strike=False)  # no consequence: the weapons need not be read
-    # Blanking can cut a word, so a blanked text has word starts of its own.
-    starts = told_starts if told is low else _word_starts(low)
     attack = _ATTACK.found_in(told, told_starts)
     strong = _strong(told)
     fpv = _has(low, _FPV_WORDS) and bool(_FPV.search(low))
@@ -581,21 +584,41 @@ def _denials(low: str, negated: tuple[re.Pattern[str], re.Pattern[str]], led: bo
     return [after, negated[1].search(low) if led else None]
 
 
-def _blanked(low: str, branches: Sequence[re.Pattern[str]], found: list[re.Match[str] | None]) -> str:
-    """`low` with the matches of the alternation of `branches` as spaces, found with the branches'
-    own scans (`found`: the first match of each, None where there is none), as the alternation
-    finds them: the leftmost wins, the earlier branch on a tie, and the scan goes on after it."""
+def _blanked(low: str, branches: Sequence[re.Pattern[str]],
+             found: list[re.Match[str] | None]) -> tuple[str, list[tuple[int, int]]]:
+    """`low` with the matches of the alternation of `branches` as spaces, and their spans. They are
+    found with the branches' own scans (`found`: the first match of each, None where there is
+    none), as the alternation finds them: the leftmost wins, the earlier branch on a tie, and the
+    scan goes on after it."""
     out: list[str] = []
+    spans: list[tuple[int, int]] = []
     pos = 0
     while any(found):
         k = min((m.start(), k) for k, m in enumerate(found) if m is not None)[1]
         start, end = found[k].span()  # type: ignore[union-attr]
         out += (low[pos:start], " " * (end - start))
+        spans.append((start, end))
         pos = end
         # A branch's next match from here is the one found, unless that one began before here.
         found = [m if m is None or m.start() >= pos else rx.search(low, pos) for m, rx in zip(found, branches)]
     out.append(low[pos:])
-    return "".join(out)
+    return "".join(out), spans
+
+
+def _starts_at(told: str, cuts: list[tuple[int, int]]) -> set[str]:
+    """The word starts that blanking `cuts` can have given `told` (`_word_starts` keys): a word
+    after a cut (it may have been the end of one), and one before a cut shortened below
+    `_KEY_LEN` letters (it may have been the start of one). Every other word of `told` was a
+    word of the text before, and its key is that text's."""
+    keys: set[str] = set()
+    for start, end in cuts:
+        after = _WORD_START.match(told, end)
+        if after:
+            keys.add(after.group(1))
+        before = _SHORT_TAIL.search(told, max(0, start - _KEY_LEN), start)
+        if before:
+            keys.add(before.group())
+    return keys
 
 
 def _negative_cues(low: str, starts: set[str], margin: float) -> list[tuple[_Cue, float]]:
