@@ -223,8 +223,23 @@ def _iter_dates(low: str, start: int = 0, end: int | None = None) -> Iterator[tu
                 yield at, (d, _MONTHS[low[at:m.end()]])
 
 
-def sentence_spans(text: str) -> list[tuple[int, int, int]]:
+# The text last cut and its sentences: `analyze` has most posts cut twice, by `scope` and again by
+# the strike reader (`event` is the text itself when nothing is background), and the strike
+# reader asks twice itself. (One pair, swapped whole: a thread reads either the old or the new.)
+_last_cut: tuple[str, tuple[tuple[int, int, int], ...]] = ("", ())
+
+
+def sentence_spans(text: str) -> tuple[tuple[int, int, int], ...]:
     """(start, end, paragraph number) of every sentence; a line break ends a paragraph."""
+    global _last_cut
+    last, spans = _last_cut
+    if text is not last and text != last:
+        spans = _cut(text)
+        _last_cut = (text, spans)
+    return spans
+
+
+def _cut(text: str) -> tuple[tuple[int, int, int], ...]:
     out: list[tuple[int, int, int]] = []
     para = 0
     pos = 0
@@ -253,7 +268,7 @@ def sentence_spans(text: str) -> list[tuple[int, int, int]]:
                 out.append((start, stop, para))
             para += 1
         pos = end + 1  # a blank line holds no sentence end: `e` needs no moving past it
-    return out
+    return tuple(out)
 
 
 def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Scope:
@@ -272,7 +287,7 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
         return Scope(text, text, None, frozenset())  # nothing any rule could act on
     spans = sentence_spans(text)
     if len(spans) < 2:
-        return Scope(text, text, tuple(spans), frozenset())
+        return Scope(text, text, spans, frozenset())
     # Background blocks opened by a marker, each a list of sentence indexes.
     blocks: list[list[int]] = []
     whole = False
@@ -367,10 +382,10 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
         if others:
             background |= others
             event = _blank(text, spans, background, asides)
-    return Scope(text, event, tuple(spans), frozenset(background))
+    return Scope(text, event, spans, frozenset(background))
 
 
-def _other_places(text: str, low: str, spans: list[tuple[int, int, int]], background: set[int],
+def _other_places(text: str, low: str, spans: tuple[tuple[int, int, int], ...], background: set[int],
                   asides: list[tuple[int, int]], oblasts_of: Callable[[str], set[str]]) -> set[int]:
     """Bullet items that say "also" about places of other oblasts only: other news in a list."""
     items: dict[int, list[int]] = {}
@@ -418,7 +433,7 @@ def _asides(text: str, low: str, lines: list[int]) -> list[tuple[int, int]]:
     return cuts + [m.span() for m in map(_DATELINE.match, repeat(text), lines) if m]
 
 
-def _blank(text: str, spans: list[tuple[int, int, int]], background: set[int], asides: list[tuple[int, int]]) -> str:
+def _blank(text: str, spans: tuple[tuple[int, int, int], ...], background: set[int], asides: list[tuple[int, int]]) -> str:
     """`text` with background sentences and the `asides` (`_asides`) as spaces."""
     cuts = [(spans[i][0], spans[i][1]) for i in background] + asides
     if not cuts:
