@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from itertools import filterfalse
 from operator import itemgetter
 
-from analysis._lexicon import unify
+from analysis._lexicon import unify, word_start_alternation
 from analysis._regex import compiled
 from analysis.model import StrikeReading
 from analysis.scope import sentence_spans
@@ -506,10 +506,15 @@ _NEGATIVE_LEFT = [sum(w for _, w in _NEGATIVE[k:]) for k in range(len(_NEGATIVE)
 # fell and damaged, a hit).
 _DOWNED_WORDS = ("збил", "збит", "знищил", "знешкод", "сбил", "сбит", "уничтож", "перехоп", "перехват", "shot down",
                  "downed", "intercept", "destroyed")
-_DOWNED = compiled(r"(?<!\w)(?:збил\w*|збит\w*|знищил\w*|знешкод\w*|сбил\w*|сбит\w*|уничтож\w*|перехопл\w*|"
-                     r"перехопи\w*|перехват\w*|shot down|downed|intercepted|destroyed)")
-_HIT_OF_DOWNED = compiled(r"(?<!\w)(?:уламк|обломк|debris|wreckage|пошкодж|поврежд|damag|влуч|попал|hit\b|"
-                            r"зруйн|разруш|пожеж|пожар|fire|загор|загин|погиб|killed|поранен|ранен|injur|постражд|пострада)")
+# (Only whether they match a sentence is asked: words at a word start, the look-behind after the
+# first letter, `word_start_alternation`, so the scan skips in C to the letters that can open one.)
+_DOWNED = compiled(word_start_alternation([
+    "збил", "збит", "знищил", "знешкод", "сбил", "сбит", "уничтож", "перехопл", "перехопи", "перехват", "shot down",
+    "downed", "intercepted", "destroyed"]))
+_HIT_OF_DOWNED = compiled(word_start_alternation([
+    "уламк", "обломк", "debris", "wreckage", "пошкодж", "поврежд", "damag", "влуч", "попал", r"hit\b", "зруйн", "разруш",
+    "пожеж", "пожар", "fire", "загор", "загин", "погиб", "killed", "поранен", "ранен", "injur", "постражд", "пострада"],
+    literal=False))
 _BARE_DRONE = compiled(r"дрон\w*|drones?|безпілотн\w*|беспилотн\w*")
 
 
