@@ -272,11 +272,13 @@ _HIT = _rx(
     r"возгоран\w*", r"обломк\w*", r"загорел\w*", r"взрыв\w*", r"damag\w*", r"destroy\w*",
     r"kill\w*", r"injur\w*", r"wound\w*", r"dead\b", r"death toll", r"fires?\b(?!\s+(?:groups?|units?|crews?|brigades?|department|service|fighters?|safety|trucks?|engines?))", r"blaze",
     r"hospitali[sz]\w*", r"casualt\w*", r"debris", r"hits were", r"hit\b", r"struck", r"outages?",
-    r"rubble", r"наслідк\w*", r"(?:обірва|забра|унес|оборва)\w* (?:\w+ )?(?:житт|жизн)\w*", r"claimed (?:\w+ )?li(?:fe|ves)", r"знеструм\w*", r"без світла",
+    # A life taken, one stem per verb: a stem opening with a group would need guards, and any post
+    # saying "життя" would be scanned with the whole alternation.
+    r"rubble", r"наслідк\w*", *(rf"{verb}\w* (?:\w+ )?(?:житт|жизн)\w*" for verb in ("обірва", "забра", "унес", "оборва")),
+    r"claimed (?:\w+ )?li(?:fe|ves)", r"знеструм\w*", r"без світла",
     # The target of an attack on the grid is itself the hit ("атакував енергетичну інфраструктуру").
     r"інфраструктур\w*", r"инфраструктур\w*", r"infrastructure", r"енергетичн\w*", r"энергетич\w*",
     r"energy (?:grid|facilit\w*)", r"without power", r"без электричества",
-    guards=("житт", "жизн"),
 )
 # Phrases that on their own say "this is the aftermath of an attack" (`_strong`). First those
 # opening with a word of their own, each (word, the rest): the rest is tried only where the word
