@@ -53,6 +53,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import accumulate, chain, repeat
 from typing import Callable
 
@@ -223,23 +224,16 @@ def _iter_dates(low: str, start: int = 0, end: int | None = None) -> Iterator[tu
                 yield at, (d, _MONTHS[low[at:m.end()]])
 
 
-# The text last cut and its sentences: `analyze` has most posts cut twice, by `scope` and again by
-# the strike reader (`event` is the text itself when nothing is background), and the strike
-# reader asks twice itself. (One pair, swapped whole: a thread reads either the old or the new.)
-_last_cut: tuple[str, tuple[tuple[int, int, int], ...]] = ("", ())
+# The last text's lower case kept: `analyze` has a post lower-cased by `scope`, and its event
+# (mostly the text itself) by `event_date`.
+_lower = lru_cache(maxsize=1)(str.lower)
 
 
+# The last text's sentences kept: `analyze` has most posts cut by `scope` and again by the strike
+# reader (`event` is the text itself when nothing is background), which asks twice itself.
+@lru_cache(maxsize=1)
 def sentence_spans(text: str) -> tuple[tuple[int, int, int], ...]:
     """(start, end, paragraph number) of every sentence; a line break ends a paragraph."""
-    global _last_cut
-    last, spans = _last_cut
-    if text is not last and text != last:
-        spans = _cut(text)
-        _last_cut = (text, spans)
-    return spans
-
-
-def _cut(text: str) -> tuple[tuple[int, int, int], ...]:
     out: list[tuple[int, int, int]] = []
     para = 0
     pos = 0
@@ -278,7 +272,7 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
     event itself count as event: no other day, no "the day before / first / another attack", and
     every place it names in an oblast the event names. Without it, a shared date decides.
     """
-    low = text.lower()
+    low = _lower(text)
     if len(low) != len(text):  # a letter whose lower case is longer: keep positions
         low = "".join(c.lower()[0] for c in text)
     lines = _line_starts(text)
