@@ -384,12 +384,12 @@ _DENIED_AFTER = rf"{_OR}(?:\s+(?!але|но|but|проте|однак)\w+){{0,8
 
 def _negated(noun: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
     """`noun` denied, as the two branches of one alternation, asked apart (`_denials`): `noun` and
-    a denial after it ("влучань немає"), a negation and `noun` ("без жертв"). The second tests its
-    look-behind after the first letter, and both scan in C to the letters that can open a match
-    (the one alternation is twice as slow, and most posts deny nothing)."""
+    a denial after it ("влучань немає"), a negation and `noun` ("без жертв"). The second is a
+    `word_start_alternation` (its look-behind after the first letter, one per letter), and both
+    scan in C to the letters that can open a match (the one alternation is twice as slow, and
+    most posts deny nothing)."""
     return (compiled(noun + _DENIED_AFTER),
-            compiled("(?:" + "|".join(f"{w[0]}(?<!\\w{w[0]}){w[1:]}" for w in _NO_WORDS) + r")\s+(?:\w+\s+){0,2}?"
-                     + noun + _OR))
+            compiled(f"(?:{word_start_alternation(list(_NO_WORDS))})" + r"\s+(?:\w+\s+){0,2}?" + noun + _OR))
 
 
 _NO_DAMAGE = _negated(_NOTHING)
