@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from analysis._lexicon import word_start_alternation
 from analysis._regex import compiled
 from analysis.model import EventDate
-from analysis.scope import _iter_dates
+from analysis.scope import _iter_dates, _lower
 from dsns.timezone import KYIV
 
 __all__ = ["stated_date", "resolve"]
@@ -47,7 +47,7 @@ _RELATIVE = compiled(
 def stated_date(event: str) -> EventDate | None:
     """The first date the event text names (a night as the day it ends on), else a weekday,
     else "yesterday" or "tonight / today"; None when it names none."""
-    low = event.lower()
+    low = _lower(event)
     found = next(_iter_dates(low), None)
     if found:
         day, month = found[1]

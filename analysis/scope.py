@@ -53,6 +53,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import accumulate, chain, repeat
 from typing import Callable
 
@@ -147,7 +148,16 @@ _ALSO = compiled(r"(?<!\w)(?:also|також|также|тоже|так само
 _MARKER_WORDS = ("нагада", "нагадуємо", "повідомлял", "писал", "писав", "інформувал", "раніше", "напомн", "напомина",
                  "сообщал", "информировал", "ранее", "recall", "remind", "reported", "wrote", "earlier",
                  "previously", "довідково", "справка", "background")
-_CUE_WORDS = _MARKER_WORDS + _PAST_WORDS + _HABITUAL_WORDS + _BESIDES_WORDS + _HEARD_WORDS
+
+
+def _fewest(words: tuple[str, ...]) -> tuple[str, ...]:
+    """`words` in order, each once, without those holding another: the same `_has`, fewer scans."""
+    return tuple(w for w in dict.fromkeys(words) if not any(v != w and v in w for v in words))
+
+
+# Whether any rule has something to act on. Explosions first, the commonest cue of strike reports:
+# a post that names one is told so after a test or three, not fifty.
+_CUE_WORDS = _fewest(_HEARD_WORDS + _MARKER_WORDS + _PAST_WORDS + _HABITUAL_WORDS + _BESIDES_WORDS)
 _HABITUAL = compiled(
     r"(?<!\w)(?:регулярно|регулярн\w+ (?:обстріл|обстрел|удар|атак)\w*|щодня|щоденно|систематично|систематически|ежедневно|постоянно|"
     r"regularly|(?:under )?regular (?:\w+ )?(?:shelling|attacks?|strikes?|fire)|almost daily|every day|daily basis|constantly|systematically|"
@@ -214,7 +224,15 @@ def _iter_dates(low: str, start: int = 0, end: int | None = None) -> Iterator[tu
                 yield at, (d, _MONTHS[low[at:m.end()]])
 
 
-def sentence_spans(text: str) -> list[tuple[int, int, int]]:
+# The last text's lower case kept: `analyze` has a post lower-cased by `scope`, and its event
+# (mostly the text itself) by `event_date`.
+_lower = lru_cache(maxsize=1)(str.lower)
+
+
+# The last text's sentences kept: `analyze` has most posts cut by `scope` and again by the strike
+# reader (`event` is the text itself when nothing is background), which asks twice itself.
+@lru_cache(maxsize=1)
+def sentence_spans(text: str) -> tuple[tuple[int, int, int], ...]:
     """(start, end, paragraph number) of every sentence; a line break ends a paragraph."""
     out: list[tuple[int, int, int]] = []
     para = 0
@@ -244,7 +262,7 @@ def sentence_spans(text: str) -> list[tuple[int, int, int]]:
                 out.append((start, stop, para))
             para += 1
         pos = end + 1  # a blank line holds no sentence end: `e` needs no moving past it
-    return out
+    return tuple(out)
 
 
 def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Scope:
@@ -254,7 +272,7 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
     event itself count as event: no other day, no "the day before / first / another attack", and
     every place it names in an oblast the event names. Without it, a shared date decides.
     """
-    low = text.lower()
+    low = _lower(text)
     if len(low) != len(text):  # a letter whose lower case is longer: keep positions
         low = "".join(c.lower()[0] for c in text)
     lines = _line_starts(text)
@@ -263,7 +281,7 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
         return Scope(text, text, None, frozenset())  # nothing any rule could act on
     spans = sentence_spans(text)
     if len(spans) < 2:
-        return Scope(text, text, tuple(spans), frozenset())
+        return Scope(text, text, spans, frozenset())
     # Background blocks opened by a marker, each a list of sentence indexes.
     blocks: list[list[int]] = []
     whole = False
@@ -358,10 +376,10 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
         if others:
             background |= others
             event = _blank(text, spans, background, asides)
-    return Scope(text, event, tuple(spans), frozenset(background))
+    return Scope(text, event, spans, frozenset(background))
 
 
-def _other_places(text: str, low: str, spans: list[tuple[int, int, int]], background: set[int],
+def _other_places(text: str, low: str, spans: tuple[tuple[int, int, int], ...], background: set[int],
                   asides: list[tuple[int, int]], oblasts_of: Callable[[str], set[str]]) -> set[int]:
     """Bullet items that say "also" about places of other oblasts only: other news in a list."""
     items: dict[int, list[int]] = {}
@@ -409,7 +427,7 @@ def _asides(text: str, low: str, lines: list[int]) -> list[tuple[int, int]]:
     return cuts + [m.span() for m in map(_DATELINE.match, repeat(text), lines) if m]
 
 
-def _blank(text: str, spans: list[tuple[int, int, int]], background: set[int], asides: list[tuple[int, int]]) -> str:
+def _blank(text: str, spans: tuple[tuple[int, int, int], ...], background: set[int], asides: list[tuple[int, int]]) -> str:
     """`text` with background sentences and the `asides` (`_asides`) as spaces."""
     cuts = [(spans[i][0], spans[i][1]) for i in background] + asides
     if not cuts:

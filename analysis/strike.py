@@ -19,17 +19,21 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from itertools import filterfalse
 from operator import itemgetter
 
-from analysis._lexicon import unify
+from analysis._lexicon import unify, word_start_alternation
 from analysis._regex import compiled
 from analysis.model import StrikeReading
 from analysis.scope import sentence_spans
 
 __all__ = ["classify", "normalize"]
 
+# The last text's kept: `analyze` has a post's event read by the strike reader, then by the
+# casualty reader.
+@lru_cache(maxsize=1)
 def normalize(text: str) -> str:
     """Lower-case and unify apostrophes and ё (`analysis._lexicon.unify`), so one pattern covers
     every spelling; characters keep their places (lower-casing keeps them for nearly every text)."""
@@ -95,7 +99,9 @@ class _Cue:
         return found
 
     def found_in(self, low: str, starts: set[str] | None = None) -> bool:
-        """Whether the cue matches in `low`; `starts` are its `_word_starts` when the caller has them.
+        """Whether the cue matches in `low`; `starts` are its `_word_starts` when the caller has them,
+        or those of a text `low` is a stretch of, cut where words end (a sentence, the lead): they
+        hold its keys, and an extra key only costs a substring test.
 
         The stems that can are tried one by one: each alone opens with its head, which the engine
         finds in C as it finds a substring, and the first stem that matches answers.
@@ -152,6 +158,8 @@ _KEY_LEN = 3
 # scanned in C: a third faster than looking behind at every position.
 _WORD_START = compiled(rf"(\w{{1,{_KEY_LEN}}})\w*")
 _first_letters = itemgetter(slice(None, _KEY_LEN))
+# A word shorter than a key ending where a search is told to end.
+_SHORT_TAIL = compiled(rf"(?<!\w)\w{{1,{_KEY_LEN - 1}}}\Z")
 
 
 def _word_starts(low: str) -> set[str]:
@@ -268,11 +276,13 @@ _HIT = _rx(
     r"возгоран\w*", r"обломк\w*", r"загорел\w*", r"взрыв\w*", r"damag\w*", r"destroy\w*",
     r"kill\w*", r"injur\w*", r"wound\w*", r"dead\b", r"death toll", r"fires?\b(?!\s+(?:groups?|units?|crews?|brigades?|department|service|fighters?|safety|trucks?|engines?))", r"blaze",
     r"hospitali[sz]\w*", r"casualt\w*", r"debris", r"hits were", r"hit\b", r"struck", r"outages?",
-    r"rubble", r"наслідк\w*", r"(?:обірва|забра|унес|оборва)\w* (?:\w+ )?(?:житт|жизн)\w*", r"claimed (?:\w+ )?li(?:fe|ves)", r"знеструм\w*", r"без світла",
+    # A life taken, one stem per verb: a stem opening with a group would need guards, and any post
+    # saying "життя" would be scanned with the whole alternation.
+    r"rubble", r"наслідк\w*", *(rf"{verb}\w* (?:\w+ )?(?:житт|жизн)\w*" for verb in ("обірва", "забра", "унес", "оборва")),
+    r"claimed (?:\w+ )?li(?:fe|ves)", r"знеструм\w*", r"без світла",
     # The target of an attack on the grid is itself the hit ("атакував енергетичну інфраструктуру").
     r"інфраструктур\w*", r"инфраструктур\w*", r"infrastructure", r"енергетичн\w*", r"энергетич\w*",
     r"energy (?:grid|facilit\w*)", r"without power", r"без электричества",
-    guards=("житт", "жизн"),
 )
 # Phrases that on their own say "this is the aftermath of an attack" (`_strong`). First those
 # opening with a word of their own, each (word, the rest): the rest is tried only where the word
@@ -356,7 +366,9 @@ _OCCUPATION_VOICE = _rx(
 # немає", "no hits", "повреждений не зафиксировано") is blanked before the hit cues are read; denied
 # harm ("пострадавших нет") only together with it: "a drone hit a ship, nobody was hurt" is a strike,
 # "drones were shot down, no damage and no casualties" is not.
-_NOBODY = r"(?:жертв|постражд|потерпіл|травм|поранен|загибл|пострада|погибш|ранен|casualt|injur|victims|deaths|fatalit)\w*"
+_NOBODY_STEMS = ("жертв", "постражд", "потерпіл", "травм", "поранен", "загибл", "пострада", "погибш", "ранен", "casualt",
+                 "injur", "victims", "deaths", "fatalit")
+_NOBODY = "(?:" + "|".join(_NOBODY_STEMS) + r")\w*"
 _NOTHING = (r"(?:руйнуван|пошкоджен|влучан|шкод|уламк|падінн\w* уламк|разрушени|поврежден|попадани|обломк|"
             r"падени\w* обломк|загоран|займан|возгоран|damage|hits?\b|destruction|debris|wreckage)\w*")
 _OR = r"(?:\s+(?:і|й|та|и|або|или|ни|or|and|nor)\s+\w+)?"
@@ -365,26 +377,23 @@ _NOT_THERE = (r"(?:немає|нема|нет|не зафіксован\w*|не 
               r"(?:was|were|has been|have been) not (?:recorded|reported)|not reported|не сталося|не виникло|"
               r"не произошло|не возникло|did not (?:damage|cause|hit|occur)\w*|caused no)")
 _NO_WORDS = ("без", "не", "ні", "ни", "no", "not", "without", "нет", "немає", "обійшлося без", "обошлось без")
-_NO = r"(?<!\w)(?:" + "|".join(_NO_WORDS) + r")\s+(?:\w+\s+){0,2}?"
 
 
 _DENIED_AFTER = rf"{_OR}(?:\s+(?!але|но|but|проте|однак)\w+){{0,8}}?\s+{_NOT_THERE}"
 
 
-def _negated(noun: str) -> re.Pattern[str]:
-    return compiled(rf"{noun}{_DENIED_AFTER}|{_NO}{noun}{_OR}")
+def _negated(noun: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """`noun` denied, as the two branches of one alternation, asked apart (`_denials`): `noun` and
+    a denial after it ("влучань немає"), a negation and `noun` ("без жертв"). The second is a
+    `word_start_alternation` (its look-behind after the first letter, one per letter), and both
+    scan in C to the letters that can open a match (the one alternation is twice as slow, and
+    most posts deny nothing)."""
+    return (compiled(noun + _DENIED_AFTER),
+            compiled(f"(?:{word_start_alternation(list(_NO_WORDS))})" + r"\s+(?:\w+\s+){0,2}?" + noun + _OR))
 
 
 _NO_DAMAGE = _negated(_NOTHING)
-# Whether `_NO_DAMAGE` matches, asked as its two branches apart: the second then tests its
-# look-behind after the first letter, and both scan in C to the letters that can open a match
-# (the one alternation is twice as slow, and most posts hold no denied damage).
-_NO_DAMAGE_PARTS = (
-    compiled(_NOTHING + _DENIED_AFTER),
-    compiled("(?:" + "|".join(f"{w[0]}(?<!\\w{w[0]}){w[1:]}" for w in _NO_WORDS) + r")\s+(?:\w+\s+){0,2}?"
-               + _NOTHING + _OR),
-)
-# The words every match of `_NO_DAMAGE_PARTS[0]` holds (its `_NOT_THERE`), and the word starts
+# The words every match of a `_negated` first branch holds (its `_NOT_THERE`), and the word starts
 # (`_word_starts` keys) one of `_NO_WORDS` gives, which every match of the second holds.
 _NOT_THERE_WORDS = ("нема", "нет", "відсутн", "отсутству", "not ", "caused no")
 _NOT_THERE_AFTER_NE = ("зафіксован", "зафиксирован", "виявлен", "обнаружен", "надходил", "поступал", "було", "было",
@@ -403,22 +412,30 @@ _ONLY_HEARD = compiled(
     r"раздал\w*|раздавал\w*)(?:\s+\w+){0,3}?\s+(?:вибух|взрыв)\w*|explosions? (?:\w+ ){0,3}?(?:were |was )?heard|"
     r"heard (?:\w+ ){0,3}?explosions?"
 )
-# The words every match of `_ONLY_HEARD`, and of `_NOT_A_HIT`, holds: the scans are skipped without them.
+# The words every match of `_ONLY_HEARD` holds: the scan is skipped without them.
 _ONLY_HEARD_WORDS = ("вибух", "взрыв", "explosion")
 # ...and the hearing every match of `_ONLY_HEARD` holds too ("вибухотехніки" alone is no sound).
 _HEARD_VERBS = ("чути", "лунал", "лунають", "звук", "heard", "слышн", "прогремел", "раздал", "раздавал")
-_NOT_A_HIT_WORDS = ("destroyed", "downed", "intercepted", "shot down", "знищено", "збито", "уничтожен", "сбит", "уламк",
-                    "обломк", "debris", "wreckage")
 _HEARD_WORDS = ("вибух", "взрыв", "explosion", "destroyed", "знищен", "уничтожен", "полі", "поле", "field",
                 "відкрит", "открыт", "open ")
-# Targets destroyed by air defence, debris that fell in a field: no hit either.
-_NOT_A_HIT = compiled(
-    r"(?:were|was|been) (?:all )?(?:destroyed|downed|intercepted|shot down)"
-    r"|(?<!\w)(?:знищено|збито|уничтожен\w*|сбит\w*) (?:\w+ ){0,3}?(?:дрон|бпла|безпілотн|беспилотн|шахед|ракет|цил|ціл)\w*"
-    r"|(?:уламк|обломк|debris|wreckage)\w* (?:\w+ ){0,2}?(?:впал|упал|fell|падал)\w* (?:у |в |на |in |into |on )?"
-    r"(?:the |an )?(?:поле|полі|полях|field\w*|open (?:area|ground|field)|відкрит\w* місцев\w*|открыт\w* местност\w*|"
-    r"незаселен\w*|безлюдн\w*|неж[иы]л\w* (?:зон|місцев|местност)\w*)"
-)
+# Targets destroyed by air defence, debris that fell in a field: no hit either. Its branches apart,
+# each with the words its every match holds (one of each tuple): a branch is scanned for only in a
+# text holding them, and the text is blanked only when one matches (in most posts debris falls on
+# a building, not in a field).
+_NOT_A_HIT_PARTS = tuple((compiled(rx), words) for rx, words in (
+    (r"(?:were|was|been) (?:all )?(?:destroyed|downed|intercepted|shot down)",
+     (("destroyed", "downed", "intercepted", "shot down"),)),
+    # "(?<!\w)" after the first letter: the engine skips in C to the letters that can open a match.
+    (r"(?:з(?<!\wз)(?:нищено|бито)|у(?<!\wу)ничтожен\w*|с(?<!\wс)бит\w*) (?:\w+ ){0,3}?"
+     r"(?:дрон|бпла|безпілотн|беспилотн|шахед|ракет|цил|ціл)\w*",
+     (("знищено", "збито", "уничтожен", "сбит"),)),
+    (r"(?:уламк|обломк|debris|wreckage)\w* (?:\w+ ){0,2}?(?:впал|упал|fell|падал)\w* (?:у |в |на |in |into |on )?"
+     r"(?:the |an )?(?:поле|полі|полях|field\w*|open (?:area|ground|field)|відкрит\w* місцев\w*|открыт\w* местност\w*|"
+     r"незаселен\w*|безлюдн\w*|неж[иы]л\w* (?:зон|місцев|местност)\w*)",
+     (("уламк", "обломк", "debris", "wreckage"), ("впал", "упал", "fell", "падал"),
+      ("поле", "полі", "полях", "field", "open ", "відкрит", "открыт", "незаселен", "безлюдн", "нежил", "нежыл"))),
+))
+_NOT_A_HIT = compiled("|".join(rx.pattern for rx, _ in _NOT_A_HIT_PARTS))
 # The fire or damage is said to have nothing to do with an attack.
 _DENIAL = compiled(
     r"не пов'?язан\w* (?:з|із|зі) (?:\w+ ){0,2}?(?:обстріл|атак|удар|бойов|війн)\w*"
@@ -495,10 +512,15 @@ _NEGATIVE_LEFT = [sum(w for _, w in _NEGATIVE[k:]) for k in range(len(_NEGATIVE)
 # fell and damaged, a hit).
 _DOWNED_WORDS = ("збил", "збит", "знищил", "знешкод", "сбил", "сбит", "уничтож", "перехоп", "перехват", "shot down",
                  "downed", "intercept", "destroyed")
-_DOWNED = compiled(r"(?<!\w)(?:збил\w*|збит\w*|знищил\w*|знешкод\w*|сбил\w*|сбит\w*|уничтож\w*|перехопл\w*|"
-                     r"перехопи\w*|перехват\w*|shot down|downed|intercepted|destroyed)")
-_HIT_OF_DOWNED = compiled(r"(?<!\w)(?:уламк|обломк|debris|wreckage|пошкодж|поврежд|damag|влуч|попал|hit\b|"
-                            r"зруйн|разруш|пожеж|пожар|fire|загор|загин|погиб|killed|поранен|ранен|injur|постражд|пострада)")
+# (Only whether they match a sentence is asked: words at a word start, the look-behind after the
+# first letter, `word_start_alternation`, so the scan skips in C to the letters that can open one.)
+_DOWNED = compiled(word_start_alternation([
+    "збил", "збит", "знищил", "знешкод", "сбил", "сбит", "уничтож", "перехопл", "перехопи", "перехват", "shot down",
+    "downed", "intercepted", "destroyed"]))
+_HIT_OF_DOWNED = compiled(word_start_alternation([
+    "уламк", "обломк", "debris", "wreckage", "пошкодж", "поврежд", "damag", "влуч", "попал", r"hit\b", "зруйн", "разруш",
+    "пожеж", "пожар", "fire", "загор", "загин", "погиб", "killed", "поранен", "ранен", "injur", "постражд", "пострада"],
+    literal=False))
 _BARE_DRONE = compiled(r"дрон\w*|drones?|безпілотн\w*|беспилотн\w*")
 
 
@@ -515,17 +537,20 @@ def classify(text: str) -> StrikeReading:
     if _has(told, _HEARD_WORDS):
         if _has(told, _ONLY_HEARD_WORDS) and _has(told, _HEARD_VERBS):
             told = _ONLY_HEARD.sub(_spaces, told)
-        if _has(told, _NOT_A_HIT_WORDS):
+        if any(all(_has(told, w) for w in words) and rx.search(told) for rx, words in _NOT_A_HIT_PARTS):
             told = _NOT_A_HIT.sub(_spaces, told)
-    told_starts = _word_starts(told)
+    starts = _word_starts(low)
+    # Blanking can cut a word, so a blanked text has word starts of its own.
+    told_starts = starts if told is low else _word_starts(told)
     if ((_has(told, _NEGATION_WORDS) or _has_ne(told, _NEGATION_AFTER_NE))
-            and _no_damage(told, told_starts)):
-        told = _NO_HARM.sub(_spaces, _NO_DAMAGE.sub(_spaces, told))
-        told_starts = _word_starts(told)
+            and any(found := _denials(told, _NO_DAMAGE, not _NO_KEYS.isdisjoint(told_starts)))):
+        told, cuts = _blanked(told, _NO_DAMAGE, found)
+        if _has(told, _NOBODY_STEMS):  # (every match of `_NO_HARM` holds one)
+            told, more = _blanked(told, _NO_HARM, _denials(told, _NO_HARM, True))
+            cuts += more
+        told_starts = told_starts | _starts_at(told, cuts)
     if not _HIT.found_in(told, told_starts):
         return StrikeReading(is_strike=False)  # no consequence: the weapons need not be read
-    # Blanking can cut a word, so a blanked text has word starts of its own.
-    starts = told_starts if told is low else _word_starts(low)
     attack = _ATTACK.found_in(told, told_starts)
     strong = _strong(told)
     fpv = _has(low, _FPV_WORDS) and bool(_FPV.search(low))
@@ -555,19 +580,56 @@ def classify(text: str) -> StrikeReading:
         return StrikeReading(is_strike=False)  # negative cues could only lower it further
     cues = _negative_cues(low, starts, score - _THRESHOLD)
     if cues:
-        first_end, lead_pair = _lead(text, told)
+        first_end, lead_pair = _lead(text, told, told_starts)
         score -= sum(w for rx, w in cues if _is_topic(rx, low, starts, first_end, lead_pair))
     if score < _THRESHOLD:
         return StrikeReading(is_strike=False)
     return StrikeReading(is_strike=True, weapons=tuple(sorted(weapons)))
 
 
-def _no_damage(told: str, starts: set[str]) -> bool:
-    """Whether `_NO_DAMAGE` matches in `told` (its two parts asked apart, each only when the text
-    holds the words it needs: most texts hold neither)."""
-    if (_has(told, _NOT_THERE_WORDS) or _has_ne(told, _NOT_THERE_AFTER_NE)) and _NO_DAMAGE_PARTS[0].search(told):
-        return True
-    return not _NO_KEYS.isdisjoint(starts) and _NO_DAMAGE_PARTS[1].search(told) is not None
+def _denials(low: str, negated: tuple[re.Pattern[str], re.Pattern[str]], led: bool) -> list[re.Match[str] | None]:
+    """The first match in `low` of each branch of a `_negated` (None: it matches nowhere); the first
+    asked only when `low` holds a word its matches need, the second only when `led` (when a word
+    of `_NO_WORDS` may be there). Most texts hold neither."""
+    after = negated[0].search(low) if _has(low, _NOT_THERE_WORDS) or _has_ne(low, _NOT_THERE_AFTER_NE) else None
+    return [after, negated[1].search(low) if led else None]
+
+
+def _blanked(low: str, branches: Sequence[re.Pattern[str]],
+             found: list[re.Match[str] | None]) -> tuple[str, list[tuple[int, int]]]:
+    """`low` with the matches of the alternation of `branches` as spaces, and their spans. They are
+    found with the branches' own scans (`found`: the first match of each, None where there is
+    none), as the alternation finds them: the leftmost wins, the earlier branch on a tie, and the
+    scan goes on after it."""
+    out: list[str] = []
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while any(found):
+        k = min((m.start(), k) for k, m in enumerate(found) if m is not None)[1]
+        start, end = found[k].span()  # type: ignore[union-attr]
+        out += (low[pos:start], " " * (end - start))
+        spans.append((start, end))
+        pos = end
+        # A branch's next match from here is the one found, unless that one began before here.
+        found = [m if m is None or m.start() >= pos else rx.search(low, pos) for m, rx in zip(found, branches)]
+    out.append(low[pos:])
+    return "".join(out), spans
+
+
+def _starts_at(told: str, cuts: list[tuple[int, int]]) -> set[str]:
+    """The word starts that blanking `cuts` can have given `told` (`_word_starts` keys): a word
+    after a cut (it may have been the end of one), and one before a cut shortened below
+    `_KEY_LEN` letters (it may have been the start of one). Every other word of `told` was a
+    word of the text before, and its key is that text's."""
+    keys: set[str] = set()
+    for start, end in cuts:
+        after = _WORD_START.match(told, end)
+        if after:
+            keys.add(after.group(1))
+        before = _SHORT_TAIL.search(told, max(0, start - _KEY_LEN), start)
+        if before:
+            keys.add(before.group())
+    return keys
 
 
 def _negative_cues(low: str, starts: set[str], margin: float) -> list[tuple[_Cue, float]]:
@@ -610,7 +672,7 @@ def _drones_used(text: str, rest: str, rest_starts: set[str], fpv: bool) -> bool
     if fpv:
         # Bare drones in sentences of the attack ("одного з дронів влучив"), not of advice.
         bare = [m for m in found if _BARE_DRONE.fullmatch(m.group(0))]
-        told = [m for m in bare if _ATTACK.found_in(s := sentence(m)) or _HIT.found_in(s)]
+        told = [m for m in bare if _ATTACK.found_in(s := sentence(m), rest_starts) or _HIT.found_in(s, rest_starts)]
         if len(found) == len(bare) and len(told) <= 1:
             return False
     return bool(found)
@@ -635,16 +697,17 @@ def _has_ne(low: str, after: tuple[str, ...]) -> bool:
     return False
 
 
-def _lead(text: str, told: str) -> tuple[int, bool]:
-    """Where the first sentence ends, and whether the first three report an attack and a hit."""
+def _lead(text: str, told: str, starts: set[str]) -> tuple[int, bool]:
+    """Where the first sentence ends, and whether the first three report an attack and a hit
+    (`starts`: `told`'s word starts, which the lead's are among)."""
     # Sentences are cut on the original text (capitals open them); positions agree with `told`.
     spans = sentence_spans(text if len(text) == len(told) else told)
     if not spans:
         return len(told), False
     lead = told[:spans[min(2, len(spans) - 1)][1]]
-    pair = _HIT.found_in(lead) and bool(_ATTACK.found_in(lead) or _strong(lead)
-                                            or (_has(lead, _FPV_WORDS) and _FPV.search(lead))
-                                            or any(rx.found_in(lead) for rx in _WEAPONS.values()))
+    pair = _HIT.found_in(lead, starts) and bool(_ATTACK.found_in(lead, starts) or _strong(lead)
+                                                    or (_has(lead, _FPV_WORDS) and _FPV.search(lead))
+                                                    or any(rx.found_in(lead, starts) for rx in _WEAPONS.values()))
     return spans[0][1], pair
 
 
