@@ -27,22 +27,12 @@ from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from analysis.analyze import PARALLEL_MIN, analyze_or_error, sendable, unpacked
-from analysis.gazetteer import get_gazetteer
-from analysis.model import Analysis
-from analysis.morph import morph
+from analysis.analyze import PARALLEL_MIN
+from analysis.workers import Job, Reading, analysed, load, readings
 
 __all__ = ["AnalysisPool", "Job", "Reading", "WorkerDiedError", "pool_for", "read_ahead"]
 
 log = logging.getLogger("dsns_monitor.analysis_pool")
-
-# A post's analysis: the result, or what the analyser raised on it.
-Reading = Analysis | Exception
-
-
-# What one analysis reads: the text, its channel and oblast hint (`analyze_or_error`'s arguments).
-Job = tuple[str, str | None, str | None]
-
 
 # How much lower the workers' CPU priority is than the command's (`os.nice`): at 5 (a third of
 # the weight) the scheduler keeps the command alone on a core; at 10 the workers starved whenever
@@ -235,9 +225,10 @@ class AnalysisPool:
         loop = asyncio.get_running_loop()
         size = -(-len(jobs) // self.workers)  # a share per worker
         parts = await asyncio.gather(*(
-            loop.run_in_executor(executor, _analyse, jobs[k:k + size]) for k in range(0, len(jobs), size)
+            loop.run_in_executor(executor, analysed, jobs[k:k + size]) for k in range(0, len(jobs), size)
         ))
-        return [unpacked(reading) if type(reading) is tuple else reading for part in parts for reading in part]
+        shared: dict[tuple[Any, ...], Any] = {}
+        return [reading for part in parts for reading in readings(part, shared)]
 
     def _replace(self, broken: ProcessPoolExecutor) -> ProcessPoolExecutor:
         """A working executor in place of `broken` (unless another batch replaced it already)."""
@@ -263,8 +254,7 @@ def _start_worker(watched: Connection) -> None:
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
     threading.Thread(target=_exit_with, args=(watched,), daemon=True, name="parent-watch").start()
-    get_gazetteer()
-    morph()
+    load()
 
 
 def _exit_with(watched: Connection) -> None:
@@ -274,8 +264,3 @@ def _exit_with(watched: Connection) -> None:
         watched.recv_bytes()
     os._exit(1)
 
-
-def _analyse(jobs: list[Job]) -> list[tuple[Any, ...] | Exception]:
-    """The readings of `jobs` as a worker sends them (`sendable`, as `analyze_many`'s workers do)."""
-    return [sendable(analyze_or_error(text, channel=channel, oblast_hint=oblast_hint))
-            for text, channel, oblast_hint in jobs]
