@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from analysis.analyze import PARALLEL_MIN
-from analysis.workers import Job, Reading, analysed, load, readings
+from analysis.workers import Job, Reading, Sent, analysed, load, readings
 
 __all__ = ["AnalysisPool", "Job", "Reading", "WorkerDiedError", "pool_for", "read_ahead"]
 
@@ -127,7 +127,7 @@ class AnalysisPool:
 
     An exception of the analyser comes back as the post's reading, like `analyze_or_error`'s.
     A worker that dies (killed, out of memory, a crash in C code) costs the posts it was
-    reading, one by one: the pool restarts and reads the batch again a post at a time, so only
+    reading, one by one: the pool restarts and reads their share again a post at a time, so only
     a post that kills a worker again gets an error reading.
     """
 
@@ -182,24 +182,27 @@ class AnalysisPool:
     async def analyse(self, jobs: Sequence[Job]) -> list[Reading]:
         """The readings of `jobs`, in order; never raises for a post's fault."""
         jobs = list(jobs)
-        if not jobs:
-            return []
-        executor = self._start()
+        size = max(1, -(-len(jobs) // self.workers))  # a share per worker
+        shares = [jobs[k:k + size] for k in range(0, len(jobs), size)]
+        parts = await asyncio.gather(*(self.run(analysed, share) for share in shares), return_exceptions=True)
+        shared: dict[tuple[Any, ...], Any] = {}
+        found: list[Reading] = []
+        for share, part in zip(shares, parts, strict=True):
+            if isinstance(part, WorkerDiedError):
+                log.error("an analysis worker died; reading its share again post by post", extra={"posts": len(share)})
+                part = [await self._alone(job) for job in share]
+            elif isinstance(part, BaseException):
+                raise part
+            found += readings(part, shared)
+        return found
+
+    async def _alone(self, job: Job) -> Sent:
+        """`job`'s reading in a worker of its own: an error reading if it kills that worker too."""
         try:
-            return await self._run(executor, jobs)
-        except BrokenProcessPool:
-            log.error("an analysis worker died; reading its batch again post by post", extra={"posts": len(jobs)})
-        readings: list[Reading] = []
-        broken: ProcessPoolExecutor | None = executor
-        for job in jobs:
-            if broken is not None:
-                executor, broken = self._replace(broken), None
-            try:
-                readings += await self._run(executor, [job])
-            except BrokenProcessPool as exc:
-                readings.append(RuntimeError(f"the analysis worker died reading this post: {exc}"))
-                broken = executor
-        return readings
+            (sent,) = await self.run(analysed, [job])
+        except WorkerDiedError as exc:
+            return RuntimeError(f"the analysis worker died reading this post: {exc}")
+        return sent
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """`function(*args)` in a worker (both picklable, `function` at a module's top level):
@@ -220,15 +223,6 @@ class AnalysisPool:
             except BrokenProcessPool as exc:
                 self._replace(executor)
                 raise WorkerDiedError(f"the worker died running {function.__name__}: {exc}") from exc
-
-    async def _run(self, executor: ProcessPoolExecutor, jobs: list[Job]) -> list[Reading]:
-        loop = asyncio.get_running_loop()
-        size = -(-len(jobs) // self.workers)  # a share per worker
-        parts = await asyncio.gather(*(
-            loop.run_in_executor(executor, analysed, jobs[k:k + size]) for k in range(0, len(jobs), size)
-        ))
-        shared: dict[tuple[Any, ...], Any] = {}
-        return [reading for part in parts for reading in readings(part, shared)]
 
     def _replace(self, broken: ProcessPoolExecutor) -> ProcessPoolExecutor:
         """A working executor in place of `broken` (unless another batch replaced it already)."""
