@@ -23,7 +23,6 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -143,7 +142,6 @@ class AnalysisPool:
         self._executor: ProcessPoolExecutor | None = None
         self._retrying = asyncio.Lock()
         self._warming: list[Future[int]] = []
-        self._pipe: tuple[Connection, Connection]  # the workers' `_exit_with` pipe: read end, write end
 
     async def __aenter__(self) -> Self:
         self._start()
@@ -159,15 +157,10 @@ class AnalysisPool:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
-            self._close_pipe()
 
     def _start(self) -> ProcessPoolExecutor:
         if self._executor is None:
-            # The workers watch the read end: it ends when this process closes the write end or dies.
-            self._pipe = self._context.Pipe(duplex=False)
-            self._executor = ProcessPoolExecutor(
-                self.workers, mp_context=self._context, initializer=_start_worker, initargs=(self._pipe[0],)
-            )
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=self._context, initializer=_start_worker)
             # The fork server's start (the analyser's imports and data, a second or two): begun
             # now, it overlaps the command's first fetch or read.
             self._warming = [self._executor.submit(int) for _ in range(self.workers)]
@@ -229,15 +222,10 @@ class AnalysisPool:
         if self._executor is broken:
             broken.shutdown(wait=False, cancel_futures=True)
             self._executor = None
-            self._close_pipe()  # its other workers leave too
         return self._start()
 
-    def _close_pipe(self) -> None:
-        for end in self._pipe:
-            end.close()
 
-
-def _start_worker(watched: Connection) -> None:
+def _start_worker() -> None:
     # Ctrl-C reaches the whole process group: the command stops the pool, the workers finish
     # their batch instead of each printing a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -247,14 +235,16 @@ def _start_worker(watched: Connection) -> None:
     # on 2 cores it got about two thirds of one).
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
-    threading.Thread(target=_exit_with, args=(watched,), daemon=True, name="parent-watch").start()
+    threading.Thread(target=_exit_with_command, daemon=True, name="parent-watch").start()
     load()
 
 
-def _exit_with(watched: Connection) -> None:
-    """Exit once the command closes its end of `watched` or is gone: killed (SIGTERM, -9), it
-    cannot stop its pool, and a worker waiting for its next batch would wait for ever."""
-    with contextlib.suppress(EOFError, OSError):
-        watched.recv_bytes()
-    os._exit(1)
+def _exit_with_command() -> None:
+    """Exit once the command is gone: killed (SIGTERM, -9), it cannot stop its pool, and a worker
+    waiting for its next batch would wait for ever (the pool's queue never ends: every worker
+    holds its write end too). A broken pool's workers are ended by the pool itself."""
+    command = multiprocessing.parent_process()
+    if command is not None:
+        command.join()
+        os._exit(1)
 
