@@ -83,17 +83,7 @@ def analyze_many(texts: Sequence[str], channels: Sequence[str | None] | None = N
     chans = list(channels) if channels is not None else [None] * len(texts)
     if len(chans) != len(texts):
         raise ValueError(f"{len(texts)} texts but {len(chans)} channels")
-    pairs = list(zip(texts, chans))
-    count = workers if workers is not None else (os.cpu_count() or 1)
-    if not _forks(count, len(pairs)):
-        return [analyze_or_error(text, channel=channel) for text, channel in pairs]
-    # Imported here: it imports this module, and most runs never fork.
-    from analysis.workers import in_workers
-
-    # Small chunks: the workers end together (a chunk of a quarter of a worker's share left one
-    # idle for up to a second of a 10,000-post batch), and results come back while they work.
-    size = max(1, min(CHUNK, -(-len(pairs) // (count * 4))))
-    return list(in_workers((pairs[k:k + size] for k in range(0, len(pairs), size)), count))
+    return list(analyze_stream(zip(texts, chans), workers))
 
 
 def analyze_stream(pairs: Iterable[tuple[str, str | None]], workers: int | None = None) -> Iterator[Analysis | Exception]:
@@ -102,20 +92,15 @@ def analyze_stream(pairs: Iterable[tuple[str, str | None]], workers: int | None 
     (`dsns-monitor analyze`) does so while the workers go on, not while they wait for the next
     batch. The same rules: from a main thread with no other threads, forking once
     `PARALLEL_MIN` pairs are read."""
+    import multiprocessing  # here: a tenth of the analyser's import time, and most runs never fork
+
     rest = iter(pairs)
     head = list(islice(rest, PARALLEL_MIN))
     count = workers if workers is not None else (os.cpu_count() or 1)
-    if not _forks(count, len(head)):
+    if count < 2 or len(head) < PARALLEL_MIN or "fork" not in multiprocessing.get_all_start_methods():
         yield from (analyze_or_error(text, channel=channel) for text, channel in chain(head, rest))
         return
-    from analysis.workers import in_workers
+    from analysis.workers import in_workers  # here too: it imports this module
 
     rest = chain(head, rest)
     yield from in_workers(iter(lambda: list(islice(rest, CHUNK)), []), count)
-
-
-def _forks(count: int, texts: int) -> bool:
-    """Whether `texts` texts go to `count` forked workers."""
-    import multiprocessing  # here: a tenth of the analyser's import time, and most runs never fork
-
-    return count >= 2 and texts >= PARALLEL_MIN and "fork" in multiprocessing.get_all_start_methods()

@@ -1,11 +1,7 @@
-"""Analysis in worker processes, written once for both pools that run it: `analyze_many`'s forked
-workers (below) and the batch commands' `monitor.analysis_pool`. Both start their workers with the
-analyser's data loaded (`load`), send a worker chunks of jobs it answers with `analysed`, and turn
-the answers back into readings with `readings`.
-
-Imported only where work goes to other processes: it imports `multiprocessing` (a tenth of the
-analyser's import time) and this module's atexit hook has workers to stop.
-"""
+"""Analysis in worker processes, written once for both pools that run it: `analyze_stream`'s
+forked workers (below) and the batch commands' `monitor.analysis_pool`. Both start their workers
+with the analyser's data loaded (`load`), and send a worker chunks of jobs it answers with
+`analysed`, which the parent turns back into readings with `readings`."""
 
 from __future__ import annotations
 
@@ -97,8 +93,7 @@ def unpacked(t: tuple[Any, ...], shared: dict[tuple[Any, ...], Any]) -> Analysis
 
 def in_workers(chunks: Iterator[list[Job]], count: int) -> Iterator[Reading]:
     """The readings of `chunks`, in order, from `count` processes forked from this one and kept
-    for the next call. Call it only where forking is safe: from a process's main thread with no
-    other threads running. A worker that dies fails the call, and the next one forks new workers."""
+    for the next call (`analyze_many` says when that is safe)."""
     shared: dict[tuple[Any, ...], Any] = {}
     # In order, each chunk unpacked as it comes back: the parent's share of the work is done
     # while the workers go on, not after the last one ends.
