@@ -44,7 +44,7 @@ def analysed(jobs: Sequence[Job]) -> list[Sent]:
 
 def readings(part: list[Sent], shared: dict[tuple[Any, ...], Any]) -> list[Reading]:
     """The readings a worker sent as `part` (`analysed`), with `unpacked`'s `shared` records."""
-    return [unpacked(sent, shared) if type(sent) is tuple else sent for sent in part]  # type: ignore[misc]
+    return [unpacked(sent, shared) if isinstance(sent, tuple) else sent for sent in part]
 
 
 def sendable(result: Reading) -> Sent:
