@@ -10,6 +10,7 @@ import gc
 import multiprocessing
 import os
 import pickle
+import signal
 from collections import deque
 from collections.abc import Iterator, Sequence
 from multiprocessing.connection import wait
@@ -20,7 +21,7 @@ from analysis.gazetteer import get_gazetteer
 from analysis.model import Analysis, Casualties, EventDate, Place
 from analysis.morph import morph
 
-__all__ = ["Job", "Reading", "Sent", "analysed", "close_workers", "in_workers", "load", "readings"]
+__all__ = ["Job", "Reading", "Sent", "analysed", "close_workers", "in_workers", "load", "readings", "uninterrupted"]
 
 # What one analysis reads: a text, its channel and maybe an oblast hint (`analyze_or_error`'s arguments).
 Job = tuple[str, str | None] | tuple[str, str | None, str | None]
@@ -35,6 +36,12 @@ def load() -> None:
     copy instead of each spending most of a second of CPU loading its own."""
     get_gazetteer()
     morph()
+
+
+def uninterrupted() -> None:
+    """Ctrl-C reaches the whole process group: the parent stops its workers, which end quietly
+    instead of each printing a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def analysed(jobs: Sequence[Job]) -> list[Sent]:
@@ -183,6 +190,7 @@ def _roomy(conn: Any) -> None:
 def _serve(tasks: Any, results: Any, inherited: list[Any]) -> None:
     for conn in inherited:
         conn.close()
+    uninterrupted()
     while True:
         try:
             jobs = tasks.recv()

@@ -16,7 +16,6 @@ import contextlib
 import logging
 import multiprocessing
 import os
-import signal
 import threading
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -27,7 +26,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from analysis.analyze import PARALLEL_MIN
-from analysis.workers import Job, Reading, Sent, analysed, load, readings
+from analysis.workers import Job, Reading, Sent, analysed, load, readings, uninterrupted
 
 __all__ = ["AnalysisPool", "Job", "Reading", "WorkerDiedError", "pool_for", "read_ahead"]
 
@@ -226,9 +225,7 @@ class AnalysisPool:
 
 
 def _start_worker() -> None:
-    # Ctrl-C reaches the whole process group: the command stops the pool, the workers finish
-    # their batch instead of each printing a traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    uninterrupted()
     # The command is the serial part (parse, then each page's write transaction, one after the
     # other) and the workers run ahead of it: at a lower priority they take the cores the command
     # leaves idle instead of a share of its own, so it never waits for a core (at equal priority
