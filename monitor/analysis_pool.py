@@ -16,33 +16,21 @@ import contextlib
 import logging
 import multiprocessing
 import os
-import signal
 import threading
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from analysis.analyze import PARALLEL_MIN, analyze_or_error, sendable, unpacked
-from analysis.gazetteer import get_gazetteer
-from analysis.model import Analysis
-from analysis.morph import morph
+from analysis.analyze import PARALLEL_MIN
+from analysis.workers import Job, Reading, Sent, analysed, load, readings, uninterrupted
 
 __all__ = ["AnalysisPool", "Job", "Reading", "WorkerDiedError", "pool_for", "read_ahead"]
 
 log = logging.getLogger("dsns_monitor.analysis_pool")
-
-# A post's analysis: the result, or what the analyser raised on it.
-Reading = Analysis | Exception
-
-
-# What one analysis reads: the text, its channel and oblast hint (`analyze_or_error`'s arguments).
-Job = tuple[str, str | None, str | None]
-
 
 # How much lower the workers' CPU priority is than the command's (`os.nice`): at 5 (a third of
 # the weight) the scheduler keeps the command alone on a core; at 10 the workers starved whenever
@@ -137,7 +125,7 @@ class AnalysisPool:
 
     An exception of the analyser comes back as the post's reading, like `analyze_or_error`'s.
     A worker that dies (killed, out of memory, a crash in C code) costs the posts it was
-    reading, one by one: the pool restarts and reads the batch again a post at a time, so only
+    reading, one by one: the pool restarts and reads their share again a post at a time, so only
     a post that kills a worker again gets an error reading.
     """
 
@@ -153,7 +141,6 @@ class AnalysisPool:
         self._executor: ProcessPoolExecutor | None = None
         self._retrying = asyncio.Lock()
         self._warming: list[Future[int]] = []
-        self._pipe: tuple[Connection, Connection]  # the workers' `_exit_with` pipe: read end, write end
 
     async def __aenter__(self) -> Self:
         self._start()
@@ -169,15 +156,10 @@ class AnalysisPool:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
-            self._close_pipe()
 
     def _start(self) -> ProcessPoolExecutor:
         if self._executor is None:
-            # The workers watch the read end: it ends when this process closes the write end or dies.
-            self._pipe = self._context.Pipe(duplex=False)
-            self._executor = ProcessPoolExecutor(
-                self.workers, mp_context=self._context, initializer=_start_worker, initargs=(self._pipe[0],)
-            )
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=self._context, initializer=_start_worker)
             # The fork server's start (the analyser's imports and data, a second or two): begun
             # now, it overlaps the command's first fetch or read.
             self._warming = [self._executor.submit(int) for _ in range(self.workers)]
@@ -192,24 +174,27 @@ class AnalysisPool:
     async def analyse(self, jobs: Sequence[Job]) -> list[Reading]:
         """The readings of `jobs`, in order; never raises for a post's fault."""
         jobs = list(jobs)
-        if not jobs:
-            return []
-        executor = self._start()
+        size = max(1, -(-len(jobs) // self.workers))  # a share per worker
+        shares = [jobs[k:k + size] for k in range(0, len(jobs), size)]
+        parts = await asyncio.gather(*(self.run(analysed, share) for share in shares), return_exceptions=True)
+        shared: dict[tuple[Any, ...], Any] = {}
+        found: list[Reading] = []
+        for share, part in zip(shares, parts, strict=True):
+            if isinstance(part, WorkerDiedError):
+                log.error("an analysis worker died; reading its share again post by post", extra={"posts": len(share)})
+                part = [await self._alone(job) for job in share]
+            elif isinstance(part, BaseException):
+                raise part
+            found += readings(part, shared)
+        return found
+
+    async def _alone(self, job: Job) -> Sent:
+        """`job`'s reading in a worker of its own: an error reading if it kills that worker too."""
         try:
-            return await self._run(executor, jobs)
-        except BrokenProcessPool:
-            log.error("an analysis worker died; reading its batch again post by post", extra={"posts": len(jobs)})
-        readings: list[Reading] = []
-        broken: ProcessPoolExecutor | None = executor
-        for job in jobs:
-            if broken is not None:
-                executor, broken = self._replace(broken), None
-            try:
-                readings += await self._run(executor, [job])
-            except BrokenProcessPool as exc:
-                readings.append(RuntimeError(f"the analysis worker died reading this post: {exc}"))
-                broken = executor
-        return readings
+            (sent,) = await self.run(analysed, [job])
+        except WorkerDiedError as exc:
+            return RuntimeError(f"the analysis worker died reading this post: {exc}")
+        return sent
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """`function(*args)` in a worker (both picklable, `function` at a module's top level):
@@ -231,51 +216,32 @@ class AnalysisPool:
                 self._replace(executor)
                 raise WorkerDiedError(f"the worker died running {function.__name__}: {exc}") from exc
 
-    async def _run(self, executor: ProcessPoolExecutor, jobs: list[Job]) -> list[Reading]:
-        loop = asyncio.get_running_loop()
-        size = -(-len(jobs) // self.workers)  # a share per worker
-        parts = await asyncio.gather(*(
-            loop.run_in_executor(executor, _analyse, jobs[k:k + size]) for k in range(0, len(jobs), size)
-        ))
-        return [unpacked(reading) if type(reading) is tuple else reading for part in parts for reading in part]
-
     def _replace(self, broken: ProcessPoolExecutor) -> ProcessPoolExecutor:
         """A working executor in place of `broken` (unless another batch replaced it already)."""
         if self._executor is broken:
             broken.shutdown(wait=False, cancel_futures=True)
             self._executor = None
-            self._close_pipe()  # its other workers leave too
         return self._start()
 
-    def _close_pipe(self) -> None:
-        for end in self._pipe:
-            end.close()
 
-
-def _start_worker(watched: Connection) -> None:
-    # Ctrl-C reaches the whole process group: the command stops the pool, the workers finish
-    # their batch instead of each printing a traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _start_worker() -> None:
+    uninterrupted()
     # The command is the serial part (parse, then each page's write transaction, one after the
     # other) and the workers run ahead of it: at a lower priority they take the cores the command
     # leaves idle instead of a share of its own, so it never waits for a core (at equal priority
     # on 2 cores it got about two thirds of one).
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
-    threading.Thread(target=_exit_with, args=(watched,), daemon=True, name="parent-watch").start()
-    get_gazetteer()
-    morph()
+    threading.Thread(target=_exit_with_command, daemon=True, name="parent-watch").start()
+    load()
 
 
-def _exit_with(watched: Connection) -> None:
-    """Exit once the command closes its end of `watched` or is gone: killed (SIGTERM, -9), it
-    cannot stop its pool, and a worker waiting for its next batch would wait for ever."""
-    with contextlib.suppress(EOFError, OSError):
-        watched.recv_bytes()
-    os._exit(1)
+def _exit_with_command() -> None:
+    """Exit once the command is gone: killed (SIGTERM, -9), it cannot stop its pool, and a worker
+    waiting for its next batch would wait for ever (the pool's queue never ends: every worker
+    holds its write end too). A broken pool's workers are ended by the pool itself."""
+    command = multiprocessing.parent_process()
+    if command is not None:
+        command.join()
+        os._exit(1)
 
-
-def _analyse(jobs: list[Job]) -> list[tuple[Any, ...] | Exception]:
-    """The readings of `jobs` as a worker sends them (`sendable`, as `analyze_many`'s workers do)."""
-    return [sendable(analyze_or_error(text, channel=channel, oblast_hint=oblast_hint))
-            for text, channel, oblast_hint in jobs]

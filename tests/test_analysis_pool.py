@@ -209,3 +209,57 @@ async def test_read_ahead_hands_over_what_is_ready_while_the_next_item_is_taken(
         return got
 
     assert await asyncio.wait_for(run(), 10) == [(n, 2 * n) for n in range(5)]
+
+
+_COMMAND = """
+import asyncio, os, sys
+from monitor.analysis_pool import AnalysisPool
+
+async def main():
+    async with AnalysisPool(workers=1) as pool:
+        print(await pool.run(os.getpid), flush=True)
+        await asyncio.sleep(60)
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, dead and not yet reaped by whoever inherited it, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_killed_command_leaves_no_worker_behind(tmp_path: Path) -> None:
+    """kill -9 of a batch command: it cannot stop its pool, and its idle workers exit by themselves."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "command.py"
+    script.write_text(_COMMAND, encoding="utf-8")
+    root = Path(__file__).resolve().parent.parent
+    command = subprocess.Popen([sys.executable, str(script)], cwd=root, stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(root)})
+    worker = 0
+    try:
+        assert command.stdout is not None
+        worker = int(command.stdout.readline())
+        assert _running(worker)
+        command.send_signal(signal.SIGKILL)
+        command.wait(10)
+        deadline = time.monotonic() + 10
+        while _running(worker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _running(worker)
+    finally:
+        command.kill()
+        command.wait(10)
+        if worker and _running(worker):
+            os.kill(worker, signal.SIGKILL)  # not left running past a failed test

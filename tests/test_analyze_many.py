@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 import analysis.analyze
+import analysis.workers
 from analysis.analyze import analyze, analyze_many
 
 TEXTS = [
@@ -22,7 +23,7 @@ TEXTS = [
 @pytest.fixture(autouse=True)
 def _no_workers_left() -> Iterator[None]:
     yield
-    analysis.analyze._close_workers()  # kept for the next batch otherwise: not past this test
+    analysis.workers.close_workers()  # kept for the next batch otherwise: not past this test
 
 
 def test_a_parallel_batch_equals_analyze_text_by_text(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,15 +49,15 @@ def test_the_workers_serve_batch_after_batch_and_a_dead_one_is_replaced(monkeypa
     texts = [f"{t} #{k}" for k in range(3) for t in TEXTS if t]
     expected = [analyze(t) for t in texts]
     assert analyze_many(texts, workers=2) == expected
-    first = [p.pid for p in analysis.analyze._WORKERS.procs]  # type: ignore[union-attr]
+    first = [p.pid for p in analysis.workers._WORKERS.procs]  # type: ignore[union-attr]
     assert analyze_many(texts[::-1], workers=2) == expected[::-1]
-    assert [p.pid for p in analysis.analyze._WORKERS.procs] == first  # type: ignore[union-attr]
+    assert [p.pid for p in analysis.workers._WORKERS.procs] == first  # type: ignore[union-attr]
     os.kill(first[0], signal.SIGKILL)
-    analysis.analyze._WORKERS.procs[0].join()  # type: ignore[union-attr]
+    analysis.workers._WORKERS.procs[0].join()  # type: ignore[union-attr]
     assert analyze_many(texts, workers=2) == expected
-    assert not set(first) & {p.pid for p in analysis.analyze._WORKERS.procs}  # type: ignore[union-attr]
+    assert not set(first) & {p.pid for p in analysis.workers._WORKERS.procs}  # type: ignore[union-attr]
     assert analyze_many(texts, workers=3) == expected
-    assert len(analysis.analyze._WORKERS.procs) == 3  # type: ignore[union-attr]
+    assert len(analysis.workers._WORKERS.procs) == 3  # type: ignore[union-attr]
 
 
 def test_a_stream_yields_in_order_what_analyze_gives(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,7 +70,7 @@ def test_a_stream_yields_in_order_what_analyze_gives(monkeypatch: pytest.MonkeyP
     stream = analysis.analyze.analyze_stream(iter(pairs), workers=2)
     assert next(stream) == expected[0]
     stream.close()  # left half read: its workers go, chunks and all
-    assert analysis.analyze._WORKERS is None
+    assert analysis.workers._WORKERS is None
     assert analyze_many([t for t, _ in pairs], [c for _, c in pairs], workers=2) == expected
 
 
