@@ -7,6 +7,8 @@ Anything else that escapes is a bug and shows a traceback.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = ["DsnsError", "UsageError"]
 
 
@@ -19,6 +21,20 @@ class DsnsError(Exception):
     def cli_line(self) -> str:
         """The one line the command prints for this error."""
         return f"dsns-monitor: {self.label}: {self}" if self.label else f"dsns-monitor: {self}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # These errors cross process boundaries (a page parsed in an analysis pool worker raises
+        # SourceParseError there); pickle's default calls __init__ with `args` alone, which
+        # subclasses taking a source and keyword extras refuse, and the pool then took the
+        # unreadable answer for a dead worker. Rebuilt from their state instead.
+        return (_restored, (type(self), self.args, self.__dict__))
+
+
+def _restored(cls: type[DsnsError], args: tuple[Any, ...], state: dict[str, Any]) -> DsnsError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class UsageError(DsnsError):
