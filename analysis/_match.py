@@ -82,7 +82,7 @@ class Tokens:
         since a hostile text with no sentence end made a walk back per mention quadratic."""
         openers = self._openers
         if openers is None:
-            openers = self._openers = [i for i, opens in enumerate(self.sents) if opens]
+            openers = self._openers = list(compress(range(len(self.sents)), self.sents))
         at = bisect_right(openers, k)
         return openers[at - 1] if at else 0
 
@@ -332,7 +332,7 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[Tokens, list[Mention]]:
             continue  # inside the name found before
         # Keep every key of the longest length: "кам'янське" is also a form of the hromada
         # adjective "кам'янська", and the level word decides between them later.
-        found, partial = heads[i]
+        found, partial, towns = heads[i]
         best = (i + 1, found) if found else None
         j = i + 1
         while partial and j < n:
@@ -346,6 +346,9 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[Tokens, list[Mention]]:
         if best is None:
             continue
         end, keys = best
+        if end == i + 1 and towns and not original[starts[i]].isupper():
+            resume = end  # what `_mention` says of a settlement's name written lower-case
+            continue
         m = _mention(tk, i, end, keys, g)
         if m is not None:
             out.append(m)
@@ -360,12 +363,14 @@ def find_mentions(text: str, g: Gazetteer) -> tuple[Tokens, list[Mention]]:
     return tk, out
 
 
-_Head = tuple[list[tuple[str, ...]], list[tuple[str, ...]]]
+_Head = tuple[list[tuple[str, ...]], list[tuple[str, ...]], bool]
 
 
 class _Openers(dict):  # type: ignore[type-arg]
-    """A word's lemmas -> (the one-word names among them, the ones that begin longer names), or
-    None when neither: the matcher's question about every word, answered once per lemma set."""
+    """A word's lemmas -> (the one-word names among them, the ones that begin longer names,
+    whether those names are all of settlements and cities standing alone), or None when neither:
+    the matcher's question about every word, answered once per lemma set. Many common words are
+    also a village's name ("пожежу", "площі"): written lower-case, they name none."""
 
     g: Gazetteer | None = None
 
@@ -375,7 +380,8 @@ class _Openers(dict):  # type: ignore[type-arg]
         keys = [(lem,) for lem in lems]
         found = [key for key in keys if key in g.names]
         partial = [key for key in keys if key in g.prefixes]
-        head = (found, partial) if found or partial else None
+        towns = bool(found) and _named(found, g).towns_only
+        head = (found, partial, towns) if found or partial else None
         if len(self) >= 50_000:
             self.clear()
         self[lems] = head

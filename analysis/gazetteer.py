@@ -162,6 +162,9 @@ class _RuIndex(_Names):
         return list(map(self.at, indexes))
 
 
+_item = list.__getitem__
+
+
 class _Paradigms(list):  # type: ignore[type-arg]
     """Paradigms (sets of endings) kept as "|"-joined strings until one is asked for: a text
     asks for a few dozen of the 1,200, and loading them all as sets costs a tenth of a start."""
@@ -301,12 +304,16 @@ class Gazetteer:
         """Name words an (already normalised) Cyrillic token can be a form of: "харкові" -> ("харків",)."""
         out: list[str] = []
         n = len(token)
-        for k in range(0, min(self.max_suffix, n - 1) + 1):
-            entries = self.stems.get(token[: n - k])
+        stems, paradigms = self.stems, self.paradigms
+        for m in range(n, max(n - self.max_suffix, 1) - 1, -1):  # the longest stem first
+            entries = stems.get(token[:m])
             if entries:
-                suffix = token[n - k:]
+                suffix = token[m:]
                 for lemma, pid in entries:
-                    if suffix in self.paradigms[pid] and lemma not in out:
+                    endings = _item(paradigms, pid)  # the list's own lookup, not a Python call
+                    if type(endings) is str:  # not yet made a set (`_Paradigms`)
+                        endings = paradigms[pid]
+                    if suffix in endings and lemma not in out:
                         out.append(lemma)
         return tuple(out)
 
