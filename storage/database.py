@@ -27,7 +27,7 @@ import aiosqlite
 from storage.errors import StorageError
 from storage.schema import migrate
 
-__all__ = ["Database", "ArchiveWatcher", "write_rows", "Statements", "write_batch", "insert_rows"]
+__all__ = ["Database", "ArchiveWatcher", "write_rows", "Statements", "write_batch", "insert_rows", "multi_row"]
 
 BUSY_TIMEOUT_MS = 30_000
 # Primary result codes that mean the archive's file or disk is at fault, not the statement:
@@ -281,21 +281,27 @@ async def write_batch(conn: aiosqlite.Connection, statements: Statements) -> lis
 _PARAMETERS_PER_INSERT = 999
 
 
-async def insert_rows(conn: aiosqlite.Connection, sql: str, rows: list[tuple]) -> list[sqlite3.Row]:
-    """`sql`, an INSERT whose `{values}` stands for its VALUES rows, run for all `rows` in a few
-    multi-row statements; what its RETURNING clause returns, if any (in no particular order).
+def multi_row(sql: str, rows: list[tuple]) -> Statements:
+    """`sql`, an INSERT whose `{values}` stands for its VALUES rows, as a few multi-row statements
+    for all `rows`, each with its one row of parameters (for `write_batch`, or `insert_rows`).
 
     Into a table with triggers, each statement of an `executemany` opens a statement savepoint,
     and FTS5 flushes its pending rows at every savepoint: inserting posts one statement a row
     wrote a segment of the word index per post, and merged them (measured: ~80 µs a post of
     ~800 characters, a third of the insert). In one statement the page's posts go in one segment.
     """
-    found: list[sqlite3.Row] = []
+    statements: Statements = []
     per = max(1, _PARAMETERS_PER_INSERT // len(rows[0])) if rows else 1
     for start in range(0, len(rows), per):
         chunk = rows[start : start + per]
         marks = "(" + ", ".join("?" * len(chunk[0])) + ")"
-        found += await conn.execute_fetchall(
-            sql.format(values=", ".join([marks] * len(chunk))), [value for row in chunk for value in row]
-        )
+        statements.append((sql.format(values=", ".join([marks] * len(chunk))), [[v for row in chunk for v in row]]))
+    return statements
+
+
+async def insert_rows(conn: aiosqlite.Connection, sql: str, rows: list[tuple]) -> list[sqlite3.Row]:
+    """`multi_row` run now; what its RETURNING clause returns, if any (in no particular order)."""
+    found: list[sqlite3.Row] = []
+    for statement, (values,) in multi_row(sql, rows):
+        found += await conn.execute_fetchall(statement, values)
     return found

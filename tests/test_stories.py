@@ -21,7 +21,14 @@ from storage.canonical import canonical_url
 from storage.database import Database
 from storage.posts import upsert_posts
 from storage.sources import ensure_source
-from storage.subscriptions import deactivate_chat, mute, subscribe, unsubscribe, upsert_chat, watchers_by_region
+from storage.subscriptions import (
+    deactivate_chat,
+    mute,
+    subscribe,
+    unsubscribe,
+    upsert_chat,
+    watchers_by_region,
+)
 from tests.fakes.feeds import FakeFeeds
 from tests.fakes.tme import FakeTelegram
 
