@@ -103,22 +103,26 @@ def alert_statements(
     now = utcnow()
     queued = to_db(now)  # once: a page's plans make tens of thousands of rows for a few hundred chats
     settled = settled or {}
-    rows: list[list[object]] = []
-    pending: dict[tuple[int, int], list[object]] = {}  # (chat, story) -> its row since a plan surely queued it
+    rows: list[Sequence[object]] = []
+    pending: dict[int, dict[int, list[object]]] = {}  # story -> chat -> its row since a plan surely queued it
     folded = 0  # the updates folded into those rows
     for plan in plans:
         # A post dated in the future must not jump the queue for ever nor escape expiry: its
         # publication is the news' time, never later than now.
         news_at = to_db(min(plan.published, now) if plan.published else now)
         story_id, revision, post_id = plan.story_id, plan.revision, plan.post_id
-        sure = revision > settled.get(story_id, revision)
+        if revision <= settled.get(story_id, revision):
+            # Maybe no change: only the upsert knows, each chat's row goes to it. (A row a sure
+            # plan queued before is pending at a higher revision: the upsert leaves it.)
+            rows += [(chat_id, story_id, post_id, revision, queued, queued, news_at, rank)
+                     for chat_id, rank in plan.chats.items()]
+            continue
+        held = pending.setdefault(story_id, {})
         for chat_id, rank in plan.chats.items():
-            row = pending.get((chat_id, story_id))
+            row = held.get(chat_id)
             if row is None:
-                row = [chat_id, story_id, post_id, revision, queued, queued, news_at, rank]
+                held[chat_id] = row = [chat_id, story_id, post_id, revision, queued, queued, news_at, rank]
                 rows.append(row)
-                if sure:
-                    pending[chat_id, story_id] = row
             elif revision > row[3]:  # type: ignore[operator]
                 # What the upsert does to a pending row; one of the same revision changes nothing.
                 row[2], row[3], row[6], row[7] = post_id, revision, news_at, min(row[7], rank)  # type: ignore[type-var]
