@@ -128,7 +128,7 @@ class StoryPlanner:
             [plan for plan in plans if plan.chats], late_after=self.late_after, settled=settled
         )
         changed = await write_batch(conn, writes + statements)
-        return result, changed[-1] + folded
+        return result, sum(changed[len(writes):]) + folded
 
     def forget(self) -> None:
         """Drop the in-memory index (after a rolled-back transaction it may name stories that never were)."""

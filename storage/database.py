@@ -281,7 +281,7 @@ async def write_batch(conn: aiosqlite.Connection, statements: Statements) -> lis
 _PARAMETERS_PER_INSERT = 999
 
 
-def multi_row(sql: str, rows: list[tuple]) -> Statements:
+def multi_row(sql: str, rows: Sequence[Sequence[object]]) -> Statements:
     """`sql`, an INSERT whose `{values}` stands for its VALUES rows, as a few multi-row statements
     for all `rows`, each with its one row of parameters (for `write_batch`, or `insert_rows`).
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import aiosqlite
 
 from storage.chat_settings import DEFAULT_SETTINGS, ChatSettings
-from storage.database import Database, Statements, write_batch
+from storage.database import Database, Statements, multi_row, write_batch
 from storage.timeutil import from_db, to_db, utcnow
 
 __all__ = [
@@ -90,16 +90,15 @@ async def queue_alerts(
     Runs inside the transaction that stored the posts. Returns the number of rows queued.
     """
     statements, folded = alert_statements(plans, late_after=late_after, settled=settled)
-    (changed,) = await write_batch(conn, statements)
-    return changed + folded
+    return sum(await write_batch(conn, statements)) + folded
 
 
 def alert_statements(
     plans: list[AlertPlan], *, late_after: float = LATE_AFTER, settled: Mapping[int, int] | None = None,
 ) -> tuple[Statements, int]:
-    """The write of `queue_alerts` (one statement, for a caller that sends it with others:
-    `write_batch`) and how many updates were folded into its rows; the rows it changes plus
-    those are what `queue_alerts` counts as queued."""
+    """The writes of `queue_alerts` (for a caller that sends them with others: `write_batch`) and
+    how many updates were folded into their rows; the rows they change plus those are what
+    `queue_alerts` counts as queued."""
     now = utcnow()
     queued = to_db(now)  # once: a page's plans make tens of thousands of rows for a few hundred chats
     settled = settled or {}
@@ -127,15 +126,18 @@ def alert_statements(
                 # What the upsert does to a pending row; one of the same revision changes nothing.
                 row[2], row[3], row[6], row[7] = post_id, revision, news_at, min(row[7], rank)  # type: ignore[type-var]
                 folded += 1
+    # Multi-row statements, not one a row: inside a transaction each statement copies every page
+    # it changes to its statement journal (4 or 5 a row here, table and indexes) to undo itself
+    # alone, and a page's upserts are hundreds of rows. Rows apply in order, as one by one.
     sql = f"""INSERT INTO outbox (chat_id, story_id, post_id, revision, created_at, queued_at, news_at, rank)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+           VALUES {{values}}
            ON CONFLICT (chat_id, story_id) DO UPDATE SET revision = excluded.revision,
                post_id = excluded.post_id, status = 'pending', attempts = 0, next_attempt_at = NULL,
                queued_at = excluded.queued_at, news_at = excluded.news_at, rank = min(rank, excluded.rank)
            WHERE excluded.revision > outbox.revision
               OR (outbox.status = 'sent' AND excluded.news_at
                   >= strftime('%Y-%m-%dT%H:%M:%SZ', outbox.alerted_at, '+{float(late_after):.0f} seconds'))"""
-    return [(sql, rows)], folded
+    return multi_row(sql, rows), folded
 
 
 _ITEM = """SELECT o.id, o.chat_id, o.story_id, o.post_id, o.revision, o.sent_revision, o.message_id,
