@@ -282,8 +282,12 @@ _PARAMETERS_PER_INSERT = 999
 
 
 def multi_row(sql: str, rows: Sequence[Sequence[object]]) -> Statements:
-    """`sql`, an INSERT whose `{values}` stands for its VALUES rows, as a few multi-row statements
-    for all `rows`, each with its one row of parameters (for `write_batch`, or `insert_rows`).
+    """`sql`, whose `{values}` stands for VALUES rows (an INSERT's, or an UPDATE's `FROM (VALUES
+    {values})`), as a few multi-row statements for all `rows`, each with its one row of
+    parameters (for `write_batch`, or `insert_rows`).
+
+    Inside a transaction each statement copies every page it changes to its statement journal,
+    to undo itself alone: one statement a row copied the same pages once a row.
 
     Into a table with triggers, each statement of an `executemany` opens a statement savepoint,
     and FTS5 flushes its pending rows at every savepoint: inserting posts one statement a row
