@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from analysis.model import Analysis
-from storage.database import Database, multi_row, write_batch, write_rows
+from storage.database import Database, write_batch, write_rows
 from storage.timeutil import to_db, utcnow
 
 __all__ = [
@@ -42,12 +42,12 @@ async def save_analyses(conn: aiosqlite.Connection, readings: list[tuple[int, An
         )
         for post_id, a in readings
     ]
-    # Both in one trip to the writer's thread, the rows in multi-row statements (`multi_row`).
+    # Both in one trip to the writer's thread.
     await write_batch(conn, [
-        *multi_row(
+        (
             """INSERT INTO analyses (post_id, version, is_strike, weapons, oblasts, places, killed,
                    injured, children_killed, children_injured, analyzed_at)
-               VALUES {values}
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (post_id) DO UPDATE SET version = excluded.version,
                    is_strike = excluded.is_strike, weapons = excluded.weapons,
                    oblasts = excluded.oblasts, places = excluded.places, killed = excluded.killed,

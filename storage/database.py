@@ -281,31 +281,49 @@ async def write_batch(conn: aiosqlite.Connection, statements: Statements) -> lis
 _PARAMETERS_PER_INSERT = 999
 
 
-def multi_row(sql: str, rows: Sequence[Sequence[object]]) -> Statements:
-    """`sql`, whose `{values}` stands for VALUES rows (an INSERT's, or an UPDATE's `FROM (VALUES
-    {values})`), as a few multi-row statements for all `rows`, each with its one row of
-    parameters (for `write_batch`, or `insert_rows`).
-
-    Inside a transaction each statement copies every page it changes to its statement journal,
-    to undo itself alone: one statement a row copied the same pages once a row.
+async def insert_rows(conn: aiosqlite.Connection, sql: str, rows: list[tuple]) -> list[sqlite3.Row]:
+    """`sql`, an INSERT whose `{values}` stands for its VALUES rows, run for all `rows` in a few
+    multi-row statements; what its RETURNING clause returns, if any (in no particular order).
 
     Into a table with triggers, each statement of an `executemany` opens a statement savepoint,
     and FTS5 flushes its pending rows at every savepoint: inserting posts one statement a row
     wrote a segment of the word index per post, and merged them (measured: ~80 µs a post of
     ~800 characters, a third of the insert). In one statement the page's posts go in one segment.
     """
-    statements: Statements = []
+    found: list[sqlite3.Row] = []
     per = max(1, _PARAMETERS_PER_INSERT // len(rows[0])) if rows else 1
     for start in range(0, len(rows), per):
         chunk = rows[start : start + per]
         marks = "(" + ", ".join("?" * len(chunk[0])) + ")"
-        statements.append((sql.format(values=", ".join([marks] * len(chunk))), [[v for row in chunk for v in row]]))
-    return statements
-
-
-async def insert_rows(conn: aiosqlite.Connection, sql: str, rows: list[tuple]) -> list[sqlite3.Row]:
-    """`multi_row` run now; what its RETURNING clause returns, if any (in no particular order)."""
-    found: list[sqlite3.Row] = []
-    for statement, (values,) in multi_row(sql, rows):
-        found += await conn.execute_fetchall(statement, values)
+        found += await conn.execute_fetchall(
+            sql.format(values=", ".join([marks] * len(chunk))), [value for row in chunk for value in row]
+        )
     return found
+
+
+# Rows per statement of `multi_row`: a few statement texts whatever the number of rows.
+_SIZES = (32, 16, 4, 1)
+
+
+def multi_row(sql: str, rows: Sequence[Sequence[object]]) -> Statements:
+    """`sql`, an INSERT whose `{values}` stands for its VALUES rows (or an UPDATE's `FROM (VALUES
+    {values})`), for all `rows` in order, in statements of 32, 16, 4 and 1 row (for `write_batch`).
+
+    Inside a transaction each statement copies every page it changes to its statement journal,
+    to undo itself alone: one statement a row copied the same pages once a row (a page's outbox
+    upserts, hundreds of rows on the table and four indexes: ~30 -> ~10 µs a row measured). The
+    sizes are few because the sqlite3 module keeps each distinct statement text prepared (128 a
+    connection), and a statement of 124 rows was ~80 KB of it.
+    """
+    statements: Statements = []
+    start = 0
+    for size in _SIZES:
+        count = (len(rows) - start) // size
+        if count:
+            marks = "(" + ", ".join("?" * len(rows[0])) + ")"
+            statements.append((
+                sql.format(values=", ".join([marks] * size)),
+                [[v for row in rows[at : at + size] for v in row] for at in range(start, start + count * size, size)],
+            ))
+            start += count * size
+    return statements

@@ -126,8 +126,7 @@ def alert_statements(
                 # What the upsert does to a pending row; one of the same revision changes nothing.
                 row[2], row[3], row[6], row[7] = post_id, revision, news_at, min(row[7], rank)  # type: ignore[type-var]
                 folded += 1
-    # Multi-row statements (`multi_row`): a page's upserts are hundreds of rows, each changing
-    # the table and four indexes. The rows apply in order, as one statement a row would.
+    # Multi-row statements (`multi_row`), which apply their rows in order as one a row would.
     sql = f"""INSERT INTO outbox (chat_id, story_id, post_id, revision, created_at, queued_at, news_at, rank)
            VALUES {{values}}
            ON CONFLICT (chat_id, story_id) DO UPDATE SET revision = excluded.revision,

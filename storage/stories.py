@@ -10,7 +10,7 @@ from datetime import datetime
 import aiosqlite
 
 from analysis.model import Analysis
-from storage.database import Database, Statements, multi_row, write_batch
+from storage.database import Database, Statements, write_batch
 from storage.timeutil import from_db, to_db, utcnow
 
 __all__ = [
@@ -203,14 +203,13 @@ async def save_stories(
 
 
 def story_statements(*, opened: list[Story], updated: list[Story], members: list[tuple[int, int]]) -> Statements:
-    """The writes of `save_stories`, for a caller that sends them with others (`write_batch`); the
-    new stories and the posts' links in multi-row statements (`multi_row`)."""
+    """The writes of `save_stories`, for a caller that sends them with others (`write_batch`)."""
     now = to_db(utcnow())
     return [
-        *multi_row(
+        (
             """INSERT INTO stories (is_strike, oblasts, places, weapons, killed, injured, children_killed,
                    children_injured, first_seen_at, last_seen_at, revision, features, id, first_post_id, event_at)
-               VALUES {values}""",
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [(*row[:8], now, *row[8:], story.first_post_id, story.event_at)
              for story in opened for row in [_row(story, now)]],
         ),
@@ -220,7 +219,7 @@ def story_statements(*, opened: list[Story], updated: list[Story], members: list
                WHERE id = ?""",
             [_row(story, now) for story in updated],
         ),
-        *multi_row("UPDATE posts SET story_id = v.column1 FROM (VALUES {values}) AS v WHERE posts.id = v.column2", members),
+        ("UPDATE posts SET story_id = ? WHERE id = ?", members),
     ]
 
 
@@ -267,15 +266,15 @@ def revision_statements(revisions: list[tuple[Story, int]]) -> Statements:
     """The writes that keep each story's figures and places as of its revision, brought by the
     post (story, post id): for the caller to send with its others (`write_batch`)."""
     now = to_db(utcnow())
-    return multi_row(
+    return [(
         """INSERT OR REPLACE INTO story_revisions (story_id, revision, post_id, killed, injured, places,
-               weapons, recorded_at) VALUES {values}""",
+               weapons, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             (story.id, story.revision, post_id, story.killed, story.injured,
              _dumps([p["code"] for p in story.places]), _dumps(list(story.weapons)), now)
             for story, post_id in revisions
         ],
-    )
+    )]
 
 
 async def note_deletions(conn: aiosqlite.Connection, post_ids: list[int]) -> None:
