@@ -24,7 +24,7 @@ from storage.stories import (
     stories_of_posts,
     story_statements,
 )
-from storage.subscriptions import nearest_ranks, watchers_by_region
+from storage.subscriptions import WatcherCache, nearest_ranks
 from storage.timeutil import from_db, to_db, utcnow
 
 __all__ = ["StoryPlanner"]
@@ -38,6 +38,7 @@ class StoryPlanner:
         self.alert_max_age = alert_max_age
         # a new post this long after a chat's last alert of the story notifies it again
         self.late_after = late_after
+        self.watchers = WatcherCache()
 
     async def attach_and_plan(self, conn: aiosqlite.Connection, change: Change, analysis: Analysis) -> tuple[Story, int]:
         """Returns the post's story and how many alerts were queued (see `attach_all`)."""
@@ -113,7 +114,7 @@ class StoryPlanner:
         for story, _, _ in alerts:
             if (story.id, story.revision) not in covering:
                 covering[story.id, story.revision] = regions_covering(story)
-        watchers = await watchers_by_region(conn, set().union(*covering.values()))
+        watchers = await self.watchers.watchers_by_region(conn, set().union(*covering.values()))
         ranks = {key: nearest_ranks(watchers, regions) for key, regions in covering.items()}
         plans = [
             AlertPlan(ranks[story.id, story.revision], story.id, post_id, story.revision, at)
@@ -127,7 +128,7 @@ class StoryPlanner:
             [plan for plan in plans if plan.chats], late_after=self.late_after, settled=settled
         )
         changed = await write_batch(conn, writes + statements)
-        return result, changed[-1] + folded
+        return result, sum(changed[len(writes):]) + folded
 
     def forget(self) -> None:
         """Drop the in-memory index (after a rolled-back transaction it may name stories that never were)."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from analysis.model import Analysis
-from storage.database import Database, write_rows
+from storage.database import Database, write_batch, write_rows
 from storage.timeutil import to_db, utcnow
 
 __all__ = [
@@ -34,26 +34,29 @@ async def save_analysis(conn: aiosqlite.Connection, post_id: int, analysis: Anal
 async def save_analyses(conn: aiosqlite.Connection, readings: list[tuple[int, Analysis]]) -> None:
     """Replace each (post id, analysis)'s analysis, and forget its error (in the caller's transaction)."""
     now = to_db(utcnow())
-    await write_rows(
-        conn,
-        """INSERT INTO analyses (post_id, version, is_strike, weapons, oblasts, places, killed,
-               injured, children_killed, children_injured, analyzed_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (post_id) DO UPDATE SET version = excluded.version,
-               is_strike = excluded.is_strike, weapons = excluded.weapons,
-               oblasts = excluded.oblasts, places = excluded.places, killed = excluded.killed,
-               injured = excluded.injured, children_killed = excluded.children_killed,
-               children_injured = excluded.children_injured, analyzed_at = excluded.analyzed_at""",
-        [
-            (
-                post_id, a.version, int(a.is_strike), _json(list(a.weapons)), _json(list(a.oblasts)),
-                _json([p.to_json() for p in a.places]), a.casualties.killed, a.casualties.injured,
-                a.casualties.children_killed, a.casualties.children_injured, now,
-            )
-            for post_id, a in readings
-        ],
-    )
-    await write_rows(conn, "DELETE FROM analysis_errors WHERE post_id = ?", [(post_id,) for post_id, _ in readings])
+    rows = [
+        (
+            post_id, a.version, int(a.is_strike), _json(list(a.weapons)), _json(list(a.oblasts)),
+            _json([p.to_json() for p in a.places]), a.casualties.killed, a.casualties.injured,
+            a.casualties.children_killed, a.casualties.children_injured, now,
+        )
+        for post_id, a in readings
+    ]
+    # Both in one trip to the writer's thread.
+    await write_batch(conn, [
+        (
+            """INSERT INTO analyses (post_id, version, is_strike, weapons, oblasts, places, killed,
+                   injured, children_killed, children_injured, analyzed_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (post_id) DO UPDATE SET version = excluded.version,
+                   is_strike = excluded.is_strike, weapons = excluded.weapons,
+                   oblasts = excluded.oblasts, places = excluded.places, killed = excluded.killed,
+                   injured = excluded.injured, children_killed = excluded.children_killed,
+                   children_injured = excluded.children_injured, analyzed_at = excluded.analyzed_at""",
+            rows,
+        ),
+        ("DELETE FROM analysis_errors WHERE post_id = ?", [(post_id,) for post_id, _ in readings]),
+    ])
 
 
 async def record_analysis_error(conn: aiosqlite.Connection, post_id: int, version: str, error: BaseException) -> None:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import aiosqlite
 
 from storage.chat_settings import DEFAULT_SETTINGS, ChatSettings
-from storage.database import Database, Statements, write_batch
+from storage.database import Database, Statements, multi_row, write_batch
 from storage.timeutil import from_db, to_db, utcnow
 
 __all__ = [
@@ -90,48 +90,52 @@ async def queue_alerts(
     Runs inside the transaction that stored the posts. Returns the number of rows queued.
     """
     statements, folded = alert_statements(plans, late_after=late_after, settled=settled)
-    (changed,) = await write_batch(conn, statements)
-    return changed + folded
+    return sum(await write_batch(conn, statements)) + folded
 
 
 def alert_statements(
     plans: list[AlertPlan], *, late_after: float = LATE_AFTER, settled: Mapping[int, int] | None = None,
 ) -> tuple[Statements, int]:
-    """The write of `queue_alerts` (one statement, for a caller that sends it with others:
-    `write_batch`) and how many updates were folded into its rows; the rows it changes plus
-    those are what `queue_alerts` counts as queued."""
+    """The writes of `queue_alerts` (for a caller that sends them with others: `write_batch`) and
+    how many updates were folded into their rows; the rows they change plus those are what
+    `queue_alerts` counts as queued."""
     now = utcnow()
     queued = to_db(now)  # once: a page's plans make tens of thousands of rows for a few hundred chats
     settled = settled or {}
-    rows: list[list[object]] = []
-    pending: dict[tuple[int, int], list[object]] = {}  # (chat, story) -> its row since a plan surely queued it
+    rows: list[Sequence[object]] = []
+    pending: dict[int, dict[int, list[object]]] = {}  # story -> chat -> its row since a plan surely queued it
     folded = 0  # the updates folded into those rows
     for plan in plans:
         # A post dated in the future must not jump the queue for ever nor escape expiry: its
         # publication is the news' time, never later than now.
         news_at = to_db(min(plan.published, now) if plan.published else now)
         story_id, revision, post_id = plan.story_id, plan.revision, plan.post_id
-        sure = revision > settled.get(story_id, revision)
+        if revision <= settled.get(story_id, revision):
+            # Maybe no change: only the upsert knows, each chat's row goes to it. (A row a sure
+            # plan queued before is pending at a higher revision: the upsert leaves it.)
+            rows += [(chat_id, story_id, post_id, revision, queued, queued, news_at, rank)
+                     for chat_id, rank in plan.chats.items()]
+            continue
+        held = pending.setdefault(story_id, {})
         for chat_id, rank in plan.chats.items():
-            row = pending.get((chat_id, story_id))
+            row = held.get(chat_id)
             if row is None:
-                row = [chat_id, story_id, post_id, revision, queued, queued, news_at, rank]
+                held[chat_id] = row = [chat_id, story_id, post_id, revision, queued, queued, news_at, rank]
                 rows.append(row)
-                if sure:
-                    pending[chat_id, story_id] = row
             elif revision > row[3]:  # type: ignore[operator]
                 # What the upsert does to a pending row; one of the same revision changes nothing.
                 row[2], row[3], row[6], row[7] = post_id, revision, news_at, min(row[7], rank)  # type: ignore[type-var]
                 folded += 1
+    # Multi-row statements (`multi_row`), which apply their rows in order as one a row would.
     sql = f"""INSERT INTO outbox (chat_id, story_id, post_id, revision, created_at, queued_at, news_at, rank)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+           VALUES {{values}}
            ON CONFLICT (chat_id, story_id) DO UPDATE SET revision = excluded.revision,
                post_id = excluded.post_id, status = 'pending', attempts = 0, next_attempt_at = NULL,
                queued_at = excluded.queued_at, news_at = excluded.news_at, rank = min(rank, excluded.rank)
            WHERE excluded.revision > outbox.revision
               OR (outbox.status = 'sent' AND excluded.news_at
                   >= strftime('%Y-%m-%dT%H:%M:%SZ', outbox.alerted_at, '+{float(late_after):.0f} seconds'))"""
-    return [(sql, rows)], folded
+    return multi_row(sql, rows), folded
 
 
 _ITEM = """SELECT o.id, o.chat_id, o.story_id, o.post_id, o.revision, o.sent_revision, o.message_id,

@@ -11,7 +11,7 @@ from typing import Protocol
 import aiosqlite
 
 from storage.canonical import canonical_url
-from storage.database import insert_rows, write_rows
+from storage.database import insert_rows, multi_row, write_batch, write_rows
 from storage.errors import StorageError
 from storage.timeutil import from_db, to_db, utcnow
 
@@ -144,17 +144,6 @@ async def upsert_posts(
         ],
     )
     ids = {(row[0], row[1]): int(row[2]) for row in inserted}
-    await write_rows(
-        conn,
-        "UPDATE posts SET views = COALESCE(?, views), edited = MAX(edited, ?) WHERE id = ?", touched
-    )
-    await write_rows(
-        conn,
-        """UPDATE posts SET title = ?, text = ?, text_hash = ?, edited = 1, version = ?,
-               views = COALESCE(?, views), updated_at = ?, url = COALESCE(?, url)
-           WHERE id = ?""",
-        edits,
-    )
     if aliases:
         archived.update(await _posts_by_canonical(conn, [c for _, c in aliases if archived[c] is None]))
         await write_rows(
@@ -171,17 +160,26 @@ async def upsert_posts(
                 for raw, post_id, version in edited]
     order = {id(raw): n for n, raw in enumerate(posts)}
     changes.sort(key=lambda change: order[id(change.raw)])
-    await insert_rows(
-        conn,
-        "INSERT INTO post_versions (post_id, version, title, text, text_hash, seen_at) VALUES {values}",
-        [(c.post.id, c.post.version, c.raw.title, c.raw.text, digests[id(c.raw)], now) for c in changes],
-    )
-    # An edit may add photos; existing slots keep their downloaded bytes.
-    await write_rows(
-        conn,
-        "INSERT OR IGNORE INTO post_media (post_id, position, url) VALUES (?, ?, ?)",
-        [(c.post.id, position, url) for c in changes for position, url in enumerate(c.raw.photos)],
-    )
+    # The rest in one trip to the writer's thread; an edit's update before its version (the
+    # word index's trigger on versions reads the post's new text).
+    await write_batch(conn, [
+        ("UPDATE posts SET views = COALESCE(?, views), edited = MAX(edited, ?) WHERE id = ?", touched),
+        (
+            """UPDATE posts SET title = ?, text = ?, text_hash = ?, edited = 1, version = ?,
+                   views = COALESCE(?, views), updated_at = ?, url = COALESCE(?, url)
+               WHERE id = ?""",
+            edits,
+        ),
+        *multi_row(
+            "INSERT INTO post_versions (post_id, version, title, text, text_hash, seen_at) VALUES {values}",
+            [(c.post.id, c.post.version, c.raw.title, c.raw.text, digests[id(c.raw)], now) for c in changes],
+        ),
+        # An edit may add photos; existing slots keep their downloaded bytes.
+        (
+            "INSERT OR IGNORE INTO post_media (post_id, position, url) VALUES (?, ?, ?)",
+            [(c.post.id, position, url) for c in changes for position, url in enumerate(c.raw.photos)],
+        ),
+    ])
     return changes
 
 

@@ -666,12 +666,46 @@ async def m018_words_merge_less(conn: aiosqlite.Connection) -> None:
     await conn.execute("INSERT INTO posts_words (posts_words, rank) VALUES ('automerge', 16)")
 
 
+async def m019_watch_version(conn: aiosqlite.Connection) -> None:
+    """A counter every change of who watches what bumps, in whatever process makes it.
+
+    The story planner asks which chats watch a page's regions for every page it stores; with
+    the counter it keeps each region's watchers between pages and reads one row instead of
+    joining subscriptions and chats per page, and knows when a subscribe, an unsubscribe, a
+    block or a mute (by the bot in the daemon, while a backfill runs in its own process) makes
+    what it keeps stale. A `language` update of `upsert_chat` on every message is not a change.
+    """
+    await run_script(
+        conn,
+        """
+        CREATE TABLE watch_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+        INSERT INTO watch_version (id, version) VALUES (1, 0);
+        CREATE TRIGGER watch_subscribed AFTER INSERT ON subscriptions BEGIN
+            UPDATE watch_version SET version = version + 1;
+        END;
+        CREATE TRIGGER watch_unsubscribed AFTER DELETE ON subscriptions BEGIN
+            UPDATE watch_version SET version = version + 1;
+        END;
+        CREATE TRIGGER watch_resubscribed AFTER UPDATE ON subscriptions BEGIN
+            UPDATE watch_version SET version = version + 1;
+        END;
+        CREATE TRIGGER watch_chat_gone AFTER DELETE ON chats BEGIN
+            UPDATE watch_version SET version = version + 1;
+        END;
+        CREATE TRIGGER watch_chat_changed AFTER UPDATE OF active, muted_until ON chats
+        WHEN old.active IS NOT new.active OR old.muted_until IS NOT new.muted_until BEGIN
+            UPDATE watch_version SET version = version + 1;
+        END;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial, m002_stories_and_alerts, m003_story_clustering, m004_search_trigram,
     m005_search_index_once_per_post, m006_forget_names, m007_outbox_priority, m008_analysis_errors,
     m009_payloads, m010_search_lemmas, m011_poll_log, m012_delivery, m013_chat_pending,
     m014_research_views, m015_ingest_indexes, m016_words_external_content, m017_story_posts_index,
-    m018_words_merge_less,
+    m018_words_merge_less, m019_watch_version,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

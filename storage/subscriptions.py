@@ -15,6 +15,7 @@ __all__ = [
     "Subscription", "MAX_SUBSCRIPTIONS", "upsert_chat", "subscribe", "unsubscribe",
     "list_subscriptions", "subscriptions_page", "mute", "deactivate_chat", "chats_watching",
     "chat_regions", "Pending", "get_pending", "set_pending", "watchers_by_region", "nearest_ranks",
+    "WatcherCache",
 ]
 
 Added = Literal["added", "already", "full"]
@@ -108,26 +109,69 @@ async def deactivate_chat(db: Database, chat_id: int) -> None:
         )
 
 
-async def watchers_by_region(conn: aiosqlite.Connection, regions: set[str]) -> dict[str, dict[int, int]]:
-    """region → the active, unmuted chats that watch it, each with the rank of that subscription:
-    0 settlement (or city, city district), 1 hromada, 2 raion, 3 oblast. Only the regions someone
-    watches; one query for the regions of a whole page of stories."""
-    found: dict[str, dict[int, int]] = {}
+# region → its watches by active chats: (chat id, rank, muted until), as `_watches` reads them
+Watches = dict[str, list[tuple[int, int, str | None]]]
+
+
+async def _watches(conn: aiosqlite.Connection, regions: set[str]) -> Watches:
+    """Each of `regions`' subscriptions of active chats, with their rank: 0 settlement (or city,
+    city district), 1 hromada, 2 raion, 3 oblast; a region nobody watches maps to []."""
+    found: Watches = {region: [] for region in regions}
     ordered = sorted(regions)
     for start in range(0, len(ordered), 500):
         chunk = ordered[start : start + 500]
         rows = await conn.execute_fetchall(
             f"""SELECT s.region, s.chat_id,
-                       CASE s.level WHEN 'hromada' THEN 1 WHEN 'raion' THEN 2 WHEN 'oblast' THEN 3 ELSE 0 END
+                       CASE s.level WHEN 'hromada' THEN 1 WHEN 'raion' THEN 2 WHEN 'oblast' THEN 3 ELSE 0 END,
+                       c.muted_until
                 FROM subscriptions s JOIN chats c ON c.chat_id = s.chat_id
-                WHERE s.region IN ({','.join('?' * len(chunk))}) AND c.active = 1
-                  AND (c.muted_until IS NULL OR c.muted_until <= ?)""",
-            (*chunk, to_db(utcnow())),
+                WHERE s.region IN ({','.join('?' * len(chunk))}) AND c.active = 1""",
+            chunk,
         )
-        for region, chat_id, rank in rows:
-            chats = found.setdefault(region, {})
-            chats[chat_id] = min(rank, chats.get(chat_id, rank))
+        for region, chat_id, rank, muted_until in rows:
+            found[region].append((chat_id, rank, muted_until))
     return found
+
+
+def _unmuted(watches: Watches, regions: set[str]) -> dict[str, dict[int, int]]:
+    """`watchers_by_region` of what `_watches` read: a mute ends with time, not with a write."""
+    now = to_db(utcnow())
+    found: dict[str, dict[int, int]] = {}
+    for region in regions:
+        for chat_id, rank, muted_until in watches[region]:
+            if muted_until is None or muted_until <= now:
+                chats = found.setdefault(region, {})
+                chats[chat_id] = min(rank, chats.get(chat_id, rank))
+    return found
+
+
+async def watchers_by_region(conn: aiosqlite.Connection, regions: set[str]) -> dict[str, dict[int, int]]:
+    """region → the active, unmuted chats that watch it, each with the rank of that subscription:
+    0 settlement (or city, city district), 1 hromada, 2 raion, 3 oblast. Only the regions someone
+    watches; one query for the regions of a whole page of stories."""
+    return _unmuted(await _watches(conn, regions), regions)
+
+
+class WatcherCache:
+    """`watchers_by_region` for a caller that asks on every page (the story planner): each
+    region's watches are read once, and read again only after `watch_version` moved (its
+    triggers bump it on any subscribe, unsubscribe, block or mute, whatever process made it),
+    so a page costs one row read instead of a join of subscriptions and chats per page."""
+
+    def __init__(self) -> None:
+        self._version: int | None = None
+        self._watches: Watches = {}
+
+    async def watchers_by_region(self, conn: aiosqlite.Connection, regions: set[str]) -> dict[str, dict[int, int]]:
+        """As the function of that name, in the caller's transaction (which the version is read in)."""
+        if not regions:
+            return {}
+        (row,) = await conn.execute_fetchall("SELECT version FROM watch_version")
+        if row[0] != self._version:
+            self._version, self._watches = row[0], {}
+        if missing := regions - self._watches.keys():
+            self._watches.update(await _watches(conn, missing))
+        return _unmuted(self._watches, regions)
 
 
 def nearest_ranks(watchers: dict[str, dict[int, int]], regions: set[str]) -> dict[int, int]:

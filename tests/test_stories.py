@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +21,14 @@ from storage.canonical import canonical_url
 from storage.database import Database
 from storage.posts import upsert_posts
 from storage.sources import ensure_source
-from storage.subscriptions import subscribe, upsert_chat
+from storage.subscriptions import (
+    deactivate_chat,
+    mute,
+    subscribe,
+    unsubscribe,
+    upsert_chat,
+    watchers_by_region,
+)
 from tests.fakes.feeds import FakeFeeds
 from tests.fakes.tme import FakeTelegram
 
@@ -297,5 +305,70 @@ async def test_copies_of_an_article_in_one_batch_are_one_post(tmp_path: Path) ->
         assert [(c.kind, c.raw.external_id, c.post.version) for c in again] == [("edited", "a2", 2)]
         aliases = await db.fetchall("SELECT stream, external_id, post_id FROM post_aliases")
         assert [tuple(a) for a in aliases] == [("news_ru", "b1", changes[0].post.id)]
+    finally:
+        await db.close()
+
+
+async def test_the_planners_kept_watchers_follow_every_change_of_who_watches(tmp_path: Path) -> None:
+    """Watchers are kept between pages, never past a subscribe, unsubscribe, mute, block or
+    reactivation, whichever connection (the bot's, another process's) made it."""
+    path = tmp_path / "archive.db"
+    db = await Database.open(path)
+    try:
+        source = await ensure_source(db, "feed", "rss", None)
+        planner = StoryPlanner(window=timedelta(hours=12), alert_max_age=86400)
+        cache = planner.watchers
+        regions = {"UA-63", "UA-12"}
+        at = datetime.now(UTC) - timedelta(hours=1)
+        towns = iter(["Балаклії", "Ізюма", "Куп'янська", "Чугуєва", "Лозової", "Мерефи", "Богодухова"])
+
+        async def kept_is_current() -> dict[str, dict[int, int]]:
+            async with db.write() as conn:
+                kept = await cache.watchers_by_region(conn, regions)
+                assert kept == await watchers_by_region(conn, regions)
+            return kept
+
+        async def alerted() -> set[int]:
+            """The chats the planner queues a new strike in the Kharkiv oblast for."""
+            text = f"Харківщина: внаслідок ракетного удару по {next(towns)} зруйновано будинок, поранено 2 людей."
+            post = RawPost(stream="feed", external_id=text, url=None, published_at=at, text=text)
+            async with db.write() as conn:
+                (change,) = await upsert_posts(conn, source.id, [post])
+                story, _ = await planner.attach_and_plan(conn, change, analyze(text))
+            return {r[0] for r in await db.fetchall("SELECT chat_id FROM outbox WHERE story_id = ?", (story.id,))}
+
+        async with db.write() as conn:
+            for chat in (1, 2, 3):
+                await upsert_chat(conn, chat, "uk")
+            await subscribe(conn, 1, "UA-63", "Харківська область", "oblast")
+        assert await alerted() == {1}
+        async with db.write() as conn:
+            await subscribe(conn, 2, "UA-63", "Харківська область", "oblast")
+            await upsert_chat(conn, 1, "en")  # talking to the bot changes nobody's watch
+        assert await alerted() == {1, 2}
+        assert await kept_is_current() == {"UA-63": {1: 3, 2: 3}}
+        async with db.write() as conn:
+            await unsubscribe(conn, 1, "UA-63")
+        assert await alerted() == {2}
+        async with db.write() as conn:
+            await mute(conn, 2, datetime.now(UTC) + timedelta(hours=1))
+        assert await alerted() == set()
+        async with db.write() as conn:
+            await mute(conn, 2, datetime.now(UTC) - timedelta(seconds=1))  # a mute that has run out
+        await deactivate_chat(db, 2)
+        assert await kept_is_current() == {}
+        async with db.write() as conn:
+            await upsert_chat(conn, 2, "uk")  # back: active again
+        assert await alerted() == {2}
+        # Another process (a backfill beside the daemon's bot) subscribes on its own connection.
+        other = sqlite3.connect(path)
+        with other:
+            other.execute(
+                "INSERT INTO subscriptions (chat_id, region, region_name, level, created_at) "
+                "VALUES (3, 'UA-63', 'Харківська область', 'raion', '2026-01-01T00:00:00Z')"
+            )
+        other.close()
+        assert await alerted() == {2, 3}
+        assert (await kept_is_current())["UA-63"] == {2: 3, 3: 2}
     finally:
         await db.close()
