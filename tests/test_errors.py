@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 from datetime import UTC, datetime
 
-from collectors.base import Payload, SourceHTTPError, SourceLayoutError, SourceRateLimited
+from collectors.base import Payload, SourceLayoutError, SourceRateLimited
 from dsns.errors import UsageError
 
 
