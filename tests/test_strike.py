@@ -7,7 +7,15 @@ import re
 import pytest
 
 from analysis.model import WEAPONS
-from analysis.strike import _NO_DAMAGE, _NO_HARM, _blanked, _starts_at, _word_starts, classify, normalize
+from analysis.strike import (
+    _NO_DAMAGE,
+    _NO_HARM,
+    _blanked,
+    _starts_at,
+    _word_starts,
+    classify,
+    normalize,
+)
 
 STRIKES: list[tuple[str, tuple[str, ...]]] = [
     ("Харківщина: внаслідок ракетного удару по Чугуєву пошкоджено адмінбудівлю, травмовано 2 людей.", ("missile",)),
