@@ -20,20 +20,18 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
 from itertools import filterfalse
 from operator import itemgetter
 
 from analysis._lexicon import unify, word_start_alternation
 from analysis._regex import compiled
 from analysis.model import StrikeReading
-from analysis.scope import sentence_spans
+from analysis.scope import _keep_last, sentence_spans
 
 __all__ = ["classify", "normalize"]
 
-# The last text's kept: `analyze` has a post's event read by the strike reader, then by the
-# casualty reader.
-@lru_cache(maxsize=1)
+# Read by the strike reader, then the casualty reader.
+@_keep_last
 def normalize(text: str) -> str:
     """Lower-case and unify apostrophes and ё (`analysis._lexicon.unify`), so one pattern covers
     every spelling; characters keep their places (lower-casing keeps them for nearly every text)."""
