@@ -20,20 +20,18 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
 from itertools import filterfalse
 from operator import itemgetter
 
 from analysis._lexicon import unify, word_start_alternation
 from analysis._regex import compiled
 from analysis.model import StrikeReading
-from analysis.scope import sentence_spans
+from analysis.scope import _keep_last, sentence_spans
 
 __all__ = ["classify", "normalize"]
 
-# The last text's kept: `analyze` has a post's event read by the strike reader, then by the
-# casualty reader.
-@lru_cache(maxsize=1)
+# Read by the strike reader, then the casualty reader.
+@_keep_last
 def normalize(text: str) -> str:
     """Lower-case and unify apostrophes and ё (`analysis._lexicon.unify`), so one pattern covers
     every spelling; characters keep their places (lower-casing keeps them for nearly every text)."""
@@ -426,12 +424,12 @@ _NOT_A_HIT_PARTS = tuple((compiled(rx), words) for rx, words in (
     (r"(?:were|was|been) (?:all )?(?:destroyed|downed|intercepted|shot down)",
      (("destroyed", "downed", "intercepted", "shot down"),)),
     # "(?<!\w)" after the first letter: the engine skips in C to the letters that can open a match.
-    (r"(?:з(?<!\wз)(?:нищено|бито)|у(?<!\wу)ничтожен\w*|с(?<!\wс)бит\w*) (?:\w+ ){0,3}?"
-     r"(?:дрон|бпла|безпілотн|беспилотн|шахед|ракет|цил|ціл)\w*",
+    ((r"(?:з(?<!\wз)(?:нищено|бито)|у(?<!\wу)ничтожен\w*|с(?<!\wс)бит\w*) (?:\w+ ){0,3}?"
+      r"(?:дрон|бпла|безпілотн|беспилотн|шахед|ракет|цил|ціл)\w*"),
      (("знищено", "збито", "уничтожен", "сбит"),)),
-    (r"(?:уламк|обломк|debris|wreckage)\w* (?:\w+ ){0,2}?(?:впал|упал|fell|падал)\w* (?:у |в |на |in |into |on )?"
-     r"(?:the |an )?(?:поле|полі|полях|field\w*|open (?:area|ground|field)|відкрит\w* місцев\w*|открыт\w* местност\w*|"
-     r"незаселен\w*|безлюдн\w*|неж[иы]л\w* (?:зон|місцев|местност)\w*)",
+    ((r"(?:уламк|обломк|debris|wreckage)\w* (?:\w+ ){0,2}?(?:впал|упал|fell|падал)\w* (?:у |в |на |in |into |on )?"
+      r"(?:the |an )?(?:поле|полі|полях|field\w*|open (?:area|ground|field)|відкрит\w* місцев\w*|открыт\w* местност\w*|"
+      r"незаселен\w*|безлюдн\w*|неж[иы]л\w* (?:зон|місцев|местност)\w*)"),
      (("уламк", "обломк", "debris", "wreckage"), ("впал", "упал", "fell", "падал"),
       ("поле", "полі", "полях", "field", "open ", "відкрит", "открыт", "незаселен", "безлюдн", "нежил", "нежыл"))),
 ))

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from analysis.model import WEAPONS
-from analysis.strike import classify
+from analysis.strike import (
+    _NO_DAMAGE,
+    _NO_HARM,
+    _blanked,
+    _starts_at,
+    _word_starts,
+    classify,
+    normalize,
+)
 
 STRIKES: list[tuple[str, tuple[str, ...]]] = [
     ("Харківщина: внаслідок ракетного удару по Чугуєву пошкоджено адмінбудівлю, травмовано 2 людей.", ("missile",)),
@@ -220,3 +230,26 @@ def test_a_bare_strike_noun_with_a_toll_is_a_strike(text: str) -> None:
 @pytest.mark.parametrize("text", STROKES)
 def test_a_stroke_with_a_toll_is_not_a_strike(text: str) -> None:
     assert not classify(text).is_strike, text
+
+
+DENIALS = [
+    "Пошкоджень немає, без жертв і без руйнувань обійшлося. Постраждалих немає, травмованих немає.",
+    "Руйнувань та пошкоджень не зафіксовано; жертв немає, без постраждалих.",
+    "No damage or casualties were reported; damage was not reported, no injuries.",
+    "Ні пошкоджень ні руйнувань не було, без уламків. Рашкода немає; the damage caused none, без-жертв.",
+    "Повреждений нет, пострадавших нет, обошлось без жертв и без разрушений.",
+]
+
+
+@pytest.mark.parametrize("text", DENIALS)
+def test_denials_are_blanked_as_one_scan_of_the_alternation_would(text: str) -> None:
+    # `_blanked` merges the scans of a denial's two branches: it must blank what one scan of their
+    # alternation does (adjacent denials, a denial starting inside a word), and `_starts_at` must
+    # hold every word start the blanking made.
+    low = normalize(text)
+    for negated in (_NO_DAMAGE, _NO_HARM):
+        whole = re.compile("|".join(rx.pattern for rx in negated))
+        told, cuts = _blanked(low, negated, [rx.search(low) for rx in negated])
+        assert told == whole.sub(lambda m: " " * len(m.group()), low)
+        assert told != low or negated is _NO_HARM  # every text denies damage
+        assert {k for k in _word_starts(told) if k.isalnum()} <= _word_starts(low) | _starts_at(told, cuts)
