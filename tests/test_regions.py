@@ -304,7 +304,8 @@ def test_kyiv_district_in_a_post_about_the_oblast() -> None:
     "Удар по Ки́єву та Харкову",          # a stress mark: the text and its normal form differ in length
     "Тбілісі (თბილისი) і Київ-日本, Київ",  # letters of another script inside and beside words
     "ПОЛТАВА. 19 липня. Ξάνθη, Ωmega's İstanbul",
-    "Х-101 і Шахед-136 над Ізюмом- вчора' о 5-й, a''b c'-d",  # an apostrophe or hyphen no letter follows
+    "Х-101 і Шахед-136 над Ізюмом- вчора' о 5-й",  # an apostrophe or hyphen no letter follows
+    "a''b c'-d --e- f'",                             # two separators meet
     "",
     "   \n  ",
 ])
