@@ -26,7 +26,6 @@ only stand where no figure was read.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -891,12 +890,6 @@ def _may_hold_private(text: str) -> bool:
     return bool(text.encode("utf-16-le", "surrogatepass")[1::2].translate(None, _NOT_PRIVATE_HIGH))
 
 
-def _holds(positions: list[int], a: int, b: int) -> bool:
-    """Whether one of the sorted `positions` is in [a, b)."""
-    k = bisect_left(positions, a)
-    return k < len(positions) and positions[k] < b
-
-
 def extract_casualties(text: str) -> Casualties:
     """Read killed and injured counts (and children among them) from a post.
 
@@ -916,11 +909,14 @@ def extract_casualties(text: str) -> Casualties:
     among_after = _holds_any(low, _AMONG_WORDS, gates[-1]) and _AMONG_ANY.search(low, gates[-1]) is not None
     last = gates[-1] if same and not among_after else len(text)
     reading = _Reading()
+    g, count = 0, len(gates)  # (the first gate word not before the sentence: both are in order)
     for idx, (a, b) in enumerate(_sentences(text)):
         if a > last:
             break
+        while g < count and gates[g] < a:
+            g += 1
         # A sentence without a gate word is read only when it continues a figure.
-        if same and not (_holds(gates, a, b) or reading.last is not None and _continues(low[a:b], reading)):
+        if same and not (g < count and gates[g] < b or reading.last is not None and _continues(low[a:b], reading)):
             continue
         if a < b and not text[a:b].isspace():
             _read_sentence(idx, text[a:b], low[a:b] if same else _PRIVATE.sub(" ", normalize(text[a:b])), reading)
