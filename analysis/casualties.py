@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from analysis._lexicon import alternation, word_start_alternation
@@ -355,14 +355,19 @@ class _Figure:
     ages: tuple[int, ...]
 
 
-@dataclass(slots=True)
 class _Reading:
-    figures: dict[str, list[_Figure]] = field(default_factory=lambda: {c: [] for c in _CATS})
-    children: dict[str, int | None] = field(default_factory=lambda: {c: None for c in _CATS})
-    zero: set[str] = field(default_factory=set)
-    # The last candidate read (category, value, role) and its sentence: "ще" builds on it.
-    last: tuple[str, int, str] | None = None
-    last_sentence: int = -1
+    """What a post has said so far. (Made for every post with a gate word: fields set by hand,
+    not by a dataclass's default factories, a call and a comprehension each.)"""
+
+    __slots__ = ("children", "figures", "last", "last_sentence", "zero")
+
+    def __init__(self) -> None:
+        self.figures: dict[str, list[_Figure]] = {"killed": [], "injured": []}  # (the keys: `_CATS`)
+        self.children: dict[str, int | None] = {"killed": None, "injured": None}
+        self.zero: set[str] = set()
+        # The last candidate read (category, value, role) and its sentence: "ще" builds on it.
+        self.last: tuple[str, int, str] | None = None
+        self.last_sentence = -1
 
     def child(self, cat: str, n: int) -> None:
         have = self.children[cat]
