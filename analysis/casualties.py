@@ -26,10 +26,9 @@ only stand where no figure was read.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from analysis._lexicon import alternation, word_start_alternation
@@ -51,6 +50,17 @@ from analysis.strike import normalize
 __all__ = ["extract_casualties"]
 
 _CATS = ("killed", "injured")
+
+
+def _holds_any(s: str, needles: tuple[str, ...], pos: int = 0) -> bool:
+    """Whether `s[pos:]` holds one of `needles`. On a long stretch of text a substring test per
+    needle beats one regex alternation of them, which tests every character against the needles'
+    first letters (common Cyrillic letters among them): `str.find` skips through it several
+    characters at a time. (On a sentence the alternation is cheaper: one call, not one a needle.)"""
+    for needle in needles:
+        if s.find(needle, pos) >= 0:
+            return True
+    return False
 
 
 class _Cue:
@@ -93,6 +103,9 @@ _AMONG = (
     r"в том числе|среди (?:них|которых|раненых|пострадавших|погибших)|из них)\b"
 )
 _AMONG_ANY = compiled(_AMONG)
+# Every match of `_AMONG_ANY` holds one of these ("з них" ends "із них" and "из них"): most
+# texts hold none, and are spared the scan, which stops at every "в", "у", "з" and "і".
+_AMONG_WORDS = ("серед", "зокрема", "числ", "з них", "includ", "among", "среди")
 # The category of a breakdown ("серед них 2 поранених").
 _HURT_AMONG = compiled(r"поранен|постражд|травмов|раненых|пострадавш|injured|wounded")
 _DEAD_AMONG = compiled(r"загибл|погибш|dead")
@@ -342,14 +355,19 @@ class _Figure:
     ages: tuple[int, ...]
 
 
-@dataclass(slots=True)
 class _Reading:
-    figures: dict[str, list[_Figure]] = field(default_factory=lambda: {c: [] for c in _CATS})
-    children: dict[str, int | None] = field(default_factory=lambda: {c: None for c in _CATS})
-    zero: set[str] = field(default_factory=set)
-    # The last candidate read (category, value, role) and its sentence: "ще" builds on it.
-    last: tuple[str, int, str] | None = None
-    last_sentence: int = -1
+    """What a post has said so far. (Made for every post with a gate word: fields set by hand,
+    not by a dataclass's default factories, a call and a comprehension each.)"""
+
+    __slots__ = ("children", "figures", "last", "last_sentence", "zero")
+
+    def __init__(self) -> None:
+        self.figures: dict[str, list[_Figure]] = {"killed": [], "injured": []}  # (the keys: `_CATS`)
+        self.children: dict[str, int | None] = {"killed": None, "injured": None}
+        self.zero: set[str] = set()
+        # The last candidate read (category, value, role) and its sentence: "ще" builds on it.
+        self.last: tuple[str, int, str] | None = None
+        self.last_sentence = -1
 
     def child(self, cat: str, n: int) -> None:
         have = self.children[cat]
@@ -877,12 +895,6 @@ def _may_hold_private(text: str) -> bool:
     return bool(text.encode("utf-16-le", "surrogatepass")[1::2].translate(None, _NOT_PRIVATE_HIGH))
 
 
-def _holds(positions: list[int], a: int, b: int) -> bool:
-    """Whether one of the sorted `positions` is in [a, b)."""
-    k = bisect_left(positions, a)
-    return k < len(positions) and positions[k] < b
-
-
 def extract_casualties(text: str) -> Casualties:
     """Read killed and injured counts (and children among them) from a post.
 
@@ -899,13 +911,17 @@ def extract_casualties(text: str) -> Casualties:
     # After the last gate word a sentence is read only when it opens with a breakdown ("Серед
     # них…"): without one, the sentences after it are not even split. (`gates`: where the hint
     # found one.)
-    last = gates[-1] if same and not _AMONG_ANY.search(low, gates[-1]) else len(text)
+    among_after = _holds_any(low, _AMONG_WORDS, gates[-1]) and _AMONG_ANY.search(low, gates[-1]) is not None
+    last = gates[-1] if same and not among_after else len(text)
     reading = _Reading()
+    g, count = 0, len(gates)  # (the first gate word not before the sentence: both are in order)
     for idx, (a, b) in enumerate(_sentences(text)):
         if a > last:
             break
+        while g < count and gates[g] < a:
+            g += 1
         # A sentence without a gate word is read only when it continues a figure.
-        if same and not (_holds(gates, a, b) or reading.last is not None and _continues(low[a:b], reading)):
+        if same and not (g < count and gates[g] < b or reading.last is not None and _continues(low[a:b], reading)):
             continue
         if a < b and not text[a:b].isspace():
             _read_sentence(idx, text[a:b], low[a:b] if same else _PRIVATE.sub(" ", normalize(text[a:b])), reading)
