@@ -56,11 +56,13 @@ def readings(part: list[Sent], shared: dict[tuple[Any, ...], Any]) -> list[Readi
 
 def sendable(result: Reading) -> Sent:
     """`result` as a worker process sends it back: an analysis `packed`, an exception as itself
-    when it pickles, else as a RuntimeError naming it."""
+    when it makes the round trip, else as a RuntimeError naming it."""
     if not isinstance(result, Exception):
         return packed(result)
     try:
-        pickle.dumps(result)
+        # Loaded back too: an exception whose __init__ wants more than its args pickles but fails
+        # to unpickle in the parent, which would take that for a dead worker.
+        pickle.loads(pickle.dumps(result))
     except Exception:  # noqa: BLE001 - any exception may fail to pickle
         return RuntimeError(f"{type(result).__name__}: {result}")
     return result

@@ -9,6 +9,7 @@ import pytest
 import analysis.analyze
 import analysis.workers
 from analysis.analyze import analyze, analyze_many
+from analysis.workers import sendable
 
 TEXTS = [
     "Вночі ворог атакував Харків ударними БпЛА: загинули 2 людини, ще 5 поранені.",
@@ -99,3 +100,16 @@ def test_the_analyze_command_writes_every_line_in_order_while_workers_read(monke
     assert len(got) == len(expected)
     for g, e in zip(got, expected):
         assert g == e if e is not None else g["id"] is None and "error" in g
+
+
+class _NeedsTwo(Exception):
+    def __init__(self, what: str, why: str) -> None:
+        super().__init__(f"{what}: {why}")
+
+
+def test_an_exception_that_cannot_be_loaded_back_is_sent_as_a_runtime_error() -> None:
+    # It pickles, but unpickling calls __init__ with one argument: the parent would fail to read it.
+    sent = sendable(_NeedsTwo("post 7", "bad text"))
+    assert type(sent) is RuntimeError and str(sent) == "_NeedsTwo: post 7: bad text"
+    kept = sendable(ValueError("plain"))
+    assert type(kept) is ValueError
