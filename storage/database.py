@@ -295,11 +295,15 @@ async def insert_rows(conn: aiosqlite.Connection, sql: str, rows: list[tuple]) -
     per = max(1, _PARAMETERS_PER_INSERT // len(rows[0])) if rows else 1
     for start in range(0, len(rows), per):
         chunk = rows[start : start + per]
-        marks = "(" + ", ".join("?" * len(chunk[0])) + ")"
         found += await conn.execute_fetchall(
-            sql.format(values=", ".join([marks] * len(chunk))), [value for row in chunk for value in row]
+            _with_rows(sql, len(chunk[0]), len(chunk)), [value for row in chunk for value in row]
         )
     return found
+
+
+def _with_rows(sql: str, width: int, count: int) -> str:
+    """`sql` with its `{values}` as `count` rows of `width` parameters."""
+    return sql.format(values=", ".join(["(" + ", ".join("?" * width) + ")"] * count))
 
 
 # Rows per statement of `multi_row`: a few statement texts whatever the number of rows.
@@ -321,9 +325,8 @@ def multi_row(sql: str, rows: Sequence[Sequence[object]]) -> Statements:
     for size in _SIZES:
         count = (len(rows) - start) // size
         if count:
-            marks = "(" + ", ".join("?" * len(rows[0])) + ")"
             statements.append((
-                sql.format(values=", ".join([marks] * size)),
+                _with_rows(sql, len(rows[0]), size),
                 [[v for row in rows[at : at + size] for v in row] for at in range(start, start + count * size, size)],
             ))
             start += count * size
