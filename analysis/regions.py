@@ -19,6 +19,7 @@ import functools
 import itertools
 import operator
 import re
+from bisect import bisect_left
 
 from analysis._lexicon import (
     ALERT_STEMS,
@@ -106,7 +107,8 @@ def find_places(text: str, channel: str | None = None, oblast_hint: str | None =
         ctx_units.add(g.oblast_unit("UA-30").code)
     # Two passes: what the first pass settles (Києва -> Kyiv by population) is context for the
     # rest (Шевченківський район Києва).
-    answers = [_decide(m, g, ctx_oblasts, ctx_units, hint, named) for m in mentions]
+    positions = _positions(ctx_oblasts)
+    answers = [_decide(m, g, positions, ctx_units, hint, named) for m in mentions]
     settled = False
     for m, u in zip(mentions, answers):
         if u is not None and len(m.candidates) > 1:
@@ -114,7 +116,8 @@ def find_places(text: str, channel: str | None = None, oblast_hint: str | None =
             ctx_units.add(u.code)
             settled = True
     if settled:  # else the context is what the first pass had, and so is every answer
-        answers = [_decide(m, g, ctx_oblasts, ctx_units, hint, named) for m in mentions]
+        positions = _positions(ctx_oblasts)
+        answers = [_decide(m, g, positions, ctx_units, hint, named) for m in mentions]
     decided: list[tuple[int, Unit]] = []
     for m, u in zip(mentions, answers):
         if u is None:
@@ -327,22 +330,32 @@ def _context(mentions: list[Mention]) -> tuple[dict[str, list[int]], set[str]]:
 _POPULATION = operator.attrgetter("population")  # a namesake list runs to hundreds of villages
 
 
+def _positions(ctx_oblasts: dict[str, list[int]]) -> dict[str, list[int]]:
+    """Each oblast's mention positions, sorted and once each: what `_decide` asks of them (is
+    there one besides this mention's, and the nearest) costs a bisection, not a scan, so a text
+    naming an oblast thousands of times stays linear."""
+    return {k: sorted(set(v)) if len(v) > 1 else v for k, v in ctx_oblasts.items()}
+
+
+def _nearest(positions: list[int], start: int) -> int:
+    """The distance from `start` to the nearest of `positions` (sorted, unique) other than itself."""
+    i = bisect_left(positions, start)
+    return min(abs(positions[j] - start) for j in (i - 1, i, i + 1)
+               if 0 <= j < len(positions) and positions[j] != start)
+
+
 def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_units: set[str],
             hint: str | None, named: set[str]) -> Unit | None:
+    """`ctx_oblasts` as `_positions` gives them."""
     cands = m.candidates
     single = cands[0] if len(cands) == 1 else None
     if single is not None and not (single.level == "city_district" or (
             m.kind == "P" and single.level == "settlement" and single.population < 2_000 and not m.marker)) and (
             not m.common or m.kind == "A" or m.marker):
         others: dict[str, list[int]] = {}  # none of the questions below asks about other oblasts
-    else:  # the oblasts named elsewhere in the text: most lists hold no position of this mention
+    else:  # the oblasts named elsewhere in the text: at a position other than this mention's
         start = m.start
-        others = {k: v for k, v in ctx_oblasts.items() if start not in v}
-        if len(others) < len(ctx_oblasts):
-            for k, v in ctx_oblasts.items():
-                rest = [p for p in v if p != start] if start in v else None
-                if rest:
-                    others[k] = rest
+        others = {k: v for k, v in ctx_oblasts.items() if len(v) > 1 or v[0] != start}
     if single is not None:
         u = single
         if m.kind == "A" and u.level == "hromada" and named and u.oblast not in named and u.oblast != hint:
@@ -380,7 +393,7 @@ def _decide(m: Mention, g: Gazetteer, ctx_oblasts: dict[str, list[int]], ctx_uni
         in_text = [iso for iso in pool.oblasts if iso in others]
         if in_text:
             nearest = in_text[0] if len(in_text) == 1 else min(
-                in_text, key=lambda iso: min(abs(p - m.start) for p in others[iso]))
+                in_text, key=lambda iso: _nearest(others[iso], m.start))
             subset = pool.oblasts[nearest]
     if not subset and hint:
         subset = pool.oblasts.get(hint, [])

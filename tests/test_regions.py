@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,13 @@ import pytest
 from analysis._lexicon import norm
 from analysis._match import _tokenize, tokenize
 from analysis.analyze import analyze
-from analysis.regions import channel_oblast, find_places, resolve_region
+from analysis.regions import (
+    _nearest,
+    _positions,
+    channel_oblast,
+    find_places,
+    resolve_region,
+)
 
 
 def oblasts(text: str, **kw: str) -> list[str]:
@@ -330,3 +337,20 @@ def test_each_word_knows_the_word_opening_its_sentence() -> None:
     hostile = "(((( Харкові (удар " * 2000
     assert analyze(hostile).oblasts == ("UA-63",)
     assert tokenize(hostile).sentence_start(3999) == 0
+
+
+def test_the_nearest_other_mention_of_an_oblast_is_found_by_bisection_as_by_a_scan() -> None:
+    # `_decide` asked each oblast's position list, per mention, whether it held the mention and
+    # which position was nearest: quadratic in a text naming one oblast thousands of times
+    # (820 kB of doubled separators between town names took 6.9 s, now 0.7 s).
+    rng = random.Random(7)
+    for _ in range(500):
+        raw = [rng.randrange(60) for _ in range(rng.randrange(1, 12))]
+        start = rng.choice(raw + [rng.randrange(60)])
+        (positions,) = _positions({"UA-63": raw}).values()
+        rest = [p for p in raw if p != start]
+        assert (len(positions) > 1 or positions[0] != start) == bool(rest)
+        if rest:
+            assert _nearest(positions, start) == min(abs(p - start) for p in rest)
+    many = "Харків--''--удар ''-'' Ізюм-- -' обстріл " * 300
+    assert analyze(many).oblasts == ("UA-63",)
