@@ -16,6 +16,7 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 from monitor.ops import faults
+from tests.fakes.botapi import FakeBotAPI
 from tests.fakes.feeds import FakeFeeds
 from tests.fakes.server import LocalServer, serve
 from tests.fakes.tme import FakeTelegram
@@ -62,6 +63,26 @@ def feeds() -> FakeFeeds:
 def feed_server(feeds: FakeFeeds) -> Iterator[LocalServer]:
     with serve(feeds.route) as server:
         yield server
+
+
+@pytest.fixture
+def botapi() -> FakeBotAPI:
+    return FakeBotAPI()
+
+
+@pytest.fixture
+def bot_server(botapi: FakeBotAPI) -> Iterator[LocalServer]:
+    with serve(botapi.route) as server:
+        yield server
+        botapi.close()  # pending long polls let go before the server stops
+
+
+@pytest.fixture
+def bot_config(config_file: Path, bot_server: LocalServer, botapi: FakeBotAPI, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("DSNS_BOT_TOKEN", botapi.token)
+    text = config_file.read_text() + f'\n[bot]\napi_url = "{bot_server.url}"\nadmins = [900]\npoll_timeout = 1\nper_chat_interval = 0.05\n'
+    config_file.write_text(text)
+    return config_file
 
 
 def write_config(path: Path, body: str) -> Path:

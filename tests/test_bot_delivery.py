@@ -32,14 +32,7 @@ from storage.subscriptions import chats_watching, subscribe, upsert_chat
 from storage.timeutil import to_db, utcnow
 from tests.fakes.botapi import FakeBotAPI
 from tests.fakes.tme import FakeTelegram
-from tests.test_bot_e2e import (  # noqa: F401
-    bot_config,
-    bot_server,
-    botapi,
-    running_bot,
-    settled_outbox,
-    wait_for,
-)
+from tests.test_bot_e2e import running_bot, settled_outbox, wait_for
 from tests.test_bot_ratelimit import VirtualClock
 
 BALAKLIIA = "UA63040010010039074"

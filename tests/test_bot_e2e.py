@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,33 +19,12 @@ from monitor.app import App, open_app
 from monitor.config import load_config
 from monitor.ops.logs import JSONFormatter
 from tests.fakes.botapi import FakeBotAPI
-from tests.fakes.server import LocalServer, serve
 from tests.fakes.tme import FakeTelegram
 
 STRIKE = (
     "Харківщина: внаслідок ракетного удару по Балаклії зруйновано приватний будинок. "
     "Загинула 1 людина, ще 8 — травмовані. Рятувальники ліквідували пожежу."
 )
-
-
-@pytest.fixture
-def botapi() -> FakeBotAPI:
-    return FakeBotAPI()
-
-
-@pytest.fixture
-def bot_server(botapi: FakeBotAPI) -> Iterator[LocalServer]:
-    with serve(botapi.route) as server:
-        yield server
-        botapi.close()  # pending long polls let go before the server stops
-
-
-@pytest.fixture
-def bot_config(config_file: Path, bot_server: LocalServer, botapi: FakeBotAPI, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("DSNS_BOT_TOKEN", botapi.token)
-    text = config_file.read_text() + f'\n[bot]\napi_url = "{bot_server.url}"\nadmins = [900]\npoll_timeout = 1\nper_chat_interval = 0.05\n'
-    config_file.write_text(text)
-    return config_file
 
 
 @asynccontextmanager

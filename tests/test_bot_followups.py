@@ -22,10 +22,10 @@ from bot.format import AlertContent
 from bot.policy import kyiv_minute
 from bot.ratelimit import SendLimiter
 from bot.service import BotService
-from monitor.ops import faults
 from monitor.app import App
 from monitor.config import BotChannelConfig, load_config
 from monitor.daemon import bot_settings
+from monitor.ops import faults
 from monitor.ops.health import health_report
 from storage.chat_settings import get_settings
 from storage.database import Database
@@ -34,14 +34,7 @@ from storage.timeutil import to_db, utcnow
 from tests.fakes.botapi import FakeBotAPI, check_html
 from tests.fakes.server import LocalServer
 from tests.fakes.tme import FakeTelegram
-from tests.test_bot_e2e import (  # noqa: F401
-    bot_config,
-    bot_server,
-    botapi,
-    running_bot,
-    settled_outbox,
-    wait_for,
-)
+from tests.test_bot_e2e import running_bot, settled_outbox, wait_for
 from tests.test_bot_ratelimit import VirtualClock
 
 GROUP = -1002000000001

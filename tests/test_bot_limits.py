@@ -20,7 +20,7 @@ from monitor.ops.health import HealthServer
 from storage.schema import m006_forget_names
 from storage.subscriptions import subscribe, upsert_chat
 from tests.fakes.botapi import DEFAULT_TOKEN, FakeBotAPI
-from tests.test_bot_e2e import bot_config, bot_server, botapi, running_bot, wait_for  # noqa: F401 (fixtures)
+from tests.test_bot_e2e import running_bot, wait_for
 from tests.test_fuzz import update
 
 TOO_MANY = "Забагато запитів"

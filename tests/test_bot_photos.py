@@ -17,9 +17,7 @@ from monitor.config import load_config
 from monitor.daemon import poll_all_once
 from tests.fakes.botapi import FakeBotAPI
 from tests.fakes.tme import FakeTelegram, jpeg_bytes
-from tests.test_bot_e2e import STRIKE, bot_config, bot_server, botapi, running_bot, settled_outbox, wait_for
-
-__all__ = ["bot_config", "bot_server", "botapi"]  # fixtures shared with the bot's end-to-end tests
+from tests.test_bot_e2e import STRIKE, running_bot, settled_outbox, wait_for
 
 KHARKIV = 111
 

@@ -20,7 +20,7 @@ from monitor.daemon import bot_settings
 from storage.database import Database
 from tests.fakes.botapi import FakeBotAPI
 from tests.fakes.tme import FakeTelegram
-from tests.test_bot_e2e import STRIKE, bot_config, bot_server, botapi, running_bot, wait_for  # noqa: F401 (fixtures)
+from tests.test_bot_e2e import STRIKE, running_bot, wait_for
 from tests.test_bot_ratelimit import VirtualClock
 
 GROUP = -1001234567890

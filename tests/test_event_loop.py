@@ -17,7 +17,7 @@ from monitor.ops.metrics import REGISTRY
 from monitor.ops.services import LAG_EVERY, OpsServices, watch_loop_lag
 from tests.fakes.botapi import FakeBotAPI
 from tests.fakes.feeds import FakeFeeds
-from tests.test_bot_e2e import bot_config, bot_server, botapi, running_bot  # noqa: F401 (fixtures)
+from tests.test_bot_e2e import running_bot
 
 USER = 111
 

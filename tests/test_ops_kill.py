@@ -30,7 +30,6 @@ import pytest
 from tests.fakes.botapi import FakeBotAPI
 from tests.fakes.server import LocalServer
 from tests.fakes.tme import FakeTelegram
-from tests.test_bot_e2e import bot_server, botapi  # noqa: F401 (fixtures)
 
 KILLS = 4
 # Time between Telegram accepting a send and the archive recording it, with margin for a

@@ -30,7 +30,6 @@ from storage.timeutil import to_db, utcnow
 from tests.fakes.botapi import FakeBotAPI
 from tests.fakes.server import LocalServer, serve
 from tests.fakes.tme import FakeTelegram
-from tests.test_bot_e2e import bot_server, botapi  # noqa: F401 (fixtures)
 
 STRIKES = {
     "Балаклія": "Харківщина: внаслідок ракетного удару по Балаклії зруйновано приватний будинок. Травмовано 3 людей.",
