@@ -385,18 +385,21 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
     asides = _asides(text, low)
     event = _blank(text, spans, background, asides)
     if blocks and background:
-        event_oblasts = oblasts_of(event) if oblasts_of else set()
+        event_oblasts: set[str] | None = None  # asked when a block names places
         retold = set()
         for block in blocks:
             body = " ".join(text[spans[i][0]:spans[i][1]] for i in block)
-            named = set().union(*(dated(spans[i][0], spans[i][1]) for i in block))
+            # The cheaper questions first: the words, the dates, the places last (finding them
+            # costs the most).
             if oblasts_of is None:
-                same = bool(named & event_dates)
-            elif _OTHER_TIME.search(body.lower()) or not named <= event_dates:
+                same = bool(event_dates) and bool(_block_dates(block, spans, dated) & event_dates)
+            elif _OTHER_TIME.search(body.lower()) or not _block_dates(block, spans, dated) <= event_dates:
                 same = False
-            else:  # the places last: finding them costs the most
+            else:
                 block_oblasts = oblasts_of(body)
-                same = bool(block_oblasts) and block_oblasts <= event_oblasts
+                if block_oblasts and event_oblasts is None:
+                    event_oblasts = oblasts_of(event)
+                same = bool(block_oblasts) and block_oblasts <= event_oblasts  # type: ignore[operator]
             if same:
                 retold.update(block)
         if retold:
@@ -408,6 +411,12 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
             background |= others
             event = _blank(text, spans, background, asides)
     return Scope(text, event, spans, frozenset(background))
+
+
+def _block_dates(block: list[int], spans: tuple[tuple[int, int, int], ...],
+                 dated: Callable[[int, int], set[tuple[int, int]]]) -> set[tuple[int, int]]:
+    """The dates the sentences of a marker block name."""
+    return set().union(*(dated(spans[i][0], spans[i][1]) for i in block))
 
 
 def _other_places(text: str, low: str, spans: tuple[tuple[int, int, int], ...], background: set[int],
