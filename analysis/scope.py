@@ -162,10 +162,20 @@ def _fewest(words: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(w for w in dict.fromkeys(words) if not any(v != w and v in w for v in words))
 
 
+def _by_script(words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """`words` for `_has`: the Latin ones apart, not looked for in a text without an "a" or an "e"
+    (a Ukrainian or Russian post: two scans in C for a single character instead of one per word)."""
+    latin = tuple(w for w in words if w.isascii())
+    if not all("a" in w or "e" in w for w in latin):
+        raise ValueError(f"a Latin word without an 'a' or an 'e' in {latin}: `_has` would miss it")
+    return tuple(w for w in words if not w.isascii()), latin
+
+
 # Whether any rule has something to act on. The markers first (a post with background names one
 # of the first few), then explosions, the commonest cue of strike reports: a post naming "вибух"
 # is told so after 22 tests, not 58.
-_CUE_WORDS = _fewest(_MARKER_WORDS + _HEARD_WORDS + _PAST_WORDS + _HABITUAL_WORDS + _BESIDES_WORDS)
+_CUE_WORDS = _by_script(_fewest(_MARKER_WORDS + _HEARD_WORDS + _PAST_WORDS + _HABITUAL_WORDS + _BESIDES_WORDS))
+_HAS_PAST, _HAS_HABITUAL, _HAS_BESIDES, _HAS_ALSO = map(_by_script, (_PAST_WORDS, _HABITUAL_WORDS, _BESIDES_WORDS, _ALSO_WORDS))
 _HABITUAL = compiled(
     r"(?<!\w)(?:регулярно|регулярн\w+ (?:обстріл|обстрел|удар|атак)\w*|щодня|щоденно|систематично|систематически|ежедневно|постоянно|"
     r"regularly|(?:under )?regular (?:\w+ )?(?:shelling|attacks?|strikes?|fire)|almost daily|every day|daily basis|constantly|systematically|"
@@ -335,7 +345,7 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
     # Dates matter only to marker blocks, "earlier …" sentences and bullet lists, and are read
     # sentence by sentence as asked: a scan for month names costs per letter, and the sentences
     # after the lead are asked only when the lead names a date.
-    with_dates = bool(blocks or _has(low, _PAST_WORDS) or bullets)
+    with_dates = bool(blocks or _has(low, _HAS_PAST) or bullets)
 
     known: dict[int, set[tuple[int, int]]] = {}
 
@@ -358,7 +368,7 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
         if seen == 3:
             break
     background = {i for block in blocks for i in block}
-    habitual = _has(low, _HABITUAL_WORDS) and _HABITUAL.search(low) is not None
+    habitual = _has(low, _HAS_HABITUAL) and _HABITUAL.search(low) is not None
     # Where the words every `_HEARD` match holds stand: only sentences holding one are scanned.
     heard = sorted(i for w in _HEARD_WORDS for i in _find_all(low, w))
     # Likewise the words every `_PAST` match holds: a sentence without one needs neither that scan
@@ -405,7 +415,7 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
         if retold:
             background -= retold
             event = _blank(text, spans, background, asides)
-    if oblasts_of is not None and bullets and _has(low, _ALSO_WORDS):
+    if oblasts_of is not None and bullets and _has(low, _HAS_ALSO):
         others = _other_places(text, low, spans, background, asides, oblasts_of)
         if others:
             background |= others
@@ -439,11 +449,17 @@ def _other_places(text: str, low: str, spans: tuple[tuple[int, int, int], ...], 
     return out
 
 
-def _has(low: str, words: tuple[str, ...]) -> bool:
+def _has(low: str, words: tuple[tuple[str, ...], tuple[str, ...]]) -> bool:
+    """Whether `low` holds one of `words` (`_by_script`)."""
     # Substring tests first: a scan with a word alternation costs many times more.
-    for w in words:
+    cyrillic, latin = words
+    for w in cyrillic:
         if w in low:
             return True
+    if latin and ("a" in low or "e" in low):  # every Latin word holds one
+        for w in latin:
+            if w in low:
+                return True
     return False
 
 
@@ -465,7 +481,7 @@ def _line_patterns(text: str, first: re.Pattern[str], after_break: re.Pattern[st
 
 def _asides(text: str, low: str) -> list[tuple[int, int]]:
     """Spans of the "besides X, where …" asides and the datelines, blanked whatever the sentences."""
-    cuts = [m.span() for m in _BESIDES.finditer(low)] if _has(low, _BESIDES_WORDS) else []
+    cuts = [m.span() for m in _BESIDES.finditer(low)] if _has(low, _HAS_BESIDES) else []
     return cuts + _line_patterns(text, _DATELINE, _DATELINE_NL)
 
 
