@@ -54,7 +54,7 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import wraps
-from itertools import accumulate, chain, repeat
+from itertools import chain
 from typing import Callable, TypeVar
 
 from analysis._lexicon import alternation
@@ -88,8 +88,13 @@ _MONTH_AFTER = compiled(rf"\W(?:{alternation(sorted(_MONTHS, key=len, reverse=Tr
 _DAY_BEFORE = compiled(r"(?<![\d.:,])(\d{1,2})(?:\s*[-–—]\s*(\d{1,2}))?(?:-?го)?\s+$")
 _DAY_AFTER = compiled(r"\.?\s+(\d{1,2})(?:\s*[-–—]\s*(\d{1,2}))?(?:st|nd|rd|th)?(?![\d:.,]?\d)")
 # A sentence ends at . ! ? … followed by space and something that can open a sentence; not after
-# an abbreviation ("м. Харків", "с. Лапаївка", "вул. Шевченка", "кв. м") or an initial.
-_SENT_END = compiled(r"[.!?…][\"»”’)]*[ \t]+(?=[\"«“„(\-–—•]*[ \t]*[A-ZА-ЯІЇЄҐ0-9])")
+# an abbreviation ("м. Харків", "с. Лапаївка", "вул. Шевченка", "кв. м") or an initial. One
+# pattern per mark, each opening with its literal: the engine skips to the next one in C, where a
+# pattern opening with a class of the four tests every character against it (~20 times slower).
+_SENT_MARKS = ".!?…"
+_SENT_ENDS = tuple(
+    compiled(re.escape(mark) + r"[\"»”’)]*[ \t]+(?=[\"«“„(\-–—•]*[ \t]*[A-ZА-ЯІЇЄҐ0-9])") for mark in _SENT_MARKS
+)
 _ABBREV = frozenset(
     "м с смт сел пгт г гор ул вул просп пров пл обл р н кв км тис млн млрд грн ст св ім им буд д "
     "mr mrs ms dr st gen col lt sgt no vol pp".split()
@@ -125,6 +130,8 @@ _PAST = compiled(
 _GOES_ON = compiled(r"[\s\"«“„(\-–—]*(?:тоді|тогда|того дня|в тот день|then\b|at the time|back then|at that time)")
 _BULLET = compiled(r"\s*[-–—•*]\s")
 _BULLET_LINE = compiled(r"^[ \t]*[-–—•*][ \t]", re.MULTILINE)
+# The same after a line break, found by the break: see `_line_patterns`.
+_BULLET_NL = compiled(r"\n[ \t]*[-–—•*][ \t]")
 _PAST_WORDS = ("раніше", "ранее", "earlier", "previously", "тоді", "тогда", "минулого", "прошлого", "last ",
                "торік", "минулому", "прошлом", "before that", "до цього", "до этого")
 _HABITUAL_WORDS = ("регулярн", "щодня", "щоденно", "систематич", "ежедневно", "постоянно", "regular", "daily",
@@ -155,10 +162,20 @@ def _fewest(words: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(w for w in dict.fromkeys(words) if not any(v != w and v in w for v in words))
 
 
+def _by_script(words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """`words` for `_has`: the Latin ones apart, not looked for in a text without an "a" or an "e"
+    (a Ukrainian or Russian post: two scans in C for a single character instead of one per word)."""
+    latin = tuple(w for w in words if w.isascii())
+    if not all("a" in w or "e" in w for w in latin):
+        raise ValueError(f"a Latin word without an 'a' or an 'e' in {latin}: `_has` would miss it")
+    return tuple(w for w in words if not w.isascii()), latin
+
+
 # Whether any rule has something to act on. The markers first (a post with background names one
 # of the first few), then explosions, the commonest cue of strike reports: a post naming "вибух"
 # is told so after 22 tests, not 58.
-_CUE_WORDS = _fewest(_MARKER_WORDS + _HEARD_WORDS + _PAST_WORDS + _HABITUAL_WORDS + _BESIDES_WORDS)
+_CUE_WORDS = _by_script(_fewest(_MARKER_WORDS + _HEARD_WORDS + _PAST_WORDS + _HABITUAL_WORDS + _BESIDES_WORDS))
+_HAS_PAST, _HAS_HABITUAL, _HAS_BESIDES, _HAS_ALSO = map(_by_script, (_PAST_WORDS, _HABITUAL_WORDS, _BESIDES_WORDS, _ALSO_WORDS))
 _HABITUAL = compiled(
     r"(?<!\w)(?:регулярно|регулярн\w+ (?:обстріл|обстрел|удар|атак)\w*|щодня|щоденно|систематично|систематически|ежедневно|постоянно|"
     r"regularly|(?:under )?regular (?:\w+ )?(?:shelling|attacks?|strikes?|fire)|almost daily|every day|daily basis|constantly|systematically|"
@@ -167,11 +184,12 @@ _HABITUAL = compiled(
 )
 # A wire dateline opening a paragraph ("КИЇВ. 19 липня. УНН.", "MOSCOW, June 3. /TASS/."): the
 # outlet's desk, not the event's place.
-_DATELINE = compiled(
-    rf"^[ \t]*[A-ZА-ЯІЇЄҐ'’ -]{{3,}}[.,][ \t]+(?i:\d{{1,2}}[ \t]+(?:{_MONTH})|(?:{_MONTH})[ \t]+\d{{1,2}})[.,]?"
-    r"(?:[ \t]+/?[\w.-]+/?\.)?",
-    re.MULTILINE,
+_DATELINE_BODY = (
+    rf"[ \t]*[A-ZА-ЯІЇЄҐ'’ -]{{3,}}[.,][ \t]+(?i:\d{{1,2}}[ \t]+(?:{_MONTH})|(?:{_MONTH})[ \t]+\d{{1,2}})[.,]?"
+    r"(?:[ \t]+/?[\w.-]+/?\.)?"
 )
+_DATELINE = compiled("^" + _DATELINE_BODY, re.MULTILINE)
+_DATELINE_NL = compiled("\n" + _DATELINE_BODY)
 # In a marker block: it is about another time or another attack than the event.
 _OTHER_TIME = compiled(
     r"(?<!\w)(?:напередодні|накануне|the (?:day|night) before|вчора|учора|вчера|yesterday|позавчора|позавчера|"
@@ -257,9 +275,12 @@ def sentence_spans(text: str) -> tuple[tuple[int, int, int], ...]:
     out: list[tuple[int, int, int]] = []
     para = 0
     pos = 0
-    # One scan of the whole text: a sentence end never crosses a line break (`_SENT_END` admits
+    # One scan of the whole text: a sentence end never crosses a line break (`_SENT_ENDS` admit
     # none), so its matches are those of a scan per line.
-    ends = [(m.start(), m.end()) for m in _SENT_END.finditer(text)]
+    ends = [m.span() for m in _SENT_ENDS[0].finditer(text)]
+    more = [m.span() for mark, rx in zip(_SENT_MARKS[1:], _SENT_ENDS[1:]) if mark in text for m in rx.finditer(text)]
+    if more:  # a match holds one mark: those of the four patterns are those of one scan
+        ends = sorted(ends + more)
     e, count = 0, len(ends)
     for line in text.split("\n"):
         end = pos + len(line)
@@ -295,9 +316,9 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
     low = _lower(text)
     if len(low) != len(text):  # a letter whose lower case is longer: keep positions
         low = "".join(c.lower()[0] for c in text)
-    lines = _line_starts(text)
-    bullets = any(_BULLET_LINE.match(text, k) for k in lines)
-    if not (_has(low, _CUE_WORDS) or bullets or any(_DATELINE.match(text, k) for k in lines)):
+    # Line-start patterns: at the start, then after each line break (`_line_patterns`).
+    bullets = bool(_BULLET_LINE.match(text) or _BULLET_NL.search(text))
+    if not (_has(low, _CUE_WORDS) or bullets or _DATELINE.match(text) or _DATELINE_NL.search(text)):
         return Scope(text, text, None, frozenset())  # nothing any rule could act on
     spans = sentence_spans(text)
     if len(spans) < 2:
@@ -324,7 +345,7 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
     # Dates matter only to marker blocks, "earlier …" sentences and bullet lists, and are read
     # sentence by sentence as asked: a scan for month names costs per letter, and the sentences
     # after the lead are asked only when the lead names a date.
-    with_dates = bool(blocks or _has(low, _PAST_WORDS) or bullets)
+    with_dates = bool(blocks or _has(low, _HAS_PAST) or bullets)
 
     known: dict[int, set[tuple[int, int]]] = {}
 
@@ -347,7 +368,7 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
         if seen == 3:
             break
     background = {i for block in blocks for i in block}
-    habitual = _has(low, _HABITUAL_WORDS) and _HABITUAL.search(low) is not None
+    habitual = _has(low, _HAS_HABITUAL) and _HABITUAL.search(low) is not None
     # Where the words every `_HEARD` match holds stand: only sentences holding one are scanned.
     heard = sorted(i for w in _HEARD_WORDS for i in _find_all(low, w))
     # Likewise the words every `_PAST` match holds: a sentence without one needs neither that scan
@@ -371,32 +392,41 @@ def scope(text: str, oblasts_of: Callable[[str], set[str]] | None = None) -> Sco
             background.add(i)
     if len(background) == len(spans):
         background.clear()
-    asides = _asides(text, low, lines)
+    asides = _asides(text, low)
     event = _blank(text, spans, background, asides)
     if blocks and background:
-        event_oblasts = oblasts_of(event) if oblasts_of else set()
+        event_oblasts: set[str] | None = None  # asked when a block names places
         retold = set()
         for block in blocks:
             body = " ".join(text[spans[i][0]:spans[i][1]] for i in block)
-            named = set().union(*(dated(spans[i][0], spans[i][1]) for i in block))
+            # The cheaper questions first: the words, the dates, the places last (finding them
+            # costs the most).
             if oblasts_of is None:
-                same = bool(named & event_dates)
-            elif _OTHER_TIME.search(body.lower()) or not named <= event_dates:
+                same = bool(event_dates) and bool(_block_dates(block, spans, dated) & event_dates)
+            elif _OTHER_TIME.search(body.lower()) or not _block_dates(block, spans, dated) <= event_dates:
                 same = False
-            else:  # the places last: finding them costs the most
+            else:
                 block_oblasts = oblasts_of(body)
-                same = bool(block_oblasts) and block_oblasts <= event_oblasts
+                if block_oblasts and event_oblasts is None:
+                    event_oblasts = oblasts_of(event)
+                same = bool(block_oblasts) and block_oblasts <= event_oblasts  # type: ignore[operator]
             if same:
                 retold.update(block)
         if retold:
             background -= retold
             event = _blank(text, spans, background, asides)
-    if oblasts_of is not None and bullets and _has(low, _ALSO_WORDS):
+    if oblasts_of is not None and bullets and _has(low, _HAS_ALSO):
         others = _other_places(text, low, spans, background, asides, oblasts_of)
         if others:
             background |= others
             event = _blank(text, spans, background, asides)
     return Scope(text, event, spans, frozenset(background))
+
+
+def _block_dates(block: list[int], spans: tuple[tuple[int, int, int], ...],
+                 dated: Callable[[int, int], set[tuple[int, int]]]) -> set[tuple[int, int]]:
+    """The dates the sentences of a marker block name."""
+    return set().union(*(dated(spans[i][0], spans[i][1]) for i in block))
 
 
 def _other_places(text: str, low: str, spans: tuple[tuple[int, int, int], ...], background: set[int],
@@ -419,11 +449,17 @@ def _other_places(text: str, low: str, spans: tuple[tuple[int, int, int], ...], 
     return out
 
 
-def _has(low: str, words: tuple[str, ...]) -> bool:
+def _has(low: str, words: tuple[tuple[str, ...], tuple[str, ...]]) -> bool:
+    """Whether `low` holds one of `words` (`_by_script`)."""
     # Substring tests first: a scan with a word alternation costs many times more.
-    for w in words:
+    cyrillic, latin = words
+    for w in cyrillic:
         if w in low:
             return True
+    if latin and ("a" in low or "e" in low):  # every Latin word holds one
+        for w in latin:
+            if w in low:
+                return True
     return False
 
 
@@ -435,16 +471,18 @@ def _find_all(low: str, word: str) -> Iterator[int]:
         i = low.find(word, i + 1)
 
 
-def _line_starts(text: str) -> list[int]:
-    """Where each line starts: the only places a bullet or a dateline (`^` patterns that never
-    cross a line) can match, tried there instead of scanning every character for one."""
-    return list(accumulate((len(line) + 1 for line in text.split("\n")[:-1]), initial=0))
+def _line_patterns(text: str, first: re.Pattern[str], after_break: re.Pattern[str]) -> list[tuple[int, int]]:
+    """Spans where a `^` pattern that never crosses a line matches: `first` at the start, and
+    `after_break`, the same pattern opening with a line break instead of `^`, for the others: the
+    engine skips in C to each line break, where `^` is tried at every character."""
+    at_start = first.match(text)
+    return ([at_start.span()] if at_start else []) + [(m.start() + 1, m.end()) for m in after_break.finditer(text)]
 
 
-def _asides(text: str, low: str, lines: list[int]) -> list[tuple[int, int]]:
+def _asides(text: str, low: str) -> list[tuple[int, int]]:
     """Spans of the "besides X, where …" asides and the datelines, blanked whatever the sentences."""
-    cuts = [m.span() for m in _BESIDES.finditer(low)] if _has(low, _BESIDES_WORDS) else []
-    return cuts + [m.span() for m in map(_DATELINE.match, repeat(text), lines) if m]
+    cuts = [m.span() for m in _BESIDES.finditer(low)] if _has(low, _HAS_BESIDES) else []
+    return cuts + _line_patterns(text, _DATELINE, _DATELINE_NL)
 
 
 def _blank(text: str, spans: tuple[tuple[int, int, int], ...], background: set[int], asides: list[tuple[int, int]]) -> str:

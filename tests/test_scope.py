@@ -159,3 +159,21 @@ def test_a_second_marker_block_after_one_whose_places_were_compared() -> None:
     a = analyze(text)
     assert a.oblasts == ("UA-63",)
     assert a.killed == 2
+
+
+def test_sentences_end_at_each_mark_in_text_order() -> None:
+    from analysis.scope import sentence_spans
+
+    text = "Тривога! Чи чути вибухи? Так… Вогонь погасили. Кінець"
+    assert [text[a:b] for a, b, _ in sentence_spans(text)] == [
+        "Тривога!", "Чи чути вибухи?", "Так…", "Вогонь погасили.", "Кінець"]
+
+
+def test_without_places_a_marker_block_stays_event_only_on_the_event_day() -> None:
+    lead = "5 червня дрон влучив у склад у Полтаві. Виникла пожежа.\n"
+    same = lead + "Нагадаємо, 5 червня там уже горів склад."
+    other = lead + "Нагадаємо, 2 червня там уже горів склад."
+    undated = "Дрон влучив у склад у Полтаві. Виникла пожежа.\nНагадаємо, 2 червня там уже горів склад."
+    assert scope(same).event == same
+    assert "2 червня" not in scope(other).event
+    assert "2 червня" not in scope(undated).event
