@@ -26,7 +26,7 @@ from operator import itemgetter
 from analysis._lexicon import unify, word_start_alternation
 from analysis._regex import compiled
 from analysis.model import StrikeReading
-from analysis.scope import _keep_last, sentence_spans
+from analysis.scope import _keep_last, _lower, sentence_spans
 
 __all__ = ["classify", "normalize"]
 
@@ -34,8 +34,11 @@ __all__ = ["classify", "normalize"]
 @_keep_last
 def normalize(text: str) -> str:
     """Lower-case and unify apostrophes and ё (`analysis._lexicon.unify`), so one pattern covers
-    every spelling; characters keep their places (lower-casing keeps them for nearly every text)."""
-    return unify(text.lower())
+    every spelling; characters keep their places (lower-casing keeps them for nearly every text).
+
+    The lower case is `scope`'s one-text memo: the post `scope` cut is mostly the event read
+    here, and the event read here is the one `stated_date` lower-cases next."""
+    return unify(_lower(text))
 
 
 class _Cue:
