@@ -71,7 +71,7 @@ class _Cue:
         for i, h in enumerate(heads):
             if h:
                 self.by_head[h] = self.by_head.get(h, ()) + (i,)
-        keys = {h: _key(h) for h in self.by_head}
+        keys = {h: _key(h, all(_ends_word(parts[i][len(h):]) for i in ix)) for h, ix in self.by_head.items()}
         self.keys = frozenset(k for k in keys.values() if k)
         self.heads = {k: tuple(h for h, k2 in keys.items() if k2 == k) for k in self.keys}
         self.loose = tuple(h for h, k in keys.items() if not k)
@@ -153,7 +153,7 @@ def _headed(part: str) -> str:
 
 # How many letters of a word start are kept for the pre-check: longer keys rule out more cues,
 # shorter ones leave fewer heads to substring tests.
-_KEY_LEN = 3
+_KEY_LEN = 4
 # The first letters of every run of letters. Every word start opens a run (a run opening after a
 # hyphen is no word start, but an extra key costs nothing), and a run read whole by `\w*` is
 # scanned in C: a third faster than looking behind at every position.
@@ -183,15 +183,30 @@ def _word_starts(low: str) -> set[str]:
     return keys
 
 
-def _key(head: str) -> str:
-    """The word start every match of a stem beginning with `head` has, or "" when there is none.
+def _key(head: str, whole: bool = False) -> str:
+    """A word start every match of a stem beginning with `head` has, or "" when there is none.
 
-    A head opening with `_KEY_LEN` letters gives them; one whose letters end sooner, on a
-    non-letter ("с-", "не розірвал"), gives that whole word. A shorter head that is all letters
-    ("рф") could begin a longer word, and one opening with a non-letter ("«калібр") is no word.
+    A word of the head (a run of letters at its start or after a mark) gives its first `_KEY_LEN`
+    letters, or the whole word when it is shorter and ends inside the head ("с-", "не ") or,
+    `whole`, where the head ends (the stem goes on with a word end: "рф\\b"). The longest such
+    key rules out most: "не розірвал" is looked up by "розі", "«калібр" by "калі". A short head
+    that could begin a longer word ("каб") has none.
     """
-    word = re.match(r"\w*", head)[0][:_KEY_LEN]  # type: ignore[index]
-    return word if word and (len(word) == _KEY_LEN or len(word) < len(head)) else ""
+    best = ""
+    for m in _RUN.finditer(head):
+        if len(m.group()) >= _KEY_LEN or m.end() < len(head) or whole:
+            key = m.group()[:_KEY_LEN]
+            if len(key) > len(best):
+                best = key
+    return best
+
+
+_RUN = compiled(r"\w+")
+
+
+def _ends_word(rest: str) -> bool:
+    """Whether a stem whose head is followed by `rest` ends a word there."""
+    return rest.startswith(("\\b", "\\s", "(?!\\w)"))
 
 
 _META = frozenset("\\.^$*+?{}[]|()")

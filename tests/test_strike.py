@@ -253,3 +253,33 @@ def test_denials_are_blanked_as_one_scan_of_the_alternation_would(text: str) -> 
         assert told == whole.sub(lambda m: " " * len(m.group()), low)
         assert told != low or negated is _NO_HARM  # every text denies damage
         assert {k for k in _word_starts(told) if k.isalnum()} <= _word_starts(low) | _starts_at(told, cuts)
+
+
+# Texts where a stem's key is a later word of its head, a word after a mark, or a short word the
+# stem ends ("рф\b"), and words that only share a key with a stem ("воронка", "розірвана").
+KEYED = [
+    "Снаряд не розірвався, сапери працюють. Воронка на подвір'ї, штора розірвана.",
+    "Ракета «Калібр» і «калибр»: С-300 та Х-101 по місту. Рф, РФ. рфа рф-",
+    "Атака в направлении Харькова; тревога в направлениях. Будьте в укритті!",
+    "Не нехтуйте сигналами. May strike again; Mayday. Сау, САУ-2, саун, hit. Hits-were hit-and-run",
+    "Причина пожежі встановлюється. (Загроза) удару; «шахед»/дрон.",
+]
+
+
+def _cues() -> list[object]:
+    import analysis.strike as strike
+
+    cues = [v for v in vars(strike).values() if isinstance(v, strike._Cue)]
+    return [*cues, *strike._WEAPONS.values(), *(cue for cue, _ in strike._NEGATIVE)]
+
+
+@pytest.mark.parametrize("text", [*KEYED, *(t for t, _ in STRIKES), *NOT_STRIKES, *INCIDENTAL_NEGATIVES])
+def test_a_cue_finds_what_its_whole_alternation_finds(text: str) -> None:
+    # The word-start keys only rule stems out: a cue must match where, and only where, the
+    # alternation of all its stems does.
+    low = normalize(text)
+    starts = _word_starts(low)
+    for cue in _cues():
+        whole = [m.span() for m in cue.rx.finditer(low)]  # type: ignore[attr-defined]
+        assert cue.found_in(low, starts) == bool(whole), cue.parts  # type: ignore[attr-defined]
+        assert [m.span() for m in cue.finditer(low, starts)] == whole  # type: ignore[attr-defined]
