@@ -253,11 +253,12 @@ _WEAPONS: dict[str, _Cue] = {
         guards=("rocket ",),
     ),
     "guided_bomb": _rx(
-        r"каб(?:и|ами|ів|ом|у|а|ах)?\b", r"авіабомб\w*", r"авиабомб\w*", r"авіаційн\w* бомб\w*",
+        # (Each form its own stem, so each has a word start to be looked up by.)
+        *(rf"каб{end}\b" for end in ("", "и", "ами", "ів", "ом", "у", "а", "ах")), r"авіабомб\w*", r"авиабомб\w*", r"авіаційн\w* бомб\w*",
         r"керован\w* (?:авіа)?бомб\w*", r"управляем\w* (?:авиа)?бомб\w*", r"фаб(?:-?\d+)?\b", r"умпк",
         r"glide bombs?", r"guided (?:aerial )?bombs?", r"aerial bombs?", r"авіаудар\w*", r"авиаудар\w*",
         # Aviation against a town is a bomb run (labelling rule: "авіація", "air strikes" → guided_bomb).
-        r"авіаці\w*", r"авиаци\w*", r"aircraft", r"air ?strikes?",
+        r"авіаці\w*", r"авиаци\w*", r"aircraft", r"air strikes?", r"airstrikes?",
     ),
 }
 
@@ -306,16 +307,27 @@ _HIT = _rx(
 # letter, five times slower).
 _AFTER_ATTACK = (r"\s+(?:(?!загроз|угроз|можлив|возможн)\w+\s+){0,2}?"
                  r"(?:атак\w*|удар\w*|обстр\w*|влучан\w*|падіння уламк\w*|падения обломк\w*|прил[еі]т\w*)")
-_STRONG_LED = tuple(
-    (word, compiled(re.escape(word) + rest))
-    for word, rest in (
-        *((word, _AFTER_ATTACK) for word in ("внаслідок", "унаслідок", "через", "після", "в результаті",
-                                             "в результате", "вследствие", "после", "following")),
-        ("наслідк", r"\w* (?:\w+\s+)?(?:атак\w*|удар\w*|обстр\w*)"),
-        ("масован", r"\w* атак\w*"), ("массированн", r"\w* атак\w*"),
-        ("massive attack", ""), ("під ударом", ""), ("под ударом", ""),
-        ("russia", r"(?:n|'s) (?:\w+\s+)?(?:attack|strike|shelling)\w*"),
-    )
+_LED = (
+    *((word, _AFTER_ATTACK) for word in ("внаслідок", "унаслідок", "через", "після", "в результаті",
+                                         "в результате", "вследствие", "после", "following")),
+    ("наслідк", r"\w* (?:\w+\s+)?(?:атак\w*|удар\w*|обстр\w*)"),
+    ("масован", r"\w* атак\w*"), ("массированн", r"\w* атак\w*"),
+    ("massive attack", ""), ("під ударом", ""), ("под ударом", ""),
+    ("russia", r"(?:n|'s) (?:\w+\s+)?(?:attack|strike|shelling)\w*"),
+)
+# Words sharing a piece are looked for by that piece, once: each (piece, the patterns of its words
+# with where the piece stands in the word).
+_LED_PIECES = ("наслід", "в результат", "д ударом")
+
+
+def _led_piece(word: str) -> str:
+    return next((piece for piece in _LED_PIECES if piece in word), word)
+
+
+_STRONG_LED: tuple[tuple[str, tuple[tuple[int, re.Pattern[str]], ...]], ...] = tuple(
+    (piece, tuple((word.find(piece), compiled(re.escape(word) + rest)) for word, rest in _LED
+                  if _led_piece(word) == piece))
+    for piece in dict.fromkeys(_led_piece(word) for word, _ in _LED)
 )
 # Then two patterns, asked in turn: those opening with a word start test the look-behind after
 # their first letter, so the engine skips in C to the letters that can open a match (one
@@ -348,12 +360,13 @@ _STRONG_WORDS = (
 
 
 def _strong(s: str) -> bool:
-    for word, rx in _STRONG_LED:
-        i = s.find(word)
+    for piece, led in _STRONG_LED:
+        i = s.find(piece)
         while i >= 0:
-            if rx.match(s, i):
-                return True
-            i = s.find(word, i + 1)
+            for at, rx in led:
+                if i >= at and rx.match(s, i - at):
+                    return True
+            i = s.find(piece, i + 1)
     return any(_has(s, words) and rx.search(s) for rx, words in zip(_STRONG, _STRONG_WORDS))
 
 
@@ -528,6 +541,11 @@ _NEGATIVE_LEFT = [sum(w for _, w in _NEGATIVE[k:]) for k in range(len(_NEGATIVE)
 # fell and damaged, a hit).
 _DOWNED_WORDS = ("збил", "збит", "знищил", "знешкод", "сбил", "сбит", "уничтож", "перехоп", "перехват", "shot down",
                  "downed", "intercept", "destroyed")
+# ...by their word-start keys: `_DOWNED` matches only at a word start, so the words of a key the
+# text has no word start for are not looked for (most of them, in most posts).
+_DOWNED_BY_KEY = {key: tuple(w for w in _DOWNED_WORDS if w.startswith(key))
+                  for key in {w[:_KEY_LEN] for w in _DOWNED_WORDS}}
+_DOWNED_KEYS = frozenset(_DOWNED_BY_KEY)
 # (Only whether they match a sentence is asked: words at a word start, the look-behind after the
 # first letter, `word_start_alternation`, so the scan skips in C to the letters that can open one.)
 _DOWNED = compiled(word_start_alternation([
@@ -672,7 +690,8 @@ def _drones_used(text: str, rest: str, rest_starts: set[str], fpv: bool) -> bool
     attack; after "FPV-дрон" one bare "дрон / drone" is that FPV drone.
     """
     found = list(_WEAPONS["drone"].finditer(rest, rest_starts))
-    downed = _has(rest, _DOWNED_WORDS)
+    # (A text where `_DOWNED` cannot match reads as one with none of the words.)
+    downed = any(_has(rest, _DOWNED_BY_KEY[k]) for k in _DOWNED_KEYS.intersection(rest_starts))
     if not (downed or fpv):
         return bool(found)
     spans = sentence_spans(text if len(text) == len(rest) else rest)

@@ -8,10 +8,12 @@ import pytest
 
 from analysis.model import WEAPONS
 from analysis.strike import (
+    _LED,
     _NO_DAMAGE,
     _NO_HARM,
     _blanked,
     _starts_at,
+    _strong,
     _word_starts,
     classify,
     normalize,
@@ -283,3 +285,15 @@ def test_a_cue_finds_what_its_whole_alternation_finds(text: str) -> None:
         whole = [m.span() for m in cue.rx.finditer(low)]  # type: ignore[attr-defined]
         assert cue.found_in(low, starts) == bool(whole), cue.parts  # type: ignore[attr-defined]
         assert [m.span() for m in cue.finditer(low, starts)] == whole  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("word", "rest"), _LED)
+def test_each_aftermath_phrase_is_found_where_its_words_stand(word: str, rest: str) -> None:
+    # `_strong` looks for words sharing a piece ("внаслідок", "унаслідок", "наслідк") by that piece:
+    # each must still be found, in a text holding only it (pieces of the others after it).
+    ending = {"наслідк": "и атаки", "масован": "ої атаки", "массированн": "ой атаки", "russia": "n attack"}
+    phrase = word + ending.get(word, "" if not rest else " атаки")
+    text = f"— {phrase} на місто; наслід, в результат, д ударом"
+    assert re.search(re.escape(word) + rest, text)
+    assert _strong(text)
+    assert not _strong(text.replace(word, word[:-1] + "ъ"))
