@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from itertools import filterfalse
 from operator import itemgetter
 
-from analysis._lexicon import unify, word_start_alternation
+from analysis._lexicon import _has_latin, unify, word_start_alternation
 from analysis._regex import compiled
 from analysis.model import StrikeReading
 from analysis.scope import _keep_last, _lower, sentence_spans
@@ -359,15 +359,17 @@ _STRONG_WORDS = (
 )
 
 
-def _strong(s: str) -> bool:
-    for piece, led in _STRONG_LED:
+def _strong(s: str, latin: bool = True) -> bool:
+    """Whether `s` holds a phrase of `_STRONG_LED` or `_STRONG` (`latin`: whether it may hold a
+    Latin letter, `_has`)."""
+    for piece, led in _STRONG_LED if latin else _STRONG_LED_CYRILLIC:
         i = s.find(piece)
         while i >= 0:
             for at, rx in led:
                 if i >= at and rx.match(s, i - at):
                     return True
             i = s.find(piece, i + 1)
-    return any(_has(s, words) and rx.search(s) for rx, words in zip(_STRONG, _STRONG_WORDS))
+    return any(_has(s, words, latin) and rx.search(s) for rx, words in zip(_STRONG, _STRONG_WORDS))
 
 
 # Ukrainian forces as the attacker, Russian places as the target, occupation officials as the voice.
@@ -558,17 +560,25 @@ _HIT_OF_DOWNED = compiled(word_start_alternation([
 _BARE_DRONE = compiled(r"дрон\w*|drones?|безпілотн\w*|беспилотн\w*")
 
 
+# The words of each tuple `_has` is asked of with `latin` false that hold no Latin letter (a
+# Cyrillic post, most of them, holds none of the others), and the same of `_STRONG_LED`.
+_CYRILLIC_ONLY = {words: tuple(w for w in words if not _has_latin(w)) for words in (
+    _DENIAL_WORDS, _HEARD_WORDS, _NEGATION_WORDS, _FPV_WORDS, _UKR_ATTACKER_WORDS, _NOT_THERE_WORDS, *_STRONG_WORDS)}
+_STRONG_LED_CYRILLIC = tuple((piece, led) for piece, led in _STRONG_LED if not _has_latin(piece))
+
+
 def classify(text: str) -> StrikeReading:
     """Decide whether `text` reports a Russian strike that hit Ukraine, and name its weapons.
 
     Weapons are reported only for strikes, sorted, from `analysis.model.WEAPONS`.
     """
     low = normalize(text)
-    denied = (_has(low, _DENIAL_WORDS) or _has_ne(low, _DENIAL_AFTER_NE)) and bool(_DENIAL.search(low))
+    latin = _has_latin(low)  # (blanking and cutting `low` adds none)
+    denied = (_has(low, _DENIAL_WORDS, latin) or _has_ne(low, _DENIAL_AFTER_NE)) and bool(_DENIAL.search(low))
     if denied:
         low = _DENIAL.sub(_spaces, low)
     told = low  # what did happen; positions kept
-    if _has(told, _HEARD_WORDS):
+    if _has(told, _HEARD_WORDS, latin):
         if _has(told, _ONLY_HEARD_WORDS) and _has(told, _HEARD_VERBS):
             told = _ONLY_HEARD.sub(_spaces, told)
         if any(all(_has(told, w) for w in words) and rx.search(told) for rx, words in _NOT_A_HIT_PARTS):
@@ -576,18 +586,18 @@ def classify(text: str) -> StrikeReading:
     starts = _word_starts(low)
     # Blanking can cut a word, so a blanked text has word starts of its own.
     told_starts = starts if told is low else _word_starts(told)
-    if ((_has(told, _NEGATION_WORDS) or _has_ne(told, _NEGATION_AFTER_NE))
-            and any(found := _denials(told, _NO_DAMAGE, not _NO_KEYS.isdisjoint(told_starts)))):
+    if ((_has(told, _NEGATION_WORDS, latin) or _has_ne(told, _NEGATION_AFTER_NE))
+            and any(found := _denials(told, _NO_DAMAGE, not _NO_KEYS.isdisjoint(told_starts), latin))):
         told, cuts = _blanked(told, _NO_DAMAGE, found)
         if _has(told, _NOBODY_STEMS):  # (every match of `_NO_HARM` holds one)
-            told, more = _blanked(told, _NO_HARM, _denials(told, _NO_HARM, True))
+            told, more = _blanked(told, _NO_HARM, _denials(told, _NO_HARM, True, latin))
             cuts += more
         told_starts = told_starts | _starts_at(told, cuts)
     if not _HIT.found_in(told, told_starts):
         return StrikeReading(is_strike=False)  # no consequence: the weapons need not be read
     attack = _ATTACK.found_in(told, told_starts)
-    strong = _strong(told)
-    fpv = _has(low, _FPV_WORDS) and bool(_FPV.search(low))
+    strong = _strong(told, latin)
+    fpv = _has(low, _FPV_WORDS, latin) and bool(_FPV.search(low))
     rest = _FPV.sub(_spaces, low) if fpv else low
     rest_starts = starts if rest is low else _word_starts(rest)
     weapons = {name for name, rx in _WEAPONS.items() if rx.found_in(rest, rest_starts)}
@@ -604,7 +614,7 @@ def classify(text: str) -> StrikeReading:
         score += 1.0
     if denied:
         score -= 3.0
-    if _has(low, _UKR_ATTACKER_WORDS) and _UKR_ATTACKER.search(low):
+    if _has(low, _UKR_ATTACKER_WORDS, latin) and _UKR_ATTACKER.search(low):
         score -= 4.0
     if _OCCUPATION_VOICE.found_in(low, starts):
         score -= 3.0
@@ -614,18 +624,19 @@ def classify(text: str) -> StrikeReading:
         return StrikeReading(is_strike=False)  # negative cues could only lower it further
     cues = _negative_cues(low, starts, score - _THRESHOLD)
     if cues:
-        first_end, lead_pair = _lead(text, told, told_starts)
+        first_end, lead_pair = _lead(text, told, told_starts, latin)
         score -= sum(w for rx, w in cues if _is_topic(rx, low, starts, first_end, lead_pair))
     if score < _THRESHOLD:
         return StrikeReading(is_strike=False)
     return StrikeReading(is_strike=True, weapons=tuple(sorted(weapons)))
 
 
-def _denials(low: str, negated: tuple[re.Pattern[str], re.Pattern[str]], led: bool) -> list[re.Match[str] | None]:
+def _denials(low: str, negated: tuple[re.Pattern[str], re.Pattern[str]], led: bool,
+             latin: bool = True) -> list[re.Match[str] | None]:
     """The first match in `low` of each branch of a `_negated` (None: it matches nowhere); the first
     asked only when `low` holds a word its matches need, the second only when `led` (when a word
     of `_NO_WORDS` may be there). Most texts hold neither."""
-    after = negated[0].search(low) if _has(low, _NOT_THERE_WORDS) or _has_ne(low, _NOT_THERE_AFTER_NE) else None
+    after = negated[0].search(low) if _has(low, _NOT_THERE_WORDS, latin) or _has_ne(low, _NOT_THERE_AFTER_NE) else None
     return [after, negated[1].search(low) if led else None]
 
 
@@ -713,9 +724,10 @@ def _drones_used(text: str, rest: str, rest_starts: set[str], fpv: bool) -> bool
     return bool(found)
 
 
-def _has(low: str, words: tuple[str, ...]) -> bool:
-    # Substring tests before a regex scan: a word alternation costs many times more.
-    for w in words:
+def _has(low: str, words: tuple[str, ...], latin: bool = True) -> bool:
+    # Substring tests before a regex scan: a word alternation costs many times more. A text with
+    # no Latin letter (`latin` false) is not searched for the words holding one.
+    for w in words if latin else _CYRILLIC_ONLY[words]:
         if w in low:
             return True
     return False
@@ -732,7 +744,7 @@ def _has_ne(low: str, after: tuple[str, ...]) -> bool:
     return False
 
 
-def _lead(text: str, told: str, starts: set[str]) -> tuple[int, bool]:
+def _lead(text: str, told: str, starts: set[str], latin: bool = True) -> tuple[int, bool]:
     """Where the first sentence ends, and whether the first three report an attack and a hit
     (`starts`: `told`'s word starts, which the lead's are among)."""
     # Sentences are cut on the original text (capitals open them); positions agree with `told`.
@@ -740,8 +752,8 @@ def _lead(text: str, told: str, starts: set[str]) -> tuple[int, bool]:
     if not spans:
         return len(told), False
     lead = told[:spans[min(2, len(spans) - 1)][1]]
-    pair = _HIT.found_in(lead, starts) and bool(_ATTACK.found_in(lead, starts) or _strong(lead)
-                                                    or (_has(lead, _FPV_WORDS) and _FPV.search(lead))
+    pair = _HIT.found_in(lead, starts) and bool(_ATTACK.found_in(lead, starts) or _strong(lead, latin)
+                                                    or (_has(lead, _FPV_WORDS, latin) and _FPV.search(lead))
                                                     or any(rx.found_in(lead, starts) for rx in _WEAPONS.values()))
     return spans[0][1], pair
 
