@@ -114,8 +114,11 @@ class _Cue:
             starts = _word_starts(low)
         # Each head's stems are tried as soon as the head is found: the first match answers, and
         # the heads after it are not looked for.
+        keys = self.keys.intersection(starts)
+        if not keys and not self.loose:
+            return False  # (most cues in most posts)
         by_key = self.by_key
-        for k in (*self.keys.intersection(starts), ""):
+        for k in (*keys, ""):
             for h, stems in by_key[k]:
                 if h in low:
                     for i in stems:
