@@ -566,7 +566,8 @@ _BARE_DRONE = compiled(r"дрон\w*|drones?|безпілотн\w*|беспил�
 # The words of each tuple `_has` is asked of with `latin` false that hold no Latin letter (a
 # Cyrillic post, most of them, holds none of the others), and the same of `_STRONG_LED`.
 _CYRILLIC_ONLY = {words: tuple(w for w in words if not _has_latin(w)) for words in (
-    _DENIAL_WORDS, _HEARD_WORDS, _NEGATION_WORDS, _FPV_WORDS, _UKR_ATTACKER_WORDS, _NOT_THERE_WORDS, *_STRONG_WORDS)}
+    _DENIAL_WORDS, _HEARD_WORDS, _NEGATION_WORDS, _FPV_WORDS, _UKR_ATTACKER_WORDS, _NOT_THERE_WORDS, *_STRONG_WORDS,
+    _ONLY_HEARD_WORDS, _HEARD_VERBS, _NOBODY_STEMS, *(w for _, words in _NOT_A_HIT_PARTS for w in words))}
 _STRONG_LED_CYRILLIC = tuple((piece, led) for piece, led in _STRONG_LED if not _has_latin(piece))
 
 
@@ -582,9 +583,9 @@ def classify(text: str) -> StrikeReading:
         low = _DENIAL.sub(_spaces, low)
     told = low  # what did happen; positions kept
     if _has(told, _HEARD_WORDS, latin):
-        if _has(told, _ONLY_HEARD_WORDS) and _has(told, _HEARD_VERBS):
+        if _has(told, _ONLY_HEARD_WORDS, latin) and _has(told, _HEARD_VERBS, latin):
             told = _ONLY_HEARD.sub(_spaces, told)
-        if any(all(_has(told, w) for w in words) and rx.search(told) for rx, words in _NOT_A_HIT_PARTS):
+        if any(all(_has(told, w, latin) for w in words) and rx.search(told) for rx, words in _NOT_A_HIT_PARTS):
             told = _NOT_A_HIT.sub(_spaces, told)
     starts = _word_starts(low)
     # Blanking can cut a word, so a blanked text has word starts of its own.
@@ -592,7 +593,7 @@ def classify(text: str) -> StrikeReading:
     if ((_has(told, _NEGATION_WORDS, latin) or _has_ne(told, _NEGATION_AFTER_NE))
             and any(found := _denials(told, _NO_DAMAGE, not _NO_KEYS.isdisjoint(told_starts), latin))):
         told, cuts = _blanked(told, _NO_DAMAGE, found)
-        if _has(told, _NOBODY_STEMS):  # (every match of `_NO_HARM` holds one)
+        if _has(told, _NOBODY_STEMS, latin):  # (every match of `_NO_HARM` holds one)
             told, more = _blanked(told, _NO_HARM, _denials(told, _NO_HARM, True, latin))
             cuts += more
         told_starts = told_starts | _starts_at(told, cuts)
