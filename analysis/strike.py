@@ -23,10 +23,10 @@ from collections.abc import Iterator, Sequence
 from itertools import filterfalse
 from operator import itemgetter
 
-from analysis._lexicon import unify, word_start_alternation
+from analysis._lexicon import _has_latin, unify, word_start_alternation
 from analysis._regex import compiled
 from analysis.model import StrikeReading
-from analysis.scope import _keep_last, sentence_spans
+from analysis.scope import _keep_last, _lower, sentence_spans
 
 __all__ = ["classify", "normalize"]
 
@@ -34,8 +34,11 @@ __all__ = ["classify", "normalize"]
 @_keep_last
 def normalize(text: str) -> str:
     """Lower-case and unify apostrophes and ё (`analysis._lexicon.unify`), so one pattern covers
-    every spelling; characters keep their places (lower-casing keeps them for nearly every text)."""
-    return unify(text.lower())
+    every spelling; characters keep their places (lower-casing keeps them for nearly every text).
+
+    The lower case is `scope`'s one-text memo: the post `scope` cut is mostly the event read
+    here, and the event read here is the one `stated_date` lower-cases next."""
+    return unify(_lower(text))
 
 
 class _Cue:
@@ -68,7 +71,7 @@ class _Cue:
         for i, h in enumerate(heads):
             if h:
                 self.by_head[h] = self.by_head.get(h, ()) + (i,)
-        keys = {h: _key(h) for h in self.by_head}
+        keys = {h: _key(h, all(_ends_word(parts[i][len(h):]) for i in ix)) for h, ix in self.by_head.items()}
         self.keys = frozenset(k for k in keys.values() if k)
         self.heads = {k: tuple(h for h, k2 in keys.items() if k2 == k) for k in self.keys}
         self.loose = tuple(h for h, k in keys.items() if not k)
@@ -111,8 +114,11 @@ class _Cue:
             starts = _word_starts(low)
         # Each head's stems are tried as soon as the head is found: the first match answers, and
         # the heads after it are not looked for.
+        keys = self.keys.intersection(starts)
+        if not keys and not self.loose:
+            return False  # (most cues in most posts)
         by_key = self.by_key
-        for k in (*self.keys.intersection(starts), ""):
+        for k in (*keys, ""):
             for h, stems in by_key[k]:
                 if h in low:
                     for i in stems:
@@ -150,7 +156,7 @@ def _headed(part: str) -> str:
 
 # How many letters of a word start are kept for the pre-check: longer keys rule out more cues,
 # shorter ones leave fewer heads to substring tests.
-_KEY_LEN = 3
+_KEY_LEN = 4
 # The first letters of every run of letters. Every word start opens a run (a run opening after a
 # hyphen is no word start, but an extra key costs nothing), and a run read whole by `\w*` is
 # scanned in C: a third faster than looking behind at every position.
@@ -180,15 +186,30 @@ def _word_starts(low: str) -> set[str]:
     return keys
 
 
-def _key(head: str) -> str:
-    """The word start every match of a stem beginning with `head` has, or "" when there is none.
+def _key(head: str, whole: bool = False) -> str:
+    """A word start every match of a stem beginning with `head` has, or "" when there is none.
 
-    A head opening with `_KEY_LEN` letters gives them; one whose letters end sooner, on a
-    non-letter ("с-", "не розірвал"), gives that whole word. A shorter head that is all letters
-    ("рф") could begin a longer word, and one opening with a non-letter ("«калібр") is no word.
+    A word of the head (a run of letters at its start or after a mark) gives its first `_KEY_LEN`
+    letters, or the whole word when it is shorter and ends inside the head ("с-", "не ") or,
+    `whole`, where the head ends (the stem goes on with a word end: "рф\\b"). The longest such
+    key rules out most: "не розірвал" is looked up by "розі", "«калібр" by "калі". A short head
+    that could begin a longer word ("каб") has none.
     """
-    word = re.match(r"\w*", head)[0][:_KEY_LEN]  # type: ignore[index]
-    return word if word and (len(word) == _KEY_LEN or len(word) < len(head)) else ""
+    best = ""
+    for m in _RUN.finditer(head):
+        if len(m.group()) >= _KEY_LEN or m.end() < len(head) or whole:
+            key = m.group()[:_KEY_LEN]
+            if len(key) > len(best):
+                best = key
+    return best
+
+
+_RUN = compiled(r"\w+")
+
+
+def _ends_word(rest: str) -> bool:
+    """Whether a stem whose head is followed by `rest` ends a word there."""
+    return rest.startswith(("\\b", "\\s", "(?!\\w)"))
 
 
 _META = frozenset("\\.^$*+?{}[]|()")
@@ -235,11 +256,12 @@ _WEAPONS: dict[str, _Cue] = {
         guards=("rocket ",),
     ),
     "guided_bomb": _rx(
-        r"каб(?:и|ами|ів|ом|у|а|ах)?\b", r"авіабомб\w*", r"авиабомб\w*", r"авіаційн\w* бомб\w*",
+        # (Each form its own stem, so each has a word start to be looked up by.)
+        *(rf"каб{end}\b" for end in ("", "и", "ами", "ів", "ом", "у", "а", "ах")), r"авіабомб\w*", r"авиабомб\w*", r"авіаційн\w* бомб\w*",
         r"керован\w* (?:авіа)?бомб\w*", r"управляем\w* (?:авиа)?бомб\w*", r"фаб(?:-?\d+)?\b", r"умпк",
         r"glide bombs?", r"guided (?:aerial )?bombs?", r"aerial bombs?", r"авіаудар\w*", r"авиаудар\w*",
         # Aviation against a town is a bomb run (labelling rule: "авіація", "air strikes" → guided_bomb).
-        r"авіаці\w*", r"авиаци\w*", r"aircraft", r"air ?strikes?",
+        r"авіаці\w*", r"авиаци\w*", r"aircraft", r"air strikes?", r"airstrikes?",
     ),
 }
 
@@ -288,16 +310,27 @@ _HIT = _rx(
 # letter, five times slower).
 _AFTER_ATTACK = (r"\s+(?:(?!загроз|угроз|можлив|возможн)\w+\s+){0,2}?"
                  r"(?:атак\w*|удар\w*|обстр\w*|влучан\w*|падіння уламк\w*|падения обломк\w*|прил[еі]т\w*)")
-_STRONG_LED = tuple(
-    (word, compiled(re.escape(word) + rest))
-    for word, rest in (
-        *((word, _AFTER_ATTACK) for word in ("внаслідок", "унаслідок", "через", "після", "в результаті",
-                                             "в результате", "вследствие", "после", "following")),
-        ("наслідк", r"\w* (?:\w+\s+)?(?:атак\w*|удар\w*|обстр\w*)"),
-        ("масован", r"\w* атак\w*"), ("массированн", r"\w* атак\w*"),
-        ("massive attack", ""), ("під ударом", ""), ("под ударом", ""),
-        ("russia", r"(?:n|'s) (?:\w+\s+)?(?:attack|strike|shelling)\w*"),
-    )
+_LED = (
+    *((word, _AFTER_ATTACK) for word in ("внаслідок", "унаслідок", "через", "після", "в результаті",
+                                         "в результате", "вследствие", "после", "following")),
+    ("наслідк", r"\w* (?:\w+\s+)?(?:атак\w*|удар\w*|обстр\w*)"),
+    ("масован", r"\w* атак\w*"), ("массированн", r"\w* атак\w*"),
+    ("massive attack", ""), ("під ударом", ""), ("под ударом", ""),
+    ("russia", r"(?:n|'s) (?:\w+\s+)?(?:attack|strike|shelling)\w*"),
+)
+# Words sharing a piece are looked for by that piece, once: each (piece, the patterns of its words
+# with where the piece stands in the word).
+_LED_PIECES = ("наслід", "в результат", "д ударом")
+
+
+def _led_piece(word: str) -> str:
+    return next((piece for piece in _LED_PIECES if piece in word), word)
+
+
+_STRONG_LED: tuple[tuple[str, tuple[tuple[int, re.Pattern[str]], ...]], ...] = tuple(
+    (piece, tuple((word.find(piece), compiled(re.escape(word) + rest)) for word, rest in _LED
+                  if _led_piece(word) == piece))
+    for piece in dict.fromkeys(_led_piece(word) for word, _ in _LED)
 )
 # Then two patterns, asked in turn: those opening with a word start test the look-behind after
 # their first letter, so the engine skips in C to the letters that can open a match (one
@@ -329,14 +362,17 @@ _STRONG_WORDS = (
 )
 
 
-def _strong(s: str) -> bool:
-    for word, rx in _STRONG_LED:
-        i = s.find(word)
+def _strong(s: str, latin: bool = True) -> bool:
+    """Whether `s` holds a phrase of `_STRONG_LED` or `_STRONG` (`latin`: whether it may hold a
+    Latin letter, `_has`)."""
+    for piece, led in _STRONG_LED if latin else _STRONG_LED_CYRILLIC:
+        i = s.find(piece)
         while i >= 0:
-            if rx.match(s, i):
-                return True
-            i = s.find(word, i + 1)
-    return any(_has(s, words) and rx.search(s) for rx, words in zip(_STRONG, _STRONG_WORDS))
+            for at, rx in led:
+                if i >= at and rx.match(s, i - at):
+                    return True
+            i = s.find(piece, i + 1)
+    return any(_has(s, words, latin) and rx.search(s) for rx, words in zip(_STRONG, _STRONG_WORDS))
 
 
 # Ukrainian forces as the attacker, Russian places as the target, occupation officials as the voice.
@@ -510,6 +546,11 @@ _NEGATIVE_LEFT = [sum(w for _, w in _NEGATIVE[k:]) for k in range(len(_NEGATIVE)
 # fell and damaged, a hit).
 _DOWNED_WORDS = ("збил", "збит", "знищил", "знешкод", "сбил", "сбит", "уничтож", "перехоп", "перехват", "shot down",
                  "downed", "intercept", "destroyed")
+# ...by their word-start keys: `_DOWNED` matches only at a word start, so the words of a key the
+# text has no word start for are not looked for (most of them, in most posts).
+_DOWNED_BY_KEY = {key: tuple(w for w in _DOWNED_WORDS if w.startswith(key))
+                  for key in {w[:_KEY_LEN] for w in _DOWNED_WORDS}}
+_DOWNED_KEYS = frozenset(_DOWNED_BY_KEY)
 # (Only whether they match a sentence is asked: words at a word start, the look-behind after the
 # first letter, `word_start_alternation`, so the scan skips in C to the letters that can open one.)
 _DOWNED = compiled(word_start_alternation([
@@ -522,36 +563,45 @@ _HIT_OF_DOWNED = compiled(word_start_alternation([
 _BARE_DRONE = compiled(r"дрон\w*|drones?|безпілотн\w*|беспилотн\w*")
 
 
+# The words of each tuple `_has` is asked of with `latin` false that hold no Latin letter (a
+# Cyrillic post, most of them, holds none of the others), and the same of `_STRONG_LED`.
+_CYRILLIC_ONLY = {words: tuple(w for w in words if not _has_latin(w)) for words in (
+    _DENIAL_WORDS, _HEARD_WORDS, _NEGATION_WORDS, _FPV_WORDS, _UKR_ATTACKER_WORDS, _NOT_THERE_WORDS, *_STRONG_WORDS,
+    _ONLY_HEARD_WORDS, _HEARD_VERBS, _NOBODY_STEMS, *(w for _, words in _NOT_A_HIT_PARTS for w in words))}
+_STRONG_LED_CYRILLIC = tuple((piece, led) for piece, led in _STRONG_LED if not _has_latin(piece))
+
+
 def classify(text: str) -> StrikeReading:
     """Decide whether `text` reports a Russian strike that hit Ukraine, and name its weapons.
 
     Weapons are reported only for strikes, sorted, from `analysis.model.WEAPONS`.
     """
     low = normalize(text)
-    denied = (_has(low, _DENIAL_WORDS) or _has_ne(low, _DENIAL_AFTER_NE)) and bool(_DENIAL.search(low))
+    latin = _has_latin(low)  # (blanking and cutting `low` adds none)
+    denied = (_has(low, _DENIAL_WORDS, latin) or _has_ne(low, _DENIAL_AFTER_NE)) and bool(_DENIAL.search(low))
     if denied:
         low = _DENIAL.sub(_spaces, low)
     told = low  # what did happen; positions kept
-    if _has(told, _HEARD_WORDS):
-        if _has(told, _ONLY_HEARD_WORDS) and _has(told, _HEARD_VERBS):
+    if _has(told, _HEARD_WORDS, latin):
+        if _has(told, _ONLY_HEARD_WORDS, latin) and _has(told, _HEARD_VERBS, latin):
             told = _ONLY_HEARD.sub(_spaces, told)
-        if any(all(_has(told, w) for w in words) and rx.search(told) for rx, words in _NOT_A_HIT_PARTS):
+        if any(all(_has(told, w, latin) for w in words) and rx.search(told) for rx, words in _NOT_A_HIT_PARTS):
             told = _NOT_A_HIT.sub(_spaces, told)
     starts = _word_starts(low)
     # Blanking can cut a word, so a blanked text has word starts of its own.
     told_starts = starts if told is low else _word_starts(told)
-    if ((_has(told, _NEGATION_WORDS) or _has_ne(told, _NEGATION_AFTER_NE))
-            and any(found := _denials(told, _NO_DAMAGE, not _NO_KEYS.isdisjoint(told_starts)))):
+    if ((_has(told, _NEGATION_WORDS, latin) or _has_ne(told, _NEGATION_AFTER_NE))
+            and any(found := _denials(told, _NO_DAMAGE, not _NO_KEYS.isdisjoint(told_starts), latin))):
         told, cuts = _blanked(told, _NO_DAMAGE, found)
-        if _has(told, _NOBODY_STEMS):  # (every match of `_NO_HARM` holds one)
-            told, more = _blanked(told, _NO_HARM, _denials(told, _NO_HARM, True))
+        if _has(told, _NOBODY_STEMS, latin):  # (every match of `_NO_HARM` holds one)
+            told, more = _blanked(told, _NO_HARM, _denials(told, _NO_HARM, True, latin))
             cuts += more
         told_starts = told_starts | _starts_at(told, cuts)
     if not _HIT.found_in(told, told_starts):
         return StrikeReading(is_strike=False)  # no consequence: the weapons need not be read
     attack = _ATTACK.found_in(told, told_starts)
-    strong = _strong(told)
-    fpv = _has(low, _FPV_WORDS) and bool(_FPV.search(low))
+    strong = _strong(told, latin)
+    fpv = _has(low, _FPV_WORDS, latin) and bool(_FPV.search(low))
     rest = _FPV.sub(_spaces, low) if fpv else low
     rest_starts = starts if rest is low else _word_starts(rest)
     weapons = {name for name, rx in _WEAPONS.items() if rx.found_in(rest, rest_starts)}
@@ -568,7 +618,7 @@ def classify(text: str) -> StrikeReading:
         score += 1.0
     if denied:
         score -= 3.0
-    if _has(low, _UKR_ATTACKER_WORDS) and _UKR_ATTACKER.search(low):
+    if _has(low, _UKR_ATTACKER_WORDS, latin) and _UKR_ATTACKER.search(low):
         score -= 4.0
     if _OCCUPATION_VOICE.found_in(low, starts):
         score -= 3.0
@@ -578,18 +628,19 @@ def classify(text: str) -> StrikeReading:
         return StrikeReading(is_strike=False)  # negative cues could only lower it further
     cues = _negative_cues(low, starts, score - _THRESHOLD)
     if cues:
-        first_end, lead_pair = _lead(text, told, told_starts)
+        first_end, lead_pair = _lead(text, told, told_starts, latin)
         score -= sum(w for rx, w in cues if _is_topic(rx, low, starts, first_end, lead_pair))
     if score < _THRESHOLD:
         return StrikeReading(is_strike=False)
     return StrikeReading(is_strike=True, weapons=tuple(sorted(weapons)))
 
 
-def _denials(low: str, negated: tuple[re.Pattern[str], re.Pattern[str]], led: bool) -> list[re.Match[str] | None]:
+def _denials(low: str, negated: tuple[re.Pattern[str], re.Pattern[str]], led: bool,
+             latin: bool = True) -> list[re.Match[str] | None]:
     """The first match in `low` of each branch of a `_negated` (None: it matches nowhere); the first
     asked only when `low` holds a word its matches need, the second only when `led` (when a word
     of `_NO_WORDS` may be there). Most texts hold neither."""
-    after = negated[0].search(low) if _has(low, _NOT_THERE_WORDS) or _has_ne(low, _NOT_THERE_AFTER_NE) else None
+    after = negated[0].search(low) if _has(low, _NOT_THERE_WORDS, latin) or _has_ne(low, _NOT_THERE_AFTER_NE) else None
     return [after, negated[1].search(low) if led else None]
 
 
@@ -654,7 +705,8 @@ def _drones_used(text: str, rest: str, rest_starts: set[str], fpv: bool) -> bool
     attack; after "FPV-дрон" one bare "дрон / drone" is that FPV drone.
     """
     found = list(_WEAPONS["drone"].finditer(rest, rest_starts))
-    downed = _has(rest, _DOWNED_WORDS)
+    # (A text where `_DOWNED` cannot match reads as one with none of the words.)
+    downed = any(_has(rest, _DOWNED_BY_KEY[k]) for k in _DOWNED_KEYS.intersection(rest_starts))
     if not (downed or fpv):
         return bool(found)
     spans = sentence_spans(text if len(text) == len(rest) else rest)
@@ -676,9 +728,10 @@ def _drones_used(text: str, rest: str, rest_starts: set[str], fpv: bool) -> bool
     return bool(found)
 
 
-def _has(low: str, words: tuple[str, ...]) -> bool:
-    # Substring tests before a regex scan: a word alternation costs many times more.
-    for w in words:
+def _has(low: str, words: tuple[str, ...], latin: bool = True) -> bool:
+    # Substring tests before a regex scan: a word alternation costs many times more. A text with
+    # no Latin letter (`latin` false) is not searched for the words holding one.
+    for w in words if latin else _CYRILLIC_ONLY[words]:
         if w in low:
             return True
     return False
@@ -695,7 +748,7 @@ def _has_ne(low: str, after: tuple[str, ...]) -> bool:
     return False
 
 
-def _lead(text: str, told: str, starts: set[str]) -> tuple[int, bool]:
+def _lead(text: str, told: str, starts: set[str], latin: bool = True) -> tuple[int, bool]:
     """Where the first sentence ends, and whether the first three report an attack and a hit
     (`starts`: `told`'s word starts, which the lead's are among)."""
     # Sentences are cut on the original text (capitals open them); positions agree with `told`.
@@ -703,8 +756,8 @@ def _lead(text: str, told: str, starts: set[str]) -> tuple[int, bool]:
     if not spans:
         return len(told), False
     lead = told[:spans[min(2, len(spans) - 1)][1]]
-    pair = _HIT.found_in(lead, starts) and bool(_ATTACK.found_in(lead, starts) or _strong(lead)
-                                                    or (_has(lead, _FPV_WORDS) and _FPV.search(lead))
+    pair = _HIT.found_in(lead, starts) and bool(_ATTACK.found_in(lead, starts) or _strong(lead, latin)
+                                                    or (_has(lead, _FPV_WORDS, latin) and _FPV.search(lead))
                                                     or any(rx.found_in(lead, starts) for rx in _WEAPONS.values()))
     return spans[0][1], pair
 

@@ -8,10 +8,12 @@ import pytest
 
 from analysis.model import WEAPONS
 from analysis.strike import (
+    _LED,
     _NO_DAMAGE,
     _NO_HARM,
     _blanked,
     _starts_at,
+    _strong,
     _word_starts,
     classify,
     normalize,
@@ -253,3 +255,45 @@ def test_denials_are_blanked_as_one_scan_of_the_alternation_would(text: str) -> 
         assert told == whole.sub(lambda m: " " * len(m.group()), low)
         assert told != low or negated is _NO_HARM  # every text denies damage
         assert {k for k in _word_starts(told) if k.isalnum()} <= _word_starts(low) | _starts_at(told, cuts)
+
+
+# Texts where a stem's key is a later word of its head, a word after a mark, or a short word the
+# stem ends ("рф\b"), and words that only share a key with a stem ("воронка", "розірвана").
+KEYED = [
+    "Снаряд не розірвався, сапери працюють. Воронка на подвір'ї, штора розірвана.",
+    "Ракета «Калібр» і «калибр»: С-300 та Х-101 по місту. Рф, РФ. рфа рф-",
+    "Атака в направлении Харькова; тревога в направлениях. Будьте в укритті!",
+    "Не нехтуйте сигналами. May strike again; Mayday. Сау, САУ-2, саун, hit. Hits-were hit-and-run",
+    "Причина пожежі встановлюється. (Загроза) удару; «шахед»/дрон.",
+]
+
+
+def _cues() -> list[object]:
+    import analysis.strike as strike
+
+    cues = [v for v in vars(strike).values() if isinstance(v, strike._Cue)]
+    return [*cues, *strike._WEAPONS.values(), *(cue for cue, _ in strike._NEGATIVE)]
+
+
+@pytest.mark.parametrize("text", [*KEYED, *(t for t, _ in STRIKES), *NOT_STRIKES, *INCIDENTAL_NEGATIVES])
+def test_a_cue_finds_what_its_whole_alternation_finds(text: str) -> None:
+    # The word-start keys only rule stems out: a cue must match where, and only where, the
+    # alternation of all its stems does.
+    low = normalize(text)
+    starts = _word_starts(low)
+    for cue in _cues():
+        whole = [m.span() for m in cue.rx.finditer(low)]  # type: ignore[attr-defined]
+        assert cue.found_in(low, starts) == bool(whole), cue.parts  # type: ignore[attr-defined]
+        assert [m.span() for m in cue.finditer(low, starts)] == whole  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("word", "rest"), _LED)
+def test_each_aftermath_phrase_is_found_where_its_words_stand(word: str, rest: str) -> None:
+    # `_strong` looks for words sharing a piece ("внаслідок", "унаслідок", "наслідк") by that piece:
+    # each must still be found, in a text holding only it (pieces of the others after it).
+    ending = {"наслідк": "и атаки", "масован": "ої атаки", "массированн": "ой атаки", "russia": "n attack"}
+    phrase = word + ending.get(word, "" if not rest else " атаки")
+    text = f"— {phrase} на місто; наслід, в результат, д ударом"
+    assert re.search(re.escape(word) + rest, text)
+    assert _strong(text)
+    assert not _strong(text.replace(word, word[:-1] + "ъ"))
