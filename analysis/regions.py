@@ -163,12 +163,16 @@ def _colloquial_centres(g: Gazetteer) -> frozenset[str]:
 
 def _raion_centres(tk: Tokens, decided: list[tuple[int, Unit]], g: Gazetteer) -> list[tuple[int, Unit]]:
     """"райцентр" is the centre of the raion named last before it ("Нікопольщина ... райцентр")."""
+    raions = [(pos, u) for pos, u in decided if u.level == "raion" and u.centre]  # in the text's order
     out = []
+    r, last = 0, None
     for k, word in enumerate(tk.words):
         if word in CENTRE_WORDS:
-            raions = [u for pos, u in decided if pos < k and u.level == "raion" and u.centre]
-            if raions:
-                out.append((k, g.units[raions[-1].centre]))
+            while r < len(raions) and raions[r][0] < k:  # one walk: a scan per "райцентр" was quadratic
+                last = raions[r][1]
+                r += 1
+            if last is not None:
+                out.append((k, g.units[last.centre]))
     return out
 
 
@@ -242,10 +246,8 @@ def _role(text: str, tk: Tokens, m: Mention, found: _Sentences, passing: dict[in
     if ((prev in _TO or prev.startswith(HOSPITAL_WORDS)) and _HOSPITAL.search(" ".join(window[-4:]))
             and _TRANSPORT.search(joined)):
         return True  # "доставили до лікарні в Харкові", "госпіталізовані в лікарні Донеччини"
-    if _CUE_WORDS.intersection(window) & OFFICE_WORDS:
-        sentence = " ".join(words[tk.sentence_start(i):i])
-        if any(r in sentence for r in REPORT_STEMS):
-            return True  # "Про це повідомляє ГУ ДСНС у Полтавській області"
+    if _CUE_WORDS.intersection(window) & OFFICE_WORDS and found.reported(tk, i):
+        return True  # "Про це повідомляє ГУ ДСНС у Полтавській області"
     return _in_passing(text, tk, i, m.end, found, passing)
 
 
@@ -295,14 +297,15 @@ def _outage_lists(text: str, tk: Tokens, mentions: list[Mention], found: _Senten
 
 
 class _Sentences:
-    """The lower-cased sentences `_in_passing` and `_outage_lists` search for stems. Slicing,
-    lower-casing and searching each sentence, and searching for its end, was quadratic in a
-    hostile text with no sentence end: every sentence ran to the text's end. Sentences are asked
-    in the order of the text, so the last search for an end answers until the next one, and a
-    sentence ending where the last one did is the end of its slice: of that slice, where each
-    list's stems start last tells whether they start after a point."""
+    """What `_role` asks of a mention's sentence: where it ends, whether it holds a stem, whether
+    the words before the mention report. Slicing, lower-casing and searching each sentence (or
+    joining its words), and searching for its end, was quadratic in a hostile text with no
+    sentence end: every sentence ran to the text's end. Sentences are asked in the order of the
+    text, so the last search for an end answers until the next one, and a sentence ending where
+    the last one did is the end of its slice: of that slice, where each list's stems start last
+    tells whether they start after a point."""
 
-    __slots__ = ("text", "_asked", "_end", "_from", "_to", "_low", "_last")
+    __slots__ = ("text", "_asked", "_end", "_from", "_to", "_low", "_last", "_reported")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -310,6 +313,7 @@ class _Sentences:
         self._from = self._to = -1    # what `_low` is the lower-cased slice of
         self._low = ""
         self._last: dict[int, int] = {}  # id of a pattern (which hashes its whole code) -> `last`
+        self._reported: dict[int, tuple[int, bool]] = {}  # sentence start -> `reported` asked last
 
     def lowered(self, start: int, pos: int) -> tuple[str, int]:
         """The lower-cased sentence from `start` to the end of the one holding `pos`, as a slice
@@ -341,6 +345,24 @@ class _Sentences:
                 hit = search(low, got + 1)
             self._last[id(stems)] = got
         return got
+
+    def reported(self, tk: Tokens, i: int) -> bool:
+        """Whether the words of word i's sentence before it, joined by spaces, hold a report stem.
+        Asked of a sentence again for a later word, only the words since are joined (with the
+        one before them: a stem holds at most one space), not the whole sentence each time."""
+        start = tk.sentence_start(i)
+        asked, got = self._reported.get(start, (start, False))  # what the words before `asked` hold
+        if i < asked:
+            return got and _reports(tk.words[start:i])
+        if not got:
+            got = _reports(tk.words[max(start, asked - 1):i])
+            self._reported[start] = i, got
+        return got
+
+
+def _reports(words: list[str]) -> bool:
+    sentence = " ".join(words)
+    return any(r in sentence for r in REPORT_STEMS)
 
 
 _SENTENCE_END = compiled(r"[.!?\n]")

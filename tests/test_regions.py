@@ -412,3 +412,28 @@ def test_a_text_with_no_sentence_end_is_lower_cased_and_searched_once_not_per_se
         sys.setprofile(None)
     assert len(tokenize(text).sents) > 600 and sum(tokenize(text).sents) > 250  # many sentences...
     assert calls["lower"] <= 3 and calls["search"] <= 10, calls  # ...one text
+
+
+def test_the_words_before_a_mention_report_as_their_whole_join_does() -> None:
+    # `reported` joins only the words since it was last asked of the sentence (and the one
+    # before them), not the whole sentence per mention: quadratic in "ДСНС Харків " repeated.
+    from analysis._lexicon import REPORT_STEMS
+    from analysis.regions import _Sentences
+
+    assert all(r.count(" ") <= 1 and r.strip() == r for r in REPORT_STEMS)
+    pieces = ["за", "даними", "повідомляє", "Харків", "ДСНС", ".", "по", "данным", "said", "x", ":", "пише"]
+    rng = random.Random(5)
+    for _ in range(300):
+        tk = tokenize(" ".join(rng.choice(pieces) for _ in range(rng.randrange(1, 16))))
+        found = _Sentences(tk.text)
+        asked = list(range(len(tk)))
+        if rng.random() < 0.3:
+            rng.shuffle(asked)
+        for i in asked:
+            whole = " ".join(tk.words[tk.sentence_start(i):i])
+            assert found.reported(tk, i) == any(r in whole for r in REPORT_STEMS), (tk.text, i)
+
+
+def test_a_raion_centre_is_the_centre_of_the_raion_named_last_before_it() -> None:
+    assert names("Нікопольський район: обстріляли райцентр") == ["Нікопольський район", "Нікополь"]
+    assert names("Райцентр і Нікопольський район") == ["Нікопольський район"]  # none named before
