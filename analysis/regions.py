@@ -328,9 +328,11 @@ class _Sentences:
         end = self._end
         if end != self._to or start < self._from:
             piece = self.text[start:end]
-            self._low = (piece.replace("İ", "\x00") if "İ" in piece else piece).lower()
+            low = piece.lower()
+            self._low = low if len(low) == len(piece) else piece.replace("İ", "\x00").lower()
             self._from, self._to = start, end
-            self._last.clear()
+            if self._last:
+                self._last.clear()
         return self._low, start - self._from
 
     def last(self, stems: re.Pattern[str]) -> int:
