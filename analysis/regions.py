@@ -87,6 +87,8 @@ def find_places(text: str, channel: str | None = None, oblast_hint: str | None =
     hint = (oblast_hint or channel_oblast(channel) or "").upper() or None
     tk, mentions = find_mentions(text, g)
     mentions = [m for m in mentions if _plausible(m) and not _person(tk, m)]
+    if not mentions:
+        return []  # nothing below adds a place but to one of them
     found = _Sentences(text)
     outage = _outage_lists(text, tk, mentions, found)
     passing: dict[int, bool] = {}
@@ -190,9 +192,9 @@ def _russian_backed(m: Mention, ctx_oblasts: dict[str, list[int]], ctx_units: se
 def _person(tk: Tokens, m: Mention) -> bool:
     """"Володимир Зеленський", "Oleh Syniehubov": a first name before a surname is no place."""
     k = m.last
-    if k - m.first != 1 or k >= len(tk):
-        return False
     words = tk.words
+    if k - m.first != 1 or k >= len(words):  # `len(tk)` is a call into Python
+        return False
     if not tk.cap(k) or tk.sents[k] or is_latin(words[k]) != is_latin(words[m.first]):
         return False
     return _first_name(words[m.first])
