@@ -87,9 +87,12 @@ def find_places(text: str, channel: str | None = None, oblast_hint: str | None =
     hint = (oblast_hint or channel_oblast(channel) or "").upper() or None
     tk, mentions = find_mentions(text, g)
     mentions = [m for m in mentions if _plausible(m) and not _person(tk, m)]
-    outage = _outage_lists(text, tk, mentions)
+    if not mentions:
+        return []  # nothing below adds a place but to one of them
+    found = _Sentences(text)
+    outage = _outage_lists(text, tk, mentions, found)
     passing: dict[int, bool] = {}
-    kept = [m for m in mentions if id(m) not in outage and not _role(text, tk, m, passing)]
+    kept = [m for m in mentions if id(m) not in outage and not _role(text, tk, m, found, passing)]
     if any(m.kind != "R" for m in kept):
         mentions = kept  # a place named only in a role is still better than nothing
     for m in mentions:
@@ -162,12 +165,16 @@ def _colloquial_centres(g: Gazetteer) -> frozenset[str]:
 
 def _raion_centres(tk: Tokens, decided: list[tuple[int, Unit]], g: Gazetteer) -> list[tuple[int, Unit]]:
     """"райцентр" is the centre of the raion named last before it ("Нікопольщина ... райцентр")."""
+    raions = [(pos, u) for pos, u in decided if u.level == "raion" and u.centre]  # in the text's order
     out = []
+    r, last = 0, None
     for k, word in enumerate(tk.words):
         if word in CENTRE_WORDS:
-            raions = [u for pos, u in decided if pos < k and u.level == "raion" and u.centre]
-            if raions:
-                out.append((k, g.units[raions[-1].centre]))
+            while r < len(raions) and raions[r][0] < k:  # one walk: a scan per "райцентр" was quadratic
+                last = raions[r][1]
+                r += 1
+            if last is not None:
+                out.append((k, g.units[last.centre]))
     return out
 
 
@@ -185,9 +192,9 @@ def _russian_backed(m: Mention, ctx_oblasts: dict[str, list[int]], ctx_units: se
 def _person(tk: Tokens, m: Mention) -> bool:
     """"Володимир Зеленський", "Oleh Syniehubov": a first name before a surname is no place."""
     k = m.last
-    if k - m.first != 1 or k >= len(tk):
-        return False
     words = tk.words
+    if k - m.first != 1 or k >= len(words):  # `len(tk)` is a call into Python
+        return False
     if not tk.cap(k) or tk.sents[k] or is_latin(words[k]) != is_latin(words[m.first]):
         return False
     return _first_name(words[m.first])
@@ -207,7 +214,7 @@ _TO = frozenset({"в", "у", "до", "во", "in", "to", "at", "into"})
 _LATIN_FIRST_NAMES = frozenset(latin_key(n) for n in FIRST_NAMES if is_latin(n))
 
 
-def _role(text: str, tk: Tokens, m: Mention, passing: dict[int, bool]) -> bool:
+def _role(text: str, tk: Tokens, m: Mention, found: _Sentences, passing: dict[int, bool]) -> bool:
     """True when the mention names a place in a role other than where the event happened: the home
     of a unit sent elsewhere, the hospital the injured were taken to, the office that published
     the report, an official's title or an outlet, a road or street, an air-raid alert list."""
@@ -229,7 +236,7 @@ def _role(text: str, tk: Tokens, m: Mention, passing: dict[int, bool]) -> bool:
     window = words[k:i]
     joined = " ".join(window)
     if _CUE_WORDS.isdisjoint(window) and not _HOSPITAL.search(joined):
-        return _in_passing(text, tk, i, m.end, passing)
+        return _in_passing(text, tk, i, m.end, found, passing)
     for r in range(i - 1, max(0, i - 4) - 1, -1):  # "на трасі Харків – Охтирка"
         if words[r] in ROAD_WORDS:
             return True
@@ -241,11 +248,9 @@ def _role(text: str, tk: Tokens, m: Mention, passing: dict[int, bool]) -> bool:
     if ((prev in _TO or prev.startswith(HOSPITAL_WORDS)) and _HOSPITAL.search(" ".join(window[-4:]))
             and _TRANSPORT.search(joined)):
         return True  # "доставили до лікарні в Харкові", "госпіталізовані в лікарні Донеччини"
-    if _CUE_WORDS.intersection(window) & OFFICE_WORDS:
-        sentence = " ".join(words[tk.sentence_start(i):i])
-        if any(r in sentence for r in REPORT_STEMS):
-            return True  # "Про це повідомляє ГУ ДСНС у Полтавській області"
-    return _in_passing(text, tk, i, m.end, passing)
+    if _CUE_WORDS.intersection(window) & OFFICE_WORDS and found.reported(tk, i):
+        return True  # "Про це повідомляє ГУ ДСНС у Полтавській області"
+    return _in_passing(text, tk, i, m.end, found, passing)
 
 
 def _stems(stems: tuple[str, ...]) -> re.Pattern[str]:
@@ -259,20 +264,24 @@ _ALERT_OR_EXPLOSION = _stems(ALERT_STEMS + EXPLOSION_STEMS)
 _CUE_WORDS = ROAD_WORDS | FROM_WORDS | OFFICE_WORDS
 
 
-def _in_passing(text: str, tk: Tokens, i: int, end: int, cache: dict[int, bool]) -> bool:
+def _in_passing(text: str, tk: Tokens, i: int, end: int, found: _Sentences, cache: dict[int, bool]) -> bool:
     """The sentence names places only as an alert list or where explosions were heard."""
     start = tk.sentence_start(i)
     got = cache.get(start)
     if got is None:
-        sentence = text[tk.starts[start]:_sentence_end(text, end)].lower()
-        got = bool(_ALERT_OR_EXPLOSION.search(sentence) and (  # most sentences have neither: one scan
-            _ALERT.search(sentence) or (_EXPLOSION.search(sentence) and _HEARD.search(sentence)))
-                   and not _HIT.search(sentence))
+        low, at = found.lowered(tk.starts[start], end)
+        if not at:
+            got = bool(_ALERT_OR_EXPLOSION.search(low) and (  # most sentences have neither: one scan
+                _ALERT.search(low) or (_EXPLOSION.search(low) and _HEARD.search(low)))
+                       and not _HIT.search(low))
+        else:
+            got = ((found.last(_ALERT) >= at or (found.last(_EXPLOSION) >= at and found.last(_HEARD) >= at))
+                   and found.last(_HIT) < at)
         cache[start] = got
     return got
 
 
-def _outage_lists(text: str, tk: Tokens, mentions: list[Mention]) -> set[int]:
+def _outage_lists(text: str, tk: Tokens, mentions: list[Mention], found: _Sentences) -> set[int]:
     """Mentions listed (three or more in a sentence) as places left without power or water."""
     listed = [m for m in mentions if m.kind != "A"]
     out: set[int] = set()
@@ -283,14 +292,81 @@ def _outage_lists(text: str, tk: Tokens, mentions: list[Mention]) -> set[int]:
         by_sentence.setdefault(tk.sentence_start(m.first), []).append(m)
     for start, ms in by_sentence.items():
         if len(ms) >= 3:
-            if _OUTAGE.search(text[tk.starts[start]:_sentence_end(text, ms[-1].end)].lower()):
+            low, at = found.lowered(tk.starts[start], ms[-1].end)
+            if _OUTAGE.search(low) if not at else found.last(_OUTAGE) >= at:
                 out.update(id(m) for m in ms)
     return out
 
 
-def _sentence_end(text: str, pos: int) -> int:
-    found = _SENTENCE_END.search(text, pos)
-    return found.start() if found else len(text)
+class _Sentences:
+    """What `_role` asks of a mention's sentence: where it ends, whether it holds a stem, whether
+    the words before the mention report. Slicing, lower-casing and searching each sentence (or
+    joining its words), and searching for its end, was quadratic in a hostile text with no
+    sentence end: every sentence ran to the text's end. Sentences are asked in the order of the
+    text, so the last search for an end answers until the next one, and a sentence ending where
+    the last one did is the end of its slice: of that slice, where each list's stems start last
+    tells whether they start after a point."""
+
+    __slots__ = ("text", "_asked", "_end", "_from", "_to", "_low", "_last", "_reported")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._asked = self._end = -1  # the last search for a sentence end: no end lies between
+        self._from = self._to = -1    # what `_low` is the lower-cased slice of
+        self._low = ""
+        self._last: dict[int, int] = {}  # id of a pattern (which hashes its whole code) -> `last`
+        self._reported: dict[int, tuple[int, bool]] = {}  # sentence start -> `reported` asked last
+
+    def lowered(self, start: int, pos: int) -> tuple[str, int]:
+        """The lower-cased sentence from `start` to the end of the one holding `pos`, as a slice
+        and where in it the sentence starts: 0, unless it ends where the last one asked did.
+
+        A longer slice answers for a later start: `str.lower` maps each character alone but
+        "Σ" (which no stem holds) and "İ", the one character it makes two of (made a character
+        no stem holds first: its "i̇" is none and ends none)."""
+        if not self._asked <= pos <= self._end:
+            found = _SENTENCE_END.search(self.text, pos)
+            self._asked, self._end = pos, found.start() if found else len(self.text)
+        end = self._end
+        if end != self._to or start < self._from:
+            piece = self.text[start:end]
+            low = piece.lower()
+            self._low = low if len(low) == len(piece) else piece.replace("İ", "\x00").lower()
+            self._from, self._to = start, end
+            if self._last:
+                self._last.clear()
+        return self._low, start - self._from
+
+    def last(self, stems: re.Pattern[str]) -> int:
+        """Where the last of `stems` starts in the last slice, -1 when none does."""
+        got = self._last.get(id(stems))
+        if got is None:
+            got = -1
+            low, search = self._low, stems.search
+            hit = search(low)
+            while hit is not None:  # from every start: stems may overlap
+                got = hit.start()
+                hit = search(low, got + 1)
+            self._last[id(stems)] = got
+        return got
+
+    def reported(self, tk: Tokens, i: int) -> bool:
+        """Whether the words of word i's sentence before it, joined by spaces, hold a report stem.
+        Asked of a sentence again for a later word, only the words since are joined (with the
+        one before them: a stem holds at most one space), not the whole sentence each time."""
+        start = tk.sentence_start(i)
+        asked, got = self._reported.get(start, (start, False))  # what the words before `asked` hold
+        if i < asked:
+            return got and _reports(tk.words[start:i])
+        if not got:
+            got = _reports(tk.words[max(start, asked - 1):i])
+            self._reported[start] = i, got
+        return got
+
+
+def _reports(words: list[str]) -> bool:
+    sentence = " ".join(words)
+    return any(r in sentence for r in REPORT_STEMS)
 
 
 _SENTENCE_END = compiled(r"[.!?\n]")

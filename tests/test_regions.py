@@ -354,3 +354,86 @@ def test_the_nearest_other_mention_of_an_oblast_is_found_by_bisection_as_by_a_sc
             assert _nearest(positions, start) == min(abs(p - start) for p in rest)
     many = "Харків--''--удар ''-'' Ізюм-- -' обстріл " * 300
     assert analyze(many).oblasts == ("UA-63",)
+
+
+def test_a_sentence_holds_a_stem_as_its_own_lower_cased_slice_does() -> None:
+    # `_Sentences` answers from one lower-cased slice per sentence end, and where each list's
+    # stems start last in it, what lower-casing and searching each sentence answered.
+    from analysis._lexicon import ALERT_STEMS, EXPLOSION_STEMS, HEARD_STEMS, HIT_STEMS, OUTAGE_STEMS
+    from analysis.regions import _ALERT, _HIT, _OUTAGE, _SENTENCE_END, _Sentences
+
+    for stem in ALERT_STEMS + EXPLOSION_STEMS + HEARD_STEMS + HIT_STEMS + OUTAGE_STEMS:
+        assert not set(stem) & {"σ", "ς", "\u0307", "\x00"} and not stem.endswith("i")  # see `lowered`
+    pieces = ["Тривога", " hit", "hit", "ТРИВОГ", "İ", "Σ", "siren", "без світла", "Без Світла", ". ", "\n",
+              " ", "Харків", "x", "!", "fire", "İİ", "ΣΑΣ"]
+    rng = random.Random(3)
+    for _ in range(300):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 14)))
+        found = _Sentences(text)
+        asked = list(range(len(text)))
+        if rng.random() < 0.3:
+            rng.shuffle(asked)  # answers hold in any order (in the text's, each costs less)
+        for start in asked:
+            pos = rng.randrange(start, len(text))
+            low, at = found.lowered(start, pos)
+            end = m.start() if (m := _SENTENCE_END.search(text, pos)) else len(text)
+            for stems in (_ALERT, _HIT, _OUTAGE):
+                expected = bool(stems.search(text[start:end].lower()))
+                assert bool(stems.search(low, at)) == expected, (text, start, pos)
+                assert (found.last(stems) >= at) == expected, (text, start, pos)
+
+
+def test_a_text_with_no_sentence_end_is_lower_cased_and_searched_once_not_per_sentence() -> None:
+    # Each sentence (the emoji opens one) ran to the text's end: slicing, lower-casing and searching
+    # it, and searching for its end, per sentence was quadratic (400 kB took 12 s). Counted, not timed.
+    import sys
+    from collections import Counter
+
+    from analysis import regions
+
+    watched = {id(p) for p in (regions._SENTENCE_END, regions._ALERT_OR_EXPLOSION, regions._ALERT,
+                               regions._EXPLOSION, regions._HEARD, regions._HIT, regions._OUTAGE)}
+    text = "Тривога. " + "Kharkiv Харькове Хaркiv 3️⃣ \u0301\u200b " * 300
+    expected = find_places(text)
+    calls: Counter[str] = Counter()
+
+    def count(frame: object, event: str, arg: object) -> None:
+        if event == "c_call":
+            owner = getattr(arg, "__self__", None)
+            if id(owner) in watched:
+                calls["search"] += 1
+            elif isinstance(owner, str) and getattr(arg, "__name__", "") == "lower" and len(owner) > 1_000:
+                calls["lower"] += 1
+
+    sys.setprofile(count)
+    try:
+        assert find_places(text) == expected
+    finally:
+        sys.setprofile(None)
+    assert len(tokenize(text).sents) > 600 and sum(tokenize(text).sents) > 250  # many sentences...
+    assert calls["lower"] <= 3 and calls["search"] <= 10, calls  # ...one text
+
+
+def test_the_words_before_a_mention_report_as_their_whole_join_does() -> None:
+    # `reported` joins only the words since it was last asked of the sentence (and the one
+    # before them), not the whole sentence per mention: quadratic in "ДСНС Харків " repeated.
+    from analysis._lexicon import REPORT_STEMS
+    from analysis.regions import _Sentences
+
+    assert all(r.count(" ") <= 1 and r.strip() == r for r in REPORT_STEMS)
+    pieces = ["за", "даними", "повідомляє", "Харків", "ДСНС", ".", "по", "данным", "said", "x", ":", "пише"]
+    rng = random.Random(5)
+    for _ in range(300):
+        tk = tokenize(" ".join(rng.choice(pieces) for _ in range(rng.randrange(1, 16))))
+        found = _Sentences(tk.text)
+        asked = list(range(len(tk)))
+        if rng.random() < 0.3:
+            rng.shuffle(asked)
+        for i in asked:
+            whole = " ".join(tk.words[tk.sentence_start(i):i])
+            assert found.reported(tk, i) == any(r in whole for r in REPORT_STEMS), (tk.text, i)
+
+
+def test_a_raion_centre_is_the_centre_of_the_raion_named_last_before_it() -> None:
+    assert names("Нікопольський район: обстріляли райцентр") == ["Нікопольський район", "Нікополь"]
+    assert names("Райцентр і Нікопольський район") == ["Нікопольський район"]  # none named before
