@@ -269,7 +269,7 @@ KEYED = [
 
 
 def _cues() -> list[object]:
-    import analysis.strike as strike
+    from analysis import strike
 
     cues = [v for v in vars(strike).values() if isinstance(v, strike._Cue)]
     return [*cues, *strike._WEAPONS.values(), *(cue for cue, _ in strike._NEGATIVE)]
