@@ -633,10 +633,10 @@ def _abbrev_last(char: str) -> bool:
     return _ABBREV_LAST.match(char) is not None
 
 
-def _sentences(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of every sentence, in order; "м. Харків" does not end one."""
-    start = 0
-    for m in _SENT_END.finditer(text):
+def _sentences(text: str, start: int = 0) -> Iterator[tuple[int, int]]:
+    """(start, end) of every sentence, in order, from `start` (0, or one `_sentence_start_before`
+    gave); "м. Харків" does not end one."""
+    for m in _SENT_END.finditer(text, start):
         end, stop = m.span()
         # (A lone dot after a letter that ends an abbreviation: the other ends are asked nothing.)
         if stop - end == 1 and end and text[end] == "." and _abbrev_last(text[end - 1]) \
@@ -645,6 +645,38 @@ def _sentences(text: str) -> Iterator[tuple[int, int]]:
         yield start, end
         start = stop
     yield start, len(text)
+
+
+_SENT_CHARS = ".\n!?;:"  # (what `_SENT_END` is made of)
+
+
+def _sentence_start_before(text: str, pos: int) -> int:
+    """Where the sentence holding `pos` (a letter) or one before it starts: the end of the last run
+    of `_SENT_CHARS` before `pos` that ends a sentence, found from the end (in C: `rfind` skips to a
+    character), not by splitting all the text before it. 0 where a run's reading depends on more
+    of the text (a digit after it; a run in the eight characters before a lone dot after an
+    abbreviation's last letter), or after a few abbreviations (each costs a search back)."""
+    for _ in range(4):
+        # ("." and "\n" first: `rfind` looks for a character's low byte, which "!?;:" share with "СплК".)
+        found = max(text.rfind(".", 0, pos), text.rfind("\n", 0, pos))
+        found = max([found, *[text.rfind(char, found + 1, pos) for char in "!?;:"]])
+        if found < 0:
+            return 0
+        first = found  # (the run's first character: the full split's match opens there)
+        while first and text[first - 1] in _SENT_CHARS:
+            first -= 1
+        stop = found + 1  # (the run ends there: `found` is the last of them before `pos`)
+        if text[stop].isdecimal():
+            return 0
+        if not (stop - first == 1 and text[first] == "." and first and _abbrev_last(text[first - 1])):
+            return stop
+        # (`_sentences` asks the eight characters before the dot, or fewer after a sentence end.)
+        if first < 8 or any(char in text[first - 8:first] for char in _SENT_CHARS):
+            return 0
+        if not _ABBREV_END.search(text, first - 8, first):
+            return stop
+        pos = first  # "м. Харків": the sentence goes on before the dot
+    return 0
 
 
 def _place(sentence: str, *, anywhere: bool = False) -> str | None:
@@ -923,7 +955,8 @@ def extract_casualties(text: str) -> Casualties:
     last = gates[-1] if same and not among_after else len(text)
     reading = _Reading()
     g, count = 0, len(gates)  # (the first gate word not before the sentence: both are in order)
-    for idx, (a, b) in enumerate(_sentences(text)):
+    # The sentences before the first gate word's are read by nobody: they are not even split.
+    for idx, (a, b) in enumerate(_sentences(text, _sentence_start_before(text, gates[0]) if same else 0)):
         if a > last:
             break
         while g < count and gates[g] < a:
