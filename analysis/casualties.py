@@ -586,8 +586,9 @@ def _people(s: str) -> str:
         return f" {marks} "
 
     items: list[tuple[int, int, int]] = []
-    # An age is digits with an age word (most sentences give none: two scans spared).
-    if _DIGIT.search(s) and _ANY_AGE_WORD.search(s):
+    # An age is digits with an age word (most sentences give none: two scans spared; the age word
+    # first, which fewer of the sentences read hold than a digit).
+    if _ANY_AGE_WORD.search(s) and _DIGIT.search(s):
         s = _AGE_LIST.sub(age_list, s)
         items = [(m.start(), m.end(), int(next(g for g in m.groups() if g))) for m in _DESC.finditer(s)]
     if _ANY_PERSON.search(s):
@@ -944,10 +945,13 @@ def extract_casualties(text: str) -> Casualties:
     gates = sorted([m.start() for letter, rx in _GATE_FINDERS if letter in low for m in rx.finditer(low)])
     if not gates:
         return Casualties()  # most posts about fires, alerts and advice: nothing to read
-    if _may_hold_private(low):
-        low = _PRIVATE.sub(" ", low)
     # Lower-casing keeps offsets for nearly every text; where it does not, each sentence is redone.
     same = len(low) == len(text)
+    # The sentences before the first gate word's are read by nobody: they are not even split, and
+    # a private-use character there is no age mark to mistake.
+    first = _sentence_start_before(text, gates[0]) if same else 0
+    if _may_hold_private(low[first:] if first else low):
+        low = _PRIVATE.sub(" ", low)
     # After the last gate word a sentence is read only when it opens with a breakdown ("Серед
     # них…"): without one, the sentences after it are not even split. (`gates`: where the gate
     # words are.)
@@ -955,8 +959,7 @@ def extract_casualties(text: str) -> Casualties:
     last = gates[-1] if same and not among_after else len(text)
     reading = _Reading()
     g, count = 0, len(gates)  # (the first gate word not before the sentence: both are in order)
-    # The sentences before the first gate word's are read by nobody: they are not even split.
-    for idx, (a, b) in enumerate(_sentences(text, _sentence_start_before(text, gates[0]) if same else 0)):
+    for idx, (a, b) in enumerate(_sentences(text, first)):
         if a > last:
             break
         while g < count and gates[g] < a:
