@@ -299,22 +299,29 @@ _GATE_WORDS = [
     "несовместим",
 ]
 _GATE = compiled(alternation(_GATE_WORDS))
-# The letters that open most positions of a text, the most frequent first.
-_FREQUENT = "оаеинітрвслкудмпяз" + "etaoinsrhldcu"
+# Letters one of which every gate word holds (a few, the rarer the better: most Cyrillic and Latin
+# gate words hold one of "бмт" and "dti", the rest an "н").
+_GATE_LETTERS = "бмтн" + "dti"
 
 
-def _rare_tail(word: str) -> str:
-    """The end of `word` (three letters at least) from its rarest letter: "загин" → "гин"."""
-    def rarity(i: int) -> int:
-        k = _FREQUENT.find(word[i])
-        return len(_FREQUENT) if k < 0 else k
-    return word[max(range(len(word) - 2), key=rarity):]
+def _gate_finders() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Per letter of `_GATE_LETTERS`, the gate words given to it, each matched at that letter (its
+    end: a look-behind for the whole word). A pattern opening with one literal letter is scanned in C
+    for that letter alone, several times faster than one alternation, whose every position is tested
+    against the set of its first letters; and a letter the text lacks costs one `in` test."""
+    options: dict[str, list[str]] = {}
+    for word in _GATE_WORDS:
+        letter = next(ch for ch in _GATE_LETTERS if ch in word)
+        at = word.index(letter)
+        behind = f"(?<={re.escape(word)})" if at else ""
+        options.setdefault(letter, []).append(re.escape(word[at + 1:]) + behind)
+    return tuple((letter, compiled(f"{re.escape(letter)}(?:{'|'.join(found)})"))
+                 for letter, found in options.items())
 
 
-# Where a text may hold a gate word: each gate word holds its rare tail, and a scan is the faster
-# the rarer the letters it must stop at (a sentence the hint finds without a gate word is then
-# told apart by `_GATE`). A gate word is letters only: its tail is in its sentence.
-_GATE_HINT = compiled(alternation(sorted({_rare_tail(w) for w in _GATE_WORDS})))
+# Where a text holds a gate word: a position in each occurrence (or in one overlapping it), and
+# only there. A gate word is letters only: it is in one sentence, which a position names.
+_GATE_FINDERS = _gate_finders()
 _ZERO_WORDS = ["без", "no", "нема", "нет", "ніхто", "никто", "nobody", "жод", "не ", "ни од", "without"]
 _ANY_ZERO = compiled(alternation(_ZERO_WORDS))
 # What a sentence is rewritten for before reading (no information, idioms, zeros): most read
@@ -579,8 +586,9 @@ def _people(s: str) -> str:
         return f" {marks} "
 
     items: list[tuple[int, int, int]] = []
-    # An age is digits with an age word (most sentences give none: two scans spared).
-    if _DIGIT.search(s) and _ANY_AGE_WORD.search(s):
+    # An age is digits with an age word (most sentences give none: two scans spared; the age word
+    # first, which fewer of the sentences read hold than a digit).
+    if _ANY_AGE_WORD.search(s) and _DIGIT.search(s):
         s = _AGE_LIST.sub(age_list, s)
         items = [(m.start(), m.end(), int(next(g for g in m.groups() if g))) for m in _DESC.finditer(s)]
     if _ANY_PERSON.search(s):
@@ -626,10 +634,10 @@ def _abbrev_last(char: str) -> bool:
     return _ABBREV_LAST.match(char) is not None
 
 
-def _sentences(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of every sentence, in order; "м. Харків" does not end one."""
-    start = 0
-    for m in _SENT_END.finditer(text):
+def _sentences(text: str, start: int = 0) -> Iterator[tuple[int, int]]:
+    """(start, end) of every sentence, in order, from `start` (0, or one `_sentence_start_before`
+    gave); "м. Харків" does not end one."""
+    for m in _SENT_END.finditer(text, start):
         end, stop = m.span()
         # (A lone dot after a letter that ends an abbreviation: the other ends are asked nothing.)
         if stop - end == 1 and end and text[end] == "." and _abbrev_last(text[end - 1]) \
@@ -638,6 +646,38 @@ def _sentences(text: str) -> Iterator[tuple[int, int]]:
         yield start, end
         start = stop
     yield start, len(text)
+
+
+_SENT_CHARS = ".\n!?;:"  # (what `_SENT_END` is made of)
+
+
+def _sentence_start_before(text: str, pos: int) -> int:
+    """Where the sentence holding `pos` (a letter) or one before it starts: the end of the last run
+    of `_SENT_CHARS` before `pos` that ends a sentence, found from the end (in C: `rfind` skips to a
+    character), not by splitting all the text before it. 0 where a run's reading depends on more
+    of the text (a digit after it; a run in the eight characters before a lone dot after an
+    abbreviation's last letter), or after a few abbreviations (each costs a search back)."""
+    for _ in range(4):
+        # ("." and "\n" first: `rfind` looks for a character's low byte, which "!?;:" share with "СплК".)
+        found = max(text.rfind(".", 0, pos), text.rfind("\n", 0, pos))
+        found = max([found, *[text.rfind(char, found + 1, pos) for char in "!?;:"]])
+        if found < 0:
+            return 0
+        first = found  # (the run's first character: the full split's match opens there)
+        while first and text[first - 1] in _SENT_CHARS:
+            first -= 1
+        stop = found + 1  # (the run ends there: `found` is the last of them before `pos`)
+        if text[stop].isdecimal():
+            return 0
+        if not (stop - first == 1 and text[first] == "." and first and _abbrev_last(text[first - 1])):
+            return stop
+        # (`_sentences` asks the eight characters before the dot, or fewer after a sentence end.)
+        if first < 8 or any(char in text[first - 8:first] for char in _SENT_CHARS):
+            return 0
+        if not _ABBREV_END.search(text, first - 8, first):
+            return stop
+        pos = first  # "м. Харків": the sentence goes on before the dot
+    return 0
 
 
 def _place(sentence: str, *, anywhere: bool = False) -> str | None:
@@ -657,10 +697,11 @@ def _continues(low: str, reading: _Reading) -> bool:
     return reading.last is not None and bool(_AMONG_START.match(low.lstrip(" \t\"«“„(-–—•*")))
 
 
-def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading) -> None:
-    """Read `sentence` (`low`: the same, normalised) into `reading`."""
+def _read_sentence(idx: int, sentence: str, low: str, reading: _Reading, *, gated: bool = False) -> None:
+    """Read `sentence` (`low`: the same, normalised) into `reading`; `gated`: it is known to hold a
+    gate word."""
     among = _continues(low, reading)
-    if not (among or _GATE.search(low)):
+    if not (among or gated or _GATE.search(low)):
         return
     if _ANY_REWRITE.search(low):
         low = _NO_INFO.sub(" ", low)
@@ -901,30 +942,35 @@ def extract_casualties(text: str) -> Casualties:
     None where the text says nothing, 0 where it says nobody was hurt.
     """
     low = normalize(text)
-    gates = [m.start() for m in _GATE_HINT.finditer(low)]
+    gates = sorted([m.start() for letter, rx in _GATE_FINDERS if letter in low for m in rx.finditer(low)])
     if not gates:
         return Casualties()  # most posts about fires, alerts and advice: nothing to read
-    if _may_hold_private(low):
-        low = _PRIVATE.sub(" ", low)
     # Lower-casing keeps offsets for nearly every text; where it does not, each sentence is redone.
     same = len(low) == len(text)
+    # The sentences before the first gate word's are read by nobody: they are not even split, and
+    # a private-use character there is no age mark to mistake.
+    first = _sentence_start_before(text, gates[0]) if same else 0
+    if _may_hold_private(low[first:] if first else low):
+        low = _PRIVATE.sub(" ", low)
     # After the last gate word a sentence is read only when it opens with a breakdown ("Серед
-    # них…"): without one, the sentences after it are not even split. (`gates`: where the hint
-    # found one.)
+    # них…"): without one, the sentences after it are not even split. (`gates`: where the gate
+    # words are.)
     among_after = _holds_any(low, _AMONG_WORDS, gates[-1]) and _AMONG_ANY.search(low, gates[-1]) is not None
     last = gates[-1] if same and not among_after else len(text)
     reading = _Reading()
     g, count = 0, len(gates)  # (the first gate word not before the sentence: both are in order)
-    for idx, (a, b) in enumerate(_sentences(text)):
+    for idx, (a, b) in enumerate(_sentences(text, first)):
         if a > last:
             break
         while g < count and gates[g] < a:
             g += 1
         # A sentence without a gate word is read only when it continues a figure.
-        if same and not (g < count and gates[g] < b or reading.last is not None and _continues(low[a:b], reading)):
+        gated = same and g < count and gates[g] < b
+        if same and not (gated or reading.last is not None and _continues(low[a:b], reading)):
             continue
         if a < b and not text[a:b].isspace():
-            _read_sentence(idx, text[a:b], low[a:b] if same else _PRIVATE.sub(" ", normalize(text[a:b])), reading)
+            _read_sentence(idx, text[a:b], low[a:b] if same else _PRIVATE.sub(" ", normalize(text[a:b])), reading,
+                           gated=gated)
     killed, injured = _decide(reading.figures["killed"]), _decide(reading.figures["injured"])
     if killed is None and "killed" in reading.zero:
         killed = 0

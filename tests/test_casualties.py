@@ -9,7 +9,7 @@ import pytest
 
 from analysis._numbers import word_number
 from analysis.analyze import analyze
-from analysis.casualties import extract_casualties
+from analysis.casualties import _GATE, _GATE_FINDERS, _sentence_start_before, _sentences, extract_casualties
 
 LONG_POSTS = Path(__file__).parent / "fixtures" / "detection_casualties.jsonl"
 
@@ -230,3 +230,38 @@ def test_word_number_contract() -> None:
     assert word_number("1" * 10) is None  # more than 9 digits is no count
     assert word_number("²") is None and word_number("½") is None  # isdigit but not decimal
     assert word_number("") is None and word_number("людей") is None
+
+
+# The first gate word's sentence is found back from it; a lone dot after an abbreviation, a digit
+# after a run and a line break before "м." are where the split reads more than the run itself.
+TRICKY_STARTS = [
+    "Обстріл Харкова. У м. Харків загинули 2 людини.",
+    "Площа пожежі 50 кв. м. За даними ОВА, загинули 2 людини.",
+    "Пожежа\nм. Харків, загинули 2 людини.",
+    "Станом на 14:00... 5.5 тис. га. Загинули 2 людини!",
+    "Вул. Сумська, 5. Загинула жінка",
+    "Удар по с. Шевченкове; вул. Миру. р-н. Загинув чоловік",
+    "Загинули двоє",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY_STARTS)
+def test_sentences_from_the_first_gate_word_are_the_whole_split(text: str) -> None:
+    whole = list(_sentences(text))
+    pos = text.lower().index("загин")
+    part = list(_sentences(text, _sentence_start_before(text, pos)))
+    assert part == whole[len(whole) - len(part):]
+    assert any(a <= pos < b for a, b in part)
+
+
+@pytest.mark.parametrize("text", [
+    "Загинули двоє. Номер 101. Тіло знайдено! Ранені; смертельно: ушпиталено 3",
+    "Injured. Killed. No deaths; bodies: hospitalised. Бувай. Тону. Жертви",
+    "Померла жінка. Умер мужчина. Звернулися по допомогу. Несовместимые с жизнью травмы",
+])
+def test_gate_positions_name_every_sentence_with_a_gate_word(text: str) -> None:
+    low = text.lower()
+    spans = list(_sentences(low))
+    positions = [m.start() for letter, rx in _GATE_FINDERS if letter in low for m in rx.finditer(low)]
+    assert {k for k, (a, b) in enumerate(spans) if any(a <= p < b for p in positions)} == \
+        {k for k, (a, b) in enumerate(spans) if _GATE.search(low[a:b])}
