@@ -13,7 +13,7 @@ import functools
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from itertools import accumulate, compress, repeat
+from itertools import accumulate, chain, compress, repeat
 from operator import is_
 
 from analysis._lexicon import (
@@ -169,16 +169,41 @@ def tokenize(text: str) -> Tokens:
 
 def _tokenize(text: str, low: str) -> Tokens:
     """`tokenize` for any text: a word's gap is cut with it, and the character before the gap
-    read from `text` ("\n" stands for the text's start) where `low` may be shorter."""
+    read from `text` ("\n" stands for the text's start)."""
     parts = _GAP_WORD.split(low)
     ends = list(accumulate(map(len, parts)))
     words = parts[2::3]
     gaps, starts, stops = ends[0::3][: len(words)], ends[1::3], ends[2::3]
     if "'s" in low:
         words = [w[:-2] if w[-2:] == "'s" and is_latin(w) else w for w in words]
+    if len(low) != len(text) or "\u0301" in text:
+        # Positions in `low` are read against `text`: map them back. `source[p]` is the
+        # character of `text` that made `low[p]`, `after[p]` the position just past the one
+        # that made `low[p - 1]`. A word starts at its first letter's source and stops past its
+        # last letter and any stress mark on it, never before it ends ("İ" makes "i" and a dot
+        # that no word holds, so a word may stop between the two).
+        source = _sources(text)
+        after = [0, *map((1).__add__, source)]
+        source.append(len(text))
+        starts = list(map(source.__getitem__, starts))
+        stops = list(map(max, map(source.__getitem__, stops), map(after.__getitem__, stops)))
+        gaps = list(map(after.__getitem__, gaps))
     before = "\n" + text
     sents = list(map(_OPENS.__getitem__, map(before.__getitem__, gaps)))
     return Tokens(text, low, words, starts, stops, sents)
+
+
+def _sources(text: str) -> list[int]:
+    """For each character of `norm(text)`, the position of the character of `text` it comes
+    from: `norm` drops stress marks, and `str.lower` maps each character alone, to one
+    character but for "İ" (the final-sigma rule picks another single character)."""
+    widths = list(map(len, map(str.lower, text)))
+    for at in _STRESS.finditer(text):
+        widths[at.start()] = 0
+    return list(chain.from_iterable(map(repeat, range(len(text)), widths)))
+
+
+_STRESS = compiled("\u0301")
 
 
 def _in_parens(text: str, starts: list[int]) -> list[bool]:
@@ -211,12 +236,13 @@ _OPENS = _Opens()
 class _OpensAfter(dict):  # type: ignore[type-arg]
     """Whether a word after this stretch of `norm`ed text between two words opens a sentence:
     by the character before the gap that ends it, else by the word before (a letter: no). None
-    when the stretch holds a letter, which the fast split left out of a word. Each normalised
-    character opens a sentence exactly when the original one does, so `low` can be read for
-    `text` wherever the two are as long."""
+    when the stretch holds a letter, which the fast split left out of a word, or the dot above
+    that "İ" leaves in `low` ("i\u0307"): with as many stress marks dropped, `low` is as long
+    as `text` but its words are not where they are in `text`. Otherwise each normalised
+    character is the original one's, opening a sentence exactly when it does."""
 
     def __missing__(self, other: str) -> bool | None:
-        if _LETTER.search(other):
+        if _LETTER.search(other) or "\u0307" in other:
             return None
         head = other.rstrip(_GAP_CHARS)
         sent = bool(head) and _OPENS[head[-1]]
