@@ -234,7 +234,7 @@ def test_a_stroke_with_a_toll_is_not_a_strike(text: str) -> None:
     assert not classify(text).is_strike, text
 
 
-DENIALS = [
+DENIAL_RUNS = [
     "Пошкоджень немає, без жертв і без руйнувань обійшлося. Постраждалих немає, травмованих немає.",
     "Руйнувань та пошкоджень не зафіксовано; жертв немає, без постраждалих.",
     "No damage or casualties were reported; damage was not reported, no injuries.",
@@ -243,7 +243,7 @@ DENIALS = [
 ]
 
 
-@pytest.mark.parametrize("text", DENIALS)
+@pytest.mark.parametrize("text", DENIAL_RUNS)
 def test_denials_are_blanked_as_one_scan_of_the_alternation_would(text: str) -> None:
     # `_blanked` merges the scans of a denial's two branches: it must blank what one scan of their
     # alternation does (adjacent denials, a denial starting inside a word), and `_starts_at` must
